@@ -1,0 +1,642 @@
+"""The plant model: a validated description of one plant.
+
+Every collection is keyed by a stable ``id``; cross references are checked after parsing so that a
+typo in a plant file fails at start with the entry and the problem named (see ``plant.loader``).
+Coordinates are plant-local metres: x east, y north, z up, origin at the south-west corner of the site.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import time
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Point = tuple[float, float]
+Point3 = tuple[float, float, float]
+
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+# C0 and C1 control characters (tab, line feed and carriage return are handled apart) and the
+# bidirectional overrides that make text display differently from what it is.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAK_RE = re.compile(r"[\t\n\r\u2028\u2029]")
+
+Id = Annotated[str, Field(pattern=_ID_RE.pattern)]
+
+
+def _clean_label(value: str) -> str:
+    """Labels are one-line free text shown in the UI (escaped there); control characters are refused here."""
+    _clean_text(value)
+    if _LINE_BREAK_RE.search(value):
+        raise ValueError("contains a tab or line break (labels are one line)")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _clean_text(value: str) -> str:
+    """Descriptions: free text, may be empty or span lines, but no control characters."""
+    if _CONTROL_RE.search(value):
+        raise ValueError("contains control characters")
+    return value
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False)
+
+
+class Named(StrictModel):
+    id: Id
+    name: str = Field(max_length=120)
+    name_zh: str | None = Field(default=None, max_length=120)
+
+    @field_validator("name", "name_zh")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_label(v)
+
+
+class RiskLevel(StrEnum):
+    """Four-color risk zoning, most severe first."""
+
+    RED = "red"  # major risk
+    ORANGE = "orange"  # large risk
+    YELLOW = "yellow"  # general risk
+    BLUE = "blue"  # low risk
+
+    @property
+    def rank(self) -> int:
+        return {"blue": 0, "yellow": 1, "orange": 2, "red": 3}[self.value]
+
+    @classmethod
+    def from_rank(cls, rank: int) -> RiskLevel:
+        return [cls.BLUE, cls.YELLOW, cls.ORANGE, cls.RED][max(0, min(3, rank))]
+
+
+# Graham-Kinney LEC scales as used in Chinese risk registers (作业条件危险性评价法).
+LEC_L = (0.1, 0.2, 0.5, 1, 3, 6, 10)
+LEC_E = (0.5, 1, 2, 3, 6, 10)
+LEC_C = (1, 3, 7, 15, 40, 100)
+
+
+def lec_level(score: float) -> RiskLevel:
+    """D = L x E x C. >320 red, 160-320 orange, 70-160 yellow, below 70 blue."""
+    if score > 320:
+        return RiskLevel.RED
+    if score >= 160:
+        return RiskLevel.ORANGE
+    if score >= 70:
+        return RiskLevel.YELLOW
+    return RiskLevel.BLUE
+
+
+class LEC(StrictModel):
+    l: float  # noqa: E741 - the method's own letter: likelihood
+    e: float  # exposure frequency
+    c: float  # consequence
+
+    @model_validator(mode="after")
+    def _scales(self) -> LEC:
+        for letter, value, scale in (("l", self.l, LEC_L), ("e", self.e, LEC_E), ("c", self.c, LEC_C)):
+            if value not in scale:
+                raise ValueError(f"{letter}={value} is not on the LEC scale {scale}")
+        return self
+
+    @property
+    def score(self) -> float:
+        return self.l * self.e * self.c
+
+    @property
+    def level(self) -> RiskLevel:
+        return lec_level(self.score)
+
+
+class Role(StrEnum):
+    EMPLOYEE = "employee"
+    CONTRACTOR = "contractor"
+    VISITOR = "visitor"
+    DRIVER = "driver"
+
+
+class Shift(StrictModel):
+    id: Id
+    start: time
+    hours: float = Field(gt=0, le=24)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _quoted(cls, v: object) -> object:
+        # YAML 1.1 reads an unquoted 16:00 as the base-60 integer 960, which would become 00:16.
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            hint = f" (an unquoted {int(v) // 60}:{int(v) % 60:02d} reads as the number {v})" if v == int(v) else ""
+            raise ValueError(f"start must be a quoted time such as '16:00'{hint}")
+        return v
+
+
+class Site(StrictModel):
+    name: str = Field(max_length=120)
+    name_zh: str | None = Field(default=None, max_length=120)
+    timezone: str
+    width_m: float = Field(gt=0)  # extent along x
+    depth_m: float = Field(gt=0)  # extent along y
+    shifts: list[Shift] = Field(min_length=1)
+
+    @field_validator("name", "name_zh")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_label(v)
+
+    @field_validator("shifts")
+    @classmethod
+    def _unique_shifts(cls, v: list[Shift]) -> list[Shift]:
+        ids = [s.id for s in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"duplicate shift id {', '.join(map(repr, dup))}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+class Endpoint(Named):
+    """An OPC UA server the collectors subscribe to (DCS, RTLS gateway, ...)."""
+
+    url: str = Field(pattern=r"^opc\.tcp://[^\s]+$")
+    namespace: str = "urn:smeltwatch:demo"
+
+
+class Area(Named):
+    """A plant area (energy hierarchy level 'area')."""
+
+
+class HeadcountLimits(StrictModel):
+    min: int = Field(default=0, ge=0)
+    max: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _order(self) -> HeadcountLimits:
+        if self.min > self.max:
+            raise ValueError(f"min headcount {self.min} is above max {self.max}")
+        return self
+
+
+def _cross(o: Point, a: Point, b: Point) -> float:
+    return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+
+def _segments_cross(p1: Point, p2: Point, p3: Point, p4: Point) -> bool:
+    """True when the segments properly cross (touching at an end point does not count)."""
+    d1, d2 = _cross(p3, p4, p1), _cross(p3, p4, p2)
+    d3, d4 = _cross(p1, p2, p3), _cross(p1, p2, p4)
+    return ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4))
+
+
+def _check_polygon(points: list[Point]) -> list[Point]:
+    if len(points) < 3:
+        raise ValueError("a polygon needs at least 3 points")
+    area2 = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        area2 += x1 * y2 - x2 * y1
+    if abs(area2) < 1e-6:
+        raise ValueError("polygon has zero area")
+    n = len(points)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            a1, a2, b1, b2 = points[i], points[(i + 1) % n], points[j], points[(j + 1) % n]
+            if _segments_cross(a1, a2, b1, b2):
+                raise ValueError(f"polygon edges cross each other (edges {i} and {j}): it must not self-intersect")
+    return points
+
+
+class Zone(Named):
+    area: Id
+    polygon: list[Point]
+    floors: int = Field(default=1, ge=1, le=50)
+    height_m: float = Field(gt=0, le=300)
+    lec: LEC
+    headcount: dict[str, HeadcountLimits] = Field(default_factory=dict)  # shift id -> limits
+    roles_allowed: list[Role] = Field(default_factory=lambda: [Role.EMPLOYEE])
+    forbidden: bool = False  # nobody may enter without a permit
+    visitors_escorted: bool = True
+    two_person: bool = False  # lone working forbidden
+    hazard: bool = False  # counts for exposure and man-down
+    dwell_limit_s: int | None = Field(default=None, gt=0)
+
+    _poly = field_validator("polygon")(classmethod(lambda cls, v: _check_polygon(v)))
+
+    @property
+    def level(self) -> RiskLevel:
+        return self.lec.level
+
+
+class EquipmentKind(StrEnum):
+    BUILDING = "building"
+    FLASH_FURNACE = "flash_furnace"
+    CONVERTER = "converter"
+    ANODE_FURNACE = "anode_furnace"
+    CASTING_WHEEL = "casting_wheel"
+    SLAG_FURNACE = "slag_furnace"
+    ELECTROLYTIC_CELLS = "electrolytic_cells"
+    TANK = "tank"
+    STACK = "stack"
+    TOWER = "tower"
+    PIPE_RACK = "pipe_rack"
+    CONVEYOR = "conveyor"
+    BIN = "bin"
+    DRYER = "dryer"
+    BLOWER = "blower"
+    PUMP = "pump"
+    COMPRESSOR = "compressor"
+    TRANSFORMER = "transformer"
+    BOILER = "boiler"
+    AIR_SEPARATION = "air_separation"
+    CRANE = "crane"
+    MILL = "mill"
+    COOLING_TOWER = "cooling_tower"
+    CLARIFIER = "clarifier"
+    ESP = "esp"  # electrostatic precipitator
+
+
+class Equipment(Named):
+    kind: EquipmentKind
+    zone: Id
+    process: str = Field(pattern=r"^[a-z_]+$")
+    position: Point3  # centre of the footprint at its base
+    size: Point3  # length (x before yaw), width, height in metres
+    yaw_deg: float = 0.0
+
+    @field_validator("size")
+    @classmethod
+    def _positive(cls, v: Point3) -> Point3:
+        if min(v) <= 0:
+            raise ValueError("every dimension must be positive")
+        return v
+
+
+class TagKind(StrEnum):
+    PROCESS = "process"
+    GAS = "gas"
+    EMISSION = "emission"
+    ENERGY = "energy"  # cumulative meter
+    STATE = "state"  # equipment state, EquipmentState code
+    COUNTER = "counter"  # production counter, cumulative
+    POSITION = "position"  # RTLS badge position [x, y, floor]
+    SOS = "sos"  # RTLS badge SOS button, boolean
+
+
+class EquipmentState(StrEnum):
+    """Codes published by equipment state tags (value = index)."""
+
+    STOPPED = "stopped"
+    RUN = "run"
+    IDLE = "idle"
+    FAULT = "fault"
+    MAINTENANCE = "maintenance"
+
+    @property
+    def code(self) -> int:
+        return list(EquipmentState).index(self)
+
+
+class Medium(StrEnum):
+    ELECTRICITY = "electricity"
+    WATER = "water"
+    STEAM = "steam"
+    NATURAL_GAS = "natural_gas"
+    OXYGEN = "oxygen"
+    COMPRESSED_AIR = "compressed_air"
+
+
+class Limits(StrictModel):
+    ll: float | None = None
+    l: float | None = None  # noqa: E741 - ISA name of the low limit
+    h: float | None = None
+    hh: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limits:
+        values = [(n, v) for n, v in (("ll", self.ll), ("l", self.l), ("h", self.h), ("hh", self.hh)) if v is not None]
+        for (n1, v1), (n2, v2) in itertools.pairwise(values):
+            if not v1 < v2:
+                raise ValueError(f"limits out of order: {n1}={v1} must be below {n2}={v2}")
+        return self
+
+
+class Tag(StrictModel):
+    """One OPC UA variable. ``id`` is the tag name used everywhere in the product."""
+
+    id: Id
+    node_id: str = Field(pattern=r"^ns=\d+;[isgb]=.+$")
+    endpoint: Id
+    kind: TagKind
+    description: str = Field(default="", max_length=200)
+    description_zh: str | None = Field(default=None, max_length=200)
+    unit: str = Field(default="", max_length=16)
+    medium: Medium | None = None
+    limits: Limits | None = None
+    nominal: float | None = None  # normal operating value, used by the simulator and the UI
+    range: tuple[float, float] | None = None  # plausible engineering range
+    equipment: Id | None = None
+    zone: Id | None = None
+    badge: Id | None = None
+
+    @field_validator("description", "description_zh")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_text(v)
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, v: str) -> str:
+        return _clean_label(v) if v else v
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> Tag:
+        if (self.kind == TagKind.ENERGY) != (self.medium is not None):
+            raise ValueError("energy tags need a medium, and only energy tags have one")
+        if self.kind in (TagKind.POSITION, TagKind.SOS) and self.badge is None:
+            raise ValueError(f"{self.kind.value} tags must name their badge")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError("range must be (low, high) with low < high")
+        return self
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind not in (TagKind.POSITION,)
+
+
+class Camera(Named):
+    zone: Id
+    position: Point3
+    yaw_deg: float = Field(ge=-360, le=360)  # 0 = looking east (+x), counter-clockwise
+    pitch_deg: float = Field(default=-20, ge=-90, le=90)
+    fov_deg: float = Field(gt=0, le=180)
+    range_m: float = Field(default=60, gt=0)
+
+
+class BadgeKind(StrEnum):
+    PERSON = "person"
+    VEHICLE = "vehicle"
+
+
+class Badge(Named):
+    kind: BadgeKind
+    role: Role
+    team: str = Field(default="", max_length=40)
+    shift: Id | None = None  # shift crew; None = day staff / visitors
+    work_zones: list[Id] = Field(default_factory=list)  # where the simulator sends them
+    max_speed_mps: float = Field(default=2.5, gt=0, le=40)
+    escort: Id | None = None  # visitor's escorting employee badge
+
+    @field_validator("team")
+    @classmethod
+    def _team(cls, v: str) -> str:
+        return _clean_label(v) if v else v
+
+    @model_validator(mode="after")
+    def _roles(self) -> Badge:
+        if self.kind == BadgeKind.VEHICLE and self.role != Role.DRIVER:
+            raise ValueError("vehicle badges have role 'driver'")
+        return self
+
+
+class FenceKind(StrEnum):
+    FORBIDDEN = "forbidden"
+    AUTHORIZED = "authorized"  # roles_allowed only
+    DWELL = "dwell"
+    SPEED = "speed"
+
+
+class Fence(Named):
+    kind: FenceKind
+    polygon: list[Point]
+    roles_allowed: list[Role] = Field(default_factory=list)
+    dwell_limit_s: int | None = Field(default=None, gt=0)
+    speed_limit_kmh: float | None = Field(default=None, gt=0)
+
+    _poly = field_validator("polygon")(classmethod(lambda cls, v: _check_polygon(v)))
+
+
+class Road(Named):
+    polyline: list[Point] = Field(min_length=2)
+    width_m: float = Field(default=8, gt=0)
+    speed_limit_kmh: float = Field(default=20, gt=0)
+
+
+class Gate(Named):
+    position: Point
+
+
+class MusterPoint(Named):
+    position: Point
+    radius_m: float = Field(default=15, gt=0)
+    capacity: int = Field(default=100, gt=0)
+
+
+class MeterLevel(StrEnum):
+    SITE = "site"
+    AREA = "area"
+    PROCESS = "process"
+    EQUIPMENT = "equipment"
+
+    @property
+    def depth(self) -> int:
+        return list(MeterLevel).index(self)
+
+
+class Meter(Named):
+    """A node of the energy metering hierarchy; leaves read a tag, parents may have one too."""
+
+    level: MeterLevel
+    medium: Medium
+    parent: Id | None = None
+    tag: Id | None = None
+
+
+class IncidentKind(StrEnum):
+    GAS_LEAK = "gas_leak"
+    FORBIDDEN_ENTRY = "forbidden_entry"
+    MAN_DOWN = "man_down"
+    SOS = "sos"
+    OVER_TEMPERATURE = "over_temperature"
+
+
+class Incident(StrictModel):
+    """A scripted incident the simulator plays on a seeded schedule."""
+
+    id: Id
+    kind: IncidentKind
+    first_after_s: float = Field(ge=0)  # first occurrence after simulator start (simulated seconds)
+    every_s: float | None = Field(default=None, gt=0)  # repeat period; None = once
+    jitter_s: float = Field(default=0, ge=0)  # seeded random offset added to each occurrence
+    duration_s: float = Field(gt=0)
+    tag: Id | None = None  # gas_leak, over_temperature
+    zone: Id | None = None  # forbidden_entry target
+    badge: Id | None = None  # forbidden_entry, man_down, sos
+
+    @model_validator(mode="after")
+    def _targets(self) -> Incident:
+        need = {
+            IncidentKind.GAS_LEAK: ("tag",),
+            IncidentKind.OVER_TEMPERATURE: ("tag",),
+            IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
+            IncidentKind.MAN_DOWN: ("badge",),
+            IncidentKind.SOS: ("badge",),
+        }[self.kind]
+        missing = [f for f in need if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"{self.kind.value} incidents need {', '.join(missing)}")
+        return self
+
+
+COLLECTIONS: tuple[str, ...] = (
+    "endpoints",
+    "areas",
+    "zones",
+    "roads",
+    "gates",
+    "equipment",
+    "tags",
+    "cameras",
+    "badges",
+    "fences",
+    "muster_points",
+    "meters",
+    "incidents",
+)  # the plant's collections of entries with an ``id``
+
+
+class Plant(StrictModel):
+    schema_version: Literal[1]
+    site: Site
+    endpoints: list[Endpoint] = Field(min_length=1)
+    areas: list[Area] = Field(min_length=1)
+    zones: list[Zone] = Field(min_length=1)
+    roads: list[Road] = Field(default_factory=list)
+    gates: list[Gate] = Field(default_factory=list)
+    equipment: list[Equipment] = Field(default_factory=list)
+    tags: list[Tag] = Field(default_factory=list)
+    cameras: list[Camera] = Field(default_factory=list)
+    badges: list[Badge] = Field(default_factory=list)
+    fences: list[Fence] = Field(default_factory=list)
+    muster_points: list[MusterPoint] = Field(default_factory=list)
+    meters: list[Meter] = Field(default_factory=list)
+    incidents: list[Incident] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references(self) -> Plant:
+        problems = PlantReferenceError()
+        ids: dict[str, set[str]] = {}
+        for coll in COLLECTIONS:
+            seen: set[str] = set()
+            for i, item in enumerate(getattr(self, coll)):
+                if item.id in seen:
+                    problems.add(coll, i, "id", f"duplicate id {item.id!r}")
+                seen.add(item.id)
+            ids[coll] = seen
+        node_ids: set[tuple[str, str]] = set()
+        shift_ids = {s.id for s in self.site.shifts}
+
+        def ref(coll: str, i: int, field: str, value: str | None, target: str) -> None:
+            if value is not None and value not in ids[target]:
+                problems.add(coll, i, field, f"unknown {target.rstrip('s')} {value!r}")
+
+        def inside(coll: str, i: int, field: str, pts: list[Point] | list[Point3]) -> None:
+            for p in pts:
+                if not (0 <= p[0] <= self.site.width_m and 0 <= p[1] <= self.site.depth_m):
+                    problems.add(coll, i, field, f"point ({p[0]}, {p[1]}) is outside the site")
+                    return
+
+        for i, z in enumerate(self.zones):
+            ref("zones", i, "area", z.area, "areas")
+            inside("zones", i, "polygon", z.polygon)
+            for s in z.headcount:
+                if s not in shift_ids:
+                    problems.add("zones", i, "headcount", f"unknown shift {s!r}")
+        for i, e in enumerate(self.equipment):
+            ref("equipment", i, "zone", e.zone, "zones")
+            inside("equipment", i, "position", [e.position])
+        for i, t in enumerate(self.tags):
+            ref("tags", i, "endpoint", t.endpoint, "endpoints")
+            ref("tags", i, "equipment", t.equipment, "equipment")
+            ref("tags", i, "zone", t.zone, "zones")
+            ref("tags", i, "badge", t.badge, "badges")
+            key = (t.endpoint, t.node_id)
+            if key in node_ids:
+                problems.add("tags", i, "node_id", f"node id {t.node_id!r} is used twice on {t.endpoint!r}")
+            node_ids.add(key)
+        for i, c in enumerate(self.cameras):
+            ref("cameras", i, "zone", c.zone, "zones")
+            inside("cameras", i, "position", [c.position])
+        for i, b in enumerate(self.badges):
+            if b.shift is not None and b.shift not in shift_ids:
+                problems.add("badges", i, "shift", f"unknown shift {b.shift!r}")
+            for z in b.work_zones:
+                ref("badges", i, "work_zones", z, "zones")
+            ref("badges", i, "escort", b.escort, "badges")
+        for i, f in enumerate(self.fences):
+            inside("fences", i, "polygon", f.polygon)
+        for i, r in enumerate(self.roads):
+            inside("roads", i, "polyline", r.polyline)
+        for i, g in enumerate(self.gates):
+            inside("gates", i, "position", [g.position])
+        for i, m in enumerate(self.muster_points):
+            inside("muster_points", i, "position", [m.position])
+        meters = {m.id: m for m in self.meters}
+        for i, m in enumerate(self.meters):
+            ref("meters", i, "tag", m.tag, "tags")
+            if m.parent is None:
+                if m.level != MeterLevel.SITE:
+                    problems.add("meters", i, "parent", "only site meters may have no parent")
+            elif m.parent not in meters:
+                problems.add("meters", i, "parent", f"unknown meter {m.parent!r}")
+            else:
+                parent = meters[m.parent]
+                if parent.level.depth >= m.level.depth:
+                    problems.add("meters", i, "level", f"{m.level.value} meter under {parent.level.value} meter")
+                if parent.medium != m.medium:
+                    problems.add("meters", i, "medium", f"{m.medium.value} meter under {parent.medium.value} meter")
+        for i, inc in enumerate(self.incidents):
+            ref("incidents", i, "tag", inc.tag, "tags")
+            ref("incidents", i, "zone", inc.zone, "zones")
+            ref("incidents", i, "badge", inc.badge, "badges")
+        problems.raise_if_any()
+        return self
+
+    # Lookups used everywhere; cheap enough to rebuild, the model is frozen.
+    def by_id(self, collection: str) -> dict[str, BaseModel]:
+        return {item.id: item for item in getattr(self, collection)}
+
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+
+class PlantReferenceError(ValueError):
+    """Cross-reference problems, each located as (collection, index, field)."""
+
+    def __init__(self) -> None:
+        super().__init__("plant references")
+        self.items: list[tuple[str, int, str, str]] = []
+
+    def add(self, coll: str, index: int, field: str, message: str) -> None:
+        self.items.append((coll, index, field, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise self
+
+    def __str__(self) -> str:
+        return "; ".join(f"{c}[{i}].{f}: {m}" for c, i, f, m in self.items)

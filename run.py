@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Set-up and entry point, standard library only, so it runs on a fresh machine with Python 3.11.
+
+    python3 run.py demo    create .venv if missing, install, start the whole demo
+    python3 run.py test    create .venv if missing, install with test tools, run the full test suite
+
+Other arguments after the command are passed on (``python3 run.py test -k store``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PY = VENV / "bin" / "python"
+
+
+def _say(msg: str) -> None:
+    print(f"[run] {msg}", flush=True)
+
+
+def ensure_venv(requirements: str) -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - run.py is what meets an old interpreter first
+        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        _say(f"creating {VENV.name}/")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    req = ROOT / requirements
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", requirements):
+        digest.update((ROOT / name).read_bytes())
+    stamp = VENV / f".installed-{req.stem}"
+    if stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return
+    _say(f"installing {requirements} into {VENV.name}/ (first run takes a few minutes)")
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-r", str(req)], check=True)
+    stamp.write_text(digest.hexdigest())
+
+
+def ensure_chromium() -> None:
+    """Browser tests need Debian's chromium and chromium-driver; install them when we may."""
+    if shutil.which("chromium"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        _say("installing chromium for the browser tests (apt-get)")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", "fonts-noto-cjk"],
+            check=False,
+            env=env,
+        )
+    if not shutil.which("chromium"):
+        _say("chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)")
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test"):
+        print(__doc__)
+        return 2
+    cmd, rest = argv[0], argv[1:]
+    os.chdir(ROOT)
+    if cmd == "demo":
+        ensure_venv("requirements.txt")
+        os.execv(str(PY), [str(PY), "-m", "plantctl", "demo", *rest])
+    ensure_venv("requirements-dev.txt")
+    ensure_chromium()
+    code = subprocess.call([str(PY), "-m", "pytest", *rest])
+    if code == 5:  # pytest: no tests collected (e.g. a -k that matches nothing)
+        _say("no tests were collected")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
