@@ -1,0 +1,41 @@
+"""Collector health: one row per OPC UA endpoint, refreshed by its collector."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import CollectorHealth
+from store.samples import upsert
+
+logger = logging.getLogger(__name__)
+
+HEALTH = CollectorHealth.__table__
+FIELDS = frozenset(c.name for c in HEALTH.columns) - {"endpoint"}
+
+
+def upsert_health(session: Session, endpoint: str, **counters: Any) -> None:
+    """Create or update the health row of ``endpoint``.
+
+    ``counters`` are column values of :class:`~store.models.CollectorHealth` (``connected``,
+    ``received``, ``written``, ``lag_ms_p50``, ...); they are set, not added, so collectors report their
+    running totals. Columns not given keep their value. ``updated_at`` defaults to now (epoch ms).
+    Unknown names raise ``TypeError``. Does not commit.
+    """
+    unknown = set(counters) - FIELDS
+    if unknown:
+        raise TypeError(f"unknown collector health field(s): {', '.join(sorted(unknown))}")
+    values = dict(counters)
+    values.setdefault("updated_at", int(time.time() * 1000))
+    stmt = upsert(session, HEALTH).values(endpoint=endpoint, **values)
+    stmt = stmt.on_conflict_do_update(index_elements=[HEALTH.c.endpoint], set_=values)
+    session.execute(stmt)
+
+
+def read_health(session: Session) -> list[CollectorHealth]:
+    """All health rows, by endpoint."""
+    return list(session.scalars(select(CollectorHealth).order_by(CollectorHealth.endpoint)))

@@ -1,0 +1,154 @@
+"""SQLAlchemy 2.0 typed models. Times are UTC milliseconds since the epoch (BigInteger), which keeps
+bucket arithmetic identical on SQLite and PostgreSQL; the UI converts to the plant's time zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tag(Base):
+    """The tags of the plant file, given a compact integer id for the sample tables."""
+
+    __tablename__ = "tag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    node_id: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(16), default="")
+    medium: Mapped[str | None] = mapped_column(String(32))
+    ll: Mapped[float | None] = mapped_column(Float)
+    l: Mapped[float | None] = mapped_column(Float)  # noqa: E741
+    h: Mapped[float | None] = mapped_column(Float)
+    hh: Mapped[float | None] = mapped_column(Float)
+    equipment: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    badge: Mapped[str | None] = mapped_column(String(64))
+
+
+class Sample(Base):
+    """Raw samples, one row per (tag, source timestamp): replays never duplicate."""
+
+    __tablename__ = "sample"
+    __table_args__ = (
+        # Small partial index: finds the NULL (bad-quality) samples of a range without scanning it.
+        Index(
+            "ix_sample_null",
+            "tag_id",
+            "ts",
+            sqlite_where=text("value IS NULL"),
+            postgresql_where=text("value IS NULL"),
+        ),
+        {"sqlite_with_rowid": False},
+    )
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class _Rollup:
+    """Aggregates of the good samples of one tag in one bucket; avg = total / n."""
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # bucket start, epoch ms
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+    vmin: Mapped[float] = mapped_column(Float)
+    vmax: Mapped[float] = mapped_column(Float)
+    first_ts: Mapped[int] = mapped_column(BigInteger)
+    first: Mapped[float] = mapped_column(Float)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+    last: Mapped[float] = mapped_column(Float)
+
+
+class Rollup1m(_Rollup, Base):
+    __tablename__ = "rollup_1m"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Rollup1h(_Rollup, Base):
+    __tablename__ = "rollup_1h"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Event(Base):
+    """Anything with a start and maybe an end: outage gaps, data-quality problems, incidents."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_kind_start", "kind", "ts_start"), Index("ix_event_start", "ts_start"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(64))
+    ts_start: Mapped[int] = mapped_column(BigInteger)
+    ts_end: Mapped[int | None] = mapped_column(BigInteger)
+    severity: Mapped[str] = mapped_column(String(16), default="info")
+    tag_id: Mapped[int | None] = mapped_column(Integer)
+    badge: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Position(Base):
+    """Badge position history, one row per (badge, source timestamp)."""
+
+    __tablename__ = "position"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    floor: Mapped[int] = mapped_column(Integer, default=0)
+    quality: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class BadgeCurrent(Base):
+    """Latest known position of each badge."""
+
+    __tablename__ = "badge_current"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    floor: Mapped[int] = mapped_column(Integer, default=0)
+    quality: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CollectorHealth(Base):
+    """One row per OPC UA endpoint, refreshed by its collector every few seconds."""
+
+    __tablename__ = "collector_health"
+
+    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    received: Mapped[int] = mapped_column(BigInteger, default=0)
+    written: Mapped[int] = mapped_column(BigInteger, default=0)
+    spooled: Mapped[int] = mapped_column(BigInteger, default=0)
+    replayed: Mapped[int] = mapped_column(BigInteger, default=0)
+    rejected: Mapped[int] = mapped_column(BigInteger, default=0)
+    duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
+    late: Mapped[int] = mapped_column(BigInteger, default=0)
+    bad_quality: Mapped[int] = mapped_column(BigInteger, default=0)
+    lag_ms_p50: Mapped[float] = mapped_column(Float, default=0)
+    lag_ms_max: Mapped[float] = mapped_column(Float, default=0)
+    queue_depth: Mapped[int] = mapped_column(Integer, default=0)
+    spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_data_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str] = mapped_column(Text, default="")

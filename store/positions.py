@@ -1,0 +1,86 @@
+"""Badge positions: history in ``position``, the newest per badge in ``badge_current``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from store.models import BadgeCurrent, Position
+from store.samples import upsert
+from store.types import PositionIn, WriteResult
+
+logger = logging.getLogger(__name__)
+
+POSITION = Position.__table__
+CURRENT = BadgeCurrent.__table__
+_COLS = ("badge", "ts", "x", "y", "floor", "quality")
+_CHUNK = 2_000
+
+
+def write_positions(session: Session, positions: Sequence[PositionIn]) -> WriteResult:
+    """Store positions once per ``(badge, ts)`` and move ``badge_current`` forward.
+
+    Replays and in-batch repeats (first wins) are duplicates. ``badge_current`` takes the newest inserted
+    position of each badge, whatever its quality (the quality is copied), and only when it is newer than
+    the stored one, so late or replayed positions never move a badge back. Does not commit.
+    """
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for p in positions:
+        key = (str(p.badge), int(p.ts))
+        if key not in seen:
+            seen[key] = {
+                "badge": key[0],
+                "ts": key[1],
+                "x": float(p.x),
+                "y": float(p.y),
+                "floor": int(p.floor),
+                "quality": int(p.quality),
+            }
+    rows = list(seen.values())
+    if not rows:
+        return WriteResult(0, len(positions))
+    stmt = (
+        upsert(session, POSITION)
+        .on_conflict_do_nothing(index_elements=[POSITION.c.badge, POSITION.c.ts])
+        .returning(*(POSITION.c[c] for c in _COLS))
+    )
+    inserted: list[tuple[Any, ...]] = []
+    for i in range(0, len(rows), _CHUNK):
+        inserted.extend(session.execute(stmt, rows[i : i + _CHUNK]).tuples())
+
+    newest: dict[str, tuple[Any, ...]] = {}
+    for row in inserted:
+        old = newest.get(row[0])
+        if old is None or row[1] > old[1]:
+            newest[row[0]] = row
+    if newest:
+        up = upsert(session, CURRENT)
+        up = up.on_conflict_do_update(
+            index_elements=[CURRENT.c.badge],
+            set_={c: up.excluded[c] for c in _COLS[1:]},
+            where=up.excluded.ts > CURRENT.c.ts,
+        )
+        session.execute(up, [dict(zip(_COLS, r, strict=True)) for r in newest.values()])
+    return WriteResult(len(inserted), len(positions) - len(inserted))
+
+
+def current_positions(session: Session, since: int | None = None) -> list[PositionIn]:
+    """The newest position of every badge (seen at or after ``since`` when given), by badge."""
+    stmt = select(*(CURRENT.c[c] for c in _COLS)).order_by(CURRENT.c.badge)
+    if since is not None:
+        stmt = stmt.where(CURRENT.c.ts >= since)
+    return [PositionIn(*row) for row in session.execute(stmt)]
+
+
+def trajectory(session: Session, badge: str, t0: int, t1: int) -> list[PositionIn]:
+    """Positions of ``badge`` with ``t0 <= ts <= t1``, oldest first."""
+    stmt = (
+        select(*(POSITION.c[c] for c in _COLS))
+        .where(POSITION.c.badge == badge, POSITION.c.ts >= t0, POSITION.c.ts <= t1)
+        .order_by(POSITION.c.ts)
+    )
+    return [PositionIn(*row) for row in session.execute(stmt)]
