@@ -1,0 +1,142 @@
+"""``python -m collectors``: collect the plant's OPC UA endpoints into the store.
+
+    python -m collectors [--plant FILE] [--db URL] [--endpoint ID ...] [--spool-dir DIR] [options]
+
+Runs the migrations, syncs the tag table, then one coordinator per endpoint (all endpoints of the plant
+file, or those named with ``--endpoint`` - one process per endpoint scales out) and the single writer.
+SIGTERM/SIGINT stop it cleanly: the coordinators disconnect and everything queued is written to the
+database or, when that is unavailable, to the spool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from collectors.coordinator import CoordinatorOptions
+from collectors.service import CollectorService, default_spool_dir, tune_gc
+from collectors.writer import WriterOptions
+from plant.loader import PlantFileError, load_plant
+from settings import get_settings
+
+logger = logging.getLogger("collectors")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    s = get_settings()
+    p = argparse.ArgumentParser(prog="python -m collectors", description=__doc__.split("\n\n")[0])
+    p.add_argument("--plant", type=Path, default=s.plant_file, help="plant file (default: %(default)s)")
+    p.add_argument("--db", default=s.db_url, help="database URL (default: SW_DATABASE_URL or the SQLite file)")
+    p.add_argument("--endpoint", action="append", default=[], metavar="ID", help="collect only this endpoint")
+    p.add_argument("--url", action="append", default=[], metavar="ID=URL", help="override an endpoint's URL")
+    p.add_argument("--spool-dir", type=Path, default=None, help="spool directory (default: <spool>/<endpoints>)")
+    p.add_argument("--publishing-ms", type=float, default=500.0, help="subscription publishing interval")
+    p.add_argument("--items-per-subscription", type=int, default=1000)
+    p.add_argument("--queue-size", type=int, default=100, help="server-side sampling queue per item")
+    p.add_argument("--reconnect-max-delay", type=float, default=2.0, help="seconds between reconnect attempts, max")
+    p.add_argument("--batch-max", type=int, default=s.batch_max, help="values per database transaction, max")
+    p.add_argument("--batch-ms", type=int, default=s.batch_ms, help="longest wait to fill a batch")
+    p.add_argument("--db-busy-timeout-ms", type=int, default=None, help="SQLite busy timeout for the writer")
+    p.add_argument("--health-interval", type=float, default=2.0, help="seconds between collector_health updates")
+    p.add_argument("--no-migrate", action="store_true", help="do not run the migrations at start")
+    p.add_argument(
+        "--gc-threshold",
+        type=int,
+        default=50_000,
+        help="allocations between young-generation garbage collections (0: Python's default)",
+    )
+    p.add_argument("--log-level", default="INFO")
+    return p.parse_args(argv)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    try:
+        plant = load_plant(args.plant)
+    except PlantFileError as error:
+        logger.error("%s", error)
+        return 2
+    urls: dict[str, str] = {}
+    for item in args.url:
+        ep, sep, url = item.partition("=")
+        if not sep:
+            logger.error("--url wants ID=URL, got %r", item)
+            return 2
+        urls[ep] = url
+    endpoints = args.endpoint or [e.id for e in plant.endpoints]
+    spool_dir = args.spool_dir or default_spool_dir(get_settings().spool_path, endpoints)
+    try:
+        service = CollectorService(
+            plant,
+            args.db,
+            spool_dir=spool_dir,
+            endpoints=endpoints,
+            urls=urls,
+            run_migrations=not args.no_migrate,
+            writer_options=WriterOptions(
+                batch_max=args.batch_max,
+                batch_ms=args.batch_ms,
+                busy_timeout_ms=args.db_busy_timeout_ms,
+                health_interval_s=args.health_interval,
+            ),
+            coordinator_options=CoordinatorOptions(
+                publishing_interval_ms=args.publishing_ms,
+                items_per_subscription=args.items_per_subscription,
+                queue_size=args.queue_size,
+                reconnect_max_delay_s=args.reconnect_max_delay,
+            ),
+        )
+    except ValueError as error:
+        logger.error("%s", error)
+        return 2
+
+    loop = asyncio.get_running_loop()
+    signals = 0
+    stopping: set[asyncio.Task[None]] = set()
+
+    def on_signal(signum: int) -> None:
+        nonlocal signals
+        signals += 1
+        logger.info("%s received: stopping (flushing the queue)", signal.Signals(signum).name)
+        if signals == 1:
+            task = loop.create_task(service.stop())
+            stopping.add(task)
+            task.add_done_callback(stopping.discard)
+        else:
+            logger.warning("second signal: exiting without waiting for the flush")
+            for task in asyncio.all_tasks(loop):
+                if task is not asyncio.current_task(loop):
+                    task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        await service.start()
+    except asyncio.CancelledError:
+        logger.info("stopped before the database was reachable")
+        return 0
+    tune_gc(args.gc_threshold)
+    await service.wait()
+    await service.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("asyncua").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_run(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
