@@ -1,0 +1,894 @@
+/* The 3D plant scene (/scene): deck.gl loaded on demand, one Deck per visit, layers updated in place.
+ *
+ * The server sends the static scene once (a dcc.Store), the equipment meshes once (a binary bundle, typed
+ * arrays for SimpleMeshLayer) and then only live fields each refresh. The Deck is never recreated: live
+ * updates call deck.setProps({layers}), so the user's camera stays where the user put it. Plant strings
+ * reach the page only through textContent (tooltips) or Dash (the side panel).
+ */
+(function () {
+  "use strict";
+
+  const LEVELS = { r: "red", o: "orange", y: "yellow", b: "blue" };
+  const STATES = { r: "run", i: "idle", f: "fault", m: "maintenance", s: "stopped" };
+  const loaded = { deck: null, meshes: {} };
+  let active = null; // the scene on the page now
+
+  function loadDeck(url) {
+    if (window.deck && window.deck.Deck) {
+      return Promise.resolve(window.deck);
+    }
+    if (!loaded.deck) {
+      loaded.deck = new Promise(function (resolve, reject) {
+        const s = document.createElement("script");
+        s.src = url;
+        s.async = true;
+        s.onload = function () {
+          resolve(window.deck);
+        };
+        s.onerror = function () {
+          loaded.deck = null;
+          reject(new Error("the 3D engine did not load"));
+        };
+        document.head.appendChild(s);
+      });
+    }
+    return loaded.deck;
+  }
+
+  function loadMeshes(spec) {
+    const url = spec.mesh_url;
+    if (!loaded.meshes[url]) {
+      loaded.meshes[url] = fetch(url)
+        .then(function (r) {
+          if (!r.ok) {
+            throw new Error("meshes: HTTP " + r.status);
+          }
+          return r.arrayBuffer();
+        })
+        .then(function (buf) {
+          return spec.groups.map(function (g) {
+            let off = g.offset;
+            const n = g.vertices * 3;
+            const positions = new Float32Array(buf, off, n);
+            off += n * 4;
+            const normals = new Float32Array(buf, off, n);
+            off += n * 4;
+            const colors = new Float32Array(buf, off, n);
+            off += n * 4;
+            const indices = new Uint32Array(buf, off, g.indices);
+            return {
+              attributes: {
+                positions: { value: positions, size: 3 },
+                normals: { value: normals, size: 3 },
+                colors: { value: colors, size: 3 },
+              },
+              indices: { value: indices, size: 1 },
+            };
+          });
+        })
+        .catch(function (e) {
+          delete loaded.meshes[url];
+          throw e;
+        });
+    }
+    return loaded.meshes[url];
+  }
+
+  // Billboard text in a perspective view shrinks with distance; this keeps labels one size on screen.
+  let constantSize = null;
+  function labelExtension() {
+    if (!constantSize) {
+      class ConstantSizeExtension extends window.deck.LayerExtension {
+        getShaders() {
+          return { inject: { "vs:DECKGL_FILTER_SIZE": "size.xy *= gl_Position.w / project.focalDistance;" } };
+        }
+      }
+      ConstantSizeExtension.extensionName = "ConstantSizeExtension";
+      constantSize = new ConstantSizeExtension();
+    }
+    return [constantSize];
+  }
+
+  function textScale() {
+    return Math.min(2, Math.max(1, window.innerWidth / 1920));
+  }
+
+  function textWidth(text, px) {
+    let w = 0;
+    for (let k = 0; k < text.length; k++) {
+      w += text.charCodeAt(k) > 0x2e80 ? px : px * 0.62;
+    }
+    return w;
+  }
+
+  function rgba(c, a) {
+    return [c[0], c[1], c[2], a];
+  }
+
+  function fmt(v) {
+    if (v === null || v === undefined) {
+      return "-";
+    }
+    const a = Math.abs(v);
+    if (a >= 1e5) {
+      return Math.round(v).toLocaleString();
+    }
+    return String(Number(v.toPrecision(4)));
+  }
+
+  function Scene(el) {
+    this.el = el;
+    this.deck = null;
+    this.meshes = null;
+    this.spec = null;
+    this.live = null;
+    this.layers = null;
+    this.starting = false;
+    this.viewState = null;
+    this.tip = document.createElement("div");
+    this.tip.className = "sw-scene-tip";
+    this.tip.hidden = true;
+    el.appendChild(this.tip);
+    this.onResize = this.fit.bind(this);
+    window.addEventListener("resize", this.onResize);
+    this.fit();
+  }
+
+  Scene.prototype.fit = function () {
+    if (this.el.classList.contains("sw-scene-compact")) {
+      return; // a compact view is sized by its card
+    }
+    const top = this.el.getBoundingClientRect().top + window.scrollY;
+    const h = Math.max(360, window.innerHeight - top - 6);
+    this.el.style.height = h + "px";
+  };
+
+  Scene.prototype.setSpec = function (spec) {
+    if (this.spec && this.spec.mesh_url === spec.mesh_url && this.spec.lang === spec.lang) {
+      return;
+    }
+    this.spec = spec;
+    // instance lists per mesh group: equipment records carry their index for colors and picking
+    const groups = spec.groups.map(function () {
+      return [];
+    });
+    spec.equipment.forEach(function (e, i) {
+      groups[e.g].push({ i: i, p: e.p });
+    });
+    this.instances = groups;
+    const w = spec.site[0];
+    const d = spec.site[1];
+    const grid = [];
+    for (let x = 0; x <= w + 0.1; x += 100) {
+      grid.push([[x, 0, -0.2], [x, d, -0.2]]);
+    }
+    for (let y = 0; y <= d + 0.1; y += 100) {
+      grid.push([[0, y, -0.2], [w, y, -0.2]]);
+    }
+    this.grid = grid;
+  };
+
+  // The opening view: from the south-east (from the east-south-east on portrait screens, so the long
+  // side of the site runs up the screen), zoomed so the whole site fills the canvas.
+  Scene.prototype.home = function () {
+    const w = this.spec.site[0];
+    const d = this.spec.site[1];
+    const pw = Math.max(200, this.el.clientWidth);
+    const ph = Math.max(200, this.el.clientHeight);
+    const portrait = ph > pw * 1.2;
+    const vs = {
+      target: [w / 2, d / 2, 0],
+      rotationOrbit: portrait ? -78 : -35,
+      rotationX: portrait ? 45 : 42,
+      zoom: 0,
+    };
+    const view = new window.deck.OrbitView({ orbitAxis: "Z", fovy: 40 });
+    let zoom = 0;
+    for (let pass = 0; pass < 2; pass++) {
+      const vp = view.makeViewport({ width: pw, height: ph, viewState: Object.assign({}, vs, { zoom: zoom }) });
+      let x0 = Infinity;
+      let x1 = -Infinity;
+      let y0 = Infinity;
+      let y1 = -Infinity;
+      [0, w].forEach(function (x) {
+        [0, d].forEach(function (y) {
+          [0, 30].forEach(function (z) {
+            const q = vp.project([x, y, z]);
+            x0 = Math.min(x0, q[0]);
+            x1 = Math.max(x1, q[0]);
+            y0 = Math.min(y0, q[1]);
+            y1 = Math.max(y1, q[1]);
+          });
+        });
+      });
+      zoom += Math.log2(Math.min((pw * 0.96) / (x1 - x0), (ph * 0.9) / (y1 - y0)));
+    }
+    return Object.assign(vs, {
+      zoom: zoom,
+      minZoom: zoom - 2,
+      maxZoom: zoom + 7,
+      minRotationX: 5,
+      maxRotationX: 89,
+    });
+  };
+
+  Scene.prototype.update = function (spec, live, layers) {
+    this.updates = (this.updates || 0) + 1;
+    this.setSpec(spec);
+    if (live) {
+      this.live = live;
+    }
+    if (layers) {
+      this.layers = layers;
+    }
+    if (this.deck) {
+      this.declutter();
+      this.deck.setProps({ layers: this.buildLayers() });
+    } else {
+      this.start();
+    }
+  };
+
+  Scene.prototype.start = function () {
+    if (this.starting) {
+      return;
+    }
+    this.starting = true;
+    const self = this;
+    const spec = this.spec;
+    loadDeck(spec.deck_url)
+      .then(function () {
+        return loadMeshes(spec);
+      })
+      .then(function (meshes) {
+        self.meshes = meshes;
+        self.create();
+      })
+      .catch(function (e) {
+        self.starting = false;
+        const msg = document.createElement("div");
+        msg.className = "sw-scene-error";
+        msg.textContent = String(e && e.message ? e.message : e);
+        self.el.appendChild(msg);
+      });
+  };
+
+  Scene.prototype.create = function () {
+    const d = window.deck;
+    const self = this;
+    const lighting = new d.LightingEffect({
+      ambient: new d.AmbientLight({ color: [255, 255, 255], intensity: 0.9 }),
+      sun: new d.DirectionalLight({ color: [255, 250, 240], intensity: 1.1, direction: [-0.5, 0.35, -1] }),
+      fill: new d.DirectionalLight({ color: [200, 215, 255], intensity: 0.45, direction: [0.6, -0.8, -0.3] }),
+    });
+    this.deck = new d.Deck({
+      parent: this.el,
+      views: new d.OrbitView({ id: "orbit", orbitAxis: "Z", fovy: 40, near: 0.5, far: 20000 }),
+      initialViewState: this.home(),
+      controller: { inertia: true },
+      effects: [lighting],
+      pickingRadius: 4,
+      useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
+      layers: this.buildLayers(),
+      getCursor: function (s) {
+        return s.isDragging ? "grabbing" : s.isHovering ? "pointer" : "grab";
+      },
+      onViewStateChange: function (p) {
+        self.viewState = p.viewState;
+        self.relabel();
+      },
+      onHover: function (info) {
+        self.hover(info);
+      },
+      onClick: function (info) {
+        self.click(info);
+      },
+      onLoad: function () {
+        self.el.setAttribute("data-ready", "1");
+        self.relabel();
+      },
+    });
+    this.el.swScene = this; // for tests and for the reset button
+  };
+
+  Scene.prototype.reset = function () {
+    if (this.deck) {
+      const home = this.home();
+      home.transitionDuration = 600;
+      this.viewState = null;
+      this.deck.setProps({ initialViewState: home });
+    }
+  };
+
+  Scene.prototype.zoneLevel = function (i) {
+    const zl = this.live && this.live.zl;
+    const code = zl && zl.length > i ? zl[i] : this.spec.zones[i].s;
+    return LEVELS[code] || "blue";
+  };
+
+  Scene.prototype.stateOf = function (i) {
+    const eq = this.live && this.live.eq;
+    return (eq && STATES[eq[i]]) || "";
+  };
+
+  Scene.prototype.buildLayers = function () {
+    const d = window.deck;
+    const s = this.spec;
+    const c = s.colors;
+    const live = this.live || {};
+    const on = new Set(this.layers || []);
+    const self = this;
+    const w = s.site[0];
+    const dep = s.site[1];
+    const layers = [];
+    const noDepthWrite = { depthWriteEnabled: false };
+    const onTop = { depthCompare: "always", depthWriteEnabled: false };
+
+    layers.push(
+      new d.SolidPolygonLayer({
+        id: "ground",
+        data: [[[0, 0, -0.3], [w, 0, -0.3], [w, dep, -0.3], [0, dep, -0.3]]],
+        getPolygon: function (p) {
+          return p;
+        },
+        getFillColor: c.ground,
+        material: false,
+      }),
+      new d.PathLayer({
+        id: "grid",
+        data: this.grid,
+        getPath: function (p) {
+          return p;
+        },
+        getColor: [255, 255, 255, 16],
+        getWidth: 1,
+        widthUnits: "pixels",
+      })
+    );
+    if (on.has("roads")) {
+      layers.push(
+        new d.PathLayer({
+          id: "roads",
+          data: s.roads,
+          getPath: function (r) {
+            return r.path;
+          },
+          getWidth: function (r) {
+            return r.w;
+          },
+          widthUnits: "common",
+          widthMinPixels: 1,
+          getColor: c.road,
+          capRounded: true,
+          jointRounded: true,
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("muster")) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "muster",
+          data: s.muster,
+          getPosition: function (m) {
+            return [m.p[0], m.p[1], 0.1];
+          },
+          getRadius: function (m) {
+            return m.r;
+          },
+          radiusUnits: "common",
+          radiusMinPixels: 5,
+          getFillColor: rgba(c.muster, 70),
+          getLineColor: rgba(c.muster, 240),
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("cameras")) {
+      layers.push(
+        new d.PolygonLayer({
+          id: "camera-cones",
+          data: s.cameras,
+          getPolygon: function (cam) {
+            return cam.cone;
+          },
+          getFillColor: rgba(c.camera, 22),
+          getLineColor: rgba(c.camera, 90),
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 1,
+          parameters: noDepthWrite,
+        }),
+        new d.ScatterplotLayer({
+          id: "cameras",
+          data: s.cameras,
+          getPosition: function (cam) {
+            return cam.p;
+          },
+          getRadius: 2,
+          radiusUnits: "common",
+          radiusMinPixels: 3,
+          getFillColor: rgba(c.camera, 255),
+          billboard: true,
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("fences")) {
+      layers.push(
+        new d.PathLayer({
+          id: "fences",
+          data: s.fences,
+          getPath: function (f) {
+            return f.path;
+          },
+          getColor: function (f) {
+            return rgba(c.fence[f.k] || [255, 255, 255], 230);
+          },
+          getWidth: 1.2,
+          widthUnits: "common",
+          widthMinPixels: 2,
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("equipment") && this.meshes) {
+      const eqKey = live.eq || "";
+      this.instances.forEach(function (inst, gi) {
+        if (!inst.length) {
+          return;
+        }
+        layers.push(
+          new d.SimpleMeshLayer({
+            id: "eq-" + gi,
+            data: inst,
+            mesh: self.meshes[gi],
+            getPosition: function (e) {
+              return e.p;
+            },
+            getColor: function (e) {
+              return c.state[self.stateOf(e.i)] || c.state[""];
+            },
+            updateTriggers: { getColor: eqKey },
+            material: { ambient: 0.35, diffuse: 0.65, shininess: 24, specularColor: [40, 40, 40] },
+            pickable: true,
+          })
+        );
+      });
+    }
+    const badges = live.b || [];
+    if (on.has("people")) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "people",
+          data: badges.filter(function (b) {
+            return !s.badges[b[0]].v;
+          }),
+          getPosition: function (b) {
+            return [b[1], b[2], b[3] + 1.2];
+          },
+          getRadius: 1.6,
+          radiusUnits: "common",
+          radiusMinPixels: 2.5,
+          radiusMaxPixels: 14,
+          getFillColor: function (b) {
+            return c.role[s.badges[b[0]].r] || [255, 255, 255];
+          },
+          getLineColor: [10, 12, 16, 220],
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 1,
+          billboard: true,
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("vehicles")) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "vehicles",
+          data: badges.filter(function (b) {
+            return s.badges[b[0]].v;
+          }),
+          getPosition: function (b) {
+            return [b[1], b[2], 1.8];
+          },
+          getRadius: 3.2,
+          radiusUnits: "common",
+          radiusMinPixels: 4,
+          radiusMaxPixels: 20,
+          getFillColor: c.role.driver,
+          getLineColor: [20, 24, 30, 255],
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          billboard: true,
+          pickable: true,
+        })
+      );
+    }
+    const sos = badges.filter(function (b) {
+      return b[4] && (on.has(s.badges[b[0]].v ? "vehicles" : "people"));
+    });
+    if (sos.length) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "sos",
+          data: sos,
+          getPosition: function (b) {
+            return [b[1], b[2], b[3] + 1.2];
+          },
+          getRadius: 7,
+          radiusUnits: "common",
+          radiusMinPixels: 9,
+          filled: false,
+          stroked: true,
+          getLineColor: rgba(c.sos, 255),
+          lineWidthUnits: "pixels",
+          getLineWidth: 3,
+          billboard: true,
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
+    if (on.has("zones")) {
+      const zl = live.zl || "";
+      layers.push(
+        new d.PolygonLayer({
+          id: "zones",
+          data: s.zones,
+          getPolygon: function (z) {
+            return z.poly;
+          },
+          extruded: true,
+          wireframe: true,
+          getElevation: function (z) {
+            return z.h;
+          },
+          getFillColor: function (z, o) {
+            return rgba(c.risk[self.zoneLevel(o.index)], 46);
+          },
+          getLineColor: function (z, o) {
+            return rgba(c.risk[self.zoneLevel(o.index)], 210);
+          },
+          updateTriggers: { getFillColor: zl, getLineColor: zl },
+          material: false,
+          pickable: true,
+          parameters: noDepthWrite,
+        }),
+        new d.TextLayer({
+          id: "zone-labels",
+          data: this.shownZones
+            ? s.zones.filter(function (z, i) {
+                return self.shownZones.has(i);
+              })
+            : s.zones,
+          getPosition: function (z) {
+            return [z.c[0], z.c[1], z.h + 2];
+          },
+          getText: function (z) {
+            return z.n;
+          },
+          getSize: 12 * textScale(),
+          sizeUnits: "pixels",
+          extensions: labelExtension(),
+          getColor: [230, 237, 243, 230],
+          characterSet: "auto",
+          fontFamily: "system-ui, 'Noto Sans CJK SC', sans-serif",
+          background: true,
+          getBackgroundColor: [13, 17, 23, 170],
+          backgroundPadding: [3, 1],
+          parameters: onTop,
+        })
+      );
+    }
+    if (on.has("hazards")) {
+      const hz = live.hz || [];
+      const hs = live.hs || "";
+      const sev = function (i) {
+        const ch = hs[i];
+        return c.severity[ch === "-" || ch === undefined ? "-1" : ch];
+      };
+      const items = s.hazards.map(function (h, i) {
+        return { h: h, i: i };
+      });
+      const shown = this.shownHazards;
+      const labelled = shown
+        ? items.filter(function (o) {
+            return shown.has(o.i);
+          })
+        : [];
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "hazard-dots",
+          data: items,
+          getPosition: function (o) {
+            return o.h.p;
+          },
+          getRadius: 1.5,
+          radiusUnits: "common",
+          radiusMinPixels: 3,
+          radiusMaxPixels: 10,
+          getFillColor: function (o) {
+            return rgba(sev(o.i), 255);
+          },
+          getLineColor: [10, 12, 16, 255],
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 1,
+          billboard: true,
+          updateTriggers: { getFillColor: hs },
+          pickable: true,
+          parameters: onTop,
+        }),
+        new d.TextLayer({
+          id: "hazards",
+          data: labelled,
+          visible: labelled.length > 0, // an empty label layer would build an empty font atlas
+          getPosition: function (o) {
+            return o.h.p;
+          },
+          getText: function (o) {
+            return o.h.n + " " + fmt(hz[o.i]) + (o.h.u ? " " + o.h.u : "");
+          },
+          getSize: 11 * textScale(),
+          sizeUnits: "pixels",
+          extensions: labelExtension(),
+          getColor: function (o) {
+            return rgba(sev(o.i), 255);
+          },
+          getPixelOffset: [0, -12 * textScale()],
+          fontFamily: "ui-monospace, monospace",
+          characterSet: "auto",
+          background: true,
+          getBackgroundColor: [13, 17, 23, 210],
+          backgroundPadding: [3, 1],
+          updateTriggers: { getText: hz, getColor: hs },
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
+    return layers;
+  };
+
+  // Labels that would overlap on screen are left out: alarms first, then zone names, then other values.
+  Scene.prototype.declutter = function () {
+    if (!this.deck) {
+      return false;
+    }
+    const vps = this.deck.getViewports();
+    if (!vps || !vps.length) {
+      return false;
+    }
+    const vp = vps[0];
+    const s = this.spec;
+    const hs = (this.live && this.live.hs) || "";
+    const boxes = [];
+    const W = vp.width;
+    const H = vp.height;
+    const k = textScale();
+    function place(p, text, dy, px) {
+      const q = vp.project(p);
+      const w = textWidth(text, px * k) + 8 * k;
+      const h = (px + 5) * k;
+      const x0 = q[0] - w / 2;
+      const y0 = q[1] + dy - h / 2;
+      if (x0 < 2 || x0 + w > W - 2 || y0 < 0 || y0 + h > H) {
+        return false;
+      }
+      for (let k = 0; k < boxes.length; k++) {
+        const b = boxes[k];
+        if (x0 < b[2] && x0 + w > b[0] && y0 < b[3] && y0 + h > b[1]) {
+          return false;
+        }
+      }
+      boxes.push([x0, y0, x0 + w, y0 + h]);
+      return true;
+    }
+    const on = new Set(this.layers || []);
+    const shownH = new Set();
+    const shownZ = new Set();
+    const hz = (this.live && this.live.hz) || [];
+    const label = function (i) {
+      const h = s.hazards[i];
+      return h.n + " " + fmt(hz[i]) + (h.u ? " " + h.u : "");
+    };
+    const order = s.hazards.map(function (h, i) {
+      return i;
+    });
+    const rank = function (i) {
+      const ch = hs[i];
+      return ch === "2" ? 2 : ch === "1" ? 1 : 0;
+    };
+    order.sort(function (a, b) {
+      return rank(b) - rank(a) || a - b;
+    });
+    if (on.has("hazards")) {
+      order.forEach(function (i) {
+        if (rank(i) > 0 && place(s.hazards[i].p, label(i), -12 * k, 11)) {
+          shownH.add(i);
+        }
+      });
+    }
+    if (on.has("zones")) {
+      s.zones.forEach(function (z, i) {
+        if (place([z.c[0], z.c[1], z.h + 2], z.n, 0, 12)) {
+          shownZ.add(i);
+        }
+      });
+    }
+    if (on.has("hazards")) {
+      order.forEach(function (i) {
+        if (rank(i) === 0 && place(s.hazards[i].p, label(i), -12 * k, 11)) {
+          shownH.add(i);
+        }
+      });
+    }
+    const key = Array.from(shownH).join(",") + "|" + Array.from(shownZ).join(",");
+    if (key === this.labelKey) {
+      return false;
+    }
+    this.labelKey = key;
+    this.shownHazards = shownH;
+    this.shownZones = shownZ;
+    return true;
+  };
+
+  Scene.prototype.relabel = function () {
+    const self = this;
+    clearTimeout(this.relabelTimer);
+    this.relabelTimer = setTimeout(function () {
+      if (self.deck && self.declutter()) {
+        self.deck.setProps({ layers: self.buildLayers() });
+      }
+    }, 150);
+  };
+
+  Scene.prototype.priorityIds = function () {
+    const ids = ["sos", "people", "vehicles", "hazards", "hazard-dots", "cameras", "muster"];
+    this.instances.forEach(function (inst, gi) {
+      if (inst.length) {
+        ids.push("eq-" + gi);
+      }
+    });
+    return ids;
+  };
+
+  // Zones are translucent volumes drawn over what stands in them: prefer anything else under the pointer.
+  Scene.prototype.pick = function (info) {
+    if (!info || !info.layer) {
+      return info;
+    }
+    const id = info.layer.id;
+    if (id === "zones" || id === "zone-labels" || id === "roads" || id === "fences") {
+      const better = this.deck.pickObject({ x: info.x, y: info.y, radius: 4, layerIds: this.priorityIds() });
+      if (better && better.layer) {
+        return better;
+      }
+    }
+    return info;
+  };
+
+  Scene.prototype.describe = function (info) {
+    const s = this.spec;
+    const tx = s.text;
+    const live = this.live || {};
+    const id = info.layer.id;
+    const o = info.object;
+    if (id === "zones" || id === "zone-labels") {
+      const zi = s.zones.indexOf(o);
+      const lv = this.zoneLevel(zi);
+      const hc = live.hc ? live.hc[zi] : 0;
+      return {
+        lines: [o.n, tx["level." + lv], tx["tip.people"] + ": " + hc],
+        sel: { type: "zone", id: o.id },
+      };
+    }
+    if (id.indexOf("eq-") === 0) {
+      const e = s.equipment[o.i];
+      const st = this.stateOf(o.i) || "unknown";
+      return { lines: [e.n, e.k, tx["tip.state"] + ": " + tx["state." + st]], sel: { type: "equipment", id: e.id } };
+    }
+    if (id === "people" || id === "vehicles" || id === "sos") {
+      const b = s.badges[o[0]];
+      const lines = [b.n, b.v ? tx["tip.vehicle"] : tx["role." + b.r]];
+      if (o[4]) {
+        lines.push(tx["tip.sos"]);
+      }
+      return { lines: lines, sel: { type: "badge", id: b.id } };
+    }
+    if (id === "hazards" || id === "hazard-dots") {
+      const h = o.h;
+      const v = live.hz ? live.hz[o.i] : null;
+      const sel = h.eq ? { type: "equipment", id: h.eq } : h.z ? { type: "zone", id: h.z } : null;
+      return { lines: [h.tag, tx["tip.value"] + ": " + fmt(v) + (h.u ? " " + h.u : "")], sel: sel };
+    }
+    if (id === "cameras") {
+      return { lines: [o.n, tx["tip.camera"]], sel: { type: "camera", id: o.id } };
+    }
+    if (id === "muster") {
+      return { lines: [o.n, tx["tip.muster"] + ": " + o.cap], sel: null };
+    }
+    if (id === "fences") {
+      return { lines: [o.n, tx["tip.fence"] + ": " + tx["fence." + o.k]], sel: null };
+    }
+    if (id === "roads") {
+      return { lines: [o.n, tx["tip.road"]], sel: null };
+    }
+    return null;
+  };
+
+  Scene.prototype.hover = function (info) {
+    const picked = this.pick(info);
+    const what = picked && picked.layer && picked.object !== undefined && picked.object !== null ? this.describe(picked) : null;
+    if (!what) {
+      this.tip.hidden = true;
+      return;
+    }
+    this.tip.textContent = what.lines.filter(Boolean).join("\n");
+    this.tip.style.left = Math.min(info.x + 14, this.el.clientWidth - 240) + "px";
+    this.tip.style.top = info.y + 14 + "px";
+    this.tip.hidden = false;
+  };
+
+  Scene.prototype.click = function (info) {
+    const picked = this.pick(info);
+    const what = picked && picked.layer && picked.object !== undefined && picked.object !== null ? this.describe(picked) : null;
+    if (what && what.sel && window.dash_clientside && window.dash_clientside.set_props) {
+      window.dash_clientside.set_props(this.spec.ids.selected, {
+        data: { type: what.sel.type, id: what.sel.id, n: Date.now() },
+      });
+    }
+  };
+
+  Scene.prototype.finalize = function () {
+    window.removeEventListener("resize", this.onResize);
+    if (this.deck) {
+      this.deck.finalize();
+      this.deck = null;
+    }
+  };
+
+  // A scene whose element left the page (navigation) stops drawing.
+  setInterval(function () {
+    if (active && !active.el.isConnected) {
+      active.finalize();
+      active = null;
+    }
+  }, 2000);
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    swscene: {
+      render: function (spec, live, layers, reset) {
+        const nu = window.dash_clientside.no_update;
+        if (!spec || !spec.ids) {
+          return nu;
+        }
+        const el = document.getElementById(spec.ids.deck);
+        if (!el) {
+          return nu;
+        }
+        if (active && active.el !== el) {
+          active.finalize();
+          active = null;
+        }
+        if (!active) {
+          active = new Scene(el);
+        }
+        active.update(spec, live, layers);
+        const trig = window.dash_clientside.callback_context.triggered || [];
+        if (reset && trig.some(function (t) {
+          return t.prop_id.indexOf(".n_clicks") > 0;
+        })) {
+          active.reset();
+        }
+        return nu;
+      },
+    },
+  });
+})();

@@ -1,0 +1,1 @@
+"""Shell and cross-page callbacks (clock, data health, language switch)."""

@@ -1,0 +1,1 @@
+"""Dash pages (``dash.register_page``); helper modules start with ``_``."""

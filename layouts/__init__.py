@@ -1,0 +1,1 @@
+"""Shared layout pieces: the shell (navbar, clock, health, language switch) and reusable widgets."""

@@ -1,0 +1,82 @@
+"""The page shell: navbar with navigation, plant clock, data-source health and language switch.
+
+Kiosk mode (``?kiosk=1``, optional ``&pages=/,/scene&every=30&lang=zh``) is handled in the browser by
+``assets/40_kiosk.js``: it hides what carries the ``sw-kiosk-hide`` class (navigation, language switch),
+leaving a slim status strip with the clock and data health, rotates the pages, and reloads the page once
+the server answers again after an outage (the ``ids.OFFLINE`` banner shows meanwhile).
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+import web
+from i18n import label, t
+from layouts import ids
+
+REFRESH_MS = 2000
+
+
+def nav_links(lang: str) -> list[dbc.NavItem]:
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [
+        dbc.NavItem(dbc.NavLink(t(p["name"], lang), href=p["relative_path"], active="exact"))
+        for p in pages
+        if p.get("nav", True)
+    ]
+
+
+def shell_layout() -> html.Div:
+    lang = web.lang()
+    plant = web.plant()
+    brand = html.Div(
+        [
+            html.Span(t("app.brand", lang), className="sw-brand"),
+            html.Span(label(plant.site.name, plant.site.name_zh, lang), className="sw-site"),
+        ],
+        className="d-flex flex-column",
+    )
+    navbar = dbc.Navbar(
+        dbc.Container(
+            [
+                brand,
+                dbc.Nav(nav_links(lang), id=ids.NAV, pills=True, className="me-auto ms-3 sw-kiosk-hide"),
+                html.Div(id=ids.HEALTH, className="sw-health d-flex gap-2 me-3 ms-auto"),
+                html.Span(id=ids.CLOCK, className="sw-clock me-3", title=t("clock.title", lang)),
+                dbc.Button(
+                    t("nav.language", lang),
+                    id=ids.LANG,
+                    size="sm",
+                    color="secondary",
+                    outline=True,
+                    className="sw-kiosk-hide",
+                ),
+            ],
+            fluid=True,
+            className="flex-wrap gap-1",
+        ),
+        color="dark",
+        dark=True,
+        className="sw-navbar py-1",
+    )
+    return html.Div(
+        [
+            dcc.Location(id=ids.URL),
+            dcc.Store(id=ids.CONFIG, data={"tz": plant.site.timezone, "lang": lang}),
+            dcc.Store(id=ids.LANG_SINK),
+            dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
+            dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
+            navbar,
+            dbc.Container(dash.page_container, fluid=True, className="sw-main py-2"),
+            html.Div(
+                t("kiosk.offline", lang),
+                id=ids.OFFLINE,
+                className="sw-offline",
+                role="status",
+                **{"data-back": t("kiosk.back", lang)},
+            ),
+        ],
+        lang="zh-CN" if lang == "zh" else "en",
+    )

@@ -1,0 +1,243 @@
+"""Operate a SmeltWatch installation: ``python -m plantctl <command>``.
+
+demo      migrate the store, fill history on first run, start simulator, collectors and web app
+migrate   apply the database migrations
+status    print the collectors' health table
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import logging
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from settings import ROOT, Settings, get_settings
+
+logger = logging.getLogger("plantctl")
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the supervisor dies, even by SIGKILL (Linux), so no orphan keeps a port."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+@dataclass
+class Child:
+    """A supervised process of the demo, restarted with backoff when it dies."""
+
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    log_path: Path | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def start(self) -> None:
+        assert self.log_path is not None
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            self.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
+        log.close()
+        logger.info("started %s (pid %d), log %s", self.name, self.proc.pid, self.log_path)
+
+    def poll(self, now: float) -> None:
+        if self.proc is None:
+            if now >= self.next_start:
+                self.start()
+            return
+        code = self.proc.poll()
+        if code is None:
+            return
+        self.restarts += 1
+        delay = min(30.0, 2.0**self.restarts)
+        logger.warning("%s exited with %s; restarting in %.0f s (see %s)", self.name, code, delay, self.log_path)
+        self.proc = None
+        self.next_start = now + delay
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def wait(self, timeout: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("%s did not stop in time; killing it", self.name)
+            self.proc.kill()
+
+
+def _prepare(settings: Settings) -> None:
+    from plant import load_plant
+    from store.db import make_engine, migrate, session_scope
+    from store.tags import sync_tags
+
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    plant = load_plant(settings.plant_file)  # a broken plant file stops here with its problems listed
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        sync_tags(session, plant)
+    engine.dispose()
+
+
+def _has_history(settings: Settings) -> bool:
+    from sqlalchemy import select
+
+    from store.db import make_engine, session_scope
+    from store.models import Sample
+
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        found = session.execute(select(Sample.tag_id).limit(1)).first() is not None
+    engine.dispose()
+    return found
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    py = sys.executable
+    _prepare(settings)
+    if args.backfill_days > 0 and not _has_history(settings):
+        logger.info("first run: writing %s day(s) of history so trends and reports have data", args.backfill_days)
+        subprocess.run(
+            [
+                py,
+                "-m",
+                "simulator.backfill",
+                "--days",
+                str(args.backfill_days),
+                "--plant",
+                str(settings.plant_file),
+                "--db",
+                settings.db_url,
+            ],
+            cwd=ROOT,
+            check=True,
+        )
+    logs = settings.var_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    children = [
+        Child(
+            "simulator",
+            [
+                py,
+                "-m",
+                "simulator",
+                "--plant",
+                str(settings.plant_file),
+                "--seed",
+                str(settings.sim_seed),
+                "--speed",
+                str(settings.sim_speed),
+                "--resume-db",  # counters and meters continue from the stored history, no jump
+                settings.db_url,
+            ],
+        ),
+        Child("collectors", [py, "-m", "collectors", "--plant", str(settings.plant_file), "--db", settings.db_url]),
+    ]
+    if (ROOT / "app.py").exists():
+        children.append(Child("web", [py, "app.py"]))
+    for child in children:
+        child.log_path = logs / f"{child.name}.log"
+
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        for child in children:
+            child.start()
+            if child.name == "simulator":
+                time.sleep(2.0)  # let the servers listen before the collectors connect (they retry anyway)
+        logger.info("database: %s", settings.db_url)
+        if any(c.name == "web" for c in children):
+            logger.info("command center: http://%s:%d/", settings.web_host, settings.web_port)
+        logger.info("demo running; Ctrl-C stops it")
+        deadline = time.monotonic() + args.seconds if args.seconds else None
+        while not stopping and (deadline is None or time.monotonic() < deadline):
+            now = time.monotonic()
+            for child in children:
+                child.poll(now)
+            time.sleep(0.5)
+    finally:
+        logger.info("stopping")
+        for child in reversed(children):
+            child.stop()
+        for child in reversed(children):
+            child.wait(15)
+    return 0
+
+
+def cmd_migrate(_args: argparse.Namespace) -> int:
+    from store.db import migrate
+
+    settings = get_settings()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    logger.info("migrated %s", settings.db_url)
+    return 0
+
+
+def cmd_status(_args: argparse.Namespace) -> int:
+    from store.db import make_engine, session_scope
+    from store.health import read_health
+
+    engine = make_engine(get_settings().db_url)
+    now = int(time.time() * 1000)
+    with session_scope(engine) as session:
+        rows = read_health(session)
+        if not rows:
+            sys.stdout.write("no collector has reported yet\n")
+        for h in rows:
+            age = (now - h.updated_at) / 1000
+            sys.stdout.write(
+                f"{h.endpoint:8} {'up' if h.connected else 'DOWN':4} age={age:5.1f}s received={h.received} "
+                f"written={h.written} spooled={h.spooled} rejected={h.rejected} lag_p50={h.lag_ms_p50:.0f}ms "
+                f"{h.last_error}\n"
+            )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(
+        prog="python -m plantctl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="start the whole demo")
+    demo.add_argument("--backfill-days", type=float, default=2, help="history written on first run (0: none)")
+    demo.add_argument("--seconds", type=float, default=0, help="stop after this many seconds (0: run until Ctrl-C)")
+    demo.set_defaults(func=cmd_demo)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("status", help="collectors' health").set_defaults(func=cmd_status)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        from plant import PlantFileError
+
+        if isinstance(exc, PlantFileError):
+            logger.error("%s", exc)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Colour scales of the scene (RGB 0-255), one place for the page, the legend and the tests."""
+
+from __future__ import annotations
+
+RISK = {
+    "red": (220, 38, 38),
+    "orange": (249, 115, 22),
+    "yellow": (234, 179, 8),
+    "blue": (37, 99, 235),
+}
+STATE = {
+    "run": (120, 170, 135),  # green-ish grey
+    "idle": (150, 155, 162),
+    "fault": (230, 55, 45),
+    "maintenance": (242, 170, 35),
+    "stopped": (70, 72, 80),
+    "": (176, 181, 190),  # no state tag: buildings, racks, tanks
+}
+ROLE = {
+    "employee": (34, 211, 238),
+    "contractor": (167, 139, 250),
+    "visitor": (244, 114, 182),
+    "driver": (226, 232, 240),
+}
+SEVERITY = {  # hazard label colour by limit state: ok, H/L, HH/LL, no value
+    0: (125, 211, 252),
+    1: (251, 191, 36),
+    2: (248, 72, 72),
+    -1: (120, 125, 135),
+}
+FENCE = {
+    "forbidden": (239, 68, 68),
+    "authorized": (251, 146, 60),
+    "dwell": (250, 204, 21),
+    "speed": (96, 165, 250),
+}
+GROUND = (28, 32, 38)
+ROAD = (62, 67, 76)
+CAMERA = (56, 189, 248)
+MUSTER = (34, 197, 94)
+SOS = (255, 40, 40)
+
+
+def hex_color(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -1,0 +1,366 @@
+"""Layer data of the 3D scene as plain JSON: the static part once per page, the live part every refresh.
+
+:func:`static_scene` holds what does not change while the page is open (geometry, names, the mesh
+manifest, the translated words the browser needs for tooltips and legends). :func:`live_scene` holds only
+live fields, aligned by index with the static lists so that a refresh with the demo plant's 363 badges
+stays far below 50 KB:
+
+* ``eq``: one character per equipment, its state (``r`` run, ``i`` idle, ``f`` fault, ``m`` maintenance,
+  ``s`` stopped, ``-`` unknown);
+* ``zl``: one character per zone, its dynamic level (``r``/``o``/``y``/``b``); ``hc`` people per zone;
+* ``b``: ``[badge index, x, y, z, sos]`` per badge on site (x/y to 0.1 m, z from floor and zone);
+* ``hz``/``hs``: value and limit state (``0`` ok, ``1`` H/L, ``2`` HH/LL, ``-`` no value) per hazard source.
+
+Plant strings travel as data; the browser shows them with ``textContent`` only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from i18n import label, t
+from plant import Plant
+from plant.schema import Camera, EquipmentKind, Limits, Point, TagKind, Zone
+from scene import colors
+from scene.bundle import MeshBundle
+
+logger = logging.getLogger(__name__)
+
+LAYER_KEYS: tuple[str, ...] = (
+    "zones",
+    "equipment",
+    "hazards",
+    "people",
+    "vehicles",
+    "fences",
+    "cameras",
+    "muster",
+    "roads",
+)
+DEFAULT_LAYERS: list[str] = [k for k in LAYER_KEYS if k != "cameras"]
+STATE_CODE = {"run": "r", "idle": "i", "fault": "f", "maintenance": "m", "stopped": "s"}
+LEVEL_CODE = {"red": "r", "orange": "o", "yellow": "y", "blue": "b"}
+LEVEL_RANK = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
+# Equipment whose key process value is shown as a hazard source next to the gas detectors and stacks.
+KEY_TAG_KINDS = {
+    EquipmentKind.FLASH_FURNACE,
+    EquipmentKind.CONVERTER,
+    EquipmentKind.ANODE_FURNACE,
+    EquipmentKind.SLAG_FURNACE,
+    EquipmentKind.BOILER,
+}
+VEHICLE_Z = 0.0
+
+
+def _r(v: float, nd: int = 1) -> float:
+    return round(float(v), nd)
+
+
+def polygon_centroid(points: list[Point]) -> tuple[float, float]:
+    """Area centroid of a simple polygon (the vertex mean when the area is degenerate)."""
+    a = cx = cy = 0.0
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        c = x1 * y2 - x2 * y1
+        a += c
+        cx += (x1 + x2) * c
+        cy += (y1 + y2) * c
+    if abs(a) < 1e-9:
+        return (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+    return (cx / (3 * a), cy / (3 * a))
+
+
+def point_in_polygon(x: float, y: float, points: list[Point]) -> bool:
+    inside = False
+    for (x1, y1), (x2, y2) in zip(points, points[1:] + points[:1], strict=True):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def camera_cone(cam: Camera, steps: int = 10, z: float = 0.4) -> list[list[float]]:
+    """The ground footprint of a camera's view: a triangle fan from its position over its field of view."""
+    x, y, _ = cam.position
+    half = cam.fov_deg / 2
+    ring = [[_r(x), _r(y), z]]
+    for i in range(steps + 1):
+        a = math.radians(cam.yaw_deg - half + cam.fov_deg * i / steps)
+        ring.append([_r(x + cam.range_m * math.cos(a)), _r(y + cam.range_m * math.sin(a)), z])
+    return ring
+
+
+def nearest_camera(plant: Plant, x: float, y: float) -> tuple[Camera, float] | None:
+    """The camera nearest to ``(x, y)`` on the ground, with its distance in metres."""
+    best: tuple[float, Camera] | None = None
+    for cam in plant.cameras:
+        d = math.hypot(cam.position[0] - x, cam.position[1] - y)
+        if best is None or d < best[0]:
+            best = (d, cam)
+    return None if best is None else (best[1], best[0])
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A live value shown on the map: a gas detector, a stack emission or a key process value."""
+
+    tag: str
+    x: float
+    y: float
+    z: float
+    label: str
+    label_zh: str | None
+    unit: str
+    limits: Limits | None
+    equipment: str | None
+    zone: str | None
+
+
+def _short(tag_id: str) -> str:
+    return tag_id.rsplit(".", 2)[-2] + "." + tag_id.rsplit(".", 1)[-1] if tag_id.count(".") >= 2 else tag_id
+
+
+def hazard_sources(plant: Plant) -> list[Hazard]:
+    """Gas detectors spread on a ring inside their zone, stack emissions above the stack, one key value per
+    furnace/converter/boiler above it."""
+    zones = {z.id: z for z in plant.zones}
+    equipment = {e.id: e for e in plant.equipment}
+    out: list[Hazard] = []
+    gas_by_zone: dict[str, list[Any]] = {}
+    for tag in plant.tags:
+        if tag.kind == TagKind.GAS and tag.zone in zones and tag.equipment is None:
+            gas_by_zone.setdefault(tag.zone, []).append(tag)
+    for zid, tags in gas_by_zone.items():
+        zone = zones[zid]
+        cx, cy = polygon_centroid(zone.polygon)
+        xs = [p[0] for p in zone.polygon]
+        ys = [p[1] for p in zone.polygon]
+        rx, ry = (max(xs) - min(xs)) * 0.32, (max(ys) - min(ys)) * 0.32
+        for i, tag in enumerate(tags):
+            a = 2 * math.pi * i / len(tags) + 0.4
+            x, y = cx + rx * math.cos(a), cy + ry * math.sin(a)
+            if not point_in_polygon(x, y, zone.polygon):
+                x, y = cx, cy
+            out.append(Hazard(tag.id, x, y, 2.0, _short(tag.id), None, tag.unit, tag.limits, None, zid))
+    emission_count: dict[str, int] = {}
+    key_done: set[str] = set()
+    for tag in plant.tags:
+        eq = equipment.get(tag.equipment or "")
+        if eq is None:
+            continue
+        if tag.kind == TagKind.EMISSION:
+            i = emission_count.get(eq.id, 0)
+            emission_count[eq.id] = i + 1
+            z = eq.size[2] + 4 + 7 * i
+        elif (
+            eq.kind in KEY_TAG_KINDS
+            and eq.id not in key_done
+            and tag.kind == TagKind.PROCESS
+            and tag.limits is not None
+            and tag.limits.hh is not None
+        ):
+            key_done.add(eq.id)
+            z = eq.size[2] + 4
+        else:
+            continue
+        out.append(
+            Hazard(
+                tag.id, eq.position[0], eq.position[1], z, _short(tag.id), None, tag.unit, tag.limits, eq.id, eq.zone
+            )
+        )
+    return out
+
+
+def limit_state(value: float | None, limits: Limits | None) -> int:
+    """0 inside limits, 1 beyond H or L, 2 beyond HH or LL, -1 no value."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return -1
+    if limits is None:
+        return 0
+    if (limits.hh is not None and value >= limits.hh) or (limits.ll is not None and value <= limits.ll):
+        return 2
+    if (limits.h is not None and value >= limits.h) or (limits.l is not None and value <= limits.l):
+        return 1
+    return 0
+
+
+def text_table(lang: str) -> dict[str, str]:
+    """The translated words the browser needs (tooltips, legend)."""
+    keys = [f"scene.level.{lv}" for lv in LEVEL_CODE]
+    keys += [f"scene.state.{s}" for s in (*STATE_CODE, "unknown")]
+    keys += [f"scene.role.{r}" for r in colors.ROLE]
+    keys += [f"scene.fence.{k}" for k in colors.FENCE]
+    keys += [
+        "scene.tip.zone",
+        "scene.tip.people",
+        "scene.tip.state",
+        "scene.tip.value",
+        "scene.tip.camera",
+        "scene.tip.muster",
+        "scene.tip.sos",
+        "scene.tip.vehicle",
+        "scene.tip.fence",
+        "scene.tip.road",
+        "scene.tip.no_value",
+    ]
+    return {k.removeprefix("scene."): t(k, lang) for k in keys}
+
+
+def _zone_floor_height(zone: Zone) -> float:
+    return zone.height_m / max(1, zone.floors)
+
+
+def static_scene(
+    plant: Plant, bundle: MeshBundle, lang: str, *, mesh_url: str, deck_url: str, ids: dict[str, str]
+) -> dict[str, Any]:
+    """Everything the browser draws that does not change while the page is open."""
+    zones = []
+    for z in plant.zones:
+        cx, cy = polygon_centroid(z.polygon)
+        zones.append(
+            {
+                "id": z.id,
+                "n": label(z.name, z.name_zh, lang),
+                "poly": [[_r(x), _r(y)] for x, y in z.polygon],
+                "h": z.height_m,
+                "c": [_r(cx), _r(cy)],
+                "s": LEVEL_CODE[z.level.value],
+            }
+        )
+    kinds = sorted({e.kind.value for e in plant.equipment})
+    kind_names = {k: t(f"scene.kind.{k}", lang) for k in kinds}
+    equipment = [
+        {
+            "id": e.id,
+            "n": label(e.name, e.name_zh, lang),
+            "k": kind_names[e.kind.value],
+            "p": [_r(e.position[0], 2), _r(e.position[1], 2), _r(e.position[2], 2)],
+            "g": bundle.members[i],
+        }
+        for i, e in enumerate(plant.equipment)
+    ]
+    hazards = [
+        {
+            "tag": h.tag,
+            "n": label(h.label, h.label_zh, lang),
+            "u": h.unit,
+            "p": [_r(h.x), _r(h.y), _r(h.z)],
+            "eq": h.equipment,
+            "z": h.zone,
+        }
+        for h in hazard_sources(plant)
+    ]
+    return {
+        "ids": ids,
+        "lang": lang,
+        "deck_url": deck_url,
+        "mesh_url": mesh_url,
+        "site": [plant.site.width_m, plant.site.depth_m],
+        "groups": bundle.groups,
+        "equipment": equipment,
+        "zones": zones,
+        "roads": [
+            {"n": label(r.name, r.name_zh, lang), "path": [[_r(x), _r(y), 0.05] for x, y in r.polyline], "w": r.width_m}
+            for r in plant.roads
+        ],
+        "fences": [
+            {
+                "id": f.id,
+                "n": label(f.name, f.name_zh, lang),
+                "k": f.kind.value,
+                "path": [[_r(x), _r(y), 1.2] for x, y in [*f.polygon, f.polygon[0]]],
+            }
+            for f in plant.fences
+        ],
+        "cameras": [
+            {
+                "id": c.id,
+                "n": label(c.name, c.name_zh, lang),
+                "p": [_r(c.position[0]), _r(c.position[1]), _r(c.position[2])],
+                "cone": camera_cone(c),
+            }
+            for c in plant.cameras
+        ],
+        "muster": [
+            {
+                "id": m.id,
+                "n": label(m.name, m.name_zh, lang),
+                "p": [_r(m.position[0]), _r(m.position[1])],
+                "r": m.radius_m,
+                "cap": m.capacity,
+            }
+            for m in plant.muster_points
+        ],
+        "badges": [
+            {"id": b.id, "n": label(b.name, b.name_zh, lang), "r": b.role.value, "v": int(b.kind.value == "vehicle")}
+            for b in plant.badges
+        ],
+        "hazards": hazards,
+        "colors": {
+            "risk": colors.RISK,
+            "state": colors.STATE,
+            "role": colors.ROLE,
+            "severity": {str(k): v for k, v in colors.SEVERITY.items()},
+            "fence": colors.FENCE,
+            "ground": colors.GROUND,
+            "road": colors.ROAD,
+            "camera": colors.CAMERA,
+            "muster": colors.MUSTER,
+            "sos": colors.SOS,
+        },
+        "text": text_table(lang),
+    }
+
+
+def dynamic_levels(plant: Plant, snap: dict[str, Any]) -> dict[str, str]:
+    """Each zone's level now: the live risk level when the snapshot has one, else the static LEC level."""
+    risk = snap.get("risk") or {}
+    out: dict[str, str] = {}
+    for z in plant.zones:
+        live = (risk.get(z.id) or {}).get("level")
+        out[z.id] = live if live in LEVEL_RANK else z.level.value
+    return out
+
+
+def _value(v: Any) -> float | None:
+    if v is None:
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(f):
+        return None
+    return float(f"{f:.4g}")
+
+
+def live_scene(plant: Plant, snap: dict[str, Any], hazards: list[Hazard] | None = None) -> dict[str, Any]:
+    """The live fields of one refresh, aligned with :func:`static_scene`'s lists."""
+    states = snap.get("equipment_state") or {}
+    eq = "".join(STATE_CODE.get(states.get(e.id, ""), "-") for e in plant.equipment)
+    levels = dynamic_levels(plant, snap)
+    zl = "".join(LEVEL_CODE[levels[z.id]] for z in plant.zones)
+    headcount = snap.get("headcount") or {}
+    hc = [int(headcount.get(z.id, 0) or 0) for z in plant.zones]
+    index = {b.id: i for i, b in enumerate(plant.badges)}
+    zones = {z.id: z for z in plant.zones}
+    badges = []
+    for b in snap.get("badges") or []:
+        i = index.get(b.get("id"))
+        if i is None or b.get("x") is None or b.get("y") is None:
+            continue
+        zone = zones.get(b.get("zone") or "")
+        floor = int(b.get("floor") or 0)
+        z = 0.0 if b.get("kind") == "vehicle" or zone is None else floor * _zone_floor_height(zone)
+        badges.append([i, _r(b["x"]), _r(b["y"]), _r(z), 1 if b.get("sos") else 0])
+    latest = snap.get("latest") or {}
+    hz: list[float | None] = []
+    hs = []
+    for h in hazards if hazards is not None else hazard_sources(plant):
+        row = latest.get(h.tag)
+        v = _value(row[1]) if row else None
+        hz.append(v)
+        s = limit_state(v, h.limits)
+        hs.append("-" if s < 0 else str(s))
+    return {"t": snap.get("now_ms"), "eq": eq, "zl": zl, "hc": hc, "b": badges, "hz": hz, "hs": "".join(hs)}
