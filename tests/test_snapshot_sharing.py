@@ -1,0 +1,88 @@
+"""Twenty screens asking for the live snapshot at the same moment cost one set of queries."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import event
+
+from tests.webutil import seed_store
+
+
+def test_concurrent_screens_share_one_snapshot(tmp_path: Path) -> None:
+    from app import create_app
+    from dashboards._live import snapshot
+
+    app = create_app(seed_store(tmp_path))
+    engine = app.server.extensions["sw_engine"]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    with app.server.app_context():
+        snapshot()  # warm: one build
+    one_build = len(statements)
+    assert one_build > 0
+    statements.clear()
+
+    results: list[dict] = []
+    barrier = threading.Barrier(20)
+
+    def screen() -> None:
+        with app.server.test_request_context("/"):
+            barrier.wait()
+            results.append(snapshot())
+
+    with app.server.app_context():
+        snapshot.expire()
+    threads = [threading.Thread(target=screen) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(30)
+    assert len(results) == 20
+    assert len(statements) == one_build, "20 screens at expiry must cost one rebuild, not twenty"
+    assert all(r["now_ms"] == results[0]["now_ms"] for r in results)
+
+
+def test_web_workers_share_the_snapshot_through_redis(tmp_path: Path, redis_url: str) -> None:
+    """Two web workers (two apps) with the Redis cache: the second serves the first one's snapshot."""
+    from app import create_app
+    from dashboards._live import snapshot
+
+    settings = seed_store(tmp_path).model_copy(update={"cache_redis_url": redis_url})
+    first, second = create_app(settings), create_app(settings)
+    statements: list[str] = []
+    event.listen(second.server.extensions["sw_engine"], "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with first.server.test_request_context("/"):
+        built = snapshot()
+    with second.server.test_request_context("/"):
+        served = snapshot()
+    assert served["now_ms"] == built["now_ms"] and served["risk"] == built["risk"]
+    assert statements == [], "the second worker must not query: the snapshot comes from Redis"
+
+
+def test_an_expired_snapshot_is_served_while_one_rebuild_runs(tmp_path: Path) -> None:
+    """After expiry screens get the previous snapshot at once; one background rebuild replaces it."""
+    import time
+
+    import web
+    from app import create_app
+    from dashboards._live import snapshot
+
+    app = create_app(seed_store(tmp_path))
+    engine = app.server.extensions["sw_engine"]
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with app.server.test_request_context("/"):
+        first = snapshot()
+        one_build = len(statements)
+        time.sleep(web.SNAPSHOT_SECONDS + 0.1)  # now stale
+        statements.clear()
+        served = [snapshot() for _ in range(20)]
+        assert all(s["now_ms"] == first["now_ms"] for s in served), "stale value served without waiting"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and snapshot()["now_ms"] == first["now_ms"]:
+            time.sleep(0.05)
+        assert snapshot()["now_ms"] > first["now_ms"], "the background rebuild replaced the value"
+    assert len(statements) == one_build, "twenty screens after expiry cost one rebuild"

@@ -1,0 +1,121 @@
+"""Helpers for web tests: a seeded store, the real app served on a free port, headless Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from werkzeug.serving import make_server
+
+from plant import load_plant
+from settings import ROOT, Settings
+from store.db import make_engine, migrate, session_scope
+from store.health import upsert_health
+from store.samples import write_samples
+from store.tags import sync_tags
+from store.types import SampleIn
+from tests.conftest import free_port
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+MINI_PLANT = ROOT / "tests" / "fixtures" / "mini_plant.yaml"
+
+
+def seed_store(tmp_path: Path, plant_file: Path = MINI_PLANT) -> Settings:
+    """A SQLite store with a plant's tags, one value per live tag (some beyond limits), and health."""
+    settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'web.db'}", plant_file=plant_file)
+    migrate(settings.db_url)
+    plant = load_plant(settings.plant_file)
+    engine = make_engine(settings.db_url)
+    now = int(time.time() * 1000)
+    with session_scope(engine) as session:
+        ids = sync_tags(session, plant)
+        samples = []
+        for i, tag in enumerate(plant.tags):
+            if tag.kind.value in ("position", "sos"):
+                continue
+            value = tag.nominal if tag.nominal is not None else 1.0
+            if tag.limits is not None and tag.limits.hh is not None and i % 7 == 0:
+                value = tag.limits.hh * 1.1 + 1  # a few violations to show
+            samples.append(SampleIn(ids[tag.id], now - 1000, float(value), 0))
+        write_samples(session, samples)
+        for ep in plant.endpoints:
+            upsert_health(
+                session,
+                ep.id,
+                url=ep.url,
+                connected=True,
+                updated_at=now,
+                last_data_at=now - 1500,
+                received=1000,
+                written=990,
+                spooled=0,
+                rejected=3,
+                lag_ms_p50=120.0,
+            )
+    engine.dispose()
+    return settings
+
+
+@contextmanager
+def serve_app(settings: Settings) -> Iterator[str]:
+    from app import create_app
+
+    app = create_app(settings)
+    port = free_port()
+    server = make_server("127.0.0.1", port, app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+@contextmanager
+def browser() -> Iterator[object]:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def watch_page(page: Any) -> tuple[list[str], list[str]]:
+    """Collect a page's console errors and its requests to any host but this machine (as they happen)."""
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    def request(r: Any) -> None:
+        if urlparse(r.url).hostname not in ("127.0.0.1", "localhost") and not r.url.startswith(("data:", "blob:")):
+            foreign.append(r.url)
+
+    page.on("request", request)
+    return errors, foreign
