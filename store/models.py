@@ -47,6 +47,8 @@ class Sample(Base):
             sqlite_where=text("value IS NULL"),
             postgresql_where=text("value IS NULL"),
         ),
+        # New samples in time order, for the alarm service that follows the stream.
+        Index("ix_sample_ts", "ts"),
         {"sqlite_with_rowid": False},
     )
 
@@ -152,3 +154,112 @@ class CollectorHealth(Base):
     spool_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     last_data_at: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Alarm(Base):
+    """Current state of every alarm that has been raised at least once; written only by the alarm service.
+
+    ``id`` names the alarm: ``<tag>:<condition>`` for process and quality alarms (``FSF.T101:HH``,
+    ``FSF.T101:BAD``), ``violation:<event id>`` for personnel violations, ``video:<event id>`` for detections.
+    """
+
+    __tablename__ = "alarm"
+    __table_args__ = (Index("ix_alarm_open", "active", "acked"),)
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    source_type: Mapped[str] = mapped_column(String(16))  # process | quality | personnel | video
+    condition: Mapped[str] = mapped_column(String(32))  # HH H L LL ROC BAD | rule | detection class
+    source: Mapped[str] = mapped_column(String(64))  # tag, badge or camera
+    tag_id: Mapped[int | None] = mapped_column(Integer)
+    area: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    equipment: Mapped[str | None] = mapped_column(String(64))
+    badge: Mapped[str | None] = mapped_column(String(64))
+    camera: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[str] = mapped_column(String(8))  # urgent | high | medium | low
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    acked: Mapped[bool] = mapped_column(Boolean, default=True)
+    shelved_until: Mapped[int | None] = mapped_column(BigInteger)
+    shelved_by: Mapped[str | None] = mapped_column(String(64))
+    shelve_reason: Mapped[str | None] = mapped_column(Text)
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    out_of_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[float | None] = mapped_column(Float)
+    limit: Mapped[float | None] = mapped_column(Float)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger)
+    returned_at: Mapped[int | None] = mapped_column(BigInteger)
+    acked_at: Mapped[int | None] = mapped_column(BigInteger)
+    acked_by: Mapped[str | None] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AlarmJournal(Base):
+    """Every alarm transition and operator action, append-only (the database refuses UPDATE and DELETE)."""
+
+    __tablename__ = "alarm_journal"
+    __table_args__ = (
+        Index("ix_alarm_journal_ts", "ts"),
+        Index("ix_alarm_journal_alarm_ts", "alarm_id", "ts"),
+        Index("ix_alarm_journal_kind_ts", "kind", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    alarm_id: Mapped[str] = mapped_column(String(128))
+    # active | return | ack | shelve | unshelve | shelve_expired | suppress | unsuppress
+    # | out_of_service | in_service | comment
+    kind: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(8))
+    area: Mapped[str | None] = mapped_column(String(64))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean)  # state after the transition
+    acked: Mapped[bool] = mapped_column(Boolean)
+    value: Mapped[float | None] = mapped_column(Float)
+    user: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AlarmCommand(Base):
+    """An operator's request from the web app (ack, shelve, unshelve, comment, out/in service).
+
+    The alarm service applies pending commands in id order, journals them and sets ``done_at`` and
+    ``result`` (``ok`` or ``rejected: <reason>``); the web app never changes alarm state itself.
+    """
+
+    __tablename__ = "alarm_command"
+    __table_args__ = (Index("ix_alarm_command_pending", "done_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    alarm_id: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    user: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    done_at: Mapped[int | None] = mapped_column(BigInteger)
+    result: Mapped[str | None] = mapped_column(String(255))
+
+
+class Notification(Base):
+    """One message sent (or tried) to one on-call recipient over one channel."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_ts", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | dingtalk | wecom
+    recipient: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation
+    alarm_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    level: Mapped[int] = mapped_column(Integer, default=0)  # escalation level (0 = first on call)
+    status: Mapped[str] = mapped_column(String(16))  # sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text, default="")
