@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate(args.db)
     services = build(plant, args.db, args.only)
     if not services:
-        logger.warning("no services to run")
-        return 0
+        logger.warning("no services to run")  # still wait: a supervisor would otherwise restart it in a loop
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())

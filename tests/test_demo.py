@@ -1,4 +1,4 @@
-"""The demo as the README starts it: migrate, first-run history, simulator, collectors and web app, on
+"""The demo as the README starts it: migrate, first-run history, simulator, collectors, services and web app, on
 free ports and a temporary var/; data must reach the store and the web app, and Ctrl-C stops it all."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
-    """kill -9 of the supervisor must not leave the simulator, collectors or web app running."""
+    """kill -9 of the supervisor must not leave the simulator, collectors, services or web app running."""
     _ports, env = _demo_env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "plantctl", "demo", "--backfill-days", "0", "--seconds", "120"],
@@ -102,11 +102,11 @@ def test_demo_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     )
     deadline = time.monotonic() + 60
     children: list[int] = []
-    while time.monotonic() < deadline and len(children) < 3:
+    while time.monotonic() < deadline and len(children) < 4:
         out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
         children = [int(p) for p in out.split()]
         time.sleep(0.5)
-    assert len(children) == 3, children
+    assert len(children) == 4, children  # simulator, collectors, services, web
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 30
