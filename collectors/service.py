@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 
 from collectors.coordinator import CoordinatorOptions, EndpointCoordinator
 from collectors.records import TagInfo
-from collectors.validate import SiteBounds
+from collectors.validate import SiteBounds, badge_speed_limits
 from collectors.writer import BatchWriter, WriterOptions, is_unavailable
 from plant.schema import Plant, TagKind
 from store.db import migrate, normalize_url, session_scope
@@ -52,7 +52,12 @@ def tune_gc(threshold: int) -> None:
 
 
 def site_bounds(plant: Plant) -> SiteBounds:
-    return SiteBounds(plant.site.width_m, plant.site.depth_m, max_floor=max(z.floors for z in plant.zones))
+    return SiteBounds(
+        plant.site.width_m,
+        plant.site.depth_m,
+        max_floor=max(z.floors for z in plant.zones),
+        max_speed_mps=badge_speed_limits(plant),
+    )
 
 
 def tag_infos(plant: Plant, ids: Mapping[str, int], endpoint: str) -> list[TagInfo]:

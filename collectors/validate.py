@@ -12,6 +12,12 @@ Rules (requirement C1, the collectors' data contract):
 - position tags (``RTLS.<badge>.POS``, ``[x, y, floor]``): a position for a badge that is not in the plant
   file, non-finite coordinates or coordinates outside the site are not stored as positions; they are
   counted ``rejected`` and recorded as (rate-limited) ``data_quality`` events - never dropped silently.
+- impossible jumps: a position further from the badge's last accepted one than its fastest plausible speed
+  allows (a person about 7 m/s, a vehicle about 20 m/s, see :func:`badge_speed_limits`, plus
+  ``jump_tolerance_m`` of RTLS noise) is rejected the same way (reason ``impossible_jump``), so it is
+  neither stored nor drawn. The rejected position is remembered: when the next one is plausible from it
+  but not from the last accepted one, the badge really is there (the earlier fix was the wrong one) and
+  the track continues from the new position.
 - order: a sample older than the newest one seen for its tag is accepted and counted ``late``; one with
   the same timestamp as the newest is a duplicate: counted and not passed on (the store is idempotent on
   ``(tag, ts)`` and keeps the first anyway; older duplicates are counted by the store's write result).
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +35,7 @@ from typing import Any
 from asyncua import ua
 
 from collectors.records import DATA_QUALITY, EventIn, TagInfo
+from plant.schema import BadgeKind, Plant
 from store.types import BAD_OUT_OF_RANGE, PositionIn, SampleIn, is_bad
 
 logger = logging.getLogger(__name__)
@@ -36,6 +44,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)
 _ONE_MS = timedelta(milliseconds=1)
 _MIN_VALID_YEAR = 1602  # 1601-01-01 is OPC UA's "no time"
+PERSON_MAX_MPS = 7.0  # faster than anyone runs on a plant floor
+VEHICLE_MAX_MPS = 20.0  # 72 km/h: faster than any site vehicle drives
+
+
+def badge_speed_limits(plant: Plant) -> dict[str, float]:
+    """The fastest plausible speed of each badge (m/s): above it a move is an impossible jump.
+
+    A person's bound is 7 m/s, a vehicle's 20 m/s, or 1.5 x the badge's own ``max_speed_mps`` when that is
+    higher (a fast vehicle in a big plant).
+    """
+    out: dict[str, float] = {}
+    for b in plant.badges:
+        base = VEHICLE_MAX_MPS if b.kind == BadgeKind.VEHICLE else PERSON_MAX_MPS
+        out[b.id] = max(base, 1.5 * b.max_speed_mps)
+    return out
 
 
 def to_epoch_ms(dt: datetime | None) -> int | None:
@@ -68,12 +91,19 @@ class ValidationCounters:
 
 @dataclass(frozen=True, slots=True)
 class SiteBounds:
-    """The site's extent in plant metres and the floors a badge may report."""
+    """The site's extent in plant metres, the floors a badge may report and how fast badges can move."""
 
     width_m: float
     depth_m: float
     max_floor: int = 50
     margin_m: float = 0.0
+    # badge -> fastest plausible speed in m/s (see badge_speed_limits); others get default_speed_mps
+    max_speed_mps: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
+    default_speed_mps: float = VEHICLE_MAX_MPS
+    jump_tolerance_m: float = 5.0  # RTLS noise: a fix may be this far off without having moved
+
+    def speed_limit(self, badge: str) -> float:
+        return self.max_speed_mps.get(badge, self.default_speed_mps)
 
     def contains(self, x: float, y: float, floor: float) -> bool:
         m = self.margin_m
@@ -110,6 +140,7 @@ class Validator:
     _last_ts: dict[str, int] = field(default_factory=dict)
     _limits: dict[tuple[str, str], _Limiter] = field(default_factory=dict)
     _last_position: dict[str, PositionIn] = field(default_factory=dict)
+    _jump_candidate: dict[str, PositionIn] = field(default_factory=dict)  # last rejected jump per badge
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -243,9 +274,44 @@ class Validator:
             return None
         pos = PositionIn(badge, ts, x, y, int(floor), status)
         prev = self._last_position.get(badge)
+        if prev is not None and self._jump(badge, prev, pos):
+            candidate = self._jump_candidate.get(badge)
+            if candidate is None or self._jump(badge, candidate, pos):
+                self._jump_candidate[badge] = pos
+                self.counters.rejected += 1
+                dt_s = abs(ts - prev.ts) / 1000
+                dist = math.hypot(x - prev.x, y - prev.y)
+                self._event(
+                    "impossible_jump",
+                    tag,
+                    ts,
+                    recv_ms,
+                    f"{badge}: jump of {dist:.0f} m in {dt_s:.1f} s from ({prev.x:.1f}, {prev.y:.1f})"
+                    f" to ({x:.1f}, {y:.1f}), faster than it can move",
+                    {
+                        "from": [prev.x, prev.y],
+                        "to": [x, y],
+                        "from_ts": prev.ts,
+                        "distance_m": round(dist, 2),
+                        "dt_s": dt_s,
+                        "limit_mps": self._speed_limit(badge),
+                    },
+                )
+                return None
+            logger.info("%s: %s re-anchored at (%.1f, %.1f) after an impossible jump", self.endpoint, badge, x, y)
+        self._jump_candidate.pop(badge, None)
         if prev is None or ts >= prev.ts:
             self._last_position[badge] = pos
         return pos
+
+    def _speed_limit(self, badge: str) -> float:
+        return self.site.speed_limit(badge) if self.site is not None else VEHICLE_MAX_MPS
+
+    def _jump(self, badge: str, a: PositionIn, b: PositionIn) -> bool:
+        """True when going from ``a`` to ``b`` is faster than the badge can move (noise allowed)."""
+        tolerance = self.site.jump_tolerance_m if self.site is not None else 5.0
+        dt_s = abs(b.ts - a.ts) / 1000
+        return math.hypot(b.x - a.x, b.y - a.y) > self._speed_limit(badge) * dt_s + tolerance
 
     def _event(self, reason: str, tag: TagInfo, ts: int, recv_ms: int, message: str, data: dict[str, Any]) -> None:
         key = (reason, tag.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from asyncua import ua
@@ -159,3 +160,93 @@ def test_site_margin() -> None:
     v = Validator("rtls", site=SiteBounds(500, 300, max_floor=0, margin_m=2.0))
     assert v.check(POS, dv([501.0, 299.0, 0.0]), RECV) is not None
     assert v.check(POS, dv([503.0, 10.0, 0.0], T0 + timedelta(seconds=1)), RECV) is None
+
+
+# -- impossible jumps ---------------------------------------------------------------------------------
+
+TRUCK = TagInfo("RTLS.V1.POS", 10, "position", "ns=2;s=RTLS.V1.POS", badge="V1")
+
+
+def make_rtls() -> Validator:
+    return Validator("rtls", site=SiteBounds(500, 300, max_floor=3, max_speed_mps={"B1": 7.0, "V1": 20.0}))
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def test_person_walking_and_running_is_accepted() -> None:
+    v = make_rtls()
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([11.5, 20.0, 0.0], at(1)), RECV) is not None  # walking
+    assert v.check(POS, dv([17.5, 20.0, 0.0], at(2)), RECV) is not None  # 6 m/s sprint
+    assert v.check(POS, dv([20.0, 20.0, 0.0], at(2.2)), RECV) is not None  # 12 m/s but within RTLS noise
+    assert v.counters.rejected == 0 and not v.take_events()
+
+
+def test_impossible_jump_is_an_event_not_a_position() -> None:
+    v = make_rtls()
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([60.0, 20.0, 0.0], at(1)), RECV) is None  # 50 m in 1 s: no person does that
+    (ev,) = v.take_events()
+    assert ev.kind == DATA_QUALITY and ev.badge == "B1" and ev.ts_start == T0_MS + 1000
+    assert ev.data is not None and ev.data["reason"] == "impossible_jump"
+    assert ev.data["from"] == [10.0, 20.0] and ev.data["to"] == [60.0, 20.0]
+    assert ev.data["distance_m"] == 50.0 and ev.data["dt_s"] == 1.0 and ev.data["limit_mps"] == 7.0
+    assert v.counters.rejected == 1
+    assert v.last_position("B1") == PositionIn("B1", T0_MS, 10.0, 20.0, 0, GOOD)  # the track is not moved
+    # the badge goes on from where it really was: the spike was an outlier
+    assert v.check(POS, dv([11.0, 20.0, 0.0], at(2)), RECV) == PositionIn("B1", T0_MS + 2000, 11.0, 20.0, 0, GOOD)
+
+
+def test_jump_then_consistent_fixes_reanchor() -> None:
+    v = make_rtls()
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([200.0, 20.0, 0.0], at(1)), RECV) is None
+    # the next fix agrees with the rejected one, not with the old track: the badge really is over there
+    assert v.check(POS, dv([201.0, 20.0, 0.0], at(2)), RECV) == PositionIn("B1", T0_MS + 2000, 201.0, 20.0, 0, GOOD)
+    assert v.check(POS, dv([202.0, 20.0, 0.0], at(3)), RECV) is not None
+    assert v.counters.rejected == 1
+    (ev,) = v.take_events()
+    assert ev.data is not None and ev.data["reason"] == "impossible_jump"
+
+
+def test_jumps_keep_being_rejected_while_they_disagree() -> None:
+    v = make_rtls()
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    for i, x in enumerate([200.0, 400.0, 100.0, 300.0], start=1):  # wild fixes, each far from the last
+        assert v.check(POS, dv([x, 20.0, 0.0], at(i)), RECV + i * 1000) is None
+    assert v.counters.rejected == 4
+    (ev,) = v.take_events()  # rate limited: one event, the rest counted
+    assert v.counters.events_suppressed == 3 and ev.data is not None and ev.data["reason"] == "impossible_jump"
+
+
+def test_vehicle_bound_and_long_gaps() -> None:
+    v = make_rtls()
+    assert v.check(TRUCK, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(TRUCK, dv([28.0, 20.0, 0.0], at(1)), RECV) is not None  # 18 m/s: a fast truck
+    assert v.check(TRUCK, dv([78.0, 20.0, 0.0], at(2)), RECV) is None  # 50 m/s: no
+    # after a minute out of coverage a person may be 300 m away
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([310.0, 20.0, 0.0], at(60)), RECV) is not None
+    assert v.counters.rejected == 1
+
+
+def test_unlisted_badges_get_the_vehicle_bound() -> None:
+    v = Validator("rtls", site=SiteBounds(500, 300))
+    other = TagInfo("RTLS.B9.POS", 11, "position", "ns=2;s=RTLS.B9.POS", badge="B9")
+    assert v.check(other, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(other, dv([28.0, 20.0, 0.0], at(1)), RECV) is not None
+    assert v.check(other, dv([80.0, 20.0, 0.0], at(2)), RECV) is None
+
+
+def test_badge_speed_limits_from_the_plant() -> None:
+    from collectors.service import site_bounds
+    from collectors.validate import PERSON_MAX_MPS, VEHICLE_MAX_MPS, badge_speed_limits
+    from plant.loader import load_plant
+
+    plant = load_plant(Path(__file__).parent / "fixtures" / "mini_plant.yaml")
+    limits = badge_speed_limits(plant)
+    assert limits["P001"] == PERSON_MAX_MPS and limits["V01"] == VEHICLE_MAX_MPS
+    assert set(limits) == {b.id for b in plant.badges}
+    assert site_bounds(plant).speed_limit("P001") == PERSON_MAX_MPS
