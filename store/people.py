@@ -1,0 +1,1021 @@
+"""THE access module for position and identity data (issue 4, item 6).
+
+Every read of where people and vehicles are or were (live positions, trajectories, playback, heatmap,
+exposure, muster lists) and of who a badge is (names, roles, teams) that a page makes goes through the
+functions here, each with an explicit ``viewer``. What a viewer may see is decided in one place,
+:func:`access`: today ``None`` (and every viewer) gets :attr:`Access.FULL`; the roles issue fills
+:data:`ROLE_ACCESS` (e.g. executives: positions without names) and nothing else has to change.
+
+Levels: ``FULL`` names and positions; ``ANONYMOUS`` positions, roles and badge ids, but no names, teams or
+free-text messages (which may carry names); ``COUNTS`` only counts (headcount per zone, muster totals), no
+positions and no lists of people.
+
+Times are UTC epoch ms, coordinates plant metres. Positions are reported by exception (a badge standing
+still publishes nothing; one leaving the site publishes one position of uncertain quality at its gate), so
+a good position holds until the badge's next one. Like every repository here, functions take a session and
+never commit (muster declarations flush).
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import logging
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+from sqlalchemy import String, and_, case, column, func, literal, or_, select, values
+from sqlalchemy.orm import Session
+
+from engine import exposure as exp
+from engine import muster as mus
+from engine.geometry import locate, point_in_polygon
+from plant.schema import Badge, BadgeKind, Plant, TagKind
+from store.events import add_event, close_event
+from store.models import BadgeCurrent, Event, Position
+from store.positions import current_positions
+from store.samples import good_quality, latest_values
+from store.tags import tag_ids
+from store.types import is_good
+
+logger = logging.getLogger(__name__)
+
+VIOLATION = "violation"  # the rules engine's event kind (store.events.VIOLATION)
+MUSTER = "muster"
+SECOND_MS = 1000
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
+STALE_MS = 5 * MINUTE_MS  # not heard of for this long: drawn as "last known position"
+MAX_WINDOW_MS = 24 * HOUR_MS  # longest trajectory / playback / heatmap window
+PLAYBACK_POINTS = 720  # time buckets per badge in a playback window (before simplification)
+PLAYBACK_TOLERANCE_M = 0.5  # simplification: a dropped point is within this of the replayed path
+HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
+VIOLATION_FEED_MS = 12 * HOUR_MS
+NAME_MAX = 64
+
+_POS = Position.__table__
+_CUR = BadgeCurrent.__table__
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+# --- who may see what: the one place -------------------------------------------------------------------
+
+
+class Access(StrEnum):
+    FULL = "full"
+    ANONYMOUS = "anonymous"
+    COUNTS = "counts"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking. ``access`` forces a level (tests, service accounts); otherwise the role decides."""
+
+    user: str | None = None
+    role: str | None = None
+    access: Access | None = None
+
+
+# role -> level; roles not listed get FULL until the roles issue decides otherwise.
+ROLE_ACCESS: dict[str, Access] = {}
+
+
+def access(viewer: Viewer | None) -> Access:
+    """What ``viewer`` may see of positions and identities. The only place that decides it."""
+    if viewer is None:
+        return Access.FULL
+    if viewer.access is not None:
+        return Access(viewer.access)
+    return ROLE_ACCESS.get(viewer.role or "", Access.FULL)
+
+
+def viewer_for(level: Access) -> Viewer:
+    """A viewer standing for everyone with ``level`` (shared caches build one payload per level)."""
+    return Viewer(access=level)
+
+
+class UnknownBadgeError(KeyError):
+    """A badge id that is not in the plant file."""
+
+    def __str__(self) -> str:
+        return f"unknown badge {self.args[0]!r}"
+
+
+class NotAllowedError(PermissionError):
+    """The viewer may not see this (a list of people or positions at the COUNTS level)."""
+
+
+def _may_locate(viewer: Viewer | None) -> bool:
+    return access(viewer) in (Access.FULL, Access.ANONYMOUS)
+
+
+def _may_name(viewer: Viewer | None) -> bool:
+    return access(viewer) == Access.FULL
+
+
+# --- identities ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    badge: str
+    kind: str  # person | vehicle
+    role: str  # employee | contractor | visitor | driver
+    name: str | None  # None when the viewer may not see names
+    name_zh: str | None
+    team: str
+    shift: str | None
+    escort: str | None
+
+    @property
+    def vehicle(self) -> bool:
+        return self.kind == BadgeKind.VEHICLE.value
+
+
+def _identity(b: Badge, named: bool) -> Identity:
+    return Identity(
+        badge=b.id,
+        kind=b.kind.value,
+        role=b.role.value,
+        name=b.name if named else None,
+        name_zh=b.name_zh if named else None,
+        team=b.team if named else "",
+        shift=b.shift,
+        escort=b.escort,
+    )
+
+
+def identities(plant: Plant, viewer: Viewer | None) -> dict[str, Identity]:
+    """Every badge of the plant by id (no names unless the viewer may see them; none at COUNTS)."""
+    if not _may_locate(viewer):
+        return {}
+    named = _may_name(viewer)
+    return {b.id: _identity(b, named) for b in plant.badges}
+
+
+def identity(plant: Plant, badge: str, viewer: Viewer | None) -> Identity:
+    if not _may_locate(viewer):
+        raise NotAllowedError("badge details are not available to this viewer")
+    for b in plant.badges:
+        if b.id == badge:
+            return _identity(b, _may_name(viewer))
+    raise UnknownBadgeError(badge)
+
+
+def search(plant: Plant, query: str, viewer: Viewer | None, limit: int = 20) -> list[Identity]:
+    """Badges whose id, name (either language) or team contains ``query`` (case-insensitive), exact id first.
+    Viewers without names search by id only."""
+    if not isinstance(query, str):
+        raise TypeError("query must be text")
+    q = query.strip().casefold()
+    if not q or not _may_locate(viewer):
+        return []
+    named = _may_name(viewer)
+    hits: list[tuple[int, str, Identity]] = []
+    for b in plant.badges:
+        fields = [b.id] + ([b.name, b.name_zh or "", b.team] if named else [])
+        texts = [f.casefold() for f in fields]
+        if not any(q in f for f in texts):
+            continue
+        rank = 0 if texts[0] == q else 1 if texts[0].startswith(q) else 2
+        hits.append((rank, b.id, _identity(b, named)))
+    hits.sort(key=lambda h: (h[0], h[1]))
+    return [h[2] for h in hits[: max(0, limit)]]
+
+
+# --- validation -----------------------------------------------------------------------------------------
+
+
+def _ms(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"{name} must be epoch milliseconds, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return int(value)
+
+
+def _window(t0: Any, t1: Any, longest: int = MAX_WINDOW_MS) -> tuple[int, int]:
+    a, b = _ms(t0, "start"), _ms(t1, "end")
+    if b <= a:
+        raise ValueError("the end of the window must be after its start")
+    if b - a > longest:
+        raise ValueError(f"the window is longer than {longest // HOUR_MS} h")
+    return a, b
+
+
+def _zone(plant: Plant, zone: str | None) -> Any:
+    if zone is None or zone == "":
+        return None
+    for z in plant.zones:
+        if z.id == zone:
+            return z
+    raise KeyError(f"unknown zone {zone!r}")
+
+
+def _plant_badges(plant: Plant, kinds: Iterable[str] | None = None) -> list[str]:
+    wanted = None if kinds is None else set(kinds)
+    return [b.id for b in plant.badges if wanted is None or b.kind.value in wanted]
+
+
+# --- position queries (SQL lives here, nowhere in the pages) ---------------------------------------------
+
+
+def _badge_values(badges: Sequence[str]) -> Any:
+    return values(column("badge", String(64)), name="wanted").data([(b,) for b in badges]).cte("wanted")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One position: ``good`` is False for a badge that is off site or not located."""
+
+    badge: str
+    ts: int
+    x: float
+    y: float
+    floor: int
+    good: bool
+
+
+def positions_at(
+    session: Session, badges: Sequence[str], t_ms: int, lookback_ms: int = ON_SITE_MAX_AGE_MS
+) -> dict[str, Fix]:
+    """Each badge's newest position at or before ``t_ms`` (within ``lookback_ms``): where everybody was then.
+    One index seek per badge."""
+    out: dict[str, Fix] = {}
+    ids = sorted(set(badges))
+    for i in range(0, len(ids), 500):
+        wanted = _badge_values(ids[i : i + 500])
+        newest = (
+            select(_POS.c.ts)
+            .where(_POS.c.badge == wanted.c.badge, _POS.c.ts <= t_ms, _POS.c.ts >= t_ms - lookback_ms)
+            .order_by(_POS.c.ts.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        pairs = select(wanted.c.badge.label("badge"), newest.label("ts")).subquery("pairs")
+        stmt = select(_POS.c.badge, _POS.c.ts, _POS.c.x, _POS.c.y, _POS.c.floor, _POS.c.quality).join(
+            pairs, and_(_POS.c.badge == pairs.c.badge, _POS.c.ts == pairs.c.ts)
+        )
+        for badge, ts, x, y, floor, quality in session.execute(stmt):
+            good = is_good(int(quality)) and math.isfinite(x) and math.isfinite(y)
+            out[badge] = Fix(badge, int(ts), float(x), float(y), int(floor), good)
+    return out
+
+
+def _buckets(session: Session, badges: Sequence[str], t0: int, t1: int, step_ms: int) -> list[tuple[Any, ...]]:
+    """Good positions averaged per (badge, time bucket): badge, mean ts, mean x, mean y, top floor."""
+    k = (_POS.c.ts // step_ms).label("k")
+    out: list[tuple[Any, ...]] = []
+    ids = sorted(set(badges))
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(_POS.c.badge, func.avg(_POS.c.ts), func.avg(_POS.c.x), func.avg(_POS.c.y), func.max(_POS.c.floor), k)
+            .where(
+                _POS.c.badge.in_(ids[i : i + 500]),
+                _POS.c.ts >= t0,
+                _POS.c.ts <= t1,
+                good_quality(_POS.c.quality),
+            )
+            .group_by(_POS.c.badge, k)
+            .order_by(_POS.c.badge, k)
+        )
+        out.extend(tuple(r) for r in session.execute(stmt))
+    return out
+
+
+def _raw(session: Session, badges: Sequence[str], t0: int, t1: int, good: bool | None) -> list[tuple[Any, ...]]:
+    """Raw positions (badge, ts, x, y, floor, quality), all or only good / only not-good ones."""
+    ids = sorted(set(badges))
+    out: list[tuple[Any, ...]] = []
+    for i in range(0, len(ids), 500):
+        stmt = select(_POS.c.badge, _POS.c.ts, _POS.c.x, _POS.c.y, _POS.c.floor, _POS.c.quality).where(
+            _POS.c.badge.in_(ids[i : i + 500]), _POS.c.ts >= t0, _POS.c.ts <= t1
+        )
+        if good is True:
+            stmt = stmt.where(good_quality(_POS.c.quality))
+        elif good is False:
+            stmt = stmt.where(~good_quality(_POS.c.quality))
+        out.extend(tuple(r) for r in session.execute(stmt.order_by(_POS.c.badge, _POS.c.ts)))
+    return out
+
+
+@dataclass
+class _Track:
+    """A badge's positions in a window, oldest first: ts (ms), x, y, floor, good."""
+
+    badge: str
+    ts: list[int] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    floor: list[int] = field(default_factory=list)
+    good: list[bool] = field(default_factory=list)
+
+    def add(self, ts: int, x: float, y: float, floor: int, good: bool) -> None:
+        self.ts.append(int(ts))
+        self.x.append(float(x))
+        self.y.append(float(y))
+        self.floor.append(int(floor))
+        self.good.append(bool(good))
+
+    def sorted(self) -> _Track:
+        order = sorted(range(len(self.ts)), key=lambda i: (self.ts[i], not self.good[i]))
+        out = _Track(self.badge)
+        for i in order:
+            out.add(self.ts[i], self.x[i], self.y[i], self.floor[i], self.good[i])
+        return out
+
+
+def _tracks(
+    session: Session, badges: Sequence[str], t0: int, t1: int, step_ms: int, *, raw: bool = False
+) -> dict[str, _Track]:
+    """Per badge: its position at ``t0`` (when on site then), its positions in ``(t0, t1]`` (bucket means,
+    or raw when ``raw``) and its off-site markers, in time order."""
+    tracks: dict[str, _Track] = {}
+    start = positions_at(session, badges, t0)
+    for b, f in start.items():
+        tracks.setdefault(b, _Track(b)).add(t0, f.x, f.y, f.floor, f.good)
+    if raw:
+        for b, ts, x, y, fl, q in _raw(session, badges, t0 + 1, t1, None):
+            good = is_good(int(q)) and math.isfinite(x) and math.isfinite(y)
+            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, good)
+    else:
+        for b, ts, x, y, fl, _k in _buckets(session, badges, t0 + 1, t1, step_ms):
+            if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
+                continue
+            tracks.setdefault(b, _Track(b)).add(round(float(ts)), x, y, fl or 0, True)
+        for b, ts, x, y, fl, _q in _raw(session, badges, t0 + 1, t1, False):
+            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, False)
+    return {b: tr.sorted() for b, tr in tracks.items()}
+
+
+def _step_for(window_ms: int, points: int) -> int:
+    """A whole number of seconds per bucket giving at most ``points`` buckets."""
+    return max(SECOND_MS, math.ceil(window_ms / max(1, points) / SECOND_MS) * SECOND_MS)
+
+
+# --- live ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LivePerson:
+    badge: str
+    kind: str
+    role: str
+    x: float
+    y: float
+    floor: int
+    ts: int
+    zone: str | None
+    sos: bool
+    rules: tuple[str, ...]  # open violations of this badge (rule names)
+    status: str  # normal | violation | sos (SOS button or man-down)
+    stale: bool  # not heard of for a while: last known position
+
+
+@dataclass(frozen=True)
+class LiveView:
+    now_ms: int
+    people: list[LivePerson]  # empty for COUNTS viewers
+    headcount: dict[str, int]  # zone -> people (not vehicles) inside now
+    on_site: dict[str, int]  # person / vehicle -> count on site
+    by_role: dict[str, int]
+    by_status: dict[str, int]
+
+
+def _is_alarm_rule(rule: str) -> bool:
+    r = rule.lower()
+    return "sos" in r or "man_down" in r or "man-down" in r or "mandown" in r
+
+
+def open_violations(session: Session) -> list[Event]:
+    stmt = select(Event).where(Event.kind == VIOLATION, Event.ts_end.is_(None)).order_by(Event.ts_start.desc())
+    return list(session.scalars(stmt))
+
+
+def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | None) -> LiveView:
+    """Who is on site now, where, in which zone and state; headcount per zone. Positions only for viewers
+    who may see them."""
+    now = _ms(now_ms, "now")
+    meta = {b.id: b for b in plant.badges}
+    fixes = [
+        p
+        for p in current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
+        if p.badge in meta and is_good(p.quality) and math.isfinite(p.x) and math.isfinite(p.y)
+    ]
+    zones = locate(
+        np.array([p.x for p in fixes], dtype=float),
+        np.array([p.y for p in fixes], dtype=float),
+        [(z.id, z.polygon) for z in plant.zones],
+    )
+    sos_tags = {t.id: t.badge for t in plant.tags if t.kind == TagKind.SOS and t.badge}
+    known = tag_ids(session)
+    by_tag_id = {known[t]: b for t, b in sos_tags.items() if t in known}
+    sos = {
+        by_tag_id[i]
+        for i, s in latest_values(session, list(by_tag_id)).items()
+        if s.value is not None and s.value >= 0.5 and is_good(s.quality)
+    }
+    rules: dict[str, list[str]] = {}
+    for ev in open_violations(session):
+        if ev.badge:
+            rules.setdefault(ev.badge, []).append(ev.source)
+    people: list[LivePerson] = []
+    headcount: dict[str, int] = {}
+    on_site = {"person": 0, "vehicle": 0}
+    by_role: dict[str, int] = {}
+    by_status = {"normal": 0, "violation": 0, "sos": 0}
+    for p, zone in zip(fixes, zones, strict=True):
+        b = meta[p.badge]
+        mine = tuple(rules.get(p.badge, ()))
+        is_sos = p.badge in sos
+        status = "sos" if is_sos or any(_is_alarm_rule(r) for r in mine) else "violation" if mine else "normal"
+        people.append(
+            LivePerson(
+                badge=p.badge,
+                kind=b.kind.value,
+                role=b.role.value,
+                x=float(p.x),
+                y=float(p.y),
+                floor=int(p.floor),
+                ts=int(p.ts),
+                zone=zone,
+                sos=is_sos,
+                rules=mine,
+                status=status,
+                stale=now - p.ts > STALE_MS,
+            )
+        )
+        on_site[b.kind.value] = on_site.get(b.kind.value, 0) + 1
+        by_role[b.role.value] = by_role.get(b.role.value, 0) + 1
+        by_status[status] += 1
+        if zone is not None and b.kind == BadgeKind.PERSON:
+            headcount[zone] = headcount.get(zone, 0) + 1
+    return LiveView(
+        now_ms=now,
+        people=people if _may_locate(viewer) else [],
+        headcount=headcount,
+        on_site=on_site,
+        by_role=by_role,
+        by_status=by_status,
+    )
+
+
+# --- violations --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    id: int
+    rule: str
+    badge: str | None
+    zone: str | None
+    severity: str
+    start_ms: int
+    end_ms: int | None
+    message: str  # empty for viewers without names (messages may carry them)
+    camera: str | None
+    fence: str | None
+    value: Any
+    limit: Any
+
+    @property
+    def open(self) -> bool:
+        return self.end_ms is None
+
+
+def _violation(ev: Event, viewer: Viewer | None) -> Violation:
+    data = ev.data if isinstance(ev.data, dict) else {}
+    named = _may_name(viewer)
+    return Violation(
+        id=int(ev.id),
+        rule=str(ev.source),
+        badge=ev.badge if _may_locate(viewer) else None,
+        zone=ev.zone,
+        severity=str(ev.severity or "medium"),
+        start_ms=int(ev.ts_start),
+        end_ms=None if ev.ts_end is None else int(ev.ts_end),
+        message=str(ev.message or "") if named else "",
+        camera=data.get("camera") if isinstance(data.get("camera"), str) else None,
+        fence=data.get("fence") if isinstance(data.get("fence"), str) else None,
+        value=data.get("value"),
+        limit=data.get("limit"),
+    )
+
+
+def violation_feed(
+    session: Session, now_ms: int, viewer: Viewer | None, since_ms: int | None = None, limit: int = 50
+) -> list[Violation]:
+    """Open violations and those started since ``since_ms`` (default: the last 12 h), newest first."""
+    now = _ms(now_ms, "now")
+    since = now - VIOLATION_FEED_MS if since_ms is None else _ms(since_ms, "since")
+    stmt = (
+        select(Event)
+        .where(Event.kind == VIOLATION, or_(Event.ts_end.is_(None), Event.ts_start >= since))
+        .order_by(Event.ts_start.desc(), Event.id.desc())
+        .limit(max(1, int(limit)))
+    )
+    return [_violation(ev, viewer) for ev in session.scalars(stmt)]
+
+
+def violations_between(session: Session, t0: int, t1: int, viewer: Viewer | None, limit: int = 2000) -> list[Violation]:
+    """Violations overlapping ``[t0, t1]``, oldest first (for a playback timeline)."""
+    a, b = _window(t0, t1)
+    stmt = (
+        select(Event)
+        .where(Event.kind == VIOLATION, Event.ts_start <= b, or_(Event.ts_end.is_(None), Event.ts_end >= a))
+        .order_by(Event.ts_start, Event.id)
+        .limit(max(1, int(limit)))
+    )
+    return [_violation(ev, viewer) for ev in session.scalars(stmt)]
+
+
+# --- trajectory ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    badge: str
+    start_ms: int
+    end_ms: int
+    segments: list[list[tuple[int, float, float, int]]]  # on-site stretches: (ts, x, y, floor)
+    distance_m: float
+    step_ms: int  # 0: raw positions; else bucket size of the means
+    zones: list[str]  # zones visited, in order of first visit
+
+    @property
+    def points(self) -> int:
+        return sum(len(s) for s in self.segments)
+
+
+def trajectory(
+    session: Session, plant: Plant, badge: str, t0: int, t1: int, viewer: Viewer | None, max_points: int = 2000
+) -> Trajectory:
+    """Where ``badge`` was in ``[t0, t1]``: its on-site stretches (split where it left the site), raw
+    positions when they fit in ``max_points``, else time-bucket means; distance walked or driven."""
+    if not _may_locate(viewer):
+        raise NotAllowedError("positions are not available to this viewer")
+    if not any(b.id == badge for b in plant.badges):
+        raise UnknownBadgeError(badge)
+    a, b = _window(t0, t1)
+    raw_count = session.execute(
+        select(func.count()).select_from(_POS).where(_POS.c.badge == badge, _POS.c.ts > a, _POS.c.ts <= b)
+    ).scalar_one()
+    step = 0 if raw_count <= max_points else _step_for(b - a, max_points)
+    tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, _Track(badge))
+    segments: list[list[tuple[int, float, float, int]]] = []
+    cur: list[tuple[int, float, float, int]] = []
+    for i in range(len(tr.ts)):
+        if not tr.good[i]:
+            if cur:
+                segments.append(cur)
+            cur = []
+            continue
+        cur.append((tr.ts[i], tr.x[i], tr.y[i], tr.floor[i]))
+    if cur:
+        segments.append(cur)
+    dist = 0.0
+    for seg in segments:
+        for (_, x1, y1, _), (_, x2, y2, _) in itertools.pairwise(seg):
+            dist += math.hypot(x2 - x1, y2 - y1)
+    polys = [(z.id, z.polygon) for z in plant.zones]
+    visited: list[str] = []
+    for seg in segments:
+        if not seg:
+            continue
+        found = locate(np.array([p[1] for p in seg]), np.array([p[2] for p in seg]), polys)
+        for z in found:
+            if z is not None and z not in visited:
+                visited.append(z)
+    return Trajectory(badge, a, b, segments, round(dist, 1), step, visited)
+
+
+# --- playback --------------------------------------------------------------------------------------------------
+
+
+def simplify(t: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of the points to keep so that replaying the kept points (linear in time, like deck.gl's
+    TripsLayer) stays within ``tolerance`` metres of every dropped point at its own time (Douglas-Peucker
+    with the synchronized distance)."""
+    n = len(t)
+    if n <= 2:
+        return np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        span = t[j] - t[i]
+        mid = slice(i + 1, j)
+        f = (t[mid] - t[i]) / span if span > 0 else np.zeros(j - i - 1)
+        px = x[i] + (x[j] - x[i]) * f
+        py = y[i] + (y[j] - y[i]) * f
+        d = np.hypot(x[mid] - px, y[mid] - py)
+        k = int(np.argmax(d))
+        if d[k] > tolerance:
+            m = i + 1 + k
+            keep[m] = True
+            stack.append((i, m))
+            stack.append((m, j))
+    return np.flatnonzero(keep)
+
+
+def _trips_of(
+    tr: _Track, step_ms: int, t0: int, t1: int, zone_poly: Any
+) -> list[tuple[list[float], list[float], list[float]]]:
+    """Split a track into trips (on-site and, with a zone, inside it) with hold points for long gaps."""
+    trips: list[tuple[list[float], list[float], list[float]]] = []
+    ts: list[float] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    hold = HOLD_GAP_FACTOR * step_ms
+
+    def flush() -> None:
+        nonlocal ts, xs, ys
+        if ts:
+            trips.append((ts, xs, ys))
+        ts, xs, ys = [], [], []
+
+    for i in range(len(tr.ts)):
+        inside = tr.good[i] and (zone_poly is None or point_in_polygon(tr.x[i], tr.y[i], zone_poly))
+        if not inside:
+            flush()
+            continue
+        t = float(tr.ts[i])
+        if ts and t - ts[-1] > hold:  # stood still (no report) until shortly before this position
+            ts.append(t - step_ms)
+            xs.append(xs[-1])
+            ys.append(ys[-1])
+        ts.append(t)
+        xs.append(tr.x[i])
+        ys.append(tr.y[i])
+    if ts and tr.good and tr.good[-1] and ts[-1] < t1:
+        # still there at the end of the window (the last report holds)
+        last_good = tr.ts[-1]
+        if t1 - last_good <= ON_SITE_MAX_AGE_MS:
+            ts.append(float(t1))
+            xs.append(xs[-1])
+            ys.append(ys[-1])
+    flush()
+    return trips
+
+
+def playback_trips(
+    session: Session,
+    plant: Plant,
+    start_ms: int,
+    end_ms: int,
+    zone: str | None = None,
+    viewer: Viewer | None = None,
+    *,
+    points: int = PLAYBACK_POINTS,
+    tolerance_m: float = PLAYBACK_TOLERANCE_M,
+) -> dict[str, Any]:
+    """Everybody's movements in ``[start_ms, end_ms]`` (in one zone, or the whole plant), compact for a
+    deck.gl TripsLayer.
+
+    Returns ``{"t0", "t1", "step_s", "zone", "badges": [{"id", "n", "nz", "r", "v"}], "trips": [{"b": badge
+    index, "p": [[x, y], ...], "t": [s, ...]}], "violations": [[start_s, end_s or null, severity, rule, badge
+    index or null, zone]], "points"}``: positions are time-bucket means (``step_s``, at most ``points``
+    buckets per badge), x/y to 0.1 m, times in seconds from ``t0``; a badge has one trip per stretch on
+    site (inside the zone), and points the replay would interpolate to within ``tolerance_m`` are left out.
+    A badge standing still keeps its place; one that left the site disappears until it comes back.
+    """
+    a, b = _window(start_ms, end_ms)
+    z = _zone(plant, zone)
+    out: dict[str, Any] = {
+        "t0": a,
+        "t1": b,
+        "step_s": 0,
+        "zone": z.id if z is not None else None,
+        "badges": [],
+        "trips": [],
+        "violations": [],
+        "points": 0,
+        "access": access(viewer).value,
+    }
+    if not _may_locate(viewer):
+        return out
+    step = _step_for(b - a, points)
+    out["step_s"] = step / SECOND_MS
+    ids = identities(plant, viewer)
+    tracks = _tracks(session, _plant_badges(plant), a, b, step)
+    index: dict[str, int] = {}
+    n_points = 0
+    for badge in sorted(tracks):
+        for ts, xs, ys in _trips_of(tracks[badge], step, a, b, z.polygon if z is not None else None):
+            t = (np.array(ts) - a) / SECOND_MS
+            x = np.array(xs)
+            y = np.array(ys)
+            if len(t) == 1:  # one sighting: show it for one bucket
+                t = np.array([t[0], min(t[0] + step / SECOND_MS, (b - a) / SECOND_MS)])
+                x = np.repeat(x, 2)
+                y = np.repeat(y, 2)
+            keep = simplify(t, x, y, tolerance_m)
+            if badge not in index:
+                index[badge] = len(out["badges"])
+                ident = ids[badge]
+                out["badges"].append(
+                    {"id": badge, "n": ident.name, "nz": ident.name_zh, "r": ident.role, "v": int(ident.vehicle)}
+                )
+            out["trips"].append(
+                {
+                    "b": index[badge],
+                    "p": [[round(float(x[i]), 1), round(float(y[i]), 1)] for i in keep],
+                    "t": [round(float(t[i]), 1) for i in keep],
+                }
+            )
+            n_points += len(keep)
+    out["points"] = n_points
+    for v in violations_between(session, a, b, viewer):
+        if z is not None and v.zone != z.id:
+            continue
+        out["violations"].append(
+            [
+                round(max(0, v.start_ms - a) / SECOND_MS, 1),
+                None if v.end_ms is None else round((min(b, v.end_ms) - a) / SECOND_MS, 1),
+                v.severity,
+                v.rule,
+                index.get(v.badge) if v.badge else None,
+                v.zone,
+            ]
+        )
+    return out
+
+
+# --- heatmap ------------------------------------------------------------------------------------------------
+
+
+def heatmap(
+    session: Session,
+    plant: Plant,
+    start_ms: int,
+    end_ms: int,
+    zone: str | None = None,
+    viewer: Viewer | None = None,
+    *,
+    cell_m: float | None = None,
+    vehicles: bool = False,
+) -> dict[str, Any]:
+    """Person-seconds of presence per grid cell in ``[start_ms, end_ms]`` (in one zone, or the whole plant).
+
+    Returns ``{"t0", "t1", "cell", "nx", "ny", "max_s", "total_s", "data"}``: ``data`` is base64 of ``nx * ny``
+    bytes, row by row from the south-west corner (row ``j`` = y from ``j * cell``), each the cell's share of
+    the busiest cell on a square-root scale (0 empty, 255 busiest)."""
+    a, b = _window(start_ms, end_ms, longest=7 * 24 * HOUR_MS)
+    z = _zone(plant, zone)
+    width, depth = plant.site.width_m, plant.site.depth_m
+    cell = float(cell_m) if cell_m is not None else max(2.0, math.ceil(max(width, depth) / 200))
+    if not math.isfinite(cell) or cell <= 0:
+        raise ValueError("cell size must be a positive number of metres")
+    nx, ny = max(1, math.ceil(width / cell)), max(1, math.ceil(depth / cell))
+    out: dict[str, Any] = {"t0": a, "t1": b, "cell": cell, "nx": nx, "ny": ny, "max_s": 0.0, "total_s": 0.0}
+    out["zone"] = z.id if z is not None else None
+    if not _may_locate(viewer):
+        out["data"] = ""
+        return out
+    step = _step_for(b - a, PLAYBACK_POINTS)
+    kinds = ("person", "vehicle") if vehicles else ("person",)
+    grid = np.zeros((ny, nx), dtype=float)
+    for tr in _tracks(session, _plant_badges(plant, kinds), a, b, step).values():
+        if not tr.ts:
+            continue
+        ts = np.array(tr.ts, dtype=np.int64)
+        nxt = np.append(ts[1:], b)
+        dur = np.clip(np.minimum(nxt, ts + ON_SITE_MAX_AGE_MS) - np.maximum(ts, a), 0, None) / SECOND_MS
+        x, y = np.array(tr.x), np.array(tr.y)
+        keep = np.array(tr.good) & (dur > 0) & np.isfinite(x) & np.isfinite(y)
+        if z is not None:
+            keep &= np.array([point_in_polygon(px, py, z.polygon) for px, py in zip(x, y, strict=True)], dtype=bool)
+        if not keep.any():
+            continue
+        ix = np.clip((x[keep] / cell).astype(int), 0, nx - 1)
+        iy = np.clip((y[keep] / cell).astype(int), 0, ny - 1)
+        np.add.at(grid, (iy, ix), dur[keep])
+    peak = float(grid.max())
+    out["max_s"] = round(peak, 1)
+    out["total_s"] = round(float(grid.sum()), 1)
+    scaled = np.zeros_like(grid) if peak <= 0 else np.sqrt(grid / peak) * 255
+    raw = np.clip(np.ceil(scaled), 0, 255).astype(np.uint8)
+    out["data"] = base64.b64encode(raw.tobytes()).decode("ascii")
+    return out
+
+
+# --- exposure -------------------------------------------------------------------------------------------------
+
+
+def exposure(
+    session: Session,
+    plant: Plant,
+    windows: Sequence[exp.Window],
+    viewer: Viewer | None,
+    *,
+    levels: Iterable[str] | None = ("red", "orange"),
+    now_ms: int | None = None,
+    step_ms: int | None = None,
+) -> list[exp.ExposureRow]:
+    """Time each person spent in each zone at one of ``levels`` (None: every zone) per window (shift), from
+    position history (bucket means of ``step_ms``, default about 2,000 buckets per window span, at least 5 s).
+    Rows by badge, window, zone."""
+    if not _may_locate(viewer):
+        raise NotAllowedError("exposure per person is not available to this viewer")
+    if not windows:
+        return []
+    a = min(w.start_ms for w in windows)
+    b = max(w.end_ms for w in windows)
+    a, b = _window(a, b, longest=8 * 24 * HOUR_MS)
+    if now_ms is not None:
+        b = min(b, _ms(now_ms, "now"))
+        if b <= a:
+            return []
+    step = step_ms or max(5 * SECOND_MS, _step_for(b - a, 2000))
+    zones = exp.zone_areas(plant, levels)
+    tracks = _tracks(session, _plant_badges(plant, ("person",)), a, b, step)
+    rows = exp.exposure(
+        (
+            exp.Track(
+                tr.badge,
+                np.array(tr.ts, dtype=np.int64),
+                np.array(tr.x, dtype=float),
+                np.array(tr.y, dtype=float),
+                np.array(tr.good, dtype=bool),
+            )
+            for tr in tracks.values()
+        ),
+        zones,
+        windows,
+        max_hold_ms=ON_SITE_MAX_AGE_MS,
+        now_ms=b,
+    )
+    return sorted(rows, key=lambda r: (r.badge, r.first_ms, r.zone))
+
+
+# --- muster ---------------------------------------------------------------------------------------------------
+
+
+def _clean_user(user: Any) -> str:
+    if not isinstance(user, str):
+        raise TypeError("the name of who declares or ends a muster must be text")
+    text = user.strip()
+    if not text:
+        raise ValueError("say who declares or ends the muster")
+    if len(text) > NAME_MAX:
+        raise ValueError(f"the name is longer than {NAME_MAX} characters")
+    if _CONTROL_RE.search(text):
+        raise ValueError("the name contains control characters")
+    return text
+
+
+def active_muster(session: Session) -> Event | None:
+    stmt = select(Event).where(Event.kind == MUSTER, Event.ts_end.is_(None)).order_by(Event.ts_start.desc()).limit(1)
+    return session.scalars(stmt).first()
+
+
+def last_muster(session: Session) -> Event | None:
+    """The open muster, or the newest one that ended."""
+    stmt = select(Event).where(Event.kind == MUSTER).order_by(Event.ts_end.isnot(None), Event.ts_start.desc())
+    return session.scalars(stmt.limit(1)).first()
+
+
+def declare_muster(session: Session, user: str, now_ms: int, note: str = "") -> int:
+    """Declare an emergency muster (an open event of kind ``muster`` naming who declared it); when one is
+    already running, its id is returned and nothing is added."""
+    who = _clean_user(user)
+    now = _ms(now_ms, "now")
+    if not isinstance(note, str) or _CONTROL_RE.search(note.replace("\n", " ")):
+        raise ValueError("the note must be plain text")
+    running = active_muster(session)
+    if running is not None:
+        return int(running.id)
+    event_id = add_event(
+        session,
+        MUSTER,
+        source=who,
+        ts_start=now,
+        severity="urgent",
+        message=note.strip()[:500],
+        data={"declared_by": who},
+    )
+    logger.warning("muster declared by %s (event %d)", who, event_id)
+    return event_id
+
+
+def end_muster(session: Session, user: str, now_ms: int, event_id: int | None = None) -> bool:
+    """End the running muster (or ``event_id``); records who ended it. False when none is running."""
+    who = _clean_user(user)
+    now = _ms(now_ms, "now")
+    ev = active_muster(session) if event_id is None else session.get(Event, int(event_id))
+    if ev is None or ev.kind != MUSTER or ev.ts_end is not None:
+        return False
+    if not close_event(session, int(ev.id), max(now, int(ev.ts_start))):
+        return False
+    data = dict(ev.data) if isinstance(ev.data, dict) else {}
+    data["ended_by"] = who
+    ev.data = data
+    ev.ts_end = max(now, int(ev.ts_start))
+    session.flush()
+    logger.warning("muster %d ended by %s", ev.id, who)
+    return True
+
+
+def _muster_points(plant: Plant) -> list[mus.Point]:
+    return [
+        mus.Point(m.id, float(m.position[0]), float(m.position[1]), float(m.radius_m), int(m.capacity))
+        for m in plant.muster_points
+    ]
+
+
+def muster_arrivals(session: Session, plant: Plant, badges: Sequence[str], t0: int, t1: int) -> dict[str, mus.Arrival]:
+    """Arrivals at muster points in ``[t0, t1]``: per badge first time inside any point, point seen last.
+    The circles are tested in SQL, so only positions inside one come back (grouped per badge and point)."""
+    points = _muster_points(plant)
+    if not points or not badges:
+        return {}
+    conds = [
+        (_POS.c.x - literal(p.x)) * (_POS.c.x - literal(p.x)) + (_POS.c.y - literal(p.y)) * (_POS.c.y - literal(p.y))
+        <= literal(p.radius * p.radius)
+        for p in points
+    ]
+    which = case(*[(c, literal(p.id)) for c, p in zip(conds, points, strict=True)], else_=literal(None))
+    rows: list[tuple[str, str, int, int]] = []
+    ids = sorted(set(badges))
+    for i in range(0, len(ids), 500):
+        inner = (
+            select(_POS.c.badge.label("badge"), which.label("pt"), _POS.c.ts.label("ts"))
+            .where(
+                _POS.c.badge.in_(ids[i : i + 500]),
+                _POS.c.ts >= t0,
+                _POS.c.ts <= t1,
+                good_quality(_POS.c.quality),
+                or_(*conds),
+            )
+            .subquery()
+        )
+        stmt = select(inner.c.badge, inner.c.pt, func.min(inner.c.ts), func.max(inner.c.ts)).group_by(
+            inner.c.badge, inner.c.pt
+        )
+        rows.extend((r[0], r[1], int(r[2]), int(r[3])) for r in session.execute(stmt) if r[1] is not None)
+    return mus.merge_arrivals(rows)
+
+
+@dataclass(frozen=True)
+class MusterView:
+    event_id: int
+    declared_ms: int
+    ended_ms: int | None
+    declared_by: str
+    ended_by: str | None
+    note: str
+    status: mus.MusterStatus  # missing list empty for COUNTS viewers
+    last_zone: dict[str, str | None]  # badge -> zone of its last known position
+
+    @property
+    def active(self) -> bool:
+        return self.ended_ms is None
+
+
+def muster_view(
+    session: Session, plant: Plant, now_ms: int, viewer: Viewer | None, event: Event | None = None
+) -> MusterView | None:
+    """The running muster (or ``event``): roll, arrivals per point, the missing with their last known
+    position (as of ``now_ms``, or the muster's end). None when there is no muster."""
+    ev = event if event is not None else active_muster(session)
+    if ev is None:
+        return None
+    now = _ms(now_ms, "now")
+    t0 = int(ev.ts_start)
+    t1 = min(now, int(ev.ts_end)) if ev.ts_end is not None else now
+    t1 = max(t1, t0)
+    people = _plant_badges(plant, ("person",))
+    at_start = positions_at(session, people, t0)
+    roll = {b: mus.Seen(b, f.ts, f.x, f.y) for b, f in at_start.items() if f.good}
+    arrivals = muster_arrivals(session, plant, people, t0, t1)
+    last = positions_at(session, list(roll), t1)
+    last_seen = {b: mus.Seen(b, f.ts, f.x, f.y) for b, f in last.items() if f.good}
+    status = mus.muster_status(_muster_points(plant), t0, roll, arrivals, last_seen)
+    polys = [(z.id, z.polygon) for z in plant.zones]
+    missing = status.missing
+    found = locate(np.array([m.x for m in missing], dtype=float), np.array([m.y for m in missing], dtype=float), polys)
+    last_zone = {m.badge: zid for m, zid in zip(missing, found, strict=True)}
+    if not _may_locate(viewer):
+        status = replace(status, missing=[], at_other={}, extra=[], arrivals={}, assigned={})
+        last_zone = {}
+    data = ev.data if isinstance(ev.data, dict) else {}
+    named = _may_name(viewer)
+    return MusterView(
+        event_id=int(ev.id),
+        declared_ms=t0,
+        ended_ms=None if ev.ts_end is None else int(ev.ts_end),
+        declared_by=str(data.get("declared_by") or ev.source) if named else "",
+        ended_by=(str(data["ended_by"]) if data.get("ended_by") else None) if named else None,
+        note=str(ev.message or "") if named else "",
+        status=status,
+        last_zone=last_zone,
+    )
