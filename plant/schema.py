@@ -335,6 +335,35 @@ class Limits(StrictModel):
         return self
 
 
+class AlarmPriority(StrEnum):
+    """Alarm priorities, most urgent first (ISA-18.2 / IEC 62682)."""
+
+    URGENT = "urgent"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+AlarmCondition = Literal["hh", "h", "l", "ll", "roc", "bad"]
+
+
+class AlarmSettings(StrictModel):
+    """A tag's alarm settings; anything left out takes the alarm engine's default (``engine.alarms``).
+
+    ``priority`` overrides the default priority per condition; ``deadband`` is in engineering units;
+    ``on_delay_s``/``off_delay_s`` are how long a condition must hold before the alarm activates/returns;
+    ``roc_per_min`` adds a rate-of-change alarm on the change over the last ``roc_window_s``.
+    """
+
+    enabled: bool = True
+    priority: dict[AlarmCondition, AlarmPriority] = Field(default_factory=dict)
+    deadband: float | None = Field(default=None, ge=0)
+    on_delay_s: float | None = Field(default=None, ge=0, le=3600)
+    off_delay_s: float | None = Field(default=None, ge=0, le=3600)
+    roc_per_min: float | None = Field(default=None, gt=0)
+    roc_window_s: float = Field(default=60, ge=1, le=3600)
+
+
 class Tag(StrictModel):
     """One OPC UA variable. ``id`` is the tag name used everywhere in the product."""
 
@@ -352,6 +381,7 @@ class Tag(StrictModel):
     equipment: Id | None = None
     zone: Id | None = None
     badge: Id | None = None
+    alarm: AlarmSettings | None = None
 
     @field_validator("description", "description_zh")
     @classmethod
@@ -371,7 +401,19 @@ class Tag(StrictModel):
             raise ValueError(f"{self.kind.value} tags must name their badge")
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError("range must be (low, high) with low < high")
+        if self.alarm is not None:
+            self._check_alarm(self.alarm)
         return self
+
+    def _check_alarm(self, alarm: AlarmSettings) -> None:
+        if self.kind in (TagKind.POSITION, TagKind.SOS):
+            raise ValueError(f"{self.kind.value} tags have no alarm settings")
+        for cond in alarm.priority:
+            if cond == "roc":
+                if alarm.roc_per_min is None:
+                    raise ValueError("alarm.priority.roc is set but alarm.roc_per_min is not")
+            elif cond != "bad" and (self.limits is None or getattr(self.limits, cond) is None):
+                raise ValueError(f"alarm.priority.{cond} is set but the tag has no {cond} limit")
 
     @property
     def numeric(self) -> bool:
