@@ -46,10 +46,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     )
     init_web(server, settings)
 
+    from callbacks import alarms as alarm_callbacks
     from callbacks import shell as shell_callbacks
     from layouts.shell import shell_layout
 
     shell_callbacks.register(app)
+    alarm_callbacks.register(app)  # the alarm banner on every page
     app.layout = shell_layout
     return app
 

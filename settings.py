@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8050
     cache_redis_url: str = ""  # empty = in-process cache; set for several web workers
+    operator: str = "operator"  # who acknowledges alarms until login exists (web_identity.current_user)
 
     @property
     def db_url(self) -> str:

@@ -8,13 +8,20 @@ the server answers again after an outage (the ``ids.OFFLINE`` banner shows meanw
 
 from __future__ import annotations
 
+import logging
+
 import dash
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 import web
+from dashboards._alarm_live import alarm_snapshot
 from i18n import label, t
 from layouts import ids
+from layouts.alarm_banner import SHELL_BANNER, AlarmBanner
+from plant import Plant
+
+logger = logging.getLogger(__name__)
 
 REFRESH_MS = 2000
 
@@ -26,6 +33,16 @@ def nav_links(lang: str) -> list[dbc.NavItem]:
         for p in pages
         if p.get("nav", True)
     ]
+
+
+def alarm_banner(lang: str, plant: Plant) -> AlarmBanner:
+    """The alarm banner under the navbar, filled from the shared snapshot (empty when the store is down)."""
+    try:
+        snap = alarm_snapshot()
+        return AlarmBanner(SHELL_BANNER, lang, plant, snap["banner"], snap["now_ms"])
+    except Exception:
+        logger.exception("shell: no alarm snapshot for the banner's first paint")
+        return AlarmBanner(SHELL_BANNER, lang, plant, None, web.now_ms())
 
 
 def shell_layout() -> html.Div:
@@ -69,6 +86,7 @@ def shell_layout() -> html.Div:
             dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
             navbar,
+            alarm_banner(lang, plant),
             dbc.Container(dash.page_container, fluid=True, className="sw-main py-2"),
             html.Div(
                 t("kiosk.offline", lang),
