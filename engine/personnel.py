@@ -24,7 +24,8 @@ Rules (names are the ``source`` of the violation events):
   admits drivers (yards, loading bays).
 
 People are ``person`` badges; vehicles are ``vehicle`` badges. Only good-quality positions count: a badge
-off site (its gateway reports it with an uncertain status) or not located is not in any zone.
+off site (its gateway reports it with an uncertain status), not located, or last seen more than
+``presence_max_age_s`` ago (8 h, as in ``store.people``) is not in any zone.
 
 Timing: positions are reported by exception, so a badge's current position carries the time it was last
 reported (a still badge keeps an old time). Rules on one badge's position start at the time of the first
@@ -146,11 +147,20 @@ class RuleConfig:
     speed_tolerance_kmh: float = 0.0
     speed_min_dt_s: float = 0.8  # speed is measured over at least this long
     speed_stale_s: float = 3.0  # a vehicle with no new position for this long stands still
+    presence_max_age_s: float = 8 * 3600.0  # an older good position no longer places a badge on site
     on_delay_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_ON_DELAY_S))
     clear_delay_s: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_CLEAR_DELAY_S))
 
     def __post_init__(self) -> None:
-        for name in ("man_down_s", "man_down_radius_m", "escort_m", "off_route_m", "speed_min_dt_s", "speed_stale_s"):
+        for name in (
+            "man_down_s",
+            "man_down_radius_m",
+            "escort_m",
+            "off_route_m",
+            "speed_min_dt_s",
+            "speed_stale_s",
+            "presence_max_age_s",
+        ):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive finite number, got {value!r}")
@@ -419,6 +429,8 @@ class RulesEngine:
             x, y, ts, good, unknown = positions
         else:
             x, y, ts, good, unknown = self.arrays(positions)
+        with np.errstate(invalid="ignore"):
+            good = good & (clock - ts <= cfg.presence_max_age_s * 1000)
         self._row_ts = ts
         n = len(self.badge_ids)
         nr = len(self.regions)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
+from services.personnel import make_service as make_personnel_service
 from services.runner import Runner, Service
 from settings import get_settings
 from store.db import make_engine, migrate
@@ -25,6 +26,7 @@ logger = logging.getLogger("services")
 
 # name -> factory(plant, engine, settings); each service module adds its own line here.
 FACTORIES: dict[str, Callable[..., Service]] = {}
+FACTORIES["personnel"] = make_personnel_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 GAP = "gap"
 DATA_QUALITY = "data_quality"
 INCIDENT = "incident"
+VIOLATION = "violation"  # personnel rule violations (services.personnel); source = the rule name
 
 
 def add_event(
