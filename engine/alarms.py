@@ -807,16 +807,16 @@ class AlarmEngine:
 
     def tick(self, now_ms: int) -> None:
         """Let time pass to ``now_ms``: delays that ran out, ROC windows that moved on, shelves that expired."""
-        for c in sorted(self._pending, key=lambda c: c.since or 0):
+        for c in sorted(self._pending, key=lambda c: (c.since or 0, c.st.d.id)):
             if c.since is not None:
                 self._fire_due(c, now_ms)
                 ev = self._tags.get(c.st.d.tag or "")
                 if ev is not None and c is not ev.roc:
                     ev.busy = any(x.in_ or x.since is not None or x.st.active for x in ev.conds)
-        for ev in list(self._roc_live):
+        for ev in sorted(self._roc_live, key=lambda e: e.name):
             if ev.last_value is not None and now_ms > ev.last_ts:
                 self._roc_eval(ev, now_ms, ev.last_value)
-        for st in sorted(self._shelved, key=lambda s: s.shelved_until or 0):
+        for st in sorted(self._shelved, key=lambda s: (s.shelved_until or 0, s.d.id)):
             if st.shelved_until is not None and st.shelved_until <= now_ms:
                 self._unshelve(st, st.shelved_until, SHELVE_EXPIRED)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
+from services.alarms import make_service as make_alarm_service
 from services.personnel import make_service as make_personnel_service
 from services.runner import Runner, Service
 from settings import get_settings
@@ -26,6 +27,7 @@ logger = logging.getLogger("services")
 
 # name -> factory(plant, engine, settings); each service module adds its own line here.
 FACTORIES: dict[str, Callable[..., Service]] = {}
+FACTORIES["alarms"] = make_alarm_service
 FACTORIES["personnel"] = make_personnel_service
 
 
