@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8050
     cache_redis_url: str = ""  # empty = in-process cache; set for several web workers
+    # Login and sessions (auth/)
+    session_idle_minutes: float = Field(default=60, gt=0)  # an open page refreshes, so this is "browser closed"
+    session_max_hours: float = Field(default=12, gt=0)  # log in again after this, whatever the activity
+    login_max_failures: int = Field(default=5, ge=1)  # wrong passwords per user name per lockout period...
+    login_lockout_minutes: float = Field(default=15, gt=0)  # ...before that name is locked for the period
+    login_rate_max: int = Field(default=20, ge=1)  # failed logins per client address per rate period...
+    login_rate_minutes: float = Field(default=10, gt=0)  # ...before that address is refused for the period
+    cookie_secure: bool | None = None  # None: Secure cookies when the request came over HTTPS
+    trusted_proxies: int = Field(default=0, ge=0)  # reverse proxies in front whose X-Forwarded-* are believed
     operator: str = "operator"  # who acknowledges alarms until login exists (web_identity.current_user)
 
     @property

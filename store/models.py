@@ -263,3 +263,62 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppUser(Base):
+    """A person who logs in to the web app (``auth/``). The password is kept only as an argon2 hash; users are
+    disabled, never deleted, so the audit log always names someone who existed."""
+
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)  # lower case
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(16))  # executive | dispatcher | on-call | admin
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    areas: Mapped[list[str] | None] = mapped_column(JSON)  # on-call: plant areas whose alerts are theirs
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    password_changed_at: Mapped[int] = mapped_column(BigInteger)
+    last_login_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class UserSession(Base):
+    """A logged-in browser. The cookie carries a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "user_session"
+    __table_args__ = (Index("ix_user_session_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token), hex
+    user_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # absolute end, whatever the activity
+    address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+
+
+class SecurityAudit(Base):
+    """Security audit log, append-only (the database refuses UPDATE and DELETE): logins and their failures,
+    logouts, user changes, acknowledges, shelves, muster declarations; with user, time and address."""
+
+    __tablename__ = "security_audit"
+    __table_args__ = (
+        Index("ix_security_audit_ts", "ts"),
+        Index("ix_security_audit_event_ts", "event", "ts"),
+        Index("ix_security_audit_user_ts", "user", "ts"),
+        Index("ix_security_audit_address_ts", "address", "ts"),
+        Index("ix_security_audit_target_ts", "target", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(32))
+    user: Mapped[str | None] = mapped_column(String(64))  # who did it (for a failed login: the name typed)
+    role: Mapped[str | None] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(255))  # what it was done to (user, alarm, muster point)
+    detail: Mapped[str | None] = mapped_column(Text)  # comment or reason
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)

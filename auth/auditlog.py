@@ -1,0 +1,229 @@
+"""The security audit log: who did what, when, from where. Append-only (the database refuses edits).
+
+``record(session, ...)`` is the repository function (the caller's unit of work commits). ``audit(...)`` is
+for the web tier: it fills in the logged-in user and the client address of the current request and, without
+a session given, writes in its own unit of work::
+
+    from auth import audit
+    audit("alarm_ack", target=alarm_id, detail=comment)
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from store.models import SecurityAudit
+
+logger = logging.getLogger(__name__)
+
+# Events written by auth itself; other modules add their own (alarm_ack, alarm_shelve, muster_declared, ...).
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+LOGIN_LOCKED = "login_locked"  # refused without checking: too many wrong passwords for this user name
+LOGIN_RATE_LIMITED = "login_rate_limited"  # refused without checking: too many failures from this address
+LOGOUT = "logout"
+USER_ADDED = "user_added"
+USER_DISABLED = "user_disabled"
+USER_ENABLED = "user_enabled"
+USER_UNLOCKED = "user_unlocked"
+PASSWORD_RESET = "password_reset"
+ROLE_CHANGED = "role_changed"
+# Operator actions, written by the modules that carry them out.
+ALARM_ACK = "alarm_ack"
+ALARM_SHELVE = "alarm_shelve"
+ALARM_UNSHELVE = "alarm_unshelve"
+MUSTER_DECLARED = "muster_declared"
+MUSTER_ENDED = "muster_ended"
+
+KNOWN_EVENTS: tuple[str, ...] = (
+    LOGIN,
+    LOGIN_FAILED,
+    LOGIN_LOCKED,
+    LOGIN_RATE_LIMITED,
+    LOGOUT,
+    USER_ADDED,
+    USER_DISABLED,
+    USER_ENABLED,
+    USER_UNLOCKED,
+    PASSWORD_RESET,
+    ROLE_CHANGED,
+    ALARM_ACK,
+    ALARM_SHELVE,
+    ALARM_UNSHELVE,
+    MUSTER_DECLARED,
+    MUSTER_ENDED,
+)
+
+EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")
+MAX_DETAIL = 4000
+ELLIPSIS = "…"
+
+
+def _fit(value: object, size: int) -> str | None:
+    """Text for a column of ``size`` characters; longer text is cut and marked with an ellipsis."""
+    if value is None:
+        return None
+    text = str(value)
+    return text if len(text) <= size else text[: size - 1] + ELLIPSIS
+
+
+def record(
+    session: Session,
+    event: str,
+    *,
+    user: str | None = None,
+    role: str | None = None,
+    address: str | None = None,
+    target: str | None = None,
+    detail: str | None = None,
+    data: dict[str, Any] | None = None,
+    ts: int | None = None,
+) -> SecurityAudit:
+    """Add one audit row to ``session`` (not committed here)."""
+    if not isinstance(event, str) or not EVENT_RE.match(event):
+        raise ValueError(f"audit event must be lower-case letters, digits, '_' or '.', at most 32: {event!r}")
+    if data is not None and not isinstance(data, dict):
+        raise ValueError("audit data must be a dict")
+    row = SecurityAudit(
+        ts=int(ts if ts is not None else time.time() * 1000),
+        event=event,
+        user=_fit(user, 64),
+        role=_fit(role, 16),
+        address=_fit(address, 64),
+        target=_fit(target, 255),
+        detail=_fit(detail, MAX_DETAIL),
+        data=data,
+    )
+    session.add(row)
+    return row
+
+
+def audit(
+    event: str,
+    *,
+    target: str | None = None,
+    detail: str | None = None,
+    data: dict[str, Any] | None = None,
+    user: str | None = None,
+    role: str | None = None,
+    address: str | None = None,
+    session: Session | None = None,
+) -> None:
+    """Record ``event`` for the logged-in user of the current web request (or the ``user`` given).
+
+    With ``session`` the row joins the caller's unit of work; without, it is written and committed now.
+    """
+    from auth.web import client_address, current_user
+
+    principal = current_user()
+    if user is None and principal is not None:
+        user, role = principal.username, role or principal.role.value
+    if address is None:
+        address = client_address()
+    fields: dict[str, Any] = {
+        "user": user,
+        "role": role,
+        "address": address,
+        "target": target,
+        "detail": detail,
+        "data": data,
+    }
+    if session is not None:
+        record(session, event, **fields)
+        return
+    import web
+    from store.db import session_scope
+
+    with session_scope(web.engine()) as own:
+        record(own, event, **fields)
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """A search of the audit log; every field optional. Times are UTC milliseconds, ``until`` exclusive."""
+
+    user: str | None = None
+    event: str | None = None
+    text: str | None = None  # in target, detail, user or address
+    address: str | None = None
+    since: int | None = None
+    until: int | None = None
+    limit: int = 500
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(session: Session, query: AuditQuery) -> tuple[list[SecurityAudit], int]:
+    """Rows matching ``query``, newest first, at most ``query.limit``; and how many match in all."""
+    conds = []
+    if query.user:
+        conds.append(func.lower(SecurityAudit.user).like(_like(query.user.strip().lower()), escape="\\"))
+    if query.event:
+        conds.append(SecurityAudit.event == query.event)
+    if query.address:
+        conds.append(SecurityAudit.address.like(_like(query.address.strip()), escape="\\"))
+    if query.text:
+        pattern = _like(query.text.strip().lower())
+        conds.append(
+            or_(
+                func.lower(SecurityAudit.target).like(pattern, escape="\\"),
+                func.lower(SecurityAudit.detail).like(pattern, escape="\\"),
+                func.lower(SecurityAudit.user).like(pattern, escape="\\"),
+            )
+        )
+    if query.since is not None:
+        conds.append(SecurityAudit.ts >= query.since)
+    if query.until is not None:
+        conds.append(SecurityAudit.ts < query.until)
+    total = int(session.execute(select(func.count()).select_from(SecurityAudit).where(*conds)).scalar_one())
+    limit = max(1, min(int(query.limit), 5000))
+    rows = (
+        session.execute(
+            select(SecurityAudit).where(*conds).order_by(SecurityAudit.ts.desc(), SecurityAudit.id.desc()).limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    return list(rows), total
+
+
+def count_since(
+    session: Session,
+    events: tuple[str, ...],
+    since: int,
+    *,
+    user: str | None = None,
+    address: str | None = None,
+) -> tuple[int, int | None]:
+    """How many ``events`` for ``user`` or from ``address`` since ``since``, and the oldest one's time."""
+    conds = [SecurityAudit.event.in_(events), SecurityAudit.ts > since]
+    if user is not None:
+        conds.append(SecurityAudit.user == user)
+    if address is not None:
+        conds.append(SecurityAudit.address == address)
+    n, oldest = session.execute(select(func.count(), func.min(SecurityAudit.ts)).where(*conds)).one()
+    return int(n), (int(oldest) if oldest is not None else None)
+
+
+def last_clearing(session: Session, username: str) -> int | None:
+    """When the wrong-password count of ``username`` last started afresh: its last successful login, or the
+    last time an administrator reset its password or unlocked it."""
+    ts = session.execute(
+        select(func.max(SecurityAudit.ts)).where(
+            or_(
+                (SecurityAudit.event == LOGIN) & (SecurityAudit.user == username),
+                SecurityAudit.event.in_((PASSWORD_RESET, USER_UNLOCKED)) & (SecurityAudit.target == username),
+            )
+        )
+    ).scalar_one()
+    return int(ts) if ts is not None else None

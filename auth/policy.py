@@ -1,0 +1,201 @@
+"""Who may do what: roles, their permissions, and the policy table of pages, callbacks and data routes.
+
+Deny by default: a page, a callback or a Flask route that is not listed here is refused for every role
+(the server answers 403, or 401 without a session). ``tests/test_authz_matrix.py`` enumerates every page,
+every callback output and every route of the app against every role, and fails for anything not listed,
+so a new page or route gets its line here before it can ship.
+
+How a request finds its line (``auth.web``):
+
+- a page load (``GET /scene``) and Dash's page router callback: the page registered for that path, then
+  ``PAGES[path]``; a path that is no page gets Dash's "not found" page, which any logged-in user may see;
+- ``/_dash-update-component``: the callback named by the request's output, then the module that defined
+  the callback function: a page module (``dash.register_page``) means that page's line in ``PAGES``,
+  another module needs its own line in ``CALLBACK_MODULES``;
+- any other route: its Flask URL rule in ``ROUTES``.
+
+Data-level restrictions live with the data: an executive may see positions but not names (pages call
+``Principal.can(Perm.NAMES)``), an on-call user acknowledges only the alarms of their areas
+(``Principal.areas``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    EXECUTIVE = "executive"  # wall screens and management: aggregates, overview, KPIs, energy
+    DISPATCHER = "dispatcher"  # control room: everything operational
+    ON_CALL = "on-call"  # phones: their alerts, acknowledge, the cameras and zones of their alerts
+    ADMIN = "admin"  # users, settings, audit log - and every screen, to set the plant up
+
+
+class Perm(StrEnum):
+    OVERVIEW = "overview"  # the plant overview: production, energy today, zones at risk, data health
+    SCENE = "scene"  # the 3D plant and its meshes
+    KPI = "kpi"  # alarm-system and production KPIs
+    ENERGY = "energy"  # energy and cost
+    POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
+    NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
+    PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
+    VIDEO = "video"  # camera images and clips, video alarms
+    ALARMS = "alarms"  # the alarm list with every alarm
+    ACK = "alarms.ack"  # acknowledge (on-call: only the alarms of their areas)
+    SHELVE = "alarms.shelve"  # shelve and unshelve
+    MUSTER = "muster"  # declare and end an emergency muster
+    REPLAY = "replay"  # incident replay
+    ONCALL = "oncall"  # my alerts, on a phone
+    USERS = "users"  # add, disable, reset users
+    SETTINGS = "settings"
+    AUDIT = "audit"  # read the security audit log
+
+
+class Access(StrEnum):
+    PUBLIC = "public"  # no session needed
+    AUTHENTICATED = "authenticated"  # any logged-in user, whatever the role
+
+
+# What a request needs: open to all, any session, one permission, or any one of several permissions.
+Need = Access | Perm | tuple[Perm, ...]
+
+_OPERATIONS = frozenset(
+    {
+        Perm.OVERVIEW,
+        Perm.SCENE,
+        Perm.KPI,
+        Perm.ENERGY,
+        Perm.POSITIONS,
+        Perm.NAMES,
+        Perm.PERSONNEL,
+        Perm.VIDEO,
+        Perm.ALARMS,
+        Perm.ACK,
+        Perm.SHELVE,
+        Perm.MUSTER,
+        Perm.REPLAY,
+    }
+)
+
+ROLE_PERMS: dict[Role, frozenset[Perm]] = {
+    Role.EXECUTIVE: frozenset(
+        {Perm.OVERVIEW, Perm.SCENE, Perm.KPI, Perm.ENERGY, Perm.POSITIONS, Perm.PERSONNEL}
+    ),  # no NAMES, no VIDEO, no alarm actions
+    Role.DISPATCHER: _OPERATIONS,
+    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
+    # The administrator sets the plant up and the first account of a new installation is one, so it sees
+    # every screen; plants that separate duties give their administrators a second, dispatcher account.
+    Role.ADMIN: frozenset(Perm),
+}
+
+# Pages by their registered path. A page that exists but is missing here is refused to everyone.
+PAGES: dict[str, Need] = {
+    "/": Perm.OVERVIEW,
+    "/scene": Perm.SCENE,
+    "/alarms": Perm.ALARMS,
+    "/alarms/kpi": Perm.KPI,
+    "/personnel": Perm.PERSONNEL,
+    "/oncall": Perm.ONCALL,
+    "/admin/audit": Perm.AUDIT,
+}
+
+# Callbacks defined outside page modules, by the module that defines the callback function.
+CALLBACK_MODULES: dict[str, Need] = {
+    "callbacks.shell": Access.AUTHENTICATED,  # plant clock, data-source health badges, language switch
+}
+
+# Flask URL rules other than pages and callbacks.
+ROUTES: dict[str, Need] = {
+    "/login": Access.PUBLIC,
+    "/logout": Access.PUBLIC,  # ends the caller's own session, if any
+    # Liveness for monitoring and the screens' offline watchdog: counts and ages per data source, no plant
+    # values, no names, no positions.
+    "/api/health": Access.PUBLIC,
+    "/_favicon.ico": Access.PUBLIC,
+    "/_dash-layout": Access.AUTHENTICATED,  # the shell; its navigation lists only the pages the role may see
+    "/_dash-dependencies": Access.AUTHENTICATED,
+    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>": Access.AUTHENTICATED,
+    "/_reload-hash": Access.AUTHENTICATED,
+    "/scene/deck-<version>.js": Access.AUTHENTICATED,  # the deck.gl library
+    "/scene/mesh/<digest>.bin": Perm.SCENE,  # the plant's geometry
+}
+
+# Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts
+# need a session.
+PUBLIC_ASSET_SUFFIXES = (".css", ".woff", ".woff2", ".ttf", ".png", ".svg", ".ico")
+
+# Where a role lands after login, in order of preference among the pages it may see.
+HOME_PREFERENCE: dict[Role, tuple[str, ...]] = {
+    Role.ON_CALL: ("/oncall",),
+    Role.ADMIN: ("/", "/admin/audit"),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in user of a request."""
+
+    user_id: int
+    username: str
+    role: Role
+    display_name: str = ""
+    areas: tuple[str, ...] = ()
+    perms: frozenset[Perm] = field(default=frozenset(), compare=False)
+
+    @classmethod
+    def of(cls, user_id: int, username: str, role: str | Role, display_name: str = "", areas: object = ()) -> Principal:
+        r = Role(role)
+        got = tuple(str(a) for a in areas) if isinstance(areas, list | tuple) else ()
+        return cls(user_id, username, r, display_name or "", got, ROLE_PERMS[r])
+
+    def can(self, perm: Perm) -> bool:
+        return perm in self.perms
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
+
+
+def allowed(principal: Principal | None, need: Need | None) -> bool:
+    """Whether ``principal`` (None: no session) meets ``need`` (None: not in the policy - refused)."""
+    if need is None:
+        return False
+    if need == Access.PUBLIC:
+        return True
+    if principal is None:
+        return False
+    if need == Access.AUTHENTICATED:
+        return True
+    if isinstance(need, tuple):
+        return any(p in principal.perms for p in need)
+    return need in principal.perms
+
+
+def page_need(path: str) -> Need | None:
+    return PAGES.get(normalize_path(path))
+
+
+def normalize_path(path: str) -> str:
+    stripped = "/" + path.strip("/")
+    return stripped
+
+
+def home_page(principal: Principal, pages: list[str]) -> str | None:
+    """The first page of ``pages`` (in navigation order) that ``principal`` may see, preferred ones first."""
+    visible = [p for p in pages if allowed(principal, page_need(p))]
+    for wanted in HOME_PREFERENCE.get(principal.role, ()):
+        if wanted in visible:
+            return wanted
+    return visible[0] if visible else None
+
+
+def parse_role(text: str) -> Role:
+    """A role from user input (``on-call``, ``oncall`` and ``on_call`` are the same)."""
+    key = text.strip().lower().replace("_", "-")
+    if key == "oncall":
+        key = Role.ON_CALL.value
+    try:
+        return Role(key)
+    except ValueError:
+        raise ValueError(f"unknown role {text!r}; roles: {', '.join(r.value for r in Role)}") from None
