@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     var_dir: Path = ROOT / "var"
     database_url: str = ""  # empty = SQLite file var/smeltwatch.db
     plant_file: Path = ROOT / "plant" / "demo_smelter.yaml"
+    oncall_file: Path = ROOT / "plant" / "oncall_demo.yaml"  # on-call rota and channels (notify/)
     # Simulator
     sim_host: str = "127.0.0.1"
     sim_seed: int = 1  # the demo starts with every main unit running; faults then come at their own rate

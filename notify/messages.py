@@ -1,0 +1,223 @@
+"""Message texts in the reader's language: a subject, a plain text and a markdown variant (pure).
+
+Everything that comes from labels, alarm messages or tag descriptions is data, not markup: in plain text
+it is kept on one line without control characters; in markdown its markup characters are escaped, so
+``<script>`` or ``[x](http://...)`` in a label shows as those characters and does nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from i18n import label, t
+from notify.policy import AlarmInfo, Outgoing
+from plant.schema import Plant
+
+SUBJECT_MAX = 180
+FIELD_MAX = 300
+DIGEST_LIST_MAX = 10
+
+PRIORITY_KEYS = {
+    "urgent": "notify.priority.urgent",
+    "high": "notify.priority.high",
+    "medium": "notify.priority.medium",
+    "low": "notify.priority.low",
+}
+SOURCE_TYPE_KEYS = {
+    "process": "notify.source_type.process",
+    "quality": "notify.source_type.quality",
+    "personnel": "notify.source_type.personnel",
+    "video": "notify.source_type.video",
+}
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")
+# Characters that make markup in the robots' markdown when they are inside a line (every value is).
+_MD_RE = re.compile(r"([\\`*_\[\]#!|~])")
+
+
+def inline(text: object, limit: int = FIELD_MAX) -> str:
+    """One line of plain text: control characters and line breaks become spaces; long text is cut."""
+    s = " ".join(_CONTROL_RE.sub(" ", str(text)).split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def md_escape(text: str) -> str:
+    """Escape markdown markup and HTML brackets so that data shows as typed and links nothing."""
+    html = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_RE.sub(r"\\\1", html)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Names from the plant file for areas, zones, equipment and tags, in either language."""
+
+    site: tuple[str, str | None] = ("", None)
+    areas: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    zones: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    equipment: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
+    tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # description, zh, unit
+
+    @classmethod
+    def from_plant(cls, plant: Plant) -> Labels:
+        return cls(
+            site=(plant.site.name, plant.site.name_zh),
+            areas={a.id: (a.name, a.name_zh) for a in plant.areas},
+            zones={z.id: (z.name, z.name_zh) for z in plant.zones},
+            equipment={e.id: (e.name, e.name_zh) for e in plant.equipment},
+            tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
+        )
+
+    def name(self, table: Mapping[str, tuple[str, str | None]], key: str | None, lang: str) -> str | None:
+        if key is None:
+            return None
+        names = table.get(key)
+        return label(names[0], names[1], lang) if names else key
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    markdown: str
+    lang: str
+
+
+def _fmt_time(ms: int, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fmt_value(value: float | None, unit: str = "") -> str | None:
+    if value is None or not math.isfinite(value):
+        return None if value is None else str(value)
+    text = f"{value:.6g}"
+    return f"{text} {unit}".strip()
+
+
+class _Writer:
+    """Collects lines twice: plain, and markdown with the dynamic values escaped."""
+
+    def __init__(self) -> None:
+        self.plain: list[str] = []
+        self.md: list[str] = []
+
+    def line(self, key: str, lang: str, *, trusted: tuple[str, ...] = (), **values: object) -> None:
+        """Add a catalog line; values named in ``trusted`` (from the on-call file) are not escaped."""
+        plain = {k: inline(v) for k, v in values.items()}
+        self.plain.append(t(key, lang, **plain))
+        self.md.append(t(key, lang, **{k: v if k in trusted else md_escape(v) for k, v in plain.items()}))
+
+
+def _where(a: AlarmInfo, labels: Labels, lang: str) -> str:
+    parts = [
+        labels.name(labels.areas, a.area, lang),
+        labels.name(labels.zones, a.zone, lang),
+        labels.name(labels.equipment, a.equipment, lang),
+    ]
+    named = [p for p in parts if p]
+    return " / ".join(dict.fromkeys(named)) if named else t("notify.where.unknown", lang)
+
+
+def _what(a: AlarmInfo, labels: Labels, lang: str) -> str:
+    tag = labels.tags.get(a.source) if a.source else None
+    description = label(tag[0], tag[1], lang) if tag and tag[0] else ""
+    source = a.source or a.alarm_id
+    parts = [source, a.condition, description]
+    return " ".join(p for p in parts if p)
+
+
+def _alarm_lines(w: _Writer, a: AlarmInfo, labels: Labels, tz: ZoneInfo, lang: str) -> None:
+    priority = t(PRIORITY_KEYS.get(a.priority, "notify.priority.unknown"), lang)
+    w.line("notify.line.alarm", lang, id=a.alarm_id)
+    w.line("notify.line.priority", lang, priority=priority)
+    source_type = t(SOURCE_TYPE_KEYS.get(a.source_type, "notify.source_type.other"), lang)
+    w.line("notify.line.source", lang, source=_what(a, labels, lang), source_type=source_type)
+    w.line("notify.line.where", lang, where=_where(a, labels, lang))
+    if a.message:
+        w.line("notify.line.message", lang, message=a.message)
+    unit = labels.tags.get(a.source, ("", None, ""))[2] if a.source else ""
+    value, limit = _fmt_value(a.value, unit), _fmt_value(a.limit, unit)
+    if value is not None and limit is not None:
+        w.line("notify.line.value_limit", lang, value=value, limit=limit)
+    elif value is not None:
+        w.line("notify.line.value", lang, value=value)
+    w.line("notify.line.since", lang, time=_fmt_time(a.ts, tz))
+    if a.count > 1:
+        w.line("notify.line.repeats", lang, count=a.count)
+
+
+def _items(pairs: list[tuple[str, int]], lang: str) -> str:
+    return t("notify.sep", lang).join(f"{name} {count}" for name, count in pairs)
+
+
+def render(
+    message: Outgoing,
+    lang: str,
+    labels: Labels,
+    tz: ZoneInfo,
+    *,
+    app_url: str | None = None,
+    escalate_after_min: Mapping[str, float] | None = None,
+    digest_every_min: float = 5.0,
+    flood_window_min: float = 10.0,
+) -> Rendered:
+    """The subject and texts of ``message`` for a reader of ``lang``."""
+    w = _Writer()
+    after = escalate_after_min or {}
+    if message.kind in ("alarm", "escalation"):
+        a = message.alarms[0]
+        priority = t(PRIORITY_KEYS.get(a.priority, "notify.priority.unknown"), lang)
+        what, where = _what(a, labels, lang), _where(a, labels, lang)
+        if message.kind == "alarm":
+            subject = t("notify.subject.alarm", lang, priority=priority, what=inline(what), where=inline(where))
+        else:
+            subject = t("notify.subject.escalation", lang, level=message.level, priority=priority, what=inline(what))
+            previous = message.previous.name if message.previous else "-"
+            w.line("notify.line.escalated", lang, name=previous, minutes=_minutes(after.get(a.priority)))
+        _alarm_lines(w, a, labels, tz, lang)
+    else:
+        digest = message.digest
+        assert digest is not None, "a digest message carries its summary"
+        since = _fmt_time(digest.since_ms, tz)
+        if message.level == 0:
+            window = max(digest.window, digest.count)
+            subject = t(
+                "notify.subject.digest",
+                lang,
+                count=digest.count,
+                since=since,
+                window=window,
+                minutes=_minutes(flood_window_min),
+            )
+            w.line("notify.digest.intro", lang, count=digest.count, since=since, every=_minutes(digest_every_min))
+        else:
+            subject = t("notify.subject.escalation_digest", lang, level=message.level, count=digest.count)
+            previous = message.previous.name if message.previous else "-"
+            w.line("notify.digest.escalated", lang, count=digest.count, name=previous)
+        by_priority = [(t(PRIORITY_KEYS.get(p, "notify.priority.unknown"), lang), n) for p, n in digest.by_priority]
+        w.line("notify.digest.by_priority", lang, items=_items(by_priority, lang))
+        unknown = t("notify.where.unknown", lang)
+        by_area = [(labels.name(labels.areas, a, lang) or unknown, n) for a, n in digest.by_area]
+        w.line("notify.digest.by_area", lang, items=_items(by_area[:DIGEST_LIST_MAX], lang))
+        w.line("notify.digest.top_sources", lang, items=_items(list(digest.top_sources), lang))
+        urgent = [a for a in message.alarms if a.priority == "urgent"][:DIGEST_LIST_MAX]
+        if urgent:
+            w.line("notify.digest.urgent", lang, items=t("notify.sep", lang).join(a.alarm_id for a in urgent))
+    if app_url:
+        w.line("notify.line.ack", lang, trusted=("url",), url=f"{app_url}/alarms")
+    if labels.site[0]:
+        w.line("notify.footer", lang, site=label(labels.site[0], labels.site[1], lang))
+    subject = inline(subject, SUBJECT_MAX)
+    text = "\n".join(w.plain)
+    markdown = f"### {md_escape(subject)}\n\n" + "\n\n".join(w.md)
+    return Rendered(subject=subject, text=text, markdown=markdown, lang=lang)
+
+
+def _minutes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:g}"
