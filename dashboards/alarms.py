@@ -37,6 +37,7 @@ from dashboards._alarm_live import (
     snapshot_alarms,
     value_text,
 )
+from engine.alarms import MAX_SHELVE_S
 from i18n import label, t
 from layouts import ids as shell_ids
 from plant import Plant
@@ -63,7 +64,8 @@ MAX_ROWS = 300  # rows drawn in the live list; beyond, the user narrows the filt
 PAGE_SIZE = 50
 HISTORY_EVERY = 5  # ticks between refreshes of history page 1
 RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as such
-SHELVE_DURATIONS = (900, 3600, 4 * 3600, 8 * 3600, 12 * 3600)
+# Shelving choices, up to the engine's maximum (a longer shelve would be refused by the alarm service).
+SHELVE_DURATIONS = tuple(d for d in (900, 3600, 2 * 3600, 4 * 3600, 8 * 3600) if d <= MAX_SHELVE_S)
 TIME_PRESETS = {"any": None, "1h": 3600_000, "8h": 8 * 3600_000, "24h": 24 * 3600_000, "7d": 7 * 86400_000}
 TIME_PRESETS |= {"30d": 30 * 86400_000, "custom": None}
 ACTIONS = ("ack", "shelve", "unshelve", "comment")
