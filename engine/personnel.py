@@ -51,10 +51,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from engine.geometry import points_in_polygon
 from engine.shifts import current_shift
 from plant.schema import BadgeKind, FenceKind, Plant, RiskLevel, Role
-from store.types import PositionIn, is_good
+from store.types import PositionIn
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +130,7 @@ _ROLE_CODE = {r: i for i, r in enumerate(_ROLES)}
 _EMPLOYEE = _ROLE_CODE[Role.EMPLOYEE]
 _VISITOR = _ROLE_CODE[Role.VISITOR]
 _DRIVER = _ROLE_CODE[Role.DRIVER]
+_BAD_OR_UNCERTAIN = 0xC0000000  # the severity bits of an OPC UA status code
 _REGION_KEYED = {DWELL_EXCEEDED, UNDER_STAFFED, OVER_STAFFED, LONE_WORKER}
 
 
@@ -290,6 +290,8 @@ class RulesEngine:
             regions.append(_region(f.id, f.name, False, f.polygon))
         self.regions = regions
         self.n_zones = len(plant.zones)
+        self._bbox = np.array([r.bbox for r in regions], dtype=np.float64).reshape(-1, 4)
+        self._edges = _edge_table(regions)
         zones, fences = plant.zones, plant.fences
         nr = len(regions)
         self.forbidden = np.array(
@@ -372,17 +374,53 @@ class RulesEngine:
         y = np.full(n, np.nan)
         ts = np.full(n, np.nan)
         good = np.zeros(n, dtype=bool)
+        rows = list(positions)
+        if not rows:
+            return x, y, ts, good, 0
+        badges, t_col, x_col, y_col, _floor, q_col = zip(*rows, strict=True)
         index = self.badge_index
-        unknown = 0
-        for p in positions:
-            i = index.get(p.badge)
-            if i is None:
-                unknown += 1
-                continue
-            x[i], y[i], ts[i] = p.x, p.y, p.ts
-            good[i] = is_good(p.quality)
+        idx = np.fromiter((index.get(b, -1) for b in badges), dtype=np.int64, count=len(rows))
+        known = idx >= 0
+        i = idx[known]
+        x[i] = np.asarray(x_col, dtype=np.float64)[known]
+        y[i] = np.asarray(y_col, dtype=np.float64)[known]
+        ts[i] = np.asarray(t_col, dtype=np.float64)[known]
+        quality = np.asarray(q_col, dtype=np.int64)[known]
+        good[i] = (quality & _BAD_OR_UNCERTAIN) == 0  # store.types.is_good, vectorised
         good &= np.isfinite(x) & np.isfinite(y)
-        return x, y, ts, good, unknown
+        return x, y, ts, good, int((~known).sum())
+
+    def membership(self, x: np.ndarray, y: np.ndarray, good: np.ndarray) -> np.ndarray:
+        """``inside[region, badge]`` for every zone and fence (zones first), good positions only.
+
+        Bounding boxes of all regions against all badges first, then one even-odd crossing test over the
+        candidate (region, badge) pairs and the edges of their polygons, all at once (polygons are padded
+        to the same number of edges with empty ones).
+        """
+        nr, n = len(self.regions), len(x)
+        inside = np.zeros((nr, n), dtype=bool)
+        if not nr or not n:
+            return inside
+        gx, gy = np.where(good, x, np.nan), np.where(good, y, np.nan)
+        bb = self._bbox
+        with np.errstate(invalid="ignore"):
+            cand = (
+                (gx[None, :] >= bb[:, 0:1])
+                & (gx[None, :] <= bb[:, 2:3])
+                & (gy[None, :] >= bb[:, 1:2])
+                & (gy[None, :] <= bb[:, 3:4])
+            )
+        r_idx, b_idx = np.nonzero(cand)
+        if not r_idx.size:
+            return inside
+        px, py = x[b_idx][:, None], y[b_idx][:, None]
+        x0, y0, x1, y1 = (self._edges[k][r_idx] for k in range(4))
+        crosses = (y0 > py) != (y1 > py)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xcross = (x1 - x0) * (py - y0) / (y1 - y0) + x0
+        hit = np.count_nonzero(crosses & (px < xcross), axis=1) % 2 == 1
+        inside[r_idx[hit], b_idx[hit]] = True
+        return inside
 
     def restore(self, violations: Iterable[Violation]) -> int:
         """Re-attach violations still open in the store (after a restart); returns how many were taken.
@@ -433,16 +471,8 @@ class RulesEngine:
             good = good & (clock - ts <= cfg.presence_max_age_s * 1000)
         self._row_ts = ts
         n = len(self.badge_ids)
-        nr = len(self.regions)
 
-        # membership of every region, bounding boxes first
-        inside = np.zeros((nr, n), dtype=bool)
-        gx, gy = np.where(good, x, np.nan), np.where(good, y, np.nan)
-        for r, reg in enumerate(self.regions):
-            x0, y0, x1, y1 = reg.bbox
-            cand = np.flatnonzero((gx >= x0) & (gx <= x1) & (gy >= y0) & (gy <= y1))
-            if cand.size:
-                inside[r, cand] = points_in_polygon(x[cand], y[cand], reg.poly)
+        inside = self.membership(x, y, good)
         zin = inside[: self.n_zones]
         in_any_zone = zin.any(axis=0)
         zone_of = np.where(in_any_zone, zin.argmax(axis=0), -1)
@@ -825,6 +855,19 @@ class RulesEngine:
             if reg.id == rid:
                 return reg.name
         return rid
+
+
+def _edge_table(regions: Sequence[_Region]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Edges of every region's polygon as ``(x0, y0, x1, y1)`` arrays of shape (regions, most edges); shorter
+    polygons are padded with empty edges (both ends at the first vertex), which never cross."""
+    most = max((len(r.poly) for r in regions), default=0)
+    out = [np.zeros((len(regions), most)) for _ in range(4)]
+    for k, r in enumerate(regions):
+        pts = r.poly
+        for i in range(most):
+            a, b = (pts[i - 1], pts[i]) if i < len(pts) else (pts[0], pts[0])
+            out[0][k, i], out[1][k, i], out[2][k, i], out[3][k, i] = a[0], a[1], b[0], b[1]
+    return out[0], out[1], out[2], out[3]
 
 
 def _region(rid: str, name: str, is_zone: bool, polygon: Sequence[tuple[float, float]]) -> _Region:

@@ -634,3 +634,30 @@ def test_many_badges_agree_with_a_plain_point_in_polygon() -> None:
             expect += first == z.id
         assert tick.headcount[z.id] == expect
     assert tick.on_site == 800
+
+
+def test_membership_matches_the_scalar_test_on_concave_polygons() -> None:
+    from engine.geometry import point_in_polygon
+
+    zones = [
+        zone("u-shape", [[10, 10], [190, 10], [190, 140], [150, 140], [150, 50], [50, 50], [50, 140], [10, 140]]),
+        zone("triangle", [[210, 10], [390, 10], [300, 140]]),
+        zone("office", rect(0, 150, 100, 250), roles_allowed=["employee", "contractor", "visitor"]),
+    ]
+    fences = [
+        {"id": "star", "name": "Star", "kind": "forbidden",
+         "polygon": [[300, 160], [320, 210], [380, 215], [330, 240], [350, 290], [300, 260], [250, 290], [270, 240],
+                     [220, 215], [280, 210]]},
+    ]  # fmt: skip
+    plant = make_plant(zones=zones, fences=fences, cameras=[], badges=[
+        {"id": f"B{i:04d}", "name": f"B{i}", "kind": "person", "role": "employee"} for i in range(3000)
+    ])  # fmt: skip
+    e = RulesEngine(plant)
+    rng = np.random.default_rng(11)
+    x, y = rng.uniform(-20, 420, 3000), rng.uniform(-20, 320, 3000)
+    good = rng.random(3000) > 0.1
+    inside = e.membership(x, y, good)
+    for r, reg in enumerate(e.regions):
+        expect = np.array([g and point_in_polygon(a, b, reg.poly) for a, b, g in zip(x, y, good, strict=True)])
+        assert (inside[r] == expect).all(), reg.id
+    assert inside.any(axis=1).all()  # every region holds some of the points
