@@ -236,9 +236,19 @@ class Notifier:
                 bisect.insort(self.recent, ts)
         logger.debug("restored %d alarms being watched", len(self.tracks))
 
-    def watched(self) -> set[str]:
-        """Alarm ids whose state :meth:`plan` needs: waiting messages and alarms that may escalate."""
-        ids = {alarm_id for alarm_id, track in self.tracks.items() if track.level >= 0}
+    def watched(self, now_ms: int) -> set[str]:
+        """Alarm ids whose state :meth:`plan` needs at ``now_ms``: waiting messages and alarms whose next
+        escalation is due (the others' state is not needed before then)."""
+        after = self.config.policy.escalate_after_min
+        longest = max(len(e.chain) for e in [*self.config.rota, *self.config.overrides])
+        shortest = min(after.values(), default=None)
+        ids: set[str] = set()
+        for alarm_id, track in self.tracks.items():
+            minutes = after.get(track.priority) if track.priority else shortest
+            if track.level < 0 or minutes is None or track.level + 1 >= longest:
+                continue
+            if now_ms - track.last_ts >= minutes * MINUTE_MS:
+                ids.add(alarm_id)
         for queue in self.queues.values():
             ids.update(queue.waiting)
         return ids

@@ -18,6 +18,7 @@ from pathlib import Path
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
+from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
 from services.runner import Runner, Service
 from settings import get_settings
@@ -29,6 +30,7 @@ logger = logging.getLogger("services")
 FACTORIES: dict[str, Callable[..., Service]] = {}
 FACTORIES["alarms"] = make_alarm_service
 FACTORIES["personnel"] = make_personnel_service
+FACTORIES["notify"] = make_notify_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
