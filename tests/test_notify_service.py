@@ -163,6 +163,7 @@ def summary(db: Engine) -> list[tuple[str, int, str, str]]:
 def test_a_flood_of_200_alarms_in_10_minutes_sends_a_digest_not_200_messages(
     db: Engine, plant: Plant, rx: HttpReceiver, tmp_path: Path
 ) -> None:
+    activate(db, "STANDING.PV:HH", T0 - 25 * 60 * MIN)  # active and unacknowledged for 25 hours
     service = make_service(plant, db, write_oncall(tmp_path / "oncall.yaml", oncall_doc(rx)))
     areas = ["smelting", "converting", "acid"]
     arrivals = [(T0 + i * 3 * S, i) for i in range(200)]  # one every 3 s for 10 minutes
@@ -172,17 +173,24 @@ def test_a_flood_of_200_alarms_in_10_minutes_sends_a_digest_not_200_messages(
             ts, i = arrivals[k]
             activate(db, f"T{i % 25:02d}.PV:{i}", ts, "urgent" if i % 10 == 0 else "high", area=areas[i % 3])
             k += 1
+        if now % (20 * S) == T0 % (20 * S):  # a chattering alarm: back every 20 s, never acknowledged
+            activate(db, "CHAT.PV:H", now - S, "high", area="acid")
         service.step(now)
+    chat = [n for n in rows(db) if "CHAT.PV:H" in (n.alarm_ids or [])]
+    assert len(chat) <= 2  # 36 activations: told once, and once more after the de-duplication time
+    assert not any("STANDING.PV:HH" in (n.alarm_ids or []) for n in rows(db))  # older than the catch-up
     sent = rows(db)
     level0 = [n for n in sent if n.level == 0]
     kinds = Counter(n.kind for n in level0)
-    assert kinds["alarm"] == 5 and 2 <= kinds["digest"] <= 4, kinds
-    assert len(sent) <= 12, summary(db)  # 200 alarms: a handful of messages, escalations included
+    assert kinds["alarm"] == 5 and 2 <= kinds["digest"] <= 4, kinds  # five single messages, then digests
+    assert len(sent) <= 14, summary(db)  # 236 activations: a handful of messages, escalations included
     assert all(n.status == "sent" and n.attempts == 1 for n in sent)
-    assert len({a for n in level0 for a in n.alarm_ids or []}) == 200  # every alarm in one message or digest
+    assert len({a for n in level0 for a in n.alarm_ids or []}) == 201  # every alarm told, once
     assert len(rx.requests) == len(sent)
+    singles = sum(1 for n in level0 if n.kind == "alarm" and n.alarm_ids != ["CHAT.PV:H"])
     digests = [r.json() for r in rx.requests if r.path == "/ann" and r.json()["kind"] == "digest"]
-    assert sum(d["digest"]["count"] for d in digests) == 195
+    chat_in_digests = sum(a["count"] for d in digests for a in d["alarms"] if a["id"] == "CHAT.PV:H")
+    assert sum(d["digest"]["count"] for d in digests) - chat_in_digests == 200 - singles
     big = max(digests, key=lambda d: d["digest"]["count"])
     assert set(big["digest"]["by_area"]) == set(areas) and set(big["digest"]["by_priority"]) == {"urgent", "high"}
     assert big["subject"].startswith("Alarm flood: ") and "By area: " in big["text"]
@@ -334,3 +342,13 @@ def test_registered_and_the_demo_file_stays_offline(db: Engine, plant: Plant, ca
     [row] = rows(db)
     assert (row.channel, row.recipient, row.status, row.kind) == ("log", "wang.lei", "sent", "alarm")
     assert row.subject.startswith("紧急报警：FSF.T101 HH") and row.subject in caplog.text
+
+
+def test_the_file_comes_from_sw_oncall_file(
+    db: Engine, plant: Plant, rx: HttpReceiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_oncall(tmp_path / "plant-oncall.yaml", oncall_doc(rx))
+    monkeypatch.setenv("SW_ONCALL_FILE", str(path))
+    service = FACTORIES["notify"](plant, db, Settings())
+    assert service.config_path == path and service.config is not None
+    assert [p.id for p in service.config.people] == ["ann", "bo", "cy"]
