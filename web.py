@@ -51,6 +51,10 @@ def init_web(server: flask.Flask, settings: Settings) -> None:
 
     register_scene_routes(server)
 
+    from dashboards._personnel_data import register_routes as register_personnel_routes
+
+    register_personnel_routes(server)
+
 
 T = TypeVar("T")
 
