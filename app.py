@@ -53,6 +53,9 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     shell_callbacks.register(app)
     alarm_callbacks.register(app)  # the alarm banner on every page
     app.layout = shell_layout
+    from auth.web import install as install_auth
+
+    install_auth(app, enforce=False)  # login, logout and the check of every request (auth.policy)
     return app
 
 

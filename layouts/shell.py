@@ -15,10 +15,12 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 
 import web
+from auth.web import may_see_page
 from dashboards._alarm_live import alarm_snapshot
 from i18n import label, t
 from layouts import ids
 from layouts.alarm_banner import SHELL_BANNER, AlarmBanner
+from layouts.user_menu import user_menu
 from plant import Plant
 
 logger = logging.getLogger(__name__)
@@ -31,7 +33,7 @@ def nav_links(lang: str) -> list[dbc.NavItem]:
     return [
         dbc.NavItem(dbc.NavLink(t(p["name"], lang), href=p["relative_path"], active="exact"))
         for p in pages
-        if p.get("nav", True)
+        if p.get("nav", True) and may_see_page(p["path"])  # the server refuses the others anyway
     ]
 
 
@@ -62,6 +64,7 @@ def shell_layout() -> html.Div:
                 dbc.Nav(nav_links(lang), id=ids.NAV, pills=True, className="me-auto ms-3 sw-kiosk-hide"),
                 html.Div(id=ids.HEALTH, className="sw-health d-flex gap-2 me-3 ms-auto"),
                 html.Span(id=ids.CLOCK, className="sw-clock me-3", title=t("clock.title", lang)),
+                user_menu(lang),
                 dbc.Button(
                     t("nav.language", lang),
                     id=ids.LANG,

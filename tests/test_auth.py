@@ -457,3 +457,170 @@ def test_no_password_or_hash_is_ever_logged(sqlite_url: str, caplog: pytest.LogC
         assert needle not in logged  # ...but never a password or a hash
     for needle in (secret, generated, stored):
         assert needle not in audit_text
+
+
+# --- the web app: login page, logout, audit -------------------------------------------------------------------
+
+
+def _web(tmp_path, **overrides):  # type: ignore[no-untyped-def]
+    from app import create_app
+    from tests.webutil import seed_store
+
+    settings = seed_store(tmp_path).model_copy(update=overrides)
+    return create_app(settings), settings
+
+
+def _post_login(client, name: str, password: str, next_: str = "/scene", **headers: str):  # type: ignore[no-untyped-def]
+    return client.post("/login", data={"username": name, "password": password, "next": next_}, headers=headers)
+
+
+def test_login_page_logs_in_with_a_hardened_cookie_and_audits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auth.web import SESSION_COOKIE
+    from tests.webutil import make_user
+
+    app, settings = _web(tmp_path)
+    make_user(settings, "dispatcher", "dina", PW)
+    client = app.server.test_client()
+    page = client.get("/login?next=/scene")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert 'name="username"' in body and 'type="password"' in body and 'value="/scene"' in body
+    assert 'data-bs-theme="dark"' in body and "<script" not in body  # no script at all on the login page
+    csp = page.headers["Content-Security-Policy"]
+    script_src = next(p for p in csp.split("; ") if p.startswith("script-src "))
+    assert "'unsafe-eval'" not in csp and "'unsafe-inline'" not in script_src and "'self'" in script_src
+    assert "frame-ancestors 'none'" in csp and "object-src 'none'" in csp
+    assert page.headers["X-Content-Type-Options"] == "nosniff" and page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Cache-Control"] == "no-store"
+
+    bad = _post_login(client, "dina", "not the password")
+    assert bad.status_code == 401 and "Wrong user name or password." in bad.get_data(as_text=True)
+    assert 'value="dina"' in bad.get_data(as_text=True)  # the name stays typed in
+    assert SESSION_COOKIE not in (bad.headers.get("Set-Cookie") or "")
+
+    ok = _post_login(client, "dina", PW)
+    assert ok.status_code == 303 and ok.headers["Location"] == "/scene"
+    cookie = ok.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie and f"Max-Age={int(settings.session_max_hours * 3600)}" in cookie
+    assert client.get("/login").status_code == 303  # logged in: the login page sends you on
+
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            rows = [(r.event, r.user, r.address, r.detail) for r in s.execute(select(SecurityAudit)).scalars()]
+    finally:
+        engine.dispose()
+    assert ("login_failed", "dina", "127.0.0.1", "wrong password") in rows
+    assert ("login", "dina", "127.0.0.1", None) in rows
+
+
+def test_login_over_https_sets_a_secure_cookie(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.webutil import make_user
+
+    app, settings = _web(tmp_path)
+    make_user(settings, "executive", "eli", PW)
+    client = app.server.test_client()
+    ok = client.post("/login", data={"username": "eli", "password": PW}, base_url="https://plant.example")
+    assert ok.status_code == 303 and "Secure" in ok.headers["Set-Cookie"]
+    assert ok.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert ok.headers["Location"] == "/"  # the executive's start page
+
+
+def test_login_refuses_open_redirects(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.webutil import make_user
+
+    app, settings = _web(tmp_path)
+    make_user(settings, "dispatcher", "dina", PW)
+    for hostile in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)", "/login"):
+        client = app.server.test_client()
+        resp = _post_login(client, "dina", PW, next_=hostile)
+        assert resp.status_code == 303 and resp.headers["Location"] == "/", hostile
+
+
+def test_logout_ends_the_session_and_audits(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auth.web import SESSION_COOKIE
+    from tests.webutil import make_user
+
+    app, settings = _web(tmp_path)
+    make_user(settings, "dispatcher", "dina", PW)
+    client = app.server.test_client()
+    token = _post_login(client, "dina", PW).headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    client.get("/logout")  # only a POST logs out (no logout by a link or an image elsewhere)
+    assert client.get("/login").status_code == 303  # still logged in
+    out = client.post("/logout")
+    assert out.status_code == 303 and out.headers["Location"] == "/login?bye=1"
+    assert f"{SESSION_COOKIE}=;" in out.headers["Set-Cookie"] and "Max-Age=0" in out.headers["Set-Cookie"]
+    assert "You have logged out." in client.get("/login?bye=1").get_data(as_text=True)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            assert s.get(UserSession, token_id(token)) is None
+            last = s.execute(select(SecurityAudit).order_by(SecurityAudit.id.desc())).scalars().first()
+            assert last is not None and (last.event, last.user, last.role, last.address) == (
+                "logout",
+                "dina",
+                "dispatcher",
+                "127.0.0.1",
+            )
+    finally:
+        engine.dispose()
+
+
+def test_web_login_lockout_and_rate_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.webutil import make_user
+
+    app, settings = _web(tmp_path, login_max_failures=3, login_rate_max=5)
+    make_user(settings, "dispatcher", "dina", PW)
+    client = app.server.test_client()
+    assert [_post_login(client, "dina", f"wrong password {i}").status_code for i in range(3)] == [401, 401, 429]
+    locked = _post_login(client, "dina", PW)  # the right password, but locked
+    assert locked.status_code == 429 and "Set-Cookie" not in locked.headers
+    assert int(locked.headers["Retry-After"]) > 800
+    assert "Too many wrong passwords for this user name. Try again in 15 min." in locked.get_data(as_text=True)
+    # this address has now failed 4 times (3 wrong, 1 locked): one more and it is refused for any name
+    assert _post_login(client, "someone", "wrong password x").status_code == 401
+    limited = _post_login(client, "anyone", "wrong password y")
+    assert limited.status_code == 429 and "from this device" in limited.get_data(as_text=True)
+    other = app.server.test_client()
+    ok = other.post("/login", data={"username": "dina", "password": PW}, environ_base={"REMOTE_ADDR": "10.2.3.4"})
+    assert ok.status_code == 429  # the name is still locked, from any address
+
+
+def test_audit_function_records_the_logged_in_user_and_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from auth import audit
+    from auth.web import current_user
+    from tests.webutil import logged_in_client
+
+    app, settings = _web(tmp_path)
+    client = logged_in_client(app, settings, "dispatcher")
+    seen = {}
+
+    @app.server.post("/_test/ack")
+    def _ack() -> str:
+        seen["user"] = current_user()
+        audit("alarm_ack", target="ALM-7", detail="checked on site <b>ok</b>")
+        return "ok"
+
+    from auth import policy
+
+    policy.ROUTES["/_test/ack"] = policy.Perm.ACK
+    try:
+        assert client.post("/_test/ack", environ_base={"REMOTE_ADDR": "10.7.7.7"}).status_code == 200
+    finally:
+        del policy.ROUTES["/_test/ack"]
+    assert seen["user"].username == "test-dispatcher"
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            row = s.execute(select(SecurityAudit).where(SecurityAudit.event == "alarm_ack")).scalar_one()
+    finally:
+        engine.dispose()
+    assert (row.user, row.role, row.address, row.target, row.detail) == (
+        "test-dispatcher",
+        "dispatcher",
+        "10.7.7.7",
+        "ALM-7",
+        "checked on site <b>ok</b>",
+    )
+    assert row.ts > 1_600_000_000_000

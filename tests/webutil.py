@@ -75,11 +75,80 @@ def seed_store(tmp_path: Path, plant_file: Path = MINI_PLANT) -> Settings:
     return settings
 
 
+TEST_PASSWORD = "test password 1234"
+
+
+def make_user(
+    settings: Settings, role: str = "dispatcher", name: str | None = None, password: str = TEST_PASSWORD
+) -> str:
+    """A user with ``role`` in the store of ``settings`` (``test-<role>`` unless named; made once); its name."""
+    from auth.users import add_user, get_user
+
+    name = name or f"test-{role}"
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as session:
+            if get_user(session, name) is None:
+                add_user(session, name, role, password, actor="tests", address="127.0.0.1")
+    finally:
+        engine.dispose()
+    return name
+
+
+def session_token(settings: Settings, role: str = "dispatcher", name: str | None = None) -> str:
+    """A fresh login session of the test user with ``role``, as the value of the session cookie."""
+    from auth.login import Limits
+    from auth.sessions import create_session
+    from auth.users import get_user
+
+    name = make_user(settings, role, name)
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as session:
+            user = get_user(session, name)
+            assert user is not None
+            return create_session(
+                session, user, now_ms=int(time.time() * 1000), max_ms=Limits.from_settings(settings).max_ms
+            )
+    finally:
+        engine.dispose()
+
+
+def as_user(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
+    """Make every request to ``app`` that carries no session cookie arrive with one of a logged-in user of
+    ``role`` (the server still checks each request against the policy). Returns ``app``."""
+    from auth.web import SESSION_COOKIE
+
+    token = session_token(settings, role)
+    inner = app.server.wsgi_app
+
+    def with_session(environ: dict[str, Any], start_response: Any) -> Any:
+        cookies = environ.get("HTTP_COOKIE", "")
+        if f"{SESSION_COOKIE}=" not in cookies:
+            environ["HTTP_COOKIE"] = f"{cookies}; {SESSION_COOKIE}={token}" if cookies else f"{SESSION_COOKIE}={token}"
+        return inner(environ, start_response)
+
+    app.server.wsgi_app = with_session
+    return app
+
+
+def logged_in_client(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
+    """A Flask test client of ``app`` logged in as a user of ``role``."""
+    from auth.web import SESSION_COOKIE
+
+    client = app.server.test_client()
+    client.set_cookie(SESSION_COOKIE, session_token(settings, role))
+    return client
+
+
 @contextmanager
-def serve_app(settings: Settings) -> Iterator[str]:
+def serve_app(settings: Settings, role: str | None = "dispatcher") -> Iterator[str]:
+    """The real app on a free port; every browser is logged in as a user of ``role`` (None: nobody)."""
     from app import create_app
 
     app = create_app(settings)
+    if role is not None:
+        as_user(app, settings, role)
     port = free_port()
     server = make_server("127.0.0.1", port, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
