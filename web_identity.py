@@ -1,8 +1,9 @@
 """Who is acting in the web app, for the alarm journal: ``current_user()`` and ``client_address()``.
 
-There is no login yet: every operator action is recorded under the name in the ``SW_OPERATOR`` setting
-(default ``operator``) and the address the request came from. The roles issue (login, per-action
-authorization, audit log) replaces :func:`current_user` with the signed-in user; callers do not change.
+When the request carries a login session (``auth.web``), the action is recorded under that user's name;
+without one, under the name in the ``SW_OPERATOR`` setting (default ``operator``), as before login existed.
+The roles issue (login, per-action authorization, audit log) replaces this module with the signed-in user
+and the per-action checks; callers do not change.
 
 Behind a reverse proxy, wrap the Flask app in ``werkzeug.middleware.proxy_fix.ProxyFix`` so that
 ``remote_addr`` is the client's address and not the proxy's; forwarded headers are not trusted here.
@@ -29,7 +30,14 @@ def _clean(value: str) -> str:
 
 
 def current_user() -> str:
-    """The name recorded with an operator's action (the ``SW_OPERATOR`` setting until login exists)."""
+    """The name recorded with an operator's action: the logged-in user, else the ``SW_OPERATOR`` setting."""
+    try:
+        from auth.web import current_user as logged_in
+    except ImportError:  # no auth package
+        logged_in = None
+    principal = logged_in() if logged_in is not None else None
+    if principal is not None and _clean(str(principal.username or "")):
+        return _clean(str(principal.username))
     try:
         name = _clean(str(web.settings().operator or ""))
     except RuntimeError:  # outside the app

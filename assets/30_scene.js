@@ -10,6 +10,7 @@
 
   const LEVELS = { r: "red", o: "orange", y: "yellow", b: "blue" };
   const STATES = { r: "run", i: "idle", f: "fault", m: "maintenance", s: "stopped" };
+  const ALARM_PRIORITIES = ["urgent", "high", "medium", "low"]; // the rank in live.al markers
   const loaded = { deck: null, meshes: {} };
   let active = null; // the scene on the page now
 
@@ -653,6 +654,59 @@
         })
       );
     }
+    if (on.has("alarms") && live.al && live.al.length) {
+      // Alarm markers at their equipment or zone: most urgent priority's color, a white ring while any
+      // alarm there is unacknowledged, the number of alarms inside.
+      const ac = c.alarm || {};
+      const k = this.markerScale();
+      const markers = live.al;
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "alarms",
+          data: markers,
+          getPosition: function (m) {
+            return [m[0], m[1], m[2]];
+          },
+          getRadius: function (m) {
+            return (m[3] <= 1 ? 14 : 12) * k;
+          },
+          radiusUnits: "pixels",
+          getFillColor: function (m) {
+            return rgba(ac[ALARM_PRIORITIES[m[3]]] || [255, 255, 255], m[5] ? 255 : 170);
+          },
+          getLineColor: function (m) {
+            return m[5] ? [255, 255, 255, 255] : [13, 17, 23, 255];
+          },
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2.5,
+          billboard: true,
+          pickable: true,
+          parameters: onTop,
+        }),
+        new d.TextLayer({
+          id: "alarm-counts",
+          data: markers,
+          getPosition: function (m) {
+            return [m[0], m[1], m[2]];
+          },
+          getText: function (m) {
+            return m[4] > 99 ? "99+" : String(m[4]);
+          },
+          getSize: 14 * k,
+          sizeUnits: "pixels",
+          extensions: labelExtension(),
+          getColor: function (m) {
+            return m[3] === 1 || m[3] === 2 ? [26, 18, 6, 255] : [255, 255, 255, 255];
+          },
+          fontFamily: "system-ui, sans-serif",
+          fontWeight: 700,
+          characterSet: "0123456789+",
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
     return layers;
   };
 
@@ -691,6 +745,15 @@
       return true;
     }
     const on = new Set(this.layers || []);
+    const self = this;
+    if (on.has("alarms")) {
+      // alarm markers come first: no label covers them
+      ((this.live && this.live.al) || []).forEach(function (m) {
+        const q = vp.project([m[0], m[1], m[2]]);
+        const r = (m[3] <= 1 ? 16 : 14) * self.markerScale();
+        boxes.push([q[0] - r, q[1] - r, q[0] + r, q[1] + r]);
+      });
+    }
     const shownH = new Set();
     const shownZ = new Set();
     const hz = (this.live && this.live.hz) || [];
@@ -739,6 +802,11 @@
     return true;
   };
 
+  // Alarm markers: as large as labels allow on a wall, smaller in the overview's compact view.
+  Scene.prototype.markerScale = function () {
+    return textScale() * (this.el.classList.contains("sw-scene-compact") ? 0.7 : 1);
+  };
+
   Scene.prototype.relabel = function () {
     const self = this;
     clearTimeout(this.relabelTimer);
@@ -750,7 +818,7 @@
   };
 
   Scene.prototype.priorityIds = function () {
-    const ids = ["sos", "people", "vehicles", "hazards", "hazard-dots", "cameras", "muster"];
+    const ids = ["alarms", "alarm-counts", "sos", "people", "vehicles", "hazards", "hazard-dots", "cameras", "muster"];
     this.instances.forEach(function (inst, gi) {
       if (inst.length) {
         ids.push("eq-" + gi);
@@ -807,6 +875,17 @@
       const v = live.hz ? live.hz[o.i] : null;
       const sel = h.eq ? { type: "equipment", id: h.eq } : h.z ? { type: "zone", id: h.z } : null;
       return { lines: [h.tag, tx["tip.value"] + ": " + fmt(v) + (h.u ? " " + h.u : "")], sel: sel };
+    }
+    if (id === "alarms" || id === "alarm-counts") {
+      const place = o[6] === 0 ? s.equipment[o[7]] : s.zones[o[7]];
+      if (!place) {
+        return null;
+      }
+      const prio = tx["alarm.priority." + ALARM_PRIORITIES[o[3]]] || "";
+      return {
+        lines: [place.n, tx["tip.alarms"] + ": " + o[4], prio + (o[5] ? " · " + tx["tip.unacked"] : "")],
+        sel: { type: o[6] === 0 ? "equipment" : "zone", id: place.id },
+      };
     }
     if (id === "cameras") {
       return { lines: [o.n, tx["tip.camera"]], sel: { type: "camera", id: o.id } };

@@ -87,13 +87,13 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
 
 def _layout(fig: go.Figure, height: int, **extra: Any) -> go.Figure:
     extra.setdefault("margin", {"l": 48, "r": 12, "t": 8, "b": 36})
+    extra.setdefault("legend", {"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 13}})
     fig.update_layout(
         template="plotly_dark",
         height=height,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         font={"size": 14, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
-        legend={"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 13}},
         hoverlabel={"font": {"size": 14}},
         **extra,
     )
@@ -161,7 +161,9 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str) -> go.Figure:
         )
     peak = max([1, *[max(s["counts"] or [0]) for s in series]])
     fig.update_yaxes(title_text=t("alarm.kpi.per_10min", lang), rangemode="tozero", range=[0, max(12, peak * 1.1)])
-    return _layout(fig, RATE_HEIGHT)
+    fig.update_xaxes(tickangle=0, nticks=8)
+    legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13}}
+    return _layout(fig, RATE_HEIGHT, legend=legend, margin={"l": 48, "r": 12, "t": 30, "b": 44})
 
 
 def priority_figure(data: dict[str, Any], lang: str) -> go.Figure:
@@ -388,7 +390,7 @@ def layout(**_query: str) -> html.Div:
                     _chart(t("alarm.kpi.floods", lang), html.Div(blocks["floods"], id=ids.FLOODS)),
                     _chart(t("alarm.kpi.chatter", lang), html.Div(blocks["chatter"], id=ids.CHATTER)),
                     _chart(t("alarm.kpi.standing_title", lang), html.Div(blocks["standing"], id=ids.STANDING)),
-                    _chart(t("alarm.kpi.shelved_title", lang), html.Div(blocks["shelved"], id=ids.SHELVED)),
+                    _chart(t("alarm.kpi.shelved_title", lang), html.Div(blocks["shelved"], id=ids.SHELVED), wide=True),
                 ],
                 className="sw-kpi-charts",
             ),

@@ -487,6 +487,7 @@ def toggle_filters(_n: int | None, is_open: bool) -> bool:
     Input(ids.TIME, "value"),
     Input(ids.FROM, "value"),
     Input(ids.TO, "value"),
+    Input(ids.SENT, "data"),  # the alarm service answered: show the new states at once
     State(ids.SHOWN, "data"),
 )
 def refresh_live(
@@ -499,6 +500,7 @@ def refresh_live(
     preset: Any,
     start: Any,
     end: Any,
+    _sent: Any,
     shown: dict[str, Any] | None,
 ) -> tuple[Any, ...]:
     if view == "history":

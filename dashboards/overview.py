@@ -791,7 +791,7 @@ def _placeholder_view(plant: Plant, lang: str) -> tuple[View, dict[str, Any]]:
     return build_view(plant, snap, summ, lang), summ
 
 
-COMPACT_LAYERS = ["zones", "equipment", "people", "vehicles"]
+COMPACT_LAYERS = ["zones", "equipment", "people", "vehicles", "alarms"]
 
 
 def _compact_scene(lang: str) -> html.Div:

@@ -34,6 +34,12 @@ FENCE = {
     "dwell": (250, 204, 21),
     "speed": (96, 165, 250),
 }
+ALARM = {  # alarm markers by priority (the banner's plant colors)
+    "urgent": (229, 72, 77),
+    "high": (247, 107, 21),
+    "medium": (255, 197, 61),
+    "low": (62, 155, 255),
+}
 GROUND = (28, 32, 38)
 ROAD = (62, 67, 76)
 CAMERA = (56, 189, 248)

@@ -9,7 +9,10 @@ stays far below 50 KB:
   ``s`` stopped, ``-`` unknown);
 * ``zl``: one character per zone, its dynamic level (``r``/``o``/``y``/``b``); ``hc`` people per zone;
 * ``b``: ``[badge index, x, y, z, sos]`` per badge on site (x/y to 0.1 m, z from floor and zone);
-* ``hz``/``hs``: value and limit state (``0`` ok, ``1`` H/L, ``2`` HH/LL, ``-`` no value) per hazard source.
+* ``hz``/``hs``: value and limit state (``0`` ok, ``1`` H/L, ``2`` HH/LL, ``-`` no value) per hazard source;
+* ``al``: alarm markers, ``[x, y, z, priority rank, count, unacked, kind, index]`` per place with annunciated
+  alarms (:func:`alarm_markers`; kind ``0`` equipment, ``1`` zone, index into the static list), added by the
+  web tier from the shared alarm snapshot.
 
 Plant strings travel as data; the browser shows them with ``textContent`` only.
 """
@@ -30,6 +33,7 @@ from scene.bundle import MeshBundle
 logger = logging.getLogger(__name__)
 
 LAYER_KEYS: tuple[str, ...] = (
+    "alarms",
     "zones",
     "equipment",
     "hazards",
@@ -203,7 +207,10 @@ def text_table(lang: str) -> dict[str, str]:
         "scene.tip.fence",
         "scene.tip.road",
         "scene.tip.no_value",
+        "scene.tip.alarms",
+        "scene.tip.unacked",
     ]
+    keys += [f"alarm.priority.{p}" for p in colors.ALARM]
     return {k.removeprefix("scene."): t(k, lang) for k in keys}
 
 
@@ -308,6 +315,7 @@ def static_scene(
             "camera": colors.CAMERA,
             "muster": colors.MUSTER,
             "sos": colors.SOS,
+            "alarm": colors.ALARM,
         },
         "text": text_table(lang),
     }
@@ -364,3 +372,57 @@ def live_scene(plant: Plant, snap: dict[str, Any], hazards: list[Hazard] | None 
         s = limit_state(v, h.limits)
         hs.append("-" if s < 0 else str(s))
     return {"t": snap.get("now_ms"), "eq": eq, "zl": zl, "hc": hc, "b": badges, "hz": hz, "hs": "".join(hs)}
+
+
+ALARM_RANK = {p: i for i, p in enumerate(colors.ALARM)}  # urgent 0 ... low 3
+ANNUNCIATED = ("active_unacked", "active_acked", "returned_unacked")
+
+
+def alarm_markers(plant: Plant, alarms: list[dict[str, Any]]) -> list[list[float | int]]:
+    """One marker per equipment or zone with annunciated alarms, for the live payload's ``al``.
+
+    An alarm is placed at its equipment (above the top of it), else at its zone (above it, between its middle
+    and its back-left corner), else at
+    the equipment or zone of its tag; alarms with no place are left out. Each marker is
+    ``[x, y, z, priority rank of the most urgent alarm, count, 1 if any is unacknowledged, kind, index]``,
+    kind ``0`` for equipment and ``1`` for zones, index into the plant's (and the static scene's) list.
+    """
+    eq_index = {e.id: i for i, e in enumerate(plant.equipment)}
+    zone_index = {z.id: i for i, z in enumerate(plant.zones)}
+    tags = {t.id: t for t in plant.tags}
+    places: dict[tuple[int, int], list[int]] = {}  # (kind, index) -> [rank, count, unacked]
+    for a in alarms:
+        if a.get("state") not in ANNUNCIATED:
+            continue
+        tag = tags.get(str(a.get("source")))
+        equipment = a.get("equipment") or (tag.equipment if tag is not None else None)
+        zone = a.get("zone") or (tag.zone if tag is not None else None)
+        if equipment in eq_index:
+            key = (0, eq_index[equipment])
+        elif zone in zone_index:
+            key = (1, zone_index[zone])
+        else:
+            continue
+        rank = ALARM_RANK.get(str(a.get("priority")), len(ALARM_RANK) - 1)
+        unacked = 0 if a.get("acked") else 1
+        got = places.get(key)
+        if got is None:
+            places[key] = [rank, 1, unacked]
+        else:
+            got[0] = min(got[0], rank)
+            got[1] += 1
+            got[2] = max(got[2], unacked)
+    out: list[list[float | int]] = []
+    for (kind, index), (rank, count, unacked) in sorted(places.items(), key=lambda kv: (kv[1][0], kv[0])):
+        if kind == 0:
+            e = plant.equipment[index]
+            x, y, z = e.position[0], e.position[1], e.position[2] + e.size[2] + 3
+        else:  # towards the zone's back-left corner, clear of its name label and the equipment in its middle
+            zone_ = plant.zones[index]
+            cx, cy = polygon_centroid(zone_.polygon)
+            corner = (min(p[0] for p in zone_.polygon), max(p[1] for p in zone_.polygon))
+            x, y, z = cx + 0.55 * (corner[0] - cx), cy + 0.55 * (corner[1] - cy), zone_.height_m + 4
+            if not point_in_polygon(x, y, zone_.polygon):
+                x, y = cx, cy
+        out.append([_r(x), _r(y), _r(z), rank, count, unacked, kind, index])
+    return out

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from settings import Settings
 from store.db import make_engine, session_scope
 from store.models import Alarm, AlarmCommand, AlarmJournal
-from tests.webutil import seed_store
+from tests.webutil import seed_store, session_token
 
 MIN = 60_000
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -141,6 +143,18 @@ def as_callback(trigger: Any, value: Any, fn: Any, *args: Any) -> Any:
     return copy_context().run(run)
 
 
+@contextmanager
+def request_as(app: Any, settings: Settings, path: str, role: str = "dispatcher", **kw: Any) -> Iterator[None]:
+    """A request context of a logged-in user of ``role``, with the server's checks run (as Dash's would be)."""
+    from auth.web import SESSION_COOKIE
+
+    token = session_token(settings, role)
+    headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
+    with app.server.test_request_context(path, headers=headers, **kw):
+        assert app.server.preprocess_request() is None  # the policy lets this user in
+        yield
+
+
 def _page(path: str) -> Any:
     return next(p for p in dash.page_registry.values() if p["path"] == path)
 
@@ -151,7 +165,7 @@ def test_pages_render_with_unique_ids_and_banner(seeded: tuple[Settings, int]) -
 
     settings, _now = seeded
     app = create_app(settings)
-    with app.server.test_request_context("/"):
+    with request_as(app, settings, "/"):
         shell = shell_layout()
         shell_ids = _ids(shell)
         texts = _texts(shell)
@@ -173,7 +187,7 @@ def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> N
 
     settings, _now = seeded
     app = create_app(settings)
-    with app.server.test_request_context("/"):
+    with request_as(app, settings, "/"):
         counts, newest, data = refresh_banner(1, None)
         numbers = {c.className.split()[1]: int(c.children[1].children) for c in counts}
         # annunciated unacked: urgent FF-1.TEMP:HH; high TK-1 and the violation; medium the returned
@@ -203,8 +217,8 @@ def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
 
     settings, _now = seeded
     app = create_app(settings)
-    with app.server.test_request_context("/alarms"):
-        out = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None)
+    with request_as(app, settings, "/alarms"):
+        out = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)
         rows, _summary, ack_text, disabled, shown, error = out
         listed = [r.to_plotly_json()["props"]["data-alarm"] for r in rows]
         assert listed[0] == "FF-1.TEMP:HH"  # urgent first
@@ -222,21 +236,21 @@ def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
         assert f"{HOSTILE} {LINK}" in texts  # a text node, not markup
         assert "1,362 / 1,340 °C" in texts
         with pytest.raises(PreventUpdate):
-            page.refresh_live(2, "live", "all", "all", "", "all", "any", None, None, shown)
-        acid = page.refresh_live(3, "live", "acid", "all", "", "all", "any", None, None, None)[0]
+            page.refresh_live(2, "live", "all", "all", "", "all", "any", None, None, None, shown)
+        acid = page.refresh_live(3, "live", "acid", "all", "", "all", "any", None, None, None, None)[0]
         assert {r.to_plotly_json()["props"]["data-alarm"] for r in acid} == {
             "TK-1.LEVEL:LL",
             "GD-AP-1.SO2:H",
             "STK-1.DUST:H",
             "violation:1",
         }
-        shelved = page.refresh_live(4, "live", "all", "all", "shelved", "all", "any", None, None, None)[0]
+        shelved = page.refresh_live(4, "live", "all", "all", "shelved", "all", "any", None, None, None, None)[0]
         assert [r.to_plotly_json()["props"]["data-alarm"] for r in shelved] == ["CV-1.AIR_FLOW:H"]
-        people = page.refresh_live(5, "live", "all", "all", "any", "personnel", "any", None, None, None)[0]
+        people = page.refresh_live(5, "live", "all", "all", "any", "personnel", "any", None, None, None, None)[0]
         assert [r.to_plotly_json()["props"]["data-alarm"] for r in people] == ["violation:1"]
-        bad = page.refresh_live(6, "live", "all", "critical", "", "all", "any", None, None, None)
+        bad = page.refresh_live(6, "live", "all", "critical", "", "all", "any", None, None, None, None)
         assert "Filter not accepted" in bad[-1]
-        custom = page.refresh_live(7, "live", "all", "all", "", "all", "custom", "not a date", None, None)
+        custom = page.refresh_live(7, "live", "all", "all", "", "all", "custom", "not a date", None, None, None)
         assert "Filter not accepted" in custom[-1]
         # history: the journal, newest first
         table, summary, pages, active_page, _shown, error = as_callback(
@@ -262,28 +276,78 @@ def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
 
 
 def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) -> None:
-    pytest.importorskip("store.alarms", reason="the alarm store's write side is not there yet")
     from app import create_app
     from dashboards import alarms as page
 
     settings, _now = seeded
-    settings = settings.model_copy(update={"operator": "wang.li"})
     app = create_app(settings)
-    with app.server.test_request_context("/alarms", environ_base={"REMOTE_ADDR": "10.9.8.7"}):
-        shown = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None)[4]
+    with request_as(app, settings, "/alarms", environ_base={"REMOTE_ADDR": "10.9.8.7"}):
+        shown = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)[4]
         with pytest.raises(PreventUpdate):
             page.confirm(None, {"action": "ack", "ids": ["x"]}, None, None)
-        # shelving needs a reason: the modal stays open and says so
+        # shelving needs a reason: the dialog stays open and says so
         still_open, error, *_ = page.confirm(1, {"action": "shelve", "ids": ["TK-1.LEVEL:LL"]}, "  ", "3600")
         assert still_open is True and "reason" in error
         bad_duration = page.confirm(1, {"action": "shelve", "ids": ["TK-1.LEVEL:LL"]}, "probe fault", "999999")
         assert bad_duration[0] is True and "Not sent" in bad_duration[1]
+        forged = page.confirm(1, {"action": "delete", "ids": ["TK-1.LEVEL:LL"]}, None, None)
+        assert forged[0] is True and "Not sent" in forged[1]
         is_open, error, sent, _note = page.confirm(1, {"action": "ack", "ids": shown["unacked"]}, HOSTILE, None)
         assert is_open is False and error == "" and len(sent["ids"]) == 5
-        engine = make_engine(settings.db_url)
-        with session_scope(engine) as s:
-            cmds = s.query(AlarmCommand).order_by(AlarmCommand.id).all()
-        engine.dispose()
-        assert {c.alarm_id for c in cmds} == set(shown["unacked"])
-        assert {(c.action, c.user, c.address, c.comment) for c in cmds} == {("ack", "wang.li", "10.9.8.7", HOSTILE)}
-        assert all(c.done_at is None for c in cmds)  # the alarm service applies them, not the web app
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as s:
+        cmds = s.query(AlarmCommand).order_by(AlarmCommand.id).all()
+    engine.dispose()
+    assert {c.alarm_id for c in cmds} == set(shown["unacked"])
+    assert {(c.action, c.user, c.address, c.comment) for c in cmds} == {("ack", "test-dispatcher", "10.9.8.7", HOSTILE)}
+    assert all(c.ts > 0 and c.done_at is None for c in cmds)  # the alarm service applies them, not the web app
+
+
+def test_acting_user_without_login_is_the_operator_setting(seeded: tuple[Settings, int]) -> None:
+    import web_identity
+    from app import create_app
+
+    settings, _now = seeded
+    app = create_app(settings.model_copy(update={"operator": "wang.li\x00"}))
+    with app.server.test_request_context("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
+        assert web_identity.current_user() == "wang.li"  # control characters dropped
+        assert web_identity.client_address() == "10.1.2.3"
+    with request_as(app, settings, "/"):
+        assert web_identity.current_user() == "test-dispatcher"
+    assert web_identity.client_address() == "unknown"  # outside a request
+
+
+def test_scene_gets_alarm_markers(seeded: tuple[Settings, int]) -> None:
+    from app import create_app
+    from dashboards._scene_data import live_payload
+    from plant import load_plant
+    from scene.layers import DEFAULT_LAYERS, LAYER_KEYS, alarm_markers
+    from tests.webutil import MINI_PLANT
+
+    plant = load_plant(MINI_PLANT)
+    eq = {e.id: i for i, e in enumerate(plant.equipment)}
+    zones = {z.id: i for i, z in enumerate(plant.zones)}
+    assert "alarms" in LAYER_KEYS and "alarms" in DEFAULT_LAYERS
+    settings, _now = seeded
+    app = create_app(settings)
+    with request_as(app, settings, "/scene"):
+        live = live_payload()
+    markers = {(m[6], m[7]): m for m in live["al"]}
+    # FF-1: the urgent unacked HH and the acked H together, urgent, with a ring
+    ff = markers[(0, eq["FF-1"])]
+    assert ff[3:6] == [0, 2, 1]
+    assert ff[2] == pytest.approx(plant.equipment[eq["FF-1"]].size[2] + 3)
+    assert markers[(0, eq["TK-1"])][3:6] == [1, 1, 1]
+    assert markers[(0, eq["STK-1"])][3:6] == [3, 1, 1]
+    assert markers[(1, zones["acid-plant"])][3:6] == [2, 1, 1]  # a detector: placed in its zone
+    assert markers[(1, zones["tank-farm"])][3:6] == [1, 1, 1]  # the violation
+    # shelved (CV-1) and suppressed (CV-2) alarms are not drawn
+    assert (0, eq["CV-1"]) not in markers and (0, eq["CV-2"]) not in markers
+    assert list(live["al"][0][3:4]) == [0]  # most urgent first
+    # unknown places and states are left out; bad priorities count as low
+    odd = [
+        {"state": "active_unacked", "priority": "??", "zone": "office", "acked": False},
+        {"state": "active_unacked", "priority": "high", "zone": "nowhere", "source": "no-tag"},
+        {"state": "normal", "priority": "urgent", "equipment": "FF-1"},
+    ]
+    assert alarm_markers(plant, odd) == [[*alarm_markers(plant, odd[:1])[0][:3], 3, 1, 1, 1, zones["office"]]]
