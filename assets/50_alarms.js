@@ -144,6 +144,11 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     swAlarms: {
+      // The KPI charts' scale: the root font size (larger on 4K walls) over 16 px.
+      scale: function () {
+        const px = parseFloat(window.getComputedStyle(document.documentElement).fontSize) || 16;
+        return Math.round((px / 16) * 100) / 100;
+      },
       // The banner's data changed: remember the tone; a new, louder tone sounds at once.
       banner: function (data) {
         var tone = data && (data.tone === "urgent" || data.tone === "high") ? data.tone : null;

@@ -18,7 +18,7 @@ from typing import Any
 import dash
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 import web
@@ -60,6 +60,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     STANDING = "alarm-kpi-standing"
     SHELVED = "alarm-kpi-shelved"
     SHOWN = "alarm-kpi-shown"
+    SCALE = "alarm-kpi-scale"  # the screen's root font size / 16, from the browser
     ERROR = "alarm-kpi-error"
 
 
@@ -85,16 +86,21 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
 # --- figures -----------------------------------------------------------------------------------------
 
 
-def _layout(fig: go.Figure, height: int, **extra: Any) -> go.Figure:
-    extra.setdefault("margin", {"l": 48, "r": 12, "t": 8, "b": 36})
-    extra.setdefault("legend", {"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 13}})
+def _margin(scale: float, l: int = 48, r: int = 12, t: int = 8, b: int = 36) -> dict[str, float]:  # noqa: E741
+    return {"l": l * scale, "r": r * scale, "t": t * scale, "b": b * scale}
+
+
+def _layout(fig: go.Figure, height: int, scale: float = 1.0, **extra: Any) -> go.Figure:
+    """Dark, transparent, fonts and margins times ``scale`` (the screen's root font size / 16: 2 on 4K walls)."""
+    extra.setdefault("margin", _margin(scale))
+    extra.setdefault("legend", {"orientation": "h", "y": -0.18, "x": 0, "font": {"size": 13 * scale}})
     fig.update_layout(
         template="plotly_dark",
-        height=height,
+        height=height * scale,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
-        font={"size": 14, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
-        hoverlabel={"font": {"size": 14}},
+        font={"size": 14 * scale, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
+        hoverlabel={"font": {"size": 14 * scale}},
         **extra,
     )
     fig.update_xaxes(gridcolor="#222a35", zeroline=False)
@@ -117,7 +123,7 @@ def position_name(position: str, plant: Plant, lang: str) -> str:
     return position
 
 
-def rate_figure(data: dict[str, Any], plant: Plant, lang: str) -> go.Figure:
+def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.0) -> go.Figure:
     """Alarms per position per 10 minutes, the target and flood lines, the site's flood periods shaded."""
     series = list(data.get("rate") or [])
     main, rest = series[:1], series[1:]
@@ -134,7 +140,7 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str) -> go.Figure:
                 mode="lines",
                 line={
                     "shape": "hv",
-                    "width": 2.5 if is_main else 1.4,
+                    "width": (2.5 if is_main else 1.4) * scale,
                     "color": "#e6edf3" if is_main else LINE_COLORS[(i - 1) % len(LINE_COLORS)],
                 },
                 hovertemplate="%{x}<br>%{y}<extra>%{fullData.name}</extra>",
@@ -154,19 +160,19 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str) -> go.Figure:
     for value, color, key in ((TARGET_PER_10MIN, TARGET_COLOR, "target"), (FLOOD_PER_10MIN, FLOOD_COLOR, "flood")):
         fig.add_hline(
             y=value,
-            line={"color": color, "width": 2, "dash": "dash"},
+            line={"color": color, "width": 2 * scale, "dash": "dash"},
             annotation_text=t(f"alarm.kpi.line.{key}", lang, n=value),
             annotation_position="top left",
-            annotation_font={"color": color, "size": 13},
+            annotation_font={"color": color, "size": 13 * scale},
         )
     peak = max([1, *[max(s["counts"] or [0]) for s in series]])
     fig.update_yaxes(title_text=t("alarm.kpi.per_10min", lang), rangemode="tozero", range=[0, max(12, peak * 1.1)])
     fig.update_xaxes(tickangle=0, nticks=8)
-    legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13}}
-    return _layout(fig, RATE_HEIGHT, legend=legend, margin={"l": 48, "r": 12, "t": 30, "b": 44})
+    legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13 * scale}}
+    return _layout(fig, RATE_HEIGHT, scale, legend=legend, margin=_margin(scale, t=30, b=44))
 
 
-def priority_figure(data: dict[str, Any], lang: str) -> go.Figure:
+def priority_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.Figure:
     """Actual share per priority against ISA-18.2's 80 % low, 15 % medium, 5 % high (urgent with high)."""
     counts = {p["priority"]: p for p in data.get("priority_counts") or []}
     order = ["low", "medium", "high", "urgent"]
@@ -191,15 +197,15 @@ def priority_figure(data: dict[str, Any], lang: str) -> go.Figure:
             y=[targets["low"], targets["medium"], targets["high"]],
             name=t("alarm.kpi.target", lang),
             mode="markers",
-            marker={"symbol": "line-ew", "size": 44, "line": {"width": 4, "color": "#e6edf3"}},
+            marker={"symbol": "line-ew", "size": 44 * scale, "line": {"width": 4 * scale, "color": "#e6edf3"}},
             hovertemplate="%{x}: %{y:.0f} %<extra></extra>",
         )
     )
     fig.update_yaxes(ticksuffix=" %", range=[0, 105])
-    return _layout(fig, CHART_HEIGHT, showlegend=True, bargap=0.35)
+    return _layout(fig, CHART_HEIGHT, scale, showlegend=True, bargap=0.35)
 
 
-def bad_actor_figure(data: dict[str, Any], lang: str) -> go.Figure:
+def bad_actor_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.Figure:
     rows = list(data.get("top_bad_actors") or [])[::-1]
     fig = go.Figure(
         go.Bar(
@@ -213,8 +219,8 @@ def bad_actor_figure(data: dict[str, Any], lang: str) -> go.Figure:
         )
     )
     fig.update_xaxes(title_text=t("alarm.kpi.activations", lang))
-    fig.update_yaxes(automargin=True, tickfont={"family": "ui-monospace, monospace", "size": 13})
-    return _layout(fig, CHART_HEIGHT, margin={"l": 8, "r": 12, "t": 8, "b": 40})
+    fig.update_yaxes(automargin=True, tickfont={"family": "ui-monospace, monospace", "size": 13 * scale})
+    return _layout(fig, CHART_HEIGHT, scale, margin=_margin(scale, l=8, b=40))
 
 
 # --- tables and cards --------------------------------------------------------------------------------
@@ -331,14 +337,15 @@ def _chart(title: str, body: Any, wide: bool = False) -> html.Div:
 
 
 def _graph(gid: str, fig: go.Figure, height: int) -> dcc.Graph:
-    return dcc.Graph(id=gid, figure=fig, config=GRAPH_CONFIG, style={"height": f"{height}px"})
+    # rem: the box grows with the root font size on 4K walls; the figure's fonts follow (``ids.SCALE``)
+    return dcc.Graph(id=gid, figure=fig, config=GRAPH_CONFIG, style={"height": f"{height / 16:.2f}rem"})
 
 
-def render(data: dict[str, Any] | None, plant: Plant, lang: str) -> dict[str, Any]:
-    """Every block of the page for ``data`` (None: empty blocks)."""
+def render(data: dict[str, Any] | None, plant: Plant, lang: str, scale: float = 1.0) -> dict[str, Any]:
+    """Every block of the page for ``data`` (None: empty blocks); charts sized for ``scale``."""
     if data is None:
         empty = html.Div(t("alarm.kpi.unavailable", lang), className="sw-muted")
-        blank = _layout(go.Figure(), CHART_HEIGHT)
+        blank = _layout(go.Figure(), CHART_HEIGHT, scale)
         return {k: empty for k in ("cards", "floods", "chatter", "standing", "shelved")} | {
             "rate": blank,
             "priority": blank,
@@ -346,9 +353,9 @@ def render(data: dict[str, Any] | None, plant: Plant, lang: str) -> dict[str, An
         }
     return {
         "cards": cards(data, lang),
-        "rate": rate_figure(data, plant, lang),
-        "priority": priority_figure(data, lang),
-        "bad": bad_actor_figure(data, lang),
+        "rate": rate_figure(data, plant, lang, scale),
+        "priority": priority_figure(data, lang, scale),
+        "bad": bad_actor_figure(data, lang, scale),
         "floods": flood_table(data, plant, lang),
         "chatter": chatter_table(data, lang),
         "standing": standing_table(data, plant, lang),
@@ -394,16 +401,24 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="sw-kpi-charts",
             ),
-            dcc.Store(id=ids.SHOWN, data={"key": _key(data, lang, "24h", "")}),
+            dcc.Store(id=ids.SHOWN, data={"key": _key(data, lang, "24h", "", 1.0)}),
+            dcc.Store(id=ids.SCALE),
         ]
     )
 
 
-def _key(data: dict[str, Any] | None, lang: str, window: str, area: str) -> str:
+def _key(data: dict[str, Any] | None, lang: str, window: str, area: str, scale: float) -> str:
     if data is None:
         return "none"
     stable = {k: v for k, v in data.items() if k not in ("now_ms", "start_ms", "end_ms")}
-    return digest([stable, lang, window, area])
+    return digest([stable, lang, window, area, scale])
+
+
+clientside_callback(
+    ClientsideFunction(namespace="swAlarms", function_name="scale"),
+    Output(ids.SCALE, "data"),
+    Input(ids.CARDS, "id"),
+)
 
 
 @callback(
@@ -420,10 +435,13 @@ def _key(data: dict[str, Any] | None, lang: str, window: str, area: str) -> str:
     Input(ids.WINDOW, "value"),
     Input(ids.AREA, "value"),
     Input(shell_ids.TICK, "n_intervals"),
+    Input(ids.SCALE, "data"),
     State(ids.SHOWN, "data"),
     prevent_initial_call=True,
 )
-def refresh(window: str | None, area: str | None, n: int | None, shown: dict[str, Any] | None) -> tuple[Any, ...]:
+def refresh(
+    window: str | None, area: str | None, n: int | None, scale: Any, shown: dict[str, Any] | None
+) -> tuple[Any, ...]:
     if dash.ctx.triggered_id == shell_ids.TICK and (n or 0) % REFRESH_TICKS:
         raise PreventUpdate
     lang = web.lang()
@@ -436,10 +454,12 @@ def refresh(window: str | None, area: str | None, n: int | None, shown: dict[str
         data = kpi_data(window, area or None)
     except ValueError as exc:
         return (*[dash.no_update] * 9, t("alarm.filter.bad", lang, error=str(exc)))
-    key = _key(data, lang, window, area)
+    scale = min(3.0, max(1.0, float(scale))) if isinstance(scale, int | float) else 1.0
+    scale = round(scale, 2)
+    key = _key(data, lang, window, area, scale)
     if shown and shown.get("key") == key:
         raise PreventUpdate  # nothing new since the last answer
-    b = render(data, plant, lang)
+    b = render(data, plant, lang, scale)
     return (
         b["cards"],
         b["rate"],
