@@ -1,6 +1,6 @@
 """Callbacks of the alarm banner (``layouts/alarm_banner.py``), for every banner on the page (MATCH ids).
 
-The refresh reads the shared alarm snapshot (one query set per period for all screens) and answers only
+The refresh reads the shared banner summary (one query set per period for all screens) and answers only
 when what the banner shows changed; the clientside callback hands the tone to ``assets/50_alarms.js``.
 """
 
@@ -13,7 +13,7 @@ from dash import MATCH, ClientsideFunction, Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 import web
-from dashboards._alarm_live import alarm_snapshot
+from dashboards._alarm_live import alarm_banner
 from layouts.alarm_banner import AlarmBanner, render
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def register(app: Dash) -> None:
 
 def refresh_banner(_n: int | None, shown: dict[str, Any] | None) -> tuple[Any, Any, Any]:
     try:
-        snap = alarm_snapshot()
+        snap = alarm_banner()
         banner = snap["banner"]
         now = snap["now_ms"]
     except Exception:

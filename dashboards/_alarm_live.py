@@ -1,9 +1,9 @@
 """The live alarm snapshot: one set of alarm queries per refresh period, shared by every open screen.
 
-The banner on every page, the live list of ``/alarms`` and the alarm markers of the 3D scene all read
-:func:`alarm_snapshot` (cached like ``dashboards._live.snapshot``), so twenty screens refreshing every
-second or two cost one query set. The live list filters the snapshot with ``store.alarm_views.matches``,
-the same rules its SQL uses.
+The live list of ``/alarms`` and the alarm markers of the 3D scene read :func:`alarm_snapshot`, the banner
+on every page reads the small :func:`alarm_banner`; both are cached like ``dashboards._live.snapshot``, so
+twenty screens refreshing every second or two cost one query set. The live list filters the snapshot with
+``store.alarm_views.matches``, the same rules its SQL uses.
 """
 
 from __future__ import annotations
@@ -38,6 +38,16 @@ def alarm_snapshot() -> dict[str, Any]:
         "truncated": len(rows) > LIVE_LIMIT,
         "banner": banner.as_dict(),
     }
+
+
+@web.shared(web.SNAPSHOT_SECONDS)
+def alarm_banner() -> dict[str, Any]:
+    """Only what the banner shows (a few hundred bytes): every page's banner reads this, not the whole list,
+    so a shared cache in Redis is not asked for every open alarm by every screen each refresh."""
+    now = web.now_ms()
+    with session_scope(web.engine()) as session:
+        banner = banner_summary(session, now)
+    return {"now_ms": now, "banner": banner.as_dict()}
 
 
 def snapshot_alarms(snap: dict[str, Any]) -> list[AlarmView]:

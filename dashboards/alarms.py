@@ -27,6 +27,7 @@ from dash.exceptions import PreventUpdate
 import web
 import web_identity
 from dashboards._alarm_live import (
+    alarm_banner,
     alarm_snapshot,
     alarm_text,
     condition_text,
@@ -913,6 +914,7 @@ def report(_n: int | None, sent: dict[str, Any] | None) -> tuple[Any, Any]:
     ok = [c for c in finished if c.ok]
     refused = [c for c in finished if not c.ok]
     alarm_snapshot.expire()  # the next refresh shows the new states at once
+    alarm_banner.expire()
     parts: list[Any] = [html.Div(t("alarm.result.done", lang, action=action, n=len(ok)))]
     for c in refused[:10]:
         parts.append(html.Div(t("alarm.result.rejected", lang, alarm=c.alarm_id, reason=c.result or "")))

@@ -16,7 +16,7 @@ from dash import dcc, html
 
 import web
 from auth.web import may_see_page
-from dashboards._alarm_live import alarm_snapshot
+from dashboards._alarm_live import alarm_banner as alarm_summary
 from i18n import label, t
 from layouts import ids
 from layouts.alarm_banner import SHELL_BANNER, AlarmBanner
@@ -40,7 +40,7 @@ def nav_links(lang: str) -> list[dbc.NavItem]:
 def alarm_banner(lang: str, plant: Plant) -> AlarmBanner:
     """The alarm banner under the navbar, filled from the shared snapshot (empty when the store is down)."""
     try:
-        snap = alarm_snapshot()
+        snap = alarm_summary()
         return AlarmBanner(SHELL_BANNER, lang, plant, snap["banner"], snap["now_ms"])
     except Exception:
         logger.exception("shell: no alarm snapshot for the banner's first paint")

@@ -183,10 +183,11 @@ def test_pages_render_with_unique_ids_and_banner(seeded: tuple[Settings, int]) -
 def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> None:
     from app import create_app
     from callbacks.alarms import refresh_banner
-    from dashboards._alarm_live import alarm_snapshot
+    from dashboards._alarm_live import alarm_banner
 
     settings, _now = seeded
     app = create_app(settings)
+
     with request_as(app, settings, "/"):
         counts, newest, data = refresh_banner(1, None)
         numbers = {c.className.split()[1]: int(c.children[1].children) for c in counts}
@@ -205,7 +206,7 @@ def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> N
                 assert a is not None
                 a.acked = True
         engine.dispose()
-        alarm_snapshot.expire()
+        alarm_banner.expire()
         counts2, _newest2, data2 = refresh_banner(3, data)
         assert data2["tone"] == "high" and data2["key"] != data["key"]
         assert "sw-ab-zero" in counts2[0].className
@@ -213,10 +214,11 @@ def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> N
 
 def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
     from app import create_app
-    from dashboards import alarms as page
 
     settings, _now = seeded
     app = create_app(settings)
+    from dashboards import alarms as page  # registered by the app
+
     with request_as(app, settings, "/alarms"):
         out = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)
         rows, _summary, ack_text, disabled, shown, error = out
@@ -277,10 +279,11 @@ def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
 
 def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) -> None:
     from app import create_app
-    from dashboards import alarms as page
 
     settings, _now = seeded
     app = create_app(settings)
+    from dashboards import alarms as page  # registered by the app
+
     with request_as(app, settings, "/alarms", environ_base={"REMOTE_ADDR": "10.9.8.7"}):
         shown = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)[4]
         with pytest.raises(PreventUpdate):
@@ -330,6 +333,7 @@ def test_scene_gets_alarm_markers(seeded: tuple[Settings, int]) -> None:
     assert "alarms" in LAYER_KEYS and "alarms" in DEFAULT_LAYERS
     settings, _now = seeded
     app = create_app(settings)
+
     with request_as(app, settings, "/scene"):
         live = live_payload()
     markers = {(m[6], m[7]): m for m in live["al"]}
@@ -351,3 +355,54 @@ def test_scene_gets_alarm_markers(seeded: tuple[Settings, int]) -> None:
         {"state": "normal", "priority": "urgent", "equipment": "FF-1"},
     ]
     assert alarm_markers(plant, odd) == [[*alarm_markers(plant, odd[:1])[0][:3], 3, 1, 1, 1, zones["office"]]]
+
+
+def test_twenty_screens_cost_one_alarm_query_set(seeded: tuple[Settings, int]) -> None:
+    """Banners and live lists of twenty screens in one refresh period read one shared alarm snapshot."""
+    import threading
+
+    from sqlalchemy import event
+
+    from app import create_app
+    from callbacks.alarms import refresh_banner
+    from dashboards._alarm_live import alarm_banner, alarm_snapshot
+
+    settings, _now = seeded
+    app = create_app(settings)
+    from dashboards import alarms as page  # registered by the app
+
+    engine = app.server.extensions["sw_engine"]
+    with request_as(app, settings, "/alarms"):
+        alarm_snapshot()
+        alarm_banner()
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    with request_as(app, settings, "/alarms"):
+        alarm_snapshot.expire()
+        alarm_banner.expire()
+        alarm_snapshot()
+        alarm_banner()
+    one_build = len(statements)
+    assert one_build > 0
+    statements.clear()
+    results: list[Any] = []
+    barrier = threading.Barrier(20)
+    token = session_token(settings, "dispatcher")
+
+    def screen() -> None:
+        from auth.web import SESSION_COOKIE
+
+        with app.server.test_request_context("/alarms", headers={"Cookie": f"{SESSION_COOKIE}={token}"}):
+            app.server.preprocess_request()
+            barrier.wait()
+            results.append(refresh_banner(1, None))
+            results.append(page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None))
+
+    threads = [threading.Thread(target=screen) for _ in range(20)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert len(results) == 40
+    alarm_queries = [s for s in statements if "alarm" in s.lower() and "session" not in s.lower()]
+    assert len(alarm_queries) <= one_build, "twenty screens must not query the alarms twenty times"
