@@ -126,6 +126,7 @@ _OTHER_PRIORITY = {HH: MEDIUM, H: LOW, L: LOW, LL: MEDIUM, ROC: LOW, BAD: LOW}
 _EVENT_SEVERITY = {"critical": URGENT, "emergency": URGENT, "error": HIGH, "warning": MEDIUM, "info": LOW}
 
 _EQUIPMENT_STATES = list(EquipmentState)
+_NEVER = -(2**63)
 _STANDBY = (EquipmentState.IDLE, EquipmentState.STOPPED)
 
 
@@ -294,7 +295,7 @@ class _TagEval:
     roc_window_ms: int = 60_000
     roc_hist: deque[tuple[int, float]] = field(default_factory=deque)
     busy: bool = False  # a limit condition is present or a delay runs: the fast path does not apply
-    last_ts: int = -(2**63)
+    last_ts: int = _NEVER
     last_value: float | None = None
 
 
@@ -418,6 +419,12 @@ class AlarmEngine:
     def state_tags(self) -> dict[str, str]:
         """State tag -> its equipment."""
         return dict(self._state_tags)
+
+    def last_ts(self, tag: str) -> int | None:
+        """Source time of the newest sample of ``tag`` evaluated (None: none yet, or not a tag it follows)."""
+        ev = self._tags.get(tag)
+        ts = ev.last_ts if ev is not None else self._state_last_ts.get(tag)
+        return ts if ts is not None and ts > _NEVER else None
 
     # ---------------------------------------------------------------------------------------- restoring
 
@@ -608,7 +615,7 @@ class AlarmEngine:
             self._activate(ev.bad, ts, None, {"quality": f"0x{quality & 0xFFFFFFFF:08X}"})
 
     def _state_sample(self, tag: str, equipment: str, ts: int, value: float | None, quality: int) -> None:
-        if ts <= self._state_last_ts.get(tag, -(2**63)):
+        if ts <= self._state_last_ts.get(tag, _NEVER):
             self.skipped_late += 1
             return
         self._state_last_ts[tag] = ts

@@ -4,7 +4,8 @@
 ``[start_ms, end_ms)``; ``now_ms`` is the moment for the "now" figures (standing, shelved). ``area``
 limits everything to one operator position. The queries are plain SQL (grouping, one window function)
 that run the same on SQLite (3.28 or later) and PostgreSQL, on the journal's indexes; a month of 200,000
-transitions answers in well under a second (``python -m bench alarms``, BENCHMARKS.md).
+transitions answers in under a second (``python -m bench alarms``, BENCHMARKS.md). On PostgreSQL the call
+raises ``work_mem`` for the caller's transaction (``SET LOCAL``) so a month's sorts stay in memory.
 
 What counts as an alarm: an **annunciated activation**, the journal rows ``kind = 'active' AND acked =
 false`` - an activation shown to an operator. Activations while shelved, suppressed or out of service are
@@ -37,9 +38,10 @@ Fields of :class:`AlarmKpis` (the KPI page uses exactly these names):
     in any 60 s) and ``episodes`` (activations that started a run of 3 or more within 60 s); most first.
 ``standing``
     list of :class:`Standing`: alarms active at ``now_ms`` without interruption for more than 24 h
-    (:data:`STANDING_MS`), from the journal (the first activation after the last return), with
-    ``since`` and ``hours``; suppressed and out-of-service alarms are left out (they are hidden by design
-    or by decision), shelved ones are in. Oldest first.
+    (:data:`STANDING_MS`): among the alarms the ``alarm`` table has active, those whose first activation
+    after their last return in the journal is older than that, with ``since``, ``hours`` and ``shelved``;
+    suppressed and out-of-service alarms are left out (hidden by design or by decision), shelved ones are
+    in. Oldest first.
 ``priority_counts``
     list of :class:`PriorityCount` for urgent, high, medium, low: ``count``, ``share`` and ``target``
     (:data:`PRIORITY_TARGETS`: ISA-18.2's 80 % low, 15 % medium, 5 % high; urgent has no share of its own,
@@ -57,8 +59,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import case, false, func, select, true
+from sqlalchemy import ColumnElement, false, func, select, text, true
 from sqlalchemy.orm import Session
 
 from store.models import Alarm, AlarmJournal
@@ -78,6 +81,7 @@ PRIORITY_TARGETS: dict[str, float | None] = {"urgent": None, "high": 0.05, "medi
 SITE = "site"
 NO_AREA = "unassigned"
 MAX_BUCKETS = 60 * 24 * 6 * 2  # two months of 10-minute buckets per series
+IN_CHUNK = 500
 
 J = AlarmJournal
 
@@ -173,24 +177,38 @@ class AlarmKpis:
     flood_per_10min: int = FLOOD_PER_10MIN
 
 
-def _annunciated(start_ms: int, end_ms: int, area: str | None) -> list:  # type: ignore[type-arg]
+def _rows(session: Session, stmt: Any) -> Any:
+    """Plain rows through the session's connection (no ORM result processing: tens of thousands of rows)."""
+    return session.connection().execute(stmt)
+
+
+def _annunciated(start_ms: int, end_ms: int, area: str | None) -> list[ColumnElement[bool]]:
     cond = [J.kind == "active", J.ts >= start_ms, J.ts < end_ms, J.acked == false()]
     if area is not None:
         cond.append(J.area == area)
     return cond
 
 
-def _rate(session: Session, start_ms: int, end_ms: int, area: str | None) -> list[RateSeries]:
-    b = bucket_expr(J.ts, BUCKET_MS).label("b")
-    stmt = select(J.area, b, func.count()).where(*_annunciated(start_ms, end_ms, area)).group_by(J.area, b)
+def _rate_and_priorities(
+    session: Session, start_ms: int, end_ms: int, area: str | None
+) -> tuple[list[RateSeries], list[PriorityCount]]:
+    """One grouping of the annunciated activations by (area, 10-minute bucket, priority) gives both."""
     first = start_ms - start_ms % BUCKET_MS
     n = max(0, -(-(end_ms - first) // BUCKET_MS))
     if n > MAX_BUCKETS:
         raise ValueError(f"window of {n} ten-minute buckets is longer than {MAX_BUCKETS}")
+    b = bucket_expr(J.ts, BUCKET_MS).label("b")
+    stmt = (
+        select(J.area, b, J.priority, func.count())
+        .where(*_annunciated(start_ms, end_ms, area))
+        .group_by(J.area, b, J.priority)
+    )
     buckets = [first + i * BUCKET_MS for i in range(n)]
     per: dict[str, list[int]] = {}
     site = [0] * n
-    for pos, bucket, count in session.execute(stmt):
+    by_priority: dict[str, int] = {}
+    for pos, bucket, priority, count in _rows(session, stmt):
+        by_priority[priority] = by_priority.get(priority, 0) + count
         i = (int(bucket) - first) // BUCKET_MS
         if not 0 <= i < n:
             continue
@@ -202,7 +220,14 @@ def _rate(session: Session, start_ms: int, end_ms: int, area: str | None) -> lis
     ordered = sorted(per.items())
     if area is None:
         ordered.insert(0, (SITE, site))
-    return [_series(pos, buckets, counts) for pos, counts in ordered]
+    total = sum(by_priority.values())
+    priorities = [
+        PriorityCount(
+            p, by_priority.get(p, 0), round(by_priority.get(p, 0) / total, 4) if total else 0.0, PRIORITY_TARGETS[p]
+        )
+        for p in PRIORITIES
+    ]
+    return [_series(pos, buckets, counts) for pos, counts in ordered], priorities
 
 
 def _series(position: str, buckets: list[int], counts: list[int]) -> RateSeries:
@@ -238,29 +263,50 @@ def _floods(rate: list[RateSeries]) -> list[Flood]:
     return out
 
 
+def _labels(session: Session, ids: list[str], start_ms: int, end_ms: int) -> dict[str, tuple[str, str | None]]:
+    """Priority and area of a few alarms as the journal recorded them in the window."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for i in range(0, len(ids), IN_CHUNK):
+        stmt = (
+            select(J.alarm_id, func.max(J.priority), func.max(J.area))
+            .where(J.alarm_id.in_(ids[i : i + IN_CHUNK]), J.ts >= start_ms, J.ts < end_ms)
+            .group_by(J.alarm_id)
+        )
+        out.update({alarm_id: (priority, pos) for alarm_id, priority, pos in _rows(session, stmt)})
+    return out
+
+
 def _chattering(session: Session, start_ms: int, end_ms: int, area: str | None) -> list[Chattering]:
     cond = [J.kind == "active", J.ts >= start_ms, J.ts < end_ms]
     if area is not None:
         cond.append(J.area == area)
+    # An activation starts a chattering episode when the activation two later is less than 60 s after it.
+    # Both window functions share one sort; only the episode rows are grouped afterwards.
+    third = func.lead(J.ts, CHATTER_COUNT - 1).over(partition_by=J.alarm_id, order_by=J.ts).label("third")
+    count = func.count().over(partition_by=J.alarm_id, order_by=J.ts, rows=(None, None)).label("n")
+    inner = select(J.alarm_id, J.ts, third, count).where(*cond).subquery("w")
+    stmt = (
+        select(inner.c.alarm_id, func.max(inner.c.n), func.count())
+        .where(inner.c.third - inner.c.ts < CHATTER_WINDOW_MS)
+        .group_by(inner.c.alarm_id)
+    )
+    found = {alarm_id: (int(n), int(episodes)) for alarm_id, n, episodes in _rows(session, stmt)}
+    if not found:
+        return []
+    # The most activations in any 60 s, for the chattering alarms only.
     in_minute = (
         func.count().over(partition_by=J.alarm_id, order_by=J.ts, range_=(0, CHATTER_WINDOW_MS - 1)).label("n60")
     )
-    inner = select(J.alarm_id, J.priority, J.area, in_minute).where(*cond).subquery("w")
-    stmt = (
-        select(
-            inner.c.alarm_id,
-            func.count(),
-            func.max(inner.c.n60),
-            func.sum(case((inner.c.n60 >= CHATTER_COUNT, 1), else_=0)),
-            func.max(inner.c.priority),
-            func.max(inner.c.area),
-        )
-        .group_by(inner.c.alarm_id)
-        .having(func.max(inner.c.n60) >= CHATTER_COUNT)
-    )
+    peaks: dict[str, int] = {}
+    ids = sorted(found)
+    for i in range(0, len(ids), IN_CHUNK):
+        w = select(J.alarm_id, in_minute).where(*cond, J.alarm_id.in_(ids[i : i + IN_CHUNK])).subquery("m")
+        peak_rows = _rows(session, select(w.c.alarm_id, func.max(w.c.n60)).group_by(w.c.alarm_id))
+        peaks.update({alarm_id: int(peak) for alarm_id, peak in peak_rows})
+    labels = _labels(session, ids, start_ms, end_ms)
     out = [
-        Chattering(alarm_id, int(n), int(peak), int(episodes or 0), priority, pos)
-        for alarm_id, n, peak, episodes, priority, pos in session.execute(stmt)
+        Chattering(alarm_id, n, int(peaks.get(alarm_id, CHATTER_COUNT)), episodes, *labels[alarm_id])
+        for alarm_id, (n, episodes) in found.items()
     ]
     out.sort(key=lambda c: (-c.peak_per_minute, -c.activations, c.alarm_id))
     return out
@@ -270,70 +316,59 @@ def _standing(session: Session, now_ms: int, area: str | None) -> list[Standing]
     cond = [Alarm.active == true(), Alarm.suppressed == false(), Alarm.out_of_service == false()]
     if area is not None:
         cond.append(Alarm.area == area)
-    candidates = select(Alarm.id).where(*cond)
-    last_return = (
-        select(J.alarm_id.label("alarm_id"), func.max(J.id).label("rid"))
-        .where(J.kind == "return", J.ts <= now_ms, J.alarm_id.in_(candidates))
-        .group_by(J.alarm_id)
-        .subquery("r")
-    )
-    since = (
-        select(J.alarm_id.label("alarm_id"), func.min(J.ts).label("since"))
-        .select_from(J)
-        .outerjoin(last_return, last_return.c.alarm_id == J.alarm_id)
-        .where(
-            J.kind == "active",
-            J.ts <= now_ms,
-            J.alarm_id.in_(candidates),
-            (last_return.c.rid.is_(None)) | (J.id > last_return.c.rid),
+    # Only alarms active now can be standing; the ``alarm`` table names them, the journal says since when.
+    candidates = {
+        row[0]: row[1:]
+        for row in _rows(
+            session, select(Alarm.id, Alarm.priority, Alarm.area, Alarm.source_type, Alarm.shelved_until).where(*cond)
         )
-        .group_by(J.alarm_id)
-        .having(func.min(J.ts) <= now_ms - STANDING_MS)
-        .subquery("s")
-    )
-    stmt = select(
-        since.c.alarm_id, since.c.since, Alarm.priority, Alarm.area, Alarm.source_type, Alarm.shelved_until
-    ).join(Alarm, Alarm.id == since.c.alarm_id)
-    out = [
-        Standing(
-            alarm_id,
-            int(ts),
-            round((now_ms - ts) / 3_600_000, 2),
-            priority,
-            pos,
-            source_type,
-            shelved_until is not None and shelved_until > now_ms,
+    }
+    out: list[Standing] = []
+    ids = sorted(candidates)
+    for i in range(0, len(ids), IN_CHUNK):
+        chunk = ids[i : i + IN_CHUNK]
+        last_return = (
+            select(J.alarm_id.label("alarm_id"), func.max(J.id).label("rid"))
+            .where(J.alarm_id.in_(chunk), J.kind == "return", J.ts <= now_ms)
+            .group_by(J.alarm_id)
+            .subquery("r")
         )
-        for alarm_id, ts, priority, pos, source_type, shelved_until in session.execute(stmt)
-    ]
+        stmt = (
+            select(J.alarm_id, func.min(J.ts))
+            .select_from(J)
+            .outerjoin(last_return, last_return.c.alarm_id == J.alarm_id)
+            .where(
+                J.alarm_id.in_(chunk),
+                J.kind == "active",
+                J.ts <= now_ms,
+                last_return.c.rid.is_(None) | (J.id > last_return.c.rid),
+            )
+            .group_by(J.alarm_id)
+            .having(func.min(J.ts) <= now_ms - STANDING_MS)
+        )
+        for alarm_id, since in _rows(session, stmt):
+            priority, pos, source_type, shelved_until = candidates[alarm_id]
+            shelved = shelved_until is not None and shelved_until > now_ms
+            hours = round((now_ms - since) / 3_600_000, 2)
+            out.append(Standing(alarm_id, int(since), hours, priority, pos, source_type, shelved))
     out.sort(key=lambda s: (s.since, s.alarm_id))
     return out
-
-
-def _priorities(session: Session, start_ms: int, end_ms: int, area: str | None) -> list[PriorityCount]:
-    stmt = select(J.priority, func.count()).where(*_annunciated(start_ms, end_ms, area)).group_by(J.priority)
-    counts = dict(session.execute(stmt).tuples().all())
-    total = sum(counts.values())
-    return [
-        PriorityCount(
-            p, int(counts.get(p, 0)), round(counts.get(p, 0) / total, 4) if total else 0.0, PRIORITY_TARGETS[p]
-        )
-        for p in PRIORITIES
-    ]
 
 
 def _bad_actors(session: Session, start_ms: int, end_ms: int, area: str | None, total: int) -> list[BadActor]:
     n = func.count().label("n")
     stmt = (
-        select(J.alarm_id, n, func.max(J.priority), func.max(J.area))
+        select(J.alarm_id, n)
         .where(*_annunciated(start_ms, end_ms, area))
         .group_by(J.alarm_id)
         .order_by(n.desc(), J.alarm_id)
         .limit(TOP_N)
     )
+    top = [(alarm_id, int(count)) for alarm_id, count in _rows(session, stmt)]
+    labels = _labels(session, [alarm_id for alarm_id, _ in top], start_ms, end_ms)
     return [
-        BadActor(alarm_id, int(count), round(count / total, 4) if total else 0.0, priority, pos)
-        for alarm_id, count, priority, pos in session.execute(stmt)
+        BadActor(alarm_id, count, round(count / total, 4) if total else 0.0, *labels[alarm_id])
+        for alarm_id, count in top
     ]
 
 
@@ -368,7 +403,10 @@ def alarm_kpis(session: Session, start_ms: int, end_ms: int, now_ms: int, *, are
     start_ms, end_ms, now_ms = int(start_ms), int(end_ms), int(now_ms)
     if end_ms <= start_ms:
         raise ValueError(f"empty window: end {end_ms} is not after start {start_ms}")
-    rate = _rate(session, start_ms, end_ms, area)
+    if session.get_bind().dialect.name == "postgresql":
+        # The grouping and window sorts of a month (~100,000 rows) fit in memory instead of spilling to disk.
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+    rate, priority_counts = _rate_and_priorities(session, start_ms, end_ms, area)
     main = rate[0] if rate else _series(area or SITE, [], [])
     total = sum(s.total for s in rate if s.position != SITE)
     return AlarmKpis(
@@ -384,7 +422,7 @@ def alarm_kpis(session: Session, start_ms: int, end_ms: int, now_ms: int, *, are
         floods=_floods(rate),
         chattering=_chattering(session, start_ms, end_ms, area),
         standing=_standing(session, now_ms, area),
-        priority_counts=_priorities(session, start_ms, end_ms, area),
+        priority_counts=priority_counts,
         top_bad_actors=_bad_actors(session, start_ms, end_ms, area, total),
         shelved=_shelved(session, now_ms, area),
     )
