@@ -90,15 +90,14 @@ def trajectory(session: Session, badge: str, t0: int, t1: int) -> list[PositionI
     raw = conn.connection.driver_connection
     assert raw is not None
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    badge = str(badge)
     cursor = raw.cursor()
     try:
-        cursor.execute(_TRAJECTORY_SQL.format(p=mark), (str(badge), int(t0), int(t1)))
-        rows = cursor.fetchall()
+        with _gc_paused():
+            cursor.execute(_TRAJECTORY_SQL.format(p=mark), (badge, int(t0), int(t1)))
+            return [PositionIn(badge, *row) for row in cursor.fetchall()]
     finally:
         cursor.close()
-    badge = str(badge)
-    with _gc_paused():
-        return [PositionIn(badge, *row) for row in rows]
 
 
 _TRAJECTORY_SQL = (
