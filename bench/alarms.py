@@ -96,7 +96,7 @@ def bench_plant() -> Plant:
             "zone": zones[i % len(zones)]["id"],
         }
         if i < N_ROC:
-            tag["alarm"] = {"roc_per_min": 30}
+            tag["alarm"] = {"roc_per_min": 60}
         tags.append(tag)
     return Plant.model_validate(
         {
@@ -124,7 +124,7 @@ def stream(seconds: float, seed: int) -> list[tuple[str, int, float | None, int]
     rng = np.random.default_rng(seed)
     n = int(seconds * RATE)
     per_tag = -(-n // N_TAGS)
-    theta, sigma = 0.02, 2.0  # stationary sd about 10: H (80) is 3 sd away
+    theta, sigma = 0.02, 3.0  # stationary sd about 15: H (80) and L (20) are 2 sd away
     x = np.full(N_TAGS, 50.0)
     values = np.empty((per_tag, N_TAGS))
     noise = rng.normal(0.0, sigma, (per_tag, N_TAGS))

@@ -2151,6 +2151,7 @@ def make_equipment_tags() -> list[Item]:
                     limits=limits or None,
                     equipment=eid,
                     zone=zone,
+                    alarm=ROC_ALARMS.get(f"{eid}.{meas}"),
                 )
             )
         for medium, per_h in e["energy"].items():
@@ -2197,6 +2198,11 @@ def make_equipment_tags() -> list[Item]:
     return out
 
 
+# Rate-of-change alarms (engine.alarms): a fast rise is the early sign of a leak or a run-away, well above
+# the simulator's noise (gas: about 0.1-0.3 ppm; matte temperature: about 4 degC per minute).
+GAS_ROC_PER_MIN = {"SO2": 2.0, "CO": 10.0, "H2S": 3.0}
+ROC_ALARMS: dict[str, dict[str, float]] = {"FSF1.MATTE_TEMP": {"roc_per_min": 25.0}}
+
 # gas detectors: zone -> list of gases (one detector each)
 GAS = {
     "SO2": (0.3, 5, 10, "sulfur dioxide", "二氧化硫"),
@@ -2239,6 +2245,7 @@ def make_gas_tags() -> list[Item]:
                     range=[0, 100],
                     limits={"h": h, "hh": hh},
                     zone=zid,
+                    alarm={"roc_per_min": GAS_ROC_PER_MIN[gas]},
                 )
             )
     return out

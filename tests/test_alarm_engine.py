@@ -639,3 +639,21 @@ def test_restore_continues_where_it_stopped(plant: Plant) -> None:
 
 def _asdict(view: Any) -> dict[str, Any]:
     return {name: getattr(view, name) for name in view.__slots__}
+
+
+def test_demo_plant_definitions() -> None:
+    from plant.loader import DEMO_PLANT, load_plant
+
+    demo = load_plant(DEMO_PLANT)
+    eng = AlarmEngine(demo)
+    defs = {d.id: d for d in eng.definitions}
+    limited = [t for t in demo.tags if t.limits is not None]
+    n_limits = sum(sum(v is not None for v in (t.limits.ll, t.limits.l, t.limits.h, t.limits.hh)) for t in limited)  # type: ignore[union-attr]
+    n_roc = sum(1 for t in demo.tags if t.alarm is not None and t.alarm.roc_per_min is not None)
+    assert n_roc == 46  # every gas detector and the flash furnace's matte temperature
+    assert len(defs) == n_limits + n_roc + len(limited)
+    leak = defs["acid-gas-cleaning.GD01.SO2:ROC"]
+    assert (leak.priority, leak.limit, leak.area) == ("high", 2.0, "acid-plant")
+    assert defs["acid-gas-cleaning.GD01.SO2:HH"].priority == "urgent"
+    assert defs["FSF1.MATTE_TEMP:ROC"].limit == 25.0
+    assert all(d.area is not None for d in defs.values())  # every alarm has an operator position
