@@ -638,8 +638,34 @@
       })
     );
     const flagged = rows.filter(function (r) {
-      return r[4] > 0 || missing.has(r[0]);
+      return r[4] > 0;
     });
+    if (missing.size) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "missing",
+          data: rows.filter(function (r) {
+            return missing.has(r[0]);
+          }),
+          getPosition: function (r) {
+            return [r[1], r[2], r[3] + 1.2];
+          },
+          getRadius: 9,
+          radiusUnits: "common",
+          radiusMinPixels: 11,
+          radiusMaxPixels: 52,
+          filled: false,
+          stroked: true,
+          getLineColor: rgba(c.missing, 255),
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          billboard: true,
+          pickable: true,
+          updateTriggers: { getPosition: key },
+          parameters: onTop,
+        })
+      );
+    }
     layers.push(
       new d.ScatterplotLayer({
         id: "status",
@@ -656,10 +682,7 @@
         filled: false,
         stroked: true,
         getLineColor: function (r) {
-          if (r[4] > 0) {
-            return rgba(c.status[String(r[4])], 255);
-          }
-          return rgba(c.missing, 255);
+          return rgba(c.status[String(r[4])], 255);
         },
         lineWidthUnits: "pixels",
         getLineWidth: function (r) {
@@ -1019,7 +1042,7 @@
     const id = info.layer.id;
     const o = info.object;
     const tx = this.spec.text;
-    if (id === "people" || id === "vehicles" || id === "status") {
+    if (id === "people" || id === "vehicles" || id === "status" || id === "missing") {
       const b = this.badge(o[0]);
       const lines = [b.n, b.v ? tx["tip.vehicle"] : tx["role." + b.r], this.statusText(o[4])];
       if (this.missing().has(o[0])) {
@@ -1050,7 +1073,28 @@
     return null;
   };
 
+  // People and vehicles win over the zone, the muster point or the heatmap under the pointer.
+  PMap.prototype.pick = function (info) {
+    if (!info || !this.deck) {
+      return info;
+    }
+    const id = info.layer ? info.layer.id : "";
+    if (!info.layer || id === "zones" || id === "muster" || id === "heat") {
+      const better = this.deck.pickObject({
+        x: info.x,
+        y: info.y,
+        radius: 8,
+        layerIds: ["people", "vehicles", "status", "missing", "heads"],
+      });
+      if (better && better.layer) {
+        return better;
+      }
+    }
+    return info;
+  };
+
   PMap.prototype.hover = function (info) {
+    info = this.pick(info);
     const what = info && info.layer && info.object !== undefined && info.object !== null ? this.describe(info) : null;
     if (!what) {
       this.tip.hidden = true;
@@ -1063,6 +1107,7 @@
   };
 
   PMap.prototype.click = function (info) {
+    info = this.pick(info);
     const what = info && info.layer && info.object !== undefined && info.object !== null ? this.describe(info) : null;
     if (what && what.badge && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props(this.spec.ids.follow, { value: what.badge });

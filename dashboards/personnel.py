@@ -412,7 +412,7 @@ def _follow_panel(badge: str | None, live: dict[str, Any], plant: Plant, lang: s
     chips = [html.Span(kind, className=f"sw-role-chip sw-role-{ident.role}")]
     if row is None:
         chips.append(html.Span(t("personnel.follow.off_site", lang), className="sw-hc-chip sw-hc-ok ms-1"))
-        return html.Div([head, html.Div(chips, className="mb-1")])
+        return html.Div([head, html.Div(chips, className="mb-1")], **{"data-badge": badge})
     status = {0: "normal", 1: "violation", 2: "sos"}[row[4]]
     chips.append(html.Span(t(f"personnel.status.{status}", lang), className=f"sw-st-chip sw-st-chip-{status} ms-1"))
     zone_id = _zone_of(plant, row[1], row[2])
