@@ -253,6 +253,12 @@
     this.draw();
     if (this.follow) {
       this.centre(followChanged || viewChanged);
+    } else if (followChanged && !viewChanged) {
+      // no one followed any more: back to the whole plant
+      const home = this.home();
+      home.transitionDuration = 600;
+      this.vs = null;
+      this.deck.setProps({ initialViewState: home });
     }
   };
 

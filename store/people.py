@@ -36,7 +36,7 @@ from engine import exposure as exp
 from engine import muster as mus
 from engine.geometry import locate, point_in_polygon
 from plant.schema import Badge, BadgeKind, Plant, TagKind
-from store.events import add_event, close_event
+from store.events import VIOLATION, add_event, close_event
 from store.models import BadgeCurrent, Event, Position
 from store.positions import current_positions
 from store.samples import good_quality, latest_values
@@ -45,7 +45,6 @@ from store.types import is_good
 
 logger = logging.getLogger(__name__)
 
-VIOLATION = "violation"  # the rules engine's event kind (store.events.VIOLATION)
 MUSTER = "muster"
 SECOND_MS = 1000
 MINUTE_MS = 60_000
