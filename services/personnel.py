@@ -25,7 +25,7 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.orm import Session
 
 from engine.personnel import RuleConfig, RulesEngine, SosChange, Tick, Violation
@@ -33,7 +33,6 @@ from plant.schema import Plant, TagKind
 from store.db import session_scope
 from store.events import VIOLATION, add_event, close_event, open_events
 from store.health import read_health
-from store.models import Sample
 from store.positions import current_positions
 from store.samples import latest_values
 from store.tags import tag_ids
@@ -73,6 +72,7 @@ class PersonnelService:
         self._sos_ids: dict[int, str] = {}  # store tag id -> badge
         self._sos_last: dict[int, int] = {}  # store tag id -> newest sample time taken
         self._sos_since = 0
+        self._sos_sql: TextClause | None = None
         self._data_clock = 0
 
     # -- the service protocol -----------------------------------------------------------------------
@@ -94,6 +94,7 @@ class PersonnelService:
         self._sos_ids = {}
         self._sos_last = {}
         self._sos_since = 0
+        self._sos_sql = None
 
     def _step(self, session: Session, now_ms: int) -> Tick:
         sos = self._sos_changes(session) if self._started else self._start(session)
@@ -134,6 +135,7 @@ class PersonnelService:
             logger.info("re-attached to %d open violation(s)", self.restored)
         known = tag_ids(session)
         self._sos_ids = {known[t]: b for t, b in self.sos_tags.items() if t in known}
+        self._sos_sql = None
         missing = len(self.sos_tags) - len(self._sos_ids)
         if missing:
             logger.warning("%d SOS tag(s) of the plant are not in the store yet; they are read once they are", missing)
@@ -147,23 +149,21 @@ class PersonnelService:
         return changes
 
     def _sos_changes(self, session: Session) -> list[SosChange]:
-        """SOS values newer than the last taken per tag (one indexed range per tag: they change rarely)."""
+        """SOS values newer than the last taken per tag (one primary-key range per tag: they change rarely)."""
         if not self._sos_ids:
             if self.sos_tags:  # tags synced by the collectors after we started
                 known = tag_ids(session)
                 self._sos_ids = {known[t]: b for t, b in self.sos_tags.items() if t in known}
+                self._sos_sql = None
             if not self._sos_ids:
                 return []
-        since = self._sos_since - SOS_OVERLAP_MS
-        ids = list(self._sos_ids)
-        rows: list[Any] = []
-        for i in range(0, len(ids), 500):
-            stmt = (
-                select(Sample.tag_id, Sample.ts, Sample.value, Sample.quality)
-                .where(Sample.tag_id.in_(ids[i : i + 500]), Sample.ts > since)
-                .order_by(Sample.ts)
+        if self._sos_sql is None:
+            # the ids are the store's own integers: written into the statement once, it is prepared once
+            ids = ",".join(str(int(i)) for i in sorted(self._sos_ids))
+            self._sos_sql = text(
+                f"SELECT tag_id, ts, value, quality FROM sample WHERE tag_id IN ({ids}) AND ts > :since ORDER BY ts"
             )
-            rows.extend(session.execute(stmt))
+        rows = list(session.execute(self._sos_sql, {"since": self._sos_since - SOS_OVERLAP_MS}))
         changes: list[SosChange] = []
         for tag_id, ts, value, quality in rows:
             if ts <= self._sos_last.get(tag_id, -1):
