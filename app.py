@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     app.layout = shell_layout
     from auth.web import install as install_auth
 
-    install_auth(app, enforce=False)  # login, logout and the check of every request (auth.policy)
+    install_auth(app)  # login, logout and the check of every request (auth.policy)
     return app
 
 

@@ -90,7 +90,14 @@ def _prepare(settings: Settings) -> None:
     engine = make_engine(settings.db_url)
     with session_scope(engine) as session:
         sync_tags(session, plant)
+    from auth.bootstrap import ensure_first_admin, first_admin_notice
+
+    first = ensure_first_admin(engine)  # no user yet: an administrator with a random password, shown once
     engine.dispose()
+    if first is not None:
+        url = f"http://{settings.web_host}:{settings.web_port}/"
+        sys.stdout.write(first_admin_notice(*first, url))
+        sys.stdout.flush()
 
 
 def _has_history(settings: Settings) -> bool:

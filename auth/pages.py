@@ -58,7 +58,7 @@ _FORBIDDEN = """<p class="sw-auth-text">{{ who }}</p>
 <div class="sw-auth-actions">
 {% if home %}<a class="btn btn-primary btn-lg w-100" id="sw-forbidden-home"
  href="{{ home }}">{{ home_label }}</a>{% endif %}
-<form method="post" action="/logout"><button class="btn btn-outline-secondary btn-lg w-100" id="sw-forbidden-logout"
+<form method="post" action="/logout"><button class="btn btn-outline-light btn-lg w-100" id="sw-forbidden-logout"
  type="submit">{{ logout_label }}</button></form>
 </div>"""
 

@@ -11,7 +11,8 @@ How a request finds its line (``auth.web``):
   ``PAGES[path]``; a path that is no page gets Dash's "not found" page, which any logged-in user may see;
 - ``/_dash-update-component``: the callback named by the request's output, then the module that defined
   the callback function: a page module (``dash.register_page``) means that page's line in ``PAGES``,
-  another module needs its own line in ``CALLBACK_MODULES``;
+  another module needs its own line in ``CALLBACK_MODULES``; a callback with an output listed in
+  ``ACTION_OUTPUTS`` (an action: acknowledge, shelve, muster) needs that permission too;
 - any other route: its Flask URL rule in ``ROUTES``.
 
 Data-level restrictions live with the data: an executive may see positions but not names (pages call
@@ -103,6 +104,14 @@ PAGES: dict[str, Need] = {
 # Callbacks defined outside page modules, by the module that defines the callback function.
 CALLBACK_MODULES: dict[str, Need] = {
     "callbacks.shell": Access.AUTHENTICATED,  # plant clock, data-source health badges, language switch
+    "callbacks.alarms": Access.AUTHENTICATED,  # the alarm banner of every page: counts and the newest alarm
+}
+
+# Callback outputs that carry out an action: a callback with one of these outputs (component id, or the
+# "type" of a pattern-matching id) needs this as well as its page's line.
+ACTION_OUTPUTS: dict[str, Need] = {
+    "personnel-muster-msg": Perm.MUSTER,  # declare or end an emergency muster
+    "alarms-sent": (Perm.ACK, Perm.SHELVE),  # operator commands to the alarm service (each checked there too)
 }
 
 # Flask URL rules other than pages and callbacks.
@@ -119,6 +128,7 @@ ROUTES: dict[str, Need] = {
     "/_reload-hash": Access.AUTHENTICATED,
     "/scene/deck-<version>.js": Access.AUTHENTICATED,  # the deck.gl library
     "/scene/mesh/<digest>.bin": Perm.SCENE,  # the plant's geometry
+    "/personnel/exposure.csv": Perm.PERSONNEL,  # names in it only for NAMES (store.people decides)
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

@@ -19,6 +19,7 @@ Pages and callbacks ask :func:`current_user` who is looking and :func:`client_ad
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -34,6 +35,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from auth import auditlog
 from auth.login import Limits, Outcome, attempt_login
 from auth.policy import (
+    ACTION_OUTPUTS,
     CALLBACK_MODULES,
     PUBLIC_ASSET_SUFFIXES,
     ROUTES,
@@ -103,17 +105,7 @@ def client_address() -> str:
 
 def may_see_page(path: str) -> bool:
     """Whether the current user may open the page at ``path`` (for navigation; the server checks anyway)."""
-    if not _enforcing():
-        return True
     return allowed(current_user(), page_need(path))
-
-
-def _enforcing() -> bool:
-    try:
-        gate = flask.current_app.extensions.get("sw_auth")
-    except RuntimeError:
-        return False
-    return gate is not None and bool(gate.enforce)
 
 
 def nav_paths() -> list[str]:
@@ -144,16 +136,19 @@ def safe_next(target: str | None) -> str | None:
 class Decision:
     need: Need | None  # None: nothing in the policy allows it
     page_load: bool = False  # a browser navigating to a page (redirect to login rather than 401)
-    status: int = 0  # a malformed request: refused with this status before any authorization
+    status: int = 0  # a malformed request: refused with this status (after the login check)
+    also: tuple[Need, ...] = ()  # needed as well (the actions a callback carries out)
+
+    def allows(self, principal: Principal | None) -> bool:
+        return allowed(principal, self.need) and all(allowed(principal, n) for n in self.also)
 
 
 class Gate:
     """The policy applied to the requests of one Dash app."""
 
-    def __init__(self, app: dash.Dash, settings: Settings, enforce: bool = True) -> None:
+    def __init__(self, app: dash.Dash, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self.enforce = enforce
         self.limits = Limits.from_settings(settings)
         self._csp_lock = threading.Lock()
 
@@ -192,10 +187,11 @@ class Gate:
             if not isinstance(path, str):
                 return Decision(None, status=400)
             return self.page_decision(path, page_load=False)
+        also = tuple(ACTION_OUTPUTS[i] for i in output_ids(body["output"]) if i in ACTION_OUTPUTS)
         for page in dash.page_registry.values():
             if page.get("module") == module:
-                return Decision(page_need(page.get("path_template") or page["path"]))
-        return Decision(CALLBACK_MODULES.get(module or ""))
+                return Decision(page_need(page.get("path_template") or page["path"]), also=also)
+        return Decision(CALLBACK_MODULES.get(module or ""), also=also)
 
     def decide(self, request: flask.Request) -> Decision:
         rule = request.url_rule.rule if request.url_rule is not None else None
@@ -236,15 +232,13 @@ class Gate:
             flask.g.sw_user = None
             return None  # public files: no session lookup
         self._load_user()
-        if not self.enforce:
-            return None
         if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site(request):
             logger.warning("refused a cross-site %s to %s", request.method, request.path)
             return _deny(403, "cross-site request refused")
-        if decision.status:
-            return _deny(decision.status, "malformed request")
         principal = current_user()
-        if allowed(principal, decision.need):
+        if decision.status and (principal is not None or decision.need == Access.PUBLIC):
+            return _deny(decision.status, "malformed request")
+        if not decision.status and decision.allows(principal):
             return None
         if principal is None:
             if decision.page_load:
@@ -285,6 +279,23 @@ class Gate:
             hashes = " ".join(self.app.csp_hashes())
         parts = {"script-src": f"'self' 'wasm-unsafe-eval' {hashes}".strip(), **CSP_BASE}
         return "; ".join(f"{k} {v}" for k, v in parts.items())
+
+
+def output_ids(key: str) -> list[str]:
+    """The component ids of a callback's outputs, from Dash's output key (``..a.children...b.data..``);
+    for a pattern-matching id its ``type`` (or ``component``/``subcomponent``)."""
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    found = []
+    for part in parts:
+        cid = part.split("@", 1)[0].rsplit(".", 1)[0]
+        if cid.startswith("{"):
+            try:
+                spec = json.loads(cid)
+            except ValueError:
+                continue
+            cid = str(spec.get("type") or f"{spec.get('component')}-{spec.get('subcomponent')}")
+        found.append(cid)
+    return found
 
 
 def _cross_site(request: flask.Request) -> bool:
@@ -397,7 +408,7 @@ def _login_post(gate: Gate, target: str | None) -> flask.Response:
         # a session that was there before (another user's, say) is replaced, not left behind
         return resp
     if result.outcome is Outcome.BAD:
-        return login_page(target, note="failed", username=typed, status=401)
+        return login_page(target, note="failed", username=typed)  # the form again, with the message
     resp = login_page(
         target,
         note="locked" if result.outcome is Outcome.LOCKED else "rate_limited",
@@ -409,7 +420,7 @@ def _login_post(gate: Gate, target: str | None) -> flask.Response:
     return resp
 
 
-def install(app: dash.Dash, enforce: bool = True) -> Gate:
+def install(app: dash.Dash) -> Gate:
     """Put login, logout, the check of every request and the security headers on ``app``'s server.
 
     Call it after the Dash app is built (its page router and Dash's own hooks then run first).
@@ -419,7 +430,7 @@ def install(app: dash.Dash, enforce: bool = True) -> Gate:
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
-    gate = Gate(app, settings, enforce)
+    gate = Gate(app, settings)
     server.extensions["sw_auth"] = gate
     _register_routes(server, gate)
     server.before_request(gate.check)

@@ -66,9 +66,12 @@ EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 
 
 def current_viewer() -> Viewer | None:
-    """Who is looking. No login yet: everyone has full access (the roles issue answers this from the
-    signed-in user; :func:`store.people.access` decides what that user sees)."""
-    return None
+    """Who is looking: the logged-in user (:func:`store.people.access` decides what that role sees). Every
+    request that reaches this page has one (``auth.policy``); None only for direct calls outside it."""
+    from auth.web import current_user
+
+    principal = current_user()
+    return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
 
 
 # --- live, shared per access level -------------------------------------------------------------------

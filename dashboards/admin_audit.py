@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 dash.register_page(__name__, path="/admin/audit", name="nav.audit", order=90, title="SmeltWatch audit")
 
 LIMIT = 500
+TIME_HINT = "YYYY-MM-DD HH:MM"
 FAILURES = frozenset({"login_failed", "login_locked", "login_rate_limited"})
 
 
@@ -65,11 +66,18 @@ def parse_time(text: str | None, tz: ZoneInfo) -> int | None:
     raise ValueError(value)
 
 
-def _input(cid: str, label: str, kind: str = "text", width: int = 2) -> dbc.Col:
+def _input(cid: str, label: str, placeholder: str = "", width: int = 2) -> dbc.Col:
     return dbc.Col(
         [
             dbc.Label(label, html_for=cid, className="mb-1 sw-muted"),
-            dcc.Input(id=cid, type=kind, debounce=True, className="form-control", autoComplete="off"),
+            dcc.Input(
+                id=cid,
+                type="text",
+                debounce=True,
+                className="form-control",
+                autoComplete="off",
+                placeholder=placeholder,
+            ),
         ],
         xs=12,
         sm=6,
@@ -96,8 +104,8 @@ def layout(**_query: Any) -> html.Div:
             ),
             _input(ids.TEXT, t("audit.filter.text", lang)),
             _input(ids.ADDRESS, t("audit.filter.address", lang)),
-            _input(ids.FROM, t("audit.filter.from", lang), "datetime-local"),
-            _input(ids.TO, t("audit.filter.to", lang), "datetime-local"),
+            _input(ids.FROM, t("audit.filter.from", lang), TIME_HINT),
+            _input(ids.TO, t("audit.filter.to", lang), TIME_HINT),
             dbc.Col(
                 dbc.Button(t("audit.search", lang), id=ids.SEARCH, color="primary", className="w-100"),
                 xs=12,

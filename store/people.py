@@ -3,8 +3,8 @@
 Every read of where people and vehicles are or were (live positions, trajectories, playback, heatmap,
 exposure, muster lists) and of who a badge is (names, roles, teams) that a page makes goes through the
 functions here, each with an explicit ``viewer``. What a viewer may see is decided in one place,
-:func:`access`: today ``None`` (and every viewer) gets :attr:`Access.FULL`; the roles issue fills
-:data:`ROLE_ACCESS` (e.g. executives: positions without names) and nothing else has to change.
+:func:`access`: ``None`` (a direct call: services, tests) gets :attr:`Access.FULL`, a logged-in user what
+:data:`ROLE_ACCESS` gives the role (executives: positions without names; a role not listed: counts only).
 
 Levels: ``FULL`` names and positions; ``ANONYMOUS`` positions, roles and badge ids, but no names, teams or
 free-text messages (which may carry names); ``COUNTS`` only counts (headcount per zone, muster totals), no
@@ -81,8 +81,13 @@ class Viewer:
     access: Access | None = None
 
 
-# role -> level; roles not listed get FULL until the roles issue decides otherwise.
-ROLE_ACCESS: dict[str, Access] = {}
+# role (auth.policy.Role) -> level; a role not listed gets COUNTS (deny by default).
+ROLE_ACCESS: dict[str, Access] = {
+    "dispatcher": Access.FULL,
+    "admin": Access.FULL,
+    "executive": Access.ANONYMOUS,  # positions, no names
+    "on-call": Access.COUNTS,
+}
 
 
 def access(viewer: Viewer | None) -> Access:
@@ -91,7 +96,7 @@ def access(viewer: Viewer | None) -> Access:
         return Access.FULL
     if viewer.access is not None:
         return Access(viewer.access)
-    return ROLE_ACCESS.get(viewer.role or "", Access.FULL)
+    return ROLE_ACCESS.get(viewer.role or "", Access.COUNTS)
 
 
 def viewer_for(level: Access) -> Viewer:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -35,6 +36,15 @@ def _demo_env(tmp_path: Path) -> tuple[tuple[int, int, int], dict[str, str]]:
         "SW_DATABASE_URL": "",
     }
     return (dcs, rtls, web), env
+
+
+def _admin_password(proc: subprocess.Popen[bytes]) -> str:
+    assert proc.stdout is not None
+    for raw in proc.stdout:  # printed by the first start, before the simulator starts
+        line = raw.decode(errors="replace")
+        if "password:" in line:
+            return line.split("password:", 1)[1].strip()
+    raise AssertionError("the demo printed no administrator password")
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -67,7 +77,13 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             time.sleep(1)
         assert {"dcs", "rtls"} <= set(health) and all(c["written"] > 0 for c in health.values()), health
         status, page = _get(f"http://127.0.0.1:{web}/")
-        assert status == 200 and b"dash" in page
+        assert status == 200 and b'name="password"' in page  # no session: the login page
+        # the first start printed an administrator's password on the console; with it the app opens
+        password = _admin_password(proc)
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        form = urllib.parse.urlencode({"username": "admin", "password": password}).encode()
+        with opener.open(f"http://127.0.0.1:{web}/login", data=form, timeout=10) as resp:
+            assert resp.status == 200 and resp.url.endswith(f":{web}/") and b"dash" in resp.read()
 
         db = sqlite3.connect(tmp_path / "var" / "smeltwatch.db")
         now_ms = time.time() * 1000
@@ -84,6 +100,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             proc.kill()
             raise
     assert proc.returncode == 0, out.decode()[-3000:]
+    assert password not in out.decode()  # shown once, before the part read here
+    for log in (tmp_path / "var" / "logs").glob("*.log"):
+        assert password not in log.read_text(errors="replace")
     for p in (dcs, rtls, web):  # every child has let go of its port
         with pytest.raises(OSError):
             _get(f"http://127.0.0.1:{p}/")

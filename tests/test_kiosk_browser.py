@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from settings import Settings
 from tests.conftest import free_port
-from tests.webutil import ARTIFACTS, browser, seed_store
+from tests.webutil import ARTIFACTS, as_user, browser, seed_store
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,8 @@ def running(settings: Settings, port: int) -> Iterator[BaseWSGIServer]:
     """The real app on ``port`` until the block ends (a fresh app each time, as after a restart)."""
     from app import create_app
 
-    server = make_server("127.0.0.1", port, create_app(settings).server, threaded=True)
+    app = as_user(create_app(settings), settings)  # a logged-in wall screen
+    server = make_server("127.0.0.1", port, app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

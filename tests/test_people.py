@@ -87,13 +87,12 @@ def seed_hour(engine) -> None:  # type: ignore[no-untyped-def]
 def test_access_levels_decide_in_one_place(store) -> None:  # type: ignore[no-untyped-def]
     _, plant = store
     assert people.access(None) is Access.FULL
-    assert people.access(Viewer(user="x", role="executive")) is Access.FULL  # until the roles issue maps it
-    people.ROLE_ACCESS["executive"] = Access.ANONYMOUS
-    try:
-        assert people.access(Viewer(role="executive")) is Access.ANONYMOUS
-        assert people.identities(plant, Viewer(role="executive"))["P001"].name is None
-    finally:
-        del people.ROLE_ACCESS["executive"]
+    assert people.access(Viewer(user="x", role="executive")) is Access.ANONYMOUS  # positions, no names
+    assert people.identities(plant, Viewer(role="executive"))["P001"].name is None
+    assert people.access(Viewer(role="dispatcher")) is Access.FULL
+    assert people.access(Viewer(role="admin")) is Access.FULL
+    assert people.access(Viewer(role="on-call")) is Access.COUNTS
+    assert people.access(Viewer(user="x", role="no-such-role")) is Access.COUNTS  # deny by default
     full = people.identities(plant, None)
     assert full["P001"].name == "Zhang Wei" and full["V01"].vehicle and full["VIS1"].role == "visitor"
     anon = people.identities(plant, ANON)

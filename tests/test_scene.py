@@ -31,7 +31,7 @@ from scene.layers import (
     static_scene,
 )
 from scene.meshes import equipment_mesh, equipment_parts, local_parts, merge, render_mesh
-from tests.webutil import MINI_PLANT, seed_store
+from tests.webutil import MINI_PLANT, logged_in_client, seed_store
 
 HOSTILE = '<img src=x onerror="window.__pwned=1">'
 
@@ -402,7 +402,7 @@ def test_routes_serve_deck_and_meshes(tmp_path: Path) -> None:
 
     settings = seed_store(tmp_path)
     app = create_app(settings)
-    client = app.server.test_client()
+    client = logged_in_client(app, settings)
     r = client.get(deck_url())
     assert r.status_code == 200 and r.mimetype == "text/javascript"
     assert "immutable" in r.headers["Cache-Control"] and "max-age=31536000" in r.headers["Cache-Control"]

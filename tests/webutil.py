@@ -160,6 +160,26 @@ def serve_app(settings: Settings, role: str | None = "dispatcher") -> Iterator[s
         thread.join(5)
 
 
+class _Browser:
+    """Playwright's browser whose new pages ignore the app's Content-Security-Policy unless asked not to
+    (``bypass_csp=False``): Playwright's own ``wait_for_function`` evaluates its predicate with ``eval``,
+    which the app's CSP forbids. The app's pages are checked under the real CSP in ``test_auth_browser.py``."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def new_page(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("bypass_csp", True)
+        return self._inner.new_page(**kwargs)
+
+    def new_context(self, **kwargs: Any) -> Any:
+        kwargs.setdefault("bypass_csp", True)
+        return self._inner.new_context(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
 @contextmanager
 def browser() -> Iterator[object]:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -170,7 +190,7 @@ def browser() -> Iterator[object]:
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
         try:
-            yield b
+            yield _Browser(b)
         finally:
             b.close()
 
