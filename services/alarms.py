@@ -47,7 +47,7 @@ from store.alarms import (
     pending_commands,
 )
 from store.db import session_scope
-from store.models import Event, Sample
+from store.models import Alarm, Event, Sample
 from store.samples import latest_values
 from store.tags import sync_tags
 
@@ -108,7 +108,8 @@ class AlarmService:
         self.cursor_ms = min(newest, now_ms)
         cursors = last_event_ids(session)
         self.event_cursor = max(cursors.values(), default=0)
-        self._first_events = not cursors
+        # A first start (no alarm at all yet): events closed long before are history, not alarms.
+        self._first_events = not cursors and session.scalar(select(Alarm.id).limit(1)) is None
         self.stats["restarts"] += 1
         logger.info(
             "alarms: %d definitions, %d alarms resumed, %d latest values evaluated, event cursor %d",

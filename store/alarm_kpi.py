@@ -212,7 +212,10 @@ def _rate_and_priorities(
         i = (int(bucket) - first) // BUCKET_MS
         if not 0 <= i < n:
             continue
-        series = per.setdefault(pos if pos is not None else NO_AREA, [0] * n)
+        key = pos if pos is not None else NO_AREA
+        series = per.get(key)
+        if series is None:
+            series = per[key] = [0] * n
         series[i] += count
         site[i] += count
     if area is not None:
