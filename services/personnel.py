@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 NAME = "personnel"
 SOS_OVERLAP_MS = 600_000  # SOS values are read again this far back, for ones that reach the store late
+SOS_REFRESH_STEPS = 5  # while some SOS tags are not in the store yet, look for them this often (steps)
 RTLS_STALE_S = 30.0  # a collector health row older than this (wall clock) says the collector is gone
 
 
@@ -73,6 +74,7 @@ class PersonnelService:
         self._sos_last: dict[int, int] = {}  # store tag id -> newest sample time taken
         self._sos_since = 0
         self._sos_sql: TextClause | None = None
+        self._steps = 0
         self._data_clock = 0
 
     # -- the service protocol -----------------------------------------------------------------------
@@ -133,30 +135,37 @@ class PersonnelService:
         self.restored = self.rules.restore(restored)
         if self.restored:
             logger.info("re-attached to %d open violation(s)", self.restored)
-        known = tag_ids(session)
-        self._sos_ids = {known[t]: b for t, b in self.sos_tags.items() if t in known}
-        self._sos_sql = None
+        changes = self._refresh_sos_ids(session)
         missing = len(self.sos_tags) - len(self._sos_ids)
         if missing:
             logger.warning("%d SOS tag(s) of the plant are not in the store yet; they are read once they are", missing)
-        changes: list[SosChange] = []
-        for tag_id, s in latest_values(session, list(self._sos_ids)).items():
-            self._sos_last[tag_id] = s.ts
-            if s.value is not None and is_good(s.quality):
-                changes.append(SosChange(self._sos_ids[tag_id], s.ts, s.value >= 0.5))
-        self._sos_since = max(self._sos_last.values(), default=0)
         self._started = True
+        return changes
+
+    def _refresh_sos_ids(self, session: Session) -> list[SosChange]:
+        """Take the store ids of SOS tags not known yet, and their current values (not their history)."""
+        known = tag_ids(session)
+        new = {known[t]: b for t, b in self.sos_tags.items() if t in known and known[t] not in self._sos_ids}
+        if not new:
+            return []
+        self._sos_ids.update(new)
+        self._sos_sql = None
+        changes: list[SosChange] = []
+        for tag_id, s in latest_values(session, list(new)).items():
+            self._sos_last[tag_id] = s.ts
+            self._sos_since = max(self._sos_since, s.ts)
+            if s.value is not None and is_good(s.quality):
+                changes.append(SosChange(new[tag_id], s.ts, s.value >= 0.5))
         return changes
 
     def _sos_changes(self, session: Session) -> list[SosChange]:
         """SOS values newer than the last taken per tag (one primary-key range per tag: they change rarely)."""
+        changes: list[SosChange] = []
+        self._steps += 1
+        if len(self._sos_ids) < len(self.sos_tags) and self._steps % SOS_REFRESH_STEPS == 1:
+            changes = self._refresh_sos_ids(session)  # tags synced by the collectors after we started
         if not self._sos_ids:
-            if self.sos_tags:  # tags synced by the collectors after we started
-                known = tag_ids(session)
-                self._sos_ids = {known[t]: b for t, b in self.sos_tags.items() if t in known}
-                self._sos_sql = None
-            if not self._sos_ids:
-                return []
+            return changes
         if self._sos_sql is None:
             # the ids are the store's own integers: written into the statement once, it is prepared once
             ids = ",".join(str(int(i)) for i in sorted(self._sos_ids))
@@ -164,7 +173,6 @@ class PersonnelService:
                 f"SELECT tag_id, ts, value, quality FROM sample WHERE tag_id IN ({ids}) AND ts > :since ORDER BY ts"
             )
         rows = list(session.execute(self._sos_sql, {"since": self._sos_since - SOS_OVERLAP_MS}))
-        changes: list[SosChange] = []
         for tag_id, ts, value, quality in rows:
             if ts <= self._sos_last.get(tag_id, -1):
                 continue

@@ -361,3 +361,24 @@ def test_scripted_positions_on_both_databases(db_url: str) -> None:
     assert len([r for r in rows if r[0] in ("forbidden_zone", "sos")]) == 2
     assert svc.restored >= 2
     engine.dispose()
+
+
+def test_sos_tags_that_reach_the_store_after_the_service_started(sqlite_url: str) -> None:
+    plant = load_plant(ROOT / "tests" / "fixtures" / "mini_plant.yaml")
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    t0 = int(datetime(2026, 5, 6, 2, 0, tzinfo=UTC).timestamp() * 1000)
+    svc = PersonnelService(plant, engine)
+    svc.step(t0)  # no tags in the store yet (the collectors have not started)
+    with session_scope(engine) as session:
+        ids = sync_tags(session, plant)
+        write_samples(session, [SampleIn(ids["RTLS.P005.SOS"], t0 + 2_000, 1.0)])
+    for t in range(1, 12):
+        svc.step(t0 + t * 1000)
+    with session_scope(engine) as session:
+        write_samples(session, [SampleIn(ids["RTLS.P005.SOS"], t0 + 12_000, 0.0)])
+    svc.step(t0 + 13_000)
+    with session_scope(engine) as session:
+        (ev,) = events_between(session, t0, t0 + 60_000, [VIOLATION])
+        assert (ev.source, ev.badge, ev.ts_start, ev.ts_end) == (SOS, "P005", t0 + 2_000, t0 + 12_000)
+    engine.dispose()
