@@ -39,6 +39,9 @@ ROLE_CHANGED = "role_changed"
 ALARM_ACK = "alarm_ack"
 ALARM_SHELVE = "alarm_shelve"
 ALARM_UNSHELVE = "alarm_unshelve"
+ALARM_COMMENT = "alarm_comment"
+ALARM_OUT_OF_SERVICE = "alarm_out_of_service"
+ALARM_IN_SERVICE = "alarm_in_service"
 MUSTER_DECLARED = "muster_declared"
 MUSTER_ENDED = "muster_ended"
 
@@ -57,6 +60,9 @@ KNOWN_EVENTS: tuple[str, ...] = (
     ALARM_ACK,
     ALARM_SHELVE,
     ALARM_UNSHELVE,
+    ALARM_COMMENT,
+    ALARM_OUT_OF_SERVICE,
+    ALARM_IN_SERVICE,
     MUSTER_DECLARED,
     MUSTER_ENDED,
 )
@@ -123,7 +129,7 @@ def audit(
     from auth.web import client_address, current_user
 
     principal = current_user()
-    if user is None and principal is not None:
+    if principal is not None and user in (None, principal.username):
         user, role = principal.username, role or principal.role.value
     if address is None:
         address = client_address()

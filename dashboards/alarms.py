@@ -26,6 +26,7 @@ from dash.exceptions import PreventUpdate
 
 import web
 import web_identity
+from auth import audit
 from dashboards._alarm_live import (
     alarm_banner,
     alarm_snapshot,
@@ -844,7 +845,7 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
     if action in ("shelve", "comment") and not text:
         raise ReasonMissingError("a reason is required")
     with session_scope(web.engine()) as session:
-        return submit_command(
+        command_ids = submit_command(
             session,
             targets,
             action,
@@ -854,6 +855,16 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             address=web_identity.client_address(),
             now_ms=now_ms,
         )
+        audit(  # the security audit log too: who, when, from where (same unit of work)
+            f"alarm_{action}",
+            user=web_identity.current_user(),
+            address=web_identity.client_address(),
+            target=", ".join(targets),
+            detail=text or None,
+            data={"alarms": targets, "duration_s": duration_s, "commands": command_ids},
+            session=session,
+        )
+        return command_ids
 
 
 @callback(

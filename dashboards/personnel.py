@@ -19,6 +19,8 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 import web
+from auth import audit
+from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
 from dashboards import _personnel_data as data
 from dashboards._live import format_age
 from i18n import label, t
@@ -943,6 +945,9 @@ def do_muster(action: str, name: str | None, note: str | None, lang: str) -> tup
                 msg, changed = t("personnel.muster.ended_ok", lang), True
             else:
                 msg, changed = t("personnel.muster.no_active", lang), False
+            if changed:  # the security audit log: the logged-in user, time and address
+                event = MUSTER_DECLARED if action == "declare" else MUSTER_ENDED
+                audit(event, target=(name or "").strip(), detail=note or None, session=session)
     except (ValueError, TypeError) as exc:
         logger.info("personnel: muster action refused: %s", exc)
         return t("personnel.muster.bad_name", lang), False

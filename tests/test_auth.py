@@ -624,3 +624,97 @@ def test_audit_function_records_the_logged_in_user_and_address(tmp_path) -> None
         "checked on site <b>ok</b>",
     )
     assert row.ts > 1_600_000_000_000
+
+
+def _callback_post(client, app, output_id: str, values: dict[str, object], changed: str):  # type: ignore[no-untyped-def]
+    """POST the callback that has ``output_id`` among its outputs, the way Dash's renderer does."""
+    client.get("/_dash-dependencies")  # Dash sets itself up on the first request
+    key = next(k for k, v in app.callback_map.items() if "callback" in v and f"{output_id}." in k)
+    spec = app.callback_map[key]
+
+    def entries(deps):  # type: ignore[no-untyped-def]
+        return [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in deps]
+
+    outs = []
+    for part in key[2:-2].split("..."):
+        cid, prop = part.rsplit(".", 1)
+        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
+    body = {
+        "output": key,
+        "outputs": outs,
+        "inputs": entries(spec["inputs"]),
+        "state": entries(spec["state"]),
+        "changedPropIds": [changed],
+    }
+    return client.post("/_dash-update-component", json=body)
+
+
+def test_acknowledge_and_muster_are_audited_with_the_logged_in_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.webutil import logged_in_client
+
+    app, settings = _web(tmp_path)
+    dispatcher = logged_in_client(app, settings, "dispatcher")
+    executive = logged_in_client(app, settings, "executive")
+    ack = {
+        "alarms-modal-confirm": 1,
+        "alarms-pending": {"action": "ack", "ids": ["tag:FF-1.TEMP:hh"]},
+        "alarms-modal-comment": "checked on site <b>ok</b>",
+    }
+    assert _callback_post(executive, app, "alarms-sent", ack, "alarms-modal-confirm.n_clicks").status_code == 403
+    assert _callback_post(dispatcher, app, "alarms-sent", ack, "alarms-modal-confirm.n_clicks").status_code == 200
+    muster = {"personnel-declare-confirm": 1, "personnel-muster-name": "Wu Lei", "personnel-muster-note": "drill"}
+    changed = "personnel-declare-confirm.submit_n_clicks"
+    assert _callback_post(executive, app, "personnel-muster-msg", muster, changed).status_code == 403  # not theirs
+    assert _callback_post(dispatcher, app, "personnel-muster-msg", muster, changed).status_code == 200
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            rows = {
+                r.event: r
+                for r in s.execute(
+                    select(SecurityAudit).where(SecurityAudit.event.in_(("alarm_ack", "muster_declared")))
+                )
+                .scalars()
+                .all()
+            }
+    finally:
+        engine.dispose()
+    a, m = rows["alarm_ack"], rows["muster_declared"]
+    assert (a.user, a.role, a.address, a.target, a.detail) == (
+        "test-dispatcher",
+        "dispatcher",
+        "127.0.0.1",
+        "tag:FF-1.TEMP:hh",
+        "checked on site <b>ok</b>",
+    )
+    assert a.data is not None and a.data["alarms"] == ["tag:FF-1.TEMP:hh"] and len(a.data["commands"]) == 1
+    assert (m.user, m.role, m.address, m.target, m.detail) == (
+        "test-dispatcher",
+        "dispatcher",
+        "127.0.0.1",
+        "Wu Lei",
+        "drill",
+    )
+
+
+def test_web_login_logs_no_password_or_hash(tmp_path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+    from tests.webutil import make_user
+
+    caplog.set_level(logging.DEBUG)
+    app, settings = _web(tmp_path)
+    secret = "Web-Secret-horse-42"
+    make_user(settings, "dispatcher", "wendy", secret)
+    client = app.server.test_client()
+    assert _post_login(client, "wendy", secret + "x").status_code == 200
+    assert _post_login(client, "wendy", secret).status_code == 303
+    assert client.post("/logout").status_code == 303
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            stored = s.execute(select(AppUser.password_hash).where(AppUser.username == "wendy")).scalar_one()
+    finally:
+        engine.dispose()
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert "login of wendy" in logged and "login failed for 'wendy'" in logged
+    for needle in (secret, stored, stored.split("$")[-1]):
+        assert needle not in logged
