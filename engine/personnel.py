@@ -25,7 +25,11 @@ Rules (names are the ``source`` of the violation events):
 
 People are ``person`` badges; vehicles are ``vehicle`` badges. Only good-quality positions count: a badge
 off site (its gateway reports it with an uncertain status), not located, or last seen more than
-``presence_max_age_s`` ago (8 h, as in ``store.people``) is not in any zone.
+``presence_max_age_s`` ago (8 h, as in ``store.people``) is not in any zone. The one bad quality that still
+counts is the collectors' outage marker (``BAD_NO_COMMUNICATION``, written at the start of an RTLS outage
+with the badge's last position): positions are reported by exception, so a badge that has not reported
+since is still where it was (a badge that moved or left reports anew once the link is back). Without this,
+a short RTLS outage would end every violation of a still badge and hide a person lying still.
 
 Timing: positions are reported by exception, so a badge's current position carries the time it was last
 reported (a still badge keeps an old time). Rules on one badge's position start at the time of the first
@@ -53,7 +57,7 @@ import numpy as np
 
 from engine.shifts import current_shift
 from plant.schema import BadgeKind, FenceKind, Plant, RiskLevel, Role
-from store.types import PositionIn
+from store.types import BAD_NO_COMMUNICATION, PositionIn
 
 logger = logging.getLogger(__name__)
 
@@ -386,7 +390,7 @@ class RulesEngine:
         y[i] = np.asarray(y_col, dtype=np.float64)[known]
         ts[i] = np.asarray(t_col, dtype=np.float64)[known]
         quality = np.asarray(q_col, dtype=np.int64)[known]
-        good[i] = (quality & _BAD_OR_UNCERTAIN) == 0  # store.types.is_good, vectorised
+        good[i] = ((quality & _BAD_OR_UNCERTAIN) == 0) | (quality == BAD_NO_COMMUNICATION)
         good &= np.isfinite(x) & np.isfinite(y)
         return x, y, ts, good, int((~known).sum())
 

@@ -29,7 +29,7 @@ from engine.personnel import (
     Violation,
 )
 from plant.schema import Plant
-from store.types import BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn
+from store.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn
 
 T0 = 1_777_626_000_000  # 2026-05-01 09:00 UTC: shift B (08:00-16:00 in the plant's UTC)
 
@@ -550,7 +550,7 @@ def test_nearest_camera_that_sees_the_point() -> None:
 def test_only_good_positions_count() -> None:
     r = Run()
     r.put("E1", 0, 150, 30, quality=UNCERTAIN)  # off site, last known position
-    r.put("E2", 0, 150, 30, quality=BAD_NO_COMMUNICATION)
+    r.put("E2", 0, 150, 30, quality=BAD)
     r.put("E3", 0, math.nan, 30)
     r.pos["GHOST"] = PositionIn("GHOST", T0, 150, 30, 0, GOOD)
     r.put("E4", 0, 20, 80)
@@ -661,3 +661,19 @@ def test_membership_matches_the_scalar_test_on_concave_polygons() -> None:
         expect = np.array([g and point_in_polygon(a, b, reg.poly) for a, b, g in zip(x, y, good, strict=True)])
         assert (inside[r] == expect).all(), reg.id
     assert inside.any(axis=1).all()  # every region holds some of the points
+
+
+def test_an_outage_marker_holds_the_last_position() -> None:
+    """The collectors mark an RTLS outage with the last position at bad quality; a still badge is still there."""
+    r = Run(config=RuleConfig())
+    r.put("E4", 0, 20, 80)
+    r.put("E1", 0, 150, 30)  # in the tank farm
+    r.run(0, 10)
+    assert sorted(v.rule for v in r.opened) == [FORBIDDEN_ZONE]
+    r.put("E1", 20, 150, 30, quality=BAD_NO_COMMUNICATION)
+    r.put("E4", 20, 20, 80, quality=BAD_NO_COMMUNICATION)
+    r.run(20, 70)
+    assert r.closed == []
+    assert r.last is not None and r.last.headcount["hall"] == 1 and r.last.on_site == 2
+    (down,) = [v for v in r.opened if v.rule == MAN_DOWN]  # E4 has lain still since t=0, outage or not
+    assert down.badge == "E4" and down.start_ms == ms(60)
