@@ -395,6 +395,7 @@ def _login_post(gate: Gate, target: str | None) -> flask.Response:
             now_ms=now,
         )
         if result.outcome is Outcome.OK:
+            end_session(session, request.cookies.get(SESSION_COOKIE))  # the browser's previous session, if any
             purge_expired(session, now_ms=now, idle_ms=gate.limits.idle_ms)
             user = result.user
             assert user is not None
@@ -405,7 +406,6 @@ def _login_post(gate: Gate, target: str | None) -> flask.Response:
             target = None  # a page of another role: go home instead of to a 403
         resp = flask.redirect(target or home_for(principal) or "/", 303)
         set_cookie(resp, result.token, gate.limits.max_ms // 1000, _secure(gate.settings, request))
-        # a session that was there before (another user's, say) is replaced, not left behind
         return resp
     if result.outcome is Outcome.BAD:
         return login_page(target, note="failed", username=typed)  # the form again, with the message

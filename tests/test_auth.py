@@ -504,6 +504,9 @@ def test_login_page_logs_in_with_a_hardened_cookie_and_audits(tmp_path) -> None:
     assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Secure" not in cookie and f"Max-Age={int(settings.session_max_hours * 3600)}" in cookie
     assert client.get("/login").status_code == 303  # logged in: the login page sends you on
+    first = cookie.split(";")[0].split("=", 1)[1]
+    again = client.post("/login", data={"username": "dina", "password": PW})  # a new login: a new session...
+    assert again.status_code == 303 and first not in again.headers["Set-Cookie"]
 
     engine = make_engine(settings.db_url)
     try:
@@ -513,6 +516,13 @@ def test_login_page_logs_in_with_a_hardened_cookie_and_audits(tmp_path) -> None:
         engine.dispose()
     assert ("login_failed", "dina", "127.0.0.1", "wrong password") in rows
     assert ("login", "dina", "127.0.0.1", None) in rows
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:  # ...and the one before is gone, not left behind
+            assert s.get(UserSession, token_id(first)) is None
+            assert len(s.execute(select(UserSession)).all()) == 1
+    finally:
+        engine.dispose()
 
 
 def test_login_over_https_sets_a_secure_cookie(tmp_path) -> None:  # type: ignore[no-untyped-def]
