@@ -19,11 +19,13 @@ never commit (muster declarations flush).
 from __future__ import annotations
 
 import base64
+import gc
 import itertools
 import logging
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -39,7 +41,7 @@ from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
 from store.models import BadgeCurrent, Event, Position
 from store.positions import current_positions
-from store.samples import good_quality, latest_values
+from store.samples import GOOD_MASK, good_quality, latest_values
 from store.tags import tag_ids
 from store.types import is_good
 
@@ -53,6 +55,8 @@ ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer pl
 STALE_MS = 5 * MINUTE_MS  # not heard of for this long: drawn as "last known position"
 MAX_WINDOW_MS = 24 * HOUR_MS  # longest trajectory / playback / heatmap window
 PLAYBACK_POINTS = 720  # time buckets per badge in a playback window (before simplification)
+PLAYBACK_BUDGET = 400_000  # positions read for a plant-wide playback or heatmap (all badges together)
+EXPOSURE_BUDGET = 1_000_000  # positions read for an exposure table
 PLAYBACK_TOLERANCE_M = 0.5  # simplification: a dropped point is within this of the replayed path
 HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
 VIOLATION_FEED_MS = 12 * HOUR_MS
@@ -335,15 +339,95 @@ class _Track:
         return out
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Many small tuples and no cycles: the cyclic collector would only slow the fetch down."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _driver_rows(session: Session, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (``?`` placeholders) straight from the driver's cursor: plant-wide windows are
+    hundreds of thousands of rows, and building SQLAlchemy rows for them would cost more than the query."""
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("no database connection")
+    if conn.dialect.name != "sqlite":
+        sql = sql.replace("%", "%%").replace("?", "%s")
+    cursor = raw.cursor()
+    try:
+        with _gc_paused():
+            cursor.execute(sql, tuple(args))
+            return [tuple(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _sampled(
+    session: Session, badges: Sequence[str], t0: int, t1: int, step_ms: int
+) -> list[tuple[str, int, float, float, int, bool]]:
+    """The last position of each badge in each ``step_ms`` bucket of ``[t0, t1]``, by badge and time.
+
+    One index seek per badge and bucket (the primary key ``(badge, ts)``), so a plant-wide hour at 1 Hz
+    costs a few hundred thousand seeks instead of a scan of millions of rows. The last position of a
+    bucket is the one that matters: a badge that stops moving stops reporting, and one that leaves the site
+    reports its gate (not good) last, so both are caught exactly."""
+    out: list[tuple[str, int, float, float, int, bool]] = []
+    ids = sorted(set(badges))
+    first = t0 - t0 % step_ms
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        sql = (
+            "WITH RECURSIVE k(t) AS (SELECT CAST(? AS BIGINT) UNION ALL SELECT t + ? FROM k WHERE t + ? <= ?),"
+            f" w(badge) AS (VALUES {','.join('(?)' for _ in chunk)}),"
+            " f AS (SELECT w.badge AS badge, (SELECT p.ts FROM position p WHERE p.badge = w.badge"
+            " AND p.ts >= k.t AND p.ts < k.t + ? AND p.ts >= ? AND p.ts <= ? ORDER BY p.ts DESC LIMIT 1) AS ts"
+            " FROM w CROSS JOIN k)"
+            " SELECT p.badge, p.ts, p.x, p.y, p.floor, p.quality FROM f"
+            " JOIN position p ON p.badge = f.badge AND p.ts = f.ts ORDER BY p.badge, p.ts"
+        )
+        rows = _driver_rows(session, sql, [first, step_ms, step_ms, t1, *chunk, step_ms, t0, t1])
+        with _gc_paused():
+            for badge, ts, x, y, floor, quality in rows:
+                good = (int(quality) & GOOD_MASK) == 0 and math.isfinite(x) and math.isfinite(y)
+                out.append((badge, int(ts), float(x), float(y), int(floor or 0), good))
+    return out
+
+
 def _tracks(
-    session: Session, badges: Sequence[str], t0: int, t1: int, step_ms: int, *, raw: bool = False
+    session: Session,
+    badges: Sequence[str],
+    t0: int,
+    t1: int,
+    step_ms: int,
+    *,
+    raw: bool = False,
+    sample: bool = False,
 ) -> dict[str, _Track]:
-    """Per badge: its position at ``t0`` (when on site then), its positions in ``(t0, t1]`` (bucket means,
-    or raw when ``raw``) and its off-site markers, in time order."""
+    """Per badge: its position at ``t0`` (when on site then), its positions in ``(t0, t1]`` (bucket means;
+    one position per bucket when ``sample``; every one when ``raw``) and its off-site markers, in time
+    order."""
     tracks: dict[str, _Track] = {}
     start = positions_at(session, badges, t0)
     for b, f in start.items():
         tracks.setdefault(b, _Track(b)).add(t0, f.x, f.y, f.floor, f.good)
+    if sample:
+        for b, ts, x, y, fl, good in _sampled(session, badges, t0 + 1, t1, step_ms):
+            tr = tracks.get(b)
+            if tr is None:
+                tr = tracks[b] = _Track(b)
+            tr.ts.append(ts)
+            tr.x.append(x)
+            tr.y.append(y)
+            tr.floor.append(fl)
+            tr.good.append(good)
+        return tracks  # already in time order: the start fix, then the rows by time
     if raw:
         for b, ts, x, y, fl, q in _raw(session, badges, t0 + 1, t1, None):
             good = is_good(int(q)) and math.isfinite(x) and math.isfinite(y)
@@ -687,9 +771,10 @@ def playback_trips(
 
     Returns ``{"t0", "t1", "step_s", "zone", "badges": [{"id", "n", "nz", "r", "v"}], "trips": [{"b": badge
     index, "p": [[x, y], ...], "t": [s, ...]}], "violations": [[start_s, end_s or null, severity, rule, badge
-    index or null, zone]], "points"}``: positions are time-bucket means (``step_s``, at most ``points``
-    buckets per badge), x/y to 0.1 m, times in seconds from ``t0``; a badge has one trip per stretch on
-    site (inside the zone), and points the replay would interpolate to within ``tolerance_m`` are left out.
+    index or null, zone]], "points"}``: one position per time bucket (``step_s``: at most ``points`` buckets
+    per badge and :data:`PLAYBACK_BUDGET` positions for the whole plant), x/y to 0.1 m, times in seconds
+    from ``t0``; a badge has one trip per stretch on site (inside the zone), and points the replay would
+    interpolate to within ``tolerance_m`` are left out.
     A badge standing still keeps its place; one that left the site disappears until it comes back.
     """
     a, b = _window(start_ms, end_ms)
@@ -707,10 +792,11 @@ def playback_trips(
     }
     if not _may_locate(viewer):
         return out
-    step = _step_for(b - a, points)
+    badges = _plant_badges(plant)
+    step = max(_step_for(b - a, points), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     out["step_s"] = step / SECOND_MS
     ids = identities(plant, viewer)
-    tracks = _tracks(session, _plant_badges(plant), a, b, step)
+    tracks = _tracks(session, badges, a, b, step, sample=True)
     index: dict[str, int] = {}
     n_points = 0
     for badge in sorted(tracks):
@@ -785,10 +871,11 @@ def heatmap(
     if not _may_locate(viewer):
         out["data"] = ""
         return out
-    step = _step_for(b - a, PLAYBACK_POINTS)
     kinds = ("person", "vehicle") if vehicles else ("person",)
+    badges = _plant_badges(plant, kinds)
+    step = max(_step_for(b - a, PLAYBACK_POINTS), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     grid = np.zeros((ny, nx), dtype=float)
-    for tr in _tracks(session, _plant_badges(plant, kinds), a, b, step).values():
+    for tr in _tracks(session, badges, a, b, step, sample=True).values():
         if not tr.ts:
             continue
         ts = np.array(tr.ts, dtype=np.int64)
@@ -826,8 +913,8 @@ def exposure(
     step_ms: int | None = None,
 ) -> list[exp.ExposureRow]:
     """Time each person spent in each zone at one of ``levels`` (None: every zone) per window (shift), from
-    position history (bucket means of ``step_ms``, default about 2,000 buckets per window span, at least 5 s).
-    Rows by badge, window, zone."""
+    position history (one position per ``step_ms`` bucket; by default at least 5 s, at most about 2,000
+    buckets per badge and a million positions in all). Rows by badge, window, zone."""
     if not _may_locate(viewer):
         raise NotAllowedError("exposure per person is not available to this viewer")
     if not windows:
@@ -839,9 +926,10 @@ def exposure(
         b = min(b, _ms(now_ms, "now"))
         if b <= a:
             return []
-    step = step_ms or max(5 * SECOND_MS, _step_for(b - a, 2000))
+    badges = _plant_badges(plant, ("person",))
+    step = step_ms or max(5 * SECOND_MS, _step_for(b - a, 2000), _step_for((b - a) * len(badges), EXPOSURE_BUDGET))
     zones = exp.zone_areas(plant, levels)
-    tracks = _tracks(session, _plant_badges(plant, ("person",)), a, b, step)
+    tracks = _tracks(session, badges, a, b, step, sample=True)
     rows = exp.exposure(
         (
             exp.Track(
