@@ -659,9 +659,11 @@ def layout(follow: str | None = None, **_query: str) -> html.Div:
     )
     muster_form = html.Div(
         [
-            dcc.Input(
+            dcc.Input(  # a signed-in user acts under their own name
                 id=ids.MUSTER_NAME,
                 type="text",
+                value=viewer.user if viewer is not None and viewer.user else None,
+                disabled=viewer is not None and bool(viewer.user),
                 placeholder=t("personnel.muster.your_name", lang),
                 className="form-control form-control-sm",
                 maxLength=64,
@@ -932,7 +934,11 @@ def muster_action(_declare: int | None, _end: int | None, name: str | None, note
 
 
 def do_muster(action: str, name: str | None, note: str | None, lang: str) -> tuple[str, bool]:
-    """Declare or end the muster as ``name``; the message to show and whether anything changed."""
+    """Declare or end the muster as the signed-in user (``name``, typed, only without a login); the message
+    to show and whether anything changed."""
+    viewer = data.current_viewer()
+    if viewer is not None and viewer.user:
+        name = viewer.user
     if not (name or "").strip():
         return t("personnel.muster.need_name", lang), False
     now = web.now_ms()

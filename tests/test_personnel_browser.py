@@ -6,6 +6,8 @@ test-artifacts/ (personnel-*.png)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import random
 import time
@@ -320,10 +322,9 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         assert HOSTILE in page.locator("#personnel-feed").inner_text()
         assert page.locator("#personnel-root img").count() == 0
 
-        # muster from the page: refused without a name, then declared, counted, ended
-        page.click("#personnel-declare")
-        page.wait_for_selector("#personnel-muster-msg >> text=Enter your name first.", timeout=20_000)
-        page.fill("#personnel-muster-name", "Dispatcher <i>Wu</i>")
+        # muster from the page, declared and ended under the signed-in user's name
+        name_box = page.locator("#personnel-muster-name")
+        assert name_box.is_disabled() and name_box.input_value() == "test-dispatcher"
         page.fill("#personnel-muster-note", HOSTILE)
         page.click("#personnel-declare")
         page.wait_for_selector(".sw-muster-banner", timeout=20_000)
@@ -333,11 +334,18 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         rings = _map(page, "return m.deck.props.layers.find(l => l.id === 'missing').props.data.length;")
         assert rings == 2  # both missing people are ringed on the map
         body = page.locator("#personnel-muster-body").inner_text()
-        assert HOSTILE in body and "Dispatcher <i>Wu</i>" in body
+        assert HOSTILE in body and "by test-dispatcher" in body
         assert page.locator("#personnel-root img").count() == 0
         page.screenshot(path=str(ARTIFACTS / "personnel-muster.png"))
         page.click("#personnel-end-muster")
         page.wait_for_selector(".sw-muster-banner", state="detached", timeout=20_000)
         assert page.evaluate("window.__pwned") is None
+        # the exposure CSV through the page's own session: BOM, header, the hostile name kept as text
+        resp = page.request.get(base + "/personnel/exposure.csv?shift=all&levels=all")
+        assert resp.status == 200 and resp.headers["content-type"].startswith("text/csv")
+        body = resp.body()
+        assert body.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+        assert rows[0][0] == "Badge" and HOSTILE in {r[1] for r in rows[1:]}
         assert not errors, errors
         assert not foreign, foreign
