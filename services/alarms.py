@@ -23,12 +23,19 @@ every equipment state tag and every alarmed tag (so an alarm that came or went w
 on a value reported by exception and never repeated, is seen), and the event cursor from the newest event
 alarm. On a first start, events already closed before ``now - lookback`` are history, not alarms. When a
 step fails, nothing of it is written and the next step starts over from the database the same way.
+
+One writer: a second alarm service on the same database (a second ``python -m services``, say) would
+journal every transition twice, so the service holds a lock (:class:`SingleInstance`: a PostgreSQL
+advisory lock, or a file lock beside the SQLite file); one that does not get it stands by, step after
+step, and takes over from the database when the holder goes away.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import BigInteger, Engine, Integer, column, select, values
@@ -51,6 +58,11 @@ from store.models import Alarm, Event, Sample
 from store.samples import latest_values
 from store.tags import sync_tags
 
+try:
+    import fcntl
+except ImportError:  # Windows has no fcntl: no single-instance guard for SQLite there
+    fcntl = None  # type: ignore[assignment]
+
 logger = logging.getLogger(__name__)
 
 MAX_FUTURE_MS = 300_000
@@ -58,6 +70,99 @@ SPAN_ROWS = 100_000
 EVENT_PAGE = 1_000
 COMMAND_PAGE = 1_000
 IN_CHUNK = 500
+
+
+LOCK_KEY = 0x5357_414C_4152_4D53 & 0x7FFF_FFFF_FFFF_FFFF  # pg advisory lock key ("SWALARMS")
+
+
+class SingleInstance:
+    """Only one alarm service may write a database's alarms, or every transition would be journaled twice.
+
+    PostgreSQL: a session advisory lock on a connection held for the service's life (released by the
+    server when that connection ends). SQLite: an exclusive ``flock`` on ``<database>.alarms.lock`` beside
+    the file. Other databases (and in-memory SQLite) are not guarded. :meth:`held` is asked every step: a
+    service that does not hold the lock stands by and takes over when the holder goes away.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Any = None
+        self._file: Any = None
+        backend = engine.dialect.name
+        database = engine.url.database or ""
+        self.kind = (
+            "postgresql"
+            if backend == "postgresql"
+            else "sqlite"
+            if backend == "sqlite"
+            and fcntl is not None
+            and database not in ("", ":memory:")
+            and not database.startswith("file:")
+            else "none"
+        )
+
+    def held(self) -> bool:
+        if self.kind == "postgresql":
+            return self._held_pg()
+        if self.kind == "sqlite":
+            return self._held_file()
+        return True
+
+    def _held_pg(self) -> bool:
+        if self._conn is not None:
+            try:
+                self._conn.exec_driver_sql("SELECT 1")
+                return True
+            except Exception:
+                logger.warning("alarms: lost the connection holding the single-instance lock")
+                self._drop_pg()
+        try:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({LOCK_KEY})").scalar())
+        except Exception:
+            logger.exception("alarms: could not ask for the single-instance lock")
+            return False
+        if got:
+            self._conn = conn
+        else:
+            conn.close()
+        return got
+
+    def _drop_pg(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.invalidate()
+                conn.close()
+            except Exception:
+                logger.debug("alarms: closing the lock connection failed", exc_info=True)
+
+    def _held_file(self) -> bool:
+        if self._file is not None:
+            return True
+        assert fcntl is not None
+        path = Path(self.engine.url.database or "").expanduser().resolve()
+        lock = path.with_name(path.name + ".alarms.lock").open("a+b")
+        try:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            return False
+        self._file = lock
+        return True
+
+    def release(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({LOCK_KEY})")
+            except Exception:
+                logger.debug("alarms: unlock failed", exc_info=True)
+            self._drop_pg()
+        if self._file is not None:
+            assert fcntl is not None
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
 
 
 class AlarmService:
@@ -87,7 +192,10 @@ class AlarmService:
         self.event_cursor = 0
         self._first_events = False
         self._tag_of: dict[int, str] = {}
+        self.lock = SingleInstance(engine)
+        weakref.finalize(self, self.lock.release)  # a service dropped without close() lets go of the lock
         self.stats: dict[str, Any] = {"steps": 0, "samples": 0, "transitions": 0, "commands": 0, "restarts": 0}
+        self.stats["standby"] = False
 
     # -------------------------------------------------------------------------------------------- start
 
@@ -126,6 +234,15 @@ class AlarmService:
         """One step; when more samples wait than one read takes (``span_rows``: the service was held up), it
         works through them span by span, a transaction each, for up to ``catch_up_s`` seconds."""
         started = time.perf_counter()
+        if not self.lock.held():
+            if not self.stats["standby"]:
+                logger.warning("alarms: another alarm service is writing this database's alarms; standing by")
+            self.stats["standby"] = True
+            self.alarms = None  # whoever holds the lock moves the state on: start from the database on takeover
+            return
+        if self.stats["standby"]:
+            logger.info("alarms: the other alarm service is gone; taking over")
+            self.stats["standby"] = False
         while True:
             caught_up = self._step_once(now_ms)
             if caught_up or time.perf_counter() - started > self.catch_up_s:
@@ -133,6 +250,11 @@ class AlarmService:
         self.stats["steps"] += 1
         self.stats["last_step_ms"] = round((time.perf_counter() - started) * 1000, 1)
         self.stats["behind_ms"] = max(0, now_ms - self.cursor_ms) if not caught_up else 0
+
+    def close(self) -> None:
+        """Let another alarm service take over (the lock also goes when the process ends)."""
+        self.lock.release()
+        self.alarms = None
 
     def _step_once(self, now_ms: int) -> bool:
         try:

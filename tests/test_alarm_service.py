@@ -356,6 +356,7 @@ def test_restart_continues(db: Engine, plant: Plant) -> None:
     with session_scope(db) as s:
         close_event(s, v, T0 + 6 * S)
 
+    first.close()  # the process ends
     second = AlarmService(plant, db)
     second.step(T0 + 100 * S)
     rows = journal(db)[before:]
@@ -372,6 +373,7 @@ def test_restart_continues(db: Engine, plant: Plant) -> None:
         ("TK-1.LEVEL:HH", "shelve_expired", T0 + 121 * S, True),
     ]
     # a third start evaluates nothing twice
+    second.close()
     third = AlarmService(plant, db)
     third.step(T0 + 131 * S)
     assert len(journal(db)) == before + 4
@@ -427,3 +429,23 @@ def test_a_backlog_is_read_in_spans(db: Engine, plant: Plant) -> None:
     assert [r.kind for r in rows if r.alarm_id == "FF-1.TEMP:H"] == ["active", "return"] * 19 + ["active"]
     assert [r.kind for r in rows if r.alarm_id == "CV-1.BATH_TEMP:H"] == ["active", "return"] * 9 + ["active"]
     assert service.stats["samples"] == 80 and service.stats["behind_ms"] == 0
+
+
+def test_one_writer_per_database(db: Engine, plant: Plant) -> None:
+    tag_ids = ids(db, plant)
+    first, second = AlarmService(plant, db), AlarmService(plant, db)
+    first.step(T0)
+    second.step(T0)
+    assert second.stats["standby"] and not first.stats["standby"]
+    write(db, tag_ids, ("FF-1.TEMP", T0 + S, 1310.0, GOOD))
+    first.step(T0 + 2 * S)
+    second.step(T0 + 2 * S)
+    assert [(r.alarm_id, r.kind) for r in journal(db)] == [("FF-1.TEMP:H", "active")]  # once, not twice
+    first.close()  # the holder goes away: the other takes over from the database
+    write(db, tag_ids, ("FF-1.TEMP", T0 + 3 * S, 1200.0, GOOD))
+    second.step(T0 + 4 * S)
+    assert not second.stats["standby"]
+    assert [(r.alarm_id, r.kind) for r in journal(db)] == [("FF-1.TEMP:H", "active"), ("FF-1.TEMP:H", "return")]
+    first.step(T0 + 5 * S)
+    assert first.stats["standby"]
+    second.close()
