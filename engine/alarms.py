@@ -54,9 +54,9 @@ acknowledgement. When the last of them ends while the condition is still present
 again: an ``active`` transition with ``data.reannunciated`` and ``acked`` false. So "annunciated" in the
 journal is exactly ``kind = 'active' AND acked = false``, which the KPIs count (``store.alarm_kpi``).
 
-Quality: a value whose quality is not good (:func:`store.types.is_good`), or that is missing, NaN or
-infinite, never raises or returns a process alarm. It raises the tag's ``BAD`` alarm, which returns with
-the next good value; pending delays are cancelled and the ROC window restarts.
+Quality: a value whose quality is not good (:func:`store.types.is_good`), or that is missing, NaN,
+infinite or not a number at all, never raises or returns a process alarm. It raises the tag's ``BAD``
+alarm, which returns with the next good value; pending delays are cancelled and the ROC window restarts.
 
 Transitions carry the journal's vocabulary (:data:`JOURNAL_KINDS`). Timestamps are the samples' source
 times (epoch ms); a delay ends at ``start + delay`` whether a sample or :meth:`AlarmEngine.tick` notices it.
