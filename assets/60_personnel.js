@@ -943,15 +943,27 @@
     b.range.step = String(Math.max(1, Math.round(tr.step_s || 1)));
     b.range.value = String(this.time);
     const self = this;
+    // overlapping violations go to separate lanes (at most four; the rest share the last one)
+    const lanes = [];
     (tr.violations || []).forEach(function (v) {
       const m = el("span", "sw-pb-mark sw-sev-" + v[2]);
       const end = v[1] === null || v[1] === undefined ? span : v[1];
+      let lane = lanes.findIndex(function (e) {
+        return e < v[0];
+      });
+      if (lane < 0) {
+        lane = Math.min(lanes.length, 3);
+      }
+      lanes[lane] = Math.max(lanes[lane] || 0, end + span / 200);
+      m.style.top = lane * 6 + "px";
       m.style.left = (100 * v[0]) / span + "%";
       m.style.width = "max(3px, " + (100 * Math.max(0, end - v[0])) / span + "%)";
       const who = v[4] !== null && v[4] !== undefined && tr.badges[v[4]] ? self.name(tr.badges[v[4]]) : "";
       m.title = (self.spec.text["rule." + v[3]] || v[3]) + (who ? " - " + who : "") + " " + self.fmtTime(tr.t0 + v[0] * 1000);
       b.marks.appendChild(m);
     });
+    b.marks.style.height = Math.max(1, lanes.length) * 6 + "px";
+    b.marks.parentNode.style.paddingTop = Math.max(1, lanes.length) * 6 + 3 + "px";
     this.tick();
   };
 

@@ -22,7 +22,6 @@ import web
 from auth import audit
 from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
 from dashboards import _personnel_data as data
-from dashboards._live import format_age
 from i18n import label, t
 from layouts import ids as shell_ids
 from plant import Plant
@@ -95,6 +94,17 @@ def _person_name(who: dict[str, people.Identity], badge: str | None, lang: str) 
     if ident is None or not ident.name:
         return badge
     return label(ident.name, ident.name_zh, lang)
+
+
+def _age(seconds: float | None, lang: str) -> str:
+    """A duration in the user's language: seconds, minutes or hours."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return t("personnel.age.s", lang, n=f"{seconds:.0f}")
+    if seconds < 3600:
+        return t("personnel.age.min", lang, n=f"{seconds / 60:.0f}")
+    return t("personnel.age.h", lang, n=f"{seconds / 3600:.1f}")
 
 
 def _rule_text(rule: str, lang: str) -> str:
@@ -238,7 +248,7 @@ def _feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
                     html.Div(
                         [
                             html.Span(when, className="sw-num"),
-                            html.Span(format_age(max(0, dur) / 1000), className="sw-muted ms-2"),
+                            html.Span(_age(max(0, dur) / 1000, lang), className="sw-muted ms-2"),
                         ],
                         className="sw-pv-time",
                     ),
@@ -346,7 +356,7 @@ def _muster_body(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
                         zone=zones.get(x["zone"] or "", t("personnel.tip.outside", lang)),
                         x=f"{x['x']:.0f}",
                         y=f"{x['y']:.0f}",
-                        age=format_age(x["age_s"]),
+                        age=_age(x["age_s"], lang),
                     ),
                     className="sw-muted small",
                 ),
@@ -426,7 +436,7 @@ def _follow_panel(badge: str | None, live: dict[str, Any], plant: Plant, lang: s
     rows = [
         (t("scene.panel.zone", lang), zones.get(zone_id or "", t("personnel.tip.outside", lang))),
         (t("personnel.follow.position", lang), f"{row[1]:.1f}, {row[2]:.1f} m"),
-        (t("personnel.follow.seen", lang), format_age(row[6])),
+        (t("personnel.follow.seen", lang), _age(row[6], lang)),
         (t("scene.panel.team", lang), ident.team or "-"),
         (t("scene.panel.camera", lang), cams.get(cam or "", "-")),
     ]
