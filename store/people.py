@@ -12,8 +12,9 @@ positions and no lists of people.
 
 Times are UTC epoch ms, coordinates plant metres. Positions are reported by exception (a badge standing
 still publishes nothing; one leaving the site publishes one position of uncertain quality at its gate), so
-a good position holds until the badge's next one. Like every repository here, functions take a session and
-never commit (muster declarations flush).
+a good position holds until the badge's next one. The collectors' RTLS outage marker (the last position again
+at ``BAD_NO_COMMUNICATION``) keeps the badge where it was, shown as its last known position. Like every
+repository here, functions take a session and never commit (muster declarations flush).
 """
 
 from __future__ import annotations
@@ -41,9 +42,9 @@ from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
 from store.models import BadgeCurrent, Event, Position
 from store.positions import current_positions
-from store.samples import GOOD_MASK, good_quality, latest_values
+from store.samples import good_quality, latest_values
 from store.tags import tag_ids
-from store.types import is_good
+from store.types import BAD_NO_COMMUNICATION, is_good
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,15 @@ def _plant_badges(plant: Plant, kinds: Iterable[str] | None = None) -> list[str]
 # --- position queries (SQL lives here, nowhere in the pages) ---------------------------------------------
 
 
+def _located(quality: int, x: float, y: float) -> bool:
+    """Whether a position places its badge: good quality, or the collectors' RTLS outage marker (the last
+    position written again at ``BAD_NO_COMMUNICATION`` when the gateway goes silent: the badge is still
+    where it was last seen). Any other not-good position (the gate position of a badge that left the site,
+    out of coverage) places it nowhere."""
+    q = int(quality)
+    return (is_good(q) or q == BAD_NO_COMMUNICATION) and math.isfinite(x) and math.isfinite(y)
+
+
 def _badge_values(badges: Sequence[str]) -> Any:
     return values(column("badge", String(64)), name="wanted").data([(b,) for b in badges]).cte("wanted")
 
@@ -271,7 +281,7 @@ def positions_at(
             pairs, and_(_POS.c.badge == pairs.c.badge, _POS.c.ts == pairs.c.ts)
         )
         for badge, ts, x, y, floor, quality in session.execute(stmt):
-            good = is_good(int(quality)) and math.isfinite(x) and math.isfinite(y)
+            good = _located(quality, x, y)
             out[badge] = Fix(badge, int(ts), float(x), float(y), int(floor), good)
     return out
 
@@ -288,7 +298,7 @@ def _buckets(session: Session, badges: Sequence[str], t0: int, t1: int, step_ms:
                 _POS.c.badge.in_(ids[i : i + 500]),
                 _POS.c.ts >= t0,
                 _POS.c.ts <= t1,
-                good_quality(_POS.c.quality),
+                or_(good_quality(_POS.c.quality), _POS.c.quality == BAD_NO_COMMUNICATION),
             )
             .group_by(_POS.c.badge, k)
             .order_by(_POS.c.badge, k)
@@ -307,8 +317,8 @@ def _raw(session: Session, badges: Sequence[str], t0: int, t1: int, good: bool |
         )
         if good is True:
             stmt = stmt.where(good_quality(_POS.c.quality))
-        elif good is False:
-            stmt = stmt.where(~good_quality(_POS.c.quality))
+        elif good is False:  # what places the badge nowhere (the outage marker still places it)
+            stmt = stmt.where(~good_quality(_POS.c.quality), _POS.c.quality != BAD_NO_COMMUNICATION)
         out.extend(tuple(r) for r in session.execute(stmt.order_by(_POS.c.badge, _POS.c.ts)))
     return out
 
@@ -395,7 +405,7 @@ def _sampled(
         rows = _driver_rows(session, sql, [first, step_ms, step_ms, t1, *chunk, step_ms, t0, t1])
         with _gc_paused():
             for badge, ts, x, y, floor, quality in rows:
-                good = (int(quality) & GOOD_MASK) == 0 and math.isfinite(x) and math.isfinite(y)
+                good = _located(quality, x, y)
                 out.append((badge, int(ts), float(x), float(y), int(floor or 0), good))
     return out
 
@@ -430,8 +440,7 @@ def _tracks(
         return tracks  # already in time order: the start fix, then the rows by time
     if raw:
         for b, ts, x, y, fl, q in _raw(session, badges, t0 + 1, t1, None):
-            good = is_good(int(q)) and math.isfinite(x) and math.isfinite(y)
-            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, good)
+            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, _located(q, x, y))
     else:
         for b, ts, x, y, fl, _k in _buckets(session, badges, t0 + 1, t1, step_ms):
             if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
@@ -494,7 +503,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     fixes = [
         p
         for p in current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
-        if p.badge in meta and is_good(p.quality) and math.isfinite(p.x) and math.isfinite(p.y)
+        if p.badge in meta and _located(p.quality, p.x, p.y)
     ]
     zones = locate(
         np.array([p.x for p in fixes], dtype=float),
@@ -536,7 +545,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
                 sos=is_sos,
                 rules=mine,
                 status=status,
-                stale=now - p.ts > STALE_MS,
+                stale=now - p.ts > STALE_MS or int(p.quality) == BAD_NO_COMMUNICATION,
             )
         )
         on_site[b.kind.value] = on_site.get(b.kind.value, 0) + 1

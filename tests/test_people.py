@@ -23,7 +23,7 @@ from store.people import Access, Viewer
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import GOOD, PositionIn, SampleIn
+from store.types import BAD_NO_COMMUNICATION, GOOD, PositionIn, SampleIn
 from tests.webutil import MINI_PLANT
 
 S = 1000
@@ -424,3 +424,35 @@ def test_violation_feed_newest_first_open_and_recent(store) -> None:  # type: ig
     assert anon[0].message == "" and anon[0].badge == "P003"
     assert len(short) == 2
     assert [v.rule for v in window] == ["lone_worker", "forbidden_zone", "speed", "sos"]
+
+
+def test_rtls_outage_marker_keeps_badges_where_they_were(store) -> None:  # type: ignore[no-untyped-def]
+    """The collectors write the last position again at BAD_NO_COMMUNICATION when the RTLS gateway goes
+    silent: the badge stays on site at its last known position (live, playback, muster roll), unlike a
+    badge that left (uncertain quality at the gate)."""
+    engine, plant = store
+    t = T0 + 10 * MIN
+    with session_scope(engine) as session:
+        write_positions(
+            session,
+            [
+                PositionIn("P001", t - 60 * S, 100, 200),
+                PositionIn("P001", t - 30 * S, 100, 200, 0, BAD_NO_COMMUNICATION),  # outage starts
+                PositionIn("P002", t - 60 * S, 300, 200),
+                PositionIn("P002", t - 30 * S, 200, 0, 0, OFF),  # left the site
+            ],
+        )
+        view = people.live_people(session, plant, t, None)
+        trips = people.playback_trips(session, plant, t - 5 * MIN, t)
+        people.declare_muster(session, "Wu", t)
+        muster = people.muster_view(session, plant, t + MIN, None)
+    by = {p.badge: p for p in view.people}
+    assert set(by) == {"P001"} and by["P001"].stale and by["P001"].zone == "smelter-hall"
+    assert view.headcount == {"smelter-hall": 1}
+    ids = [b["id"] for b in trips["badges"]]
+    assert ids == ["P001", "P002"]
+    p1 = next(tr for tr in trips["trips"] if trips["badges"][tr["b"]]["id"] == "P001")
+    assert p1["t"][-1] == 300 and p1["p"][-1] == [100.0, 200.0]  # held to the end of the window
+    p2 = next(tr for tr in trips["trips"] if trips["badges"][tr["b"]]["id"] == "P002")
+    assert p2["t"][-1] < 300  # gone when it left
+    assert muster is not None and muster.status.on_roll == 1 and [m.badge for m in muster.status.missing] == ["P001"]
