@@ -42,7 +42,7 @@ from dash import (
 
 import web
 from dashboards._live import format_age, snapshot
-from dashboards._scene_data import live_payload, static_spec
+from dashboards._scene_data import live_payload, names_visible, static_spec
 from dashboards._summary import amount, fmt_number, pct, sparklines, summary, unit_symbol
 from engine.chain import Stage, chain, decimals, value_status
 from engine.metering import site_meters
@@ -796,7 +796,7 @@ COMPACT_LAYERS = ["zones", "equipment", "people", "vehicles", "alarms"]
 
 def _compact_scene(lang: str) -> html.Div:
     """The 3D plant at a glance: zones in their live colors, equipment by state, people; /scene for more."""
-    spec = static_spec(str(web.settings().plant_file), lang, ids.SCENE_DECK, ids.SCENE_SELECTED)
+    spec = static_spec(str(web.settings().plant_file), lang, ids.SCENE_DECK, ids.SCENE_SELECTED, names_visible())
     try:
         live = live_payload()
     except Exception:  # the view still draws without a store; the first refresh fills it in

@@ -20,7 +20,7 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 
 import web
 from dashboards._live import snapshot
-from dashboards._scene_data import live_payload, static_spec
+from dashboards._scene_data import live_payload, names_visible, redact_details, static_spec
 from i18n import catalog, label, normalize_lang, t
 from layouts import ids as shell_ids
 from scene import colors
@@ -83,7 +83,7 @@ def _legend(lang: str) -> html.Div:
 
 def layout(**_query: str) -> html.Div:
     lang = web.lang()
-    spec = static_spec(str(web.settings().plant_file), lang, ids.DECK, ids.SELECTED)
+    spec = static_spec(str(web.settings().plant_file), lang, ids.DECK, ids.SELECTED, names_visible())
     try:
         live = live_payload()
     except Exception:  # the scene still draws without a store; the first refresh fills it in
@@ -187,8 +187,18 @@ def _panel_content(selected: dict[str, Any] | None) -> tuple[str, html.Div] | No
     data = details(plant, snap, str(selected.get("type")), str(selected.get("id")))
     if data is None:
         return None
+    if not names_visible():  # positions without names: a badge is its role (or "vehicle")
+        data = redact_details(data)
     render = {"zone": _zone_body, "equipment": _equipment_body, "badge": _badge_body, "camera": _camera_body}
-    return label(data["name"], data.get("name_zh"), lang), render[data["type"]](data, snap, lang)
+    title = label(data["name"], data.get("name_zh"), lang) if data["name"] else _what(data, lang)
+    return title, render[data["type"]](data, snap, lang)
+
+
+def _what(d: dict[str, Any], lang: str) -> str:
+    """A badge or person without a name: its role, or "vehicle"."""
+    if d.get("kind") == "vehicle":
+        return t("scene.tip.vehicle", lang)
+    return t(f"scene.role.{d.get('role')}", lang)
 
 
 # A click and the refresh are two callbacks: one callback for both would let a refresh that starts while
@@ -369,8 +379,8 @@ def _zone_body(d: dict[str, Any], snap: dict[str, Any], lang: str) -> html.Div:
     people_names = [
         html.Li(
             [
-                html.Span(label(p["name"], p.get("name_zh"), lang)),
-                html.Span(t(f"scene.role.{p['role']}", lang), className="text-secondary ms-2"),
+                html.Span(label(p["name"], p.get("name_zh"), lang) if p["name"] else _what(p, lang)),
+                html.Span(t(f"scene.role.{p['role']}", lang), className="text-secondary ms-2") if p["name"] else None,
                 dbc.Badge(t("scene.tip.sos", lang), color="danger", className="ms-2") if p["sos"] else None,
             ]
         )
@@ -431,6 +441,8 @@ def _badge_body(d: dict[str, Any], snap: dict[str, Any], lang: str) -> html.Div:
         (t("scene.panel.zone", lang), zone if d["on_site"] else t("scene.panel.off_site", lang)),
         (t("scene.panel.floor", lang), "-" if d["floor"] is None else str(d["floor"])),
     ]
+    if not d["name"]:  # a viewer without names sees no team either
+        del rows[1]
     return html.Div(
         [
             dbc.Badge(t("scene.tip.sos", lang), color="danger", className="mb-2") if d["sos"] else None,

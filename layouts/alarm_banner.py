@@ -18,6 +18,8 @@ from typing import Any
 from dash import dcc, html
 
 from dashboards._alarm_live import alarm_text, condition_text, digest, local_time
+from dashboards._scene_data import names_visible
+from engine.alarms import PERSONNEL
 from i18n import t
 from plant import Plant
 from store.alarm_views import PRIORITIES
@@ -102,6 +104,14 @@ class AlarmBanner(html.Div):
         )
 
 
+def _newest_text(newest: dict[str, Any], plant: Plant, lang: str) -> str:
+    """The newest alarm's text; for a viewer who may not see names (``store.people`` decides), an alarm about
+    a person shows no free text (its message names them): the condition and badge id say what and where."""
+    if (newest.get("badge") or newest.get("source_type") == PERSONNEL) and not names_visible():
+        return ""
+    return alarm_text(newest, plant, lang)
+
+
 def render(
     banner: dict[str, Any] | None, plant: Plant, lang: str, now_ms: int
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -133,7 +143,7 @@ def render(
             html.Span(local_time(newest.get("activated_at"), plant, now_ms), className="sw-ab-time"),
             html.Span(str(newest.get("source") or ""), className="sw-ab-source"),
             html.Span(condition_text(str(newest.get("condition") or ""), lang), className="sw-ab-cond"),
-            html.Span(alarm_text(newest, plant, lang), className="sw-ab-text"),
+            html.Span(_newest_text(newest, plant, lang), className="sw-ab-text"),
         ]
     shown = {"counts": counts, "newest": None if newest is None else newest.get("id"), "lang": lang}
     if newest is not None:

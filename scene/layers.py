@@ -219,9 +219,20 @@ def _zone_floor_height(zone: Zone) -> float:
 
 
 def static_scene(
-    plant: Plant, bundle: MeshBundle, lang: str, *, mesh_url: str, deck_url: str, ids: dict[str, str]
+    plant: Plant,
+    bundle: MeshBundle,
+    lang: str,
+    *,
+    mesh_url: str,
+    deck_url: str,
+    ids: dict[str, str],
+    names: bool = True,
 ) -> dict[str, Any]:
-    """Everything the browser draws that does not change while the page is open."""
+    """Everything the browser draws that does not change while the page is open.
+
+    ``names``: whether the viewer may see who a badge is (the web tier asks ``store.people``); without it
+    each badge keeps its id, role and kind, its name is blank and tooltips show only the role or "vehicle".
+    """
     zones = []
     for z in plant.zones:
         cx, cy = polygon_centroid(z.polygon)
@@ -300,7 +311,12 @@ def static_scene(
             for m in plant.muster_points
         ],
         "badges": [
-            {"id": b.id, "n": label(b.name, b.name_zh, lang), "r": b.role.value, "v": int(b.kind.value == "vehicle")}
+            {
+                "id": b.id,
+                "n": label(b.name, b.name_zh, lang) if names else "",
+                "r": b.role.value,
+                "v": int(b.kind.value == "vehicle"),
+            }
             for b in plant.badges
         ],
         "hazards": hazards,
