@@ -427,6 +427,9 @@ class Camera(Named):
     pitch_deg: float = Field(default=-20, ge=-90, le=90)
     fov_deg: float = Field(gt=0, le=180)
     range_m: float = Field(default=60, gt=0)
+    # Where its images come from: rtsp://, http(s):// (MJPEG) or a video file path; None = the demo
+    # simulator's MJPEG stream for this camera id (video.capture.camera_source).
+    source: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class BadgeKind(StrEnum):
