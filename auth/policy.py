@@ -112,6 +112,7 @@ CALLBACK_MODULES: dict[str, Need] = {
 ACTION_OUTPUTS: dict[str, Need] = {
     "personnel-muster-msg": Perm.MUSTER,  # declare or end an emergency muster
     "alarms-sent": (Perm.ACK, Perm.SHELVE),  # operator commands to the alarm service (each checked there too)
+    "oncall-sent": Perm.ACK,  # acknowledge from the on-call page (areas checked by store.alarms.submit_command)
 }
 
 # Flask URL rules other than pages and callbacks.
@@ -161,6 +162,13 @@ class Principal:
 
     def can(self, perm: Perm) -> bool:
         return perm in self.perms
+
+    def command_areas(self) -> tuple[str, ...] | None:
+        """The plant areas whose alarms this user may act on (``store.alarms.submit_command(areas=...)``):
+        an on-call user's areas; None means every area (other roles, and on-call users without areas)."""
+        if self.role == Role.ON_CALL and self.areas:
+            return self.areas
+        return None
 
     @property
     def name(self) -> str:

@@ -854,6 +854,7 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             duration_s=duration_s,
             address=web_identity.client_address(),
             now_ms=now_ms,
+            areas=_command_areas(),
         )
         audit(  # the security audit log too: who, when, from where (same unit of work)
             f"alarm_{action}",
@@ -865,6 +866,14 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             session=session,
         )
         return command_ids
+
+
+def _command_areas() -> tuple[str, ...] | None:
+    """The areas the logged-in user may act on (an on-call user's); None: every area."""
+    from auth.web import current_user
+
+    principal = current_user()
+    return None if principal is None else principal.command_areas()
 
 
 @callback(

@@ -214,6 +214,7 @@ def submit_command(
     address: str | None = None,
     now_ms: int,
     max_shelve_s: int = MAX_SHELVE_S,
+    areas: Sequence[str] | None = None,
 ) -> list[int]:
     """Queue one operator command per alarm for the alarm service; returns the command ids.
 
@@ -221,6 +222,10 @@ def submit_command(
     ``duration_s`` (1 s to ``max_shelve_s``) and a reason in ``comment``; comment and out_of_service need a
     text. Texts are at most :data:`MAX_COMMENT` characters, without control characters (markup is kept as
     typed: it is text, escaped where shown). Raises :class:`CommandError` naming the problem.
+
+    ``areas`` restricts the user to the alarms of those plant areas (an on-call user's ``Principal.areas``):
+    every alarm must exist and belong to one of them, else nothing is queued. ``None`` (the default): no
+    restriction by area.
     """
     if action not in COMMAND_ACTIONS:
         raise CommandError(f"unknown action {str(action)[:32]!r}; expected one of {', '.join(COMMAND_ACTIONS)}")
@@ -248,6 +253,8 @@ def submit_command(
         raise CommandError(f"a duration only goes with shelve, not {action}")
     if isinstance(now_ms, bool) or not isinstance(now_ms, int):
         raise CommandError("now_ms must be epoch milliseconds")
+    if areas is not None:
+        _check_areas(session, ids, areas)
     assert who is not None
     commands = [
         AlarmCommand(
@@ -265,6 +272,22 @@ def submit_command(
     session.flush()
     logger.info("%s queued %s for %d alarm(s)", who, action, len(commands))
     return [c.id for c in commands]
+
+
+def _check_areas(session: Session, alarm_ids: Sequence[str], areas: Sequence[str]) -> None:
+    """Every alarm exists and lies in one of ``areas``; else :class:`CommandError` (nothing is queued)."""
+    if isinstance(areas, str):
+        raise CommandError("areas must be a list")
+    mine = {str(a) for a in areas}
+    found: dict[str, str | None] = {}
+    for i in range(0, len(alarm_ids), 500):
+        chunk = list(alarm_ids[i : i + 500])
+        found.update(session.execute(select(Alarm.id, Alarm.area).where(Alarm.id.in_(chunk))).tuples().all())
+    for alarm_id in alarm_ids:
+        if alarm_id not in found:
+            raise CommandError(f"unknown alarm {alarm_id[:MAX_ID_LEN]!r}")
+        if found[alarm_id] not in mine:
+            raise CommandError(f"alarm {alarm_id[:MAX_ID_LEN]!r} is not in your areas")
 
 
 def command_results(session: Session, command_ids: Sequence[int]) -> dict[int, str | None]:
