@@ -55,6 +55,10 @@ def init_web(server: flask.Flask, settings: Settings) -> None:
 
     register_personnel_routes(server)
 
+    from video.relay import register_routes as register_video_routes
+
+    register_video_routes(server, settings)
+
 
 T = TypeVar("T")
 

@@ -99,6 +99,7 @@ PAGES: dict[str, Need] = {
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
+    "/video": Perm.VIDEO,
 }
 
 # Callbacks defined outside page modules, by the module that defines the callback function.
@@ -130,6 +131,10 @@ ROUTES: dict[str, Need] = {
     "/scene/deck-<version>.js": Access.AUTHENTICATED,  # the deck.gl library
     "/scene/mesh/<digest>.bin": Perm.SCENE,  # the plant's geometry
     "/personnel/exposure.csv": Perm.PERSONNEL,  # names in it only for NAMES (store.people decides)
+    # Camera images (live, snapshot) and their online status; on-call: the cameras of their alerts, later.
+    "/video/live/<camera>.mjpg": Perm.VIDEO,
+    "/video/snapshot/<camera>.jpg": Perm.VIDEO,
+    "/video/status.json": Perm.VIDEO,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts
