@@ -134,7 +134,9 @@ def test_snapshots_offline_and_bad_ids(cams) -> None:  # type: ignore[no-untyped
         # the dead camera: 503 with the dark frame, status offline since when, the stream sends "no signal"
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(f"{base}/video/snapshot/CAM-C.jpg", timeout=30)
-        assert err.value.code == 503
+        assert err.value.code == 503 and err.value.headers["X-Camera-Online"] == "0"
+        with urllib.request.urlopen(f"{base}/video/snapshot/CAM-C.jpg?offline=blank", timeout=30) as resp:
+            assert resp.headers["X-Camera-Online"] == "0" and resp.read() == relay.blank()
         st = wait_for(lambda: (s := status(base)["CAM-C"]).get("error") and s, timeout=30)
         assert st["watched"] and not st["online"] and st["since_ms"] and st["frames"] == 0
         got: list[bytes] = []

@@ -56,7 +56,7 @@ def plant_with_cameras(tmp_path: Path, sources: dict[str, str] | None = None) ->
 
 
 def figures() -> list[tuple[float, float, str]]:
-    return [(100.0, 200.0, "person"), (120.0, 190.0, "person"), (200.0, 200.0, "vehicle")]
+    return [(80.0, 180.0, "person"), (90.0, 175.0, "person"), (185.0, 175.0, "vehicle")]
 
 
 def wait_for(cond: Callable[[], Any], timeout: float = 30.0, step: float = 0.05) -> Any:

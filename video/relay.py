@@ -9,7 +9,8 @@ Routes (registered by :func:`register_routes`, listed in ``auth.policy.ROUTES``)
 
 - ``/video/live/<camera>.mjpg`` - ``multipart/x-mixed-replace`` of JPEG frames; while the camera is
   offline the stream sends a dark "no signal" frame, never the last picture;
-- ``/video/snapshot/<camera>.jpg`` - the newest frame, or 503 while the camera is offline;
+- ``/video/snapshot/<camera>.jpg`` - the newest frame, or 503 while the camera is offline (the camera
+  grid asks with ``?offline=blank``: 200 with the "no signal" frame; ``X-Camera-Online`` tells which);
 - ``/video/status.json`` - each camera's status as :class:`~video.capture.CaptureStatus` (cameras not
   being watched: ``"watched": false``).
 """
@@ -263,9 +264,12 @@ def register_routes(server: flask.Flask, settings: Settings) -> None:
         _known(camera)
         data = relay().snapshot(camera)
         if data is None:
-            response = flask.Response(relay().blank(), status=503, mimetype="image/jpeg")
+            # offline: 503, or with ``?offline=blank`` (the camera grid) 200, both with the "no signal" frame
+            code = 200 if flask.request.args.get("offline") == "blank" else 503
+            response = flask.Response(relay().blank(), status=code, mimetype="image/jpeg")
         else:
             response = flask.Response(data, mimetype="image/jpeg")
+        response.headers["X-Camera-Online"] = "0" if data is None else "1"
         response.headers["Cache-Control"] = "no-store"
         return response
 
