@@ -17,7 +17,8 @@ Rules (requirement C1, the collectors' data contract):
   ``jump_tolerance_m`` of RTLS noise) is rejected the same way (reason ``impossible_jump``), so it is
   neither stored nor drawn. The rejected position is remembered: when the next one is plausible from it
   but not from the last accepted one, the badge really is there (the earlier fix was the wrong one) and
-  the track continues from the new position.
+  the track continues from the new position. A badge's very first fix (often the gateway's initial or
+  placeholder value) only anchors the check once a consistent fix has confirmed it.
 - order: a sample older than the newest one seen for its tag is accepted and counted ``late``; one with
   the same timestamp as the newest is a duplicate: counted and not passed on (the store is idempotent on
   ``(tag, ts)`` and keeps the first anyway; older duplicates are counted by the store's write result).
@@ -141,6 +142,7 @@ class Validator:
     _limits: dict[tuple[str, str], _Limiter] = field(default_factory=dict)
     _last_position: dict[str, PositionIn] = field(default_factory=dict)
     _jump_candidate: dict[str, PositionIn] = field(default_factory=dict)  # last rejected jump per badge
+    _confirmed: set[str] = field(default_factory=set)  # badges whose last fix was confirmed by a consistent one
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -274,6 +276,10 @@ class Validator:
             return None
         pos = PositionIn(badge, ts, x, y, int(floor), status)
         prev = self._last_position.get(badge)
+        if prev is not None and badge not in self._confirmed and self._jump(badge, prev, pos):
+            # A lone first fix (e.g. a gateway's initial value) is not trusted as an anchor: start from here.
+            self._last_position[badge] = pos if ts >= prev.ts else prev
+            return pos
         if prev is not None and self._jump(badge, prev, pos):
             candidate = self._jump_candidate.get(badge)
             if candidate is None or self._jump(badge, candidate, pos):
@@ -300,6 +306,8 @@ class Validator:
                 return None
             logger.info("%s: %s re-anchored at (%.1f, %.1f) after an impossible jump", self.endpoint, badge, x, y)
         self._jump_candidate.pop(badge, None)
+        if prev is not None:
+            self._confirmed.add(badge)  # two consistent fixes
         if prev is None or ts >= prev.ts:
             self._last_position[badge] = pos
         return pos

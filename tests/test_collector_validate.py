@@ -186,7 +186,8 @@ def test_person_walking_and_running_is_accepted() -> None:
 
 def test_impossible_jump_is_an_event_not_a_position() -> None:
     v = make_rtls()
-    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(-1)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None  # a confirmed track
     assert v.check(POS, dv([60.0, 20.0, 0.0], at(1)), RECV) is None  # 50 m in 1 s: no person does that
     (ev,) = v.take_events()
     assert ev.kind == DATA_QUALITY and ev.badge == "B1" and ev.ts_start == T0_MS + 1000
@@ -201,7 +202,8 @@ def test_impossible_jump_is_an_event_not_a_position() -> None:
 
 def test_jump_then_consistent_fixes_reanchor() -> None:
     v = make_rtls()
-    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(-1)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None  # a confirmed track
     assert v.check(POS, dv([200.0, 20.0, 0.0], at(1)), RECV) is None
     # the next fix agrees with the rejected one, not with the old track: the badge really is over there
     assert v.check(POS, dv([201.0, 20.0, 0.0], at(2)), RECV) == PositionIn("B1", T0_MS + 2000, 201.0, 20.0, 0, GOOD)
@@ -213,7 +215,8 @@ def test_jump_then_consistent_fixes_reanchor() -> None:
 
 def test_jumps_keep_being_rejected_while_they_disagree() -> None:
     v = make_rtls()
-    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(-1)), RECV) is not None
+    assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None  # a confirmed track
     for i, x in enumerate([200.0, 400.0, 100.0, 300.0], start=1):  # wild fixes, each far from the last
         assert v.check(POS, dv([x, 20.0, 0.0], at(i)), RECV + i * 1000) is None
     assert v.counters.rejected == 4
@@ -229,6 +232,16 @@ def test_vehicle_bound_and_long_gaps() -> None:
     # after a minute out of coverage a person may be 300 m away
     assert v.check(POS, dv([10.0, 20.0, 0.0], at(0)), RECV) is not None
     assert v.check(POS, dv([310.0, 20.0, 0.0], at(60)), RECV) is not None
+    assert v.counters.rejected == 1
+
+
+def test_a_lone_first_fix_does_not_anchor_the_jump_check() -> None:
+    """A gateway's initial or placeholder value must not get the badge's real first position rejected."""
+    v = make_rtls()
+    assert v.check(POS, dv([0.0, 0.0, 0.0], at(0)), RECV) is not None
+    assert v.check(POS, dv([120.0, 40.0, 0.0], at(0.5)), RECV) is not None  # unconfirmed anchor: start again
+    assert v.check(POS, dv([121.0, 40.0, 0.0], at(1.5)), RECV) is not None  # now confirmed
+    assert v.check(POS, dv([300.0, 40.0, 0.0], at(2.5)), RECV) is None  # and jumps are caught again
     assert v.counters.rejected == 1
 
 
