@@ -156,6 +156,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         Child("collectors", [py, "-m", "collectors", "--plant", str(settings.plant_file), "--db", settings.db_url]),
         # alarms, personnel rules and on-call notification, next to the collectors
         Child("services", [py, "-m", "services", "--plant", str(settings.plant_file), "--db", settings.db_url]),
+        # the demo cameras as MJPEG streams (rendered only while someone watches; idle otherwise)
+        Child("cameras", [py, "-m", "simulator.cameras", "--plant", str(settings.plant_file), "--db", settings.db_url]),
     ]
     if (ROOT / "app.py").exists():
         children.append(Child("web", [py, "app.py"]))

@@ -352,3 +352,67 @@ class CameraServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class StorePeople:
+    """Figures from the store's current badge positions (what the collectors wrote), read at most once a
+    second whoever asks: the demo's camera process needs no simulator internals."""
+
+    def __init__(self, plant: Plant, db_url: str, max_age_s: float = 300.0, every_s: float = 1.0) -> None:
+        from store.db import make_engine
+
+        self.kinds = {b.id: b.kind.value for b in plant.badges}
+        self.engine = make_engine(db_url)
+        self.max_age_ms = int(max_age_s * 1000)
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        self._at = -math.inf
+        self._figures: list[Figure] = []
+
+    def __call__(self) -> list[Figure]:
+        from store.db import session_scope
+        from store.positions import current_positions
+
+        with self._lock:
+            now = time.monotonic()
+            if now - self._at >= self.every_s:
+                self._at = now
+                since = int(time.time() * 1000) - self.max_age_ms
+                with session_scope(self.engine) as session:
+                    rows = current_positions(session, since=since)
+                self._figures = [(p.x, p.y, self.kinds.get(p.badge, "person")) for p in rows if p.floor == 0]
+            return self._figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m simulator.cameras``: serve the plant's cameras, people drawn from the store."""
+    import argparse
+
+    from plant import load_plant
+    from settings import get_settings
+    from video.capture import camera_port
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plant", default=str(settings.plant_file))
+    parser.add_argument("--db", default=settings.db_url, help="database with the badges' current positions")
+    parser.add_argument("--host", default=settings.sim_host)
+    parser.add_argument("--port", type=int, default=camera_port(), help="default: SW_CAMERA_PORT or 4860")
+    parser.add_argument("--fps", type=float, default=5.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    plant = load_plant(args.plant)
+    server = CameraServer(plant, args.host, args.port, people=StorePeople(plant, args.db), fps=args.fps).start()
+    stop = threading.Event()
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(1.0):
+        pass
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

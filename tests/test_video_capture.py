@@ -166,3 +166,53 @@ def test_camera_source_from_plant(plant) -> None:  # type: ignore[no-untyped-def
     assert camera_source(cam) == f"http://127.0.0.1:{DEFAULT_CAMERA_PORT}/camera/CAM-A.mjpg"
     real = cam.model_copy(update={"source": "rtsp://10.0.0.5/stream1"})
     assert camera_source(real, "sim.example") == "rtsp://10.0.0.5/stream1"
+
+
+def test_camera_port_from_environment(monkeypatch: pytest.MonkeyPatch, plant) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SW_CAMERA_PORT", "5123")
+    assert camera_source(plant.cameras[0], "sim") == "http://sim:5123/camera/CAM-A.mjpg"
+    for bad in ("0", "70000", "abc", "nan"):
+        monkeypatch.setenv("SW_CAMERA_PORT", bad)
+        with pytest.raises(ValueError):
+            camera_source(plant.cameras[0])
+
+
+def test_demo_camera_process_draws_people_from_the_store(tmp_path: Path) -> None:
+    """``python -m simulator.cameras`` (the demo's camera process): idle until asked, people from the store."""
+    import subprocess
+    import sys
+
+    from simulator.cameras import StorePeople
+    from store.db import make_engine, session_scope
+    from store.positions import write_positions
+    from store.types import PositionIn
+    from tests.webutil import seed_store
+
+    plant_file = plant_with_cameras(tmp_path)
+    settings = seed_store(tmp_path, plant_file)
+    now = int(time.time() * 1000)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        write_positions(session, [PositionIn("P001", now, 80.0, 180.0), PositionIn("P002", now - 3_600_000, 1, 1)])
+    engine.dispose()
+    people = StorePeople(load_plant(plant_file), settings.db_url)
+    assert people() == [(80.0, 180.0, "person")]  # the hour-old position is not drawn
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "simulator.cameras", "--plant", str(plant_file), "--db", settings.db_url]
+    proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+
+        def snapshot() -> bytes | None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/camera/CAM-A.jpg", timeout=10) as resp:
+                    return resp.read()  # type: ignore[no-any-return]
+            except OSError:
+                return None
+
+        data = wait_for(snapshot, timeout=60, step=0.3)
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape == (720, 1280, 3)
+    finally:
+        proc.terminate()
+        assert proc.wait(20) == 0

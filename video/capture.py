@@ -34,12 +34,23 @@ MAX_BACKOFF_S = 15.0
 DEFAULT_CAMERA_PORT = 4860  # simulator.cameras.DEMO_CAMERA_PORT (not imported: the web tier needs no simulator)
 
 
-def camera_source(camera: Camera, host: str = "127.0.0.1", port: int = DEFAULT_CAMERA_PORT) -> str:
+def camera_port() -> int:
+    """The demo camera streams' port: ``SW_CAMERA_PORT`` from the environment, else 4860."""
+    text = os.environ.get("SW_CAMERA_PORT", "").strip()
+    if not text:
+        return DEFAULT_CAMERA_PORT
+    port = int(text)  # a typo is an error at start-up, not a camera silently looked for elsewhere
+    if not 0 < port < 65536:
+        raise ValueError(f"SW_CAMERA_PORT out of range: {text!r}")
+    return port
+
+
+def camera_source(camera: Camera, host: str = "127.0.0.1", port: int | None = None) -> str:
     """Where a camera's images come from: its ``source`` in the plant model, else the demo simulator's
-    MJPEG stream for its id."""
+    MJPEG stream for its id (on ``port``, default :func:`camera_port`)."""
     if camera.source:
         return camera.source
-    return f"http://{host}:{port}/camera/{camera.id}.mjpg"
+    return f"http://{host}:{port or camera_port()}/camera/{camera.id}.mjpg"
 
 
 def is_stream(source: str) -> bool:

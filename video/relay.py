@@ -91,8 +91,6 @@ class VideoRelay:
         return self._cameras().get(camera_id)
 
     def source(self, camera: Camera) -> str:
-        if self.port is None:
-            return camera_source(camera, self.host)
         return camera_source(camera, self.host, self.port)
 
     def _feed(self, camera_id: str) -> _Feed:
