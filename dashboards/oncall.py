@@ -247,9 +247,14 @@ def layout(**_query: str) -> html.Div:
 # --- refresh: send only what changed ------------------------------------------------------------------------
 
 
-def plan_update(old: list[list[str]] | None, new: list[tuple[str, str]]) -> list[int] | None:
-    """Indexes of the cards to resend when the list kept its alerts and order (None: resend the whole list)."""
-    if not old or [o[0] for o in old] != [n[0] for n in new]:
+def plan_update(old: Any, new: list[tuple[str, str]]) -> list[int] | None:
+    """Indexes of the cards to resend when the list kept its alerts and order (None: resend the whole list,
+    also when what the browser says it shows is not a list of ``[id, fingerprint]`` pairs)."""
+    if not isinstance(old, list) or not old or len(old) != len(new):
+        return None
+    if not all(isinstance(o, list | tuple) and len(o) == 2 and all(isinstance(x, str) for x in o) for o in old):
+        return None
+    if [o[0] for o in old] != [n[0] for n in new]:
         return None
     return [i for i, (o, n) in enumerate(zip(old, new, strict=True)) if o[1] != n[1]]
 
@@ -279,8 +284,7 @@ def refresh(_n: int | None, _sent: Any, shown: dict[str, Any] | None) -> tuple[A
     head_key = digest([hc.get("persons"), lang])
     note_key = digest([len(alerts), len(drawn), bool(snap.get("truncated")), lang])
     shown = shown if isinstance(shown, dict) else {}
-    old_cards = shown.get("cards") if isinstance(shown.get("cards"), list) else None
-    changed = plan_update(old_cards, cards)
+    changed = plan_update(shown.get("cards"), cards)
     same_head = shown.get("head") == head_key
     same_note = shown.get("note") == note_key
     if changed == [] and same_head and same_note:

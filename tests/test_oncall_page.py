@@ -414,6 +414,11 @@ def test_page_shows_my_alerts_and_headcount(seeded: tuple[Settings, int]) -> Non
     # nothing changed: nothing sent
     shown = out["oncall-shown"]["data"]
     assert refresh(oc, app, shown, 2).status_code == 204
+    # what a hand-made request says the browser shows is not trusted: garbage gets the whole list again
+    for bad in ({"cards": [["x"]]}, {"cards": "x"}, {"cards": [[1, 2, 3]]}, [1], "x", {"cards": [[HOSTILE, None]]}):
+        again = refresh(oc, app, bad, 3)
+        assert again.status_code == 200, bad
+        assert len(_cards(again.get_json()["response"]["oncall-list"]["children"])) == 3
 
 
 def test_user_without_areas_sees_every_area(seeded: tuple[Settings, int]) -> None:
@@ -580,3 +585,40 @@ def test_on_call_lands_on_oncall_after_login(seeded: tuple[Settings, int]) -> No
     assert resp.status_code == 303 and resp.headers["Location"] == "/oncall"
     assert c.get("/oncall").status_code == 200
     assert c.get("/alarms").status_code == 403  # nothing of the control room
+
+
+def test_text_responses_are_gzipped_for_browsers_that_accept_it(seeded: tuple[Settings, int]) -> None:
+    """What keeps a phone's first load small: scripts and styles gzipped (same bytes once decoded), a weak ETag
+    that still answers 304, and nothing compressed for a client that did not ask."""
+    import gzip
+    import re
+
+    from app import create_app
+
+    settings, _now = seeded
+    app = create_app(settings)
+    oc = client_for(app, add_oncall(settings, "oc-gzip", ["acid"]))
+    index = oc.get("/oncall").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="(/(?:_dash-component-suites|assets)/[^"]+)"', index)
+    assert any("dash_renderer" in u for u in urls) and any("70_oncall.css" in u for u in urls)
+    plain_total = zipped_total = 0
+    for url in urls:
+        plain = oc.get(url)
+        zipped = oc.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+        assert plain.status_code == zipped.status_code == 200, url
+        assert "Content-Encoding" not in plain.headers
+        assert "Accept-Encoding" in zipped.headers.get("Vary", "")
+        body = zipped.data
+        if zipped.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        assert body == plain.data, url
+        plain_total += len(plain.data)
+        zipped_total += len(zipped.data)
+    assert zipped_total * 3 < plain_total
+    css = next(u for u in urls if "70_oncall.css" in u)
+    first = oc.get(css, headers={"Accept-Encoding": "gzip"})
+    etag = first.headers.get("ETag")
+    if etag:
+        assert etag.startswith("W/")
+        again = oc.get(css, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert again.status_code == 304
