@@ -622,3 +622,17 @@ def test_text_responses_are_gzipped_for_browsers_that_accept_it(seeded: tuple[Se
         assert etag.startswith("W/")
         again = oc.get(css, headers={"Accept-Encoding": "gzip", "If-None-Match": etag})
         assert again.status_code == 304
+
+
+def test_page_in_chinese(seeded: tuple[Settings, int]) -> None:
+    from app import create_app
+
+    settings, _now = seeded
+    app = create_app(settings)
+    oc = client_for(app, add_oncall(settings, "oc-zh", ["acid"]))
+    oc.set_cookie("sw_lang", "zh")
+    out = refresh(oc, app, None).get_json()["response"]
+    texts = [x for c in _cards(out["oncall-list"]["children"]) for x in _texts(c)]
+    assert "确认" in texts and "暂无快照" in texts and "区域内 0 人" in texts
+    assert "Acknowledge" not in texts
+    assert _texts(out["oncall-head"]["children"]) == ["0", "人在厂内"]
