@@ -95,6 +95,22 @@ class View:
                 cb = cut
         return self.to_pixel(ca), self.to_pixel(cb)
 
+    def polygon(self, points: Sequence[Sequence[float]]) -> np.ndarray | None:
+        """A 3D polygon clipped to the near plane (Sutherland-Hodgman), in pixels; None when behind."""
+        cams = [self.camera_coords(p) for p in points]
+        out: list[np.ndarray] = []
+        for i, cur in enumerate(cams):
+            prev = cams[i - 1]
+            cur_in, prev_in = cur[2] >= NEAR_M, prev[2] >= NEAR_M
+            if cur_in != prev_in:
+                s = (NEAR_M - prev[2]) / (cur[2] - prev[2])
+                out.append(prev + s * (cur - prev))
+            if cur_in:
+                out.append(cur)
+        if len(out) < 3:
+            return None
+        return np.array([self.to_pixel(c) for c in out], dtype=np.int32)
+
 
 def render_background(plant: Plant, camera: Camera, width: int, height: int) -> np.ndarray:
     """The static part of a camera's view: sky, floor grid and the zones' outlines."""
@@ -119,6 +135,13 @@ def render_background(plant: Plant, camera: Camera, width: int, height: int) -> 
         seg = view.segment((lo_x, gy, 0.0), (hi_x, gy, 0.0))
         if seg:
             cv2.line(img, seg[0], seg[1], grid, 1, cv2.LINE_AA)
+    fill = img.copy()
+    for zone in plant.zones:
+        colour = (60, 60, 230) if zone.forbidden else (60, 180, 240) if zone.hazard else (200, 170, 90)
+        poly = view.polygon([(x, y, 0.0) for x, y in zone.polygon])
+        if poly is not None:
+            cv2.fillPoly(fill, [poly], colour, cv2.LINE_AA)
+    img = cv2.addWeighted(fill, 0.14, img, 0.86, 0)
     for zone in plant.zones:
         colour = (60, 60, 230) if zone.forbidden else (60, 180, 240) if zone.hazard else (200, 170, 90)
         wall = min(zone.height_m, 3.0)

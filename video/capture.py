@@ -16,6 +16,7 @@ import math
 import os
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from plant.schema import Camera
 logger = logging.getLogger(__name__)
 
 STALE_S = 5.0
+FPS_WINDOW = 20
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
 BACKOFF_S = 0.5
@@ -107,7 +109,8 @@ class Capture:
         self._last_frame: float | None = None  # time.time() of the newest frame
         self._online_since: float | None = None
         self._offline_since: float | None = None
-        self._fps = 0.0
+        self._fps = 0.0  # frames per second over the last FPS_WINDOW frames
+        self._times: deque[float] = deque(maxlen=FPS_WINDOW)
         self._reconnects = 0
         self._error = ""
         self._connected = False  # a stream is open and has given a frame
@@ -210,14 +213,14 @@ class Capture:
     def _put(self, frame: np.ndarray) -> None:
         now = time.time()
         with self._new_frame:
-            if self._connected and not self._is_stale(now) and self._last_frame is not None and now > self._last_frame:
-                inst = 1.0 / (now - self._last_frame)
-                self._fps = inst if self._fps == 0 else 0.8 * self._fps + 0.2 * inst
-            else:
+            if not (self._connected and not self._is_stale(now)):
                 self._online_since = now
                 self._offline_since = None
-                self._fps = 0.0
+                self._times.clear()
                 logger.info("camera %s online", self.camera_id)
+            self._times.append(now)
+            span = self._times[-1] - self._times[0]
+            self._fps = (len(self._times) - 1) / span if span > 0 else 0.0
             self._connected = True
             self._frame = frame
             self._seq += 1
