@@ -34,6 +34,7 @@ def _demo_env(tmp_path: Path) -> tuple[tuple[int, int, int], dict[str, str]]:
         "SW_PLANT_FILE": str(plant_file),
         "SW_WEB_PORT": str(web),
         "SW_DATABASE_URL": "",
+        "SW_CAMERA_PORT": str(free_port()),
     }
     return (dcs, rtls, web), env
 
@@ -110,7 +111,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_demo_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
-    """kill -9 of the supervisor must not leave the simulator, collectors, services or web app running."""
+    """kill -9 of the supervisor must not leave the simulator, collectors, services, cameras or web app running."""
     _ports, env = _demo_env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "plantctl", "demo", "--backfill-days", "0", "--seconds", "120"],
@@ -121,11 +122,11 @@ def test_demo_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     )
     deadline = time.monotonic() + 60
     children: list[int] = []
-    while time.monotonic() < deadline and len(children) < 4:
+    while time.monotonic() < deadline and len(children) < 5:
         out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
         children = [int(p) for p in out.split()]
         time.sleep(0.5)
-    assert len(children) == 4, children  # simulator, collectors, services, web
+    assert len(children) == 5, children  # simulator, collectors, services, cameras, web
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 30
