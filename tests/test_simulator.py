@@ -265,14 +265,6 @@ def test_shift_crews_come_and_go_through_the_gate(plant: Plant, traced: tuple[Sm
     assert T0 < left < T0 + 3600_000
 
 
-def test_step_is_cheap(plant: Plant) -> None:
-    model = SmelterModel(plant, seed=1, start_ms=T0)
-    t = time.perf_counter()
-    for k in range(1, 201):
-        model.step(T0 + k * 1000)
-    assert (time.perf_counter() - t) / 200 < 0.02
-
-
 # ---------------------------------------------------------------------------------------------- servers
 
 
