@@ -141,7 +141,7 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
         # values (new alarms appear, some return to normal), but leaves an event alarm active.
         target = f"{CARD}[data-alarm='violation:1']"
         page.locator(f"{target} .sw-oc-ack").tap()
-        page.wait_for_selector("#oncall-modal-confirm", state="visible", timeout=30_000)
+        page.wait_for_selector("#oncall-modal-confirm", state="visible", timeout=90_000)
         for sel in ("#oncall-modal-confirm", "#oncall-modal-cancel"):
             box = _box(page, sel)
             assert box["height"] >= 48 and box["width"] >= 48, (sel, box)
@@ -149,7 +149,7 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
         page.fill("#oncall-modal-comment", f"on my way {HOSTILE}")
         page.screenshot(path=str(ARTIFACTS / "oncall-confirm-390x844.png"))
         page.locator("#oncall-modal-confirm").tap()
-        page.wait_for_selector("#oncall-result .alert-info", timeout=30_000)
+        page.wait_for_selector("#oncall-result .alert-info", timeout=90_000)
         from services.alarms import AlarmService
 
         engine = make_engine(settings.db_url)
@@ -164,9 +164,9 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
                 assert a is not None and a.acked and a.acked_by == "oc-phone" and a.active
         finally:
             engine.dispose()
-        page.wait_for_selector("#oncall-result .alert-success", timeout=30_000)
+        page.wait_for_selector("#oncall-result .alert-success", timeout=90_000)
         assert "Acknowledged: violation:1" in page.locator("#oncall-result").inner_text()
-        page.wait_for_selector(f"{target} .sw-oc-acked", timeout=30_000)
+        page.wait_for_selector(f"{target} .sw-oc-acked", timeout=90_000)
         assert page.locator(f"{target} .sw-oc-acked").inner_text() == "Acknowledged by oc-phone"
         assert page.locator(f"{target} .sw-oc-ack").count() == 0
         acked = [cards.nth(i).locator(".sw-oc-acked").count() for i in range(cards.count())]
@@ -181,7 +181,7 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
         wide = _phone(b, base, 1920, 1080, slow=False)
         wide.context.add_cookies(page.context.cookies())
         wide.goto(base + "/oncall")
-        wide.wait_for_selector(CARD, timeout=60_000)
+        wide.wait_for_selector(CARD, timeout=90_000)
         wide.wait_for_timeout(500)
         _clean(wide)
         wide.screenshot(path=str(ARTIFACTS / "oncall-1920x1080.png"))
