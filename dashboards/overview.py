@@ -858,7 +858,7 @@ def layout(**_query: str) -> html.Div:
                                 ),
                                 _compact_scene(lang),
                             ],
-                            className="sw-card sw-panel",
+                            className="sw-card sw-panel sw-scene-card",
                         ),
                         xs=12,
                         xxl=3,
