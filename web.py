@@ -109,8 +109,11 @@ class Shared(Generic[T]):
             return self._build()
 
     def expire(self) -> None:
-        """Drop the value: the next call builds it before answering."""
-        cache.delete(self._key)
+        """Drop the value: the next call builds it before answering.
+
+        Waits for a rebuild in flight, which would otherwise put back a value older than the expiry."""
+        with self._lock:
+            cache.delete(self._key)
 
 
 def shared(timeout: int) -> Callable[[Callable[[], T]], Shared[T]]:

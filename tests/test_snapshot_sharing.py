@@ -80,7 +80,9 @@ def test_an_expired_snapshot_is_served_while_one_rebuild_runs(tmp_path: Path) ->
         time.sleep(web.SNAPSHOT_SECONDS + 0.1)  # now stale
         statements.clear()
         served = [snapshot() for _ in range(20)]
-        assert all(s["now_ms"] == first["now_ms"] for s in served), "stale value served without waiting"
+        # the first screen gets the previous value at once; the rebuild may land while the others ask
+        assert served[0]["now_ms"] == first["now_ms"], "stale value served without waiting"
+        assert all(s["now_ms"] >= first["now_ms"] for s in served)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and snapshot()["now_ms"] == first["now_ms"]:
             time.sleep(0.05)
