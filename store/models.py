@@ -47,8 +47,6 @@ class Sample(Base):
             sqlite_where=text("value IS NULL"),
             postgresql_where=text("value IS NULL"),
         ),
-        # New samples in time order, for the alarm service that follows the stream.
-        Index("ix_sample_ts", "ts"),
         {"sqlite_with_rowid": False},
     )
 

@@ -1,4 +1,4 @@
-"""Alarms: current state, the append-only journal, operator commands, notifications; samples by time.
+"""Alarms: current state, the append-only journal, operator commands, notifications.
 
 The journal refuses UPDATE and DELETE at the database level (a trigger on SQLite and PostgreSQL), so
 nothing in it can be edited from the app or by a bug.
@@ -24,7 +24,6 @@ APPEND_ONLY = "alarm journal is append-only"
 
 
 def upgrade() -> None:
-    op.create_index("ix_sample_ts", "sample", ["ts"])
     op.create_table(
         "alarm",
         sa.Column("id", sa.String(length=128), nullable=False),
@@ -147,4 +146,3 @@ def downgrade() -> None:
     op.drop_table("alarm_journal")
     op.drop_index("ix_alarm_open", table_name="alarm")
     op.drop_table("alarm")
-    op.drop_index("ix_sample_ts", table_name="sample")
