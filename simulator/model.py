@@ -15,8 +15,10 @@ steps give the same statistics):
 - **Analog tags** (process, gas, emission) are ``off + (nominal - off) * lag(driver)`` plus an
   Ornstein-Uhlenbeck deviation and a little white noise. The driver is the equipment's load (flows,
   pressures, currents: lag ~1 min), its "hot" state (temperatures: lag 15 min to 1.5 h) or the smelter's
-  off-gas load (acid plant SO2, stack SO2); compositions (acid strength, O2, purity) do not follow the load.
-  The deviation's size comes from the limits (3.5 sigma to H or L), so natural H alarms are rare but happen.
+  off-gas load (acid plant SO2, stack SO2); compositions (acid strength, O2, purity) do not follow the load,
+  nor do regulated electrical quantities (voltages, power factor, a rectifier's current): they sit at their
+  set point while the unit is energised. The deviation's size comes from the limits (H or L 4 sigma away,
+  :data:`SIGMAS_TO_H`), so H alarms in normal operation are occasional, not constant.
   A stopped unit's values decay towards ``off`` (ambient temperature, zero flow) with the same lags.
 - **Tank and bin levels** fill with their process's production and are dispatched (emptied at a few
   times the fill rate) between seeded thresholds.
@@ -90,6 +92,8 @@ DEADBAND_SIGMA = 0.25  # analog values are reported when they moved this many si
 COUNTER_DEADBAND_S = 10.0  # ... counters when they counted this many seconds of full-load rate ...
 HEARTBEAT_MS = 600_000  # ... and anything that changed at all at least every 10 simulated minutes
 IDLE_EVERY_DAYS = 4.0
+SIGMAS_TO_H = 4.0  # the process noise: H and L limits are this many sigmas from the nominal value ...
+SIGMAS_TO_HH = 6.0  # ... HH and LL (when there is no H or L) this many
 STOP_EVERY_DAYS = 20.0
 
 _TOKEN = re.compile(r"[A-Z][A-Z0-9]*")
@@ -119,6 +123,10 @@ COMPOSITION_WORDS = {
     "HUMIDITY",
 }
 LEVEL_WORDS = {"LEVEL", "LVL", "LT", "INVENTORY", "STOCK"}
+# Regulated electrical quantities (bus and field voltages, power factor, frequency; the current a rectifier
+# holds on its cells): held at their set point while the unit is energised, not moved by its throughput.
+REGULATED_WORDS = {"VOLTAGE", "VOLT", "FACTOR", "FREQ", "FREQUENCY"}
+REGULATED_CURRENT_KINDS = {EquipmentKind.ELECTROLYTIC_CELLS, EquipmentKind.TRANSFORMER}
 
 
 @dataclass(frozen=True)
@@ -167,11 +175,11 @@ def _sigma(tag: Tag, nominal: float, fallback_frac: float = 0.02) -> float:
     if lim is not None:
         for v in (lim.h, lim.hh):
             if v is not None and v > nominal:
-                cands.append((v - nominal) / (3.5 if v == lim.h else 5.0))
+                cands.append((v - nominal) / (SIGMAS_TO_H if v == lim.h else SIGMAS_TO_HH))
                 break
         for v in (lim.l, lim.ll):
             if v is not None and v < nominal:
-                cands.append((nominal - v) / (3.5 if v == lim.l else 5.0))
+                cands.append((nominal - v) / (SIGMAS_TO_H if v == lim.l else SIGMAS_TO_HH))
                 break
     if cands:
         return min(cands)
@@ -412,6 +420,9 @@ class SmelterModel:
                 ),
                 self.D_CONST,
             )
+        if words & REGULATED_WORDS or (kind in REGULATED_CURRENT_KINDS and words & {"CURRENT", "DENSITY"}):
+            off = clip_off(0.0) if nominal >= 0 else min(0.0, nominal * 0.05)
+            return Profile("electric", "hot", off, nominal, _sigma(tag, nominal), 20.0, 120.0, _decimals(span)), hot
         if unit in PRESSURE_UNITS or words & {"PRESS", "PRESSURE", "DP", "DRAFT", "PT", "PI"}:
             cat, tau, tau_ou = "pressure", 30.0, 60.0
         elif unit in FLOW_UNITS or words & {"FLOW", "AIR", "BLAST", "FEED", "RATE", "FT", "FI"}:

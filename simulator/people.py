@@ -11,6 +11,12 @@ Behaviour, in simulated plant-local time:
   when the escort is on site; vehicles without a shift 06:00-22:00 every day;
 - people enter and leave through the nearest gate and walk along the roads to a work zone, dwell there
   20-90 min (always slowly moving: a standing-still badge means man-down), then go to the next one;
+- crews respect dwell limits: in a zone with a ``dwell_limit_s`` they stay at most
+  :data:`DWELL_RESPECT` of it, and once they have been inside a dwell fence (a hot spot: tapping floor,
+  converter mouths) for that share of its limit, their next leg goes to a point of the zone outside every
+  dwell fence. One stay in twenty (:data:`OVERSTAY_CHANCE`, from a hash of the seed, the badge and the
+  time, so no random draw is added) is an overstay: the person keeps working at the hot spot until
+  :data:`OVERSTAY_FACTOR` times its limit - the occasional dwell violation the rules are there for;
 - vehicles drive the roads (at the road speed limit or their own maximum, whichever is lower; one trip in
   25 at 1.25 x the limit) to their work zones or random road points and stop there for 3-20 min;
 - off site, a badge rests exactly on its gate's position and publishes nothing new; the model reports
@@ -33,7 +39,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from engine.geometry import point_in_polygon
-from plant.schema import Badge, BadgeKind, IncidentKind, Plant, Role
+from plant.schema import Badge, BadgeKind, FenceKind, IncidentKind, Plant, Role
 from simulator.geometry import (
     Pt,
     RoadNetwork,
@@ -42,11 +48,14 @@ from simulator.geometry import (
     interior_points,
     polygon_centroid,
 )
-from simulator.incidents import IncidentSchedule
+from simulator.incidents import IncidentSchedule, hash_unit
 
 logger = logging.getLogger(__name__)
 
 OFF_RECHECK_MS = 300_000.0  # off-site badges look at their schedule every 5 simulated minutes
+DWELL_RESPECT = 0.5  # share of a dwell limit after which a person heads out of the zone or hot spot
+OVERSTAY_CHANCE = 0.05  # share of hot-spot visits that overstay the limit ...
+OVERSTAY_FACTOR = 1.25  # ... until this many times it
 
 # modes
 OFF, TO_ZONE, DWELL, LEAVING, STAGE_GO, STAGE_WAIT, IN_GO, IN_WAIT, FROZEN, FOLLOW, TO_GATE = range(11)
@@ -87,6 +96,7 @@ class _Walker:
     cursor: float = 0.0
     pos: Pt = (0.0, 0.0)
     offset: Pt = (1.5, 1.0)
+    hot_since: dict[int, tuple[float, bool]] = field(default_factory=dict)  # dwell fence -> (got in, overstays)
 
 
 class Crowd:
@@ -104,6 +114,14 @@ class Crowd:
         self.zone_index = {z.id: i for i, z in enumerate(plant.zones)}
         self.zone_points = [interior_points(z.polygon, rng) for z in plant.zones]
         self.zone_deep = [deep_point(z.polygon, pts) for z, pts in zip(plant.zones, self.zone_points, strict=True)]
+        self.hot_spots = [
+            (f.polygon, f.dwell_limit_s * 1000.0) for f in plant.fences if f.kind == FenceKind.DWELL and f.dwell_limit_s
+        ]
+        self.zone_hot = [[_grid_points(poly, z.polygon) for poly, _ in self.hot_spots] for z in plant.zones]
+        self.zone_cool = [
+            [q for q in pts if not any(point_in_polygon(q[0], q[1], poly) for poly, _ in self.hot_spots)] or pts
+            for pts in self.zone_points
+        ]
         self.shifts = {s.id: s for s in plant.site.shifts}
         gates = [g.position for g in plant.gates] or [self._default_gate()]
         self.gates: list[Pt] = [(float(g[0]), float(g[1])) for g in gates]
@@ -358,6 +376,9 @@ class Crowd:
                 w.dwell_until = t + float(self.rng.uniform(3, 20)) * 60_000
             else:
                 w.dwell_until = t + float(self.rng.uniform(20, 90)) * 60_000
+                limit_s = self.zones[w.zone].dwell_limit_s if w.zone >= 0 else None
+                if limit_s:
+                    w.dwell_until = min(w.dwell_until, t + DWELL_RESPECT * limit_s * 1000)
                 w.floor = int(self.rng.integers(self.zones[w.zone].floors)) if w.zone >= 0 else 0
         if w.mode == DWELL and t < w.dwell_until:
             if w.vehicle:
@@ -401,6 +422,21 @@ class Crowd:
 
     def _loiter_zone(self, w: _Walker, t: float, p: Pt) -> Route:
         pts = self.zone_points[w.zone]
+        if self.hot_spots:
+            inside = [k for k, (poly, _) in enumerate(self.hot_spots) if point_in_polygon(p[0], p[1], poly)]
+            for k in [k for k in w.hot_since if k not in inside]:
+                del w.hot_since[k]
+            for k in inside:
+                if k not in w.hot_since:
+                    overstay = hash_unit(self.schedule.seed, w.idx, k, int(t)) < OVERSTAY_CHANCE
+                    w.hot_since[k] = (t, overstay and bool(self.zone_hot[w.zone][k]))
+                since, overstay = w.hot_since[k]
+                limit = self.hot_spots[k][1]
+                if overstay and t - since < OVERSTAY_FACTOR * limit:
+                    pts = self.zone_hot[w.zone][k]  # stays at the hot spot past its limit
+                    break
+                if t - since >= DWELL_RESPECT * limit:
+                    pts = self.zone_cool[w.zone]  # been at the hot spot long enough: work elsewhere a while
         q = pts[int(self.rng.integers(len(pts)))]
         if math.dist(p, q) < 1.0:
             q = (q[0] + 1.0, q[1])
@@ -439,3 +475,18 @@ class Crowd:
     def on_site(self, k: int) -> bool:
         """False while the badge is off site (resting on its gate, out of RTLS coverage)."""
         return self.walkers[k].mode != OFF
+
+
+def _grid_points(fence: list[tuple[float, float]], zone: list[tuple[float, float]], n: int = 5) -> list[Pt]:
+    """Where a person works at a hot spot: an ``n`` x ``n`` grid over the fence's box, inside the fence and the
+    zone (no random draw; an empty list when the two do not overlap)."""
+    xs = [p[0] for p in fence]
+    ys = [p[1] for p in fence]
+    out: list[Pt] = []
+    for i in range(n):
+        for j in range(n):
+            x = min(xs) + (max(xs) - min(xs)) * (i + 0.5) / n
+            y = min(ys) + (max(ys) - min(ys)) * (j + 0.5) / n
+            if point_in_polygon(x, y, fence) and point_in_polygon(x, y, zone):
+                out.append((x, y))
+    return out if len(out) >= 3 else []
