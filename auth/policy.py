@@ -44,7 +44,7 @@ class Perm(StrEnum):
     VIDEO = "video"  # camera images and clips, video alarms
     ALARMS = "alarms"  # the alarm list with every alarm
     ACK = "alarms.ack"  # acknowledge (on-call: only the alarms of their areas)
-    SHELVE = "alarms.shelve"  # shelve and unshelve
+    SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
     MUSTER = "muster"  # declare and end an emergency muster
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone

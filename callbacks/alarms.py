@@ -2,6 +2,8 @@
 
 The refresh reads the shared banner summary (one query set per period for all screens) and answers only
 when what the banner shows changed; the clientside callback hands the tone to ``assets/50_alarms.js``.
+``layouts.alarm_banner.render`` limits the shared summary to the areas of an on-call user (from its per-area
+part, no query of its own), so such a user gets neither counts nor alarm texts of other areas.
 """
 
 from __future__ import annotations

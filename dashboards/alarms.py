@@ -5,10 +5,12 @@
   every shell tick and sends the list only when what it shows changed.
 * **History**: the alarm journal with the same filters, newest first, a page at a time.
 * **Actions**: acknowledge one alarm (its row) or every unacknowledged alarm shown, shelve for a chosen time
-  with a reason, unshelve, comment. Each asks for confirmation, then becomes operator commands
+  with a reason, unshelve, take out of service and return to service with a reason, comment. Each asks for
+  confirmation, then becomes operator commands
   (``store.alarms.submit_command``) carrying the user, time, browser address and comment; the alarm service
   applies and journals them, and the page reports what it answered. The web app never changes alarm state
-  itself. Who may act is for the roles issue; today every user may.
+  itself. Acknowledging needs ``Perm.ACK``; shelving, unshelving and the service actions need
+  ``Perm.SHELVE`` (``ACTION_PERMS``), checked here on the server as well as by the policy's action output.
 
 Alarm, plant and journal texts are Dash children (text nodes), never markup.
 """
@@ -27,6 +29,7 @@ from dash.exceptions import PreventUpdate
 import web
 import web_identity
 from auth import audit
+from auth.policy import Perm
 from dashboards._alarm_live import (
     alarm_banner,
     alarm_snapshot,
@@ -70,7 +73,18 @@ RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as 
 SHELVE_DURATIONS = tuple(d for d in (900, 3600, 2 * 3600, 4 * 3600, 8 * 3600) if d <= MAX_SHELVE_S)
 TIME_PRESETS = {"any": None, "1h": 3600_000, "8h": 8 * 3600_000, "24h": 24 * 3600_000, "7d": 7 * 86400_000}
 TIME_PRESETS |= {"30d": 30 * 86400_000, "custom": None}
-ACTIONS = ("ack", "shelve", "unshelve", "comment")
+ACTIONS = ("ack", "shelve", "unshelve", "comment", "out_of_service", "in_service")
+REASON_ACTIONS = ("shelve", "comment", "out_of_service", "in_service")  # these need a text
+# The permission each action needs (a comment: either); the policy's "alarms-sent" line lets in users with
+# any of them, ``submit`` checks the action's own.
+ACTION_PERMS: dict[str, tuple[Perm, ...]] = {
+    "ack": (Perm.ACK,),
+    "shelve": (Perm.SHELVE,),
+    "unshelve": (Perm.SHELVE,),
+    "out_of_service": (Perm.SHELVE,),
+    "in_service": (Perm.SHELVE,),
+    "comment": (Perm.ACK, Perm.SHELVE),
+}
 MAX_COMMENT = 500
 
 
@@ -105,6 +119,8 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     DETAIL_ACK = "alarms-detail-ack"
     DETAIL_SHELVE = "alarms-detail-shelve"
     DETAIL_UNSHELVE = "alarms-detail-unshelve"
+    DETAIL_OOS = "alarms-detail-oos"
+    DETAIL_IN_SERVICE = "alarms-detail-in-service"
     DETAIL_COMMENT = "alarms-detail-comment"
     SELECTED = "alarms-selected"
     MODAL = "alarms-modal"
@@ -314,6 +330,10 @@ def _detail(lang: str) -> dbc.Offcanvas:
                     dbc.Button(t("alarm.action.ack", lang), id=ids.DETAIL_ACK, color="warning", size="sm"),
                     dbc.Button(t("alarm.action.shelve", lang), id=ids.DETAIL_SHELVE, color="secondary", size="sm"),
                     dbc.Button(t("alarm.action.unshelve", lang), id=ids.DETAIL_UNSHELVE, color="secondary", size="sm"),
+                    dbc.Button(t("alarm.action.out_of_service", lang), id=ids.DETAIL_OOS, color="secondary", size="sm"),
+                    dbc.Button(
+                        t("alarm.action.in_service", lang), id=ids.DETAIL_IN_SERVICE, color="secondary", size="sm"
+                    ),
                     dbc.Button(t("alarm.action.comment", lang), id=ids.DETAIL_COMMENT, color="info", size="sm"),
                 ],
                 className="d-flex flex-wrap gap-2 my-2",
@@ -723,6 +743,8 @@ def _info(a: AlarmView, plant: Plant, lang: str) -> html.Div:
     Output(ids.DETAIL_ACK, "disabled"),
     Output(ids.DETAIL_SHELVE, "disabled"),
     Output(ids.DETAIL_UNSHELVE, "disabled"),
+    Output(ids.DETAIL_OOS, "disabled"),
+    Output(ids.DETAIL_IN_SERVICE, "disabled"),
     Input(ids.SELECTED, "data"),
     Input(shell_ids.TICK, "n_intervals"),
     State(ids.DETAIL, "is_open"),
@@ -745,9 +767,13 @@ def refresh_detail(selected: dict[str, Any] | None, _n: int | None, is_open: boo
             True,
             True,
             True,
+            True,
+            True,
         )
     title = f"{a.source} · {condition_text(a.condition, lang)}"
-    return title, _info(a, plant, lang), _trail(trail, plant, lang), a.acked, a.state == "shelved", a.state != "shelved"
+    oos = a.state == "out_of_service"
+    shelved = a.state == "shelved"
+    return title, _info(a, plant, lang), _trail(trail, plant, lang), a.acked, shelved or oos, not shelved, oos, not oos
 
 
 # --- actions: ask, confirm, send, report ----------------------------------------------------------------
@@ -767,6 +793,8 @@ def refresh_detail(selected: dict[str, Any] | None, _n: int | None, is_open: boo
     Input(ids.DETAIL_ACK, "n_clicks"),
     Input(ids.DETAIL_SHELVE, "n_clicks"),
     Input(ids.DETAIL_UNSHELVE, "n_clicks"),
+    Input(ids.DETAIL_OOS, "n_clicks"),
+    Input(ids.DETAIL_IN_SERVICE, "n_clicks"),
     Input(ids.DETAIL_COMMENT, "n_clicks"),
     State(ids.SHOWN, "data"),
     State(ids.SELECTED, "data"),
@@ -778,6 +806,8 @@ def ask(
     _ack: int | None,
     _shelve: int | None,
     _unshelve: int | None,
+    _oos: int | None,
+    _in_service: int | None,
     _comment: int | None,
     shown: dict[str, Any] | None,
     selected: dict[str, Any] | None,
@@ -791,9 +821,13 @@ def ask(
     elif trig == ids.ACK_VISIBLE:
         action, targets = "ack", [str(i) for i in (shown or {}).get("unacked") or []]
     else:
-        action = {ids.DETAIL_ACK: "ack", ids.DETAIL_SHELVE: "shelve", ids.DETAIL_UNSHELVE: "unshelve"}.get(
-            str(trig), "comment"
-        )
+        action = {
+            ids.DETAIL_ACK: "ack",
+            ids.DETAIL_SHELVE: "shelve",
+            ids.DETAIL_UNSHELVE: "unshelve",
+            ids.DETAIL_OOS: "out_of_service",
+            ids.DETAIL_IN_SERVICE: "in_service",
+        }.get(str(trig), "comment")
         targets = [chosen] if chosen else []
     if not targets:
         raise PreventUpdate
@@ -803,9 +837,7 @@ def ask(
     more = (
         html.Div(t("alarm.list.more", lang, n=len(targets) - 20), className="sw-muted") if len(targets) > 20 else None
     )
-    comment_label = t(
-        "alarm.confirm.reason_label" if action in ("shelve", "comment") else "alarm.confirm.comment_label", lang
-    )
+    comment_label = t("alarm.confirm.reason_label" if action in REASON_ACTIONS else "alarm.confirm.comment_label", lang)
     pending = {"action": action, "ids": targets}
     return pending, True, title, [listed, more], action != "shelve", comment_label, "", ""
 
@@ -820,7 +852,11 @@ def cancel(_n: int | None) -> bool:
 
 
 class ReasonMissingError(ValueError):
-    """Shelving and comments need a text."""
+    """Shelving, the service actions and comments need a text."""
+
+
+class NotAllowedError(ValueError):
+    """The logged-in user's role may not do this action."""
 
 
 def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: int) -> list[int]:
@@ -842,8 +878,10 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             raise ValueError("choose how long to shelve") from exc
         if duration_s not in SHELVE_DURATIONS:
             raise ValueError("choose how long to shelve")
-    if action in ("shelve", "comment") and not text:
+    if action in REASON_ACTIONS and not text:
         raise ReasonMissingError("a reason is required")
+    if not _may(str(action)):
+        raise NotAllowedError(f"{action} is not allowed for this role")
     with session_scope(web.engine()) as session:
         command_ids = submit_command(
             session,
@@ -866,6 +904,14 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             session=session,
         )
         return command_ids
+
+
+def _may(action: str) -> bool:
+    """Whether the logged-in user holds a permission of ``action`` (no login system: the operator may)."""
+    from auth.web import current_user
+
+    principal = current_user()
+    return principal is None or any(principal.can(p) for p in ACTION_PERMS.get(action, ()))
 
 
 def _command_areas() -> tuple[str, ...] | None:
@@ -896,6 +942,8 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: str | None,
         command_ids = submit(pending, comment, duration, now)
     except ReasonMissingError:
         return True, t("alarm.confirm.need_reason", lang), no_update, no_update
+    except NotAllowedError:
+        return True, t("alarm.result.not_allowed", lang), no_update, no_update
     except ValueError as exc:
         return True, t("alarm.result.refused", lang, error=str(exc)), no_update, no_update
     except Exception:

@@ -1,7 +1,9 @@
 """The alarm banner on every page: an All-in-One component (pattern-matching ids, one ``aio_id`` per banner).
 
 It shows the unacknowledged annunciated alarms by priority in the plant's colors (shelved and suppressed
-ones do not count), the newest unacknowledged alarm, and takes the user to ``/alarms`` in one click. A
+ones do not count), the newest unacknowledged alarm, and takes the user to ``/alarms`` in one click. An
+on-call user sees only the alarms of their areas (``Principal.command_areas()``, filtered here from the
+shared summary, so nothing of other areas leaves the server) and is taken to ``/oncall``. A
 "sound" toggle (``assets/50_alarms.js``) sounds a tone while an urgent or high alarm is unacknowledged,
 once the user has switched it on with a click (browsers allow audio only after a user gesture); the choice
 is remembered in the browser.
@@ -22,11 +24,32 @@ from dashboards._scene_data import names_visible
 from engine.alarms import PERSONNEL
 from i18n import t
 from plant import Plant
-from store.alarm_views import PRIORITIES
+from store.alarm_views import PRIORITIES, banner_for_areas
 
 REFRESH_MS = 1500
 SHELL_BANNER = "shell"  # aio_id of the banner the shell places under the navbar
 ALARMS_PATH = "/alarms"
+ONCALL_PATH = "/oncall"
+
+
+def _viewer() -> Any:
+    from auth.web import current_user  # the logged-in user of this request
+
+    return current_user()
+
+
+def viewer_banner(banner: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The shared banner summary as the user of this request may see it: an on-call user's areas only."""
+    principal = _viewer()
+    return banner_for_areas(banner, None if principal is None else principal.command_areas())
+
+
+def banner_path() -> str:
+    """Where the banner takes the user of this request: on-call users to their page, others to the list."""
+    from auth.policy import Role
+
+    principal = _viewer()
+    return ONCALL_PATH if principal is not None and principal.role == Role.ON_CALL else ALARMS_PATH
 
 
 class AlarmBanner(html.Div):
@@ -88,7 +111,7 @@ class AlarmBanner(html.Div):
                         html.Div(newest, id=self.ids.newest(aio_id), className="sw-ab-newest"),
                         html.Span(t("alarm.banner.open", lang), className="sw-ab-open"),
                     ],
-                    href=ALARMS_PATH,
+                    href=banner_path(),
                     className="sw-ab-link",
                     title=t("alarm.banner.title", lang),
                 ),
@@ -115,7 +138,9 @@ def _newest_text(newest: dict[str, Any], plant: Plant, lang: str) -> str:
 def render(
     banner: dict[str, Any] | None, plant: Plant, lang: str, now_ms: int
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
-    """The banner's counts and newest-alarm children and its data (tone, total, fingerprint)."""
+    """The banner's counts and newest-alarm children and its data (tone, total, fingerprint), for the user of
+    this request (:func:`viewer_banner`)."""
+    banner = viewer_banner(banner)
     if banner is None:
         counts_children = [html.Span(t("alarm.banner.unknown", lang), className="sw-ab-none")]
         return counts_children, [], {"tone": None, "unacked": None, "key": "none"}

@@ -230,6 +230,9 @@ class BannerSummary:
     shelved: int = 0
     suppressed: int = 0  # suppressed or out of service
     newest: AlarmView | None = None
+    # The same per plant area ("" for alarms without one): unacknowledged counts by priority and the newest
+    # unacknowledged alarm, so a screen limited to some areas filters the shared summary (``for_areas``).
+    areas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def unacked(self) -> int:
@@ -251,7 +254,38 @@ class BannerSummary:
             "suppressed": self.suppressed,
             "tone": self.tone(),
             "newest": None if self.newest is None else self.newest.as_dict(),
+            "areas": {k: dict(v) for k, v in self.areas.items()},
         }
+
+
+def _newest_first(view: dict[str, Any]) -> tuple[int, int, str]:
+    """The banner's order for the newest alarm (as its SQL): latest first, then most urgent, then id."""
+    when = view.get("activated_at") or view.get("updated_at") or 0
+    prio = view.get("priority")
+    rank = PRIORITIES.index(prio) if prio in PRIORITIES else len(PRIORITIES)
+    return -int(when), rank, str(view.get("id") or "")
+
+
+def banner_for_areas(banner: dict[str, Any] | None, areas: Sequence[str] | None) -> dict[str, Any] | None:
+    """The shared banner summary (``BannerSummary.as_dict()``) limited to the alarms of ``areas``: their
+    counts and their newest alarm only, nothing of other areas (None: every area, the summary unchanged).
+    A summary without per-area data cannot be limited, so it gives the counts of nothing."""
+    if banner is None or areas is None:
+        return banner
+    mine = {str(a) for a in areas}
+    per_area = banner.get("areas") or {}
+    counts = dict.fromkeys(PRIORITIES, 0)
+    newest: list[dict[str, Any]] = []
+    for area, part in per_area.items():
+        if area not in mine or not isinstance(part, dict):
+            continue
+        for p in PRIORITIES:
+            counts[p] += int((part.get("counts") or {}).get(p) or 0)
+        if isinstance(part.get("newest"), dict):
+            newest.append(part["newest"])
+    tone = next((p for p in ("urgent", "high") if counts[p]), None)
+    first = min(newest, key=_newest_first) if newest else None
+    return {"counts": counts, "unacked": sum(counts.values()), "tone": tone, "newest": first}
 
 
 @dataclass(frozen=True)
@@ -448,7 +482,31 @@ def banner_summary(session: Session, now_ms: int) -> BannerSummary:
         .limit(1)
     ).first()
     newest = None if newest_row is None else _view(newest_row, now_ms)
-    return BannerSummary(counts, int(active), int(shelved), int(suppressed), newest)
+    return BannerSummary(counts, int(active), int(shelved), int(suppressed), newest, _banner_areas(session, now_ms))
+
+
+def _banner_areas(session: Session, now_ms: int) -> dict[str, dict[str, Any]]:
+    """Per area: unacknowledged annunciated counts by priority and the newest such alarm (two queries)."""
+    unacked = and_(_annunciated(now_ms), Alarm.acked == false())
+    out: dict[str, dict[str, Any]] = {}
+    rows = session.execute(
+        select(Alarm.area, Alarm.priority, func.count()).where(unacked).group_by(Alarm.area, Alarm.priority)
+    )
+    for area, priority, n in rows:
+        part = out.setdefault(area or "", {"counts": dict.fromkeys(PRIORITIES, 0), "newest": None})
+        if priority in part["counts"]:
+            part["counts"][priority] = int(n)
+    rank = (
+        func.row_number()
+        .over(partition_by=Alarm.area, order_by=(_alarm_when().desc(), _priority_rank(), Alarm.id))
+        .label("rank")
+    )
+    ranked = select(Alarm.id.label("id"), rank).where(unacked).subquery()
+    firsts = session.scalars(select(Alarm).join(ranked, ranked.c.id == Alarm.id).where(ranked.c.rank == 1))
+    for a in firsts:
+        part = out.setdefault(a.area or "", {"counts": dict.fromkeys(PRIORITIES, 0), "newest": None})
+        part["newest"] = _view(a, now_ms).as_dict()
+    return out
 
 
 def _journal_view(j: AlarmJournal, source: str | None, condition: str | None, message: str | None) -> JournalView:
