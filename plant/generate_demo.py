@@ -242,7 +242,6 @@ ZONES: list[dict[str, Any]] = [
         roles=[E],
         hazard=True,
         two=True,
-        dwell=1800,
     ),
     dict(
         id="fsf-boiler",
@@ -267,7 +266,6 @@ ZONES: list[dict[str, Any]] = [
         roles=[E],
         hazard=True,
         two=True,
-        dwell=900,
     ),
     dict(
         id="casting",
@@ -291,7 +289,6 @@ ZONES: list[dict[str, Any]] = [
         roles=[E],
         hazard=True,
         two=True,
-        dwell=1200,
     ),
     dict(
         id="acid-gas-cleaning",
@@ -390,7 +387,6 @@ ZONES: list[dict[str, Any]] = [
         lec=(3, 6, 15),
         roles=[E, DR],
         hazard=True,
-        dwell=1800,
     ),
     dict(
         id="slag-concentrator",
@@ -1409,7 +1405,7 @@ def build_equipment() -> None:
             m("GAS_FLOW", "Nm3/h", 150000, 0, 210000, h=185000, en="gas flow", zh="风量"),
             m("SUCTION_PRESS", "kPa", -9, -20, 0, ll=-15, l=-12, h=-5, en="suction pressure", zh="入口负压"),
             m("DISCHARGE_PRESS", "kPa", 38, 0, 60, h=45, hh=50, en="discharge pressure", zh="出口压力"),
-            m("INLET_SO2", "%", 12.5, 0, 20, l=8, h=15, en="blower inlet SO2", zh="风机入口SO2"),
+            m("INLET_SO2", "%", 12.5, 0, 20, l=8, h=16, en="blower inlet SO2", zh="风机入口SO2"),
             *motor(420, 3800),
         ],
         {"electricity": 3800},
@@ -2151,7 +2147,7 @@ def make_equipment_tags() -> list[Item]:
                     limits=limits or None,
                     equipment=eid,
                     zone=zone,
-                    alarm=ROC_ALARMS.get(f"{eid}.{meas}"),
+                    alarm=alarm_settings(e, meas, unit, nom, (lo, hi), limits),
                 )
             )
         for medium, per_h in e["energy"].items():
@@ -2202,6 +2198,57 @@ def make_equipment_tags() -> list[Item]:
 # the simulator's noise (gas: about 0.1-0.3 ppm; matte temperature: about 4 degC per minute).
 GAS_ROC_PER_MIN = {"SO2": 2.0, "CO": 10.0, "H2S": 3.0}
 ROC_ALARMS: dict[str, dict[str, float]] = {"FSF1.MATTE_TEMP": {"roc_per_min": 25.0}}
+
+# Alarm rationalisation (ISA-18.2 / EEMUA 191): every process tag with limits carries its settings.
+# - deadband: a share of the span (1 % temperatures, 2 % pressures, electrical and analysers, 5 % flows), never
+#   more than half the way from the limit to the normal value, so an alarm returns in normal operation;
+# - on-delay: 15 s for fast signals (flow, pressure, electrical), 30 s for slow ones (temperature, level,
+#   analysers), 60 s for the stack CEMS (averaged readings); off-delay 10 s against chattering. The delay is
+#   per tag, so it holds HH and LL back too: short next to how long a real excursion lasts. Gas detectors
+#   get no delay at all (an HH gas alarm is never held back);
+# - priority: on the furnaces, converters and the waste-heat boiler (molten metal, steam, SO2) HH and LL are
+#   high and H and L medium; acid and electrolyte tank levels HH high (overflow into the bund); the rest
+#   keeps the engine's table (HH and LL medium, H and L low).
+SAFETY_KINDS = {"flash_furnace", "converter", "anode_furnace", "slag_furnace", "boiler"}
+PRESSURE_UNITS = {"Pa", "kPa", "MPa", "bar", "mbar", "mmH2O"}
+ELECTRIC_UNITS = {"A", "kA", "V", "kV", "kW", "MW", "rpm", "Hz", "mm/s", "A/m2", "%FLA"}
+
+
+def alarm_class(meas: str, unit: str) -> tuple[float, float]:
+    """(deadband share of the span, on-delay s) for a measurement."""
+    if unit == "degC":
+        return 0.01, 30.0
+    if unit in PRESSURE_UNITS:
+        return 0.02, 15.0
+    if unit.endswith(("/h", "/min", "/s")):
+        return 0.05, 15.0
+    if unit in ELECTRIC_UNITS or meas.endswith(("CURRENT", "POWER", "FACTOR", "VOLTAGE", "SPEED")):
+        return 0.02, 15.0
+    return 0.02, 30.0  # levels, weights, analysers, positions
+
+
+def alarm_settings(
+    e: dict[str, Any], meas: str, unit: str, nom: float, span: tuple[float, float], limits: dict[str, float]
+) -> dict[str, Any] | None:
+    """A process tag's rationalised ``alarm:`` block (see the notes above), its ROC alarm included."""
+    out: dict[str, Any] = dict(ROC_ALARMS.get(f"{e['id']}.{meas}", {}))
+    if not limits:
+        return out or None
+    share, on_delay = alarm_class(meas, unit)
+    gaps = [abs(v - nom) for v in limits.values() if v != nom]
+    deadband = share * (span[1] - span[0])
+    if gaps:
+        deadband = min(deadband, min(gaps) / 2)
+    out.update(deadband=rnd(deadband), on_delay_s=on_delay, off_delay_s=10.0)
+    priority: dict[str, str] = {}
+    if e["kind"] in SAFETY_KINDS:
+        priority = {c: ("high" if c in ("hh", "ll") else "medium") for c in limits}
+    elif e["kind"] == "tank" and "LEVEL" in meas and "hh" in limits:
+        priority = {"hh": "high"}
+    if priority:
+        out["priority"] = priority
+    return out
+
 
 # gas detectors: zone -> list of gases (one detector each)
 GAS = {
@@ -2285,6 +2332,7 @@ def make_emission_tags() -> list[Item]:
                     limits={"h": h, "hh": hh},
                     equipment=sid,
                     zone=e["zone"],
+                    alarm={"deadband": rnd(0.02 * (hi - lo)), "on_delay_s": 60.0, "off_delay_s": 10.0},
                 )
             )
     return out
@@ -2633,6 +2681,9 @@ def inset(poly: list[list[float]], d: float) -> list[list[float]]:
 
 
 def make_fences() -> list[Item]:
+    """Forbidden and role fences, speed zones, and dwell limits on the hot spots only (tapping floors,
+    converter mouths, slag pots: radiant heat and splash), not on whole halls where crews work for hours.
+    The simulator's crews leave a hot spot at half its limit (``simulator.people.DWELL_RESPECT``)."""
     z = zone_by_id
     return [
         {
@@ -2688,6 +2739,14 @@ def make_fences() -> list[Item]:
             "kind": "dwell",
             "polygon": rect(750, 500, 880, 540),
             "dwell_limit_s": 300,
+        },
+        {
+            "id": "fence-anode-tapping",
+            "name": "Anode furnace tapping floor",
+            "name_zh": "阳极炉出铜口区域",
+            "kind": "dwell",
+            "polygon": rect(925, 560, 1045, 580),
+            "dwell_limit_s": 600,
         },
         {
             "id": "fence-slag-pots",
