@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import web
+from dashboards._summary import fmt_number, unit_symbol
 from i18n import catalog, label, t
 from plant import Plant
 from store.alarm_views import OPEN_STATES, AlarmFilter, AlarmView, banner_summary, open_alarms
@@ -87,13 +88,14 @@ def value_text(alarm: AlarmView | dict[str, Any], plant: Plant) -> str:
     if value is None:
         return ""
     tag = _tags(plant).get(str(a.get("source")))
-    unit = tag.unit if tag is not None else ""
+    unit = unit_symbol(tag.unit) if tag is not None else ""
     text = _num(value) + ("" if limit is None else f" / {_num(limit)}")
     return f"{text} {unit}".strip()
 
 
 def _num(v: float) -> str:
-    return f"{v:,.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    """Thousands separators, never exponent notation: ``18,550``, ``12.95``, ``0.04``."""
+    return fmt_number(v)
 
 
 def local_time(ms: int | None, plant: Plant, now_ms: int | None = None) -> str:

@@ -42,6 +42,7 @@ from dashboards._alarm_live import (
     snapshot_alarms,
     value_text,
 )
+from dashboards._summary import fmt_number
 from engine.alarms import MAX_SHELVE_S
 from i18n import label, t
 from layouts import ids as shell_ids
@@ -588,7 +589,7 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
                     html.Td(r.source or r.alarm_id, className="sw-al-mono", title=r.alarm_id),
                     html.Td(condition_text(r.condition or "", lang), className="sw-al-hide-sm"),
                     html.Td(names["area"].get(r.area or "", r.area or "-"), className="sw-al-hide-sm"),
-                    html.Td("" if r.value is None else f"{r.value:,.4g}", className="sw-al-hide-sm text-end"),
+                    html.Td("" if r.value is None else fmt_number(r.value), className="sw-al-hide-sm text-end"),
                     html.Td(who),
                     html.Td(r.comment or ""),
                 ],
