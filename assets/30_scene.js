@@ -11,69 +11,10 @@
   const LEVELS = { r: "red", o: "orange", y: "yellow", b: "blue" };
   const STATES = { r: "run", i: "idle", f: "fault", m: "maintenance", s: "stopped" };
   const ALARM_PRIORITIES = ["urgent", "high", "medium", "low"]; // the rank in live.al markers
-  const loaded = { deck: null, meshes: {} };
   let active = null; // the scene on the page now
 
-  function loadDeck(url) {
-    if (window.deck && window.deck.Deck) {
-      return Promise.resolve(window.deck);
-    }
-    if (!loaded.deck) {
-      loaded.deck = new Promise(function (resolve, reject) {
-        const s = document.createElement("script");
-        s.src = url;
-        s.async = true;
-        s.onload = function () {
-          resolve(window.deck);
-        };
-        s.onerror = function () {
-          loaded.deck = null;
-          reject(new Error("the 3D engine did not load"));
-        };
-        document.head.appendChild(s);
-      });
-    }
-    return loaded.deck;
-  }
-
-  function loadMeshes(spec) {
-    const url = spec.mesh_url;
-    if (!loaded.meshes[url]) {
-      loaded.meshes[url] = fetch(url)
-        .then(function (r) {
-          if (!r.ok) {
-            throw new Error("meshes: HTTP " + r.status);
-          }
-          return r.arrayBuffer();
-        })
-        .then(function (buf) {
-          return spec.groups.map(function (g) {
-            let off = g.offset;
-            const n = g.vertices * 3;
-            const positions = new Float32Array(buf, off, n);
-            off += n * 4;
-            const normals = new Float32Array(buf, off, n);
-            off += n * 4;
-            const colors = new Float32Array(buf, off, n);
-            off += n * 4;
-            const indices = new Uint32Array(buf, off, g.indices);
-            return {
-              attributes: {
-                positions: { value: positions, size: 3 },
-                normals: { value: normals, size: 3 },
-                colors: { value: colors, size: 3 },
-              },
-              indices: { value: indices, size: 1 },
-            };
-          });
-        })
-        .catch(function (e) {
-          delete loaded.meshes[url];
-          throw e;
-        });
-    }
-    return loaded.meshes[url];
-  }
+  const loadDeck = window.SWDeck.loadDeck;
+  const loadMeshes = window.SWDeck.loadMeshes;
 
   // Billboard text in a perspective view shrinks with distance; this keeps labels one size on screen.
   let constantSize = null;
