@@ -302,8 +302,13 @@ def test_real_simulator_and_collectors(tmp_path: Path, sqlite_url: str) -> None:
     assert inside, "P003 never entered the tank farm"
     first_out = next((p.ts for p in p003 if p.ts > inside[0].ts and not point_in_polygon(p.x, p.y, tank)), None)
     (forb,) = [e for e in events if e.source == FORBIDDEN_ZONE]
-    assert forb.badge == "P003" and forb.zone == "tank-farm" and forb.ts_start == inside[0].ts
-    assert forb.ts_end == first_out and windows["forbidden_entry"].start_ms <= forb.ts_start
+    # The service looks at the current positions once per step; on a loaded machine a step may come after
+    # two position updates (4 simulated seconds per wall second here), so allow one update's lag.
+    stored = {p.ts for p in p003}
+    assert forb.badge == "P003" and forb.zone == "tank-farm" and forb.ts_start in stored
+    assert inside[0].ts <= forb.ts_start <= inside[0].ts + 2000
+    assert first_out is not None and forb.ts_end in stored and first_out <= forb.ts_end <= first_out + 2000
+    assert windows["forbidden_entry"].start_ms <= forb.ts_start
     # SOS: the simulated press and release, to the simulator's step
     (sos,) = [e for e in events if e.source == SOS]
     w = windows["sos"]
