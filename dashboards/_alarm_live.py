@@ -89,13 +89,8 @@ def value_text(alarm: AlarmView | dict[str, Any], plant: Plant) -> str:
         return ""
     tag = _tags(plant).get(str(a.get("source")))
     unit = unit_symbol(tag.unit) if tag is not None else ""
-    text = _num(value) + ("" if limit is None else f" / {_num(limit)}")
+    text = fmt_number(value) + ("" if limit is None else f" / {fmt_number(limit)}")
     return f"{text} {unit}".strip()
-
-
-def _num(v: float) -> str:
-    """Thousands separators, never exponent notation: ``18,550``, ``12.95``, ``0.04``."""
-    return fmt_number(v)
 
 
 def local_time(ms: int | None, plant: Plant, now_ms: int | None = None) -> str:

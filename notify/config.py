@@ -23,10 +23,9 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from plant.loader import _entry, _short, _UniqueKeyLoader, _yaml_problem
+from plant.loader import _entry, _short, read_mapping, read_text
 from plant.schema import Id, StrictModel
 
 logger = logging.getLogger(__name__)
@@ -507,12 +506,7 @@ def _problems(raw: Any, exc: ValidationError) -> list[str]:
 
 
 def parse_oncall(text: str, path: Path) -> OncallConfig:
-    try:
-        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a safe loader (CSafeLoader/SafeLoader)
-    except yaml.YAMLError as exc:
-        raise OncallFileError(path, [_yaml_problem(exc)]) from exc
-    if not isinstance(raw, dict):
-        raise OncallFileError(path, ["(top level): must be a mapping of sections (channels, people, rota, ...)"])
+    raw = read_mapping(text, path, OncallFileError, "channels, people, rota")
     try:
         return OncallConfig.model_validate(raw)
     except ValidationError as exc:
@@ -522,15 +516,7 @@ def parse_oncall(text: str, path: Path) -> OncallConfig:
 def load_oncall(path: str | Path | None = None) -> OncallConfig:
     """Read, parse and validate an on-call file (the demo's by default)."""
     p = Path(path) if path is not None else DEMO_ONCALL
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise OncallFileError(p, ["file not found"]) from exc
-    except IsADirectoryError as exc:
-        raise OncallFileError(p, ["is a directory, not an on-call file"]) from exc
-    except UnicodeDecodeError as exc:
-        raise OncallFileError(p, [f"not UTF-8 text: {exc}"]) from exc
-    config = parse_oncall(text, p)
+    config = parse_oncall(read_text(p, OncallFileError, "an on-call file"), p)
     enabled = [c.id for c in config.channels if c.enabled]
     logger.info(
         "on-call file %s: %d people, %d rota entries, channels enabled: %s",

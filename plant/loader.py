@@ -6,6 +6,7 @@ import difflib
 import logging
 import types
 import typing
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,10 @@ DEMO_PLANT = Path(__file__).with_name("demo_smelter.yaml")
 
 def default_plant_path() -> Path:
     return DEMO_PLANT
+
+
+# A configuration file's error class: (path, ["entry: problem", ...]) -> the exception to raise.
+Fail = Callable[[Path, list[str]], Exception]
 
 
 class PlantFileError(ValueError):
@@ -157,13 +162,31 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def parse_plant(text: str, path: Path) -> Plant:
+def read_mapping(text: str, path: Path, fail: Fail, sections: str) -> dict[str, Any]:
+    """The YAML mapping in ``text`` (duplicate keys refused), or ``fail(path, [problem])`` raised."""
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)  # a safe loader (CSafeLoader/SafeLoader)
     except yaml.YAMLError as exc:
-        raise PlantFileError(path, [_yaml_problem(exc)]) from exc
+        raise fail(path, [_yaml_problem(exc)]) from exc
     if not isinstance(raw, dict):
-        raise PlantFileError(path, ["(top level): must be a mapping of sections (site, zones, tags, ...)"])
+        raise fail(path, [f"(top level): must be a mapping of sections ({sections}, ...)"])
+    return raw
+
+
+def read_text(path: Path, fail: Fail, what: str) -> str:
+    """The UTF-8 text of a configuration file (BOM allowed), or ``fail(path, [problem])`` raised."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise fail(path, ["file not found"]) from exc
+    except IsADirectoryError as exc:
+        raise fail(path, [f"is a directory, not {what}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise fail(path, [f"not UTF-8 text: {exc}"]) from exc
+
+
+def parse_plant(text: str, path: Path) -> Plant:
+    raw = read_mapping(text, path, PlantFileError, "site, zones, tags")
     try:
         return Plant.model_validate(raw)
     except ValidationError as exc:
@@ -173,15 +196,7 @@ def parse_plant(text: str, path: Path) -> Plant:
 def load_plant(path: str | Path | None = None) -> Plant:
     """Read, parse and validate a plant file (the demo smelter by default)."""
     p = Path(path) if path is not None else DEMO_PLANT
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
-        raise PlantFileError(p, ["file not found"]) from exc
-    except IsADirectoryError as exc:
-        raise PlantFileError(p, ["is a directory, not a plant file"]) from exc
-    except UnicodeDecodeError as exc:
-        raise PlantFileError(p, [f"not UTF-8 text: {exc}"]) from exc
-    plant = parse_plant(text, p)
+    plant = parse_plant(read_text(p, PlantFileError, "a plant file"), p)
     logger.info("plant %s: %d zones, %d tags, %d badges", p.name, len(plant.zones), len(plant.tags), len(plant.badges))
     return plant
 
