@@ -420,6 +420,39 @@ class Tag(StrictModel):
         return self.kind not in (TagKind.POSITION,)
 
 
+class VideoClass(StrEnum):
+    """What the video analytics look for (``video.detect``)."""
+
+    INTRUSION = "intrusion"  # a person inside a restricted area drawn on the image
+    FLAME = "flame"
+    SMOKE = "smoke"
+    NO_HARDHAT = "no_hardhat"  # a person without a hard hat
+    SPILL = "spill"  # a spill or leak on the floor
+
+
+class CameraAnalytics(StrictModel):
+    """Which detectors run on a camera, and where (image coordinates as fractions of width and height,
+    so a polygon survives a change of stream resolution)."""
+
+    detect: list[VideoClass] = Field(min_length=1)
+    restricted: list[list[Point]] = Field(default_factory=list)  # polygons for intrusion, 0..1 image coords
+    fps: float = Field(default=2.0, gt=0, le=15)  # frames analysed per second
+
+    @model_validator(mode="after")
+    def _check(self) -> CameraAnalytics:
+        if len(set(self.detect)) != len(self.detect):
+            raise ValueError("detect lists a class twice")
+        if VideoClass.INTRUSION in self.detect and not self.restricted:
+            raise ValueError("intrusion detection needs at least one restricted polygon")
+        for i, poly in enumerate(self.restricted):
+            if len(poly) < 3:
+                raise ValueError(f"restricted[{i}] needs at least 3 points")
+            for x, y in poly:
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    raise ValueError(f"restricted[{i}] point ({x}, {y}) is outside the image (0..1)")
+        return self
+
+
 class Camera(Named):
     zone: Id
     position: Point3
@@ -430,6 +463,7 @@ class Camera(Named):
     # Where its images come from: rtsp://, http(s):// (MJPEG) or a video file path; None = the demo
     # simulator's MJPEG stream for this camera id (video.capture.camera_source).
     source: str | None = Field(default=None, min_length=1, max_length=500)
+    analytics: CameraAnalytics | None = None  # None = live view only, no detection
 
 
 class BadgeKind(StrEnum):

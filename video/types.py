@@ -1,0 +1,54 @@
+"""What the video pipeline's stages hand each other (capture -> motion -> detect -> events -> media).
+
+- :class:`Detection` - one thing a detector found in one frame: class, confidence, box in frame pixels;
+- :class:`Trigger` - a detection confirmed (``start``: enough consecutive frames, outside its cool-down)
+  or over (``end``: not seen for a while); the events stage turns triggers into ``event`` rows and media;
+- :class:`Analysis` - what :meth:`video.detect.Analyzer.process` returns for one frame.
+
+The event rows written for detections (kind ``video``) carry in ``data``: ``camera``, ``class``,
+``confidence``, ``box`` ([x, y, w, h] in frame pixels), ``frame`` ([width, height]) and ``media``
+(``{"snapshot": bool, "thumb": bool, "clip": bool}``, what exists under ``var/media``). The alarm
+service turns each into the alarm ``video:<event id>`` (source type ``video``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from plant.schema import VideoClass
+
+Box = tuple[int, int, int, int]  # x, y, width, height in frame pixels
+
+# An event's severity per class (the alarm priority it becomes, engine.alarms.event_priority).
+CLASS_SEVERITY: dict[VideoClass, str] = {
+    VideoClass.FLAME: "urgent",
+    VideoClass.INTRUSION: "high",
+    VideoClass.SMOKE: "high",
+    VideoClass.SPILL: "high",
+    VideoClass.NO_HARDHAT: "medium",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    cls: VideoClass
+    confidence: float  # 0..1
+    box: Box
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    kind: Literal["start", "end"]
+    cls: VideoClass
+    ts_ms: int  # the frame's time (capture wall clock, epoch milliseconds)
+    detection: Detection | None = None  # the confirming detection (start), the last one seen (end)
+
+
+@dataclass(slots=True)
+class Analysis:
+    ts_ms: int
+    motion: bool  # something moved (the gate)
+    ran: bool  # the detectors ran on this frame (False: gated, the previous detections stand)
+    detections: list[Detection] = field(default_factory=list)
+    triggers: list[Trigger] = field(default_factory=list)
