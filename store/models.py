@@ -320,3 +320,20 @@ class SecurityAudit(Base):
     target: Mapped[str | None] = mapped_column(String(255))  # what it was done to (user, alarm, muster point)
     detail: Mapped[str | None] = mapped_column(Text)  # comment or reason
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class VideoReview(Base):
+    """A person's verdict on a video detection (``false_positive`` or ``confirmed``), append-only (the database
+    refuses UPDATE and DELETE): a changed mind is a new row, and the latest row of an event is its verdict."""
+
+    __tablename__ = "video_review"
+    __table_args__ = (Index("ix_video_review_event", "event_id", "id"), Index("ix_video_review_ts", "ts"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(Integer)  # the ``event`` row (kind ``video``); no foreign key:
+    # retention may delete old events, their reviews stay as the record of what people said
+    ts: Mapped[int] = mapped_column(BigInteger)
+    verdict: Mapped[str] = mapped_column(String(16))  # false_positive | confirmed
+    user: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str | None] = mapped_column(Text)
