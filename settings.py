@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None  # None: Secure cookies when the request came over HTTPS
     trusted_proxies: int = Field(default=0, ge=0)  # reverse proxies in front whose X-Forwarded-* are believed
     operator: str = "operator"  # who acknowledges alarms until login exists (web_identity.current_user)
+    # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
+    # after media_days, and oldest first while they take more than media_gb gigabytes
+    media_dir: Path | None = None
+    media_days: float = Field(default=30, gt=0)
+    media_gb: float = Field(default=5, gt=0)
 
     @property
     def db_url(self) -> str:
@@ -50,6 +55,10 @@ class Settings(BaseSettings):
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.var_dir / "spool"
+
+    @property
+    def media_path(self) -> Path:
+        return self.media_dir or self.var_dir / "media"
 
 
 @lru_cache(maxsize=1)
