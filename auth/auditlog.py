@@ -44,6 +44,7 @@ ALARM_OUT_OF_SERVICE = "alarm_out_of_service"
 ALARM_IN_SERVICE = "alarm_in_service"
 MUSTER_DECLARED = "muster_declared"
 MUSTER_ENDED = "muster_ended"
+VIDEO_FALSE_POSITIVE = "video_false_positive"  # a video detection marked as a false positive
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -65,6 +66,7 @@ KNOWN_EVENTS: tuple[str, ...] = (
     ALARM_IN_SERVICE,
     MUSTER_DECLARED,
     MUSTER_ENDED,
+    VIDEO_FALSE_POSITIVE,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

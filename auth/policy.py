@@ -114,6 +114,9 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "personnel-muster-msg": Perm.MUSTER,  # declare or end an emergency muster
     "alarms-sent": (Perm.ACK, Perm.SHELVE),  # operator commands to the alarm service (each checked there too)
     "oncall-sent": Perm.ACK,  # acknowledge from the on-call page (areas checked by store.alarms.submit_command)
+    # acknowledge a video detection or mark it a false positive (/video; areas checked by store.video and
+    # store.alarms.submit_command)
+    "video-sent": Perm.ACK,
 }
 
 # Flask URL rules other than pages and callbacks.

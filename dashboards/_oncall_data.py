@@ -6,9 +6,10 @@
 * **Zone map**: a small SVG of the site outline and every zone, the alarm's zone highlighted, as a
   ``data:`` image (a few hundred bytes, no map library). It holds only coordinates, never plant text.
 * **Nearest camera**: the alarm's own camera, else the camera nearest the alarm (its equipment, else its
-  zone's centre), preferring the cameras of the alarm's zone. :func:`snapshot_url` is where the camera's
-  latest snapshot will come from once cameras deliver images; until then it is None and the page shows a
-  placeholder in the same slot.
+  zone's centre), preferring the cameras of the alarm's zone. :func:`snapshot_url` gives a video alarm's
+  event snapshot (``/video/media/<event id>/snapshot.jpg``, which the media route lets an on-call user see
+  for the events of their areas); other alarms have no image (live camera pictures stay off for on-call
+  users) and the page shows a placeholder in the same slot.
 * **Headcount**: people on site and per zone, read through ``store.people.live_people`` with the user's
   viewer (an on-call user sees counts only), shared per access level like the personnel page.
 """
@@ -172,13 +173,18 @@ def nearest_camera(plant: Plant, a: AlarmView) -> Camera | None:
     return min(pool, key=lambda c: (math.hypot(c.position[0] - at[0], c.position[1] - at[1]), c.id))
 
 
-def snapshot_url(camera: Camera | None) -> str | None:
-    """The URL of the camera's latest snapshot, None while there is none (no camera images yet).
+def snapshot_url(camera: Camera | None, alarm: AlarmView | None = None) -> str | None:
+    """The image for the alarm's snapshot slot: a video alarm's event snapshot
+    (``/video/media/<event id>/snapshot.jpg``), else None (the page shows a placeholder).
 
-    The video feature fills this in (a route under ``auth.policy.ROUTES`` that lets an on-call user see only
-    the cameras of their alerts); the page then shows the image in the snapshot slot instead of the
-    placeholder."""
-    return None
+    Live camera snapshots (``/video/snapshot/<camera>.jpg``) need ``Perm.VIDEO``, which on-call users do not
+    have, so other alarms keep the nearest camera's name without a picture."""
+    if alarm is None or alarm.source_type != "video":
+        return None
+    kind, _, number = alarm.id.partition(":")
+    if kind != "video" or not number.isdigit():
+        return None
+    return f"/video/media/{int(number)}/snapshot.jpg"
 
 
 # --- headcount -----------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ def _headcount(hc: dict[str, Any], lang: str) -> list[Any]:
 
 def _camera(plant: Plant, a: AlarmView, lang: str) -> html.Div:
     cam = data.nearest_camera(plant, a)
-    url = data.snapshot_url(cam)
+    url = data.snapshot_url(cam, a)
     if cam is None:
         name = t("oncall.no_camera", lang)
     else:

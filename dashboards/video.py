@@ -6,10 +6,24 @@ streams would starve the page's own requests. Opening a tile shows the camera's 
 (``/video/live/<camera>.mjpg``), one connection, closed with the dialog. A camera that gives no frames is
 shown as offline with the time since when, never as its last picture. At most ``PER_PAGE`` tiles are
 shown at once, so the relay decodes only the cameras someone is looking at.
+
+Beside the grid (below it on narrow screens, above it on phones) the **video alarm feed**: the detections of
+``store.video.video_feed`` newest first, filtered by camera, zone and class, a page at a time, refreshed on
+the shell's tick and sent to the browser only when what it shows changed. Each item has the event's
+thumbnail (``/video/media/<event id>/thumb.jpg``), class, camera, zone, time in plant time, confidence, the
+state of its alarm ``video:<event id>`` and the latest review. Opening one shows its snapshot, the clip
+replayed (``clip.mjpg``, ended when the dialog closes) and a download of ``clip.avi``, with two actions:
+**Acknowledge** (an operator command to the alarm service, ``store.alarms.submit_command``) and **Mark false
+positive** (after a confirmation: a ``video_review`` row, and the alarm acknowledged with the comment "false
+positive", or the comment alone when it already was). Both are checked on the server (``Perm.ACK``; an on-call
+user only in their areas, :class:`store.video.Scope`), audited, and the page reports the service's answer.
+Plant and detection texts are Dash children (text nodes), never markup.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
 from datetime import datetime
@@ -22,9 +36,29 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 import web
+import web_identity
+from auth import audit
+from auth.auditlog import VIDEO_FALSE_POSITIVE
+from auth.policy import Perm, Principal
+from dashboards._alarm_live import alarm_banner, alarm_snapshot, full_time, local_time
 from i18n import label, t
+from layouts import ids as shell_ids
 from plant import Plant
 from plant.schema import Camera
+from store.alarm_views import command_results
+from store.db import session_scope
+from store.video import (
+    CLASSES,
+    FALSE_POSITIVE,
+    FeedItem,
+    NotInScopeError,
+    Scope,
+    VideoFilter,
+    class_counts,
+    get_item,
+    record_review,
+    video_feed,
+)
 from video.capture import CaptureStatus
 from video.relay import relay
 
@@ -35,6 +69,11 @@ dash.register_page(__name__, path="/video", name="nav.video", order=30, title="S
 PER_PAGE = 12
 REFRESH_MS = 1000
 ANY = "*"
+FEED_PAGE = 30  # detections per page of the feed
+COUNTS_MS = 24 * 3600_000  # the per-class counts cover the last 24 hours
+RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as such
+FP_COMMENT = "false positive"  # the comment journaled with the acknowledge of a false positive
+AUDIT_FALSE_POSITIVE = VIDEO_FALSE_POSITIVE
 
 
 class ids:  # noqa: N801 - the page's component ids, defined once
@@ -50,6 +89,31 @@ class ids:  # noqa: N801 - the page's component ids, defined once
     MODAL = "video-modal"
     LIVE = "video-live"
     LIVE_TITLE = "video-live-title"
+    # the alarm feed
+    FEED = "video-feed"
+    FEED_CAMERA = "video-feed-camera"
+    FEED_ZONE = "video-feed-zone"
+    FEED_CLASS = "video-feed-class"
+    FEED_COUNTS = "video-feed-counts"
+    FEED_SHOWN = "video-feed-shown"  # digest of what the browser shows, and the keyset of the next page
+    FEED_PAGES = "video-feed-pages"  # keysets of the pages before the one shown (newest page: [])
+    FEED_NEWER = "video-feed-newer"
+    FEED_OLDER = "video-feed-older"
+    ITEM = "video-feed-item"  # pattern: {"type": ITEM, "index": event id}
+    EV_MODAL = "video-event-modal"
+    EV_TITLE = "video-event-title"
+    EV_SNAP = "video-event-snapshot"
+    EV_CLIP = "video-event-clip"
+    EV_INFO = "video-event-info"
+    EV_DOWNLOAD = "video-event-download"
+    EV_ACK = "video-event-ack"
+    EV_FP = "video-event-fp"
+    EV_CONFIRM = "video-event-confirm"
+    EV_CONFIRM_YES = "video-event-confirm-yes"
+    EV_CONFIRM_NO = "video-event-confirm-no"
+    EV_RESULT = "video-event-result"
+    EV_SELECTED = "video-event-selected"
+    SENT = "video-sent"  # command ids waiting for the alarm service's answer (an action output)
 
 
 def _zone_tz(plant: Plant) -> ZoneInfo:
@@ -153,7 +217,7 @@ def layout(**_query: str) -> html.Div:
         is_open=False,
         className="sw-video-modal",
     )
-    return html.Div(
+    cameras = html.Section(
         [
             html.Div(
                 [
@@ -189,8 +253,17 @@ def layout(**_query: str) -> html.Div:
                 className="sw-video-toolbar",
             ),
             html.Div(id=ids.GRID, className="sw-video-grid"),
+        ],
+        className="sw-video-cams",
+    )
+    return html.Div(
+        [
+            html.Div([cameras, _feed_panel(plant, lang)], className="sw-video-layout"),
             dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
             dialog,
+            _event_dialog(lang),
+            dcc.Store(id=ids.EV_SELECTED, data=None),
+            dcc.Store(id=ids.SENT, data=None),
         ],
         className="sw-video",
     )
@@ -280,3 +353,594 @@ def _live(clicks: list[int | None], is_open: bool) -> tuple[Any, Any, Any]:
         raise PreventUpdate
     title = f"{cam.id} · {label(cam.name, cam.name_zh, web.lang())}"
     return True, f"/video/live/{cam.id}.mjpg", title
+
+
+# --- the video alarm feed ----------------------------------------------------------------------------------
+
+
+def _principal() -> Principal | None:
+    from auth.web import current_user
+
+    return current_user()
+
+
+def may_view() -> bool:
+    """Whether the logged-in user may see video alarms (no login system: the operator may)."""
+    p = _principal()
+    return p is None or p.can(Perm.VIDEO)
+
+
+def may_act() -> bool:
+    """Whether the logged-in user may acknowledge and review detections."""
+    p = _principal()
+    return p is None or p.can(Perm.ACK)
+
+
+def scope_of(plant: Plant) -> Scope | None:
+    """The zones whose detections the logged-in user may see and act on (an on-call user's areas)."""
+    p = _principal()
+    return None if p is None else Scope.of_areas(plant, p.command_areas())
+
+
+def _cameras_in(plant: Plant, scope: Scope | None) -> list[Camera]:
+    return [c for c in sorted(plant.cameras, key=lambda c: c.id) if scope is None or scope.admits(c.zone)]
+
+
+def class_name(cls: str, lang: str) -> str:
+    """``flame`` -> "Flame"; a class without a translation as is."""
+    return t(f"video.class.{cls}", lang) if cls in CLASSES else cls
+
+
+def _feed_options(plant: Plant, lang: str, scope: Scope | None) -> tuple[list[Any], list[Any], list[Any]]:
+    cams = _cameras_in(plant, scope)
+    cam_opts = [{"label": t("video.feed.all_cameras", lang), "value": ANY}] + [
+        {"label": f"{c.id} · {label(c.name, c.name_zh, lang)}", "value": c.id} for c in cams
+    ]
+    with_cams = {c.zone for c in cams}
+    zone_opts = [{"label": t("video.all_zones", lang), "value": ANY}] + [
+        {"label": label(z.name, z.name_zh, lang), "value": z.id} for z in plant.zones if z.id in with_cams
+    ]
+    cls_opts = [{"label": t("video.feed.all_classes", lang), "value": ANY}] + [
+        {"label": class_name(c, lang), "value": c} for c in CLASSES
+    ]
+    return cam_opts, zone_opts, cls_opts
+
+
+def _select(cid: str, text: str, options: list[Any]) -> html.Div:
+    return html.Div(
+        [
+            dbc.Label(text, html_for=cid, className="mb-1 sw-muted"),
+            dcc.Dropdown(id=cid, options=options, value=ANY, clearable=False),
+        ],
+        className="sw-vf-filter",
+    )
+
+
+def _feed_panel(plant: Plant, lang: str) -> html.Section:
+    cam_opts, zone_opts, cls_opts = _feed_options(plant, lang, scope_of(plant))
+    return html.Section(
+        [
+            html.H2(t("video.feed.title", lang), className="sw-vf-title"),
+            html.Div(
+                [
+                    _select(ids.FEED_CAMERA, t("video.feed.camera", lang), cam_opts),
+                    _select(ids.FEED_ZONE, t("video.zone", lang), zone_opts),
+                    _select(ids.FEED_CLASS, t("video.feed.class", lang), cls_opts),
+                ],
+                className="sw-vf-toolbar",
+            ),
+            html.Div(id=ids.FEED_COUNTS, className="sw-vf-counts"),
+            html.Div(id=ids.FEED, className="sw-vf-list", **{"aria-live": "polite"}),
+            html.Div(
+                [
+                    dbc.Button(
+                        t("video.feed.newer", lang),
+                        id=ids.FEED_NEWER,
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        disabled=True,
+                    ),
+                    dbc.Button(
+                        t("video.feed.older", lang),
+                        id=ids.FEED_OLDER,
+                        size="sm",
+                        color="secondary",
+                        outline=True,
+                        disabled=True,
+                    ),
+                ],
+                className="sw-vf-pager",
+            ),
+            dcc.Store(id=ids.FEED_SHOWN, data=None),
+            dcc.Store(id=ids.FEED_PAGES, data=[]),
+        ],
+        className="sw-video-feed",
+        **{"aria-label": t("video.feed.title", lang)},
+    )
+
+
+def _event_dialog(lang: str) -> dbc.Modal:
+    return dbc.Modal(
+        [
+            dbc.ModalHeader(dbc.ModalTitle(id=ids.EV_TITLE)),
+            dbc.ModalBody(
+                [
+                    html.Div(
+                        [
+                            html.Figure(
+                                [
+                                    html.Img(id=ids.EV_SNAP, className="sw-vf-media-img", alt=""),
+                                    html.Figcaption(t("video.event.snapshot", lang)),
+                                ],
+                                className="sw-vf-figure",
+                            ),
+                            html.Figure(
+                                [
+                                    html.Img(id=ids.EV_CLIP, className="sw-vf-media-img", alt=""),
+                                    html.Figcaption(t("video.event.clip", lang)),
+                                ],
+                                className="sw-vf-figure",
+                            ),
+                        ],
+                        className="sw-vf-media",
+                    ),
+                    html.Div(id=ids.EV_INFO, className="sw-vf-info"),
+                    html.Div(
+                        [
+                            html.Div(t("video.event.fp_confirm", lang), className="mb-2"),
+                            html.Div(
+                                t("alarm.confirm.who", lang, user=web_identity.current_user()),
+                                className="sw-muted mb-2",
+                            ),
+                            dbc.Button(
+                                t("video.event.fp_yes", lang),
+                                id=ids.EV_CONFIRM_YES,
+                                color="warning",
+                                size="sm",
+                                className="me-2",
+                            ),
+                            dbc.Button(
+                                t("alarm.confirm.cancel", lang),
+                                id=ids.EV_CONFIRM_NO,
+                                color="secondary",
+                                size="sm",
+                                outline=True,
+                            ),
+                        ],
+                        id=ids.EV_CONFIRM,
+                        hidden=True,
+                        role="alertdialog",
+                        className="sw-vf-confirm",
+                    ),
+                    html.Div(id=ids.EV_RESULT, className="sw-vf-result"),
+                ]
+            ),
+            dbc.ModalFooter(
+                [
+                    html.A(
+                        t("video.event.download", lang),
+                        id=ids.EV_DOWNLOAD,
+                        href="",
+                        download="",
+                        className="btn btn-outline-secondary btn-sm me-auto",
+                    ),
+                    dbc.Button(t("alarm.action.ack", lang), id=ids.EV_ACK, color="primary", size="sm"),
+                    dbc.Button(t("video.event.fp", lang), id=ids.EV_FP, color="warning", outline=True, size="sm"),
+                ]
+            ),
+        ],
+        id=ids.EV_MODAL,
+        size="xl",
+        centered=True,
+        scrollable=True,
+        is_open=False,
+        className="sw-video-modal sw-vf-modal",
+    )
+
+
+def _names(plant: Plant, lang: str) -> tuple[dict[str, str], dict[str, str]]:
+    cams = {c.id: label(c.name, c.name_zh, lang) for c in plant.cameras}
+    zones = {z.id: label(z.name, z.name_zh, lang) for z in plant.zones}
+    return cams, zones
+
+
+def state_text(item: FeedItem, lang: str) -> str:
+    if item.alarm_state is None:
+        return t("video.state.pending", lang)
+    if item.alarm_state == "normal":
+        return t("video.state.normal", lang)
+    return t(f"alarm.state.{item.alarm_state}", lang)
+
+
+def _tags(item: FeedItem, lang: str) -> list[Any]:
+    out: list[Any] = []
+    if item.confidence is not None:
+        out.append(
+            html.Span(f"{item.confidence * 100:.0f} %", className="sw-vf-conf", title=t("video.feed.confidence", lang))
+        )
+    out.append(html.Span(state_text(item, lang), className=f"sw-vf-state is-{item.alarm_state or 'pending'}"))
+    if item.verdict:
+        out.append(html.Span(t(f"video.verdict.{item.verdict}", lang), className=f"sw-vf-verdict is-{item.verdict}"))
+    return out
+
+
+def feed_item(item: FeedItem, plant: Plant, lang: str, now: int) -> html.Div:
+    """One detection of the feed (a button opening its dialog)."""
+    cams, zones = _names(plant, lang)
+    # The placeholder lies under the picture: a thumbnail deleted by retention leaves it showing, never a
+    # broken-image icon.
+    thumb: list[Any] = [html.Span(t("video.feed.no_image", lang), className="sw-vf-thumb-none")]
+    if item.media.get("thumb"):
+        src = f"/video/media/{item.event_id}/thumb.jpg"
+        thumb.append(html.Div(className="sw-vf-thumb-img", style={"backgroundImage": f'url("{src}")'}))
+    where = [html.Span(cams.get(item.camera, item.camera), className="sw-vf-cam")]
+    if item.zone:
+        where += [
+            html.Span(" · ", className="sw-muted"),
+            html.Span(zones.get(item.zone, item.zone), className="sw-vf-zone"),
+        ]
+    return html.Div(
+        [
+            html.Div(thumb, className="sw-vf-thumb"),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Span(
+                                class_name(item.cls, lang), className=f"sw-vf-class is-{item.priority or item.severity}"
+                            ),
+                            html.Span(
+                                local_time(item.ts_start, plant, now),
+                                className="sw-vf-time",
+                                title=full_time(item.ts_start, plant),
+                            ),
+                        ],
+                        className="sw-vf-line",
+                    ),
+                    html.Div(where, className="sw-vf-where"),
+                    html.Div(_tags(item, lang), className="sw-vf-tags"),
+                ],
+                className="sw-vf-text",
+            ),
+        ],
+        id={"type": ids.ITEM, "index": item.event_id},
+        n_clicks=0,
+        role="button",
+        tabIndex="0",
+        className="sw-vf-item" + (" is-unacked" if item.acked is False else ""),
+        title=t("video.feed.open", lang),
+    )
+
+
+def _counts_view(counts: Any, lang: str) -> list[Any]:
+    total = counts.total
+    out: list[Any] = [html.Span(t("video.feed.counts_24h", lang, n=total.events), className="sw-vf-count-total")]
+    for cls, c in counts.per_class.items():
+        share = c.false_positive_share
+        text = f"{class_name(cls, lang)} {c.events}"
+        if share:
+            text += " · " + t("video.feed.fp_share", lang, pct=f"{share * 100:.0f}")
+        out.append(html.Span(text, className="sw-vf-chip"))
+    return out
+
+
+def _filter(camera: Any, zone: Any, cls: Any) -> VideoFilter:
+    def one(v: Any) -> tuple[str, ...]:
+        return (v,) if isinstance(v, str) and v and v != ANY else ()
+
+    try:
+        return VideoFilter(cameras=one(camera), zones=one(zone), classes=one(cls))
+    except ValueError:
+        return VideoFilter(cameras=("\x00",))  # a value no browser sends: show nothing
+
+
+def _keyset(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, list | tuple) and len(value) == 2 and all(type(v) is int for v in value):
+        return int(value[0]), int(value[1])
+    return None
+
+
+@callback(
+    Output(ids.FEED, "children"),
+    Output(ids.FEED_SHOWN, "data"),
+    Output(ids.FEED_COUNTS, "children"),
+    Output(ids.FEED_NEWER, "disabled"),
+    Output(ids.FEED_OLDER, "disabled"),
+    Input(shell_ids.TICK, "n_intervals"),
+    Input(ids.FEED_CAMERA, "value"),
+    Input(ids.FEED_ZONE, "value"),
+    Input(ids.FEED_CLASS, "value"),
+    Input(ids.FEED_PAGES, "data"),
+    State(ids.FEED_SHOWN, "data"),
+)
+def _feed(_n: int | None, camera: Any, zone: Any, cls: Any, pages: Any, shown: Any) -> tuple[Any, Any, Any, bool, bool]:
+    if not may_view():
+        raise PreventUpdate
+    lang = web.lang()
+    plant = web.plant()
+    now = web.now_ms()
+    scope = scope_of(plant)
+    flt = _filter(camera, zone, cls)
+    before = _keyset(pages[-1]) if isinstance(pages, list) and pages else None
+    with session_scope(web.engine()) as session:
+        page = video_feed(session, flt, now_ms=now, scope=scope, limit=FEED_PAGE, before=before)
+        since = VideoFilter(flt.cameras, flt.zones, flt.classes, start_ms=now - COUNTS_MS)
+        counts = class_counts(session, since, scope=scope)
+    # what the browser shows, as it would be drawn: unchanged -> nothing is sent
+    day = local_time(now, plant)[:2]
+    key = [
+        lang,
+        day,
+        before,
+        page.before,
+        [i.as_dict() for i in page.items],
+        [(k, v.events, v.false_positive, v.confirmed) for k, v in counts.per_class.items()],
+    ]
+    digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+    if isinstance(shown, dict) and shown.get("digest") == digest:
+        raise PreventUpdate
+    if page.items:
+        items: Any = [feed_item(i, plant, lang, now) for i in page.items]
+    else:
+        items = html.Div(t("video.feed.none", lang), className="sw-muted sw-vf-empty")
+    data = {"digest": digest, "before": list(page.before) if page.before else None}
+    return items, data, _counts_view(counts, lang), before is None, page.before is None
+
+
+@callback(
+    Output(ids.FEED_PAGES, "data"),
+    Input(ids.FEED_OLDER, "n_clicks"),
+    Input(ids.FEED_NEWER, "n_clicks"),
+    Input(ids.FEED_CAMERA, "value"),
+    Input(ids.FEED_ZONE, "value"),
+    Input(ids.FEED_CLASS, "value"),
+    State(ids.FEED_PAGES, "data"),
+    State(ids.FEED_SHOWN, "data"),
+    prevent_initial_call=True,
+)
+def _paging(_o: Any, _w: Any, _c: Any, _z: Any, _k: Any, pages: Any, shown: Any) -> list[Any]:
+    stack = [p for p in pages if _keyset(p)] if isinstance(pages, list) else []
+    if ctx.triggered_id == ids.FEED_OLDER:
+        nxt = _keyset(shown.get("before")) if isinstance(shown, dict) else None
+        if nxt is None:
+            raise PreventUpdate
+        return [*stack, list(nxt)][-1000:]
+    if ctx.triggered_id == ids.FEED_NEWER:
+        return stack[:-1]
+    return []  # another filter: back to the newest page
+
+
+@callback(
+    Output(ids.EV_MODAL, "is_open"),
+    Output(ids.EV_SELECTED, "data"),
+    Output(ids.EV_SNAP, "src"),
+    Output(ids.EV_CLIP, "src"),
+    Output(ids.EV_DOWNLOAD, "href"),
+    Output(ids.EV_CONFIRM, "hidden"),
+    Output(ids.EV_RESULT, "children"),
+    Input({"type": ids.ITEM, "index": ALL}, "n_clicks"),
+    Input(ids.EV_MODAL, "is_open"),
+    prevent_initial_call=True,
+)
+def _open_event(clicks: list[int | None], is_open: bool) -> tuple[Any, ...]:
+    trigger = ctx.triggered_id
+    if trigger == ids.EV_MODAL:
+        if is_open:
+            raise PreventUpdate
+        return no_update, None, "", "", "", True, None  # closed: end the clip's stream
+    if not isinstance(trigger, dict) or not any(c for c in clicks or []):
+        raise PreventUpdate
+    if not ctx.triggered or not ctx.triggered[0].get("value"):
+        raise PreventUpdate  # the feed was redrawn, nobody clicked
+    event_id = trigger.get("index")
+    if type(event_id) is not int or not may_view():
+        raise PreventUpdate
+    plant = web.plant()
+    with session_scope(web.engine()) as session:
+        item = get_item(session, event_id, now_ms=web.now_ms(), scope=scope_of(plant))
+    if item is None:
+        raise PreventUpdate
+    base = f"/video/media/{item.event_id}"
+    snap = f"{base}/snapshot.jpg" if item.media.get("snapshot") else ""
+    clip = f"{base}/clip.mjpg" if item.media.get("clip") else ""
+    download = f"{base}/clip.avi" if item.media.get("clip") else ""
+    return True, item.event_id, snap, clip, download, True, None
+
+
+@callback(
+    Output(ids.EV_TITLE, "children"),
+    Output(ids.EV_INFO, "children"),
+    Output(ids.EV_ACK, "disabled"),
+    Output(ids.EV_FP, "disabled"),
+    Output(ids.EV_DOWNLOAD, "hidden"),
+    Input(ids.EV_SELECTED, "data"),
+    Input(shell_ids.TICK, "n_intervals"),
+    State(ids.EV_MODAL, "is_open"),
+)
+def _event_info(selected: Any, _n: int | None, is_open: bool) -> tuple[Any, ...]:
+    if type(selected) is not int or (ctx.triggered_id == shell_ids.TICK and not is_open) or not may_view():
+        raise PreventUpdate
+    lang = web.lang()
+    plant = web.plant()
+    now = web.now_ms()
+    with session_scope(web.engine()) as session:
+        item = get_item(session, selected, now_ms=now, scope=scope_of(plant))
+    if item is None:
+        return t("video.event.gone", lang), None, True, True, True
+    cams, zones = _names(plant, lang)
+    title = f"{class_name(item.cls, lang)} · {cams.get(item.camera, item.camera)}"
+    rows: list[tuple[str, Any]] = [
+        (t("video.event.time", lang), full_time(item.ts_start, plant)),
+        (t("video.feed.camera", lang), f"{item.camera} · {cams.get(item.camera, item.camera)}"),
+        (t("video.zone", lang), zones.get(item.zone or "", item.zone or "-")),
+        (t("video.feed.confidence", lang), "-" if item.confidence is None else f"{item.confidence * 100:.0f} %"),
+        (t("video.event.alarm", lang), f"{item.alarm_id} · {state_text(item, lang)}"),
+    ]
+    if item.acked_by:
+        rows.append((t("video.event.acked_by", lang), item.acked_by))
+    if item.verdict:
+        review = (
+            f"{t(f'video.verdict.{item.verdict}', lang)} · {item.reviewed_by} · {full_time(item.reviewed_at, plant)}"
+        )
+        rows.append((t("video.event.review", lang), review))
+        if item.review_comment:
+            rows.append((t("video.event.comment", lang), item.review_comment))
+    if item.message:
+        rows.append((t("video.event.message", lang), item.message))
+    info = html.Dl([part for k, v in rows for part in (html.Dt(k), html.Dd(v))], className="sw-vf-dl")
+    acting = may_act()
+    no_ack = not acting or item.alarm_state is None or bool(item.acked)
+    no_fp = not acting or item.verdict == FALSE_POSITIVE
+    return title, info, no_ack, no_fp, not item.media.get("clip")
+
+
+@callback(
+    Output(ids.EV_CONFIRM, "hidden", allow_duplicate=True),
+    Input(ids.EV_FP, "n_clicks"),
+    Input(ids.EV_CONFIRM_NO, "n_clicks"),
+    prevent_initial_call=True,
+)
+def _ask_false_positive(fp: int | None, no: int | None) -> bool:
+    if ctx.triggered_id == ids.EV_FP and fp:
+        return False
+    if ctx.triggered_id == ids.EV_CONFIRM_NO and no:
+        return True
+    raise PreventUpdate
+
+
+class NotAllowedError(ValueError):
+    """The logged-in user's role may not do this."""
+
+
+def act(action: str, event_id: Any, now_ms: int) -> list[int]:
+    """Acknowledge (``ack``) or mark as a false positive (``false_positive``) the detection ``event_id`` for
+    the logged-in user: checked here (permission, the user's areas), queued as operator commands, audited.
+    Returns the command ids (none when a false positive has no alarm yet). ``ValueError`` when refused."""
+    from store.alarms import submit_command  # the write side of the alarm store
+
+    if action not in ("ack", FALSE_POSITIVE):
+        raise ValueError("nothing to do")
+    if not may_act():
+        raise NotAllowedError(f"{action} is not allowed for this role")
+    if type(event_id) is not int:
+        raise NotInScopeError("no such detection")
+    plant = web.plant()
+    scope = scope_of(plant)
+    p = _principal()
+    areas = None if p is None else p.command_areas()
+    user = web_identity.current_user()
+    address = web_identity.client_address()
+    with session_scope(web.engine()) as session:
+        item = get_item(session, event_id, now_ms=now_ms, scope=scope)
+        if item is None:
+            raise NotInScopeError(f"no video event {event_id}")
+        if action == "ack":
+            if item.alarm_state is None:
+                raise ValueError("this detection has no alarm yet")
+            command_ids = submit_command(
+                session, [item.alarm_id], "ack", user, address=address, now_ms=now_ms, areas=areas
+            )
+            audit(
+                "alarm_ack",
+                user=user,
+                address=address,
+                target=item.alarm_id,
+                data={"alarms": [item.alarm_id], "event": item.event_id, "commands": command_ids},
+                session=session,
+            )
+            return command_ids
+        review_id = record_review(
+            session, item.event_id, FALSE_POSITIVE, user, FP_COMMENT, now_ms=now_ms, address=address, scope=scope
+        )
+        command_ids = []
+        if item.alarm_state is not None:
+            command = "ack" if item.acked is False else "comment"
+            command_ids = submit_command(
+                session,
+                [item.alarm_id],
+                command,
+                user,
+                comment=FP_COMMENT,
+                address=address,
+                now_ms=now_ms,
+                areas=areas,
+            )
+        audit(
+            AUDIT_FALSE_POSITIVE,
+            user=user,
+            address=address,
+            target=item.alarm_id,
+            detail=FP_COMMENT,
+            data={"event": item.event_id, "review": review_id, "commands": command_ids},
+            session=session,
+        )
+        return command_ids
+
+
+@callback(
+    Output(ids.EV_RESULT, "children", allow_duplicate=True),
+    Output(ids.SENT, "data"),
+    Output(ids.EV_CONFIRM, "hidden", allow_duplicate=True),
+    Output(ids.EV_SELECTED, "data", allow_duplicate=True),
+    Input(ids.EV_ACK, "n_clicks"),
+    Input(ids.EV_CONFIRM_YES, "n_clicks"),
+    State(ids.EV_SELECTED, "data"),
+    prevent_initial_call=True,
+)
+def _act(ack: int | None, yes: int | None, selected: Any) -> tuple[Any, ...]:
+    trigger = ctx.triggered_id
+    if not ((trigger == ids.EV_ACK and ack) or (trigger == ids.EV_CONFIRM_YES and yes)) or selected is None:
+        raise PreventUpdate
+    action = "ack" if trigger == ids.EV_ACK else FALSE_POSITIVE
+    lang = web.lang()
+    now = web.now_ms()
+    try:
+        command_ids = act(action, selected, now)
+    except NotAllowedError:
+        return dbc.Alert(t("alarm.result.not_allowed", lang), color="danger"), no_update, True, no_update
+    except ValueError as exc:
+        return dbc.Alert(t("alarm.result.refused", lang, error=str(exc)), color="danger"), no_update, True, no_update
+    except Exception:
+        logger.exception("video action %s on event %r could not be stored", action, selected)
+        return dbc.Alert(t("alarm.result.failed", lang), color="danger"), no_update, True, no_update
+    name = t("alarm.action.ack", lang) if action == "ack" else t("video.event.fp", lang)
+    if not command_ids:
+        note = dbc.Alert(t("video.event.fp_recorded", lang), color="success")
+        return note, None, True, selected
+    note = dbc.Alert(t("alarm.result.sent", lang, action=name, n=len(command_ids)), color="info")
+    return note, {"ids": command_ids, "at": now, "action": action}, True, selected
+
+
+@callback(
+    Output(ids.EV_RESULT, "children", allow_duplicate=True),
+    Output(ids.SENT, "data", allow_duplicate=True),
+    Input(shell_ids.TICK, "n_intervals"),
+    State(ids.SENT, "data"),
+    prevent_initial_call=True,
+)
+def _report(_n: int | None, sent: Any) -> tuple[Any, Any]:
+    if not isinstance(sent, dict) or not isinstance(sent.get("ids"), list) or not sent["ids"]:
+        raise PreventUpdate
+    wanted = [i for i in sent["ids"] if type(i) is int]
+    lang = web.lang()
+    action = t("alarm.action.ack", lang) if sent.get("action") == "ack" else t("video.event.fp", lang)
+    with session_scope(web.engine()) as session:
+        done = command_results(session, wanted)
+    finished = [c for c in done if c.done_at is not None]
+    if len(finished) < len(wanted):
+        at = sent.get("at")
+        if web.now_ms() - (at if type(at) is int else 0) < RESULT_WAIT_MS:
+            raise PreventUpdate
+        return dbc.Alert(
+            t("alarm.result.no_answer", lang, action=action, n=len(wanted) - len(finished)), color="warning"
+        ), None
+    ok = [c for c in finished if c.ok]
+    refused = [c for c in finished if not c.ok]
+    alarm_snapshot.expire()  # the alarm list and banner show the new state at once
+    alarm_banner.expire()
+    parts: list[Any] = [html.Div(t("alarm.result.done", lang, action=action, n=len(ok)))]
+    for c in refused[:10]:
+        parts.append(html.Div(t("alarm.result.rejected", lang, alarm=c.alarm_id, reason=c.result or "")))
+    color = "success" if not refused else "warning" if ok else "danger"
+    return dbc.Alert(parts, color=color, dismissable=True), None

@@ -1,10 +1,17 @@
 """The /video page: the camera grid in real headless Chromium, fed by the simulator's MJPEG cameras through
 the relay; live tiles, a dead camera shown as offline with the time since when, the live dialog, filters,
 hostile camera names as text, no console error, nothing requested off this machine; 403 for executives.
-Screenshots at 1920x1080 and 390x844 go to test-artifacts/."""
+Screenshots at 1920x1080 and 390x844 go to test-artifacts/.
+
+The video alarm feed's callbacks on the real app with detections as the video service writes them and the
+real alarm service: newest first, filters, acknowledge and false positive queued, applied and audited,
+refused for executives and outside an on-call user's areas, hostile texts as text; the on-call snapshot
+of a video alarm."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +51,7 @@ def test_page_for_dispatcher_not_executive(cams) -> None:  # type: ignore[no-unt
 
     settings, srv = cams
     app = create_app(settings)
-    dispatcher = logged_in_client(app, settings, "dispatcher")
+    dispatcher = ready(logged_in_client(app, settings, "dispatcher"))
     assert dispatcher.get("/video").status_code == 200
     executive = logged_in_client(app, settings, "executive")
     assert executive.get("/video").status_code == 403
@@ -128,3 +135,337 @@ def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-
         phone.screenshot(path=str(ARTIFACTS / "video-phone.png"))
         assert not errors, errors
         assert not foreign, foreign
+
+
+# --- the video alarm feed: callbacks on the real app, the real alarm service ---------------------------------
+
+CALLBACK = "/_dash-update-component"
+HOSTILE = "<img src=x onerror=alert(1)> javascript:alert(2)"
+
+
+def add_detections(settings: Any, rows: list[tuple[str, str, str, int]]) -> list[int]:
+    """Event rows of kind ``video`` in the contract's format, as the video service writes them:
+    (camera, zone, class, ms before now); the newest message is hostile text."""
+    from store.db import make_engine, session_scope
+    from store.events import add_event
+
+    engine = make_engine(settings.db_url)
+    now = int(time.time() * 1000)
+    ids = []
+    try:
+        with session_scope(engine) as s:
+            for cam, zone, cls, ago in rows:
+                ids.append(
+                    add_event(
+                        s,
+                        "video",
+                        cam,
+                        now - ago,
+                        severity="high",
+                        zone=zone,
+                        message=f"{cls} {HOSTILE}",
+                        data={
+                            "camera": cam,
+                            "class": cls,
+                            "confidence": 0.87,
+                            "box": [10, 10, 40, 80],
+                            "frame": [640, 360],
+                            "media": {"snapshot": True, "thumb": True, "clip": True},
+                        },
+                    )
+                )
+    finally:
+        engine.dispose()
+    return ids
+
+
+def run_alarm_service(settings: Any) -> None:
+    """One step of the real alarm service: detections become alarms, queued commands are applied."""
+    from services.alarms import AlarmService
+    from store.db import make_engine
+
+    engine = make_engine(settings.db_url)
+    service = AlarmService(load_plant(settings.plant_file), engine)
+    try:
+        service.step(int(time.time() * 1000))
+    finally:
+        service.lock.release()
+        engine.dispose()
+
+
+def _key(app: Any, *parts: str) -> str:
+    found = [k for k in app.callback_map if all(p in k for p in parts)]
+    assert len(found) == 1, (parts, found)
+    return found[0]
+
+
+def _outputs(key: str) -> Any:
+    outs = []
+    for part in key[2:-2].split("...") if key.startswith("..") else [key]:
+        cid, prop = part.rsplit(".", 1)
+        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
+    return outs if key.startswith("..") else outs[0]
+
+
+def ready(client: Any) -> Any:
+    """``client`` after Dash set its callbacks up (on the first request it answers)."""
+    client.get("/_dash-dependencies")
+    return client
+
+
+def post(client: Any, key: str, inputs: list[Any], state: list[Any], changed: list[str]) -> Any:
+    body = {"output": key, "outputs": _outputs(key), "inputs": inputs, "state": state, "changedPropIds": changed}
+    return client.post(CALLBACK, json=body)
+
+
+def feed(client: Any, app: Any, camera: str = "*", cls: str = "*") -> Any:
+    return post(
+        ready(client),
+        _key(app, "video-feed.children"),
+        [
+            {"id": "shell-tick", "property": "n_intervals", "value": 1},
+            {"id": "video-feed-camera", "property": "value", "value": camera},
+            {"id": "video-feed-zone", "property": "value", "value": "*"},
+            {"id": "video-feed-class", "property": "value", "value": cls},
+            {"id": "video-feed-pages", "property": "data", "value": []},
+        ],
+        [{"id": "video-feed-shown", "property": "data", "value": None}],
+        ["shell-tick.n_intervals"],
+    )
+
+
+def act(client: Any, app: Any, event_id: Any, button: str) -> Any:
+    return post(
+        ready(client),
+        _key(app, "video-sent.data...", "video-event-selected"),
+        [
+            {"id": "video-event-ack", "property": "n_clicks", "value": 1 if button == "ack" else None},
+            {"id": "video-event-confirm-yes", "property": "n_clicks", "value": 1 if button == "fp" else None},
+        ],
+        [{"id": "video-event-selected", "property": "data", "value": event_id}],
+        ["video-event-ack.n_clicks" if button == "ack" else "video-event-confirm-yes.n_clicks"],
+    )
+
+
+@pytest.fixture
+def detections(tmp_path: Path) -> tuple[Any, list[int]]:
+    settings = seed_store(tmp_path, plant_with_cameras(tmp_path))
+    ids = add_detections(
+        settings,
+        [
+            ("CAM-A", "smelter-hall", "flame", 60_000),
+            ("CAM-B", "converter-aisle", "no_hardhat", 40_000),
+            ("CAM-C", "tank-farm", "spill", 20_000),
+        ],
+    )
+    return settings, ids
+
+
+def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    settings, ids = detections
+    run_alarm_service(settings)
+    app = create_app(settings)
+    dispatcher = logged_in_client(app, settings, "dispatcher")
+    resp = feed(dispatcher, app)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    out = resp.get_json()["response"]
+    items = out["video-feed"]["children"]
+    assert [i["props"]["id"]["index"] for i in items] == list(reversed(ids))
+    text = json.dumps(items)
+    assert "Spill or leak" in text and "Flame" in text and "No hard hat" in text
+    assert "Tank farm <script>x</script>" in text  # the hostile camera name is a text child
+    assert f"/video/media/{ids[2]}/thumb.jpg" in text
+    assert "Unacknowledged" in text and "87 %" in text
+    assert out["video-feed-shown"]["data"]["digest"]
+    only = feed(dispatcher, app, cls="flame").get_json()["response"]["video-feed"]["children"]
+    assert [i["props"]["id"]["index"] for i in only] == [ids[0]]
+    cam = feed(dispatcher, app, camera="CAM-B").get_json()["response"]["video-feed"]["children"]
+    assert [i["props"]["id"]["index"] for i in cam] == [ids[1]]
+    # forged filter values show nothing rather than fail
+    assert feed(dispatcher, app, cls="dragon").status_code == 200
+    # executives and on-call users may not see the feed at all
+    assert feed(logged_in_client(app, settings, "executive"), app).status_code == 403
+    assert feed(logged_in_client(app, settings, "on-call"), app).status_code == 403
+
+
+def test_acknowledge_and_false_positive_are_queued_applied_and_audited(detections) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from app import create_app
+    from store.db import make_engine, session_scope
+    from store.models import Alarm, AlarmCommand, SecurityAudit, VideoReview
+
+    settings, ids = detections
+    run_alarm_service(settings)  # the detections become alarms video:<id>
+    app = create_app(settings)
+    dispatcher = logged_in_client(app, settings, "dispatcher")
+    resp = act(dispatcher, app, ids[0], "ack")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    sent = resp.get_json()["response"]["video-sent"]["data"]
+    assert len(sent["ids"]) == 1
+    resp = act(dispatcher, app, ids[1], "fp")
+    assert resp.status_code == 200
+    fp_sent = resp.get_json()["response"]["video-sent"]["data"]
+    run_alarm_service(settings)  # applies the commands
+    engine = make_engine(settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            cmds = {c.alarm_id: c for c in s.scalars(select(AlarmCommand))}
+            assert cmds[f"video:{ids[0]}"].action == "ack" and cmds[f"video:{ids[0]}"].user == "test-dispatcher"
+            fp = cmds[f"video:{ids[1]}"]
+            assert (fp.action, fp.comment, fp.result) == ("ack", "false positive", "ok")
+            assert s.get(Alarm, f"video:{ids[0]}").acked  # type: ignore[union-attr]
+            assert s.get(Alarm, f"video:{ids[1]}").acked_by == "test-dispatcher"  # type: ignore[union-attr]
+            review = s.scalars(select(VideoReview)).one()
+            assert (review.event_id, review.verdict, review.user) == (ids[1], "false_positive", "test-dispatcher")
+            events = {
+                a.event: a for a in s.scalars(select(SecurityAudit).where(SecurityAudit.user == "test-dispatcher"))
+            }
+            assert events["alarm_ack"].target == f"video:{ids[0]}"
+            assert events["video_false_positive"].target == f"video:{ids[1]}" and events["video_false_positive"].address
+    finally:
+        engine.dispose()
+    # the page reports the service's answer
+    rep = post(
+        dispatcher,
+        _key(app, "video-sent.data@"),
+        [{"id": "shell-tick", "property": "n_intervals", "value": 5}],
+        [{"id": "video-sent", "property": "data", "value": fp_sent}],
+        ["shell-tick.n_intervals"],
+    )
+    assert rep.status_code == 200 and "Mark false positive: 1 done." in rep.get_data(as_text=True)
+    # the feed shows the verdict and the new state
+    items = json.dumps(feed(dispatcher, app).get_json()["response"]["video-feed"]["children"])
+    assert "False positive" in items and "Acknowledged" in items
+    # a false positive of an acknowledged alarm: the comment alone; the review still counts
+    resp = act(dispatcher, app, ids[0], "fp")
+    run_alarm_service(settings)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as s:
+        last = s.scalars(select(AlarmCommand).order_by(AlarmCommand.id.desc())).first()
+        assert last is not None and (last.alarm_id, last.action, last.result) == (f"video:{ids[0]}", "comment", "ok")
+        assert len(s.scalars(select(VideoReview)).all()) == 2
+    engine.dispose()
+    # refused: executives (by the policy), unknown events, forged ids
+    executive = logged_in_client(app, settings, "executive")
+    assert act(executive, app, ids[2], "ack").status_code == 403
+    assert act(executive, app, ids[2], "fp").status_code == 403
+    for forged in (999_999, "1 OR 1=1", {"x": 1}):
+        out = act(dispatcher, app, forged, "fp").get_json()["response"]
+        assert "video-sent" not in out and "Not sent" in json.dumps(out["video-event-result"])
+
+
+def test_on_call_users_act_only_in_their_areas(detections) -> None:  # type: ignore[no-untyped-def]
+    """On-call users cannot open /video (no video permission); if a forged request reached the page's code
+    with an on-call user, their areas still hold: another area's detection does not exist for them."""
+    import flask
+    from sqlalchemy import select
+
+    from app import create_app
+    from auth.policy import Principal, Role
+    from dashboards import video as page
+    from store.db import make_engine, session_scope
+    from store.models import AlarmCommand, VideoReview
+    from store.video import NotInScopeError
+
+    settings, ids = detections
+    run_alarm_service(settings)
+    app = create_app(settings)
+    oncall = logged_in_client(app, settings, "on-call")
+    assert oncall.get("/video").status_code == 403
+    assert act(oncall, app, ids[2], "fp").status_code == 403
+    now = int(time.time() * 1000)
+    with app.server.test_request_context(CALLBACK, method="POST"):
+        flask.g.sw_user = Principal.of(77, "oc-acid", Role.ON_CALL, areas=["acid"])
+        for action in ("ack", "false_positive"):
+            with pytest.raises(NotInScopeError):
+                page.act(action, ids[0], now)  # smelting: not theirs
+        assert len(page.act("false_positive", ids[2], now)) == 1  # the tank farm is in the acid area
+        flask.g.sw_user = Principal.of(78, "exec", Role.EXECUTIVE)
+        with pytest.raises(page.NotAllowedError):
+            page.act("ack", ids[2], now)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as s:
+        assert [c.alarm_id for c in s.scalars(select(AlarmCommand))] == [f"video:{ids[2]}"]
+        assert [r.user for r in s.scalars(select(VideoReview))] == ["oc-acid"]
+    engine.dispose()
+
+
+def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+
+    settings, ids = detections
+    app = create_app(settings)
+    dispatcher = ready(logged_in_client(app, settings, "dispatcher"))
+    assert dispatcher.get("/video").status_code == 200
+    layout = dispatcher.post(
+        CALLBACK,
+        json={
+            "output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [
+                {"id": "_pages_location", "property": "pathname", "value": "/video"},
+                {"id": "_pages_location", "property": "search", "value": ""},
+            ],
+            "state": [],
+            "changedPropIds": ["_pages_location.pathname"],
+        },
+    )
+    assert layout.status_code == 200
+    body = layout.get_data(as_text=True)
+    assert "video-feed" in body and "video-event-modal" in body and "video-grid" in body
+    assert "CAM-C · Tank farm <script>x</script>" in json.dumps(layout.get_json(), ensure_ascii=False)  # as text
+    # the dialog's details: no alarm yet (the alarm service has not run), the hostile message as text
+    resp = post(
+        dispatcher,
+        _key(app, "video-event-info.children"),
+        [
+            {"id": "video-event-selected", "property": "data", "value": ids[2]},
+            {"id": "shell-tick", "property": "n_intervals", "value": 1},
+        ],
+        [{"id": "video-event-modal", "property": "is_open", "value": True}],
+        ["video-event-selected.data"],
+    )
+    assert resp.status_code == 200
+    out = resp.get_json()["response"]
+    assert out["video-event-title"]["children"] == "Spill or leak · Tank farm <script>x</script>"
+    info = json.dumps(out["video-event-info"]["children"])
+    assert "No alarm yet" in info and json.dumps(HOSTILE)[1:-1] in info
+    assert out["video-event-ack"]["disabled"] is True and out["video-event-fp"]["disabled"] is False
+
+
+def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
+    from dashboards._oncall_data import snapshot_url
+    from store.alarm_views import AlarmView
+
+    base = dict(
+        state="active_unacked",
+        condition="flame",
+        source="CAM-A",
+        priority="urgent",
+        area="smelting",
+        zone="smelter-hall",
+        equipment=None,
+        badge=None,
+        camera="CAM-A",
+        active=True,
+        acked=False,
+        value=None,
+        limit=None,
+        activated_at=1,
+        returned_at=None,
+        acked_at=None,
+        acked_by=None,
+        shelved_until=None,
+        shelved_by=None,
+        shelve_reason=None,
+        message="",
+        updated_at=1,
+    )
+    video = AlarmView(id="video:42", source_type="video", **base)  # type: ignore[arg-type]
+    process = AlarmView(id="FF-1.TEMP:HH", source_type="process", **base)  # type: ignore[arg-type]
+    assert snapshot_url(None, video) == "/video/media/42/snapshot.jpg"
+    assert snapshot_url(None, process) is None
+    assert snapshot_url(None) is None
