@@ -59,6 +59,10 @@ def init_web(server: flask.Flask, settings: Settings) -> None:
 
     register_video_routes(server, settings)
 
+    from video.media_routes import register_routes as register_video_media_routes
+
+    register_video_media_routes(server, settings)
+
 
 T = TypeVar("T")
 

@@ -138,6 +138,12 @@ ROUTES: dict[str, Need] = {
     "/video/live/<camera>.mjpg": Perm.VIDEO,
     "/video/snapshot/<camera>.jpg": Perm.VIDEO,
     "/video/status.json": Perm.VIDEO,
+    # Video event media: dispatchers and administrators all; on-call users only the events of their areas
+    # (checked in the route, video.media_routes.may_see).
+    "/video/media/<int:event_id>/snapshot.jpg": (Perm.VIDEO, Perm.ONCALL),
+    "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
+    "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),
+    "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

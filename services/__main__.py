@@ -1,4 +1,5 @@
-"""``python -m services``: the alarm engine, personnel rules and notifications, next to the collectors.
+"""``python -m services``: the alarm engine, personnel rules, notifications and video analytics, next to the
+collectors.
 
     python -m services [--plant FILE] [--db URL] [--only NAME ...]
 
@@ -21,6 +22,7 @@ from services.alarms import make_service as make_alarm_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
 from services.runner import Runner, Service
+from services.video import make_service as make_video_service
 from settings import get_settings
 from store.db import make_engine, migrate
 
@@ -31,6 +33,7 @@ FACTORIES: dict[str, Callable[..., Service]] = {}
 FACTORIES["alarms"] = make_alarm_service
 FACTORIES["personnel"] = make_personnel_service
 FACTORIES["notify"] = make_notify_service
+FACTORIES["video"] = make_video_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -69,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, lambda *_: done.set())
     with Runner(services):
         done.wait()
+    for service in services:  # services with threads of their own (video) stop them and finish their files
+        close = getattr(service, "close", None)
+        if callable(close):
+            close()
     logger.info("services stopped")
     return 0
 

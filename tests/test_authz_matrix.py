@@ -17,6 +17,7 @@ from typing import Any
 
 import dash
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from auth import policy
 from auth.policy import Access, Principal, Role, allowed
@@ -216,7 +217,8 @@ def test_every_data_and_media_route(matrix: Matrix) -> None:
     for rule in matrix.app.server.url_map.iter_rules():
         if rule.rule in PAGE_RULES or rule.rule in (CALLBACK_RULE, ASSET_RULE, LOGIN_PATH, LOGOUT_PATH):
             continue
-        url = examples.get(rule.rule) or adapter.build(rule.endpoint, {a: "x" for a in rule.arguments})
+        made_up = {a: 1 if isinstance(rule._converters.get(a), NumberConverter) else "x" for a in rule.arguments}
+        url = examples.get(rule.rule) or adapter.build(rule.endpoint, made_up)
         need = None if rule.rule in REFUSED_RULES else policy.ROUTES[rule.rule]
         for role in ROLES:
             ok = allowed(matrix.principals[role], need)
