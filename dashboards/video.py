@@ -40,7 +40,7 @@ import web_identity
 from auth import audit
 from auth.auditlog import VIDEO_FALSE_POSITIVE
 from auth.policy import Perm, Principal
-from dashboards._alarm_live import alarm_banner, alarm_snapshot, full_time, local_time
+from dashboards._alarm_live import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
 from i18n import label, t
 from layouts import ids as shell_ids
 from plant import Plant
@@ -387,8 +387,8 @@ def _cameras_in(plant: Plant, scope: Scope | None) -> list[Camera]:
 
 
 def class_name(cls: str, lang: str) -> str:
-    """``flame`` -> "Flame"; a class without a translation as is."""
-    return t(f"video.class.{cls}", lang) if cls in CLASSES else cls
+    """``flame`` -> "Flame" (the alarm condition's name, as on the alarm list); an unknown class as is."""
+    return condition_text(cls, lang)
 
 
 def _feed_options(plant: Plant, lang: str, scope: Scope | None) -> tuple[list[Any], list[Any], list[Any]]:

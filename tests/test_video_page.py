@@ -278,7 +278,28 @@ def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  #
     assert "Tank farm <script>x</script>" in text  # the hostile camera name is a text child
     assert f"/video/media/{ids[2]}/thumb.jpg" in text
     assert "Unacknowledged" in text and "87 %" in text
-    assert out["video-feed-shown"]["data"]["digest"]
+    shown = out["video-feed-shown"]["data"]
+    assert shown["digest"]
+    # the next refresh with nothing changed sends nothing
+    again = post(
+        dispatcher,
+        _key(app, "video-feed.children"),
+        [
+            {"id": "shell-tick", "property": "n_intervals", "value": 2},
+            {"id": "video-feed-camera", "property": "value", "value": "*"},
+            {"id": "video-feed-zone", "property": "value", "value": "*"},
+            {"id": "video-feed-class", "property": "value", "value": "*"},
+            {"id": "video-feed-pages", "property": "data", "value": []},
+        ],
+        [{"id": "video-feed-shown", "property": "data", "value": shown}],
+        ["shell-tick.n_intervals"],
+    )
+    assert again.status_code == 204
+    # in Chinese
+    dispatcher.set_cookie("sw_lang", "zh")
+    zh = json.dumps(feed(dispatcher, app).get_json()["response"], ensure_ascii=False)
+    assert "火焰" in zh and "泄漏" in zh and "未确认" in zh and "最近 24 小时" in zh
+    dispatcher.set_cookie("sw_lang", "en")
     only = feed(dispatcher, app, cls="flame").get_json()["response"]["video-feed"]["children"]
     assert [i["props"]["id"]["index"] for i in only] == [ids[0]]
     cam = feed(dispatcher, app, camera="CAM-B").get_json()["response"]["video-feed"]["children"]
@@ -469,3 +490,12 @@ def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
     assert snapshot_url(None, video) == "/video/media/42/snapshot.jpg"
     assert snapshot_url(None, process) is None
     assert snapshot_url(None) is None
+    # the on-call card shows it in the snapshot slot; other alarms keep the placeholder
+    from dashboards.oncall import card
+
+    plant = load_plant(plant_with_cameras(tmp_path))
+    now = int(time.time() * 1000)
+    shown = json.dumps(card(video, plant, {}, now, "en").to_plotly_json(), default=str)
+    assert "/video/media/42/snapshot.jpg" in shown and "sw-oc-snap-img" in shown
+    other = json.dumps(card(process, plant, {}, now, "en").to_plotly_json(), default=str)
+    assert "/video/media/" not in other and "sw-oc-snap-none" in other
