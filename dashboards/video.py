@@ -203,8 +203,11 @@ def _options(plant: Plant, lang: str, area: str | None) -> tuple[list[dict[str, 
 
 
 def layout(**_query: str) -> html.Div:
+    """The page; ``?camera=<id>`` sets the feed's camera filter, ``?event=<id>`` opens that detection (links
+    from the 3D scene, the alarm list and notifications)."""
     lang = web.lang()
     plant = web.plant()
+    opened = _event_from_query(_query.get("event"), plant)
     area_opts, zone_opts = _options(plant, lang, ANY)
     dialog = dbc.Modal(
         [
@@ -258,11 +261,11 @@ def layout(**_query: str) -> html.Div:
     )
     return html.Div(
         [
-            html.Div([cameras, _feed_panel(plant, lang)], className="sw-video-layout"),
+            html.Div([cameras, _feed_panel(plant, lang, _query.get("camera"))], className="sw-video-layout"),
             dcc.Interval(id=ids.TICK, interval=REFRESH_MS),
             dialog,
-            _event_dialog(lang),
-            dcc.Store(id=ids.EV_SELECTED, data=None),
+            _event_dialog(lang, opened),
+            dcc.Store(id=ids.EV_SELECTED, data=opened.event_id if opened else None),
             dcc.Store(id=ids.SENT, data=None),
         ],
         className="sw-video",
@@ -406,24 +409,45 @@ def _feed_options(plant: Plant, lang: str, scope: Scope | None) -> tuple[list[An
     return cam_opts, zone_opts, cls_opts
 
 
-def _select(cid: str, text: str, options: list[Any]) -> html.Div:
+def _event_from_query(value: Any, plant: Plant) -> FeedItem | None:
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 18 or not may_view():
+        return None
+    with session_scope(web.engine()) as session:
+        return get_item(session, int(value), now_ms=web.now_ms(), scope=scope_of(plant))
+
+
+def _media(item: FeedItem | None) -> tuple[str, str, str]:
+    """The snapshot, clip replay and clip download URLs of a detection ("" for what it does not have)."""
+    if item is None:
+        return "", "", ""
+    base = f"/video/media/{item.event_id}"
+    has_clip = item.media.get("clip")
+    return (
+        f"{base}/snapshot.jpg" if item.media.get("snapshot") else "",
+        f"{base}/clip.mjpg" if has_clip else "",
+        f"{base}/clip.avi" if has_clip else "",
+    )
+
+
+def _select(cid: str, text: str, options: list[Any], value: str = ANY) -> html.Div:
     return html.Div(
         [
             dbc.Label(text, html_for=cid, className="mb-1 sw-muted"),
-            dcc.Dropdown(id=cid, options=options, value=ANY, clearable=False),
+            dcc.Dropdown(id=cid, options=options, value=value, clearable=False),
         ],
         className="sw-vf-filter",
     )
 
 
-def _feed_panel(plant: Plant, lang: str) -> html.Section:
+def _feed_panel(plant: Plant, lang: str, camera: Any = None) -> html.Section:
     cam_opts, zone_opts, cls_opts = _feed_options(plant, lang, scope_of(plant))
+    camera = camera if isinstance(camera, str) and any(o["value"] == camera for o in cam_opts) else ANY
     return html.Section(
         [
             html.H2(t("video.feed.title", lang), className="sw-vf-title"),
             html.Div(
                 [
-                    _select(ids.FEED_CAMERA, t("video.feed.camera", lang), cam_opts),
+                    _select(ids.FEED_CAMERA, t("video.feed.camera", lang), cam_opts, camera),
                     _select(ids.FEED_ZONE, t("video.zone", lang), zone_opts),
                     _select(ids.FEED_CLASS, t("video.feed.class", lang), cls_opts),
                 ],
@@ -460,7 +484,8 @@ def _feed_panel(plant: Plant, lang: str) -> html.Section:
     )
 
 
-def _event_dialog(lang: str) -> dbc.Modal:
+def _event_dialog(lang: str, opened: FeedItem | None = None) -> dbc.Modal:
+    snap, clip, download = _media(opened)
     return dbc.Modal(
         [
             dbc.ModalHeader(dbc.ModalTitle(id=ids.EV_TITLE)),
@@ -470,14 +495,14 @@ def _event_dialog(lang: str) -> dbc.Modal:
                         [
                             html.Figure(
                                 [
-                                    html.Img(id=ids.EV_SNAP, className="sw-vf-media-img", alt=""),
+                                    html.Img(id=ids.EV_SNAP, src=snap, className="sw-vf-media-img", alt=""),
                                     html.Figcaption(t("video.event.snapshot", lang)),
                                 ],
                                 className="sw-vf-figure",
                             ),
                             html.Figure(
                                 [
-                                    html.Img(id=ids.EV_CLIP, className="sw-vf-media-img", alt=""),
+                                    html.Img(id=ids.EV_CLIP, src=clip, className="sw-vf-media-img", alt=""),
                                     html.Figcaption(t("video.event.clip", lang)),
                                 ],
                                 className="sw-vf-figure",
@@ -521,7 +546,7 @@ def _event_dialog(lang: str) -> dbc.Modal:
                     html.A(
                         t("video.event.download", lang),
                         id=ids.EV_DOWNLOAD,
-                        href="",
+                        href=download,
                         download="",
                         className="btn btn-outline-secondary btn-sm me-auto",
                     ),
@@ -534,7 +559,7 @@ def _event_dialog(lang: str) -> dbc.Modal:
         size="xl",
         centered=True,
         scrollable=True,
-        is_open=False,
+        is_open=opened is not None,
         className="sw-video-modal sw-vf-modal",
     )
 
@@ -741,10 +766,7 @@ def _open_event(clicks: list[int | None], is_open: bool) -> tuple[Any, ...]:
         item = get_item(session, event_id, now_ms=web.now_ms(), scope=scope_of(plant))
     if item is None:
         raise PreventUpdate
-    base = f"/video/media/{item.event_id}"
-    snap = f"{base}/snapshot.jpg" if item.media.get("snapshot") else ""
-    clip = f"{base}/clip.mjpg" if item.media.get("clip") else ""
-    download = f"{base}/clip.avi" if item.media.get("clip") else ""
+    snap, clip, download = _media(item)
     return True, item.event_id, snap, clip, download, True, None
 
 

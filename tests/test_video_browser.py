@@ -165,6 +165,18 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
                     && f.querySelector('.sw-vf-state')?.innerText === 'Acknowledged'; }""",
             timeout=30_000,
         )
+        # a link to one detection opens its dialog
+        page.goto(f"{base}/video?event={ids[0]}")
+        page.wait_for_function(
+            """() => { const i = document.querySelector('#video-event-clip');
+                return i && i.complete && i.naturalWidth === 640; }""",
+            timeout=60_000,
+        )
+        page.wait_for_function(
+            "() => (document.querySelector('#video-event-title')?.innerText || '').startsWith('Flame')", timeout=30_000
+        )
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#video-event-clip", state="detached", timeout=30_000)
         assert not errors, errors
         assert not foreign, foreign
 

@@ -456,6 +456,45 @@ def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-
     assert "No alarm yet" in info and json.dumps(HOSTILE)[1:-1] in info
     assert out["video-event-ack"]["disabled"] is True and out["video-event-fp"]["disabled"] is False
 
+    # a link to one detection (?event=) opens its dialog; ?camera= sets the feed's camera filter
+    def page_for(search: str) -> dict[str, Any]:
+        body = {
+            "output": ".._pages_content.children..._pages_store.data..",
+            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+            "inputs": [
+                {"id": "_pages_location", "property": "pathname", "value": "/video"},
+                {"id": "_pages_location", "property": "search", "value": search},
+            ],
+            "state": [],
+            "changedPropIds": ["_pages_location.pathname"],
+        }
+        resp = dispatcher.post(CALLBACK, json=body)
+        assert resp.status_code == 200
+        found: dict[str, Any] = {}
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                props = node.get("props")
+                if isinstance(props, dict) and isinstance(props.get("id"), str):
+                    found[props["id"]] = props
+                for v in node.values():
+                    walk(v)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v)
+
+        walk(resp.get_json())
+        return found
+
+    linked = page_for(f"?event={ids[1]}&camera=CAM-B")
+    assert linked["video-event-modal"]["is_open"] is True
+    assert linked["video-event-selected"]["data"] == ids[1]
+    assert linked["video-event-clip"]["src"] == f"/video/media/{ids[1]}/clip.mjpg"
+    assert linked["video-feed-camera"]["value"] == "CAM-B"
+    for search in ("?event=999999", "?event=x", "?event=-1&camera=<script>", ""):
+        plain = page_for(search)
+        assert plain["video-event-modal"]["is_open"] is False and plain["video-feed-camera"]["value"] == "*"
+
 
 def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
     from dashboards._oncall_data import snapshot_url
