@@ -4,6 +4,10 @@
  * arrays for SimpleMeshLayer) and then only live fields each refresh. The Deck is never recreated: live
  * updates call deck.setProps({layers}), so the user's camera stays where the user put it. Plant strings
  * reach the page only through textContent (tooltips) or Dash (the side panel).
+ *
+ * Video alarms (live.vc: [camera index, priority rank, unacked, classes], live.vz: zone indices) draw their
+ * camera larger in the video-alarm color with its view cone filled and its class above it, and outline
+ * their zone; while any is unacknowledged these flash (only those layers are swapped, twice a second).
  */
 (function () {
   "use strict";
@@ -11,6 +15,7 @@
   const LEVELS = { r: "red", o: "orange", y: "yellow", b: "blue" };
   const STATES = { r: "run", i: "idle", f: "fault", m: "maintenance", s: "stopped" };
   const ALARM_PRIORITIES = ["urgent", "high", "medium", "low"]; // the rank in live.al markers
+    const PULSE_MS = 600;
   let active = null; // the scene on the page now
 
   const loadDeck = window.SWDeck.loadDeck;
@@ -169,6 +174,202 @@
     } else {
       this.start();
     }
+    this.pulseControl();
+  };
+
+  // Flash the video-alarm layers while an alarm there is unacknowledged (not for reduced motion).
+  Scene.prototype.pulseControl = function () {
+    const vc = (this.live && this.live.vc) || [];
+    const unacked = vc.some(function (v) {
+      return v[2];
+    });
+    const still = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (unacked && !still && !this.pulseTimer) {
+      const self = this;
+      this.pulseTimer = setInterval(function () {
+        self.pulse = !self.pulse;
+        self.swapVideoLayers();
+      }, PULSE_MS);
+    } else if ((!unacked || still) && this.pulseTimer) {
+      clearInterval(this.pulseTimer);
+      this.pulseTimer = null;
+      this.pulse = false;
+      this.swapVideoLayers();
+    }
+  };
+
+  // Only the video-alarm layers are rebuilt; every other layer instance stays as it is.
+  Scene.prototype.swapVideoLayers = function () {
+    if (!this.deck || !this.current) {
+      return;
+    }
+    const fresh = {};
+    this.videoLayers(new Set(this.layers || [])).forEach(function (l) {
+      fresh[l.id] = l;
+    });
+    this.current = this.current.map(function (l) {
+      return fresh[l.id] || l;
+    });
+    this.deck.setProps({ layers: this.current });
+  };
+
+  // The video alarm of camera i (its live.vc entry), or undefined.
+  Scene.prototype.videoAlarm = function (i) {
+    const vc = (this.live && this.live.vc) || [];
+    for (let k = 0; k < vc.length; k++) {
+      if (vc[k][0] === i) {
+        return vc[k];
+      }
+    }
+    return undefined;
+  };
+
+  Scene.prototype.videoText = function (v) {
+    const tx = this.spec.text;
+    const names = (v[3] || []).map(function (c) {
+      return tx["alarm.cond." + c] || c;
+    });
+    return names.join(", ");
+  };
+
+  Scene.prototype.videoLayers = function (on) {
+    const d = window.deck;
+    const s = this.spec;
+    const live = this.live || {};
+    const vc = live.vc || [];
+    const vz = live.vz || [];
+    if (!(on.has("alarms") || on.has("cameras")) || (!vc.length && !vz.length)) {
+      return [];
+    }
+    const color = s.colors.video || [255, 45, 85];
+    const lit = !this.pulse;
+    const k = this.markerScale();
+    const self = this;
+    const onTop = { depthCompare: "always", depthWriteEnabled: false };
+    const anyUnacked = vc.some(function (v) {
+      return v[2];
+    });
+    const rings = [];
+    vz.forEach(function (zi) {
+      const z = s.zones[zi];
+      if (!z) {
+        return;
+      }
+      [0.4, z.h].forEach(function (h) {
+        const ring = z.poly.map(function (p) {
+          return [p[0], p[1], h];
+        });
+        ring.push([z.poly[0][0], z.poly[0][1], h]);
+        rings.push(ring);
+      });
+      z.poly.forEach(function (p) {
+        rings.push([[p[0], p[1], 0.4], [p[0], p[1], z.h]]); // the volume's edges
+      });
+    });
+    const cams = vc.filter(function (v) {
+      return s.cameras[v[0]];
+    });
+    const key = String(this.pulse) + "|" + JSON.stringify(vc);
+    const layers = [
+      new d.PathLayer({
+        id: "video-zones",
+        data: rings,
+        getPath: function (r) {
+          return r;
+        },
+        getColor: rgba(color, lit || !anyUnacked ? 255 : 170),
+        getWidth: (lit || !anyUnacked ? 4 : 2.5) * k,
+        widthUnits: "pixels",
+        updateTriggers: { getColor: key },
+        parameters: onTop,
+      }),
+      new d.PolygonLayer({
+        id: "video-cones",
+        data: cams,
+        getPolygon: function (v) {
+          return s.cameras[v[0]].cone;
+        },
+        getFillColor: function (v) {
+          return rgba(color, v[2] && !lit ? 70 : 120);
+        },
+        getLineColor: rgba(color, 240),
+        stroked: true,
+        lineWidthUnits: "pixels",
+        getLineWidth: 2.5,
+        updateTriggers: { getFillColor: key },
+        parameters: onTop,
+      }),
+      new d.ScatterplotLayer({
+        id: "video-halo",
+        data: cams,
+        getPosition: function (v) {
+          return s.cameras[v[0]].p;
+        },
+        getRadius: function (v) {
+          return (v[2] ? (lit ? 22 : 16) : 18) * k;
+        },
+        radiusUnits: "pixels",
+        filled: false,
+        stroked: true,
+        getLineColor: function (v) {
+          return rgba(color, v[2] && !lit ? 170 : 235);
+        },
+        lineWidthUnits: "pixels",
+        getLineWidth: 3,
+        billboard: true,
+        updateTriggers: { getRadius: key, getLineColor: key },
+        parameters: onTop,
+      }),
+      new d.ScatterplotLayer({
+        id: "video-cams",
+        data: cams,
+        getPosition: function (v) {
+          return s.cameras[v[0]].p;
+        },
+        getRadius: 10 * k,
+        radiusUnits: "pixels",
+        getFillColor: rgba(color, 255),
+        getLineColor: function (v) {
+          return v[2] ? [255, 255, 255, 255] : [13, 17, 23, 255];
+        },
+        stroked: true,
+        lineWidthUnits: "pixels",
+        getLineWidth: 2.5,
+        billboard: true,
+        pickable: true,
+        updateTriggers: { getLineColor: key },
+        parameters: onTop,
+      }),
+    ];
+    if (!this.el.classList.contains("sw-scene-compact")) {
+      layers.push(
+        new d.TextLayer({
+          id: "video-labels",
+          data: cams,
+          getPosition: function (v) {
+            return s.cameras[v[0]].p;
+          },
+          getText: function (v) {
+            return self.videoText(v);
+          },
+          getSize: 12 * textScale(),
+          sizeUnits: "pixels",
+          extensions: labelExtension(),
+          getColor: [255, 255, 255, 255],
+          getPixelOffset: [0, -30 * k],
+          fontFamily: "system-ui, 'Noto Sans CJK SC', sans-serif",
+          fontWeight: 700,
+          characterSet: "auto",
+          background: true,
+          getBackgroundColor: rgba(color, 235),
+          backgroundPadding: [4, 2],
+          updateTriggers: { getText: key },
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
+    return layers;
   };
 
   Scene.prototype.start = function () {
@@ -648,6 +849,10 @@
         })
       );
     }
+    this.videoLayers(on).forEach(function (l) {
+      layers.push(l);
+    });
+    this.current = layers;
     return layers;
   };
 
@@ -693,6 +898,21 @@
         const q = vp.project([m[0], m[1], m[2]]);
         const r = (m[3] <= 1 ? 16 : 14) * self.markerScale();
         boxes.push([q[0] - r, q[1] - r, q[0] + r, q[1] + r]);
+      });
+    }
+    if (on.has("alarms") || on.has("cameras")) {
+      // cameras with video alarms and their class labels: no other label covers them
+      ((this.live && this.live.vc) || []).forEach(function (v) {
+        const cam = s.cameras[v[0]];
+        if (!cam) {
+          return;
+        }
+        const q = vp.project(cam.p);
+        const r = 22 * self.markerScale();
+        boxes.push([q[0] - r, q[1] - r, q[0] + r, q[1] + r]);
+        const w = textWidth(self.videoText(v), 12 * k) + 10 * k;
+        const y = q[1] - 30 * self.markerScale();
+        boxes.push([q[0] - w / 2, y - 10 * k, q[0] + w / 2, y + 10 * k]);
       });
     }
     const shownH = new Set();
@@ -759,7 +979,8 @@
   };
 
   Scene.prototype.priorityIds = function () {
-    const ids = ["alarms", "alarm-counts", "sos", "people", "vehicles", "hazards", "hazard-dots", "cameras", "muster"];
+    const ids = ["video-cams", "video-labels", "alarms", "alarm-counts", "sos", "people", "vehicles", "hazards"];
+    ids.push("hazard-dots", "cameras", "muster");
     this.instances.forEach(function (inst, gi) {
       if (inst.length) {
         ids.push("eq-" + gi);
@@ -828,8 +1049,19 @@
         sel: { type: o[6] === 0 ? "equipment" : "zone", id: place.id },
       };
     }
-    if (id === "cameras") {
-      return { lines: [o.n, tx["tip.camera"]], sel: { type: "camera", id: o.id } };
+    if (id === "cameras" || id === "video-cams" || id === "video-labels") {
+      const ci = id === "cameras" ? s.cameras.indexOf(o) : o[0];
+      const cam = s.cameras[ci];
+      if (!cam) {
+        return null;
+      }
+      const lines = [cam.n, tx["tip.camera"]];
+      const v = this.videoAlarm(ci);
+      if (v) {
+        const prio = tx["alarm.priority." + ALARM_PRIORITIES[v[1]]] || "";
+        lines.push(tx["tip.video_alarm"] + ": " + this.videoText(v), prio + (v[2] ? " · " + tx["tip.unacked"] : ""));
+      }
+      return { lines: lines, sel: { type: "camera", id: cam.id } };
     }
     if (id === "muster") {
       return { lines: [o.n, tx["tip.muster"] + ": " + o.cap], sel: null };
@@ -868,11 +1100,34 @@
 
   Scene.prototype.finalize = function () {
     window.removeEventListener("resize", this.onResize);
+    clearInterval(this.pulseTimer);
+    this.pulseTimer = null;
     if (this.deck) {
       this.deck.finalize();
       this.deck = null;
     }
   };
+
+  // A live view (img.sw-scene-live) that left the page - panel closed, something else selected, another
+  // page - drops its source: a browser may keep an image's stream open after the element is gone.
+  const liveImgs = document.getElementsByClassName("sw-scene-live");
+  const watched = new Set();
+  function stopDetachedStreams() {
+    for (let i = 0; i < liveImgs.length; i++) {
+      watched.add(liveImgs[i]);
+    }
+    watched.forEach(function (img) {
+      if (!img.isConnected) {
+        img.removeAttribute("src");
+        watched.delete(img);
+      }
+    });
+  }
+  new MutationObserver(function () {
+    if (watched.size || liveImgs.length) {
+      stopDetachedStreams();
+    }
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   // A scene whose element left the page (navigation) stops drawing.
   setInterval(function () {
@@ -908,6 +1163,10 @@
           active.reset();
         }
         return nu;
+      },
+      // The camera panel closed: remove its live image, which ends the stream.
+      closeLive: function (isOpen) {
+        return isOpen ? window.dash_clientside.no_update : null;
       },
     },
   });

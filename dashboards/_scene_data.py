@@ -12,7 +12,7 @@ from dashboards._live import snapshot
 from dashboards._personnel_data import current_viewer
 from plant.loader import load_plant_cached
 from scene.bundle import plant_bundle
-from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene
+from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
 from scene.routes import deck_url, mesh_url
 from store import people
 
@@ -63,13 +63,16 @@ def _hazards(plant_file: str) -> list[Any]:
 
 @web.shared(web.SNAPSHOT_SECONDS)
 def live_payload() -> dict[str, Any]:
-    """This refresh period's live fields (states, levels, badges, hazard values, alarm markers), shared by
-    every scene."""
+    """This refresh period's live fields (states, levels, badges, hazard values, alarm markers, cameras and
+    zones of video alarms), shared by every scene."""
     plant_file = str(web.settings().plant_file)
     plant = load_plant_cached(plant_file)
     live = live_scene(plant, snapshot(), _hazards(plant_file))
     try:
-        live["al"] = alarm_markers(plant, alarm_snapshot()["alarms"])
+        alarms = alarm_snapshot()["alarms"]
+        live["al"] = alarm_markers(plant, alarms)
+        # cameras and zones of video alarms: only while there are any (a few bytes each)
+        live.update({k: v for k, v in video_markers(plant, alarms).items() if v})
     except Exception:  # the scene still draws without the alarm store
         logger.exception("scene: no alarm markers this refresh")
         live["al"] = []

@@ -4,7 +4,11 @@ The browser draws with deck.gl (``assets/30_scene.js``): the static scene comes 
 equipment meshes once from a cached route, then every refresh brings only live fields (a few KB). The
 deck is created once per visit and only its layers change, so the user's camera survives every refresh.
 A click opens the side panel, rendered here on the server with live values, sparklines and, for zones,
-why the zone has its color.
+why the zone has its color. A camera's panel shows its live view (``/video/live/<camera>.mjpg``, through the
+relay) to users with the video permission, checked here on the server; the image lives in its own slot that
+is emptied when the panel closes or shows something else, so the stream ends and the relay can stop the
+capture. Cameras with annunciated video alarms are drawn highlighted with their zones (``vc``/``vz`` of the
+live payload), and their panel lists the alarms with their class.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 import web
+from auth.policy import Perm
+from auth.web import current_user
+from dashboards._alarm_live import alarm_snapshot, condition_text, local_time
 from dashboards._live import snapshot
 from dashboards._scene_data import live_payload, names_visible, redact_details, static_spec
 from i18n import catalog, label, normalize_lang, t
@@ -29,6 +36,7 @@ from scene.layers import DEFAULT_LAYERS, LAYER_KEYS
 from store.db import session_scope
 from store.tags import tag_ids
 from store.trend import trend
+from video.relay import relay
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +59,8 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     RESET = "scene-reset"
     PANEL = "scene-panel"
     PANEL_BODY = "scene-panel-body"
+    LIVE_VIEW = "scene-live-view"  # a camera's live image, apart from the refreshed body
+    LIVE_IMG = "scene-live-img"
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -127,7 +137,7 @@ def layout(**_query: str) -> html.Div:
         className="sw-scene-overlay",
     )
     panel = dbc.Offcanvas(
-        html.Div(id=ids.PANEL_BODY),
+        [html.Div(id=ids.LIVE_VIEW), html.Div(id=ids.PANEL_BODY)],
         id=ids.PANEL,
         title="",
         placement="end",
@@ -178,13 +188,29 @@ def toggle_layers(_n: int | None, is_open: bool) -> bool:
     return not is_open
 
 
+def _can_video() -> bool:
+    """Whether the user of this request may see camera images (``Perm.VIDEO``; executives may not)."""
+    user = current_user()
+    return user is not None and user.can(Perm.VIDEO)
+
+
+def _video_alarms() -> list[dict[str, Any]]:
+    try:
+        return list(alarm_snapshot()["alarms"])
+    except Exception:  # the panel still opens without the alarm store
+        logger.exception("scene: no alarms for the camera panel")
+        return []
+
+
 def _panel_content(selected: dict[str, Any] | None) -> tuple[str, html.Div] | None:
     if not selected or not isinstance(selected, dict):
         return None
     lang = web.lang()
     plant = web.plant()
     snap = snapshot()
-    data = details(plant, snap, str(selected.get("type")), str(selected.get("id")))
+    kind = str(selected.get("type"))
+    alarms = _video_alarms() if kind == "camera" else None
+    data = details(plant, snap, kind, str(selected.get("id")), alarms=alarms)
     if data is None:
         return None
     if not names_visible():  # positions without names: a badge is its role (or "vehicle")
@@ -207,14 +233,45 @@ def _what(d: dict[str, Any], lang: str) -> str:
     Output(ids.PANEL, "is_open"),
     Output(ids.PANEL, "title"),
     Output(ids.PANEL_BODY, "children"),
+    Output(ids.LIVE_VIEW, "children"),
     Input(ids.SELECTED, "data"),
     prevent_initial_call=True,
 )
-def open_panel(selected: dict[str, Any] | None) -> tuple[Any, Any, Any]:
+def open_panel(selected: dict[str, Any] | None) -> tuple[Any, Any, Any, Any]:
     content = _panel_content(selected)
     if content is None:
-        return dash.no_update, dash.no_update, dash.no_update
-    return True, content[0], content[1]
+        return dash.no_update, dash.no_update, dash.no_update, dash.no_update
+    live = None
+    if str(selected.get("type")) == "camera" and _can_video():  # type: ignore[union-attr]
+        live = live_view(str(selected.get("id")), web.lang())  # type: ignore[union-attr]
+    return True, content[0], content[1], live
+
+
+# Closing the panel empties the live view at once, in the browser: the stream ends with the image.
+clientside_callback(
+    ClientsideFunction(namespace="swscene", function_name="closeLive"),
+    Output(ids.LIVE_VIEW, "children", allow_duplicate=True),
+    Input(ids.PANEL, "is_open"),
+    prevent_initial_call=True,
+)
+
+
+def live_view(camera_id: str, lang: str) -> html.Div | None:
+    """A camera's live image from the relay with its name (None for a camera the plant does not have).
+    Only for users with the video permission: the caller checks it."""
+    cam = next((c for c in web.plant().cameras if c.id == camera_id), None)
+    if cam is None:
+        return None
+    name = label(cam.name, cam.name_zh, lang)
+    return html.Div(
+        html.Img(
+            id=ids.LIVE_IMG,
+            src=f"/video/live/{cam.id}.mjpg",
+            alt=t("scene.camera.live_alt", lang, camera=name),
+            className="sw-scene-live",
+        ),
+        className="sw-scene-live-frame",
+    )
 
 
 @callback(
@@ -452,11 +509,60 @@ def _badge_body(d: dict[str, Any], snap: dict[str, Any], lang: str) -> html.Div:
     )
 
 
+def _camera_status(camera_id: str, lang: str) -> html.Span:
+    """Online with its frame rate, offline since when, or connecting (the relay's capture of the camera)."""
+    try:
+        status = relay().status(camera_id)
+    except Exception:  # no relay in this app
+        status = None
+    if status is None or (not status.online and status.frames == 0 and status.reconnects == 0):
+        return html.Span(t("video.connecting", lang), className="sw-cam-state is-connecting")
+    if status.online:
+        return html.Span(t("video.online", lang, fps=f"{status.fps:.1f}"), className="sw-cam-state is-online")
+    since = local_time(status.since_ms, web.plant()) if status.since_ms is not None else "-"
+    return html.Span(t("video.offline_since", lang, time=since), className="sw-cam-state is-offline")
+
+
+def _video_alarm_list(rows: list[dict[str, Any]], lang: str) -> html.Div:
+    if not rows:
+        return html.Div(t("scene.camera.no_alarms", lang), className="text-secondary small")
+    plant = web.plant()
+    items = []
+    for a in rows:
+        items.append(
+            html.Li(
+                [
+                    dbc.Badge(condition_text(a["class"], lang), className=f"sw-vclass sw-prio-{a['priority']}"),
+                    html.Span(t(f"alarm.priority.{a['priority']}", lang), className="ms-2"),
+                    html.Span(t(f"alarm.state.{a['state']}", lang), className="text-secondary ms-2"),
+                    html.Span(local_time(a["since"], plant), className="sw-num text-secondary ms-auto"),
+                ],
+                className="sw-cam-alarm d-flex align-items-center flex-wrap",
+            )
+        )
+    return html.Ul(items, className="sw-cam-alarms list-unstyled mb-0")
+
+
 def _camera_body(d: dict[str, Any], snap: dict[str, Any], lang: str) -> html.Div:
     plant = web.plant()
-    rows = [
-        (t("scene.panel.zone", lang), _names(plant.zones, lang).get(d["zone"], d["zone"])),
+    video = _can_video()
+    rows: list[tuple[str, Any]] = [(t("scene.panel.zone", lang), _names(plant.zones, lang).get(d["zone"], d["zone"]))]
+    if video:  # the status comes from the video service: only with the video permission
+        rows.append((t("scene.camera.status", lang), _camera_status(d["id"], lang)))
+    rows += [
         (t("scene.panel.fov", lang), f"{d['fov_deg']:.0f}°"),
         (t("scene.panel.range", lang), f"{d['range_m']:.0f} m"),
     ]
-    return html.Div([html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))], className="sw-dl")])
+    return html.Div(
+        [
+            html.Div(d["id"], className="font-monospace text-secondary small mb-2"),
+            html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))], className="sw-dl"),
+            _section(t("scene.camera.alarms", lang), _video_alarm_list(d.get("alarms") or [], lang)),
+            html.Div(
+                dcc.Link(t("scene.camera.open_video", lang), href="/video", className="sw-more")
+                if video
+                else html.Span(t("scene.camera.no_live", lang), className="text-secondary small"),
+                className="sw-panel-section",
+            ),
+        ]
+    )

@@ -45,6 +45,7 @@ ROAD = (62, 67, 76)
 CAMERA = (56, 189, 248)
 MUSTER = (34, 197, 94)
 SOS = (255, 40, 40)
+VIDEO_ALARM = (255, 45, 85)  # a camera with a video alarm, its view cone and its zone
 
 
 def hex_color(rgb: tuple[int, int, int]) -> str:

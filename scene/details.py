@@ -15,7 +15,7 @@ from typing import Any
 from engine.shifts import current_shift
 from plant import Plant
 from plant.schema import Tag, TagKind
-from scene.layers import dynamic_levels, limit_state, nearest_camera, polygon_centroid
+from scene.layers import ALARM_RANK, ANNUNCIATED, dynamic_levels, limit_state, nearest_camera, polygon_centroid
 
 logger = logging.getLogger(__name__)
 
@@ -183,7 +183,28 @@ def badge_details(plant: Plant, snap: dict[str, Any], badge_id: str) -> dict[str
     return out
 
 
-def camera_details(plant: Plant, camera_id: str) -> dict[str, Any] | None:
+def camera_alarms(camera_id: str, alarms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The camera's annunciated video alarms (rows of the alarm snapshot), most urgent then newest first."""
+    rank = ALARM_RANK
+    rows = [
+        {
+            "id": str(a.get("id")),
+            "class": str(a.get("condition") or ""),
+            "priority": str(a.get("priority")) if a.get("priority") in rank else "low",
+            "state": str(a.get("state")),
+            "since": a.get("activated_at") or a.get("updated_at"),
+        }
+        for a in alarms
+        if a.get("source_type") == "video"
+        and a.get("state") in ANNUNCIATED
+        and (a.get("camera") or a.get("source")) == camera_id
+    ]
+    rows.sort(key=lambda r: (rank[r["priority"]], -(r["since"] or 0), r["id"]))
+    return rows
+
+
+def camera_details(plant: Plant, camera_id: str, alarms: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
+    """A camera and, with ``alarms`` (the alarm snapshot's rows), its annunciated video alarms."""
     cam = {c.id: c for c in plant.cameras}.get(camera_id)
     if cam is None:
         return None
@@ -196,11 +217,14 @@ def camera_details(plant: Plant, camera_id: str) -> dict[str, Any] | None:
         "yaw_deg": cam.yaw_deg,
         "fov_deg": cam.fov_deg,
         "range_m": cam.range_m,
+        "alarms": camera_alarms(cam.id, alarms or []),
     }
 
 
-def details(plant: Plant, snap: dict[str, Any], kind: str, item_id: str) -> dict[str, Any] | None:
-    """The panel data of one clicked thing, or None when it is unknown."""
+def details(
+    plant: Plant, snap: dict[str, Any], kind: str, item_id: str, *, alarms: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """The panel data of one clicked thing, or None when it is unknown (``alarms``: for a camera's alarms)."""
     if kind == "zone":
         return zone_details(plant, snap, item_id)
     if kind == "equipment":
@@ -208,7 +232,7 @@ def details(plant: Plant, snap: dict[str, Any], kind: str, item_id: str) -> dict
     if kind == "badge":
         return badge_details(plant, snap, item_id)
     if kind == "camera":
-        return camera_details(plant, item_id)
+        return camera_details(plant, item_id, alarms)
     return None
 
 

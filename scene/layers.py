@@ -12,7 +12,9 @@ stays far below 50 KB:
 * ``hz``/``hs``: value and limit state (``0`` ok, ``1`` H/L, ``2`` HH/LL, ``-`` no value) per hazard source;
 * ``al``: alarm markers, ``[x, y, z, priority rank, count, unacked, kind, index]`` per place with annunciated
   alarms (:func:`alarm_markers`; kind ``0`` equipment, ``1`` zone, index into the static list), added by the
-  web tier from the shared alarm snapshot.
+  web tier from the shared alarm snapshot;
+* ``vc``/``vz``: only while a video alarm is annunciated (:func:`video_markers`): ``[camera index, priority
+  rank, unacked, [classes]]`` per camera with video alarms, and the indices of their zones.
 
 Plant strings travel as data; the browser shows them with ``textContent`` only.
 """
@@ -26,7 +28,7 @@ from typing import Any
 
 from i18n import label, t
 from plant import Plant
-from plant.schema import Camera, EquipmentKind, Limits, Point, TagKind, Zone
+from plant.schema import Camera, EquipmentKind, Limits, Point, TagKind, VideoClass, Zone
 from scene import colors
 from scene.bundle import MeshBundle
 
@@ -209,7 +211,9 @@ def text_table(lang: str) -> dict[str, str]:
         "scene.tip.no_value",
         "scene.tip.alarms",
         "scene.tip.unacked",
+        "scene.tip.video_alarm",
     ]
+    keys += [f"alarm.cond.{c.value}" for c in VideoClass]  # video alarm classes, as the alarm list names them
     keys += [f"alarm.priority.{p}" for p in colors.ALARM]
     return {k.removeprefix("scene."): t(k, lang) for k in keys}
 
@@ -332,6 +336,7 @@ def static_scene(
             "muster": colors.MUSTER,
             "sos": colors.SOS,
             "alarm": colors.ALARM,
+            "video": colors.VIDEO_ALARM,
         },
         "text": text_table(lang),
     }
@@ -442,3 +447,41 @@ def alarm_markers(plant: Plant, alarms: list[dict[str, Any]]) -> list[list[float
                 x, y = cx, cy
         out.append([_r(x), _r(y), _r(z), rank, count, unacked, kind, index])
     return out
+
+
+def video_markers(plant: Plant, alarms: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The cameras and zones of annunciated video alarms, for the live payload's ``vc`` and ``vz``.
+
+    ``vc``: ``[camera index, priority rank of the most urgent alarm, 1 if any is unacknowledged, classes]``
+    per camera of the plant with video alarms (classes sorted, each once); ``vz``: the plant indices of the
+    zones of those alarms (the alarm's zone, else its camera's). Both empty when there is no video alarm, and
+    the web tier then leaves them out of the payload.
+    """
+    cam_index = {c.id: i for i, c in enumerate(plant.cameras)}
+    zone_index = {z.id: i for i, z in enumerate(plant.zones)}
+    cams: dict[int, list[Any]] = {}  # camera index -> [rank, unacked, classes]
+    zones: set[int] = set()
+    for a in alarms:
+        if a.get("source_type") != "video" or a.get("state") not in ANNUNCIATED:
+            continue
+        ci = cam_index.get(str(a.get("camera") or a.get("source")))
+        zone = a.get("zone") or (plant.cameras[ci].zone if ci is not None else None)
+        if zone in zone_index:
+            zones.add(zone_index[zone])
+        if ci is None:
+            continue
+        rank = ALARM_RANK.get(str(a.get("priority")), len(ALARM_RANK) - 1)
+        unacked = 0 if a.get("acked") else 1
+        cls = str(a.get("condition") or "")[:32]
+        got = cams.get(ci)
+        if got is None:
+            cams[ci] = [rank, unacked, {cls} if cls else set()]
+        else:
+            got[0] = min(got[0], rank)
+            got[1] = max(got[1], unacked)
+            if cls:
+                got[2].add(cls)
+    return {
+        "vc": [[ci, rank, unacked, sorted(classes)] for ci, (rank, unacked, classes) in sorted(cams.items())],
+        "vz": sorted(zones),
+    }
