@@ -11,10 +11,11 @@ What a start trigger leaves under ``<media_root>/<event id>/`` (``media_root``: 
 How (:class:`EventMedia`, one per camera, fed by the camera's pipeline thread):
 
 - :class:`FrameRing` keeps the last :data:`PRE_S` seconds as JPEG bytes, at most :data:`CLIP_FPS` frames a
-  second, at most :data:`CLIP_WIDTH` pixels wide. At 5 frames a second and 640x360 (a 1280x720 camera
-  reduced) a frame is 25-60 KB, so a camera's ring holds about 26 frames and 1-1.5 MB: the memory a camera
-  costs here is bounded by ``PRE_S * CLIP_FPS`` small JPEGs, whatever the camera's resolution or rate.
-  Taking a frame costs one resize and one small JPEG encode (about 2 ms).
+  second, at most :data:`CLIP_WIDTH` pixels wide. A demo camera's 1280x720 frame reduced to 640x360 is
+  18-21 KB as JPEG, so a camera's ring holds 26 frames and about 0.5 MB (a busy real scene: up to ~1.5 MB);
+  an event being recorded holds up to as much again until its clip is written. The memory a camera costs
+  here is bounded by ``PRE_S * CLIP_FPS`` small JPEGs, whatever the camera's resolution or frame rate.
+  Taking a frame costs one resize and one small JPEG encode (1-5 ms, 5 times a second).
 - A start trigger hands the snapshot to the :class:`MediaWriter` (one background thread for all cameras)
   at once, and opens a pending clip with the ring's frames since ``start - PRE_S``; the frames that follow
   are appended until ``start + POST_S``; then the writer writes the AVI. So the analysis loop never waits
