@@ -538,3 +538,65 @@ def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
     assert "/video/media/42/snapshot.jpg" in shown and "sw-oc-snap-img" in shown
     other = json.dumps(card(process, plant, {}, now, "en").to_plotly_json(), default=str)
     assert "/video/media/" not in other and "sw-oc-snap-none" in other
+
+
+def test_feed_pages_older_and_newer(tmp_path: Path) -> None:
+    from app import create_app
+
+    settings = seed_store(tmp_path, plant_with_cameras(tmp_path))
+    app = create_app(settings)
+    from dashboards.video import FEED_PAGE  # the page module is imported by the app
+
+    n = FEED_PAGE + 5
+    ids = add_detections(settings, [("CAM-A", "smelter-hall", "smoke", (n - i) * 1000) for i in range(n)])
+    dispatcher = ready(logged_in_client(app, settings, "dispatcher"))
+
+    def feed_page(pages: list[Any]) -> dict[str, Any]:
+        resp = post(
+            dispatcher,
+            _key(app, "video-feed.children"),
+            [
+                {"id": "shell-tick", "property": "n_intervals", "value": 1},
+                {"id": "video-feed-camera", "property": "value", "value": "*"},
+                {"id": "video-feed-zone", "property": "value", "value": "*"},
+                {"id": "video-feed-class", "property": "value", "value": "*"},
+                {"id": "video-feed-pages", "property": "data", "value": pages},
+            ],
+            [{"id": "video-feed-shown", "property": "data", "value": None}],
+            ["video-feed-pages.data"],
+        )
+        assert resp.status_code == 200
+        return resp.get_json()["response"]  # type: ignore[no-any-return]
+
+    def paging(button: str, pages: list[Any], shown: Any) -> Any:
+        resp = post(
+            dispatcher,
+            "video-feed-pages.data",
+            [
+                {"id": "video-feed-older", "property": "n_clicks", "value": 1},
+                {"id": "video-feed-newer", "property": "n_clicks", "value": 1},
+                {"id": "video-feed-camera", "property": "value", "value": "*"},
+                {"id": "video-feed-zone", "property": "value", "value": "*"},
+                {"id": "video-feed-class", "property": "value", "value": "*"},
+            ],
+            [
+                {"id": "video-feed-pages", "property": "data", "value": pages},
+                {"id": "video-feed-shown", "property": "data", "value": shown},
+            ],
+            [f"{button}.n_clicks"],
+        )
+        assert resp.status_code == 200
+        return resp.get_json()["response"]["video-feed-pages"]["data"]
+
+    first = feed_page([])
+    assert len(first["video-feed"]["children"]) == FEED_PAGE
+    assert first["video-feed-newer"]["disabled"] is True and first["video-feed-older"]["disabled"] is False
+    pages = paging("video-feed-older", [], first["video-feed-shown"]["data"])
+    assert len(pages) == 1
+    second = feed_page(pages)
+    got = [i["props"]["id"]["index"] for i in second["video-feed"]["children"]]
+    assert got == list(reversed(ids[:5]))
+    assert second["video-feed-newer"]["disabled"] is False and second["video-feed-older"]["disabled"] is True
+    assert paging("video-feed-newer", pages, second["video-feed-shown"]["data"]) == []
+    # a forged keyset is ignored: the newest page
+    assert len(feed_page([["x", 1]])["video-feed"]["children"]) == FEED_PAGE
