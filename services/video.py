@@ -15,16 +15,26 @@ camera's analysed frame rate, detector runs and events.
 
 Stopping: :meth:`VideoService.close` stops the pipelines (their open events end at the last frame) and
 writes the clips in progress. A process that dies instead leaves events open; the next start closes them.
+
+One writer per media directory: the service holds an exclusive ``flock`` on ``<media_root>/.video.lock``;
+a second one (a second ``python -m services`` on the same machine) stands by, step after step, and takes
+over when the first goes away, so no detection is written twice.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: no guard there
+    fcntl = None  # type: ignore[assignment]
 
 from plant.schema import Camera, Plant
 from video.capture import camera_source
@@ -37,6 +47,7 @@ logger = logging.getLogger(__name__)
 NAME = "video"
 RETENTION_EVERY_S = 300.0
 LOG_EVERY_S = 60.0
+LOCK_FILE = ".video.lock"
 
 
 def default_analyzer_factory() -> AnalyzerFactory:
@@ -84,11 +95,15 @@ class VideoService:
         self._next_retention = 0.0
         self._next_log = 0.0
         self._logged: dict[str, tuple[int, int, float]] = {}
+        self._lock_fd: int | None = None
+        self._standing_by = False
 
     # -- the service protocol -----------------------------------------------------------------------
 
     def step(self, now_ms: int) -> None:
         if not self._started:
+            if not self._take_lock():
+                return
             self._start()
         for cid, p in list(self.pipelines.items()):
             if not p.running:
@@ -110,6 +125,9 @@ class VideoService:
         self.writer.close()
         self._started = False
         self.pipelines = {}
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     # -- what others see --------------------------------------------------------------------------------
 
@@ -128,6 +146,26 @@ class VideoService:
         return report
 
     # -- internals -------------------------------------------------------------------------------------
+
+    def _take_lock(self) -> bool:
+        """Whether this service may run (it holds the media directory's lock, or there is no ``flock``)."""
+        if fcntl is None or self._lock_fd is not None:
+            return True
+        self.media_root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.media_root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            if not self._standing_by:
+                logger.warning("video: another video service writes to %s; standing by", self.media_root)
+                self._standing_by = True
+            return False
+        self._lock_fd = fd
+        if self._standing_by:
+            logger.info("video: the other video service is gone; taking over")
+            self._standing_by = False
+        return True
 
     def _start(self) -> None:
         self.restored_closed = self.events.close_left_open()

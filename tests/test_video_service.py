@@ -109,6 +109,28 @@ def test_the_factory_is_registered(tmp_path: Path, sqlite_url: str) -> None:
     assert [c.id for c in service.cameras] == ["CAM-A"]  # only cameras with analytics are analysed
 
 
+def test_one_video_service_per_media_directory(tmp_path: Path, db: Engine) -> None:
+    from tests.conftest import free_port
+
+    plant, _ = analysed_plant(tmp_path)
+    dead = free_port()  # nothing listens: the pipelines just keep retrying
+
+    def make() -> VideoService:
+        return VideoService(plant, db, media_root=tmp_path / "media", analyzer_factory=ChangeAnalyzer, port=dead)
+
+    first, second = make(), make()
+    try:
+        first.step(0)
+        second.step(0)
+        assert list(first.pipelines) == ["CAM-A"] and second.pipelines == {}  # the second stands by
+        first.close()
+        second.step(0)
+        assert list(second.pipelines) == ["CAM-A"]  # and takes over
+    finally:
+        first.close()
+        second.close()
+
+
 def test_pipeline_events_media_and_a_dropped_stream(tmp_path: Path, db: Engine) -> None:
     plant, plain = analysed_plant(tmp_path)
     people: list[tuple[float, float, str]] = []
@@ -287,3 +309,77 @@ def test_media_routes_not_found(routes: dict[str, Any]) -> None:
         resp = d.get(f"/video/media/{path}")
         assert resp.status_code == 404 or resp.headers["Content-Type"].startswith("text/html"), path
         assert b"SQLite" not in resp.data
+
+
+# --- every scripted incident class, through the real analyzer ---------------------------------------------
+
+# One demo camera per class, analysing only that class (so each incident is its camera's only event).
+CLASS_CAMERAS = {
+    VideoClass.FLAME: "CAM37",
+    VideoClass.SMOKE: "CAM42",
+    VideoClass.NO_HARDHAT: "CAM47",
+    VideoClass.SPILL: "CAM53",
+    VideoClass.INTRUSION: "CAM61",
+}
+INCIDENT_EVERY_S = (40.0, 40.0)
+INCIDENT_S = (14.0, 14.0)
+LEAD_MS = 8_000  # an incident starting sooner than this after the streams open is not the one waited for
+
+
+def class_plant(tmp_path: Path) -> Plant:
+    """The demo plant with only :data:`CLASS_CAMERAS` analysed, each for its one class."""
+    from settings import ROOT
+
+    data = yaml.safe_load((ROOT / "plant" / "demo_smelter.yaml").read_text(encoding="utf-8"))
+    wanted = {cam: cls for cls, cam in CLASS_CAMERAS.items()}
+    for cam in data["cameras"]:
+        if cam["id"] in wanted:
+            cam["analytics"]["detect"] = [wanted[cam["id"]].value]
+            cam["analytics"]["fps"] = 2.0
+        else:
+            cam.pop("analytics", None)
+    path = tmp_path / "class_plant.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_plant(path)
+
+
+def test_each_scripted_incident_class_makes_one_event_with_snapshot_and_clip(tmp_path: Path, db: Engine) -> None:
+    pytest.importorskip("video.detect")
+    from simulator.video_scenes import Scenes
+
+    plant = class_plant(tmp_path)
+    scenes = Scenes(plant, every_s=INCIDENT_EVERY_S, duration_s=INCIDENT_S)
+    server = CameraServer(plant, port=0, fps=4, size=(1280, 720), scenes=scenes).start()
+    service = VideoService(plant, db, media_root=tmp_path / "media", port=server.port)
+    try:
+        service.step(int(time.time() * 1000))
+        start_ms = int(time.time() * 1000)
+        waited = {}  # class -> the incident waited for: the first one starting at least LEAD_MS from now
+        for cls, cam in CLASS_CAMERAS.items():
+            got = scenes.incidents(cam, start_ms + LEAD_MS, start_ms + LEAD_MS + 2 * INCIDENT_EVERY_S[1] * 1000)
+            waited[cls] = next(i for i in got if i.start_ms >= start_ms + LEAD_MS and i.cls == cls)
+        last_end = max(i.end_ms for i in waited.values())
+        wait_for(lambda: time.time() * 1000 > last_end + 12_000, (last_end + 12_000 - start_ms) / 1000 + 60, 0.5)
+        wait_for(
+            lambda: service.writer.wait_idle(1) and not any(p.media.pending for p in service.pipelines.values()), 60
+        )
+        events = video_events(db)
+        root = tmp_path / "media"
+        for cls, inc in waited.items():
+            cam = CLASS_CAMERAS[cls]
+            # no event outside the camera's incidents (one may have been playing when the streams opened)
+            played = scenes.incidents(cam, start_ms - 120_000, time.time() * 1000)
+            for e in (e for e in events if e.source == cam):
+                assert any(i.start_ms - 2_000 <= e.ts_start <= i.end_ms for i in played), (cls, e.ts_start - start_ms)
+            mine = [e for e in events if e.source == cam and inc.start_ms - 2_000 <= e.ts_start <= inc.end_ms + 3_000]
+            assert len(mine) == 1, (cls, [(e.data["class"], e.ts_start - inc.start_ms) for e in mine])
+            ev = mine[0]
+            assert ev.data["class"] == cls.value and inc.start_ms - 1_000 <= ev.ts_start <= inc.end_ms
+            assert ev.data["media"] == {"snapshot": True, "thumb": True, "clip": True}, cls
+            assert cv2.imread(str(media_file(root, ev.id, SNAPSHOT))).shape == (720, 1280, 3)
+            _, jpegs = clip_jpegs(media_file(root, ev.id, CLIP))
+            assert len(jpegs) >= 20, (cls, len(jpegs))  # ~5 s before and after at the ring's rate
+            assert ev.ts_end is not None and ev.ts_end <= inc.end_ms + 10_000, cls
+    finally:
+        service.close()
+        server.stop()
