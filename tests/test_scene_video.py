@@ -263,6 +263,9 @@ def test_camera_panel_live_view_for_dispatcher_not_executive(store: Settings) ->
     quiet = json.loads(_open_panel(dispatcher, key, "CAM-B"))["response"]
     assert "No video alarm." in json.dumps(quiet["scene-panel-body"])  # the returned, acked smoke is over
     assert quiet["scene-live-view"]["children"]["props"]["children"]["props"]["src"] == "/video/live/CAM-B.mjpg"
+    hostile = json.loads(_open_panel(dispatcher, key, "CAM-C"))["response"]
+    assert hostile["scene-panel"]["title"] == "Tank farm <script>x</script>"  # a plain string: Dash shows text
+    assert hostile["scene-live-view"]["children"]["props"]["children"]["props"]["alt"].endswith("<script>x</script>")
     zh = json.loads(_open_panel(dispatcher, key, "CAM-A", "zh"))["response"]
     assert "火焰" in json.dumps(zh["scene-panel-body"], ensure_ascii=False)
 
