@@ -239,11 +239,11 @@ def _what(d: dict[str, Any], lang: str) -> str:
 )
 def open_panel(selected: dict[str, Any] | None) -> tuple[Any, Any, Any, Any]:
     content = _panel_content(selected)
-    if content is None:
+    if content is None or not isinstance(selected, dict):
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-    live = None
-    if str(selected.get("type")) == "camera" and _can_video():  # type: ignore[union-attr]
-        live = live_view(str(selected.get("id")), web.lang())  # type: ignore[union-attr]
+    live = None  # anything but a camera, or no video permission: no image (an open one ends)
+    if str(selected.get("type")) == "camera" and _can_video():
+        live = live_view(str(selected.get("id")), web.lang())
     return True, content[0], content[1], live
 
 
