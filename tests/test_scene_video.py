@@ -359,10 +359,20 @@ def test_click_camera_opens_live_view(cams: tuple[Settings, CameraServer]) -> No
         page.wait_for_function(LIT, timeout=10_000)  # the flashing highlight at its brightest
         page.screenshot(path=str(ARTIFACTS / "scene-camera-wall.png"))
 
+        # another camera selected while the panel is open: its stream replaces the first one
+        page.evaluate(
+            "() => window.dash_clientside.set_props('scene-selected', {data: {type: 'camera', id: 'CAM-B', n: 2}})"
+        )
+        page.wait_for_function(
+            "() => document.querySelector('#scene-live-img')?.getAttribute('src') === '/video/live/CAM-B.mjpg'",
+            timeout=30_000,
+        )
+        wait_for(lambda: _viewers(app, "CAM-B") == 1 and _viewers(app, "CAM-A") == 0, timeout=60)
+
         # closing the panel removes the image: the stream ends and the relay has no viewer left
         panel.locator(".btn-close").click()
         page.wait_for_selector("#scene-live-img", state="detached", timeout=30_000)
-        wait_for(lambda: _viewers(app, "CAM-A") == 0, timeout=60)
+        wait_for(lambda: _viewers(app, "CAM-B") == 0, timeout=60)
 
         # open it again, then leave the page: the stream ends too
         _click_until_panel(page, x, y)
