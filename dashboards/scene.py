@@ -257,8 +257,8 @@ clientside_callback(
 
 
 def live_view(camera_id: str, lang: str) -> html.Div | None:
-    """A camera's live image from the relay with its name (None for a camera the plant does not have).
-    Only for users with the video permission: the caller checks it."""
+    """A camera's live image from the relay, its name in the image's text alternative (None for a camera the
+    plant does not have). Only for users with the video permission: the caller checks it."""
     cam = next((c for c in web.plant().cameras if c.id == camera_id), None)
     if cam is None:
         return None
