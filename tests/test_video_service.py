@@ -182,9 +182,23 @@ def test_pipeline_events_media_and_a_dropped_stream(tmp_path: Path, db: Engine) 
         assert pipe.capture.status().reconnects >= 1
         people.append((80.0, 180.0, "person"))  # analysis works again (a fresh analyzer after the drop)
         wait_for(lambda: len(video_events(db)) == 3, 60)
+        # a camera that drops while something is seen ends the detection at its last frame...
+        server.stop()
+        wait_for(lambda: video_events(db)[-1].ts_end is not None, 60)
+        third = video_events(db)[-1]
+        assert third.ts_end <= pipe.capture.status().since_ms  # type: ignore[operator]
+        # ...and when it is back, analysis starts afresh: what is seen then is a new event (the stand-in
+        # analyzer learns its background from the first frame, so the person comes back after it)
+        people.clear()
+        analysed = pipe.stats().analysed
+        server = CameraServer(plain, port=port, people=lambda: list(people), fps=5, size=SIZE).start()
+        wait_for(lambda: pipe.stats().online and pipe.stats().analysed >= analysed + 4, 60)
+        people.append((80.0, 180.0, "person"))
+        wait_for(lambda: len(video_events(db)) == 4, 60)
         assert service.retention().deleted == []
         service.step(int(time.time() * 1000))
         assert service.pipelines["CAM-A"] is pipe and pipe.running
+        assert pipe.stats().offline_times == 2
     finally:
         service.close()
         server.stop()
