@@ -2428,6 +2428,99 @@ def make_cameras(zones: list[Item]) -> list[Item]:
     return out
 
 
+# Perimeter cameras outside the forbidden zones, looking across the boundary (people walking past it and,
+# now and then, into it): zone, position, yaw, name, Chinese name.
+PERIMETER_CAMERAS = [
+    ("acid-tank-farm", (1225.0, 224.0, 5.0), -90.0, "Acid tank farm bund perimeter camera", "酸罐区围堰周界摄像机"),
+    ("hv-switchyard", (460.0, 209.0, 5.0), -90.0, "HV switchyard perimeter camera", "高压开关站周界摄像机"),
+]
+
+# Video analytics of the demo (classes per camera id); the perimeter cameras also get intrusion with the
+# forbidden zone projected into their image as the restricted polygon.
+ANALYTICS = {
+    "CAM26": ["flame", "smoke", "no_hardhat"],  # flash smelting furnace hall
+    "CAM32": ["flame", "smoke", "no_hardhat"],  # converter aisle
+    "CAM37": ["flame", "smoke"],  # anode furnace bay
+    "CAM42": ["spill", "smoke"],  # acid plant: drying, converter and absorption
+    "CAM47": ["spill", "no_hardhat"],  # tankhouse section 1
+    "CAM53": ["spill", "no_hardhat"],  # electrolyte circulation
+}
+ANALYTICS_SIZE = (1280, 720)  # the frame the restricted polygons are computed for (fractions: any 16:9 size)
+
+
+def image_polygon(cam: Item, polygon: list[list[float]], size: tuple[int, int] = ANALYTICS_SIZE) -> list[list[float]]:
+    """A floor polygon as a camera sees it, clipped to the picture, in fractions of width and height (the
+    pinhole of simulator.cameras.View; points behind the lens clipped first)."""
+    w, h = size
+    yaw, pitch = math.radians(cam["yaw_deg"]), math.radians(cam["pitch_deg"])
+    fwd = (math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch))
+    right = (math.sin(yaw), -math.cos(yaw), 0.0)
+    up = (
+        right[1] * fwd[2] - right[2] * fwd[1],
+        right[2] * fwd[0] - right[0] * fwd[2],
+        right[0] * fwd[1] - right[1] * fwd[0],
+    )
+    focal = (w / 2) / math.tan(math.radians(cam["fov_deg"]) / 2)
+    ox, oy, oz = cam["position"]
+
+    def coords(p: tuple[float, float]) -> tuple[float, float, float]:
+        d = (p[0] - ox, p[1] - oy, -oz)
+        return tuple(sum(a * b for a, b in zip(d, axis, strict=True)) for axis in (right, up, fwd))  # type: ignore[return-value]
+
+    def clip(pts: list[tuple[float, ...]], inside: Any, cut: Any) -> list[tuple[float, ...]]:
+        out: list[tuple[float, ...]] = []
+        for i, cur in enumerate(pts):
+            prev = pts[i - 1]
+            if inside(cur) != inside(prev):
+                out.append(cut(prev, cur))
+            if inside(cur):
+                out.append(cur)
+        return out
+
+    def lerp(a: tuple[float, ...], b: tuple[float, ...], s: float) -> tuple[float, ...]:
+        return tuple(x + s * (y - x) for x, y in zip(a, b, strict=True))
+
+    near = 0.5
+    pts: list[tuple[float, ...]] = [coords((x, y)) for x, y in polygon]
+    pts = clip(pts, lambda c: c[2] >= near, lambda a, b: lerp(a, b, (near - a[2]) / (b[2] - a[2])))
+    pix: list[tuple[float, ...]] = [(w / 2 + focal * c[0] / c[2], h / 2 - focal * c[1] / c[2]) for c in pts]
+    for axis, lo, hi in ((0, 0.0, float(w)), (1, 0.0, float(h))):
+        for bound, keep in ((lo, lambda p, a=axis, b=lo: p[a] >= b), (hi, lambda p, a=axis, b=hi: p[a] <= b)):
+            pix = clip(pix, keep, lambda p, q, a=axis, b=bound: lerp(p, q, (b - p[a]) / (q[a] - p[a])))
+    return [[round(x / w, 4), round(y / h, 4)] for x, y in pix]
+
+
+def make_perimeter_cameras(zones: list[Item], first: int) -> list[Item]:
+    by_id = {z["id"]: z for z in zones}
+    out: list[Item] = []
+    for k, (zid, pos, yaw, name, name_zh) in enumerate(PERIMETER_CAMERAS):
+        cam: Item = {
+            "id": f"CAM{first + k:02d}",
+            "name": name,
+            "name_zh": name_zh,
+            "zone": zid,
+            "position": list(pos),
+            "yaw_deg": yaw,
+            "pitch_deg": -25.0,
+            "fov_deg": 70.0,
+            "range_m": 120.0,
+        }
+        cam["analytics"] = {
+            "detect": ["intrusion", "no_hardhat", "spill"],
+            "restricted": [image_polygon(cam, by_id[zid]["polygon"])],
+        }
+        out.append(cam)
+    return out
+
+
+def add_analytics(cameras: list[Item], zones: list[Item]) -> list[Item]:
+    """The demo's analysed cameras: :data:`ANALYTICS` on existing ones, plus the perimeter cameras."""
+    for cam in cameras:
+        if cam["id"] in ANALYTICS:
+            cam["analytics"] = {"detect": list(ANALYTICS[cam["id"]])}
+    return cameras + make_perimeter_cameras(zones, len(cameras) + 1)
+
+
 # ----------------------------------------------------------------------------------------------- badges
 SURNAMES = [
     ("Wang", "王"),
@@ -2912,7 +3005,7 @@ def build() -> dict[str, Any]:
         "gates": [{"id": g, "name": n, "name_zh": zh, "position": list(p)} for g, n, zh, p, _ in GATES],
         "equipment": equipment,
         "tags": tags,
-        "cameras": make_cameras(zones),
+        "cameras": add_analytics(make_cameras(zones), zones),
         "badges": badges,
         "fences": make_fences(),
         "muster_points": [

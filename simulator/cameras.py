@@ -4,7 +4,11 @@ Each camera of the plant is served at ``/camera/<id>.mjpg`` (``multipart/x-mixed
 what many IP cameras serve) and ``/camera/<id>.jpg`` (one frame). A frame is a simple perspective view from
 the camera's position, yaw, pitch and field of view: a dark floor with a 10 m grid, the outlines of the
 plant's zones (red for forbidden ones) as low walls, people and vehicles as upright figures at the
-positions ``people()`` gives, the camera's name and a timestamp.
+positions ``people()`` gives, the camera's name and a timestamp. People wear hi-vis and a yellow hard hat
+and stand along their perspective line; vehicles are orange boxes. Cameras with ``analytics`` also play
+their scripted visual incidents (:mod:`simulator.video_scenes`: flame, smoke, spill, a person without a
+hard hat, a person walking into a restricted area), whose ground truth per frame is
+:meth:`simulator.video_scenes.Scenes.truth`. Every frame gets sensor noise before its JPEG encoding.
 
 Rendering is lazy: frames are drawn only for a connected client, at ``fps``, so a plant's worth of cameras
 costs nothing while nobody watches. The static part of a view (floor, zones) is drawn once per camera.
@@ -28,13 +32,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from plant.schema import Camera, Plant
+from plant.schema import Camera, Plant, VideoClass
+from simulator.video_scenes import NO_HAT, SceneIncident, Scenes
 
 logger = logging.getLogger(__name__)
 
 DEMO_CAMERA_PORT = 4860  # the simulator's camera streams: http://<sim_host>:4860/camera/<id>.mjpg
 BOUNDARY = "swframe"
 JPEG_QUALITY = 80
+NOISE_SIGMA = 3.0  # sensor noise added to every frame (grey levels)
 NEAR_M = 0.5  # points closer than this in front of the lens are clipped
 PERSON_H_M = 1.75
 VEHICLE_H_M = 2.6
@@ -190,26 +196,206 @@ def draw_figures(img: np.ndarray, view: View, figures: Sequence[Figure]) -> int:
             w = int(tall * 1.6)
             cv2.rectangle(img, (fx - w // 2, hy), (fx + w // 2, fy), (40, 170, 240), -1)
             continue
-        w = max(2, tall // 4)
-        cv2.ellipse(
-            img, (fx, (fy + hy + tall // 5) // 2), (w // 2 + 1, (tall * 4) // 10), 0, 0, 360, (20, 140, 255), -1
-        )
-        cv2.circle(img, (hx, hy + tall // 10), max(2, tall // 9), (210, 220, 235), -1)
-        cv2.ellipse(img, (hx, hy + tall // 12), (max(2, tall // 8), max(1, tall // 16)), 0, 180, 360, (0, 230, 255), -1)
+        # A person stands along the line from the feet to the top of the head (tilted off the picture's
+        # centre by the perspective): hi-vis body, head, yellow hard hat (or bare head, dark hair).
+        ax, ay = hx - fx, hy - fy
+        length = max(4.0, math.hypot(ax, ay))
+        angle = math.degrees(math.atan2(ay, ax)) + 90.0
+
+        def along(f: float, fx: int = fx, fy: int = fy, ax: float = ax, ay: float = ay) -> tuple[int, int]:
+            return round(fx + f * ax), round(fy + f * ay)
+
+        w = max(2, int(length) // 4)
+        cv2.ellipse(img, along(0.4), (w // 2 + 1, int(length * 0.4)), angle, 0, 360, (20, 140, 255), -1)
+        r = max(2, int(length) // 9)
+        cv2.circle(img, along(0.9), r, (210, 220, 235), -1)
+        if kind == NO_HAT:  # bare head: dark hair on top
+            cv2.ellipse(img, along(0.9), (r, r), angle, 180, 360, (30, 38, 52), -1)
+            continue
+        hat = (max(2, int(length) // 8), max(1, int(length) // 16))
+        cv2.ellipse(img, along(11 / 12), hat, angle, 180, 360, (0, 230, 255), -1)
     return len(placed)
+
+
+def _spot_scale(view: View, spot: tuple[float, float]) -> tuple[tuple[int, int], float] | None:
+    """A floor point's pixel and how many pixels a metre is there (None behind the camera)."""
+    got = view.project((spot[0], spot[1], 0.0))
+    if got is None:
+        return None
+    return got[0], view.focal / got[1]
+
+
+def draw_spill(img: np.ndarray, view: View, inc: SceneIncident, t_ms: float) -> None:
+    """An irregular blue-green puddle spreading on the floor (grows during the first 40 %, then still)."""
+    grow = min(1.0, max(0.0, inc.progress(t_ms) / 0.4))
+    radius = 0.6 + 2.4 * grow
+    rng = np.random.default_rng(inc.seed)
+    ph = rng.uniform(0, 2 * math.pi, 4)
+    pts = []
+    for a in np.linspace(0, 2 * math.pi, 40, endpoint=False):
+        r = radius * (
+            1 + 0.22 * math.sin(3 * a + ph[0]) + 0.14 * math.sin(5 * a + ph[1]) + 0.08 * math.sin(9 * a + ph[2])
+        )
+        pts.append((inc.spot[0] + r * math.cos(a), inc.spot[1] + 0.7 * r * math.sin(a), 0.0))
+    poly = view.polygon(pts)
+    if poly is None:
+        return
+    x, y, w, h = cv2.boundingRect(poly)
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(view.width, x + w + 2), min(view.height, y + h + 2)
+    if x1 <= x0 or y1 <= y0:
+        return
+    roi = img[y0:y1, x0:x1]
+    layer = roi.copy()
+    cv2.fillPoly(layer, [poly - (x0, y0)], (168, 138, 38), cv2.LINE_AA)
+    shine = view.polygon(
+        [
+            (inc.spot[0] + 0.35 * radius * math.cos(a) - 0.2 * radius, inc.spot[1] + 0.12 * radius * math.sin(a), 0.0)
+            for a in np.linspace(0, 2 * math.pi, 12, endpoint=False)
+        ]
+    )
+    if shine is not None:
+        cv2.fillPoly(layer, [shine - (x0, y0)], (215, 200, 150), cv2.LINE_AA)
+    cv2.addWeighted(layer, 0.82, roi, 0.18, 0, dst=roi)
+
+
+def draw_flame(img: np.ndarray, view: View, inc: SceneIncident, t_ms: float) -> None:
+    """Flickering irregular flame tongues at a floor point: red, orange, yellow, a white core, a glow."""
+    got = _spot_scale(view, inc.spot)
+    if got is None:
+        return
+    (bx, by), ppm = got
+    tick = int(t_ms // 80)  # the flicker changes about 12 times a second
+    rng = np.random.default_rng((inc.seed, tick))
+    n = 5
+    height = ppm * (1.3 + 0.5 * rng.random())
+    tongues = []
+    for i in range(n):
+        off = (i - (n - 1) / 2) * 0.28 * ppm + rng.normal(0, 0.05 * ppm)
+        h = height * (0.45 + 0.55 * rng.random()) * (1.0 - 0.25 * abs(i - (n - 1) / 2) / n)
+        w = 0.32 * ppm * (0.8 + 0.4 * rng.random())
+        sway = rng.normal(0, 0.12 * ppm)
+        tongues.append((off, h, w, sway))
+    glow = np.zeros_like(img[..., 0])
+    for scale, colour in ((1.0, (20, 30, 200)), (0.78, (0, 110, 250)), (0.55, (40, 215, 255)), (0.3, (205, 245, 255))):
+        for off, h, w, sway in tongues:
+            hh, ww = h * scale, w * (0.5 + 0.5 * scale)
+            taper = [(1 - k / 6) ** 0.8 for k in range(6)]
+            jit = rng.normal(0, 0.12 * ww, 12)
+            left = [(bx + off - ww / 2 * taper[k] + sway * (k / 6) ** 2 + jit[k], by - hh * k / 6) for k in range(6)]
+            right = [
+                (bx + off + ww / 2 * taper[k] + sway * (k / 6) ** 2 + jit[6 + k], by - hh * k / 6)
+                for k in range(5, -1, -1)
+            ]
+            tip = [(bx + off + sway * 1.2, by - hh)]
+            poly = np.array(left + tip + right, dtype=np.int32)
+            cv2.fillPoly(img, [poly], colour, cv2.LINE_AA)
+            if scale == 1.0:
+                cv2.fillPoly(glow, [poly], 255)
+    r = max(3, int(0.8 * ppm))
+    x0, y0, x1, y1 = max(0, bx - 3 * r), max(0, by - 4 * r), min(view.width, bx + 3 * r), min(view.height, by + r)
+    if x1 > x0 and y1 > y0:
+        g = cv2.GaussianBlur(glow[y0:y1, x0:x1], (0, 0), r / 2).astype(np.float32) / 255.0
+        roi = img[y0:y1, x0:x1].astype(np.float32)
+        roi += g[..., None] * np.float32([0, 60, 140])
+        img[y0:y1, x0:x1] = np.clip(roi, 0, 255).astype(np.uint8)
+
+
+def draw_smoke(img: np.ndarray, view: View, inc: SceneIncident, t_ms: float) -> None:
+    """A drifting, blurred, semi-transparent grey plume rising from a floor point."""
+    got = _spot_scale(view, inc.spot)
+    if got is None:
+        return
+    (bx, by), ppm = got
+    age_s = (t_ms - inc.start_ms) / 1000.0
+    fade = min(1.0, age_s / 1.5, (inc.end_ms - t_ms) / 1500.0)
+    if fade <= 0:
+        return
+    rng = np.random.default_rng(inc.seed)
+    drift = rng.uniform(-0.6, 0.6)  # m/s sideways (the wind)
+    q = 4  # the plume is drawn at a quarter of the resolution, blurred, then enlarged
+    w_px, h_px = int(16 * ppm), int(11 * ppm)
+    x0, y0 = int(bx - w_px / 2), int(by - h_px)
+    x1, y1 = x0 + w_px, int(by + 0.8 * ppm)
+    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(view.width, x1), min(view.height, y1)
+    if cx1 - cx0 < 8 or cy1 - cy0 < 8:
+        return
+    small = np.zeros(((y1 - y0) // q + 1, (x1 - x0) // q + 1), np.float32)
+    puffs = 14
+    for j in range(puffs):
+        life = 6.0
+        age = ((age_s + j * life / puffs) % life) / life
+        px = bx + (drift * age * life + 0.5 * math.sin(age_s * 0.9 + j)) * ppm
+        py = by - age * 7.5 * ppm
+        rad = (0.5 + 1.6 * age) * ppm
+        op = 0.85 * (1 - age) ** 0.6 * min(1.0, age * 8)
+        cv2.circle(small, (int((px - x0) / q), int((py - y0) / q)), max(1, int(rad / q)), op, -1)
+    small = cv2.GaussianBlur(small, (0, 0), max(1.0, 0.35 * ppm / q))
+    sh, sw = small.shape
+    small *= np.outer(
+        np.clip(np.minimum(np.arange(sh), sh - 1 - np.arange(sh)) / (0.12 * sh), 0, 1),
+        np.clip(np.minimum(np.arange(sw), sw - 1 - np.arange(sw)) / (0.12 * sw), 0, 1),
+    ).astype(np.float32)  # fade to the edges
+    alpha = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)[
+        cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0
+    ]
+    alpha = np.clip(alpha * fade, 0, 0.75)[..., None]
+    roi = img[cy0:cy1, cx0:cx1].astype(np.float32)
+    img[cy0:cy1, cx0:cx1] = (roi * (1 - alpha) + np.float32([150, 152, 156]) * alpha).astype(np.uint8)
+
+
+class _Noise:
+    """A few frames of precomputed sensor noise, added in turn (cheap, never the same twice in a row)."""
+
+    def __init__(self, width: int, height: int, sigma: float = NOISE_SIGMA, n: int = 4) -> None:
+        rng = np.random.default_rng(7)
+        self.pos: list[np.ndarray] = []
+        self.neg: list[np.ndarray] = []
+        for _ in range(n):
+            z = rng.normal(0, sigma, (height, width, 1)).astype(np.float32)
+            z = np.repeat(z, 3, axis=2) + rng.normal(0, sigma / 3, (height, width, 3)).astype(np.float32)
+            self.pos.append(np.clip(z, 0, 255).astype(np.uint8))
+            self.neg.append(np.clip(-z, 0, 255).astype(np.uint8))
+        self.k = 0
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        self.k = (self.k + 1) % len(self.pos)
+        cv2.add(img, self.pos[self.k], dst=img)
+        cv2.subtract(img, self.neg[self.k], dst=img)
+        return img
 
 
 class CameraRenderer:
     """Draws one camera's frames; the static background once, the figures and the clock per frame."""
 
-    def __init__(self, plant: Plant, camera: Camera, width: int, height: int) -> None:
+    def __init__(
+        self, plant: Plant, camera: Camera, width: int, height: int, scenes: Scenes | None = None, noise: bool = True
+    ) -> None:
         self.view = View(camera, width, height)
         self.background = render_background(plant, camera, width, height)
+        self.scenes = scenes
+        self.noise = _Noise(width, height) if noise else None
 
     def frame(self, figures: Sequence[Figure], now: float | None = None) -> np.ndarray:
+        """The picture at ``now`` (epoch seconds) with ``figures`` and the camera's scripted incidents."""
+        now = now if now is not None else time.time()
+        t_ms = now * 1000.0
         img = self.background.copy()
+        cam = self.view.camera.id
+        active = self.scenes.active(cam, t_ms) if self.scenes is not None else []
+        for inc in active:
+            if inc.cls == VideoClass.SPILL:
+                draw_spill(img, self.view, inc, t_ms)
+        if self.scenes is not None:
+            figures = list(figures) + self.scenes.figures(cam, t_ms)
         draw_figures(img, self.view, figures)
-        stamp = datetime.fromtimestamp(now if now is not None else time.time(), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        for inc in active:
+            if inc.cls == VideoClass.FLAME:
+                draw_flame(img, self.view, inc, t_ms)
+            elif inc.cls == VideoClass.SMOKE:
+                draw_smoke(img, self.view, inc, t_ms)
+        if self.noise is not None:
+            self.noise.apply(img)
+        stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         h = self.view.height
         scale = h / 900
         (tw, _), _ = cv2.getTextSize(stamp, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -236,7 +422,9 @@ class CameraServer:
     """An HTTP server of the plant's camera streams in a background thread.
 
     ``people`` gives the figures to draw (called once per frame per connected client); frames are rendered
-    only while a client is connected. ``stats()`` counts the frames rendered, for tests and benchmarks.
+    only while a client is connected. ``scenes`` plays the analysed cameras' scripted incidents (default:
+    the demo schedule, :class:`simulator.video_scenes.Scenes`). ``stats()`` counts the frames rendered, for
+    tests and benchmarks.
     """
 
     def __init__(
@@ -247,6 +435,7 @@ class CameraServer:
         people: PeopleSource | None = None,
         fps: float = 5.0,
         size: tuple[int, int] = (1280, 720),
+        scenes: Scenes | None = None,
     ) -> None:
         if not (math.isfinite(fps) and 0 < fps <= 60):
             raise ValueError(f"fps must be in (0, 60], got {fps!r}")
@@ -259,6 +448,7 @@ class CameraServer:
         self.people = people or (lambda: ())
         self.fps = fps
         self.size = size
+        self.scenes = scenes if scenes is not None else Scenes(plant)
         self._renderers: dict[str, CameraRenderer] = {}
         self._lock = threading.Lock()
         self._frames = 0
@@ -272,7 +462,7 @@ class CameraServer:
         with self._lock:
             r = self._renderers.get(camera_id)
             if r is None:
-                r = CameraRenderer(self.plant, self.cameras[camera_id], *self.size)
+                r = CameraRenderer(self.plant, self.cameras[camera_id], *self.size, scenes=self.scenes)
                 self._renderers[camera_id] = r
             return r
 

@@ -1,0 +1,388 @@
+"""Detection: what is in a camera's frame (intrusion, flame, smoke, missing hard hat, spill), debounced.
+
+:class:`Analyzer` is one camera's detection stage. ``process(frame, ts_ms)`` runs the motion gate
+(:mod:`video.motion`); the detectors run only when something moved, or on a keyframe every
+``keyframe_s`` seconds (so a thing that appeared and stopped moving, a spill that stopped spreading, is
+still confirmed); on a gated frame the previous detections stand. Each class is then debounced
+(:class:`ClassParams`): a ``start`` :class:`~video.types.Trigger` after ``min_frames`` consecutive analysed
+frames with a detection of at least ``min_confidence`` and not within ``cooldown_s`` of the class's
+previous end; an ``end`` trigger once it has not been seen for ``end_after_s``.
+
+The detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
+components), nothing downloaded and no trained model. They were tuned on the simulator's rendered demo
+cameras (``simulator.cameras``, ``simulator.video_scenes``) and measured there (``python -m bench
+video``); on a real camera each would need what the notes below say.
+
+- **People** (for intrusion and hard hats): blobs of high-visibility orange with a person's proportions
+  (taller than wide, well filled) and a head above (skin or hard-hat colours). Every demo person wears
+  hi-vis, as smelter rules require; a real camera would need a person detector that does not rely on the
+  vest (OpenCV's HOG people detector for people over ~128 px, or a trained model), and tracking.
+- **Intrusion**: a person whose foot point (bottom centre) is inside a restricted polygon of the camera
+  (``analytics.restricted``, fractions of the picture turned into pixels of the actual frame size).
+- **No hard hat**: a person tall enough for the head to be judged (``min_head_px``) whose face is visible
+  and whose top of the head has no hard-hat colour (saturated colours or white). Real cameras: a head
+  classifier; bare heads in hoods or under helmets of unusual colours defeat colour rules.
+- **Flame**: a region of fire colours with red at its edge and a near-white core, in place and flickering
+  between analysed frames (a hi-vis vest or an orange vehicle has neither the core, the red edge nor the
+  flicker). Real cameras: hot metal, sparks and sodium lamps look alike; a real deployment uses a thermal
+  camera or a trained model and a longer confirmation.
+- **Smoke**: a large, soft (low gradient), low-saturation grey region brighter than the dark floor. Real
+  cameras: fog, steam and dust are grey too; compare against a long-term background and check drift.
+- **Spill**: a well-filled blue-green region (copper-sulphate electrolyte) on the floor. Real cameras: the
+  colour of the liquid and the floor are site-specific; a spill of dark liquid needs a background model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from plant.schema import Camera, VideoClass
+from video.motion import Motion, MotionDetector, MotionParams
+from video.types import Analysis, Box, Detection, Trigger
+
+WORK_WIDTH = 640  # the detectors look at a copy this wide (people's heads: at full resolution)
+MIN_PERSON_PX = 28  # at 720 lines
+MIN_HEAD_PX = 64  # at 720 lines
+KEYFRAME_S = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClassParams:
+    min_confidence: float = 0.5
+    min_frames: int = 2  # consecutive analysed frames with a detection before a start
+    cooldown_s: float = 15.0  # no new start of the class this long after its end
+    end_after_s: float = 4.0  # the class ends when not seen for this long
+
+
+DEFAULT_CLASS_PARAMS: dict[VideoClass, ClassParams] = {
+    VideoClass.INTRUSION: ClassParams(0.5, 2, 8.0, 3.0),
+    VideoClass.FLAME: ClassParams(0.5, 2, 20.0, 4.0),
+    VideoClass.SMOKE: ClassParams(0.5, 3, 20.0, 5.0),
+    VideoClass.NO_HARDHAT: ClassParams(0.5, 2, 15.0, 4.0),
+    VideoClass.SPILL: ClassParams(0.5, 2, 30.0, 6.0),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DetectParams:
+    classes: dict[VideoClass, ClassParams] = field(default_factory=lambda: dict(DEFAULT_CLASS_PARAMS))
+    keyframe_s: float = KEYFRAME_S  # detectors run at least this often even without motion
+    motion: MotionParams = field(default_factory=MotionParams)
+    min_person_px: int = MIN_PERSON_PX  # at 720 lines, scaled to the frame
+    min_head_px: int = MIN_HEAD_PX
+
+
+@dataclass(slots=True)
+class Person:
+    box: Box  # frame pixels, head included
+    foot: tuple[float, float]  # frame pixels
+    tall: float  # frame pixels
+    face: float  # skin share of the lower head
+    hat: float  # hard-hat colour share of the top of the head
+
+
+class _Work:
+    """One frame prepared once for every detector: the work copy, its HSV, the scale back to the frame."""
+
+    def __init__(self, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        self.frame = frame
+        self.size = (w, h)
+        ww = min(WORK_WIDTH, w)
+        wh = max(1, round(h * ww / w))
+        self.small = cv2.resize(frame, (ww, wh), interpolation=cv2.INTER_AREA) if ww != w else frame
+        self.hsv = cv2.cvtColor(self.small, cv2.COLOR_BGR2HSV)
+        self.scale = w / ww  # frame pixels per work pixel
+        self.top = max(2, round(wh / 18) + 2)  # below the name/clock banner
+        self._persons: list[Person] | None = None
+
+    def to_frame(self, x: int, y: int, bw: int, bh: int) -> Box:
+        s = self.scale
+        return round(x * s), round(y * s), round(bw * s), round(bh * s)
+
+
+def _in_range(hsv: np.ndarray, lo: tuple[int, int, int], hi: tuple[int, int, int]) -> np.ndarray:
+    return cv2.inRange(hsv, np.array(lo, np.uint8), np.array(hi, np.uint8))
+
+
+_K2 = np.ones((2, 2), np.uint8)
+_K3 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+_K5 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+_K15 = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+
+
+def find_people(work: _Work) -> list[Person]:
+    """Hi-vis people: orange blobs with a person's proportions and a head above (see the module notes)."""
+    if work._persons is not None:
+        return work._persons
+    hsv = work.hsv
+    vest = _in_range(hsv, (8, 140, 140), (22, 255, 255))
+    vest[: work.top] = 0
+    vest = cv2.morphologyEx(vest, cv2.MORPH_OPEN, _K2)
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(vest, connectivity=8)
+    out: list[Person] = []
+    fh, fw = work.frame.shape[:2]
+    s = work.scale
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if bh < 5 or bw < 3 or area < 12:
+            continue
+        # The body's axis from the blob's second moments (people lean off the picture's centre).
+        m = cv2.moments((labels[y : y + bh, x : x + bw] == i).astype(np.uint8), binaryImage=True)
+        mu20, mu02, mu11 = m["mu20"] / area, m["mu02"] / area, m["mu11"] / area
+        root = math.sqrt(max(0.0, ((mu20 - mu02) / 2) ** 2 + mu11**2))
+        major, minor = 2 * math.sqrt((mu20 + mu02) / 2 + root), 2 * math.sqrt(max(1e-6, (mu20 + mu02) / 2 - root))
+        theta = 0.5 * math.atan2(2 * mu11, mu20 - mu02)
+        dx, dy = math.cos(theta), math.sin(theta)
+        if dy > 0:
+            dx, dy = -dx, -dy  # pointing up
+        if not (1.8 <= major / minor <= 4.6) or abs(dx) > 0.55 or area < 0.92 * math.pi * major * minor:
+            continue  # not an upright, well-filled body (vehicles, lines, two people merged)
+        tall = major / 0.4 * s  # the body is the lower 80 % of a person
+        cx, cy = (float(cents[i][0]) + 0.5) * s, (float(cents[i][1]) + 0.5) * s
+        foot = (cx - dx * major * s, cy - dy * major * s)
+        hcx, hcy = cx + dx * 0.5 * tall, cy + dy * 0.5 * tall  # the head's centre
+        r = 0.11 * tall * 1.2
+        hx0, hx1, hy0, hy1 = round(hcx - r), round(hcx + r) + 1, round(hcy - r), round(hcy + r) + 1
+        if hx0 < 0 or hy0 < 0 or hx1 > fw or hy1 > fh or hy1 - hy0 < 3:
+            continue
+        head = cv2.cvtColor(work.frame[hy0:hy1, hx0:hx1], cv2.COLOR_BGR2HSV)
+        mid = round(hcy) - hy0
+        upper, lower = head[: max(1, round(mid * 0.8))], head[mid:]  # the top of the head, the face
+        skin = _in_range(lower, (0, 0, 150), (179, 100, 255))
+        face = float(np.count_nonzero(skin)) / max(1, skin.size)
+        colour = _in_range(upper, (0, 100, 140), (179, 255, 255))
+        hat = float(np.count_nonzero(colour)) / max(1, colour.size)
+        if face < 0.12 and hat < 0.1:
+            continue  # nothing like a head above: not a person
+        bx0, bx1 = min(hx0, round(x * s)), max(hx1, round((x + bw) * s))
+        pbox = (bx0, hy0, bx1 - bx0, max(hy1, round((y + bh) * s)) - hy0)
+        out.append(Person(pbox, foot, tall, face, hat))
+    work._persons = out
+    return out
+
+
+def detect_intrusion(work: _Work, polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
+    out = []
+    for p in find_people(work):
+        if p.tall < min_person_px:
+            continue
+        depth = max((cv2.pointPolygonTest(poly, p.foot, True) for poly in polygons), default=-1.0)
+        if depth <= 0:
+            continue
+        conf = 0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall))
+        out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box))
+    return out
+
+
+def detect_no_hardhat(work: _Work, min_head_px: float) -> list[Detection]:
+    out = []
+    for p in find_people(work):
+        if p.tall < min_head_px or p.face < 0.15:
+            continue
+        if p.hat >= 0.06:
+            continue
+        conf = 0.5 + 0.5 * (1.0 - p.hat / 0.06) * min(1.0, p.face / 0.3)
+        out.append(Detection(VideoClass.NO_HARDHAT, round(conf, 3), p.box))
+    return out
+
+
+class FlameDetector:
+    """Fire colours with a red edge and a white core, in place and flickering between analysed frames."""
+
+    def __init__(self) -> None:
+        self._prev: np.ndarray | None = None
+
+    def reset(self) -> None:
+        self._prev = None
+
+    def __call__(self, work: _Work) -> list[Detection]:
+        hsv = work.hsv
+        warm = _in_range(hsv, (0, 120, 150), (30, 255, 255)) | _in_range(hsv, (170, 120, 150), (179, 255, 255))
+        core = _in_range(hsv, (0, 0, 235), (40, 90, 255))
+        red = _in_range(hsv, (0, 120, 120), (7, 255, 255)) | _in_range(hsv, (172, 120, 120), (179, 255, 255))
+        red = cv2.morphologyEx(red, cv2.MORPH_OPEN, _K3)  # thin red lines (zone markings) are not flames
+        fire = cv2.morphologyEx(warm | core, cv2.MORPH_OPEN, _K2)
+        fire[: work.top] = 0
+        # Only around a hot core: an orange vehicle or vest next to a fire is not part of it.
+        near = cv2.dilate(cv2.morphologyEx(core, cv2.MORPH_OPEN, _K2), _K15)
+        fire = cv2.morphologyEx(fire & near, cv2.MORPH_CLOSE, _K3)
+        prev, self._prev = self._prev, fire
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(fire, connectivity=8)
+        out = []
+        for i in range(1, n):
+            x, y, bw, bh, area = (int(v) for v in stats[i])
+            if area < 30:
+                continue
+            sl = np.s_[y : y + bh, x : x + bw]
+            comp = labels[sl] == i
+            # Red at the flame's edge and tips: around and above the hot region.
+            ex0, ex1 = max(0, x - bw // 4), x + bw + bw // 4
+            n_red = int(np.count_nonzero(red[max(0, y - bh) : y + bh, ex0:ex1]))
+            n_core = int(np.count_nonzero(core[sl][comp]))
+            red_f, core_f = n_red / area, n_core / area
+            if red_f < 0.05 or core_f < 0.015 or n_red < 6:
+                continue
+            if prev is None:
+                continue
+            before = prev[sl] > 0
+            stay = float(np.count_nonzero(before & comp)) / area
+            union = np.count_nonzero(before | comp)
+            change = float(np.count_nonzero(before ^ comp)) / max(1, union)
+            if stay < 0.3 or change < 0.08:
+                continue  # not in place (moving thing) or not flickering (a static orange thing)
+            conf = 0.55 + 0.15 * min(1.0, red_f / 0.15) + 0.15 * min(1.0, core_f / 0.06) + 0.15 * min(1.0, change / 0.2)
+            out.append(Detection(VideoClass.FLAME, round(conf, 3), work.to_frame(x, y, bw, bh)))
+        return out
+
+
+def detect_smoke(work: _Work) -> list[Detection]:
+    hsv = work.hsv
+    grey = _in_range(hsv, (0, 0, 62), (179, 50, 215))
+    grey[: work.top] = 0
+    grey = cv2.morphologyEx(grey, cv2.MORPH_OPEN, _K3)
+    grey = cv2.morphologyEx(grey, cv2.MORPH_CLOSE, _K5)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(grey, connectivity=8)
+    total = grey.size
+    out = []
+    gradient: np.ndarray | None = None
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        if area < 0.003 * total or area < 0.3 * bw * bh:
+            continue
+        if gradient is None:
+            v = hsv[..., 2]
+            gradient = cv2.magnitude(cv2.Sobel(v, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(v, cv2.CV_32F, 0, 1, ksize=3))
+        sl = np.s_[y : y + bh, x : x + bw]
+        comp = labels[sl] == i
+        soft = float(gradient[sl][comp].mean())
+        if soft > 40.0:
+            continue  # textured: not a soft plume
+        conf = 0.55 + 0.25 * min(1.0, area / (0.02 * total)) + 0.2 * (1.0 - soft / 40.0)
+        out.append(Detection(VideoClass.SMOKE, round(conf, 3), work.to_frame(x, y, bw, bh)))
+    return out
+
+
+def detect_spill(work: _Work) -> list[Detection]:
+    liquid = _in_range(work.hsv, (86, 110, 100), (108, 255, 255))
+    liquid[: work.top] = 0
+    liquid = cv2.morphologyEx(liquid, cv2.MORPH_OPEN, _K3)
+    liquid = cv2.morphologyEx(liquid, cv2.MORPH_CLOSE, _K5)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(liquid, connectivity=8)
+    total = liquid.size
+    out = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in stats[i])
+        fill = area / float(bw * bh)
+        if area < 0.002 * total or fill < 0.35 or bh < 6 or bw > 6 * bh:  # not a band of floor markings
+            continue
+        conf = 0.5 + 0.3 * min(1.0, area / (0.01 * total)) + 0.2 * min(1.0, fill / 0.6)
+        out.append(Detection(VideoClass.SPILL, round(conf, 3), work.to_frame(x, y, bw, bh)))
+    return out
+
+
+@dataclass(slots=True)
+class _ClassState:
+    streak: int = 0
+    active: bool = False
+    last_seen_ms: int | None = None
+    last_end_ms: int | None = None
+    last: Detection | None = None
+
+
+class Analyzer:
+    """One camera's detection stage: motion gate, the camera's detectors, debounced start/end triggers."""
+
+    def __init__(self, camera: Camera, params: DetectParams | None = None) -> None:
+        if camera.analytics is None:
+            raise ValueError(f"camera {camera.id} has no analytics")
+        self.camera = camera
+        self.params = params or DetectParams()
+        self.classes: list[VideoClass] = list(camera.analytics.detect)
+        self.interval_ms = round(1000 / camera.analytics.fps)
+        self.motion = MotionDetector(self.params.motion)
+        self._flame = FlameDetector()
+        self._state = {c: _ClassState() for c in self.classes}
+        self._last_run_ms: int | None = None
+        self._last_ts: int | None = None
+        self._detections: list[Detection] = []
+        self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
+
+    def due(self, ts_ms: int) -> bool:
+        """Whether a frame at ``ts_ms`` should be analysed (the camera's analytics fps)."""
+        return self._last_ts is None or ts_ms - self._last_ts >= self.interval_ms * 0.9
+
+    def active(self) -> set[VideoClass]:
+        """The classes currently started and not ended."""
+        return {c for c, s in self._state.items() if s.active}
+
+    def polygons(self, size: tuple[int, int]) -> list[np.ndarray]:
+        """The restricted polygons in pixels of a ``size`` (width, height) frame."""
+        got = self._polys.get(size)
+        if got is None:
+            assert self.camera.analytics is not None
+            w, h = size
+            got = [np.array([(x * w, y * h) for x, y in p], np.float32) for p in self.camera.analytics.restricted]
+            self._polys[size] = got
+        return got
+
+    def detect(self, frame: np.ndarray) -> list[Detection]:
+        """Run every detector of the camera on one frame (no gating, no debouncing)."""
+        work = _Work(frame)
+        scale = work.size[1] / 720
+        out: list[Detection] = []
+        for cls in self.classes:
+            if cls == VideoClass.INTRUSION:
+                out += detect_intrusion(work, self.polygons(work.size), self.params.min_person_px * scale)
+            elif cls == VideoClass.NO_HARDHAT:
+                out += detect_no_hardhat(work, self.params.min_head_px * scale)
+            elif cls == VideoClass.FLAME:
+                out += self._flame(work)
+            elif cls == VideoClass.SMOKE:
+                out += detect_smoke(work)
+            elif cls == VideoClass.SPILL:
+                out += detect_spill(work)
+        return out
+
+    def process(self, frame_bgr: np.ndarray, ts_ms: int) -> Analysis:
+        """Analyse one frame taken at ``ts_ms`` (epoch ms): gate, detect, debounce."""
+        self._last_ts = ts_ms
+        motion: Motion = self.motion.update(frame_bgr)
+        keyframe = self._last_run_ms is None or ts_ms - self._last_run_ms >= self.params.keyframe_s * 1000
+        if not (motion.moved or keyframe):
+            return Analysis(ts_ms, False, False, list(self._detections), [])
+        self._last_run_ms = ts_ms
+        detections = self.detect(frame_bgr)
+        self._detections = detections
+        return Analysis(ts_ms, motion.moved, True, list(detections), self._debounce(detections, ts_ms))
+
+    def _debounce(self, detections: list[Detection], ts_ms: int) -> list[Trigger]:
+        triggers: list[Trigger] = []
+        best: dict[VideoClass, Detection] = {}
+        for d in detections:
+            cp = self.params.classes.get(d.cls, ClassParams())
+            if d.confidence >= cp.min_confidence and (d.cls not in best or d.confidence > best[d.cls].confidence):
+                best[d.cls] = d
+        for cls, st in self._state.items():
+            cp = self.params.classes.get(cls, ClassParams())
+            d = best.get(cls)
+            if d is not None:
+                st.streak += 1
+                st.last_seen_ms = ts_ms
+                st.last = d
+                cooled = st.last_end_ms is None or ts_ms - st.last_end_ms >= cp.cooldown_s * 1000
+                if not st.active and st.streak >= cp.min_frames and cooled:
+                    st.active = True
+                    triggers.append(Trigger("start", cls, ts_ms, d))
+            else:
+                st.streak = 0
+                seen = st.last_seen_ms if st.last_seen_ms is not None else -math.inf
+                if st.active and ts_ms - seen >= cp.end_after_s * 1000:
+                    st.active = False
+                    st.last_end_ms = ts_ms
+                    triggers.append(Trigger("end", cls, ts_ms, st.last))
+        return triggers
