@@ -276,7 +276,7 @@ def draw_flame(img: np.ndarray, view: View, inc: SceneIncident, t_ms: float) -> 
         sway = rng.normal(0, 0.12 * ppm)
         tongues.append((off, h, w, sway))
     glow = np.zeros_like(img[..., 0])
-    for scale, colour in ((1.0, (20, 30, 200)), (0.78, (0, 110, 250)), (0.55, (40, 215, 255)), (0.3, (205, 245, 255))):
+    for scale, colour in ((1.0, (20, 30, 200)), (0.72, (0, 110, 250)), (0.5, (40, 215, 255)), (0.28, (205, 245, 255))):
         for off, h, w, sway in tongues:
             hh, ww = h * scale, w * (0.5 + 0.5 * scale)
             taper = [(1 - k / 6) ** 0.8 for k in range(6)]

@@ -225,7 +225,7 @@ class FlameDetector:
             n_red = int(np.count_nonzero(red[max(0, y - bh) : y + bh, ex0:ex1]))
             n_core = int(np.count_nonzero(core[sl][comp]))
             red_f, core_f = n_red / area, n_core / area
-            if red_f < 0.05 or core_f < 0.015 or n_red < 6:
+            if red_f < 0.02 or core_f < 0.015 or n_red < 4:
                 continue
             if prev is None:
                 continue
