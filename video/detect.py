@@ -13,15 +13,18 @@ components), nothing downloaded and no trained model. They were tuned on the sim
 cameras (``simulator.cameras``, ``simulator.video_scenes``) and measured there (``python -m bench
 video``); on a real camera each would need what the notes below say.
 
-- **People** (for intrusion and hard hats): blobs of high-visibility orange with a person's proportions
-  (taller than wide, well filled) and a head above (skin or hard-hat colours). Every demo person wears
-  hi-vis, as smelter rules require; a real camera would need a person detector that does not rely on the
-  vest (OpenCV's HOG people detector for people over ~128 px, or a trained model), and tracking.
+- **People** (for intrusion and hard hats): blobs of high-visibility orange shaped like an upright body
+  (second moments: axis within ~35 degrees of vertical, 1.8-4.6 times longer than wide, filled like an
+  ellipse) with a head at the top of that axis (skin or hard-hat colours). Every demo person wears hi-vis,
+  as smelter rules require; two people overlapping make one blob and are missed, and an orange vehicle is
+  too wide. A real camera would need a person detector that does not rely on the vest (OpenCV's HOG
+  people detector for people over ~128 px, or a trained model), and tracking.
 - **Intrusion**: a person whose foot point (bottom centre) is inside a restricted polygon of the camera
   (``analytics.restricted``, fractions of the picture turned into pixels of the actual frame size).
 - **No hard hat**: a person tall enough for the head to be judged (``min_head_px``) whose face is visible
-  and whose top of the head has no hard-hat colour (saturated colours or white). Real cameras: a head
-  classifier; bare heads in hoods or under helmets of unusual colours defeat colour rules.
+  and whose top of the head shows no saturated colour (yellow, orange, red, blue, green hard hats). A
+  white hat is not told from a pale bare head by colour alone and would be flagged; real cameras need a
+  head classifier (hoods, caps and unusual helmets defeat colour rules).
 - **Flame**: a region of fire colours with red at its edge and a near-white core, in place and flickering
   between analysed frames (a hi-vis vest or an orange vehicle has neither the core, the red edge nor the
   flicker). Real cameras: hot metal, sparks and sodium lamps look alike; a real deployment uses a thermal
@@ -309,12 +312,14 @@ class Analyzer:
         self._state = {c: _ClassState() for c in self.classes}
         self._last_run_ms: int | None = None
         self._last_ts: int | None = None
+        self._next_due: int | None = None
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
 
     def due(self, ts_ms: int) -> bool:
-        """Whether a frame at ``ts_ms`` should be analysed (the camera's analytics fps)."""
-        return self._last_ts is None or ts_ms - self._last_ts >= self.interval_ms * 0.9
+        """Whether a frame at ``ts_ms`` should be analysed: on average the camera's analytics fps, whatever
+        the camera's own rate and jitter (a schedule that advances by the interval, reset when far behind)."""
+        return self._next_due is None or ts_ms >= self._next_due
 
     def active(self) -> set[VideoClass]:
         """The classes currently started and not ended."""
@@ -351,6 +356,10 @@ class Analyzer:
     def process(self, frame_bgr: np.ndarray, ts_ms: int) -> Analysis:
         """Analyse one frame taken at ``ts_ms`` (epoch ms): gate, detect, debounce."""
         self._last_ts = ts_ms
+        if self._next_due is None or ts_ms - self._next_due > self.interval_ms:
+            self._next_due = ts_ms + self.interval_ms  # the first frame, or fell behind: no burst
+        else:
+            self._next_due = max(self._next_due, ts_ms - self.interval_ms // 2) + self.interval_ms
         motion: Motion = self.motion.update(frame_bgr)
         keyframe = self._last_run_ms is None or ts_ms - self._last_run_ms >= self.params.keyframe_s * 1000
         if not (motion.moved or keyframe):
