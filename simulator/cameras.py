@@ -19,6 +19,7 @@ The video service reads these streams through OpenCV exactly as it reads a real 
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -343,25 +344,21 @@ def draw_smoke(img: np.ndarray, view: View, inc: SceneIncident, t_ms: float) -> 
     img[cy0:cy1, cx0:cx1] = (roi * (1 - alpha) + np.float32([150, 152, 156]) * alpha).astype(np.uint8)
 
 
-class _Noise:
-    """A few frames of precomputed sensor noise, added in turn (cheap, never the same twice in a row)."""
-
-    def __init__(self, width: int, height: int, sigma: float = NOISE_SIGMA, n: int = 4) -> None:
-        rng = np.random.default_rng(7)
-        self.pos: list[np.ndarray] = []
-        self.neg: list[np.ndarray] = []
-        for _ in range(n):
-            z = rng.normal(0, sigma, (height, width, 1)).astype(np.float32)
-            z = np.repeat(z, 3, axis=2) + rng.normal(0, sigma / 3, (height, width, 3)).astype(np.float32)
-            self.pos.append(np.clip(z, 0, 255).astype(np.uint8))
-            self.neg.append(np.clip(-z, 0, 255).astype(np.uint8))
-        self.k = 0
-
-    def apply(self, img: np.ndarray) -> np.ndarray:
-        self.k = (self.k + 1) % len(self.pos)
-        cv2.add(img, self.pos[self.k], dst=img)
-        cv2.subtract(img, self.neg[self.k], dst=img)
-        return img
+@functools.lru_cache(maxsize=4)
+def _noise(
+    width: int, height: int, sigma: float = NOISE_SIGMA, n: int = 4
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """A few frames of precomputed sensor noise (positive and negative parts), shared by the cameras of a
+    frame size and added in turn: cheap, and never the same twice in a row."""
+    rng = np.random.default_rng(7)
+    pos: list[np.ndarray] = []
+    neg: list[np.ndarray] = []
+    for _ in range(n):
+        z = rng.normal(0, sigma, (height, width, 1)).astype(np.float32)
+        z = np.repeat(z, 3, axis=2) + rng.normal(0, sigma / 3, (height, width, 3)).astype(np.float32)
+        pos.append(np.clip(z, 0, 255).astype(np.uint8))
+        neg.append(np.clip(-z, 0, 255).astype(np.uint8))
+    return pos, neg
 
 
 class CameraRenderer:
@@ -373,7 +370,8 @@ class CameraRenderer:
         self.view = View(camera, width, height)
         self.background = render_background(plant, camera, width, height)
         self.scenes = scenes
-        self.noise = _Noise(width, height) if noise else None
+        self.noise = noise
+        self._noise_k = 0
 
     def frame(self, figures: Sequence[Figure], now: float | None = None) -> np.ndarray:
         """The picture at ``now`` (epoch seconds) with ``figures`` and the camera's scripted incidents."""
@@ -393,8 +391,11 @@ class CameraRenderer:
                 draw_flame(img, self.view, inc, t_ms)
             elif inc.cls == VideoClass.SMOKE:
                 draw_smoke(img, self.view, inc, t_ms)
-        if self.noise is not None:
-            self.noise.apply(img)
+        if self.noise:
+            pos, neg = _noise(self.view.width, self.view.height)
+            self._noise_k = (self._noise_k + 1) % len(pos)
+            cv2.add(img, pos[self._noise_k], dst=img)
+            cv2.subtract(img, neg[self._noise_k], dst=img)
         stamp = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
         h = self.view.height
         scale = h / 900
