@@ -6,7 +6,8 @@
 still confirmed); on a gated frame the previous detections stand. Each class is then debounced
 (:class:`ClassParams`): a ``start`` :class:`~video.types.Trigger` after ``min_frames`` consecutive analysed
 frames with a detection of at least ``min_confidence`` and not within ``cooldown_s`` of the class's
-previous end; an ``end`` trigger once it has not been seen for ``end_after_s``.
+previous start; an ``end`` trigger once it has not been seen for ``end_after_s`` (short gaps, a flame
+flickering out for a frame, do not end it).
 
 The detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
 components), nothing downloaded and no trained model. They were tuned on the simulator's rendered demo
@@ -57,16 +58,16 @@ KEYFRAME_S = 3.0
 class ClassParams:
     min_confidence: float = 0.5
     min_frames: int = 2  # consecutive analysed frames with a detection before a start
-    cooldown_s: float = 15.0  # no new start of the class this long after its end
+    cooldown_s: float = 15.0  # no new start of the class this long after its previous start
     end_after_s: float = 4.0  # the class ends when not seen for this long
 
 
 DEFAULT_CLASS_PARAMS: dict[VideoClass, ClassParams] = {
-    VideoClass.INTRUSION: ClassParams(0.5, 2, 8.0, 3.0),
+    VideoClass.INTRUSION: ClassParams(0.5, 2, 10.0, 3.0),
     VideoClass.FLAME: ClassParams(0.5, 2, 20.0, 4.0),
     VideoClass.SMOKE: ClassParams(0.5, 3, 20.0, 5.0),
     VideoClass.NO_HARDHAT: ClassParams(0.5, 2, 15.0, 4.0),
-    VideoClass.SPILL: ClassParams(0.5, 2, 30.0, 6.0),
+    VideoClass.SPILL: ClassParams(0.5, 2, 20.0, 6.0),
 }
 
 
@@ -293,7 +294,7 @@ class _ClassState:
     streak: int = 0
     active: bool = False
     last_seen_ms: int | None = None
-    last_end_ms: int | None = None
+    last_start_ms: int | None = None
     last: Detection | None = None
 
 
@@ -383,15 +384,15 @@ class Analyzer:
                 st.streak += 1
                 st.last_seen_ms = ts_ms
                 st.last = d
-                cooled = st.last_end_ms is None or ts_ms - st.last_end_ms >= cp.cooldown_s * 1000
+                cooled = st.last_start_ms is None or ts_ms - st.last_start_ms >= cp.cooldown_s * 1000
                 if not st.active and st.streak >= cp.min_frames and cooled:
                     st.active = True
+                    st.last_start_ms = ts_ms
                     triggers.append(Trigger("start", cls, ts_ms, d))
             else:
                 st.streak = 0
                 seen = st.last_seen_ms if st.last_seen_ms is not None else -math.inf
                 if st.active and ts_ms - seen >= cp.end_after_s * 1000:
                     st.active = False
-                    st.last_end_ms = ts_ms
                     triggers.append(Trigger("end", cls, ts_ms, st.last))
         return triggers
