@@ -76,7 +76,8 @@ def _choices(name: str, values: Iterable[Any] | None, allowed: Sequence[str]) ->
     return tuple(out)
 
 
-def _ms(name: str, value: Any) -> int | None:
+def epoch_ms_arg(name: str, value: Any) -> int | None:
+    """A filter's time argument checked: None, or finite epoch milliseconds (a bool is not a time)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -119,8 +120,8 @@ class AlarmFilter:
         set_(self, "states", _choices("state", self.states, STATES))
         set_(self, "source_types", _choices("source type", self.source_types, SOURCE_TYPES))
         set_(self, "kinds", _choices("journal kind", self.kinds, JOURNAL_KINDS))
-        set_(self, "start_ms", _ms("start_ms", self.start_ms))
-        set_(self, "end_ms", _ms("end_ms", self.end_ms))
+        set_(self, "start_ms", epoch_ms_arg("start_ms", self.start_ms))
+        set_(self, "end_ms", epoch_ms_arg("end_ms", self.end_ms))
         if self.start_ms is not None and self.end_ms is not None and self.end_ms < self.start_ms:
             raise ValueError("the end of the time range is before its start")
 

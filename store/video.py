@@ -23,7 +23,6 @@ Like every repository here these functions take a session and never commit.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -33,7 +32,7 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, o
 from sqlalchemy.orm import Session
 
 from plant.schema import Plant, VideoClass
-from store.alarm_views import alarm_state
+from store.alarm_views import alarm_state, epoch_ms_arg
 from store.models import Alarm, Event, VideoReview
 
 logger = logging.getLogger(__name__)
@@ -109,16 +108,6 @@ def _names(name: str, values: Iterable[Any] | None, allowed: Sequence[str] | Non
     return tuple(out)
 
 
-def _ms(name: str, value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be epoch milliseconds, got {value!r}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite time, got {value!r}")
-    return int(value)
-
-
 @dataclass(frozen=True)
 class VideoFilter:
     """Which detections: empty tuples mean any; ``start_ms``/``end_ms`` bound the start time (end exclusive).
@@ -135,8 +124,8 @@ class VideoFilter:
         set_(self, "cameras", _names("camera", self.cameras))
         set_(self, "zones", _names("zone", self.zones))
         set_(self, "classes", _names("class", self.classes, CLASSES))
-        set_(self, "start_ms", _ms("start_ms", self.start_ms))
-        set_(self, "end_ms", _ms("end_ms", self.end_ms))
+        set_(self, "start_ms", epoch_ms_arg("start_ms", self.start_ms))
+        set_(self, "end_ms", epoch_ms_arg("end_ms", self.end_ms))
 
 
 def _class_sql() -> ColumnElement[str]:
