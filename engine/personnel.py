@@ -39,6 +39,14 @@ for the rule's on-delay before the violation opens (backdated to when it began) 
 delay before it ends (backdated to when it went), which keeps RTLS noise on a fence line from chattering.
 ``man_down`` and ``dwell_exceeded`` carry their duration in the condition and start when it is exceeded.
 
+Man-down evidence: a badge that has not reported is taken as still only while positions were live (the
+caller's ``positions_live``). Stillness is measured from its last movement or from the start of the current
+live stretch (the engine's first evaluation, or the return of the RTLS link), whichever is later. A position
+older than that (a backfill's last sample, the last fix before an outage or before a restart) proves nothing
+about the time since: without this rule, every person in a hazard zone whose last fix was ``man_down_s`` old
+would be "down" the moment the rules start or the link comes back, before the fresh positions arrive. An open
+man-down stays open while its badge does not move, across outages and restarts (:meth:`restore`).
+
 One violation per key at a time: ``(rule, badge, region)`` where region is the fence or zone for
 ``dwell_exceeded``, the zone for staffing and ``lone_worker`` and empty otherwise (a badge in a forbidden zone
 and the forbidden fence around it is one violation). :meth:`RulesEngine.restore` re-attaches violations that
@@ -367,6 +375,7 @@ class RulesEngine:
         self._pending: dict[tuple[str, str, str], _Cond] = {}
         self._clearing: dict[tuple[str, str, str], float] = {}
         self._clock = -math.inf
+        self._live_since = math.nan  # start of the current stretch of live positions (NaN: not live)
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -462,7 +471,8 @@ class RulesEngine:
         ``positions``: the current position of each badge (or the result of :meth:`arrays`); ``sos``: the
         SOS tag values that arrived since the last call (or the latest value of each, the first time), in
         any order. ``positions_live=False`` says that positions are not arriving (RTLS link down): still
-        badges then prove nothing, so ``man_down`` neither opens nor ends until they arrive again.
+        badges then prove nothing, so ``man_down`` neither opens nor ends until they arrive again, and once
+        they do, stillness is counted from then (the module's "Man-down evidence").
         """
         cfg = self.config
         clock = float(max(now_ms, self._clock))
@@ -605,24 +615,32 @@ class RulesEngine:
                 badge_cond(LONE_WORKER, i, zone=zid, region=zid, value=1.0, limit=2.0, clock_based=True)
                 conds[violation_key(LONE_WORKER, self.badge_ids[i], zid)].start_ms = clock
 
-        # man-down: still in a hazard zone
+        # man-down: still in a hazard zone, over live time only (see "Man-down evidence" above)
         moved = ~(np.hypot(x - self._anchor_x, y - self._anchor_y) <= cfg.man_down_radius_m)
         reset = good & moved
         self._anchor_x[reset], self._anchor_y[reset], self._anchor_ts[reset] = x[reset], y[reset], ts[reset]
         lost = ~good
         self._anchor_x[lost] = self._anchor_y[lost] = self._anchor_ts[lost] = np.nan
         if positions_live:
+            if not math.isfinite(self._live_since):
+                self._live_since = clock  # positions arrive from now on: stillness counts from here
+            held = np.zeros(n, dtype=bool)  # an open man-down stays proven while its badge does not move
+            for v in self.active.values():
+                if v.rule == MAN_DOWN and v.badge in self.badge_index:
+                    held[self.badge_index[v.badge]] = True
+            still_from = np.where(held, self._anchor_ts, np.maximum(self._anchor_ts, self._live_since))
             hazard = np.zeros(n, dtype=bool)
             hz = zone_of >= 0
             hazard[hz] = self.man_down_zone[zone_of[hz]]
-            still_ms = clock - self._anchor_ts
+            still_ms = clock - still_from
             down = people & hazard & (still_ms >= cfg.man_down_s * 1000)
             for i in np.flatnonzero(down).tolist():
                 badge_cond(MAN_DOWN, i, value=round(float(still_ms[i]) / 1000, 1), limit=cfg.man_down_s)
                 conds[violation_key(MAN_DOWN, self.badge_ids[i], None)].start_ms = (
-                    float(self._anchor_ts[i]) + cfg.man_down_s * 1000
+                    float(still_from[i]) + cfg.man_down_s * 1000
                 )
         else:
+            self._live_since = math.nan  # the link is down: the next live stretch starts anew
             for key, v in self.active.items():
                 if v.rule == MAN_DOWN:
                     conds[key] = _Cond(MAN_DOWN, v.start_ms, self.badge_index.get(v.badge or "", -1), v.zone)

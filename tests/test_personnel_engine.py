@@ -444,12 +444,44 @@ def test_man_down_waits_while_positions_do_not_arrive() -> None:
     for t in range(0, 200, 5):
         r.tick(t, positions_live=False)
     assert MAN_DOWN not in r.rules(r.opened)
-    r.tick(200)  # the link is back and they still have not moved since t=0
+    # the link is back: their fixes from t=0 prove nothing about the outage, so the 60 s count from now
+    r.run(200, 259)
+    assert MAN_DOWN not in r.rules(r.opened)
+    r.tick(260)  # a full minute of live positions and still no movement
     assert sorted(v.badge for v in r.opened if v.rule == MAN_DOWN) == ["E1", "E4"]
     (v, _) = [v for v in r.opened if v.rule == MAN_DOWN]
-    assert v.start_ms == ms(60)
-    r.tick(210, positions_live=False)  # link down again: what is open stays open
-    assert r.closed == []
+    assert v.start_ms == ms(260)
+    r.tick(270, positions_live=False)  # link down again: what is open stays open ...
+    r.run(280, 400)  # ... and stays open once the link is back, while they do not move
+    assert r.closed == [] and len([v for v in r.opened if v.rule == MAN_DOWN]) == 2
+    r.put("E1", 401, 53, 50)
+    r.tick(401.3)
+    assert [c.badge for c in r.closed] == ["E1"] and r.closed[0].end_ms == ms(401)
+
+
+def test_no_man_down_from_positions_older_than_the_start() -> None:
+    """Start-up: the store holds a backfill's last positions (one a minute, the newest 60 s old), then a
+    gap until the live gateway publishes. Nobody has been seen still for 60 s: no man-down, then or later
+    once the live fixes move them; a badge that then really lies still is down 60 s after its last move."""
+    r = Run(config=RuleConfig())
+    for t in (-180, -120, -60):  # the backfill: everyone walking, sampled once a minute
+        r.put("E1", t, 50 + t / 30, 50)
+        r.put("E2", t, 230 + t / 30, 30)
+        r.put("E4", t, 20 + t / 30, 80)
+    r.tick(0.7)  # the rules start: the newest fix of each is 60.7 s old, all in hazard zones
+    r.tick(1.0)
+    assert MAN_DOWN not in r.rules(r.opened)
+    r.tick(3, positions_live=False)  # the collectors are still connecting
+    r.run(4, 6)
+    assert MAN_DOWN not in r.rules(r.opened)
+    for t in range(7, 120):  # the live fixes: E2 and E4 walk about, E1 stops at t=10 and stays there
+        r.put("E1", min(t, 10), 50 + min(t, 10) % 2 * 3, 50)
+        r.put("E2", t, 230 + t % 2 * 3, 30)
+        r.put("E4", t, 20 + t % 2 * 3, 80)
+        r.tick(t + 0.3)
+    (v,) = [v for v in r.opened if v.rule == MAN_DOWN]
+    assert v.badge == "E1" and v.start_ms == ms(70)
+    assert MAN_DOWN not in r.rules(r.closed)
 
 
 # -- SOS ------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from simulator.model import SmelterModel
 from simulator.server import run_simulator
 from store.db import make_engine, migrate, session_scope
 from store.events import DATA_QUALITY, VIOLATION, events_between
+from store.health import upsert_health
 from store.models import Event
 from store.positions import trajectory, write_positions
 from store.samples import write_samples
@@ -386,4 +387,43 @@ def test_sos_tags_that_reach_the_store_after_the_service_started(sqlite_url: str
     with session_scope(engine) as session:
         (ev,) = events_between(session, t0, t0 + 60_000, [VIOLATION])
         assert (ev.source, ev.badge, ev.ts_start, ev.ts_end) == (SOS, "P005", t0 + 2_000, t0 + 12_000)
+    engine.dispose()
+
+
+def test_no_man_down_burst_at_start_up(sqlite_url: str) -> None:
+    """The demo's start: a backfill left everyone's last position a minute old (one sample a minute), the
+    services start before the collectors have connected, then the live fixes arrive. Nobody is down then;
+    a badge that really stops in a hazard zone afterwards is down once, 60 s after it stopped."""
+    plant = load_plant(ROOT / "tests" / "fixtures" / "mini_plant.yaml")
+    migrate(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with session_scope(engine) as session:
+        sync_tags(session, plant)
+    t0 = int(datetime(2026, 5, 6, 2, 0, tzinfo=UTC).timestamp() * 1000)  # 10:00 local, shift A
+    walkers = {"P001": (100, 200), "P002": (300, 200), "P004": (200, 200)}  # hall, acid plant, converter aisle
+
+    def put(t_s: float, rows: dict[str, tuple[float, float]]) -> None:
+        with session_scope(engine) as session:
+            write_positions(session, [PositionIn(b, t0 + round(t_s * 1000), x, y) for b, (x, y) in rows.items()])
+
+    for t in (-180, -120, -60):  # the backfill, sampled once a minute: the newest fix is 60 s old at t=0
+        put(t, {b: (x + t / 30, y) for b, (x, y) in walkers.items()})
+    svc = PersonnelService(plant, engine)
+    svc.step(t0 + 700)  # no collector has reported yet
+    svc.step(t0 + 1_000)
+    with session_scope(engine) as session:
+        upsert_health(session, "rtls", url="opc.tcp://127.0.0.1:1/x", pid=1, started_at=t0, connected=False)
+    svc.step(t0 + 2_000)  # connecting
+    with session_scope(engine) as session:
+        upsert_health(session, "rtls", connected=True)
+    svc.step(t0 + 3_000)  # connected, the first live fixes not stored yet
+    for t in range(4, 90):  # live: P002 and P004 walk about, P001 stops at t=10 and stays there
+        put(t, {b: (x + t % 2 * 3, y) for b, (x, y) in walkers.items() if b != "P001" or t <= 10})
+        with session_scope(engine) as session:
+            upsert_health(session, "rtls", connected=True)
+        svc.step(t0 + t * 1000 + 300)
+    with session_scope(engine) as session:
+        events = events_between(session, t0 - 600_000, t0 + 600_000, [VIOLATION])
+        downs = [(e.badge, e.ts_start - t0, e.ts_end) for e in events if e.source == MAN_DOWN]
+    assert downs == [("P001", 70_000, None)]
     engine.dispose()
