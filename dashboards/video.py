@@ -71,6 +71,7 @@ REFRESH_MS = 1000
 ANY = "*"
 FEED_PAGE = 30  # detections per page of the feed
 COUNTS_MS = 24 * 3600_000  # the per-class counts cover the last 24 hours
+FEED_CACHE_S = 2  # screens asking for the same feed page share one query this long
 RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as such
 FP_COMMENT = "false positive"  # the comment journaled with the acknowledge of a false positive
 AUDIT_FALSE_POSITIVE = VIDEO_FALSE_POSITIVE
@@ -660,6 +661,29 @@ def _filter(camera: Any, zone: Any, cls: Any) -> VideoFilter:
         return VideoFilter(cameras=("\x00",))  # a value no browser sends: show nothing
 
 
+def feed_data(flt: VideoFilter, scope: Scope | None, before: tuple[int, int] | None, now: int) -> tuple[Any, Any]:
+    """A feed page and the last 24 hours' class counts, shared for ``FEED_CACHE_S`` by every screen asking the
+    same (filter, scope, page): a wall of screens on the same feed costs one set of queries per period, not one
+    per screen (in the process's cache, or in Redis for several workers)."""
+    key_text = json.dumps(
+        [
+            [flt.cameras, flt.zones, flt.classes, flt.start_ms, flt.end_ms],
+            sorted(scope.zones) if scope is not None else None,
+            before,
+        ]
+    )
+    key = "sw:video-feed:" + hashlib.sha1(key_text.encode()).hexdigest()
+    hit = web.cache.get(key)
+    if hit is not None:
+        return hit
+    with session_scope(web.engine()) as session:
+        page = video_feed(session, flt, now_ms=now, scope=scope, limit=FEED_PAGE, before=before)
+        since = VideoFilter(flt.cameras, flt.zones, flt.classes, start_ms=now - COUNTS_MS)
+        counts = class_counts(session, since, scope=scope)
+    web.cache.set(key, (page, counts), timeout=FEED_CACHE_S)
+    return page, counts
+
+
 def _keyset(value: Any) -> tuple[int, int] | None:
     if isinstance(value, list | tuple) and len(value) == 2 and all(type(v) is int for v in value):
         return int(value[0]), int(value[1])
@@ -688,10 +712,7 @@ def _feed(_n: int | None, camera: Any, zone: Any, cls: Any, pages: Any, shown: A
     scope = scope_of(plant)
     flt = _filter(camera, zone, cls)
     before = _keyset(pages[-1]) if isinstance(pages, list) and pages else None
-    with session_scope(web.engine()) as session:
-        page = video_feed(session, flt, now_ms=now, scope=scope, limit=FEED_PAGE, before=before)
-        since = VideoFilter(flt.cameras, flt.zones, flt.classes, start_ms=now - COUNTS_MS)
-        counts = class_counts(session, since, scope=scope)
+    page, counts = feed_data(flt, scope, before, now)
     # what the browser shows, as it would be drawn: unchanged -> nothing is sent
     day = local_time(now, plant)[:2]
     key = [

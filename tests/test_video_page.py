@@ -600,3 +600,42 @@ def test_feed_pages_older_and_newer(tmp_path: Path) -> None:
     assert paging("video-feed-newer", pages, second["video-feed-shown"]["data"]) == []
     # a forged keyset is ignored: the newest page
     assert len(feed_page([["x", 1]])["video-feed"]["children"]) == FEED_PAGE
+
+
+def test_screens_on_the_same_feed_share_its_queries(detections, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Ten screens refreshing the same feed within its cache period cost one set of feed queries; another
+    filter is its own entry. (The period is made long here: the test is about sharing, not expiry.)"""
+    import sys
+
+    from sqlalchemy import event
+
+    from app import create_app
+
+    settings, ids = detections
+    app = create_app(settings)
+    page = next(m for m in list(sys.modules.values()) if getattr(m, "FEED_CACHE_S", None) and hasattr(m, "feed_data"))
+    monkeypatch.setattr(page, "FEED_CACHE_S", 300)
+    statements: list[str] = []
+    event.listen(app.server.extensions["sw_engine"], "before_cursor_execute", lambda *a: statements.append(a[2]))
+    screens = [logged_in_client(app, settings, "dispatcher") for _ in range(10)]
+    for s in screens:
+        ready(s)
+
+    def feed_queries() -> int:
+        return sum(1 for q in statements if "FROM event" in q and "video_review" not in q.split("FROM event")[0])
+
+    statements.clear()
+    first = feed(screens[0], app)
+    assert first.status_code == 200
+    one = feed_queries()
+    assert one >= 1
+    for s in screens[1:]:
+        resp = feed(s, app)
+        assert resp.status_code == 200
+        assert [i["props"]["id"]["index"] for i in resp.get_json()["response"]["video-feed"]["children"]] == list(
+            reversed(ids)
+        )
+    assert feed_queries() == one, "every screen ran its own feed queries"
+    flame = feed(screens[1], app, cls="flame")
+    assert [i["props"]["id"]["index"] for i in flame.get_json()["response"]["video-feed"]["children"]] == [ids[0]]
+    assert feed_queries() > one
