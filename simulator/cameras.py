@@ -34,7 +34,16 @@ import cv2
 import numpy as np
 
 from plant.schema import Camera, Plant, VideoClass
-from simulator.video_scenes import NO_HAT, SceneIncident, Scenes
+from simulator.video_scenes import (
+    NO_HAT,
+    PERSON_H_M,
+    VEHICLE_H_M,
+    Figure,
+    SceneIncident,
+    Scenes,
+    camera_axes,
+    focal_px,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +52,7 @@ BOUNDARY = "swframe"
 JPEG_QUALITY = 80
 NOISE_SIGMA = 3.0  # sensor noise added to every frame (grey levels)
 NEAR_M = 0.5  # points closer than this in front of the lens are clipped
-PERSON_H_M = 1.75
-VEHICLE_H_M = 2.6
 
-# A position to draw: x, y (metres, plant coordinates) and a kind ("person" or "vehicle").
-Figure = tuple[float, float, str]
 PeopleSource = Callable[[], Sequence[Figure]]
 
 _PATH_RE = re.compile(r"^/camera/([A-Za-z0-9][A-Za-z0-9_.\-]{0,63})\.(mjpg|jpg)$")
@@ -64,13 +69,9 @@ class View:
         self.camera = camera
         self.width = width
         self.height = height
-        yaw = math.radians(camera.yaw_deg)
-        pitch = math.radians(camera.pitch_deg)
         self.origin = np.array(camera.position, dtype=float)
-        self.forward = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
-        self.right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
-        self.up = np.cross(self.right, self.forward)
-        self.focal = (width / 2) / math.tan(math.radians(min(camera.fov_deg, 170.0)) / 2)
+        self.forward, self.right, self.up = camera_axes(camera)
+        self.focal = focal_px(camera, width)
 
     def camera_coords(self, p: Sequence[float]) -> np.ndarray:
         d = np.asarray(p, dtype=float) - self.origin
@@ -143,14 +144,13 @@ def render_background(plant: Plant, camera: Camera, width: int, height: int) -> 
         if seg:
             cv2.line(img, seg[0], seg[1], grid, 1, cv2.LINE_AA)
     fill = img.copy()
-    for zone in plant.zones:
-        colour = (60, 60, 230) if zone.forbidden else (60, 180, 240) if zone.hazard else (200, 170, 90)
+    colours = [(60, 60, 230) if z.forbidden else (60, 180, 240) if z.hazard else (200, 170, 90) for z in plant.zones]
+    for zone, colour in zip(plant.zones, colours, strict=True):
         poly = view.polygon([(x, y, 0.0) for x, y in zone.polygon])
         if poly is not None:
             cv2.fillPoly(fill, [poly], colour, cv2.LINE_AA)
     img = cv2.addWeighted(fill, 0.14, img, 0.86, 0)
-    for zone in plant.zones:
-        colour = (60, 60, 230) if zone.forbidden else (60, 180, 240) if zone.hazard else (200, 170, 90)
+    for zone, colour in zip(plant.zones, colours, strict=True):
         wall = min(zone.height_m, 3.0)
         pts = zone.polygon
         for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True):

@@ -39,8 +39,10 @@ DURATION_S = (30.0, 90.0)  # lasting 30-90 s
 MIN_PERSON_PX = 32  # at 720 lines: smaller, a person is not identifiable (by people or detectors)
 MIN_HEAD_PX = 64  # at 720 lines: smaller, nobody can tell whether a person wears a hard hat
 PERSON_H_M = 1.75
+VEHICLE_H_M = 2.6
 NO_HAT = "person-nohat"  # figure kind of the scripted person without a hard hat
 
+# A position to draw: x, y (metres, plant coordinates) and a kind ("person", "vehicle" or NO_HAT).
 Figure = tuple[float, float, str]
 
 
@@ -61,12 +63,22 @@ class SceneIncident(NamedTuple):
         return (t_ms - self.start_ms) / max(1, self.end_ms - self.start_ms)
 
 
+def camera_axes(camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A camera's forward, right and up unit vectors in plant coordinates (x east, y north, z up)."""
+    yaw, pitch = math.radians(camera.yaw_deg), math.radians(camera.pitch_deg)
+    forward = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
+    right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
+    return forward, right, np.cross(right, forward)
+
+
+def focal_px(camera: Camera, width: int) -> float:
+    """A camera's focal length in pixels of a frame ``width`` pixels wide (its horizontal field of view)."""
+    return (width / 2) / math.tan(math.radians(min(camera.fov_deg, 170.0)) / 2)
+
+
 def ground_point(camera: Camera, u: float, v: float) -> tuple[float, float] | None:
     """The floor point (z = 0) seen at image fraction (u, v), or None above the horizon."""
-    yaw, pitch = math.radians(camera.yaw_deg), math.radians(camera.pitch_deg)
-    fwd = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
-    right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
-    up = np.cross(right, fwd)
+    fwd, right, up = camera_axes(camera)
     tan_h = math.tan(math.radians(min(camera.fov_deg, 170.0)) / 2)
     aspect = 9 / 16
     d = fwd + (2 * u - 1) * tan_h * right - (2 * v - 1) * tan_h * aspect * up
@@ -77,16 +89,14 @@ def ground_point(camera: Camera, u: float, v: float) -> tuple[float, float] | No
 
 
 def _project(camera: Camera, p: Sequence[float], width: int, height: int) -> tuple[float, float, float] | None:
-    """Pixel (x, y) and depth of a 3D point, None behind the camera (the same pinhole as cameras.View)."""
-    yaw, pitch = math.radians(camera.yaw_deg), math.radians(camera.pitch_deg)
-    fwd = np.array([math.cos(yaw) * math.cos(pitch), math.sin(yaw) * math.cos(pitch), math.sin(pitch)])
-    right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
-    up = np.cross(right, fwd)
+    """Pixel (x, y) and depth of a 3D point, None behind the camera (the same pinhole as cameras.View,
+    unrounded)."""
+    fwd, right, up = camera_axes(camera)
     d = np.asarray(p, dtype=float) - np.array(camera.position, dtype=float)
     z = float(d @ fwd)
     if z < 0.5:
         return None
-    focal = (width / 2) / math.tan(math.radians(min(camera.fov_deg, 170.0)) / 2)
+    focal = focal_px(camera, width)
     return width / 2 + focal * float(d @ right) / z, height / 2 - focal * float(d @ up) / z, z
 
 
@@ -276,7 +286,7 @@ def _drawn_boxes(
     """Each figure as drawn (depth, box x/y/w/h, kind, foot pixel), as simulator.cameras.draw_figures does."""
     out = []
     for x, y, kind in figures:
-        h_m = 2.6 if kind == "vehicle" else PERSON_H_M
+        h_m = VEHICLE_H_M if kind == "vehicle" else PERSON_H_M
         foot = _project(cam, (x, y, 0.0), width, height)
         head = _project(cam, (x, y, h_m), width, height)
         if foot is None or head is None or foot[2] > cam.range_m:
