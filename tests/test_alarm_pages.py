@@ -19,47 +19,23 @@ from dash.exceptions import PreventUpdate
 from settings import Settings
 from store.db import make_engine, session_scope
 from store.models import Alarm, AlarmCommand, AlarmJournal
-from tests.webutil import seed_store, session_token
+from tests.webutil import MIN, alarm_row, seed_store, session_token
 
-MIN = 60_000
 HOSTILE = "<img src=x onerror=alert(1)>"
 LINK = "javascript:alert(1)"
-
-
-def _alarm(aid: str, now: int, **kw: Any) -> Alarm:
-    tag, _, cond = aid.partition(":")
-    values: dict[str, Any] = {
-        "id": aid,
-        "source_type": "process",
-        "condition": cond,
-        "source": tag,
-        "priority": "high",
-        "area": "smelting",
-        "zone": "smelter-hall",
-        "equipment": None,
-        "active": True,
-        "acked": False,
-        "suppressed": False,
-        "out_of_service": False,
-        "activated_at": now - 5 * MIN,
-        "message": "",
-        "updated_at": now - 5 * MIN,
-    }
-    values.update(kw)
-    return Alarm(**values)
 
 
 def alarm_rows(now: int) -> list[Alarm]:
     """A small plant's alarms in every state, one with hostile text, on the mini plant's tags."""
     return [
-        _alarm("FF-1.TEMP:HH", now, priority="urgent", equipment="FF-1", value=1362.0, limit=1340.0),
-        _alarm("FF-1.TEMP:H", now, priority="high", equipment="FF-1", acked=True, acked_by="li", acked_at=now - MIN),
-        _alarm("TK-1.LEVEL:LL", now, priority="high", area="acid", zone="tank-farm", equipment="TK-1", value=3.0),
-        _alarm("GD-AP-1.SO2:H", now, priority="medium", area="acid", zone="acid-plant", active=False),
-        _alarm("STK-1.DUST:H", now, priority="low", area="acid", zone="acid-plant", equipment="STK-1"),
-        _alarm("CV-1.AIR_FLOW:H", now, priority="low", zone="converter-aisle", shelved_until=now + 60 * MIN),
-        _alarm("CV-2.BATH_TEMP:H", now, priority="high", zone="converter-aisle", suppressed=True, equipment="CV-2"),
-        _alarm(
+        alarm_row("FF-1.TEMP:HH", now, priority="urgent", equipment="FF-1", value=1362.0, limit=1340.0),
+        alarm_row("FF-1.TEMP:H", now, priority="high", equipment="FF-1", acked=True, acked_by="li", acked_at=now - MIN),
+        alarm_row("TK-1.LEVEL:LL", now, priority="high", area="acid", zone="tank-farm", equipment="TK-1", value=3.0),
+        alarm_row("GD-AP-1.SO2:H", now, priority="medium", area="acid", zone="acid-plant", active=False),
+        alarm_row("STK-1.DUST:H", now, priority="low", area="acid", zone="acid-plant", equipment="STK-1"),
+        alarm_row("CV-1.AIR_FLOW:H", now, priority="low", zone="converter-aisle", shelved_until=now + 60 * MIN),
+        alarm_row("CV-2.BATH_TEMP:H", now, priority="high", zone="converter-aisle", suppressed=True, equipment="CV-2"),
+        alarm_row(
             "violation:1",
             now,
             priority="high",

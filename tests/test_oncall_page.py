@@ -23,11 +23,20 @@ from store.alarm_views import AlarmView
 from store.alarms import CommandError, submit_command
 from store.db import make_engine, migrate, session_scope
 from store.models import Alarm, AlarmCommand, SecurityAudit
-from tests.webutil import MINI_PLANT, TEST_PASSWORD, seed_store, session_token
+from tests.webutil import (
+    CALLBACK,
+    MIN,
+    MINI_PLANT,
+    TEST_PASSWORD,
+    alarm_row,
+    callback_body,
+    callback_key,
+    router_body,
+    seed_store,
+    session_token,
+)
 
-MIN = 60_000
 HOSTILE = "<img src=x onerror=alert(1)>"
-CALLBACK = "/_dash-update-component"
 
 
 def oncall_plant(tmp_path: Path, hostile: bool = False) -> Path:
@@ -67,36 +76,13 @@ def oncall_plant(tmp_path: Path, hostile: bool = False) -> Path:
     return path
 
 
-def _alarm(aid: str, now: int, **kw: Any) -> Alarm:
-    tag, _, cond = aid.partition(":")
-    values: dict[str, Any] = {
-        "id": aid,
-        "source_type": "process",
-        "condition": cond,
-        "source": tag,
-        "priority": "high",
-        "area": "smelting",
-        "zone": "smelter-hall",
-        "equipment": None,
-        "active": True,
-        "acked": False,
-        "suppressed": False,
-        "out_of_service": False,
-        "activated_at": now - 5 * MIN,
-        "message": "",
-        "updated_at": now - 5 * MIN,
-    }
-    values.update(kw)
-    return Alarm(**values)
-
-
 def alarm_rows(now: int) -> list[Alarm]:
     return [
-        _alarm("FF-1.TEMP:HH", now, priority="urgent", equipment="FF-1", value=1362.0, limit=1340.0),
-        _alarm(
+        alarm_row("FF-1.TEMP:HH", now, priority="urgent", equipment="FF-1", value=1362.0, limit=1340.0),
+        alarm_row(
             "FF-1.TEMP:H", now, equipment="FF-1", acked=True, acked_by="li", acked_at=now - MIN, activated_at=now - MIN
         ),
-        _alarm(
+        alarm_row(
             "TK-1.LEVEL:LL",
             now,
             area="acid",
@@ -105,7 +91,7 @@ def alarm_rows(now: int) -> list[Alarm]:
             value=3.0,
             activated_at=now - 20 * MIN,
         ),
-        _alarm(
+        alarm_row(
             "STK-1.DUST:H",
             now,
             priority="low",
@@ -114,8 +100,8 @@ def alarm_rows(now: int) -> list[Alarm]:
             equipment="STK-1",
             activated_at=now - 2 * MIN,
         ),
-        _alarm("AP-1.SO2:H", now, priority="medium", area="acid", zone="acid-plant", shelved_until=now + 60 * MIN),
-        _alarm(
+        alarm_row("AP-1.SO2:H", now, priority="medium", area="acid", zone="acid-plant", shelved_until=now + 60 * MIN),
+        alarm_row(
             "violation:1",
             now,
             source_type="personnel",
@@ -160,27 +146,12 @@ def client_for(app: Any, token: str) -> Any:
     return c
 
 
-def _key(app: Any, *parts: str) -> str:
-    found = [k for k in app.callback_map if all(p in k for p in parts)]
-    assert len(found) == 1, (parts, found)
-    return found[0]
-
-
-def _outputs(key: str) -> Any:
-    outs = []
-    for part in key[2:-2].split("...") if key.startswith("..") else [key]:
-        cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
-    return outs if key.startswith("..") else outs[0]
-
-
 def post(client: Any, app: Any, key: str, inputs: list[Any], state: list[Any], changed: list[str]) -> Any:
-    body = {"output": key, "outputs": _outputs(key), "inputs": inputs, "state": state, "changedPropIds": changed}
-    return client.post(CALLBACK, json=body)
+    return client.post(CALLBACK, json=callback_body(key, inputs, state, changed))
 
 
 def confirm(client: Any, app: Any, alarm_id: str, comment: str) -> Any:
-    key = _key(app, "oncall-sent.data", "oncall-modal-error")
+    key = callback_key(app, "oncall-sent.data", "oncall-modal-error")
     return post(
         client,
         app,
@@ -195,7 +166,7 @@ def confirm(client: Any, app: Any, alarm_id: str, comment: str) -> Any:
 
 
 def refresh(client: Any, app: Any, shown: Any, n: int = 1) -> Any:
-    key = _key(app, "oncall-list.children")
+    key = callback_key(app, "oncall-list.children")
     return post(
         client,
         app,
@@ -376,19 +347,7 @@ def test_page_shows_my_alerts_and_headcount(seeded: tuple[Settings, int]) -> Non
     oc = client_for(app, add_oncall(settings, "oc-acid", ["acid"]))
     page = oc.get("/oncall")
     assert page.status_code == 200 and b"_dash-renderer" in page.data
-    layout = oc.post(
-        CALLBACK,
-        json={
-            "output": "..\u005fpages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": "/oncall"},
-                {"id": "_pages_location", "property": "search", "value": ""},
-            ],
-            "state": [],
-            "changedPropIds": ["_pages_location.pathname"],
-        },
-    )
+    layout = oc.post(CALLBACK, json=router_body("/oncall"))
     assert layout.status_code == 200
     assert "Areas: Acid plant" in layout.get_data(as_text=True)
     resp = refresh(oc, app, None)
@@ -559,7 +518,7 @@ def test_bad_input_to_acknowledge(seeded: tuple[Settings, int]) -> None:
     not_text = confirm(oc, app, "STK-1.DUST:H", {"x": 1}).get_json()["response"]  # type: ignore[arg-type]
     assert "must be text" in not_text["oncall-modal-error"]["children"]
     # no pending alert: nothing happens
-    key = _key(app, "oncall-sent.data", "oncall-modal-error")
+    key = callback_key(app, "oncall-sent.data", "oncall-modal-error")
     empty = post(
         oc,
         app,

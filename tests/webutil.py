@@ -18,6 +18,7 @@ from plant import load_plant
 from settings import ROOT, Settings
 from store.db import make_engine, migrate, session_scope
 from store.health import upsert_health
+from store.models import Alarm
 from store.samples import write_samples
 from store.tags import sync_tags
 from store.types import SampleIn
@@ -37,6 +38,10 @@ CHROMIUM_ARGS = [
 
 
 MINI_PLANT = ROOT / "tests" / "fixtures" / "mini_plant.yaml"
+CALLBACK = "/_dash-update-component"
+ROUTER_KEY = ".._pages_content.children..._pages_store.data.."
+MIN = 60_000
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 
 def seed_store(tmp_path: Path, plant_file: Path = MINI_PLANT) -> Settings:
@@ -73,6 +78,31 @@ def seed_store(tmp_path: Path, plant_file: Path = MINI_PLANT) -> Settings:
             )
     engine.dispose()
     return settings
+
+
+def alarm_row(aid: str, now: int, **kw: Any) -> Alarm:
+    """An active, unacknowledged high alarm ``<tag>:<condition>`` in the smelter hall raised 5 min before
+    ``now``; ``kw`` overrides any column."""
+    tag, _, cond = aid.partition(":")
+    values: dict[str, Any] = {
+        "id": aid,
+        "source_type": "process",
+        "condition": cond,
+        "source": tag,
+        "priority": "high",
+        "area": "smelting",
+        "zone": "smelter-hall",
+        "equipment": None,
+        "active": True,
+        "acked": False,
+        "suppressed": False,
+        "out_of_service": False,
+        "activated_at": now - 5 * MIN,
+        "message": "",
+        "updated_at": now - 5 * MIN,
+    }
+    values.update(kw)
+    return Alarm(**values)
 
 
 TEST_PASSWORD = "test password 1234"
@@ -139,6 +169,37 @@ def logged_in_client(app: Any, settings: Settings, role: str = "dispatcher") -> 
     client = app.server.test_client()
     client.set_cookie(SESSION_COOKIE, session_token(settings, role))
     return client
+
+
+def router_body(path: str, search: str = "") -> dict[str, Any]:
+    """The request Dash's page router sends for the layout of ``path`` (with the query string ``search``)."""
+    return {
+        "output": ROUTER_KEY,
+        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+        "inputs": [
+            {"id": "_pages_location", "property": "pathname", "value": path},
+            {"id": "_pages_location", "property": "search", "value": search},
+        ],
+        "state": [],
+        "changedPropIds": ["_pages_location.pathname"],
+    }
+
+
+def callback_key(app: Any, *parts: str) -> str:
+    """The one key of ``app``'s callback map that contains every one of ``parts``."""
+    found = [k for k in app.callback_map if all(p in k for p in parts)]
+    assert len(found) == 1, (parts, found)
+    return found[0]
+
+
+def callback_body(key: str, inputs: list[Any], state: list[Any], changed: list[str]) -> dict[str, Any]:
+    """The request Dash's renderer sends to run the callback ``key`` with these inputs and states."""
+    outs = []
+    for part in key[2:-2].split("...") if key.startswith("..") else [key]:
+        cid, prop = part.rsplit(".", 1)
+        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
+    outputs = outs if key.startswith("..") else outs[0]
+    return {"output": key, "outputs": outputs, "inputs": inputs, "state": state, "changedPropIds": changed}
 
 
 @contextmanager
@@ -208,3 +269,8 @@ def watch_page(page: Any) -> tuple[list[str], list[str]]:
 
     page.on("request", request)
     return errors, foreign
+
+
+def phone_page(b: Any) -> Any:
+    """A new page of browser ``b`` as a 390x844 touch phone."""
+    return b.new_page(**PHONE)
