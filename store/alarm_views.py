@@ -327,6 +327,18 @@ def alarm_state(
     return "normal" if acked else "returned_unacked"
 
 
+def alarm_row_state(a: Alarm, now_ms: int) -> str:
+    """:func:`alarm_state` of an ``alarm`` row at ``now_ms``."""
+    return alarm_state(
+        active=bool(a.active),
+        acked=bool(a.acked),
+        shelved_until=a.shelved_until,
+        suppressed=bool(a.suppressed),
+        out_of_service=bool(a.out_of_service),
+        now_ms=now_ms,
+    )
+
+
 def _when(a: AlarmView) -> int:
     return a.activated_at if a.activated_at is not None else a.updated_at
 
@@ -392,14 +404,7 @@ def _alarm_when() -> ColumnElement[int]:
 def _view(a: Alarm, now_ms: int) -> AlarmView:
     return AlarmView(
         id=a.id,
-        state=alarm_state(
-            active=bool(a.active),
-            acked=bool(a.acked),
-            shelved_until=a.shelved_until,
-            suppressed=bool(a.suppressed),
-            out_of_service=bool(a.out_of_service),
-            now_ms=now_ms,
-        ),
+        state=alarm_row_state(a, now_ms),
         source_type=a.source_type,
         condition=a.condition,
         source=a.source,

@@ -184,22 +184,26 @@ def existing_alarm_ids(session: Session, alarm_ids: Sequence[str]) -> set[str]:
 # ---------------------------------------------------------------------------------------------- web
 
 
-def _text(name: str, value: Any, max_len: int, *, required: bool) -> str | None:
+def checked_text(
+    name: str, value: Any, max_len: int, *, required: bool, error: type[ValueError] = CommandError
+) -> str | None:
+    """An operator's text stripped and checked (a string of at most ``max_len`` characters without control
+    characters; None when empty and not ``required``), else ``error`` naming the problem."""
     if value is None:
         if required:
-            raise CommandError(f"{name} is required")
+            raise error(f"{name} is required")
         return None
     if not isinstance(value, str):
-        raise CommandError(f"{name} must be text, not {type(value).__name__}")
+        raise error(f"{name} must be text, not {type(value).__name__}")
     value = value.strip()
     if not value:
         if required:
-            raise CommandError(f"{name} is required")
+            raise error(f"{name} is required")
         return None
     if len(value) > max_len:
-        raise CommandError(f"{name} is longer than {max_len} characters")
+        raise error(f"{name} is longer than {max_len} characters")
     if _CONTROL_RE.search(value):
-        raise CommandError(f"{name} contains control characters")
+        raise error(f"{name} contains control characters")
     return value
 
 
@@ -229,14 +233,14 @@ def submit_command(
     """
     if action not in COMMAND_ACTIONS:
         raise CommandError(f"unknown action {str(action)[:32]!r}; expected one of {', '.join(COMMAND_ACTIONS)}")
-    who = _text("user", user, MAX_USER_LEN, required=True)
-    text = _text("comment", comment, MAX_COMMENT, required=action in (SHELVE, COMMENT, OUT_OF_SERVICE))
-    where = _text("address", address, MAX_ADDRESS_LEN, required=False)
+    who = checked_text("user", user, MAX_USER_LEN, required=True)
+    text = checked_text("comment", comment, MAX_COMMENT, required=action in (SHELVE, COMMENT, OUT_OF_SERVICE))
+    where = checked_text("address", address, MAX_ADDRESS_LEN, required=False)
     if isinstance(alarm_ids, str) or not isinstance(alarm_ids, Sequence):
         raise CommandError("alarm ids must be a list")
     ids: list[str] = []
     for alarm_id in alarm_ids:
-        checked = _text("alarm id", alarm_id, MAX_ID_LEN, required=True)
+        checked = checked_text("alarm id", alarm_id, MAX_ID_LEN, required=True)
         assert checked is not None
         if checked not in ids:
             ids.append(checked)

@@ -23,7 +23,6 @@ Like every repository here these functions take a session and never commit.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,7 +31,8 @@ from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, o
 from sqlalchemy.orm import Session
 
 from plant.schema import Plant, VideoClass
-from store.alarm_views import alarm_state, epoch_ms_arg
+from store.alarm_views import alarm_row_state, epoch_ms_arg
+from store.alarms import checked_text
 from store.models import Alarm, Event, VideoReview
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,6 @@ MAX_PAGE = 200
 MAX_COMMENT = 500
 MAX_USER_LEN = 64
 MAX_ADDRESS_LEN = 64
-# Control characters other than tab and line breaks, and the bidirectional overrides.
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class ReviewError(ValueError):
@@ -235,16 +233,6 @@ def _item(e: Event, a: Alarm | None, r: VideoReview | None, now_ms: int) -> Feed
     data = e.data if isinstance(e.data, dict) else {}
     conf = data.get("confidence")
     media_raw = data.get("media") if isinstance(data.get("media"), dict) else {}
-    state = None
-    if a is not None:
-        state = alarm_state(
-            active=bool(a.active),
-            acked=bool(a.acked),
-            shelved_until=a.shelved_until,
-            suppressed=bool(a.suppressed),
-            out_of_service=bool(a.out_of_service),
-            now_ms=now_ms,
-        )
     return FeedItem(
         event_id=e.id,
         ts_start=e.ts_start,
@@ -257,7 +245,7 @@ def _item(e: Event, a: Alarm | None, r: VideoReview | None, now_ms: int) -> Feed
         message=e.message or "",
         media={k: bool(media_raw.get(k)) for k in MEDIA},
         alarm_id=f"{ALARM_PREFIX}{e.id}",
-        alarm_state=state,
+        alarm_state=None if a is None else alarm_row_state(a, now_ms),
         acked=None if a is None else bool(a.acked),
         acked_by=None if a is None else a.acked_by,
         priority=None if a is None else a.priority,
@@ -385,25 +373,6 @@ def review_history(session: Session, event_id: int, *, limit: int = 50) -> list[
 # --- reviews ------------------------------------------------------------------------------------------------
 
 
-def _text(name: str, value: Any, max_len: int, *, required: bool) -> str | None:
-    if value is None:
-        if required:
-            raise ReviewError(f"{name} is required")
-        return None
-    if not isinstance(value, str):
-        raise ReviewError(f"{name} must be text, not {type(value).__name__}")
-    value = value.strip()
-    if not value:
-        if required:
-            raise ReviewError(f"{name} is required")
-        return None
-    if len(value) > max_len:
-        raise ReviewError(f"{name} is longer than {max_len} characters")
-    if _CONTROL_RE.search(value):
-        raise ReviewError(f"{name} contains control characters")
-    return value
-
-
 def record_review(
     session: Session,
     event_id: int,
@@ -423,9 +392,9 @@ def record_review(
     ``scope``."""
     if verdict not in VERDICTS:
         raise ReviewError(f"unknown verdict {str(verdict)[:32]!r}; expected one of {', '.join(VERDICTS)}")
-    who = _text("user", user, MAX_USER_LEN, required=True)
-    text = _text("comment", comment, MAX_COMMENT, required=False)
-    where = _text("address", address, MAX_ADDRESS_LEN, required=False)
+    who = checked_text("user", user, MAX_USER_LEN, required=True, error=ReviewError)
+    text = checked_text("comment", comment, MAX_COMMENT, required=False, error=ReviewError)
+    where = checked_text("address", address, MAX_ADDRESS_LEN, required=False, error=ReviewError)
     if isinstance(event_id, bool) or not isinstance(event_id, int):
         raise ReviewError("event id must be an integer")
     if isinstance(now_ms, bool) or not isinstance(now_ms, int):
