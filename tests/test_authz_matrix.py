@@ -23,12 +23,11 @@ from auth import policy
 from auth.policy import Access, Principal, Role, allowed
 from auth.web import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES, SESSION_COOKIE, output_ids
 from settings import Settings
-from tests.webutil import seed_store, session_token
+from tests.webutil import ROUTER_KEY, router_body, seed_store, session_token
 
 ROLES: list[Role | None] = [None, *Role]
 # Flask rules refused to everyone on purpose (Flask's own static folder: the app serves files from assets/).
 REFUSED_RULES = {"/static/<path:filename>"}
-ROUTER_KEY = ".._pages_content.children..._pages_store.data.."
 
 
 class Matrix:
@@ -108,19 +107,6 @@ def callback_body(key: str, spec: dict[str, Any]) -> dict[str, Any]:
         "inputs": [_entry(d) for d in spec["inputs"]],
         "state": [_entry(d) for d in spec["state"]],
         "changedPropIds": [],
-    }
-
-
-def router_body(path: str) -> dict[str, Any]:
-    return {
-        "output": ROUTER_KEY,
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": path},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-        "state": [],
-        "changedPropIds": ["_pages_location.pathname"],
     }
 
 

@@ -26,11 +26,10 @@ from store.db import make_engine, session_scope
 from store.models import Alarm
 from store.positions import write_positions
 from store.types import GOOD, PositionIn
-from tests.webutil import MINI_PLANT, seed_store, serve_app, session_token
+from tests.webutil import MINI_PLANT, router_body, seed_store, serve_app, session_token
 
 ROLES = ("executive", "dispatcher")
 CALLBACK_RULE = "/_dash-update-component"
-ROUTER_KEY = ".._pages_content.children..._pages_store.data.."
 # Callbacks of the two pages and of the shell around them (banner, clock, health).
 MODULES = ("dashboards.scene", "dashboards.overview", "callbacks.alarms", "callbacks.shell")
 
@@ -152,19 +151,6 @@ def _body(key: str, spec: dict[str, Any], values: dict[str, Any]) -> dict[str, A
     }
 
 
-def _router(path: str) -> dict[str, Any]:
-    return {
-        "output": ROUTER_KEY,
-        "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-        "inputs": [
-            {"id": "_pages_location", "property": "pathname", "value": path},
-            {"id": "_pages_location", "property": "search", "value": ""},
-        ],
-        "state": [],
-        "changedPropIds": ["_pages_location.pathname"],
-    }
-
-
 def _answers(base: str, settings: Settings, role: str, person_zone: str, lang: str = "en") -> dict[str, str]:
     """Every answer the two pages get: the pages, their layouts, every callback of theirs and of the shell,
     the side panel opened on a badge and on a zone with people in it."""
@@ -175,7 +161,7 @@ def _answers(base: str, settings: Settings, role: str, person_zone: str, lang: s
         "GET /_dash-layout": _request(base, token, "/_dash-layout", lang=lang),
     }
     for path in ("/", "/scene"):
-        out[f"router {path}"] = _request(base, token, CALLBACK_RULE, _router(path), lang)
+        out[f"router {path}"] = _request(base, token, CALLBACK_RULE, router_body(path), lang)
     deps = json.loads(_request(base, token, "/_dash-dependencies", lang=lang))
     modules = _callback_modules()
     selections = [{"type": "badge", "id": "P001"}, {"type": "badge", "id": "V01"}, {"type": "zone", "id": person_zone}]
