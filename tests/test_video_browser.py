@@ -21,7 +21,7 @@ from simulator.cameras import CameraServer
 from tests.conftest import free_port
 from tests.test_video_page import HOSTILE, add_detections, run_alarm_service
 from tests.videoutil import figures, plant_with_cameras
-from tests.webutil import ARTIFACTS, browser, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, browser, phone_page, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -180,9 +180,7 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
         assert not errors, errors
         assert not foreign, foreign
 
-        phone = b.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-        )  # type: ignore[attr-defined]
+        phone = phone_page(b)
         errors, foreign = watch_page(phone)
         phone.goto(f"{base}/video")
         phone.wait_for_function(f"() => document.querySelectorAll('.sw-vf-item').length === {len(ids)}", timeout=60_000)

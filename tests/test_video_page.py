@@ -22,7 +22,19 @@ from plant import load_plant
 from simulator.cameras import CameraServer
 from tests.conftest import free_port
 from tests.videoutil import figures, plant_with_cameras
-from tests.webutil import ARTIFACTS, browser, logged_in_client, seed_store, serve_app, watch_page
+from tests.webutil import (
+    ARTIFACTS,
+    CALLBACK,
+    browser,
+    callback_body,
+    callback_key,
+    logged_in_client,
+    phone_page,
+    router_body,
+    seed_store,
+    serve_app,
+    watch_page,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -118,9 +130,7 @@ def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-
         assert not errors, errors
         assert not foreign, foreign
 
-        phone = b.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-        )  # type: ignore[attr-defined]
+        phone = phone_page(b)
         errors, foreign = watch_page(phone)
         phone.goto(f"{base}/video")
         phone.wait_for_function(
@@ -139,7 +149,6 @@ def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-
 
 # --- the video alarm feed: callbacks on the real app, the real alarm service ---------------------------------
 
-CALLBACK = "/_dash-update-component"
 HOSTILE = "<img src=x onerror=alert(1)> javascript:alert(2)"
 
 
@@ -193,20 +202,6 @@ def run_alarm_service(settings: Any) -> None:
         engine.dispose()
 
 
-def _key(app: Any, *parts: str) -> str:
-    found = [k for k in app.callback_map if all(p in k for p in parts)]
-    assert len(found) == 1, (parts, found)
-    return found[0]
-
-
-def _outputs(key: str) -> Any:
-    outs = []
-    for part in key[2:-2].split("...") if key.startswith("..") else [key]:
-        cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
-    return outs if key.startswith("..") else outs[0]
-
-
 def ready(client: Any) -> Any:
     """``client`` after Dash set its callbacks up (on the first request it answers)."""
     client.get("/_dash-dependencies")
@@ -214,14 +209,13 @@ def ready(client: Any) -> Any:
 
 
 def post(client: Any, key: str, inputs: list[Any], state: list[Any], changed: list[str]) -> Any:
-    body = {"output": key, "outputs": _outputs(key), "inputs": inputs, "state": state, "changedPropIds": changed}
-    return client.post(CALLBACK, json=body)
+    return client.post(CALLBACK, json=callback_body(key, inputs, state, changed))
 
 
 def feed(client: Any, app: Any, camera: str = "*", cls: str = "*") -> Any:
     return post(
         ready(client),
-        _key(app, "video-feed.children"),
+        callback_key(app, "video-feed.children"),
         [
             {"id": "shell-tick", "property": "n_intervals", "value": 1},
             {"id": "video-feed-camera", "property": "value", "value": camera},
@@ -237,7 +231,7 @@ def feed(client: Any, app: Any, camera: str = "*", cls: str = "*") -> Any:
 def act(client: Any, app: Any, event_id: Any, button: str) -> Any:
     return post(
         ready(client),
-        _key(app, "video-sent.data...", "video-event-selected"),
+        callback_key(app, "video-sent.data...", "video-event-selected"),
         [
             {"id": "video-event-ack", "property": "n_clicks", "value": 1 if button == "ack" else None},
             {"id": "video-event-confirm-yes", "property": "n_clicks", "value": 1 if button == "fp" else None},
@@ -283,7 +277,7 @@ def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  #
     # the next refresh with nothing changed sends nothing
     again = post(
         dispatcher,
-        _key(app, "video-feed.children"),
+        callback_key(app, "video-feed.children"),
         [
             {"id": "shell-tick", "property": "n_intervals", "value": 2},
             {"id": "video-feed-camera", "property": "value", "value": "*"},
@@ -351,7 +345,7 @@ def test_acknowledge_and_false_positive_are_queued_applied_and_audited(detection
     # the page reports the service's answer
     rep = post(
         dispatcher,
-        _key(app, "video-sent.data@"),
+        callback_key(app, "video-sent.data@"),
         [{"id": "shell-tick", "property": "n_intervals", "value": 5}],
         [{"id": "video-sent", "property": "data", "value": fp_sent}],
         ["shell-tick.n_intervals"],
@@ -421,19 +415,7 @@ def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-
     app = create_app(settings)
     dispatcher = ready(logged_in_client(app, settings, "dispatcher"))
     assert dispatcher.get("/video").status_code == 200
-    layout = dispatcher.post(
-        CALLBACK,
-        json={
-            "output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": "/video"},
-                {"id": "_pages_location", "property": "search", "value": ""},
-            ],
-            "state": [],
-            "changedPropIds": ["_pages_location.pathname"],
-        },
-    )
+    layout = dispatcher.post(CALLBACK, json=router_body("/video"))
     assert layout.status_code == 200
     body = layout.get_data(as_text=True)
     assert "video-feed" in body and "video-event-modal" in body and "video-grid" in body
@@ -441,7 +423,7 @@ def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-
     # the dialog's details: no alarm yet (the alarm service has not run), the hostile message as text
     resp = post(
         dispatcher,
-        _key(app, "video-event-info.children"),
+        callback_key(app, "video-event-info.children"),
         [
             {"id": "video-event-selected", "property": "data", "value": ids[2]},
             {"id": "shell-tick", "property": "n_intervals", "value": 1},
@@ -458,17 +440,7 @@ def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-
 
     # a link to one detection (?event=) opens its dialog; ?camera= sets the feed's camera filter
     def page_for(search: str) -> dict[str, Any]:
-        body = {
-            "output": ".._pages_content.children..._pages_store.data..",
-            "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
-            "inputs": [
-                {"id": "_pages_location", "property": "pathname", "value": "/video"},
-                {"id": "_pages_location", "property": "search", "value": search},
-            ],
-            "state": [],
-            "changedPropIds": ["_pages_location.pathname"],
-        }
-        resp = dispatcher.post(CALLBACK, json=body)
+        resp = dispatcher.post(CALLBACK, json=router_body("/video", search))
         assert resp.status_code == 200
         found: dict[str, Any] = {}
 
@@ -554,7 +526,7 @@ def test_feed_pages_older_and_newer(tmp_path: Path) -> None:
     def feed_page(pages: list[Any]) -> dict[str, Any]:
         resp = post(
             dispatcher,
-            _key(app, "video-feed.children"),
+            callback_key(app, "video-feed.children"),
             [
                 {"id": "shell-tick", "property": "n_intervals", "value": 1},
                 {"id": "video-feed-camera", "property": "value", "value": "*"},
