@@ -125,6 +125,18 @@ def shared(timeout: int) -> Callable[[Callable[[], T]], Shared[T]]:
     return lambda produce: Shared(produce, timeout)
 
 
+def cached(key: str, timeout: int, build: Callable[[], T]) -> T:
+    """``build()`` shared under ``key`` for ``timeout`` seconds by every screen asking for the same key (in
+    the process's cache, or in Redis for several workers): for values that depend on arguments, which
+    :class:`Shared` does not take. A miss builds in the asking request; ``None`` is never stored."""
+    hit = cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    value = build()
+    cache.set(key, value, timeout=timeout)
+    return value
+
+
 def settings() -> Settings:
     return flask.current_app.extensions["sw_settings"]  # type: ignore[no-any-return]
 

@@ -335,15 +335,6 @@ def parse_window(end_text: str | None, minutes: Any, plant: Plant, now_ms: int) 
     return end - int(mins * 60_000), end
 
 
-def _cached(key: str, seconds: int, build: Callable[[], Any]) -> Any:
-    hit = web.cache.get(key)
-    if hit is not None:
-        return hit
-    value = build()
-    web.cache.set(key, value, timeout=seconds)
-    return value
-
-
 def playback(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[str, Any]:
     level = people.access(viewer)
 
@@ -351,7 +342,7 @@ def playback(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[
         with session_scope(web.engine()) as session:
             return people.playback_trips(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
 
-    return _cached(f"sw:personnel:trips:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)  # type: ignore[no-any-return]
+    return web.cached(f"sw:personnel:trips:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
 
 def heat(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[str, Any]:
@@ -361,7 +352,7 @@ def heat(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[str,
         with session_scope(web.engine()) as session:
             return people.heatmap(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
 
-    return _cached(f"sw:personnel:heat:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)  # type: ignore[no-any-return]
+    return web.cached(f"sw:personnel:heat:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
 
 def path(badge: str, t0: int, t1: int, viewer: Viewer | None) -> dict[str, Any]:
@@ -443,7 +434,7 @@ def exposure_table(day: date, shift: str | None, levels: str, viewer: Viewer | N
         ]
 
     key = f"sw:personnel:exposure:{level}:{day.isoformat()}:{shift}:{levels}"
-    return _cached(key, 600 if finished else EXPOSURE_CACHE_S, build)  # type: ignore[no-any-return]
+    return web.cached(key, 600 if finished else EXPOSURE_CACHE_S, build)
 
 
 def fmt_duration(seconds: float) -> str:

@@ -71,16 +71,14 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
     """The KPIs of the last ``window`` for ``area`` (None = whole site) as plain data, shared for a while."""
     if window not in WINDOWS:
         raise ValueError(f"unknown window {window!r}")
-    key = f"sw:alarm_kpi:{window}:{area or ''}"
-    hit = web.cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
-    now = web.now_ms()
-    with session_scope(web.engine()) as session:
-        kpis = alarm_kpis(session, now - WINDOWS[window], now, now, area=area)
-    data = dataclasses.asdict(kpis)
-    web.cache.set(key, data, timeout=KPI_SECONDS)
-    return data
+
+    def build() -> dict[str, Any]:
+        now = web.now_ms()
+        with session_scope(web.engine()) as session:
+            kpis = alarm_kpis(session, now - WINDOWS[window], now, now, area=area)
+        return dataclasses.asdict(kpis)
+
+    return web.cached(f"sw:alarm_kpi:{window}:{area or ''}", KPI_SECONDS, build)
 
 
 # --- figures -----------------------------------------------------------------------------------------

@@ -74,7 +74,6 @@ COUNTS_MS = 24 * 3600_000  # the per-class counts cover the last 24 hours
 FEED_CACHE_S = 2  # screens asking for the same feed page share one query this long
 RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as such
 FP_COMMENT = "false positive"  # the comment journaled with the acknowledge of a false positive
-AUDIT_FALSE_POSITIVE = VIDEO_FALSE_POSITIVE
 
 
 class ids:  # noqa: N801 - the page's component ids, defined once
@@ -115,13 +114,6 @@ class ids:  # noqa: N801 - the page's component ids, defined once
     EV_RESULT = "video-event-result"
     EV_SELECTED = "video-event-selected"
     SENT = "video-sent"  # command ids waiting for the alarm service's answer (an action output)
-
-
-def _zone_tz(plant: Plant) -> ZoneInfo:
-    try:
-        return ZoneInfo(plant.site.timezone)
-    except Exception:
-        return ZoneInfo("UTC")
 
 
 def cameras_for(plant: Plant, area: str | None, zone: str | None) -> list[Camera]:
@@ -232,27 +224,9 @@ def layout(**_query: str) -> html.Div:
             ),
             html.Div(
                 [
-                    html.Div(
-                        [
-                            dbc.Label(t("video.area", lang), html_for=ids.AREA, className="mb-1 sw-muted"),
-                            dcc.Dropdown(id=ids.AREA, options=area_opts, value=ANY, clearable=False),
-                        ],
-                        className="sw-video-filter",
-                    ),
-                    html.Div(
-                        [
-                            dbc.Label(t("video.zone", lang), html_for=ids.ZONE, className="mb-1 sw-muted"),
-                            dcc.Dropdown(id=ids.ZONE, options=zone_opts, value=ANY, clearable=False),
-                        ],
-                        className="sw-video-filter",
-                    ),
-                    html.Div(
-                        [
-                            dbc.Label(t("video.page", lang), html_for=ids.PAGE, className="mb-1 sw-muted"),
-                            dcc.Dropdown(id=ids.PAGE, options=[], value=1, clearable=False),
-                        ],
-                        className="sw-video-filter sw-video-pager",
-                    ),
+                    _select(ids.AREA, t("video.area", lang), area_opts, css="sw-video-filter"),
+                    _select(ids.ZONE, t("video.zone", lang), zone_opts, css="sw-video-filter"),
+                    _select(ids.PAGE, t("video.page", lang), [], 1, css="sw-video-filter sw-video-pager"),
                 ],
                 className="sw-video-toolbar",
             ),
@@ -322,7 +296,7 @@ def _refresh(n: int | None, img_ids: list[dict[str, str]]) -> tuple[list[str], l
     if not img_ids:
         raise PreventUpdate
     lang = web.lang()
-    tz = _zone_tz(web.plant())
+    tz = web.plant().tz()
     r = relay()
     srcs, texts, classes = [], [], []
     for item in img_ids:
@@ -430,13 +404,20 @@ def _media(item: FeedItem | None) -> tuple[str, str, str]:
     )
 
 
-def _select(cid: str, text: str, options: list[Any], value: str = ANY) -> html.Div:
+def _select(
+    cid: str,
+    text: str,
+    options: list[Any],
+    value: str | int = ANY,
+    css: str = "sw-vf-filter",
+) -> html.Div:
+    """A labelled dropdown of the toolbars (camera grid and feed)."""
     return html.Div(
         [
             dbc.Label(text, html_for=cid, className="mb-1 sw-muted"),
             dcc.Dropdown(id=cid, options=options, value=value, clearable=False),
         ],
-        className="sw-vf-filter",
+        className=css,
     )
 
 
@@ -673,15 +654,14 @@ def feed_data(flt: VideoFilter, scope: Scope | None, before: tuple[int, int] | N
         ]
     )
     key = "sw:video-feed:" + hashlib.sha1(key_text.encode()).hexdigest()
-    hit = web.cache.get(key)
-    if hit is not None:
-        return hit
-    with session_scope(web.engine()) as session:
-        page = video_feed(session, flt, now_ms=now, scope=scope, limit=FEED_PAGE, before=before)
-        since = VideoFilter(flt.cameras, flt.zones, flt.classes, start_ms=now - COUNTS_MS)
-        counts = class_counts(session, since, scope=scope)
-    web.cache.set(key, (page, counts), timeout=FEED_CACHE_S)
-    return page, counts
+
+    def build() -> tuple[Any, Any]:
+        with session_scope(web.engine()) as session:
+            page = video_feed(session, flt, now_ms=now, scope=scope, limit=FEED_PAGE, before=before)
+            since = VideoFilter(flt.cameras, flt.zones, flt.classes, start_ms=now - COUNTS_MS)
+            return page, class_counts(session, since, scope=scope)
+
+    return web.cached(key, FEED_CACHE_S, build)
 
 
 def _keyset(value: Any) -> tuple[int, int] | None:
@@ -910,7 +890,7 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
                 areas=areas,
             )
         audit(
-            AUDIT_FALSE_POSITIVE,
+            VIDEO_FALSE_POSITIVE,
             user=user,
             address=address,
             target=item.alarm_id,
