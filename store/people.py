@@ -20,13 +20,11 @@ repository here, functions take a session and never commit (muster declarations 
 from __future__ import annotations
 
 import base64
-import gc
 import itertools
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -41,7 +39,7 @@ from engine.geometry import locate, point_in_polygon
 from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
 from store.models import BadgeCurrent, Event, Position
-from store.positions import current_positions
+from store.positions import current_positions, gc_paused
 from store.samples import good_quality, latest_values
 from store.tags import tag_ids
 from store.types import BAD_NO_COMMUNICATION, is_good
@@ -349,18 +347,6 @@ class _Track:
         return out
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Many small tuples and no cycles: the cyclic collector would only slow the fetch down."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _driver_rows(session: Session, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of ``sql`` (``?`` placeholders) straight from the driver's cursor: plant-wide windows are
     hundreds of thousands of rows, and building SQLAlchemy rows for them would cost more than the query."""
@@ -372,7 +358,7 @@ def _driver_rows(session: Session, sql: str, args: Sequence[Any]) -> list[tuple[
         sql = sql.replace("%", "%%").replace("?", "%s")
     cursor = raw.cursor()
     try:
-        with _gc_paused():
+        with gc_paused():
             cursor.execute(sql, tuple(args))
             return [tuple(r) for r in cursor.fetchall()]
     finally:
@@ -403,7 +389,7 @@ def _sampled(
             " JOIN position p ON p.badge = f.badge AND p.ts = f.ts ORDER BY p.badge, p.ts"
         )
         rows = _driver_rows(session, sql, [first, step_ms, step_ms, t1, *chunk, step_ms, t0, t1])
-        with _gc_paused():
+        with gc_paused():
             for badge, ts, x, y, floor, quality in rows:
                 good = _located(quality, x, y)
                 out.append((badge, int(ts), float(x), float(y), int(floor or 0), good))

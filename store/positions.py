@@ -93,7 +93,7 @@ def trajectory(session: Session, badge: str, t0: int, t1: int) -> list[PositionI
     badge = str(badge)
     cursor = raw.cursor()
     try:
-        with _gc_paused():
+        with gc_paused():
             cursor.execute(_TRAJECTORY_SQL.format(p=mark), (badge, int(t0), int(t1)))
             return [PositionIn(badge, *row) for row in cursor.fetchall()]
     finally:
@@ -106,7 +106,9 @@ _TRAJECTORY_SQL = (
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused: for building many small rows that hold no cycles, where the
+    collections the new tuples trigger would only slow the fetch down."""
     enabled = gc.isenabled()
     gc.disable()
     try:
