@@ -638,6 +638,8 @@ def test_audit_function_records_the_logged_in_user_and_address(tmp_path) -> None
 
 def _callback_post(client, app, output_id: str, values: dict[str, object], changed: str):  # type: ignore[no-untyped-def]
     """POST the callback that has ``output_id`` among its outputs, the way Dash's renderer does."""
+    from tests.webutil import CALLBACK, callback_body
+
     client.get("/_dash-dependencies")  # Dash sets itself up on the first request
     key = next(k for k, v in app.callback_map.items() if "callback" in v and f"{output_id}." in k)
     spec = app.callback_map[key]
@@ -645,18 +647,8 @@ def _callback_post(client, app, output_id: str, values: dict[str, object], chang
     def entries(deps):  # type: ignore[no-untyped-def]
         return [{"id": d["id"], "property": d["property"], "value": values.get(d["id"])} for d in deps]
 
-    outs = []
-    for part in key[2:-2].split("..."):
-        cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
-    body = {
-        "output": key,
-        "outputs": outs,
-        "inputs": entries(spec["inputs"]),
-        "state": entries(spec["state"]),
-        "changedPropIds": [changed],
-    }
-    return client.post("/_dash-update-component", json=body)
+    body = callback_body(key, entries(spec["inputs"]), entries(spec["state"]), [changed])
+    return client.post(CALLBACK, json=body)
 
 
 def test_acknowledge_and_muster_are_audited_with_the_logged_in_user(tmp_path) -> None:  # type: ignore[no-untyped-def]
