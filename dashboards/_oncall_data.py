@@ -52,10 +52,6 @@ def my_areas(principal: Principal | None) -> tuple[str, ...]:
     return principal.areas if principal is not None else ()
 
 
-def viewer_of(principal: Principal | None) -> Viewer | None:
-    return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
-
-
 # --- alerts ----------------------------------------------------------------------------------------------
 
 

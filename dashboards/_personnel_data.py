@@ -24,6 +24,7 @@ from typing import Any
 import flask
 
 import web
+from auth.policy import Principal
 from engine import exposure as exp
 from engine.shifts import current_shift
 from i18n import label, normalize_lang, t
@@ -70,7 +71,11 @@ def current_viewer() -> Viewer | None:
     request that reaches this page has one (``auth.policy``); None only for direct calls outside it."""
     from auth.web import current_user
 
-    principal = current_user()
+    return viewer_of(current_user())
+
+
+def viewer_of(principal: Principal | None) -> Viewer | None:
+    """A logged-in user as ``store.people`` sees a viewer (None: no user)."""
     return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
 
 

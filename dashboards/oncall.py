@@ -38,6 +38,7 @@ from dashboards._alarm_live import (
     local_time,
     value_text,
 )
+from dashboards._personnel_data import viewer_of
 from i18n import label, t
 from layouts import ids as shell_ids
 from plant import Plant
@@ -273,7 +274,7 @@ def refresh(_n: int | None, _sent: Any, shown: dict[str, Any] | None) -> tuple[A
     plant = web.plant()
     principal = data.current_principal()
     alerts, snap = data.alerts_now(principal)
-    hc = data.headcount(data.viewer_of(principal))
+    hc = data.headcount(viewer_of(principal))
     now = int(snap["now_ms"])
     drawn = alerts[: data.MAX_ALERTS]
     zones = hc.get("zones") or {}

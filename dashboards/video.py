@@ -39,7 +39,8 @@ import web
 import web_identity
 from auth import audit
 from auth.auditlog import VIDEO_FALSE_POSITIVE
-from auth.policy import Perm, Principal
+from auth.policy import Perm
+from auth.web import current_user
 from dashboards._alarm_live import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
 from i18n import label, t
 from layouts import ids as shell_ids
@@ -336,27 +337,21 @@ def _live(clicks: list[int | None], is_open: bool) -> tuple[Any, Any, Any]:
 # --- the video alarm feed ----------------------------------------------------------------------------------
 
 
-def _principal() -> Principal | None:
-    from auth.web import current_user
-
-    return current_user()
-
-
 def may_view() -> bool:
     """Whether the logged-in user may see video alarms (no login system: the operator may)."""
-    p = _principal()
+    p = current_user()
     return p is None or p.can(Perm.VIDEO)
 
 
 def may_act() -> bool:
     """Whether the logged-in user may acknowledge and review detections."""
-    p = _principal()
+    p = current_user()
     return p is None or p.can(Perm.ACK)
 
 
 def scope_of(plant: Plant) -> Scope | None:
     """The zones whose detections the logged-in user may see and act on (an on-call user's areas)."""
-    p = _principal()
+    p = current_user()
     return None if p is None else Scope.of_areas(plant, p.command_areas())
 
 
@@ -850,7 +845,7 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
         raise NotInScopeError("no such detection")
     plant = web.plant()
     scope = scope_of(plant)
-    p = _principal()
+    p = current_user()
     areas = None if p is None else p.command_areas()
     user = web_identity.current_user()
     address = web_identity.client_address()
