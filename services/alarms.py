@@ -91,16 +91,12 @@ class SingleInstance:
         self._file: Any = None
         backend = engine.dialect.name
         database = engine.url.database or ""
-        self.kind = (
-            "postgresql"
-            if backend == "postgresql"
-            else "sqlite"
-            if backend == "sqlite"
-            and fcntl is not None
-            and database not in ("", ":memory:")
-            and not database.startswith("file:")
-            else "none"
-        )
+        a_file = database not in ("", ":memory:") and not database.startswith("file:")
+        self.kind = "none"
+        if backend == "postgresql":
+            self.kind = "postgresql"
+        elif backend == "sqlite" and fcntl is not None and a_file:
+            self.kind = "sqlite"
 
     def held(self) -> bool:
         if self.kind == "postgresql":
@@ -195,8 +191,14 @@ class AlarmService:
         self._tag_of: dict[int, str] = {}
         self.lock = SingleInstance(engine)
         weakref.finalize(self, self.lock.release)  # a service dropped without close() lets go of the lock
-        self.stats: dict[str, Any] = {"steps": 0, "samples": 0, "transitions": 0, "commands": 0, "restarts": 0}
-        self.stats["standby"] = False
+        self.stats: dict[str, Any] = {
+            "steps": 0,
+            "samples": 0,
+            "transitions": 0,
+            "commands": 0,
+            "restarts": 0,
+            "standby": False,
+        }
 
     # -------------------------------------------------------------------------------------------- start
 
