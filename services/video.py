@@ -87,7 +87,7 @@ class VideoService:
         self.pipeline_kwargs = dict(pipeline_kwargs or {})
         self.cameras: list[Camera] = [c for c in plant.cameras if c.analytics is not None]
         self.events = VideoEvents(engine)
-        self.writer = MediaWriter(self.media_root, self._media_written)
+        self.writer = MediaWriter(self.media_root, self.events.set_media)
         self.pipelines: dict[str, CameraPipeline] = {}
         self.last_retention: RetentionReport | None = None
         self.restored_closed: list[int] = []
@@ -189,9 +189,6 @@ class VideoService:
         assert self.analyzer_factory is not None
         source = camera_source(camera, self.host, self.port)
         return CameraPipeline(camera, source, self.analyzer_factory, self.events, self.writer, **self.pipeline_kwargs)
-
-    def _media_written(self, event_id: int, flags: dict[str, bool]) -> None:
-        self.events.set_media(event_id, flags)
 
     def _log_stats(self) -> None:
         now = time.monotonic()

@@ -312,7 +312,6 @@ class Analyzer:
         self._flame = FlameDetector()
         self._state = {c: _ClassState() for c in self.classes}
         self._last_run_ms: int | None = None
-        self._last_ts: int | None = None
         self._next_due: int | None = None
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
@@ -356,7 +355,6 @@ class Analyzer:
 
     def process(self, frame_bgr: np.ndarray, ts_ms: int) -> Analysis:
         """Analyse one frame taken at ``ts_ms`` (epoch ms): gate, detect, debounce."""
-        self._last_ts = ts_ms
         if self._next_due is None or ts_ms - self._next_due > self.interval_ms:
             self._next_due = ts_ms + self.interval_ms  # the first frame, or fell behind: no burst
         else:

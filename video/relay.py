@@ -32,6 +32,7 @@ from plant.loader import load_plant_cached
 from plant.schema import Camera
 from settings import Settings
 from video.capture import Capture, CaptureStatus, camera_source
+from video.media import encode_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +148,7 @@ class VideoRelay:
             if feed.jpeg is not None and (feed.jpeg_seq == seq or now - feed.jpeg_at < 0.5 / self.fps):
                 return feed.jpeg
             small = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
-            ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, RELAY_QUALITY])
-            if not ok:
-                raise RuntimeError("JPEG encoding failed")
-            feed.jpeg, feed.jpeg_seq, feed.jpeg_at = buf.tobytes(), seq, now
+            feed.jpeg, feed.jpeg_seq, feed.jpeg_at = encode_jpeg(small, RELAY_QUALITY), seq, now
             feed.encodes += 1
             return feed.jpeg
 
