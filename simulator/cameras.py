@@ -44,6 +44,7 @@ from simulator.video_scenes import (
     camera_axes,
     focal_px,
 )
+from video.media import encode_jpeg
 
 logger = logging.getLogger(__name__)
 
@@ -413,10 +414,7 @@ class CameraRenderer:
         return img
 
     def jpeg(self, figures: Sequence[Figure], now: float | None = None) -> bytes:
-        ok, buf = cv2.imencode(".jpg", self.frame(figures, now), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        if not ok:
-            raise RuntimeError("JPEG encoding failed")
-        return buf.tobytes()
+        return encode_jpeg(self.frame(figures, now), JPEG_QUALITY)
 
 
 class CameraServer:
