@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from plant.schema import Plant, VideoClass
@@ -225,8 +225,9 @@ class Counts:
         return out
 
 
-def _alarm_join() -> ColumnElement[bool]:
-    return Alarm.id == literal(ALARM_PREFIX, String) + cast(Event.id, String)
+def _with_alarms() -> Select[tuple[Event, Alarm]]:
+    """Video events, each with its alarm ``video:<event id>`` (None while the alarm service has not taken it)."""
+    return select(Event, Alarm).outerjoin(Alarm, Alarm.id == literal(ALARM_PREFIX, String) + cast(Event.id, String))
 
 
 def _item(e: Event, a: Alarm | None, r: VideoReview | None, now_ms: int) -> FeedItem:
@@ -298,13 +299,7 @@ def video_feed(
             raise ValueError("before must be (ts_start, id)")
         ts, eid = int(before[0]), int(before[1])
         conds.append(or_(Event.ts_start < ts, and_(Event.ts_start == ts, Event.id < eid)))
-    stmt = (
-        select(Event, Alarm)
-        .outerjoin(Alarm, _alarm_join())
-        .where(*conds)
-        .order_by(Event.ts_start.desc(), Event.id.desc())
-        .limit(limit + 1)
-    )
+    stmt = _with_alarms().where(*conds).order_by(Event.ts_start.desc(), Event.id.desc()).limit(limit + 1)
     rows = session.execute(stmt).tuples().all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -318,11 +313,7 @@ def get_item(session: Session, event_id: int, *, now_ms: int, scope: Scope | Non
     """One detection as the feed shows it; None when there is none (or it is outside ``scope``)."""
     if isinstance(event_id, bool) or not isinstance(event_id, int):
         return None
-    stmt = (
-        select(Event, Alarm)
-        .outerjoin(Alarm, _alarm_join())
-        .where(Event.id == event_id, Event.kind == VIDEO, *_scope_sql(scope))
-    )
+    stmt = _with_alarms().where(Event.id == event_id, *_conditions(VideoFilter(), scope))
     row = session.execute(stmt).tuples().first()
     if row is None:
         return None
