@@ -23,6 +23,7 @@ from typing import Any
 
 import web
 from auth.policy import Principal
+from auth.web import current_user
 from dashboards._alarm_live import alarm_snapshot, snapshot_alarms
 from plant import Plant
 from plant.schema import Camera
@@ -42,8 +43,6 @@ MAP_W = 320  # px of the map image's intrinsic width (scaled by CSS)
 
 
 def current_principal() -> Principal | None:
-    from auth.web import current_user
-
     return current_user()
 
 

@@ -25,6 +25,7 @@ import flask
 
 import web
 from auth.policy import Principal
+from auth.web import current_user
 from engine import exposure as exp
 from engine.shifts import current_shift
 from i18n import label, normalize_lang, t
@@ -69,8 +70,6 @@ EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 def current_viewer() -> Viewer | None:
     """Who is looking: the logged-in user (:func:`store.people.access` decides what that role sees). Every
     request that reaches this page has one (``auth.policy``); None only for direct calls outside it."""
-    from auth.web import current_user
-
     return viewer_of(current_user())
 
 

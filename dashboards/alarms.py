@@ -30,6 +30,7 @@ import web
 import web_identity
 from auth import audit
 from auth.policy import Perm
+from auth.web import current_user
 from dashboards._alarm_live import (
     alarm_banner,
     alarm_snapshot,
@@ -909,16 +910,12 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
 
 def _may(action: str) -> bool:
     """Whether the logged-in user holds a permission of ``action`` (no login system: the operator may)."""
-    from auth.web import current_user
-
     principal = current_user()
     return principal is None or any(principal.can(p) for p in ACTION_PERMS.get(action, ()))
 
 
 def _command_areas() -> tuple[str, ...] | None:
     """The areas the logged-in user may act on (an on-call user's); None: every area."""
-    from auth.web import current_user
-
     principal = current_user()
     return None if principal is None else principal.command_areas()
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from auth.web import current_user
 from dashboards._alarm_live import alarm_text, condition_text, digest, local_time
 from dashboards._scene_data import names_visible
 from engine.alarms import PERSONNEL
@@ -32,15 +33,9 @@ ALARMS_PATH = "/alarms"
 ONCALL_PATH = "/oncall"
 
 
-def _viewer() -> Any:
-    from auth.web import current_user  # the logged-in user of this request
-
-    return current_user()
-
-
 def viewer_banner(banner: dict[str, Any] | None) -> dict[str, Any] | None:
     """The shared banner summary as the user of this request may see it: an on-call user's areas only."""
-    principal = _viewer()
+    principal = current_user()
     return banner_for_areas(banner, None if principal is None else principal.command_areas())
 
 
@@ -48,7 +43,7 @@ def banner_path() -> str:
     """Where the banner takes the user of this request: on-call users to their page, others to the list."""
     from auth.policy import Role
 
-    principal = _viewer()
+    principal = current_user()
     return ONCALL_PATH if principal is not None and principal.role == Role.ON_CALL else ALARMS_PATH
 
 
