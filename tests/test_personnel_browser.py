@@ -30,7 +30,7 @@ from store.samples import write_samples
 from store.tags import tag_ids
 from store.types import PositionIn, SampleIn
 from tests.test_scene_browser import _inside, png_pixels
-from tests.webutil import ARTIFACTS, MINI_PLANT, browser, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, MINI_PLANT, browser, phone_page, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -258,7 +258,7 @@ def test_personnel_wall_playback_heatmap_and_phone(tmp_path: Path) -> None:
         page.close()
 
         # phone ---------------------------------------------------------------------------------------
-        page = b.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True)  # type: ignore[attr-defined]
+        page = phone_page(b)
         errors, foreign = watch_page(page)
         _open(page, base)
         page.locator("#personnel-deck").scroll_into_view_if_needed()

@@ -25,8 +25,17 @@ from simulator.cameras import CameraServer
 from store.db import make_engine, session_scope
 from store.models import Alarm
 from tests.conftest import free_port
-from tests.videoutil import figures, plant_with_cameras, wait_for
-from tests.webutil import ARTIFACTS, as_user, browser, logged_in_client, seed_store, watch_page
+from tests.videoutil import camera_sources, figures, plant_with_cameras, wait_for
+from tests.webutil import (
+    ARTIFACTS,
+    as_user,
+    browser,
+    callback_body,
+    logged_in_client,
+    phone_page,
+    seed_store,
+    watch_page,
+)
 
 SIZE = (480, 270)
 CALLBACK_RULE = "/_dash-update-component"
@@ -204,17 +213,12 @@ def _panel_key(app: Any) -> str:
 def _open_panel(client: Any, key: str, camera: str, lang: str = "en") -> str:
     from web import LANG_COOKIE
 
-    outs = []
-    for part in key[2:-2].split("..."):
-        cid, prop = part.rsplit(".", 1)
-        outs.append({"id": cid, "property": prop.split("@", 1)[0]})
-    body = {
-        "output": key,
-        "outputs": outs,
-        "inputs": [{"id": "scene-selected", "property": "data", "value": {"type": "camera", "id": camera, "n": 1}}],
-        "state": [],
-        "changedPropIds": ["scene-selected.data"],
-    }
+    body = callback_body(
+        key,
+        [{"id": "scene-selected", "property": "data", "value": {"type": "camera", "id": camera, "n": 1}}],
+        [],
+        ["scene-selected.data"],
+    )
     client.set_cookie(LANG_COOKIE, lang)
     r = client.post(CALLBACK_RULE, json=body)
     assert r.status_code == 200, r.data[:300]
@@ -305,7 +309,7 @@ def serve(settings: Settings, role: str) -> Iterator[tuple[str, Any]]:
 @pytest.fixture
 def cams(tmp_path: Path) -> Iterator[tuple[Settings, CameraServer]]:
     port = free_port()
-    sources = {c: f"http://127.0.0.1:{port}/camera/{c}.mjpg" for c in ("CAM-A", "CAM-B", "CAM-C")}
+    sources = camera_sources(port)
     plant_file = plant_with_cameras(tmp_path, sources)
     settings = seed_store(tmp_path, plant_file)
     add_alarms(settings, ALARMS[:2])  # CAM-A: a flame, unacknowledged
@@ -386,9 +390,7 @@ def test_click_camera_opens_live_view(cams: tuple[Settings, CameraServer]) -> No
         page.close()
 
         # phone: the panel is a bottom sheet with the live view on top
-        phone = b.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
-        )  # type: ignore[attr-defined]
+        phone = phone_page(b)
         errors, foreign = watch_page(phone)
         _open_scene(phone, base)
         x, y = _screen_point(phone, list(cam.position))

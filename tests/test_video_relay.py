@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 from plant import load_plant
 from simulator.cameras import CameraServer
 from tests.conftest import free_port
-from tests.videoutil import figures, plant_with_cameras, wait_for
+from tests.videoutil import camera_sources, figures, plant_with_cameras, wait_for
 from tests.webutil import as_user, seed_store
 from video.relay import BOUNDARY, EXTENSION, RELAY_SIZE, VideoRelay
 
@@ -76,12 +76,8 @@ def status(base: str) -> dict[str, Any]:
 @pytest.fixture
 def cams(tmp_path: Path) -> Iterator[tuple[Any, CameraServer]]:
     port = free_port()
-    dead = free_port()  # nothing listens here: CAM-C is a dead camera
-    sources = {
-        "CAM-A": f"http://127.0.0.1:{port}/camera/CAM-A.mjpg",
-        "CAM-B": f"http://127.0.0.1:{port}/camera/CAM-B.mjpg",
-        "CAM-C": f"http://127.0.0.1:{dead}/camera/CAM-C.mjpg",
-    }
+    dead = free_port()
+    sources = camera_sources(port, dead)  # nothing listens on dead: CAM-C is a dead camera
     plant_file = plant_with_cameras(tmp_path, sources)
     settings = seed_store(tmp_path, plant_file)
     with CameraServer(load_plant(plant_file), port=port, people=figures, fps=6, size=SIZE) as srv:

@@ -55,6 +55,15 @@ def plant_with_cameras(tmp_path: Path, sources: dict[str, str] | None = None) ->
     return path
 
 
+def camera_sources(port: int, dead_port: int | None = None) -> dict[str, str]:
+    """The sources of :data:`CAMERAS` on the simulator's camera server at ``port``; with ``dead_port`` (where
+    nothing listens) CAM-C's points there instead: a dead camera."""
+    sources = {c["id"]: f"http://127.0.0.1:{port}/camera/{c['id']}.mjpg" for c in CAMERAS}
+    if dead_port is not None:
+        sources["CAM-C"] = f"http://127.0.0.1:{dead_port}/camera/CAM-C.mjpg"
+    return sources
+
+
 def figures() -> list[tuple[float, float, str]]:
     return [(80.0, 180.0, "person"), (90.0, 175.0, "person"), (185.0, 175.0, "vehicle")]
 
