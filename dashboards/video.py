@@ -142,10 +142,8 @@ def status_text(status: CaptureStatus | None, lang: str, tz: ZoneInfo) -> tuple[
     return t("video.offline_since", lang, time=since), "sw-video-state is-offline"
 
 
-def _tile(cam: Camera, plant: Plant, lang: str) -> html.Div:
-    zones = {z.id: z for z in plant.zones}
-    z = zones.get(cam.zone)
-    zone_name = label(z.name, z.name_zh, lang) if z else cam.zone
+def _tile(cam: Camera, zone_names: dict[str, str], lang: str) -> html.Div:
+    zone_name = zone_names.get(cam.zone, cam.zone)
     return html.Div(
         [
             html.Div(
@@ -282,7 +280,8 @@ def _grid(area: str | None, zone: str | None, page: Any) -> tuple[Any, list[dict
     if not shown:
         grid: Any = html.Div(t("video.none", lang), className="sw-muted sw-video-empty")
     else:
-        grid = [_tile(c, plant, lang) for c in shown]
+        _cams, zone_names = _names(plant, lang)
+        grid = [_tile(c, zone_names, lang) for c in shown]
     return grid, options, current, t("video.count", lang, count=len(cams))
 
 
@@ -567,9 +566,11 @@ def _tags(item: FeedItem, lang: str) -> list[Any]:
     return out
 
 
-def feed_item(item: FeedItem, plant: Plant, lang: str, now: int) -> html.Div:
-    """One detection of the feed (a button opening its dialog)."""
-    cams, zones = _names(plant, lang)
+def feed_item(
+    item: FeedItem, plant: Plant, lang: str, now: int, names: tuple[dict[str, str], dict[str, str]]
+) -> html.Div:
+    """One detection of the feed (a button opening its dialog); ``names``: :func:`_names`, once per feed."""
+    cams, zones = names
     # The placeholder lies under the picture: a thumbnail deleted by retention leaves it showing, never a
     # broken-image icon.
     thumb: list[Any] = [html.Span(t("video.feed.no_image", lang), className="sw-vf-thumb-none")]
@@ -702,7 +703,8 @@ def _feed(_n: int | None, camera: Any, zone: Any, cls: Any, pages: Any, shown: A
     if isinstance(shown, dict) and shown.get("digest") == digest:
         raise PreventUpdate
     if page.items:
-        items: Any = [feed_item(i, plant, lang, now) for i in page.items]
+        names = _names(plant, lang)
+        items: Any = [feed_item(i, plant, lang, now, names) for i in page.items]
     else:
         items = html.Div(t("video.feed.none", lang), className="sw-muted sw-vf-empty")
     data = {"digest": digest, "before": list(page.before) if page.before else None}
