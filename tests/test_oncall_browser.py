@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from plant import load_plant
 from store.db import make_engine, session_scope
 from store.models import Alarm
 from tests.test_oncall_page import HOSTILE, add_oncall, seed
-from tests.webutil import ARTIFACTS, TEST_PASSWORD, browser, serve_app, watch_page
+from tests.webutil import ARTIFACTS, TEST_PASSWORD, browser, run_alarm_service, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -150,15 +149,9 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
         page.screenshot(path=str(ARTIFACTS / "oncall-confirm-390x844.png"))
         page.locator("#oncall-modal-confirm").tap()
         page.wait_for_selector("#oncall-result .alert-info", timeout=90_000)
-        from services.alarms import AlarmService
-
+        run_alarm_service(settings)
         engine = make_engine(settings.db_url)
         try:
-            service = AlarmService(load_plant(settings.plant_file), engine)
-            try:
-                service.step(int(time.time() * 1000))
-            finally:
-                service.lock.release()
             with session_scope(engine) as s:
                 a = s.get(Alarm, "violation:1")
                 assert a is not None and a.acked and a.acked_by == "oc-phone" and a.active

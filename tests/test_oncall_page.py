@@ -32,6 +32,7 @@ from tests.webutil import (
     callback_body,
     callback_key,
     router_body,
+    run_alarm_service,
     seed_store,
     session_token,
 )
@@ -420,7 +421,6 @@ def test_refresh_sends_only_the_changed_card(seeded: tuple[Settings, int]) -> No
 
 def test_acknowledge_in_my_area_is_queued_applied_and_audited(seeded: tuple[Settings, int]) -> None:
     from app import create_app
-    from services.alarms import AlarmService
 
     settings, _now = seeded
     app = create_app(settings)
@@ -444,11 +444,7 @@ def test_acknowledge_in_my_area_is_queued_applied_and_audited(seeded: tuple[Sett
             assert cmd.address
             audit = s.scalars(select(SecurityAudit).where(SecurityAudit.event == "alarm_ack")).one()
             assert audit.user == "oc-acid3" and audit.target == "STK-1.DUST:H"
-        service = AlarmService(load_plant(settings.plant_file), engine)
-        try:
-            service.step(int(time.time() * 1000))
-        finally:
-            service.lock.release()
+        run_alarm_service(settings)
         with session_scope(engine) as s:
             a = s.get(Alarm, "STK-1.DUST:H")
             assert a is not None and a.acked and a.acked_by == "oc-acid3"

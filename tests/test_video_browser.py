@@ -19,9 +19,9 @@ import pytest
 from plant import load_plant
 from simulator.cameras import CameraServer
 from tests.conftest import free_port
-from tests.test_video_page import HOSTILE, add_detections, run_alarm_service
-from tests.videoutil import figures, plant_with_cameras
-from tests.webutil import ARTIFACTS, browser, phone_page, seed_store, serve_app, watch_page
+from tests.test_video_page import HOSTILE, add_detections
+from tests.videoutil import camera_sources, figures, plant_with_cameras
+from tests.webutil import ARTIFACTS, browser, phone_page, run_alarm_service, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +64,7 @@ def write_media(root: Path, event_id: int, cls: str) -> None:
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Any, list[int]]]:
     port = free_port()
-    sources = {c: f"http://127.0.0.1:{port}/camera/{c}.mjpg" for c in ("CAM-A", "CAM-B", "CAM-C")}
+    sources = camera_sources(port)
     plant_file = plant_with_cameras(tmp_path, sources)
     settings = seed_store(tmp_path, plant_file)
     ids = add_detections(settings, DETECTIONS)

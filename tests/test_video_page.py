@@ -21,7 +21,7 @@ import pytest
 from plant import load_plant
 from simulator.cameras import CameraServer
 from tests.conftest import free_port
-from tests.videoutil import figures, plant_with_cameras
+from tests.videoutil import camera_sources, figures, plant_with_cameras
 from tests.webutil import (
     ARTIFACTS,
     CALLBACK,
@@ -31,6 +31,7 @@ from tests.webutil import (
     logged_in_client,
     phone_page,
     router_body,
+    run_alarm_service,
     seed_store,
     serve_app,
     watch_page,
@@ -47,11 +48,7 @@ IMG_READY = """() => { const i = document.querySelector('.sw-video-tile img');
 def cams(tmp_path: Path) -> Iterator[tuple[Any, CameraServer]]:
     port = free_port()
     dead = free_port()
-    sources = {
-        "CAM-A": f"http://127.0.0.1:{port}/camera/CAM-A.mjpg",
-        "CAM-B": f"http://127.0.0.1:{port}/camera/CAM-B.mjpg",
-        "CAM-C": f"http://127.0.0.1:{dead}/camera/CAM-C.mjpg",  # nothing listens: offline
-    }
+    sources = camera_sources(port, dead)  # nothing listens on dead: CAM-C is a dead camera
     plant_file = plant_with_cameras(tmp_path, sources)
     settings = seed_store(tmp_path, plant_file)
     with CameraServer(load_plant(plant_file), port=port, people=figures, fps=4, size=SIZE) as srv:
@@ -188,20 +185,6 @@ def add_detections(settings: Any, rows: list[tuple[str, str, str, int]]) -> list
     return ids
 
 
-def run_alarm_service(settings: Any) -> None:
-    """One step of the real alarm service: detections become alarms, queued commands are applied."""
-    from services.alarms import AlarmService
-    from store.db import make_engine
-
-    engine = make_engine(settings.db_url)
-    service = AlarmService(load_plant(settings.plant_file), engine)
-    try:
-        service.step(int(time.time() * 1000))
-    finally:
-        service.lock.release()
-        engine.dispose()
-
-
 def ready(client: Any) -> Any:
     """``client`` after Dash set its callbacks up (on the first request it answers)."""
     client.get("/_dash-dependencies")
@@ -212,19 +195,30 @@ def post(client: Any, key: str, inputs: list[Any], state: list[Any], changed: li
     return client.post(CALLBACK, json=callback_body(key, inputs, state, changed))
 
 
-def feed(client: Any, app: Any, camera: str = "*", cls: str = "*") -> Any:
+def feed(
+    client: Any,
+    app: Any,
+    camera: str = "*",
+    cls: str = "*",
+    *,
+    tick: int = 1,
+    pages: list[Any] | None = None,
+    shown: Any = None,
+    changed: str = "shell-tick.n_intervals",
+) -> Any:
+    """The feed's refresh callback with these filters, feed pages and last shown state."""
     return post(
         ready(client),
         callback_key(app, "video-feed.children"),
         [
-            {"id": "shell-tick", "property": "n_intervals", "value": 1},
+            {"id": "shell-tick", "property": "n_intervals", "value": tick},
             {"id": "video-feed-camera", "property": "value", "value": camera},
             {"id": "video-feed-zone", "property": "value", "value": "*"},
             {"id": "video-feed-class", "property": "value", "value": cls},
-            {"id": "video-feed-pages", "property": "data", "value": []},
+            {"id": "video-feed-pages", "property": "data", "value": [] if pages is None else pages},
         ],
-        [{"id": "video-feed-shown", "property": "data", "value": None}],
-        ["shell-tick.n_intervals"],
+        [{"id": "video-feed-shown", "property": "data", "value": shown}],
+        [changed],
     )
 
 
@@ -275,19 +269,7 @@ def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  #
     shown = out["video-feed-shown"]["data"]
     assert shown["digest"]
     # the next refresh with nothing changed sends nothing
-    again = post(
-        dispatcher,
-        callback_key(app, "video-feed.children"),
-        [
-            {"id": "shell-tick", "property": "n_intervals", "value": 2},
-            {"id": "video-feed-camera", "property": "value", "value": "*"},
-            {"id": "video-feed-zone", "property": "value", "value": "*"},
-            {"id": "video-feed-class", "property": "value", "value": "*"},
-            {"id": "video-feed-pages", "property": "data", "value": []},
-        ],
-        [{"id": "video-feed-shown", "property": "data", "value": shown}],
-        ["shell-tick.n_intervals"],
-    )
+    again = feed(dispatcher, app, tick=2, shown=shown)
     assert again.status_code == 204
     # in Chinese
     dispatcher.set_cookie("sw_lang", "zh")
@@ -524,19 +506,7 @@ def test_feed_pages_older_and_newer(tmp_path: Path) -> None:
     dispatcher = ready(logged_in_client(app, settings, "dispatcher"))
 
     def feed_page(pages: list[Any]) -> dict[str, Any]:
-        resp = post(
-            dispatcher,
-            callback_key(app, "video-feed.children"),
-            [
-                {"id": "shell-tick", "property": "n_intervals", "value": 1},
-                {"id": "video-feed-camera", "property": "value", "value": "*"},
-                {"id": "video-feed-zone", "property": "value", "value": "*"},
-                {"id": "video-feed-class", "property": "value", "value": "*"},
-                {"id": "video-feed-pages", "property": "data", "value": pages},
-            ],
-            [{"id": "video-feed-shown", "property": "data", "value": None}],
-            ["video-feed-pages.data"],
-        )
+        resp = feed(dispatcher, app, pages=pages, changed="video-feed-pages.data")
         assert resp.status_code == 200
         return resp.get_json()["response"]  # type: ignore[no-any-return]
 

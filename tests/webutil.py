@@ -105,6 +105,19 @@ def alarm_row(aid: str, now: int, **kw: Any) -> Alarm:
     return Alarm(**values)
 
 
+def run_alarm_service(settings: Settings) -> None:
+    """One step of the real alarm service: detections become alarms, queued commands are applied."""
+    from services.alarms import AlarmService
+
+    engine = make_engine(settings.db_url)
+    service = AlarmService(load_plant(settings.plant_file), engine)
+    try:
+        service.step(int(time.time() * 1000))
+    finally:
+        service.lock.release()
+        engine.dispose()
+
+
 TEST_PASSWORD = "test password 1234"
 
 
