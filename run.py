@@ -45,19 +45,24 @@ def ensure_venv(requirements: str) -> None:
     stamp.write_text(digest.hexdigest())
 
 
-def ensure_chromium() -> None:
-    """Browser tests need Debian's chromium and chromium-driver; install them when we may."""
-    if shutil.which("chromium"):
+SYSTEM_PACKAGES = {  # Debian package -> a file it installs
+    "chromium": "/usr/bin/chromium",  # browser tests
+    "chromium-driver": "/usr/bin/chromedriver",
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese in screenshots
+    "faketime": "/usr/bin/faketime",  # the time sweep (python -m tests.timesweep)
+}
+
+
+def ensure_system_packages() -> None:
+    """Browser tests need Debian's chromium, the time sweep libfaketime: install what is missing when we may."""
+    missing = [name for name, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        _say("installing chromium for the browser tests (apt-get)")
+        _say(f"installing {' '.join(missing)} for the tests (apt-get)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(
-            ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver", "fonts-noto-cjk"],
-            check=False,
-            env=env,
-        )
+        subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env)
     if not shutil.which("chromium"):
         _say("chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)")
 
@@ -72,7 +77,7 @@ def main(argv: list[str]) -> int:
         ensure_venv("requirements.txt")
         os.execv(str(PY), [str(PY), "-m", "plantctl", "demo", *rest])
     ensure_venv("requirements-dev.txt")
-    ensure_chromium()
+    ensure_system_packages()
     code = subprocess.call([str(PY), "-m", "pytest", *rest])
     if code == 5:  # pytest: no tests collected (e.g. a -k that matches nothing)
         _say("no tests were collected")

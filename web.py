@@ -157,5 +157,22 @@ def lang() -> str:
         return normalize_lang(None)
 
 
+CLOCK_EXTENSION = "sw_clock"
+
+
 def now_ms() -> int:
-    return int(time.time() * 1000)
+    """The web tier's clock in ms since the epoch: the app's own clock when one is set (a test that must not
+    run across a plant day or shift fixes it with ``set_clock``), else the system clock."""
+    try:
+        clock = flask.current_app.extensions.get(CLOCK_EXTENSION)
+    except RuntimeError:  # outside the app
+        clock = None
+    return int((clock or time.time)() * 1000)
+
+
+def set_clock(server: flask.Flask, clock: Callable[[], float] | None) -> None:
+    """Give the app ``server`` a clock of its own (seconds since the epoch); None returns to the system clock."""
+    if clock is None:
+        server.extensions.pop(CLOCK_EXTENSION, None)
+    else:
+        server.extensions[CLOCK_EXTENSION] = clock

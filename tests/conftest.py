@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakeclock"]  # the time sweep's clock (inactive unless SW_TEST_CLOCK is set)
+
 PG_ADMIN_DSN = os.environ.get("SW_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 REQUIRE_SERVICES = os.environ.get("SW_REQUIRE_SERVICES") == "1"
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -216,11 +216,16 @@ def callback_body(key: str, inputs: list[Any], state: list[Any], changed: list[s
 
 
 @contextmanager
-def serve_app(settings: Settings, role: str | None = "dispatcher") -> Iterator[str]:
-    """The real app on a free port; every browser is logged in as a user of ``role`` (None: nobody)."""
+def serve_app(
+    settings: Settings, role: str | None = "dispatcher", clock: Callable[[], float] | None = None
+) -> Iterator[str]:
+    """The real app on a free port; every browser is logged in as a user of ``role`` (None: nobody). ``clock``
+    (seconds since the epoch) fixes the app's clock, for a test whose expectations hold for one plant day."""
+    import web
     from app import create_app
 
     app = create_app(settings)
+    web.set_clock(app.server, clock)
     if role is not None:
         as_user(app, settings, role)
     port = free_port()
