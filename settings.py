@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     login_rate_minutes: float = Field(default=10, gt=0)  # ...before that address is refused for the period
     cookie_secure: bool | None = None  # None: Secure cookies when the request came over HTTPS
     trusted_proxies: int = Field(default=0, ge=0)  # reverse proxies in front whose X-Forwarded-* are believed
-    operator: str = "operator"  # who acknowledges alarms until login exists (web_identity.current_user)
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes
     media_dir: Path | None = None

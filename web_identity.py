@@ -1,12 +1,12 @@
 """Who is acting in the web app, for the alarm journal: ``current_user()`` and ``client_address()``.
 
-When the request carries a login session (``auth.web``), the action is recorded under that user's name;
-without one, under the name in the ``SW_OPERATOR`` setting (default ``operator``), as before login existed.
-The roles issue (login, per-action authorization, audit log) replaces this module with the signed-in user
-and the per-action checks; callers do not change.
+An action is recorded under the name of the logged-in user (``auth.web``) and nobody else's: without a
+login session :func:`current_user` refuses (:class:`auth.policy.NotLoggedInError`) instead of acting under
+a stand-in name. :func:`signed_in_name` is the same name for display (None when nobody is logged in),
+:func:`who_line` the line of a confirmation dialog that names it.
 
-Behind a reverse proxy, wrap the Flask app in ``werkzeug.middleware.proxy_fix.ProxyFix`` so that
-``remote_addr`` is the client's address and not the proxy's; forwarded headers are not trusted here.
+Behind a reverse proxy set ``SW_TRUSTED_PROXIES`` (``auth.web``) so that the address is the client's and
+not the proxy's; forwarded headers are not trusted otherwise.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from __future__ import annotations
 import logging
 import re
 
-import flask
-
-import web
+from auth.policy import NotLoggedInError
+from auth.web import client_address as _address
+from auth.web import current_user as _logged_in
+from i18n import t
 
 logger = logging.getLogger(__name__)
 
 MAX_LEN = 64  # the journal's user and address columns
-DEFAULT_USER = "operator"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -29,26 +29,30 @@ def _clean(value: str) -> str:
     return _CONTROL.sub("", value).strip()[:MAX_LEN]
 
 
+def signed_in_name() -> str | None:
+    """The logged-in user's name as recorded with an action (None: nobody is logged in)."""
+    principal = _logged_in()
+    if principal is None:
+        return None
+    return _clean(str(principal.username or "")) or None
+
+
 def current_user() -> str:
-    """The name recorded with an operator's action: the logged-in user, else the ``SW_OPERATOR`` setting."""
-    try:
-        from auth.web import current_user as logged_in
-    except ImportError:  # no auth package
-        logged_in = None
-    principal = logged_in() if logged_in is not None else None
-    if principal is not None and _clean(str(principal.username or "")):
-        return _clean(str(principal.username))
-    try:
-        name = _clean(str(web.settings().operator or ""))
-    except RuntimeError:  # outside the app
-        name = ""
-    return name or DEFAULT_USER
+    """The name recorded with an operator's action: the logged-in user's. Raises
+    :class:`auth.policy.NotLoggedInError` when nobody is logged in (outside a request, or no session)."""
+    name = signed_in_name()
+    if name is None:
+        raise NotLoggedInError("nobody is logged in: the action is refused")
+    return name
+
+
+def who_line(key: str, lang: str) -> str:
+    """A confirmation's line naming who the action is recorded as (the catalog text ``key`` with ``{user}``);
+    with nobody logged in, that nothing will be done."""
+    name = signed_in_name()
+    return t(key, lang, user=name) if name else t("login.required", lang)
 
 
 def client_address() -> str:
     """The address of the browser making the current request (``unknown`` outside a request)."""
-    try:
-        addr = flask.request.remote_addr
-    except RuntimeError:
-        return "unknown"
-    return _clean(addr or "") or "unknown"
+    return _clean(_address()) or "unknown"

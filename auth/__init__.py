@@ -10,6 +10,6 @@
 from __future__ import annotations
 
 from auth.auditlog import audit
-from auth.policy import Perm, Principal, Role
+from auth.policy import NotLoggedInError, Perm, Principal, Role
 
-__all__ = ["Perm", "Principal", "Role", "audit"]
+__all__ = ["NotLoggedInError", "Perm", "Principal", "Role", "audit"]

@@ -157,6 +157,13 @@ HOME_PREFERENCE: dict[Role, tuple[str, ...]] = {
 }
 
 
+class NotLoggedInError(PermissionError):
+    """Nobody is logged in where a user is needed: refused (fail closed). The gate refuses such requests
+    first; pages and callbacks refuse too, so that a call that got past it, or never went through it, is
+    refused rather than acting for everyone. Services that act without a web user name themselves
+    explicitly (``store.people.SYSTEM``); no one is ever assumed."""
+
+
 @dataclass(frozen=True)
 class Principal:
     """The logged-in user of a request."""

@@ -14,7 +14,8 @@
   lists only this server and the hashes of Dash's own inline scripts, ``nosniff``, no framing, no referrer
   to other sites, HSTS over HTTPS.
 
-Pages and callbacks ask :func:`current_user` who is looking and :func:`client_address` from where.
+Pages and callbacks ask :func:`current_user` who is looking (None: nobody, which they refuse, raising
+:class:`auth.policy.NotLoggedInError` for an action) and :func:`client_address` from where.
 """
 
 from __future__ import annotations

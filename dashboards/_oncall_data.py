@@ -67,7 +67,10 @@ def my_alerts(snap: dict[str, Any], areas: tuple[str, ...]) -> list[AlarmView]:
 
 
 def alerts_now(principal: Principal | None) -> tuple[list[AlarmView], dict[str, Any]]:
+    """The user's alerts and the snapshot they come from (nobody logged in: no alerts)."""
     snap = alarm_snapshot()
+    if principal is None:
+        return [], snap
     return my_alerts(snap, my_areas(principal)), snap
 
 

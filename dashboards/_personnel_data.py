@@ -69,7 +69,8 @@ EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 
 def current_viewer() -> Viewer | None:
     """Who is looking: the logged-in user (:func:`store.people.access` decides what that role sees). Every
-    request that reaches this page has one (``auth.policy``); None only for direct calls outside it."""
+    request that reaches this page has one (``auth.policy``); None (nobody logged in) is refused by
+    ``store.people`` (:class:`store.people.NoViewerError`), never read as everybody."""
     return viewer_of(current_user())
 
 
@@ -515,6 +516,8 @@ def register_routes(server: flask.Flask) -> None:
             data = exposure_csv(day, shift, levels, current_viewer(), lang)
         except WindowError as exc:
             return flask.Response(t(exc.key, lang) + "\n", status=400, mimetype="text/plain; charset=utf-8")
+        except people.NoViewerError:
+            return flask.Response(t("login.required", lang) + "\n", status=401, mimetype="text/plain")
         except people.NotAllowedError:
             return flask.Response(t("personnel.not_allowed", lang) + "\n", status=403, mimetype="text/plain")
         safe_shift = re.sub(r"[^A-Za-z0-9_.-]", "_", shift)[:32]

@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 def names_visible() -> bool:
     """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
     only where badges are and their role (executives). ``store.people.access`` decides, as for the
-    personnel page."""
-    return people.access(current_viewer()) == people.Access.FULL
+    personnel page. Nobody logged in: no names."""
+    viewer = current_viewer()
+    return viewer is not None and people.access(viewer) == people.Access.FULL
 
 
 @lru_cache(maxsize=16)

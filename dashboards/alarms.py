@@ -29,7 +29,7 @@ from dash.exceptions import PreventUpdate
 import web
 import web_identity
 from auth import audit
-from auth.policy import Perm
+from auth.policy import NotLoggedInError, Perm
 from auth.web import current_user
 from dashboards._alarm_live import (
     alarm_banner,
@@ -305,7 +305,7 @@ def _modal(lang: str) -> dbc.Modal:
                     ),
                     dbc.Label(id=ids.MODAL_COMMENT_LABEL, html_for=ids.MODAL_COMMENT),
                     dbc.Textarea(id=ids.MODAL_COMMENT, rows=2, maxLength=MAX_COMMENT),
-                    html.Div(t("alarm.confirm.who", lang, user=web_identity.current_user()), className="sw-muted mt-1"),
+                    html.Div(web_identity.who_line("alarm.confirm.who", lang), className="sw-muted mt-1"),
                     html.Div(id=ids.MODAL_ERROR, className="text-danger mt-2", role="alert"),
                 ]
             ),
@@ -882,24 +882,26 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             raise ValueError("choose how long to shelve")
     if action in REASON_ACTIONS and not text:
         raise ReasonMissingError("a reason is required")
+    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
     if not _may(str(action)):
         raise NotAllowedError(f"{action} is not allowed for this role")
+    address = web_identity.client_address()
     with session_scope(web.engine()) as session:
         command_ids = submit_command(
             session,
             targets,
             action,
-            web_identity.current_user(),
+            user,
             comment=text or None,
             duration_s=duration_s,
-            address=web_identity.client_address(),
+            address=address,
             now_ms=now_ms,
             areas=_command_areas(),
         )
         audit(  # the security audit log too: who, when, from where (same unit of work)
             f"alarm_{action}",
-            user=web_identity.current_user(),
-            address=web_identity.client_address(),
+            user=user,
+            address=address,
             target=", ".join(targets),
             detail=text or None,
             data={"alarms": targets, "duration_s": duration_s, "commands": command_ids},
@@ -909,15 +911,15 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
 
 
 def _may(action: str) -> bool:
-    """Whether the logged-in user holds a permission of ``action`` (no login system: the operator may)."""
+    """Whether the logged-in user holds a permission of ``action`` (nobody logged in: refused)."""
     principal = current_user()
-    return principal is None or any(principal.can(p) for p in ACTION_PERMS.get(action, ()))
+    return principal is not None and any(principal.can(p) for p in ACTION_PERMS.get(action, ()))
 
 
 def _command_areas() -> tuple[str, ...] | None:
-    """The areas the logged-in user may act on (an on-call user's); None: every area."""
+    """The areas the logged-in user may act on: an on-call user's, None for every area, () for nobody."""
     principal = current_user()
-    return None if principal is None else principal.command_areas()
+    return () if principal is None else principal.command_areas()
 
 
 @callback(
@@ -940,6 +942,9 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: str | None,
         command_ids = submit(pending, comment, duration, now)
     except ReasonMissingError:
         return True, t("alarm.confirm.need_reason", lang), no_update, no_update
+    except NotLoggedInError:
+        logger.warning("alarm %s refused: nobody is logged in", pending.get("action"))
+        return True, t("login.required", lang), no_update, no_update
     except NotAllowedError:
         return True, t("alarm.result.not_allowed", lang), no_update, no_update
     except ValueError as exc:

@@ -27,7 +27,7 @@ from dash.exceptions import PreventUpdate
 
 import web
 import web_identity
-from auth import audit
+from auth import NotLoggedInError, audit
 from dashboards import _oncall_data as data
 from dashboards._alarm_live import (
     alarm_banner,
@@ -184,7 +184,7 @@ def _modal(lang: str) -> dbc.Modal:
                     html.Div(id=ids.MODAL_BODY, className="sw-oc-modal-what"),
                     dbc.Label(t("oncall.confirm.comment", lang), html_for=ids.MODAL_COMMENT),
                     dbc.Textarea(id=ids.MODAL_COMMENT, rows=3, maxLength=MAX_COMMENT, className="sw-oc-comment"),
-                    html.Div(t("oncall.confirm.who", lang, user=web_identity.current_user()), className="sw-muted"),
+                    html.Div(web_identity.who_line("oncall.confirm.who", lang), className="sw-muted"),
                     html.Div(id=ids.MODAL_ERROR, className="text-danger mt-2", role="alert"),
                 ]
             ),
@@ -216,9 +216,12 @@ def layout(**_query: str) -> html.Div:
     plant = web.plant()
     principal = data.current_principal()
     areas = data.my_areas(principal)
-    scope = (
-        t("oncall.areas.some", lang, areas=_area_names(plant, areas, lang)) if areas else t("oncall.areas.all", lang)
-    )
+    if principal is None:  # the gate lets nobody here without a login; refuse anyway
+        scope = t("login.required", lang)
+    elif areas:
+        scope = t("oncall.areas.some", lang, areas=_area_names(plant, areas, lang))
+    else:
+        scope = t("oncall.areas.all", lang)
     return html.Div(
         [
             html.Div(
@@ -273,6 +276,8 @@ def refresh(_n: int | None, _sent: Any, shown: dict[str, Any] | None) -> tuple[A
     lang = web.lang()
     plant = web.plant()
     principal = data.current_principal()
+    if principal is None:  # nobody logged in: no alerts, no headcount
+        return [], "", t("login.required", lang), {}
     alerts, snap = data.alerts_now(principal)
     hc = data.headcount(viewer_of(principal))
     now = int(snap["now_ms"])
@@ -362,12 +367,12 @@ def cancel(_n: int | None) -> bool:
 def acknowledge(alarm_id: str, comment: str | None, now_ms: int) -> list[int]:
     """Queue the acknowledge of ``alarm_id`` for the logged-in user (only in their areas) and audit it;
     :class:`store.alarms.CommandError` (a ``ValueError``) when it is refused."""
+    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
     principal = data.current_principal()
-    areas = principal.command_areas() if principal is not None else None
+    areas = principal.command_areas() if principal is not None else ()
     text = (comment or "").strip() if isinstance(comment, str) else ""
     if comment is not None and not isinstance(comment, str):
         raise CommandError("the comment must be text")
-    user = web_identity.current_user()
     address = web_identity.client_address()
     with session_scope(web.engine()) as session:
         command_ids = submit_command(
@@ -410,6 +415,9 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: Any) -> tup
     alarm_id = str(pending["id"])
     try:
         command_ids = acknowledge(alarm_id, comment, now)
+    except NotLoggedInError:
+        logger.warning("on-call acknowledge of %r refused: nobody is logged in", alarm_id[:128])
+        return True, t("login.required", lang), no_update, no_update
     except ValueError as exc:
         logger.info("on-call acknowledge of %r refused: %s", alarm_id[:128], exc)
         return True, t("oncall.result.refused", lang, error=str(exc)), no_update, no_update

@@ -19,8 +19,9 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 import web
-from auth import audit
+from auth import Perm, audit
 from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
+from auth.web import current_user
 from dashboards import _personnel_data as data
 from i18n import label, t
 from layouts import ids as shell_ids
@@ -534,6 +535,8 @@ def layout(follow: str | None = None, **_query: str) -> html.Div:
     lang = web.lang()
     plant = web.plant()
     viewer = data.current_viewer()
+    if viewer is None:  # the gate lets nobody here without a login; refuse anyway, never show everything
+        return html.Div(t("login.required", lang), id=ids.ROOT, className="sw-pm-refused", role="alert")
     level = people.access(viewer)
     spec = data.static_spec(
         str(web.settings().plant_file),
@@ -669,11 +672,11 @@ def layout(follow: str | None = None, **_query: str) -> html.Div:
     )
     muster_form = html.Div(
         [
-            dcc.Input(  # a signed-in user acts under their own name
+            dcc.Input(  # who acts: the logged-in user, shown, never typed
                 id=ids.MUSTER_NAME,
                 type="text",
-                value=viewer.user if viewer is not None and viewer.user else None,
-                disabled=viewer is not None and bool(viewer.user),
+                value=viewer.user,
+                disabled=True,
                 placeholder=t("personnel.muster.your_name", lang),
                 className="form-control form-control-sm",
                 maxLength=64,
@@ -933,40 +936,42 @@ def load_path(_n: int | None, badge: str | None, end: str | None, minutes: Any) 
     Output(ids.LIVE, "data", allow_duplicate=True),
     Input(ids.DECLARE_CONFIRM, "submit_n_clicks"),
     Input(ids.END_MUSTER, "n_clicks"),
-    State(ids.MUSTER_NAME, "value"),
     State(ids.MUSTER_NOTE, "value"),
     prevent_initial_call=True,
 )
-def muster_action(_declare: int | None, _end: int | None, name: str | None, note: str | None) -> tuple[Any, Any]:
+def muster_action(_declare: int | None, _end: int | None, note: str | None) -> tuple[Any, Any]:
     action = "declare" if dash.ctx.triggered_id == ids.DECLARE_CONFIRM else "end"
-    msg, changed = do_muster(action, name, note, web.lang())
+    msg, changed = do_muster(action, note, web.lang())
     return msg, data.live(data.current_viewer()) if changed else dash.no_update
 
 
-def do_muster(action: str, name: str | None, note: str | None, lang: str) -> tuple[str, bool]:
-    """Declare or end the muster as the signed-in user (``name``, typed, only without a login); the message
-    to show and whether anything changed."""
-    viewer = data.current_viewer()
-    if viewer is not None and viewer.user:
-        name = viewer.user
-    if not (name or "").strip():
-        return t("personnel.muster.need_name", lang), False
+def do_muster(action: str, note: str | None, lang: str) -> tuple[str, bool]:
+    """Declare or end the muster as the logged-in user; the message to show and whether anything changed.
+    Nobody logged in, or a role without ``Perm.MUSTER``: refused, nothing done."""
+    principal = current_user()
+    if principal is None:
+        logger.warning("personnel: muster %s refused: nobody is logged in", action)
+        return t("login.required", lang), False
+    if not principal.can(Perm.MUSTER):
+        logger.warning("personnel: muster %s refused to %s (%s)", action, principal.username, principal.role)
+        return t("personnel.not_allowed", lang), False
+    name = principal.username
     now = web.now_ms()
     try:
         with session_scope(web.engine()) as session:
             if action == "declare":
-                people.declare_muster(session, name or "", now, note=note or "")
+                people.declare_muster(session, name, now, note=note or "")
                 msg, changed = t("personnel.muster.declared_ok", lang), True
-            elif people.end_muster(session, name or "", now):
+            elif people.end_muster(session, name, now):
                 msg, changed = t("personnel.muster.ended_ok", lang), True
             else:
                 msg, changed = t("personnel.muster.no_active", lang), False
             if changed:  # the security audit log: the logged-in user, time and address
                 event = MUSTER_DECLARED if action == "declare" else MUSTER_ENDED
-                audit(event, target=(name or "").strip(), detail=note or None, session=session)
+                audit(event, target=name, detail=note or None, session=session)
     except (ValueError, TypeError) as exc:
         logger.info("personnel: muster action refused: %s", exc)
-        return t("personnel.muster.bad_name", lang), False
+        return t("personnel.muster.bad_note", lang), False
     if changed:
         data.expire_live()
     return msg, changed

@@ -39,7 +39,7 @@ import web
 import web_identity
 from auth import audit
 from auth.auditlog import VIDEO_FALSE_POSITIVE
-from auth.policy import Perm
+from auth.policy import NotLoggedInError, Perm
 from auth.web import current_user
 from dashboards._alarm_live import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
 from i18n import label, t
@@ -337,21 +337,22 @@ def _live(clicks: list[int | None], is_open: bool) -> tuple[Any, Any, Any]:
 
 
 def may_view() -> bool:
-    """Whether the logged-in user may see video alarms (no login system: the operator may)."""
+    """Whether the logged-in user may see video alarms (nobody logged in: no)."""
     p = current_user()
-    return p is None or p.can(Perm.VIDEO)
+    return p is not None and p.can(Perm.VIDEO)
 
 
 def may_act() -> bool:
-    """Whether the logged-in user may acknowledge and review detections."""
+    """Whether the logged-in user may acknowledge and review detections (nobody logged in: no)."""
     p = current_user()
-    return p is None or p.can(Perm.ACK)
+    return p is not None and p.can(Perm.ACK)
 
 
 def scope_of(plant: Plant) -> Scope | None:
-    """The zones whose detections the logged-in user may see and act on (an on-call user's areas)."""
+    """The zones whose detections the logged-in user may see and act on: an on-call user's areas, None for
+    every zone, no zone at all when nobody is logged in."""
     p = current_user()
-    return None if p is None else Scope.of_areas(plant, p.command_areas())
+    return Scope() if p is None else Scope.of_areas(plant, p.command_areas())
 
 
 def _cameras_in(plant: Plant, scope: Scope | None) -> list[Camera]:
@@ -491,7 +492,7 @@ def _event_dialog(lang: str, opened: FeedItem | None = None) -> dbc.Modal:
                         [
                             html.Div(t("video.event.fp_confirm", lang), className="mb-2"),
                             html.Div(
-                                t("alarm.confirm.who", lang, user=web_identity.current_user()),
+                                web_identity.who_line("alarm.confirm.who", lang),
                                 className="sw-muted mb-2",
                             ),
                             dbc.Button(
@@ -841,6 +842,7 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
 
     if action not in ("ack", FALSE_POSITIVE):
         raise ValueError("nothing to do")
+    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
     if not may_act():
         raise NotAllowedError(f"{action} is not allowed for this role")
     if type(event_id) is not int:
@@ -848,8 +850,7 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
     plant = web.plant()
     scope = scope_of(plant)
     p = current_user()
-    areas = None if p is None else p.command_areas()
-    user = web_identity.current_user()
+    areas = () if p is None else p.command_areas()
     address = web_identity.client_address()
     with session_scope(web.engine()) as session:
         item = get_item(session, event_id, now_ms=now_ms, scope=scope)
@@ -917,6 +918,9 @@ def _act(ack: int | None, yes: int | None, selected: Any) -> tuple[Any, ...]:
     now = web.now_ms()
     try:
         command_ids = act(action, selected, now)
+    except NotLoggedInError:
+        logger.warning("video action %s refused: nobody is logged in", action)
+        return dbc.Alert(t("login.required", lang), color="danger"), no_update, True, no_update
     except NotAllowedError:
         return dbc.Alert(t("alarm.result.not_allowed", lang), color="danger"), no_update, True, no_update
     except ValueError as exc:

@@ -34,9 +34,12 @@ ONCALL_PATH = "/oncall"
 
 
 def viewer_banner(banner: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The shared banner summary as the user of this request may see it: an on-call user's areas only."""
+    """The shared banner summary as the user of this request may see it: an on-call user's areas only;
+    nothing (None, drawn as "unknown") when nobody is logged in."""
     principal = current_user()
-    return banner_for_areas(banner, None if principal is None else principal.command_areas())
+    if principal is None:
+        return None
+    return banner_for_areas(banner, principal.command_areas())
 
 
 def banner_path() -> str:

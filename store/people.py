@@ -3,8 +3,10 @@
 Every read of where people and vehicles are or were (live positions, trajectories, playback, heatmap,
 exposure, muster lists) and of who a badge is (names, roles, teams) that a page makes goes through the
 functions here, each with an explicit ``viewer``. What a viewer may see is decided in one place,
-:func:`access`: ``None`` (a direct call: services, tests) gets :attr:`Access.FULL`, a logged-in user what
-:data:`ROLE_ACCESS` gives the role (executives: positions without names; a role not listed: counts only).
+:func:`access`: a logged-in user what :data:`ROLE_ACCESS` gives the role (executives: positions without
+names; a role not listed: counts only). No viewer (``None``) is refused (:class:`NoViewerError`), never
+taken for everything: services, background jobs, benchmarks and tests that read without a web user say so
+with :data:`SYSTEM`, the one named full-access viewer that stands for no person.
 
 Levels: ``FULL`` names and positions; ``ANONYMOUS`` positions, roles and badge ids, but no names, teams or
 free-text messages (which may carry names); ``COUNTS`` only counts (headcount per zone, muster totals), no
@@ -77,11 +79,16 @@ class Access(StrEnum):
 
 @dataclass(frozen=True)
 class Viewer:
-    """Who is asking. ``access`` forces a level (tests, service accounts); otherwise the role decides."""
+    """Who is asking. ``access`` forces a level (:data:`SYSTEM`, shared caches); otherwise the role decides."""
 
     user: str | None = None
     role: str | None = None
     access: Access | None = None
+
+
+# The server itself, reading for no web user: services, background jobs, benchmarks, tests of the store.
+# Pages never use it; they pass the logged-in user's viewer.
+SYSTEM = Viewer(user="system", access=Access.FULL)
 
 
 # role (auth.policy.Role) -> level; a role not listed gets COUNTS (deny by default).
@@ -94,9 +101,10 @@ ROLE_ACCESS: dict[str, Access] = {
 
 
 def access(viewer: Viewer | None) -> Access:
-    """What ``viewer`` may see of positions and identities. The only place that decides it."""
+    """What ``viewer`` may see of positions and identities. The only place that decides it.
+    :class:`NoViewerError` for no viewer: nobody is not everybody."""
     if viewer is None:
-        return Access.FULL
+        raise NoViewerError("no viewer: positions and identities are refused")
     if viewer.access is not None:
         return Access(viewer.access)
     return ROLE_ACCESS.get(viewer.role or "", Access.COUNTS)
@@ -116,6 +124,10 @@ class UnknownBadgeError(KeyError):
 
 class NotAllowedError(PermissionError):
     """The viewer may not see this (a list of people or positions at the COUNTS level)."""
+
+
+class NoViewerError(NotAllowedError):
+    """No viewer was given (nobody logged in, or a caller that forgot to say who asks): everything is refused."""
 
 
 def _may_locate(viewer: Viewer | None) -> bool:
@@ -180,8 +192,9 @@ def search(plant: Plant, query: str, viewer: Viewer | None, limit: int = 20) -> 
     Viewers without names search by id only."""
     if not isinstance(query, str):
         raise TypeError("query must be text")
+    located = _may_locate(viewer)  # no viewer: refused whatever the query
     q = query.strip().casefold()
-    if not q or not _may_locate(viewer):
+    if not q or not located:
         return []
     named = _may_name(viewer)
     hits: list[tuple[int, str, Identity]] = []
@@ -484,6 +497,7 @@ def open_violations(session: Session) -> list[Event]:
 def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | None) -> LiveView:
     """Who is on site now, where, in which zone and state; headcount per zone. Positions only for viewers
     who may see them."""
+    access(viewer)  # no viewer: refused before anything is read
     now = _ms(now_ms, "now")
     meta = {b.id: b for b in plant.badges}
     fixes = [
@@ -595,6 +609,7 @@ def violation_feed(
     session: Session, now_ms: int, viewer: Viewer | None, since_ms: int | None = None, limit: int = 50
 ) -> list[Violation]:
     """Open violations and those started since ``since_ms`` (default: the last 12 h), newest first."""
+    access(viewer)
     now = _ms(now_ms, "now")
     since = now - VIOLATION_FEED_MS if since_ms is None else _ms(since_ms, "since")
     stmt = (
@@ -608,6 +623,7 @@ def violation_feed(
 
 def violations_between(session: Session, t0: int, t1: int, viewer: Viewer | None, limit: int = 2000) -> list[Violation]:
     """Violations overlapping ``[t0, t1]``, oldest first (for a playback timeline)."""
+    access(viewer)
     a, b = _window(t0, t1)
     stmt = (
         select(Event)
@@ -756,8 +772,8 @@ def playback_trips(
     start_ms: int,
     end_ms: int,
     zone: str | None = None,
-    viewer: Viewer | None = None,
     *,
+    viewer: Viewer | None,
     points: int = PLAYBACK_POINTS,
     tolerance_m: float = PLAYBACK_TOLERANCE_M,
 ) -> dict[str, Any]:
@@ -844,8 +860,8 @@ def heatmap(
     start_ms: int,
     end_ms: int,
     zone: str | None = None,
-    viewer: Viewer | None = None,
     *,
+    viewer: Viewer | None,
     cell_m: float | None = None,
     vehicles: bool = False,
 ) -> dict[str, Any]:
@@ -1073,6 +1089,7 @@ def muster_view(
 ) -> MusterView | None:
     """The running muster (or ``event``): roll, arrivals per point, the missing with their last known
     position (as of ``now_ms``, or the muster's end). None when there is no muster."""
+    access(viewer)
     ev = event if event is not None else active_muster(session)
     if ev is None:
         return None

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from settings import Settings
 from store.db import make_engine, session_scope
 from store.models import Alarm, AlarmCommand, AlarmJournal
-from tests.webutil import MIN, alarm_row, seed_store, session_token
+from tests.webutil import MIN, alarm_row, request_as, seed_store, session_token
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 LINK = "javascript:alert(1)"
@@ -117,18 +115,6 @@ def as_callback(trigger: Any, value: Any, fn: Any, *args: Any) -> Any:
         return fn(*args)
 
     return copy_context().run(run)
-
-
-@contextmanager
-def request_as(app: Any, settings: Settings, path: str, role: str = "dispatcher", **kw: Any) -> Iterator[None]:
-    """A request context of a logged-in user of ``role``, with the server's checks run (as Dash's would be)."""
-    from auth.web import SESSION_COOKIE
-
-    token = session_token(settings, role)
-    headers = {"Cookie": f"{SESSION_COOKIE}={token}"}
-    with app.server.test_request_context(path, headers=headers, **kw):
-        assert app.server.preprocess_request() is None  # the policy lets this user in
-        yield
 
 
 def _page(path: str) -> Any:
@@ -282,17 +268,27 @@ def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) 
     assert all(c.ts > 0 and c.done_at is None for c in cmds)  # the alarm service applies them, not the web app
 
 
-def test_acting_user_without_login_is_the_operator_setting(seeded: tuple[Settings, int]) -> None:
+def test_acting_user_is_the_logged_in_user_and_nobody_without_a_login(
+    seeded: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import web_identity
     from app import create_app
+    from auth import NotLoggedInError
 
     settings, _now = seeded
-    app = create_app(settings.model_copy(update={"operator": "wang.li\x00"}))
+    monkeypatch.setenv("SW_OPERATOR", "wang.li")  # the old stand-in name: no longer a setting
+    assert not hasattr(Settings(), "operator")
+    app = create_app(settings)
     with app.server.test_request_context("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
-        assert web_identity.current_user() == "wang.li"  # control characters dropped
+        app.server.preprocess_request()  # the gate ran: nobody logged in
+        with pytest.raises(NotLoggedInError):
+            web_identity.current_user()
+        assert web_identity.signed_in_name() is None
         assert web_identity.client_address() == "10.1.2.3"
     with request_as(app, settings, "/"):
         assert web_identity.current_user() == "test-dispatcher"
+    with pytest.raises(NotLoggedInError):
+        web_identity.current_user()  # outside a request
     assert web_identity.client_address() == "unknown"  # outside a request
 
 

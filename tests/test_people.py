@@ -19,7 +19,7 @@ from store import people
 from store.db import make_engine, migrate, session_scope
 from store.events import add_event, close_event
 from store.models import Event
-from store.people import Access, Viewer
+from store.people import SYSTEM, Access, Viewer
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
@@ -86,14 +86,14 @@ def seed_hour(engine) -> None:  # type: ignore[no-untyped-def]
 
 def test_access_levels_decide_in_one_place(store) -> None:  # type: ignore[no-untyped-def]
     _, plant = store
-    assert people.access(None) is Access.FULL
+    assert people.access(SYSTEM) is Access.FULL  # the server itself (services, jobs), named
     assert people.access(Viewer(user="x", role="executive")) is Access.ANONYMOUS  # positions, no names
     assert people.identities(plant, Viewer(role="executive"))["P001"].name is None
     assert people.access(Viewer(role="dispatcher")) is Access.FULL
     assert people.access(Viewer(role="admin")) is Access.FULL
     assert people.access(Viewer(role="on-call")) is Access.COUNTS
     assert people.access(Viewer(user="x", role="no-such-role")) is Access.COUNTS  # deny by default
-    full = people.identities(plant, None)
+    full = people.identities(plant, SYSTEM)
     assert full["P001"].name == "Zhang Wei" and full["V01"].vehicle and full["VIS1"].role == "visitor"
     anon = people.identities(plant, ANON)
     assert anon["P001"].name is None and anon["P001"].team == "" and anon["P001"].role == "employee"
@@ -101,20 +101,20 @@ def test_access_levels_decide_in_one_place(store) -> None:  # type: ignore[no-un
     with pytest.raises(people.NotAllowedError):
         people.identity(plant, "P001", COUNTS)
     with pytest.raises(people.UnknownBadgeError, match="unknown badge 'NOPE'"):
-        people.identity(plant, "NOPE", None)
+        people.identity(plant, "NOPE", SYSTEM)
 
 
 def test_search_by_id_name_and_team(store) -> None:  # type: ignore[no-untyped-def]
     _, plant = store
-    assert [i.badge for i in people.search(plant, "p001", None)] == ["P001"]
-    assert [i.badge for i in people.search(plant, "zhang", None)] == ["P001"]
-    assert {i.badge for i in people.search(plant, "smelting", None)} == {"P001", "P004"}
-    assert people.search(plant, "P00", None)[0].badge.startswith("P00")
+    assert [i.badge for i in people.search(plant, "p001", SYSTEM)] == ["P001"]
+    assert [i.badge for i in people.search(plant, "zhang", SYSTEM)] == ["P001"]
+    assert {i.badge for i in people.search(plant, "smelting", SYSTEM)} == {"P001", "P004"}
+    assert people.search(plant, "P00", SYSTEM)[0].badge.startswith("P00")
     assert people.search(plant, "zhang", ANON) == []  # no names: ids only
     assert [i.badge for i in people.search(plant, "V01", ANON)] == ["V01"]
-    assert people.search(plant, "   ", None) == [] and people.search(plant, "<script>", None) == []
+    assert people.search(plant, "   ", SYSTEM) == [] and people.search(plant, "<script>", SYSTEM) == []
     with pytest.raises(TypeError):
-        people.search(plant, None, None)  # type: ignore[arg-type]
+        people.search(plant, None, SYSTEM)  # type: ignore[arg-type]
 
 
 # --- live ---------------------------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ def test_live_view_statuses_and_headcount(store) -> None:  # type: ignore[no-unt
         vid = add_event(session, "violation", "dwell", now - 90 * S, badge="P001", zone="smelter-hall")
         close_event(session, vid, now - 10 * S)  # closed: P001 is normal again
     with session_scope(engine) as session:
-        view = people.live_people(session, plant, now, None)
+        view = people.live_people(session, plant, now, SYSTEM)
     by = {p.badge: p for p in view.people}
     assert set(by) == {"P001", "P002", "P003", "P004", "P005", "V01"}
     assert by["P001"].status == "normal" and by["P001"].zone == "smelter-hall"
@@ -164,7 +164,7 @@ def test_live_view_statuses_and_headcount(store) -> None:  # type: ignore[no-unt
     assert counts.people == [] and counts.headcount == view.headcount
     assert len(anon.people) == 6
     with pytest.raises(ValueError, match="finite"), session_scope(engine) as session:
-        people.live_people(session, plant, math.nan, None)  # type: ignore[arg-type]
+        people.live_people(session, plant, math.nan, SYSTEM)  # type: ignore[arg-type]
 
 
 def test_positions_at_takes_newest_before(store) -> None:  # type: ignore[no-untyped-def]
@@ -187,8 +187,8 @@ def test_trajectory_raw_bucketed_and_split_at_leaving(store) -> None:  # type: i
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        raw = people.trajectory(session, plant, "P001", T0, T0 + 3600 * S, None, max_points=5000)
-        coarse = people.trajectory(session, plant, "P001", T0, T0 + 3600 * S, None, max_points=200)
+        raw = people.trajectory(session, plant, "P001", T0, T0 + 3600 * S, SYSTEM, max_points=5000)
+        coarse = people.trajectory(session, plant, "P001", T0, T0 + 3600 * S, SYSTEM, max_points=200)
     assert raw.step_ms == 0 and raw.points == 1202  # every position (the start fix is the first one)
     assert len(raw.segments) == 1  # it left at the end: the gate position is not drawn
     assert raw.distance_m == pytest.approx(80 + math.hypot(40, 140), abs=0.5)
@@ -196,18 +196,18 @@ def test_trajectory_raw_bucketed_and_split_at_leaving(store) -> None:  # type: i
     assert coarse.step_ms == 18 * S and coarse.points <= 200
     assert coarse.distance_m == pytest.approx(raw.distance_m, rel=0.02)
     with session_scope(engine) as session:
-        back = people.trajectory(session, plant, "P003", T0, T0 + 3600 * S, None)
+        back = people.trajectory(session, plant, "P003", T0, T0 + 3600 * S, SYSTEM)
         assert back.segments[0][0][0] == T0 + 30 * MIN  # nothing while off site
         with pytest.raises(people.UnknownBadgeError):
-            people.trajectory(session, plant, "<script>", T0, T0 + S, None)
+            people.trajectory(session, plant, "<script>", T0, T0 + S, SYSTEM)
         with pytest.raises(ValueError, match="after its start"):
-            people.trajectory(session, plant, "P001", T0, T0, None)
+            people.trajectory(session, plant, "P001", T0, T0, SYSTEM)
         with pytest.raises(ValueError, match="longer than 24 h"):
-            people.trajectory(session, plant, "P001", T0, T0 + 25 * 3600 * S, None)
+            people.trajectory(session, plant, "P001", T0, T0 + 25 * 3600 * S, SYSTEM)
         with pytest.raises(ValueError, match="finite"):
-            people.trajectory(session, plant, "P001", math.nan, T0, None)  # type: ignore[arg-type]
+            people.trajectory(session, plant, "P001", math.nan, T0, SYSTEM)  # type: ignore[arg-type]
         with pytest.raises(TypeError):
-            people.trajectory(session, plant, "P001", "yesterday", T0, None)  # type: ignore[arg-type]
+            people.trajectory(session, plant, "P001", "yesterday", T0, SYSTEM)  # type: ignore[arg-type]
         with pytest.raises(people.NotAllowedError):
             people.trajectory(session, plant, "P001", T0, T0 + S, COUNTS)
 
@@ -227,7 +227,7 @@ def test_playback_trips_compact_and_faithful(store) -> None:  # type: ignore[no-
     seed_hour(engine)
     with session_scope(engine) as session:
         add_event(session, "violation", "speed", T0 + 15 * MIN, T0 + 16 * MIN, badge="V01", severity="medium")
-        out = people.playback_trips(session, plant, T0, T0 + 3600 * S)
+        out = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=SYSTEM)
     assert out["t0"] == T0 and out["step_s"] == 5
     names = {b["id"]: b for b in out["badges"]}
     assert set(names) == {"P001", "P002", "P003", "V01"}
@@ -263,11 +263,11 @@ def test_playback_zone_filter_and_access(store) -> None:  # type: ignore[no-unty
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hall = people.playback_trips(session, plant, T0, T0 + 3600 * S, zone="smelter-hall")
+        hall = people.playback_trips(session, plant, T0, T0 + 3600 * S, zone="smelter-hall", viewer=SYSTEM)
         anon = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=ANON)
         counts = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=COUNTS)
         with pytest.raises(KeyError, match="unknown zone"):
-            people.playback_trips(session, plant, T0, T0 + S, zone="nowhere")
+            people.playback_trips(session, plant, T0, T0 + S, zone="nowhere", viewer=SYSTEM)
     assert {b["id"] for b in hall["badges"]} == {"P001"}
     for trip in hall["trips"]:
         assert all(50 <= x <= 150 and 150 <= y <= 250 for x, y in trip["p"])
@@ -282,7 +282,7 @@ def test_heatmap_person_seconds(store) -> None:  # type: ignore[no-untyped-def]
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hm = people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10)
+        hm = people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10, viewer=SYSTEM)
     assert (hm["nx"], hm["ny"]) == (40, 30)
     grid = np.frombuffer(base64.b64decode(hm["data"]), dtype=np.uint8).reshape(hm["ny"], hm["nx"])
     # the busiest cell: P002 standing in the acid plant for the whole hour
@@ -303,8 +303,8 @@ def test_exposure_per_shift_from_history(store) -> None:  # type: ignore[no-unty
     seed_hour(engine)
     windows = [Window("A", T0, T0 + 30 * MIN), Window("B", T0 + 30 * MIN, T0 + 60 * MIN)]
     with session_scope(engine) as session:
-        rows = people.exposure(session, plant, windows, None, levels=None, step_ms=5 * S)
-        hazard = people.exposure(session, plant, windows, None, levels=["red"])
+        rows = people.exposure(session, plant, windows, SYSTEM, levels=None, step_ms=5 * S)
+        hazard = people.exposure(session, plant, windows, SYSTEM, levels=["red"])
         with pytest.raises(people.NotAllowedError):
             people.exposure(session, plant, windows, COUNTS)
     got = {(r.badge, r.shift, r.zone): r.seconds for r in rows}
@@ -353,7 +353,7 @@ def test_muster_declare_count_wrong_point_and_end(store) -> None:  # type: ignor
             ],
         )
     with session_scope(engine) as session:
-        view = people.muster_view(session, plant, t + 120 * S, None)
+        view = people.muster_view(session, plant, t + 120 * S, SYSTEM)
         anon = people.muster_view(session, plant, t + 120 * S, ANON)
         counts = people.muster_view(session, plant, t + 120 * S, COUNTS)
     assert view is not None and view.active and view.declared_by == "Dispatcher Wu"
@@ -378,7 +378,7 @@ def test_muster_declare_count_wrong_point_and_end(store) -> None:  # type: ignor
         assert ev is not None and ev.kind == "muster" and ev.ts_end == t + 600 * S
         assert ev.data == {"declared_by": "Dispatcher Wu", "ended_by": "Dispatcher Wu"}
         assert people.active_muster(session) is None
-        ended = people.muster_view(session, plant, t + 3600 * S, None, event=people.last_muster(session))
+        ended = people.muster_view(session, plant, t + 3600 * S, SYSTEM, event=people.last_muster(session))
         assert ended is not None and not ended.active and ended.status.arrived == 2
         for bad in ("", "   ", "x" * 65, "a\x00b"):
             with pytest.raises(ValueError):
@@ -413,10 +413,10 @@ def test_violation_feed_newest_first_open_and_recent(store) -> None:  # type: ig
                 close_event(session, vid, now - 20 * MIN)
         add_event(session, "gap", "dcs", now - MIN)  # not a violation
     with session_scope(engine) as session:
-        feed = people.violation_feed(session, now, None)
+        feed = people.violation_feed(session, now, SYSTEM)
         anon = people.violation_feed(session, now, ANON)
-        short = people.violation_feed(session, now, None, limit=2)
-        window = people.violations_between(session, now - 25 * MIN, now, None)
+        short = people.violation_feed(session, now, SYSTEM, limit=2)
+        window = people.violations_between(session, now - 25 * MIN, now, SYSTEM)
     assert [v.rule for v in feed] == ["sos", "speed", "forbidden_zone", "lone_worker"]  # old closed one gone
     assert feed[0].open and not feed[1].open and feed[3].open
     assert feed[0].camera == "CAM-1" and feed[0].fence == "tank-fence" and feed[0].value == 1.5
@@ -442,10 +442,10 @@ def test_rtls_outage_marker_keeps_badges_where_they_were(store) -> None:  # type
                 PositionIn("P002", t - 30 * S, 200, 0, 0, OFF),  # left the site
             ],
         )
-        view = people.live_people(session, plant, t, None)
-        trips = people.playback_trips(session, plant, t - 5 * MIN, t)
+        view = people.live_people(session, plant, t, SYSTEM)
+        trips = people.playback_trips(session, plant, t - 5 * MIN, t, viewer=SYSTEM)
         people.declare_muster(session, "Wu", t)
-        muster = people.muster_view(session, plant, t + MIN, None)
+        muster = people.muster_view(session, plant, t + MIN, SYSTEM)
     by = {p.badge: p for p in view.people}
     assert set(by) == {"P001"} and by["P001"].stale and by["P001"].zone == "smelter-hall"
     assert view.headcount == {"smelter-hall": 1}

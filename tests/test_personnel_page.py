@@ -24,9 +24,10 @@ from settings import Settings
 from store.db import make_engine, session_scope
 from store.events import add_event, close_event
 from store.models import Event
+from store.people import SYSTEM
 from store.positions import write_positions
 from store.types import PositionIn
-from tests.webutil import MINI_PLANT, seed_store
+from tests.webutil import MINI_PLANT, request_as, seed_store
 
 HOSTILE = '=HYPERLINK("http://evil")<script>window.__pwned=1</script>'
 S = 1000
@@ -138,8 +139,8 @@ def _text(component: Any) -> str:
 def test_layout_ids_unique_and_translated(app_now) -> None:  # type: ignore[no-untyped-def]
     from dashboards import personnel
 
-    app, _, _ = app_now
-    with app.server.test_request_context("/personnel"):
+    app, _, settings = app_now
+    with request_as(app, settings, "/personnel"):
         tree = personnel.layout()
     ids = _ids(tree, [])
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
@@ -147,7 +148,7 @@ def test_layout_ids_unique_and_translated(app_now) -> None:  # type: ignore[no-u
         assert needed in ids
     text = _text(tree)
     assert "Personnel and vehicles" in text and "Headcount per zone" in text and "Emergency muster" in text
-    with app.server.test_request_context("/personnel", headers={"Cookie": "sw_lang=zh"}):
+    with request_as(app, settings, "/personnel", cookies={"sw_lang": "zh"}):
         zh = _text(personnel.layout())
     assert "人员与车辆" in zh and "紧急集合" in zh
 
@@ -155,9 +156,9 @@ def test_layout_ids_unique_and_translated(app_now) -> None:  # type: ignore[no-u
 def test_refresh_headcount_feed_and_follow(app_now) -> None:  # type: ignore[no-untyped-def]
     from dashboards import personnel
 
-    app, now, _ = app_now
+    app, now, settings = app_now
     plant = load_plant(app.server.extensions["sw_settings"].plant_file)
-    with app.server.test_request_context("/personnel"):
+    with request_as(app, settings, "/personnel"):
         live, summary, shift, headcount, feed, banner, muster, declare_off, end_off = personnel.refresh(1)
         panel = personnel.follow_panel("P003", live)
         nobody = personnel.follow_panel(None, live)
@@ -193,8 +194,8 @@ def test_refresh_headcount_feed_and_follow(app_now) -> None:  # type: ignore[no-
 def test_history_windows_and_path(app_now) -> None:  # type: ignore[no-untyped-def]
     from dashboards import personnel
 
-    app, _, _ = app_now
-    with app.server.test_request_context("/personnel"):
+    app, _, settings = app_now
+    with request_as(app, settings, "/personnel"):
         trips, _, msg = personnel.load_history("playback", "", 60, "", None)
         _, heat, hmsg = personnel.load_history("heatmap", "", 60, "smelter-hall", None)
         live_mode = personnel.load_history("live", "", 60, "", None)
@@ -219,24 +220,25 @@ def test_muster_actions_and_live_counts(app_now) -> None:  # type: ignore[no-unt
     from dashboards import personnel
 
     app, _, settings = app_now
-    with app.server.test_request_context("/personnel"):
-        assert personnel.do_muster("declare", "  ", None, "en") == ("Enter your name first.", False)
-        assert personnel.do_muster("declare", "a\x00b", None, "en")[1] is False
-        msg, changed = personnel.do_muster("declare", "Dispatcher <b>Wu</b>", "Acid <release>", "en")
+    with request_as(app, settings, "/personnel", "executive"):  # may see the page, may not declare
+        assert personnel.do_muster("declare", None, "en") == ("Not available for your role.", False)
+    with request_as(app, settings, "/personnel"):
+        assert personnel.do_muster("declare", "a\x00b", "en")[1] is False  # a note with control characters
+        msg, changed = personnel.do_muster("declare", "Acid <release>", "en")
         assert changed and msg == "Emergency muster declared."
         live, _, _, _, _, banner, muster, declare_off, end_off = personnel.refresh(2)
         assert live["muster"]["on_roll"] == 4 and live["muster"]["arrived"] == 0
         assert declare_off is True and end_off is False
         assert "EMERGENCY MUSTER" in _text(banner) and "0 of 4" in _text(banner)
         text = _text(muster)
-        assert "Dispatcher <b>Wu</b>" in text and "Acid <release>" in text and HOSTILE in text
-        assert personnel.do_muster("end", "Dispatcher Wu", None, "en") == ("Muster ended.", True)
-        assert personnel.do_muster("end", "Dispatcher Wu", None, "en") == ("No muster is running.", False)
+        assert "test-dispatcher" in text and "Acid <release>" in text and HOSTILE in text
+        assert personnel.do_muster("end", None, "en") == ("Muster ended.", True)
+        assert personnel.do_muster("end", None, "en") == ("No muster is running.", False)
     engine = make_engine(settings.db_url)
     with session_scope(engine) as session:
         ev = session.query(Event).filter(Event.kind == "muster").one()
         assert ev.ts_end is not None
-        assert ev.data == {"declared_by": "Dispatcher <b>Wu</b>", "ended_by": "Dispatcher Wu"}
+        assert ev.data == {"declared_by": "test-dispatcher", "ended_by": "test-dispatcher"}  # the login, not typed
     engine.dispose()
 
 
@@ -248,7 +250,7 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
     plant = load_plant(settings.plant_file)
     today = datetime.fromtimestamp(now / 1000, UTC).astimezone(plant.tz()).date()
     view = app.server.view_functions["personnel_exposure_csv"]
-    with app.server.test_request_context("/personnel"):
+    with request_as(app, settings, "/personnel"):
         table, href = personnel.exposure(today.isoformat(), "all", "all")
         hazard, _ = personnel.exposure(today.isoformat(), "all", "hazard")
         bad, bad_href = personnel.exposure("2999-01-01", "all", "all")
@@ -257,9 +259,7 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
     assert "Zhang Wei" in text and "Smelter hall" in text and HOSTILE in text
     assert "Choose a day" in _text(bad)
     assert "Office" not in _text(hazard)  # hazard = red and orange zones only
-    with app.server.test_request_context(
-        f"/personnel/exposure.csv?day={today.isoformat()}&shift=all&levels=all&lang=zh"
-    ):
+    with request_as(app, settings, f"/personnel/exposure.csv?day={today.isoformat()}&shift=all&levels=all&lang=zh"):
         resp = view()
     assert resp.status_code == 200 and resp.mimetype == "text/csv"
     assert "attachment" in resp.headers["Content-Disposition"]
@@ -273,7 +273,7 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
     p001 = [r for r in rows[1:] if r[0] == "P001" and r[5] == "smelter-hall"]
     assert p001 and sum(float(r[9]) for r in p001) == pytest.approx(3600, abs=60)
     for query in ("day=2999-01-01", "day=nonsense", "shift=Z", "levels=everything"):
-        with app.server.test_request_context(f"/personnel/exposure.csv?{query}"):
+        with request_as(app, settings, f"/personnel/exposure.csv?{query}"):
             resp = view()
         assert resp.status_code == 400 and resp.get_data(as_text=True).strip()
     assert data.fmt_duration(3725.4) == "1:02:05"
@@ -314,7 +314,7 @@ def test_twenty_screens_share_one_live_build(app_now) -> None:  # type: ignore[n
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     with app.server.app_context():
-        data.live(None)
+        data.live(SYSTEM)
     one_build = len(statements)
     assert one_build > 0
     statements.clear()
@@ -326,7 +326,7 @@ def test_twenty_screens_share_one_live_build(app_now) -> None:  # type: ignore[n
     def screen() -> None:
         with app.server.test_request_context("/personnel"):
             barrier.wait()
-            results.append(data.live(None))
+            results.append(data.live(SYSTEM))
 
     threads = [threading.Thread(target=screen) for _ in range(20)]
     for th in threads:

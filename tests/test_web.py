@@ -9,7 +9,7 @@ from pathlib import Path
 import dash
 import pytest
 
-from tests.webutil import ARTIFACTS, browser, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, browser, request_as, seed_store, serve_app, watch_page
 
 
 def _ids(component: object) -> list[str]:
@@ -33,7 +33,7 @@ def test_every_page_renders_with_unique_ids(tmp_path: Path) -> None:
 
     settings = seed_store(tmp_path)
     app = create_app(settings)
-    with app.server.test_request_context("/"):
+    with request_as(app, settings, "/", "admin"):  # the administrator sees every page
         shell = _ids(shell_layout())
         assert len(dash.page_registry) >= 1
         for page in dash.page_registry.values():

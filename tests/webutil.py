@@ -175,6 +175,21 @@ def as_user(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
     return app
 
 
+@contextmanager
+def request_as(
+    app: Any, settings: Settings, path: str, role: str = "dispatcher", cookies: dict[str, str] | None = None, **kw: Any
+) -> Iterator[None]:
+    """A request context of a logged-in user of ``role`` (and ``cookies``, e.g. the language), with the
+    server's checks run as for Dash's own requests."""
+    from auth.web import SESSION_COOKIE
+
+    jar = {SESSION_COOKIE: session_token(settings, role), **(cookies or {})}
+    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
+    with app.server.test_request_context(path, headers=headers, **kw):
+        assert app.server.preprocess_request() is None  # the policy lets this user in
+        yield
+
+
 def logged_in_client(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
     """A Flask test client of ``app`` logged in as a user of ``role``."""
     from auth.web import SESSION_COOKIE
