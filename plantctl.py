@@ -159,8 +159,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # the demo cameras as MJPEG streams (rendered only while someone watches; idle otherwise)
         Child("cameras", [py, "-m", "simulator.cameras", "--plant", str(settings.plant_file), "--db", settings.db_url]),
     ]
-    if (ROOT / "app.py").exists():
-        children.append(Child("web", [py, "app.py"]))
+    children.append(Child("web", [py, "-m", "webapp"]))
     for child in children:
         child.log_path = logs / f"{child.name}.log"
 

@@ -5,7 +5,7 @@
  * choice is remembered in localStorage. A screen reloaded with the sound on waits for the next click or
  * key press anywhere on the page to resume its audio; the button says so meanwhile. Nothing plays before.
  *
- * The tone comes from the banner's data (callbacks/alarms.py): "urgent" (a fast two-tone, every 2.5 s),
+ * The tone comes from the banner's data (webapp/shell/banner_callbacks.py): "urgent" (a fast two-tone, every 2.5 s),
  * "high" (one lower beep, every 6 s) or none. window.swAlarmSound.status() reports the state for tests.
  */
 (function () {

@@ -1,7 +1,7 @@
 """Login, users, roles, sessions, the policy of who may see what, and the security audit log (feature C3).
 
 - ``auth.policy``: roles, permissions and the table of pages, callbacks and routes each role may use;
-- ``auth.web``: the Flask side - login and logout, the check of every request, security headers,
+- ``webapp.gate``: the Flask side - login and logout, the check of every request, security headers,
   ``current_user()`` and ``client_address()`` for pages and callbacks;
 - ``auth.auditlog``: ``audit(event, target=..., detail=...)`` records an action of the logged-in user;
 - ``python -m auth``: add, disable, enable, reset and list users.

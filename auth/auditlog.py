@@ -128,7 +128,7 @@ def audit(
 
     With ``session`` the row joins the caller's unit of work; without, it is written and committed now.
     """
-    from auth.web import client_address, current_user
+    from webapp.gate import client_address, current_user
 
     principal = current_user()
     if principal is not None and user in (None, principal.username):
@@ -146,8 +146,8 @@ def audit(
     if session is not None:
         record(session, event, **fields)
         return
-    import web
     from store.db import session_scope
+    from webapp import context as web
 
     with session_scope(web.engine()) as own:
         record(own, event, **fields)

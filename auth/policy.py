@@ -5,7 +5,7 @@ Deny by default: a page, a callback or a Flask route that is not listed here is 
 every callback output and every route of the app against every role, and fails for anything not listed,
 so a new page or route gets its line here before it can ship.
 
-How a request finds its line (``auth.web``):
+How a request finds its line (``webapp.gate``):
 
 - a page load (``GET /scene``) and Dash's page router callback: the page registered for that path, then
   ``PAGES[path]``; a path that is no page gets Dash's "not found" page, which any logged-in user may see;
@@ -104,8 +104,9 @@ PAGES: dict[str, Need] = {
 
 # Callbacks defined outside page modules, by the module that defines the callback function.
 CALLBACK_MODULES: dict[str, Need] = {
-    "callbacks.shell": Access.AUTHENTICATED,  # plant clock, data-source health badges, language switch
-    "callbacks.alarms": Access.AUTHENTICATED,  # the alarm banner of every page: counts and the newest alarm
+    "webapp.shell.callbacks": Access.AUTHENTICATED,  # plant clock, data-source health badges, language switch
+    # the alarm banner of every page: counts and the newest alarm
+    "webapp.shell.banner_callbacks": Access.AUTHENTICATED,
 }
 
 # Callback outputs that carry out an action: a callback with one of these outputs (component id, or the

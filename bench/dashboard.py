@@ -144,8 +144,8 @@ def _demo(tmp: Path) -> Iterator[tuple[Path, Path]]:
 @contextlib.contextmanager
 def _serve(plant_file: Path, db: Path, var: Path) -> Iterator[tuple[str, list[int]]]:
     """The real web app on the demo's store; yields (base URL, [statement count])."""
-    from app import create_app
     from settings import Settings
+    from webapp.app import create_app
 
     app = create_app(Settings(var_dir=var, plant_file=plant_file, database_url=f"sqlite:///{db}"))
     engine = app.server.extensions["sw_engine"]

@@ -60,11 +60,11 @@ def _detail(page: Any, alarm_id: str) -> tuple[Any, ...]:
 
 
 def test_out_of_service_and_back_through_the_alarm_service(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, now = seeded
     app = create_app(settings)
-    from dashboards import alarms as page  # registered by the app
+    from webapp.pages import alarms as page  # registered by the app
 
     db = make_engine(settings.db_url)
     service = AlarmService(load_plant(settings.plant_file), db)
@@ -129,11 +129,11 @@ def test_out_of_service_and_back_through_the_alarm_service(seeded: tuple[Setting
 def test_service_actions_need_the_shelve_permission(seeded: tuple[Settings, int]) -> None:
     """The server checks the action's own permission: an on-call user (acknowledge only) may not take an
     alarm out of service even with a hand-made request; nothing is queued."""
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
-    from dashboards import alarms as page
+    from webapp.pages import alarms as page
 
     with oncall_request(app, settings, "oc-acid", ["acid"]):
         for action in ("out_of_service", "in_service", "shelve"):
@@ -151,7 +151,7 @@ def test_service_actions_need_the_shelve_permission(seeded: tuple[Settings, int]
 @contextmanager
 def oncall_request(app: Any, settings: Settings, name: str, areas: list[str] | None) -> Iterator[None]:
     from auth.users import add_user, get_user
-    from auth.web import SESSION_COOKIE
+    from webapp.gate import SESSION_COOKIE
 
     engine = make_engine(settings.db_url)
     with session_scope(engine) as s:
@@ -180,9 +180,9 @@ def _links(component: Any) -> list[str]:
 
 
 def test_oncall_banner_shows_only_their_areas(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
-    from callbacks.alarms import refresh_banner
-    from layouts.shell import alarm_banner as shell_banner
+    from webapp.app import create_app
+    from webapp.shell.banner_callbacks import refresh_banner
+    from webapp.shell.layout import alarm_banner as shell_banner
 
     settings, _now = seeded
     app = create_app(settings)

@@ -122,8 +122,8 @@ def _page(path: str) -> Any:
 
 
 def test_pages_render_with_unique_ids_and_banner(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
-    from layouts.shell import shell_layout
+    from webapp.app import create_app
+    from webapp.shell.layout import shell_layout
 
     settings, _now = seeded
     app = create_app(settings)
@@ -143,9 +143,9 @@ def test_pages_render_with_unique_ids_and_banner(seeded: tuple[Settings, int]) -
 
 
 def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
-    from callbacks.alarms import refresh_banner
-    from dashboards._alarm_live import alarm_banner
+    from webapp.app import create_app
+    from webapp.live.alarms import alarm_banner
+    from webapp.shell.banner_callbacks import refresh_banner
 
     settings, _now = seeded
     app = create_app(settings)
@@ -175,11 +175,11 @@ def test_banner_counts_and_sends_only_changes(seeded: tuple[Settings, int]) -> N
 
 
 def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
-    from dashboards import alarms as page  # registered by the app
+    from webapp.pages import alarms as page  # registered by the app
 
     with request_as(app, settings, "/alarms"):
         out = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)
@@ -240,11 +240,11 @@ def test_live_list_filters_and_history(seeded: tuple[Settings, int]) -> None:
 
 
 def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
-    from dashboards import alarms as page  # registered by the app
+    from webapp.pages import alarms as page  # registered by the app
 
     with request_as(app, settings, "/alarms", environ_base={"REMOTE_ADDR": "10.9.8.7"}):
         shown = page.refresh_live(1, "live", "all", "all", "", "all", "any", None, None, None, None)[4]
@@ -271,9 +271,9 @@ def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) 
 def test_acting_user_is_the_logged_in_user_and_nobody_without_a_login(
     seeded: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import web_identity
-    from app import create_app
     from auth import NotLoggedInError
+    from webapp import identity as web_identity
+    from webapp.app import create_app
 
     settings, _now = seeded
     monkeypatch.setenv("SW_OPERATOR", "wang.li")  # the old stand-in name: no longer a setting
@@ -293,11 +293,11 @@ def test_acting_user_is_the_logged_in_user_and_nobody_without_a_login(
 
 
 def test_scene_gets_alarm_markers(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
-    from dashboards._scene_data import live_payload
     from plant import load_plant
     from scene.layers import DEFAULT_LAYERS, LAYER_KEYS, alarm_markers
     from tests.webutil import MINI_PLANT
+    from webapp.app import create_app
+    from webapp.live.scene import live_payload
 
     plant = load_plant(MINI_PLANT)
     eq = {e.id: i for i, e in enumerate(plant.equipment)}
@@ -335,13 +335,13 @@ def test_twenty_screens_cost_one_alarm_query_set(seeded: tuple[Settings, int]) -
 
     from sqlalchemy import event
 
-    from app import create_app
-    from callbacks.alarms import refresh_banner
-    from dashboards._alarm_live import alarm_banner, alarm_snapshot
+    from webapp.app import create_app
+    from webapp.live.alarms import alarm_banner, alarm_snapshot
+    from webapp.shell.banner_callbacks import refresh_banner
 
     settings, _now = seeded
     app = create_app(settings)
-    from dashboards import alarms as page  # registered by the app
+    from webapp.pages import alarms as page  # registered by the app
 
     engine = app.server.extensions["sw_engine"]
     with request_as(app, settings, "/alarms"):
@@ -362,7 +362,7 @@ def test_twenty_screens_cost_one_alarm_query_set(seeded: tuple[Settings, int]) -
     token = session_token(settings, "dispatcher")
 
     def screen() -> None:
-        from auth.web import SESSION_COOKIE
+        from webapp.gate import SESSION_COOKIE
 
         with app.server.test_request_context("/alarms", headers={"Cookie": f"{SESSION_COOKIE}={token}"}):
             app.server.preprocess_request()

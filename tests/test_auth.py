@@ -463,8 +463,8 @@ def test_no_password_or_hash_is_ever_logged(sqlite_url: str, caplog: pytest.LogC
 
 
 def _web(tmp_path, **overrides):  # type: ignore[no-untyped-def]
-    from app import create_app
     from tests.webutil import seed_store
+    from webapp.app import create_app
 
     settings = seed_store(tmp_path).model_copy(update=overrides)
     return create_app(settings), settings
@@ -475,8 +475,8 @@ def _post_login(client, name: str, password: str, next_: str = "/scene", **heade
 
 
 def test_login_page_logs_in_with_a_hardened_cookie_and_audits(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from auth.web import SESSION_COOKIE
     from tests.webutil import make_user
+    from webapp.gate import SESSION_COOKIE
 
     app, settings = _web(tmp_path)
     make_user(settings, "dispatcher", "dina", PW)
@@ -549,8 +549,8 @@ def test_login_refuses_open_redirects(tmp_path) -> None:  # type: ignore[no-unty
 
 
 def test_logout_ends_the_session_and_audits(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from auth.web import SESSION_COOKIE
     from tests.webutil import make_user
+    from webapp.gate import SESSION_COOKIE
 
     app, settings = _web(tmp_path)
     make_user(settings, "dispatcher", "dina", PW)
@@ -599,8 +599,8 @@ def test_web_login_lockout_and_rate_limit(tmp_path) -> None:  # type: ignore[no-
 
 def test_audit_function_records_the_logged_in_user_and_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from auth import audit
-    from auth.web import current_user
     from tests.webutil import logged_in_client
+    from webapp.gate import current_user
 
     app, settings = _web(tmp_path)
     client = logged_in_client(app, settings, "dispatcher")

@@ -21,9 +21,9 @@ from werkzeug.routing.converters import NumberConverter
 
 from auth import policy
 from auth.policy import Access, Principal, Role, allowed
-from auth.web import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES, SESSION_COOKIE, output_ids
 from settings import Settings
 from tests.webutil import ROUTER_KEY, router_body, seed_store, session_token
+from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES, SESSION_COOKIE, output_ids
 
 ROLES: list[Role | None] = [None, *Role]
 # Flask rules refused to everyone on purpose (Flask's own static folder: the app serves files from assets/).
@@ -49,7 +49,7 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
-    from app import create_app
+    from webapp.app import create_app
 
     settings = seed_store(tmp_path_factory.mktemp("authz"))
     app = create_app(settings)
@@ -185,7 +185,7 @@ def test_every_callback_output(matrix: Matrix) -> None:
 
 def _examples(matrix: Matrix) -> dict[str, str]:
     from scene.bundle import plant_bundle
-    from scene.routes import deck_url, mesh_url
+    from webapp.routes.scene import deck_url, mesh_url
 
     index = matrix.clients[Role.ADMIN].get("/").get_data(as_text=True)
     suite = re.search(r'src="(/_dash-component-suites/[^"]+)"', index)

@@ -24,7 +24,7 @@ ALARM = "FF-1.TEMP:HH"
 
 @pytest.fixture
 def app_settings(tmp_path: Path) -> tuple[Any, Settings]:
-    from app import create_app
+    from webapp.app import create_app
 
     settings = seed_store(tmp_path)
     now = int(time.time() * 1000)
@@ -59,8 +59,8 @@ def _anonymous(app: Any, path: str) -> Any:
 
 
 def test_web_identity_refuses_without_a_login(app_settings: tuple[Any, Settings]) -> None:
-    import web_identity
     from auth import NotLoggedInError
+    from webapp import identity as web_identity
 
     app, settings = app_settings
     ctx = _anonymous(app, "/alarms")
@@ -82,7 +82,7 @@ def test_alarm_actions_refuse_without_a_login(
     app_settings: tuple[Any, Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
     from auth import NotLoggedInError
-    from dashboards import alarms
+    from webapp.pages import alarms
 
     app, settings = app_settings
     pending = {"action": "ack", "ids": [ALARM]}
@@ -105,7 +105,7 @@ def test_alarm_actions_refuse_without_a_login(
 
 def test_video_checks_refuse_without_a_login(app_settings: tuple[Any, Settings]) -> None:
     from auth import NotLoggedInError
-    from dashboards import video
+    from webapp.pages import video
 
     app, settings = app_settings
     plant = load_plant(settings.plant_file)
@@ -128,8 +128,8 @@ def test_oncall_page_refuses_without_a_login(
     app_settings: tuple[Any, Settings], caplog: pytest.LogCaptureFixture
 ) -> None:
     from auth import NotLoggedInError
-    from dashboards import _oncall_data as data
-    from dashboards import oncall
+    from webapp.live import oncall as data
+    from webapp.pages import oncall
 
     app, settings = app_settings
     ctx = _anonymous(app, "/oncall")
@@ -153,11 +153,11 @@ def test_oncall_page_refuses_without_a_login(
 
 
 def test_personnel_page_and_muster_refuse_without_a_login(app_settings: tuple[Any, Settings]) -> None:
-    from dashboards import _personnel_data as data
-    from dashboards import personnel
-    from dashboards._scene_data import names_visible
-    from layouts.alarm_banner import viewer_banner
     from store import people
+    from webapp.live import personnel as data
+    from webapp.live.scene import names_visible
+    from webapp.pages import personnel
+    from webapp.shell.alarm_banner import viewer_banner
 
     app, settings = app_settings
     ctx = _anonymous(app, "/personnel")

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 @contextmanager
 def running(settings: Settings, port: int) -> Iterator[BaseWSGIServer]:
     """The real app on ``port`` until the block ends (a fresh app each time, as after a restart)."""
-    from app import create_app
+    from webapp.app import create_app
 
     app = as_user(create_app(settings), settings)  # a logged-in wall screen
     server = make_server("127.0.0.1", port, app.server, threaded=True)

@@ -139,7 +139,7 @@ def add_oncall(settings: Settings, name: str, areas: list[str] | None) -> str:
 
 
 def client_for(app: Any, token: str) -> Any:
-    from auth.web import SESSION_COOKIE
+    from webapp.gate import SESSION_COOKIE
 
     c = app.server.test_client()
     c.set_cookie(SESSION_COOKIE, token)
@@ -252,7 +252,7 @@ def _view(aid: str, **kw: Any) -> dict[str, Any]:
 
 
 def test_my_alerts_are_mine_unacked_first_newest_first() -> None:
-    from dashboards._oncall_data import my_alerts
+    from webapp.live.oncall import my_alerts
 
     snap = {
         "alarms": [
@@ -273,7 +273,7 @@ def test_my_alerts_are_mine_unacked_first_newest_first() -> None:
 
 
 def test_zone_map_is_a_small_svg_with_the_zone_highlighted(tmp_path: Path) -> None:
-    from dashboards._oncall_data import zone_map
+    from webapp.live.oncall import zone_map
 
     plant = load_plant(oncall_plant(tmp_path, hostile=True))
     url = zone_map(plant, "acid-plant")
@@ -290,7 +290,7 @@ def test_zone_map_is_a_small_svg_with_the_zone_highlighted(tmp_path: Path) -> No
 
 
 def test_nearest_camera(tmp_path: Path) -> None:
-    from dashboards._oncall_data import nearest_camera, snapshot_url
+    from webapp.live.oncall import nearest_camera, snapshot_url
 
     plant = load_plant(oncall_plant(tmp_path))
     a = AlarmView.from_dict(_view("x", zone="acid-plant", area="acid", equipment="STK-1"))
@@ -341,7 +341,7 @@ def test_command_areas_of_each_role() -> None:
 
 
 def test_page_shows_my_alerts_and_headcount(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -382,7 +382,7 @@ def test_page_shows_my_alerts_and_headcount(seeded: tuple[Settings, int]) -> Non
 
 
 def test_user_without_areas_sees_every_area(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -393,8 +393,8 @@ def test_user_without_areas_sees_every_area(seeded: tuple[Settings, int]) -> Non
 
 
 def test_refresh_sends_only_the_changed_card(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
-    from dashboards._alarm_live import alarm_snapshot
+    from webapp.app import create_app
+    from webapp.live.alarms import alarm_snapshot
 
     settings, now = seeded
     app = create_app(settings)
@@ -420,7 +420,7 @@ def test_refresh_sends_only_the_changed_card(seeded: tuple[Settings, int]) -> No
 
 
 def test_acknowledge_in_my_area_is_queued_applied_and_audited(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -467,7 +467,7 @@ def test_acknowledge_in_my_area_is_queued_applied_and_audited(seeded: tuple[Sett
 def test_hand_made_acknowledge_of_another_areas_alarm_is_refused(seeded: tuple[Settings, int]) -> None:
     """The browser never offers it (the card is not shown), so this is a forged request: refused on the server,
     nothing queued, nothing audited as an acknowledge."""
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -486,7 +486,7 @@ def test_hand_made_acknowledge_of_another_areas_alarm_is_refused(seeded: tuple[S
     # no session
     assert confirm(app.server.test_client(), app, "FF-1.TEMP:HH", "x").status_code == 401
     # the control room's own acknowledge path keeps to the areas too (defence in depth)
-    from dashboards.alarms import submit as control_room_submit
+    from webapp.pages.alarms import submit as control_room_submit
 
     with app.server.test_request_context("/_dash-update-component", method="POST"):
         import flask
@@ -502,7 +502,7 @@ def test_hand_made_acknowledge_of_another_areas_alarm_is_refused(seeded: tuple[S
 
 
 def test_bad_input_to_acknowledge(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -530,7 +530,7 @@ def test_bad_input_to_acknowledge(seeded: tuple[Settings, int]) -> None:
 
 
 def test_on_call_lands_on_oncall_after_login(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -548,7 +548,7 @@ def test_text_responses_are_gzipped_for_browsers_that_accept_it(seeded: tuple[Se
     import gzip
     import re
 
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)
@@ -580,7 +580,7 @@ def test_text_responses_are_gzipped_for_browsers_that_accept_it(seeded: tuple[Se
 
 
 def test_page_in_chinese(seeded: tuple[Settings, int]) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings, _now = seeded
     app = create_app(settings)

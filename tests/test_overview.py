@@ -198,8 +198,8 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> SeededDay:
 
 
 def test_summary_totals_match_the_seeded_rates(day: SeededDay) -> None:
-    from app import create_app
-    from dashboards._summary import summary
+    from webapp.app import create_app
+    from webapp.live.summary import summary
 
     app = create_app(day.settings)
     with app.server.test_request_context("/"):
@@ -227,10 +227,10 @@ def test_summary_totals_match_the_seeded_rates(day: SeededDay) -> None:
 
 
 def test_refresh_sends_only_what_changed(day: SeededDay) -> None:
-    import web
-    from app import create_app
-    from dashboards import overview
-    from dashboards._live import snapshot
+    from webapp import context as web
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
+    from webapp.pages import overview
 
     app = create_app(day.settings)
     with app.server.test_request_context("/"):

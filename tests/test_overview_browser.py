@@ -95,10 +95,10 @@ def test_overview_wall_and_phone(day: SeededDay) -> None:
 
 def test_overview_layout_renders_without_a_store(tmp_path: Path) -> None:
     """A store that cannot be read still gives the page (with dashes); the refresh fills it in later."""
-    from app import create_app
-    from dashboards import overview
     from settings import Settings
     from tests.webutil import MINI_PLANT
+    from webapp.app import create_app
+    from webapp.pages import overview
 
     settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'missing.db'}", plant_file=MINI_PLANT)
     app = create_app(settings)

@@ -105,7 +105,7 @@ def seed_personnel(tmp_path: Path) -> tuple[Settings, int]:
 
 @pytest.fixture
 def app_now(tmp_path: Path):  # type: ignore[no-untyped-def]
-    from app import create_app
+    from webapp.app import create_app
 
     settings, now = seed_personnel(tmp_path)
     app = create_app(settings)
@@ -137,7 +137,7 @@ def _text(component: Any) -> str:
 
 
 def test_layout_ids_unique_and_translated(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import personnel
+    from webapp.pages import personnel
 
     app, _, settings = app_now
     with request_as(app, settings, "/personnel"):
@@ -154,7 +154,7 @@ def test_layout_ids_unique_and_translated(app_now) -> None:  # type: ignore[no-u
 
 
 def test_refresh_headcount_feed_and_follow(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import personnel
+    from webapp.pages import personnel
 
     app, now, settings = app_now
     plant = load_plant(app.server.extensions["sw_settings"].plant_file)
@@ -192,7 +192,7 @@ def test_refresh_headcount_feed_and_follow(app_now) -> None:  # type: ignore[no-
 
 
 def test_history_windows_and_path(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import personnel
+    from webapp.pages import personnel
 
     app, _, settings = app_now
     with request_as(app, settings, "/personnel"):
@@ -217,7 +217,7 @@ def test_history_windows_and_path(app_now) -> None:  # type: ignore[no-untyped-d
 
 
 def test_muster_actions_and_live_counts(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import personnel
+    from webapp.pages import personnel
 
     app, _, settings = app_now
     with request_as(app, settings, "/personnel", "executive"):  # may see the page, may not declare
@@ -243,8 +243,8 @@ def test_muster_actions_and_live_counts(app_now) -> None:  # type: ignore[no-unt
 
 
 def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import _personnel_data as data
-    from dashboards import personnel
+    from webapp.live import personnel as data
+    from webapp.pages import personnel
 
     app, now, settings = app_now
     plant = load_plant(settings.plant_file)
@@ -280,7 +280,7 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
 
 
 def test_parse_window() -> None:
-    from dashboards._personnel_data import WindowError, parse_window
+    from webapp.live.personnel import WindowError, parse_window
 
     plant = load_plant(MINI_PLANT)  # Asia/Shanghai
     now = int(datetime(2024, 3, 5, 6, 30, tzinfo=UTC).timestamp() * 1000)  # 14:30 in the plant
@@ -307,7 +307,7 @@ def test_parse_window() -> None:
 
 
 def test_twenty_screens_share_one_live_build(app_now) -> None:  # type: ignore[no-untyped-def]
-    from dashboards import _personnel_data as data
+    from webapp.live import personnel as data
 
     app, _, _ = app_now
     engine = app.server.extensions["sw_engine"]

@@ -354,7 +354,7 @@ def _page_module() -> Any:
 
 
 def test_hostile_names_stay_text(tmp_path: Path) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings = seed_store(tmp_path, plant_file=_hostile_plant(tmp_path))
     app = create_app(settings)
@@ -363,8 +363,8 @@ def test_hostile_names_stay_text(tmp_path: Path) -> None:
         layout = page.layout()
         spec = next(c for c in layout.children if getattr(c, "id", None) == page.ids.STATIC).data
         assert spec["zones"][0]["n"] == HOSTILE  # carried as data, drawn with textContent in the browser
-        import web
-        from dashboards._live import snapshot
+        from webapp import context as web
+        from webapp.live.snapshot import snapshot
 
         plant = web.plant()
         snap = snapshot()
@@ -378,7 +378,7 @@ def test_hostile_names_stay_text(tmp_path: Path) -> None:
 
 
 def test_page_layout_and_live_callback(tmp_path: Path) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     app = create_app(seed_store(tmp_path, plant_file=DEMO_PLANT))
     page = _page_module()
@@ -396,9 +396,9 @@ def test_page_layout_and_live_callback(tmp_path: Path) -> None:
 
 
 def test_routes_serve_deck_and_meshes(tmp_path: Path) -> None:
-    from app import create_app
     from scene.bundle import plant_bundle
-    from scene.routes import deck_url, mesh_url
+    from webapp.app import create_app
+    from webapp.routes.scene import deck_url, mesh_url
 
     settings = seed_store(tmp_path)
     app = create_app(settings)

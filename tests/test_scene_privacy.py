@@ -31,7 +31,7 @@ from tests.webutil import MINI_PLANT, router_body, seed_store, serve_app, sessio
 ROLES = ("executive", "dispatcher")
 CALLBACK_RULE = "/_dash-update-component"
 # Callbacks of the two pages and of the shell around them (banner, clock, health).
-MODULES = ("dashboards.scene", "dashboards.overview", "callbacks.alarms", "callbacks.shell")
+MODULES = ("webapp.pages.scene", "webapp.pages.overview", "webapp.shell.banner_callbacks", "webapp.shell.callbacks")
 
 
 def _name(badge_id: str) -> str:
@@ -98,8 +98,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Sett
 
 
 def _request(base: str, token: str, path: str, body: dict[str, Any] | None = None, lang: str = "en") -> str:
-    from auth.web import SESSION_COOKIE
-    from web import LANG_COOKIE
+    from webapp.context import LANG_COOKIE
+    from webapp.gate import SESSION_COOKIE
 
     headers = {"Cookie": f"{SESSION_COOKIE}={token}; {LANG_COOKIE}={lang}"}
     data = None
@@ -221,7 +221,7 @@ def test_dispatcher_gets_the_names(served: tuple[str, Settings, dict[str, Any]])
 
 
 def test_static_spec_is_cached_per_name_level() -> None:
-    from dashboards._scene_data import static_spec
+    from webapp.live.scene import static_spec
 
     named = static_spec(str(MINI_PLANT), "en", "d", "s", True)
     anonymous = static_spec(str(MINI_PLANT), "en", "d", "s", False)

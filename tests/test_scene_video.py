@@ -168,9 +168,9 @@ def _page_module() -> Any:
 
 
 def test_live_payload_marks_camera_and_zone(store: Settings) -> None:
-    from app import create_app
-    from dashboards._alarm_live import alarm_snapshot
-    from dashboards._scene_data import live_payload
+    from webapp.app import create_app
+    from webapp.live.alarms import alarm_snapshot
+    from webapp.live.scene import live_payload
 
     app = create_app(store)
     plant = load_plant(store.plant_file)
@@ -211,7 +211,7 @@ def _panel_key(app: Any) -> str:
 
 
 def _open_panel(client: Any, key: str, camera: str, lang: str = "en") -> str:
-    from web import LANG_COOKIE
+    from webapp.context import LANG_COOKIE
 
     body = callback_body(
         key,
@@ -247,7 +247,7 @@ def _refresh_panel(client: Any, app: Any, camera: str) -> str:
 
 
 def test_camera_panel_live_view_for_dispatcher_not_executive(store: Settings) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     app = create_app(store)
     dispatcher = logged_in_client(app, store, "dispatcher")
@@ -293,7 +293,7 @@ def test_camera_panel_live_view_for_dispatcher_not_executive(store: Settings) ->
 @contextmanager
 def serve(settings: Settings, role: str) -> Iterator[tuple[str, Any]]:
     """The real app on a free port, every browser logged in as ``role``; its base URL and the app."""
-    from app import create_app
+    from webapp.app import create_app
 
     app = as_user(create_app(settings), settings, role)
     server = make_server("127.0.0.1", free_port(), app.server, threaded=True)

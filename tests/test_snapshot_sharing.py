@@ -11,8 +11,8 @@ from tests.webutil import seed_store
 
 
 def test_concurrent_screens_share_one_snapshot(tmp_path: Path) -> None:
-    from app import create_app
-    from dashboards._live import snapshot
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
 
     app = create_app(seed_store(tmp_path))
     engine = app.server.extensions["sw_engine"]
@@ -47,8 +47,8 @@ def test_concurrent_screens_share_one_snapshot(tmp_path: Path) -> None:
 
 def test_web_workers_share_the_snapshot_through_redis(tmp_path: Path, redis_url: str) -> None:
     """Two web workers (two apps) with the Redis cache: the second serves the first one's snapshot."""
-    from app import create_app
-    from dashboards._live import snapshot
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
 
     settings = seed_store(tmp_path).model_copy(update={"cache_redis_url": redis_url})
     first, second = create_app(settings), create_app(settings)
@@ -66,9 +66,9 @@ def test_an_expired_snapshot_is_served_while_one_rebuild_runs(tmp_path: Path) ->
     """After expiry screens get the previous snapshot at once; one background rebuild replaces it."""
     import time
 
-    import web
-    from app import create_app
-    from dashboards._live import snapshot
+    from webapp import context as web
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
 
     app = create_app(seed_store(tmp_path))
     engine = app.server.extensions["sw_engine"]

@@ -56,7 +56,7 @@ def cams(tmp_path: Path) -> Iterator[tuple[Any, CameraServer]]:
 
 
 def test_page_for_dispatcher_not_executive(cams) -> None:  # type: ignore[no-untyped-def]
-    from app import create_app
+    from webapp.app import create_app
 
     settings, srv = cams
     app = create_app(settings)
@@ -250,7 +250,7 @@ def detections(tmp_path: Path) -> tuple[Any, list[int]]:
 
 
 def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  # type: ignore[no-untyped-def]
-    from app import create_app
+    from webapp.app import create_app
 
     settings, ids = detections
     run_alarm_service(settings)
@@ -290,9 +290,9 @@ def test_feed_lists_detections_newest_first_with_filters(detections) -> None:  #
 def test_acknowledge_and_false_positive_are_queued_applied_and_audited(detections) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
-    from app import create_app
     from store.db import make_engine, session_scope
     from store.models import Alarm, AlarmCommand, SecurityAudit, VideoReview
+    from webapp.app import create_app
 
     settings, ids = detections
     run_alarm_service(settings)  # the detections become alarms video:<id>
@@ -360,12 +360,12 @@ def test_on_call_users_act_only_in_their_areas(detections) -> None:  # type: ign
     import flask
     from sqlalchemy import select
 
-    from app import create_app
     from auth.policy import Principal, Role
-    from dashboards import video as page
     from store.db import make_engine, session_scope
     from store.models import AlarmCommand, VideoReview
     from store.video import NotInScopeError
+    from webapp.app import create_app
+    from webapp.pages import video as page
 
     settings, ids = detections
     run_alarm_service(settings)
@@ -391,7 +391,7 @@ def test_on_call_users_act_only_in_their_areas(detections) -> None:  # type: ign
 
 
 def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-untyped-def]
-    from app import create_app
+    from webapp.app import create_app
 
     settings, ids = detections
     app = create_app(settings)
@@ -451,8 +451,8 @@ def test_event_dialog_and_hostile_texts(detections) -> None:  # type: ignore[no-
 
 
 def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
-    from dashboards._oncall_data import snapshot_url
     from store.alarm_views import AlarmView
+    from webapp.live.oncall import snapshot_url
 
     base = dict(
         state="active_unacked",
@@ -484,7 +484,7 @@ def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
     assert snapshot_url(None, process) is None
     assert snapshot_url(None) is None
     # the on-call card shows it in the snapshot slot; other alarms keep the placeholder
-    from dashboards.oncall import card
+    from webapp.pages.oncall import card
 
     plant = load_plant(plant_with_cameras(tmp_path))
     now = int(time.time() * 1000)
@@ -495,11 +495,11 @@ def test_oncall_snapshot_of_a_video_alarm(tmp_path: Path) -> None:
 
 
 def test_feed_pages_older_and_newer(tmp_path: Path) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     settings = seed_store(tmp_path, plant_with_cameras(tmp_path))
     app = create_app(settings)
-    from dashboards.video import FEED_PAGE  # the page module is imported by the app
+    from webapp.pages.video import FEED_PAGE  # the page module is imported by the app
 
     n = FEED_PAGE + 5
     ids = add_detections(settings, [("CAM-A", "smelter-hall", "smoke", (n - i) * 1000) for i in range(n)])
@@ -551,7 +551,7 @@ def test_screens_on_the_same_feed_share_its_queries(detections, monkeypatch) -> 
 
     from sqlalchemy import event
 
-    from app import create_app
+    from webapp.app import create_app
 
     settings, ids = detections
     app = create_app(settings)

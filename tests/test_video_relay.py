@@ -31,7 +31,7 @@ SIZE = (320, 180)
 
 @contextmanager
 def serve(settings: Any, role: str = "dispatcher", linger_s: float = 1.0) -> Iterator[tuple[str, VideoRelay]]:
-    from app import create_app
+    from webapp.app import create_app
 
     app = create_app(settings)
     as_user(app, settings, role)

@@ -214,10 +214,10 @@ def test_pipeline_events_media_and_a_dropped_stream(tmp_path: Path, db: Engine) 
 def routes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The real app with two video events with media (smelter hall: area smelting; tank farm: area acid),
     one without, and clients per role."""
-    from app import create_app
     from auth.users import add_user
-    from auth.web import SESSION_COOKIE
     from tests.webutil import TEST_PASSWORD
+    from webapp.app import create_app
+    from webapp.gate import SESSION_COOKIE
 
     tmp = tmp_path_factory.mktemp("media_routes")
     settings = seed_store(tmp, plant_with_cameras(tmp))

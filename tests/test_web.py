@@ -28,8 +28,8 @@ def _ids(component: object) -> list[str]:
 
 
 def test_every_page_renders_with_unique_ids(tmp_path: Path) -> None:
-    from app import create_app
-    from layouts.shell import shell_layout
+    from webapp.app import create_app
+    from webapp.shell.layout import shell_layout
 
     settings = seed_store(tmp_path)
     app = create_app(settings)
@@ -44,7 +44,7 @@ def test_every_page_renders_with_unique_ids(tmp_path: Path) -> None:
 
 
 def test_health_route_reports_collectors(tmp_path: Path) -> None:
-    from app import create_app
+    from webapp.app import create_app
 
     app = create_app(seed_store(tmp_path))
     body = app.server.test_client().get("/api/health").get_json()
@@ -82,8 +82,6 @@ def test_snapshot_places_badges_in_zones_and_raises_risk(tmp_path: Path) -> None
     """Positions become zones and headcounts; a gas detector over HH turns its zone red, with the reason."""
     import time
 
-    from app import create_app
-    from dashboards._live import snapshot
     from plant import load_plant
     from store.db import make_engine, session_scope
     from store.positions import write_positions
@@ -91,6 +89,8 @@ def test_snapshot_places_badges_in_zones_and_raises_risk(tmp_path: Path) -> None
     from store.tags import tag_ids
     from store.types import GOOD, PositionIn, SampleIn
     from tests.webutil import MINI_PLANT
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
 
     settings = seed_store(tmp_path)
     plant = load_plant(MINI_PLANT)

@@ -158,9 +158,9 @@ def session_token(settings: Settings, role: str = "dispatcher", name: str | None
 
 
 def as_user(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
-    """Make every request to ``app`` that carries no session cookie arrive with one of a logged-in user of
-    ``role`` (the server still checks each request against the policy). Returns ``app``."""
-    from auth.web import SESSION_COOKIE
+    """Make every request to ``webapp.app`` that carries no session cookie arrive with one of a logged-in user of
+    ``role`` (the server still checks each request against the policy). Returns ``webapp.app``."""
+    from webapp.gate import SESSION_COOKIE
 
     token = session_token(settings, role)
     inner = app.server.wsgi_app
@@ -181,7 +181,7 @@ def request_as(
 ) -> Iterator[None]:
     """A request context of a logged-in user of ``role`` (and ``cookies``, e.g. the language), with the
     server's checks run as for Dash's own requests."""
-    from auth.web import SESSION_COOKIE
+    from webapp.gate import SESSION_COOKIE
 
     jar = {SESSION_COOKIE: session_token(settings, role), **(cookies or {})}
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items())}
@@ -191,8 +191,8 @@ def request_as(
 
 
 def logged_in_client(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
-    """A Flask test client of ``app`` logged in as a user of ``role``."""
-    from auth.web import SESSION_COOKIE
+    """A Flask test client of ``webapp.app`` logged in as a user of ``role``."""
+    from webapp.gate import SESSION_COOKIE
 
     client = app.server.test_client()
     client.set_cookie(SESSION_COOKIE, session_token(settings, role))
@@ -214,7 +214,7 @@ def router_body(path: str, search: str = "") -> dict[str, Any]:
 
 
 def callback_key(app: Any, *parts: str) -> str:
-    """The one key of ``app``'s callback map that contains every one of ``parts``."""
+    """The one key of ``webapp.app``'s callback map that contains every one of ``parts``."""
     found = [k for k in app.callback_map if all(p in k for p in parts)]
     assert len(found) == 1, (parts, found)
     return found[0]
@@ -236,8 +236,8 @@ def serve_app(
 ) -> Iterator[str]:
     """The real app on a free port; every browser is logged in as a user of ``role`` (None: nobody). ``clock``
     (seconds since the epoch) fixes the app's clock, for a test whose expectations hold for one plant day."""
-    import web
-    from app import create_app
+    from webapp import context as web
+    from webapp.app import create_app
 
     app = create_app(settings)
     web.set_clock(app.server, clock)

@@ -1,1 +1,0 @@
-"""Shell and cross-page callbacks (clock, data health, language switch)."""

@@ -1,1 +1,0 @@
-"""Dash pages (``dash.register_page``); helper modules start with ``_``."""

@@ -1,0 +1,178 @@
+"""Web-tier plumbing shared by pages and callbacks: the database engine, the cache, the language.
+
+The web tier is stateless: the engine and cache hang off the Flask app, nothing lives in module globals
+of a Dash process, so several workers (gunicorn) behind a proxy serve the same screens.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import flask
+from flask_caching import Cache
+from sqlalchemy import Engine
+
+from i18n import normalize_lang
+from plant import Plant
+from plant.loader import load_plant_cached
+from settings import Settings
+from store.db import make_engine
+from webapp.routes.scene import register_routes as register_scene_routes
+
+logger = logging.getLogger(__name__)
+
+cache = Cache()
+LANG_COOKIE = "sw_lang"
+SNAPSHOT_SECONDS = 1  # one snapshot per refresh period serves every open screen
+
+
+def init_web(server: flask.Flask, settings: Settings) -> None:
+    config: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": 2}
+    if settings.cache_redis_url:
+        config |= {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url}
+    else:
+        config |= {"CACHE_TYPE": "SimpleCache"}
+    cache.init_app(server, config=config)
+    server.extensions["sw_settings"] = settings
+    server.extensions["sw_engine"] = make_engine(settings.db_url)
+
+    @server.get("/api/health")
+    def api_health() -> flask.Response:
+        from webapp.live.snapshot import snapshot
+
+        snap = snapshot()
+        body = {"now_ms": snap["now_ms"], "collectors": snap["health"]}
+        return flask.jsonify(body)
+
+    register_scene_routes(server)
+
+    from webapp.live.personnel import register_routes as register_personnel_routes
+
+    register_personnel_routes(server)
+
+    from video.relay import register_routes as register_video_routes
+
+    register_video_routes(server, settings)
+
+    from webapp.routes.video_media import register_routes as register_video_media_routes
+
+    register_video_media_routes(server, settings)
+
+
+T = TypeVar("T")
+
+
+class Shared(Generic[T]):
+    """A no-argument producer whose value every screen shares, fresh for ``timeout`` seconds.
+
+    When it expires, one background thread rebuilds it while screens keep getting the previous value
+    (stale-while-revalidate), so no refresh waits for the queries; only when there is no value at all
+    (first use, or stale beyond ``STALE_PERIODS`` periods) does a request build it, once (single flight).
+    """
+
+    STALE_PERIODS = 10
+
+    def __init__(self, produce: Callable[[], T], timeout: int) -> None:
+        functools.update_wrapper(self, produce)
+        self._produce = produce
+        self._timeout = timeout
+        self._key = f"sw:{produce.__module__}.{produce.__qualname__}"
+        self._lock = threading.Lock()
+
+    def _build(self) -> T:
+        value = self._produce()
+        cache.set(self._key, (time.time(), value), timeout=self._timeout * self.STALE_PERIODS)
+        return value
+
+    def _rebuild_in_background(self, app: flask.Flask) -> None:
+        try:
+            with app.app_context():
+                self._build()
+        except Exception:
+            logger.exception("rebuilding %s failed; screens keep the previous value", self._key)
+        finally:
+            self._lock.release()
+
+    def __call__(self) -> T:
+        entry = cache.get(self._key)
+        if entry is not None:
+            built_at, value = entry
+            if time.time() - built_at >= self._timeout and self._lock.acquire(blocking=False):
+                app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+                threading.Thread(target=self._rebuild_in_background, args=(app,), daemon=True).start()
+            return value  # type: ignore[no-any-return]
+        with self._lock:
+            entry = cache.get(self._key)
+            if entry is not None:
+                return entry[1]  # type: ignore[no-any-return]
+            return self._build()
+
+    def expire(self) -> None:
+        """Drop the value: the next call builds it before answering.
+
+        Waits for a rebuild in flight, which would otherwise put back a value older than the expiry."""
+        with self._lock:
+            cache.delete(self._key)
+
+
+def shared(timeout: int) -> Callable[[Callable[[], T]], Shared[T]]:
+    """Decorator form of :class:`Shared`."""
+    return lambda produce: Shared(produce, timeout)
+
+
+def cached(key: str, timeout: int, build: Callable[[], T]) -> T:
+    """``build()`` shared under ``key`` for ``timeout`` seconds by every screen asking for the same key (in
+    the process's cache, or in Redis for several workers): for values that depend on arguments, which
+    :class:`Shared` does not take. A miss builds in the asking request; ``None`` is never stored."""
+    hit = cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    value = build()
+    cache.set(key, value, timeout=timeout)
+    return value
+
+
+def settings() -> Settings:
+    return flask.current_app.extensions["sw_settings"]  # type: ignore[no-any-return]
+
+
+def engine() -> Engine:
+    return flask.current_app.extensions["sw_engine"]  # type: ignore[no-any-return]
+
+
+def plant() -> Plant:
+    return load_plant_cached(str(settings().plant_file))
+
+
+def lang() -> str:
+    """The user's language, from the cookie the language switch sets (server-rendered everywhere)."""
+    try:
+        return normalize_lang(flask.request.cookies.get(LANG_COOKIE))
+    except RuntimeError:  # outside a request
+        return normalize_lang(None)
+
+
+CLOCK_EXTENSION = "sw_clock"
+
+
+def now_ms() -> int:
+    """The web tier's clock in ms since the epoch: the app's own clock when one is set (a test that must not
+    run across a plant day or shift fixes it with ``set_clock``), else the system clock."""
+    try:
+        clock = flask.current_app.extensions.get(CLOCK_EXTENSION)
+    except RuntimeError:  # outside the app
+        clock = None
+    return int((clock or time.time)() * 1000)
+
+
+def set_clock(server: flask.Flask, clock: Callable[[], float] | None) -> None:
+    """Give the app ``server`` a clock of its own (seconds since the epoch); None returns to the system clock."""
+    if clock is None:
+        server.extensions.pop(CLOCK_EXTENSION, None)
+    else:
+        server.extensions[CLOCK_EXTENSION] = clock

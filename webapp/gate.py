@@ -1,0 +1,439 @@
+"""The web side of auth: login and logout, the check of every request, security headers.
+
+``install(app)`` (called by ``create_app``) adds:
+
+- ``/login`` (a plain server-rendered form: no script, works on a phone and in the dark theme) and
+  ``/logout`` (POST); sessions in the store, the cookie ``sw_session`` HttpOnly, SameSite=Lax, Secure over
+  HTTPS;
+- a ``before_request`` check of EVERY request against ``auth.policy``: page loads (no session: a redirect
+  to the login page), ``/_dash-layout``, ``/_dash-dependencies``, every ``/_dash-update-component`` POST
+  (the callback its output names, then the page of the module that defined it; Dash's page router by the
+  path asked for), every data and media route. 401 without a session, 403 with the wrong role, deny by
+  default. A POST from another site is refused (403) whatever its cookies;
+- security headers on every answer: a Content-Security-Policy without ``unsafe-eval`` whose script-src
+  lists only this server and the hashes of Dash's own inline scripts, ``nosniff``, no framing, no referrer
+  to other sites, HSTS over HTTPS.
+
+Pages and callbacks ask :func:`current_user` who is looking (None: nobody, which they refuse, raising
+:class:`auth.policy.NotLoggedInError` for an action) and :func:`client_address` from where.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import dash
+import flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from auth import auditlog
+from auth.login import Limits, Outcome, attempt_login
+from auth.policy import (
+    ACTION_OUTPUTS,
+    CALLBACK_MODULES,
+    PUBLIC_ASSET_SUFFIXES,
+    ROUTES,
+    Access,
+    Need,
+    Principal,
+    allowed,
+    home_page,
+    page_need,
+)
+from auth.sessions import SessionState, end_session, purge_expired, resolve
+from settings import Settings
+
+logger = logging.getLogger(__name__)
+
+SESSION_COOKIE = "sw_session"
+LOGIN_PATH = "/login"
+LOGOUT_PATH = "/logout"
+CALLBACK_RULE = "/_dash-update-component"
+PAGE_RULES = frozenset({"/", "/<path:path>"})
+ASSET_RULE = "/assets/<path:filename>"
+ROUTER_OUTPUT = "_pages_content.children"
+ROUTER_LOCATION = "_pages_location"
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# Content-Security-Policy. Scripts: only files from this server plus the hashes of Dash's inline scripts
+# (the renderer start and inline clientside callbacks); never 'unsafe-eval' and never inline script. The
+# deck.gl bundle compiles a tiny WebAssembly module for 64-bit integers at load ('wasm-unsafe-eval' allows
+# WebAssembly only, not JavaScript eval). Styles: Dash's renderer, dcc and plotly.js insert <style>
+# elements, which CSP allows only with 'unsafe-inline' for styles (checked in headless Chromium; scripts
+# stay strict). deck.gl decodes textures and meshes from blob: and data: URLs and may start blob: workers.
+CSP_BASE = {
+    "default-src": "'self'",
+    "style-src": "'self' 'unsafe-inline'",
+    "img-src": "'self' data: blob:",
+    "font-src": "'self' data:",
+    "connect-src": "'self'",
+    "worker-src": "'self' blob:",
+    "media-src": "'self' blob:",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
+
+
+# --- who is asking ------------------------------------------------------------------------------------
+
+
+def current_user() -> Principal | None:
+    """The logged-in user of the current request (None: no session, or outside a request)."""
+    try:
+        return flask.g.get("sw_user")  # type: ignore[no-any-return]
+    except RuntimeError:
+        return None
+
+
+def client_address() -> str:
+    """The browser's address (with ``SW_TRUSTED_PROXIES`` set, the one the proxies forwarded)."""
+    try:
+        addr = flask.request.remote_addr
+    except RuntimeError:
+        return "unknown"
+    return _CONTROL.sub("", addr or "").strip()[:64] or "unknown"
+
+
+def may_see_page(path: str) -> bool:
+    """Whether the current user may open the page at ``path`` (for navigation; the server checks anyway)."""
+    return allowed(current_user(), page_need(path))
+
+
+def nav_paths() -> list[str]:
+    pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
+    return [p["path"] for p in pages]
+
+
+def home_for(principal: Principal) -> str | None:
+    return home_page(principal, nav_paths())
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a path on this server (no open redirect), else None."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return None
+    if not target.startswith("/") or target.startswith(("//", "/\\")) or _CONTROL.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith((LOGIN_PATH, LOGOUT_PATH)):
+        return None
+    return target
+
+
+# --- the check of every request -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    need: Need | None  # None: nothing in the policy allows it
+    page_load: bool = False  # a browser navigating to a page (redirect to login rather than 401)
+    status: int = 0  # a malformed request: refused with this status (after the login check)
+    also: tuple[Need, ...] = ()  # needed as well (the actions a callback carries out)
+
+    def allows(self, principal: Principal | None) -> bool:
+        return allowed(principal, self.need) and all(allowed(principal, n) for n in self.also)
+
+
+class Gate:
+    """The policy applied to the requests of one Dash app."""
+
+    def __init__(self, app: dash.Dash, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.limits = Limits.from_settings(settings)
+        self._csp_lock = threading.Lock()
+
+    # which line of the policy a request falls under
+
+    def page(self, path: str) -> dict[str, Any] | None:
+        """The registered page Dash's router shows at ``path`` (None: Dash's "not found" page)."""
+        from dash._pages import _path_to_page  # the router's own resolution, so both always agree
+
+        found, _ = _path_to_page(self.app.strip_relative_path(path) or "")
+        return found or None
+
+    def page_decision(self, path: str, page_load: bool) -> Decision:
+        found = self.page(path)
+        if found is None:
+            return Decision(Access.AUTHENTICATED, page_load)  # "not found", nothing to protect
+        key = found.get("path_template") or found["path"]
+        return Decision(page_need(key), page_load)
+
+    def callback_decision(self, body: Any) -> Decision:
+        if not isinstance(body, dict) or not isinstance(body.get("output"), str):
+            return Decision(None, status=400)
+        spec = self.app.callback_map.get(body["output"])
+        if spec is None or "callback" not in spec:
+            return Decision(None)  # no such server-side callback: refused like one not in the policy
+        module = getattr(spec["callback"], "__module__", None)
+        if module == "dash.dash" and ROUTER_OUTPUT in body["output"]:
+            path = next(
+                (
+                    i.get("value")
+                    for i in body.get("inputs") or []
+                    if isinstance(i, dict) and i.get("id") == ROUTER_LOCATION and i.get("property") == "pathname"
+                ),
+                None,
+            )
+            if not isinstance(path, str):
+                return Decision(None, status=400)
+            return self.page_decision(path, page_load=False)
+        also = tuple(ACTION_OUTPUTS[i] for i in output_ids(body["output"]) if i in ACTION_OUTPUTS)
+        for page in dash.page_registry.values():
+            if page.get("module") == module:
+                return Decision(page_need(page.get("path_template") or page["path"]), also=also)
+        return Decision(CALLBACK_MODULES.get(module or ""), also=also)
+
+    def decide(self, request: flask.Request) -> Decision:
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        if rule is None:
+            return Decision(Access.PUBLIC)  # no route: Flask answers 404 or 405, nothing is served
+        if rule == CALLBACK_RULE:
+            return self.callback_decision(request.get_json(silent=True))
+        if rule in PAGE_RULES:
+            return self.page_decision(request.path, page_load=request.method in ("GET", "HEAD"))
+        if rule == ASSET_RULE:
+            filename = (request.view_args or {}).get("filename", "")
+            public = str(filename).lower().endswith(PUBLIC_ASSET_SUFFIXES)
+            return Decision(Access.PUBLIC if public else Access.AUTHENTICATED)
+        return Decision(ROUTES.get(rule))
+
+    # the hooks
+
+    def _load_user(self) -> None:
+        flask.g.sw_user = None
+        flask.g.sw_session_state = SessionState.NONE
+        token = flask.request.cookies.get(SESSION_COOKIE)
+        if not token:
+            return
+        from store.db import session_scope
+
+        now = int(time.time() * 1000)
+        with session_scope(flask.current_app.extensions["sw_engine"]) as session:
+            found = resolve(session, token, now_ms=now, idle_ms=self.limits.idle_ms)
+            if found.user is not None:
+                u = found.user
+                flask.g.sw_user = Principal.of(u.id, u.username, u.role, u.display_name, u.areas or ())
+        flask.g.sw_session_state = found.state
+
+    def check(self) -> flask.Response | None:
+        request = flask.request
+        decision = self.decide(request)
+        if decision.need == Access.PUBLIC and request.path != LOGIN_PATH and request.path != LOGOUT_PATH:
+            flask.g.sw_user = None
+            return None  # public files: no session lookup
+        self._load_user()
+        if request.method not in ("GET", "HEAD", "OPTIONS") and _cross_site(request):
+            logger.warning("refused a cross-site %s to %s", request.method, request.path)
+            return _deny(403, "cross-site request refused")
+        principal = current_user()
+        if decision.status and (principal is not None or decision.need == Access.PUBLIC):
+            return _deny(decision.status, "malformed request")
+        if not decision.status and decision.allows(principal):
+            return None
+        if principal is None:
+            if decision.page_load:
+                target = request.full_path if request.query_string else request.path
+                expired = flask.g.sw_session_state == SessionState.EXPIRED
+                return flask.redirect(
+                    f"{LOGIN_PATH}?next={quote(target, safe='/')}" + ("&expired=1" if expired else ""), 302
+                )
+            return _deny(401, "login required")
+        logger.warning("refused %s %s to %s (%s)", request.method, request.path, principal.username, principal.role)
+        if decision.page_load:
+            from webapp.login_pages import forbidden_page
+
+            return forbidden_page(principal, home_for(principal))
+        return _deny(403, "forbidden for your role")
+
+    def finish(self, response: flask.Response) -> flask.Response:
+        request = flask.request
+        secure = _secure(self.settings, request)
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+        headers["Content-Security-Policy"] = self.csp()
+        if secure:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if response.mimetype in ("text/html", "application/json") and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        state = flask.g.get("sw_session_state")
+        if state in (SessionState.EXPIRED, SessionState.DISABLED) and not flask.g.get("sw_cookie_set"):
+            clear_cookie(response, secure)
+        return response
+
+    def csp(self) -> str:
+        with self._csp_lock:  # csp_hashes() moves Dash's pending inline scripts into the app's list
+            hashes = " ".join(self.app.csp_hashes())
+        parts = {"script-src": f"'self' 'wasm-unsafe-eval' {hashes}".strip(), **CSP_BASE}
+        return "; ".join(f"{k} {v}" for k, v in parts.items())
+
+
+def output_ids(key: str) -> list[str]:
+    """The component ids of a callback's outputs, from Dash's output key (``..a.children...b.data..``);
+    for a pattern-matching id its ``type`` (or ``component``/``subcomponent``)."""
+    parts = key[2:-2].split("...") if key.startswith("..") else [key]
+    found = []
+    for part in parts:
+        cid = part.split("@", 1)[0].rsplit(".", 1)[0]
+        if cid.startswith("{"):
+            try:
+                spec = json.loads(cid)
+            except ValueError:
+                continue
+            cid = str(spec.get("type") or f"{spec.get('component')}-{spec.get('subcomponent')}")
+        found.append(cid)
+    return found
+
+
+def _cross_site(request: flask.Request) -> bool:
+    site = request.headers.get("Sec-Fetch-Site")
+    if site and site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False  # not a browser, or an old one: SameSite=Lax keeps the cookie off cross-site POSTs
+    if origin == "null":
+        return True
+    return urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+def _deny(status: int, message: str) -> flask.Response:
+    resp = flask.jsonify({"error": message, "status": status})
+    resp.status_code = status
+    return resp
+
+
+def _secure(settings: Settings, request: flask.Request) -> bool:
+    return settings.cookie_secure if settings.cookie_secure is not None else request.is_secure
+
+
+def set_cookie(response: flask.Response, token: str, max_age_s: int, secure: bool) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age_s, path="/", httponly=True, samesite="Lax", secure=secure
+    )
+    flask.g.sw_cookie_set = True
+
+
+def clear_cookie(response: flask.Response, secure: bool) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)
+
+
+# --- login and logout ---------------------------------------------------------------------------------
+
+
+def _register_routes(server: flask.Flask, gate: Gate) -> None:
+    from webapp.login_pages import login_page
+
+    @server.route(LOGIN_PATH, methods=["GET", "POST"])
+    def login() -> flask.Response:
+        request = flask.request
+        lang_switch = request.args.get("lang")
+        target = safe_next(request.values.get("next"))
+        if request.method == "GET" and lang_switch in ("en", "zh"):
+            from webapp import context as web
+
+            resp = flask.redirect(LOGIN_PATH + (f"?next={quote(target, safe='/')}" if target else ""), 303)
+            resp.set_cookie(web.LANG_COOKIE, lang_switch, max_age=365 * 24 * 3600, path="/", samesite="Lax")
+            return resp
+        principal = current_user()
+        if request.method == "GET":
+            if principal is not None:
+                return flask.redirect(target or home_for(principal) or "/", 303)
+            note = "expired" if request.args.get("expired") else ("bye" if request.args.get("bye") else None)
+            return login_page(target, note=note)
+        return _login_post(gate, target)
+
+    @server.post(LOGOUT_PATH)
+    def logout() -> flask.Response:
+        from store.db import session_scope
+
+        token = flask.request.cookies.get(SESSION_COOKIE)
+        principal = current_user()
+        with session_scope(flask.current_app.extensions["sw_engine"]) as session:
+            ended = end_session(session, token)
+            if ended is not None and principal is not None:
+                auditlog.record(
+                    session,
+                    auditlog.LOGOUT,
+                    user=principal.username,
+                    role=principal.role.value,
+                    address=client_address(),
+                )
+        resp = flask.redirect(f"{LOGIN_PATH}?bye=1", 303)
+        clear_cookie(resp, _secure(gate.settings, flask.request))
+        return resp
+
+
+def _login_post(gate: Gate, target: str | None) -> flask.Response:
+    from store.db import session_scope
+    from webapp.login_pages import login_page
+
+    request = flask.request
+    form = request.form
+    now = int(time.time() * 1000)
+    with session_scope(flask.current_app.extensions["sw_engine"]) as session:
+        result = attempt_login(
+            session,
+            form.get("username", ""),
+            form.get("password", ""),
+            address=client_address(),
+            user_agent=request.headers.get("User-Agent"),
+            limits=gate.limits,
+            now_ms=now,
+        )
+        if result.outcome is Outcome.OK:
+            end_session(session, request.cookies.get(SESSION_COOKIE))  # the browser's previous session, if any
+            purge_expired(session, now_ms=now, idle_ms=gate.limits.idle_ms)
+            user = result.user
+            assert user is not None
+            principal = Principal.of(user.id, user.username, user.role, user.display_name, user.areas or ())
+    typed = str(form.get("username", ""))[:64]
+    if result.outcome is Outcome.OK and result.token is not None:
+        if target is not None and not allowed(principal, gate.page_decision(urlsplit(target).path, True).need):
+            target = None  # a page of another role: go home instead of to a 403
+        resp = flask.redirect(target or home_for(principal) or "/", 303)
+        set_cookie(resp, result.token, gate.limits.max_ms // 1000, _secure(gate.settings, request))
+        return resp
+    if result.outcome is Outcome.BAD:
+        return login_page(target, note="failed", username=typed)  # the form again, with the message
+    resp = login_page(
+        target,
+        note="locked" if result.outcome is Outcome.LOCKED else "rate_limited",
+        username=typed,
+        status=429,
+        minutes=max(1, -(-result.retry_after_s // 60)),
+    )
+    resp.headers["Retry-After"] = str(result.retry_after_s)
+    return resp
+
+
+def install(app: dash.Dash) -> Gate:
+    """Put login, logout, the check of every request and the security headers on ``webapp.app``'s server.
+
+    Call it after the Dash app is built (its page router and Dash's own hooks then run first).
+    """
+    server = app.server
+    settings: Settings = server.extensions["sw_settings"]
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
+    gate = Gate(app, settings)
+    server.extensions["sw_auth"] = gate
+    _register_routes(server, gate)
+    server.before_request(gate.check)
+    server.after_request(gate.finish)
+    return gate

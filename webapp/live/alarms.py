@@ -1,0 +1,134 @@
+"""The live alarm snapshot: one set of alarm queries per refresh period, shared by every open screen.
+
+The live list of ``/alarms`` and the alarm markers of the 3D scene read :func:`alarm_snapshot`, the banner
+on every page reads the small :func:`alarm_banner`; both are cached like ``webapp.live.snapshot.snapshot``, so
+twenty screens refreshing every second or two cost one query set. The live list filters the snapshot with
+``store.alarm_views.matches``, the same rules its SQL uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from i18n import catalog, label, t
+from plant import Plant
+from store.alarm_views import OPEN_STATES, AlarmFilter, AlarmView, banner_summary, open_alarms
+from store.db import session_scope
+from webapp import context as web
+from webapp.live.summary import fmt_number, unit_symbol
+
+logger = logging.getLogger(__name__)
+
+LIVE_LIMIT = 2000  # open alarms kept in the snapshot (a flood beyond this shows a "more" note)
+
+
+@web.shared(web.SNAPSHOT_SECONDS)
+def alarm_snapshot() -> dict[str, Any]:
+    """Every open alarm (annunciated, shelved, suppressed, out of service) and the banner's summary."""
+    now = web.now_ms()
+    with session_scope(web.engine()) as session:
+        rows = open_alarms(session, now, AlarmFilter(states=OPEN_STATES), limit=LIVE_LIMIT + 1)
+        banner = banner_summary(session, now)
+    return {
+        "now_ms": now,
+        "alarms": [r.as_dict() for r in rows[:LIVE_LIMIT]],
+        "truncated": len(rows) > LIVE_LIMIT,
+        "banner": banner.as_dict(),
+    }
+
+
+@web.shared(web.SNAPSHOT_SECONDS)
+def alarm_banner() -> dict[str, Any]:
+    """Only what the banner shows (a few hundred bytes): every page's banner reads this, not the whole list,
+    so a shared cache in Redis is not asked for every open alarm by every screen each refresh."""
+    now = web.now_ms()
+    with session_scope(web.engine()) as session:
+        banner = banner_summary(session, now)
+    return {"now_ms": now, "banner": banner.as_dict()}
+
+
+def snapshot_alarms(snap: dict[str, Any]) -> list[AlarmView]:
+    return [AlarmView.from_dict(d) for d in snap.get("alarms") or []]
+
+
+def digest(model: Any) -> str:
+    """A short fingerprint of JSON-able data: a refresh whose fingerprint did not move sends nothing."""
+    raw = json.dumps(model, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(raw, digest_size=8).hexdigest()
+
+
+# --- words shared by the banner, the list and the scene ---------------------------------------------------
+
+
+def condition_text(condition: str, lang: str) -> str:
+    """``HH`` -> "High-high" (``alarm.cond.<condition>``); a rule or detection class without a key as is."""
+    key = f"alarm.cond.{condition}"
+    return t(key, lang) if key in catalog("en") else condition
+
+
+def alarm_text(alarm: AlarmView | dict[str, Any], plant: Plant, lang: str) -> str:
+    """What the alarm is about, in the user's language: its message, else the tag's description, else ""."""
+    a = alarm if isinstance(alarm, dict) else alarm.as_dict()
+    if a.get("message"):
+        return str(a["message"])
+    tag = _tags(plant).get(str(a.get("source")))
+    if tag is not None and (tag.description or tag.description_zh):
+        return label(tag.description or tag.description_zh or "", tag.description_zh, lang)
+    return ""
+
+
+def value_text(alarm: AlarmView | dict[str, Any], plant: Plant) -> str:
+    """``1,350 / 1,300 °C``: the value at the last transition against its limit, if the alarm has them."""
+    a = alarm if isinstance(alarm, dict) else alarm.as_dict()
+    value, limit = a.get("value"), a.get("limit")
+    if value is None:
+        return ""
+    tag = _tags(plant).get(str(a.get("source")))
+    unit = unit_symbol(tag.unit) if tag is not None else ""
+    text = fmt_number(value) + ("" if limit is None else f" / {fmt_number(limit)}")
+    return f"{text} {unit}".strip()
+
+
+def local_time(ms: int | None, plant: Plant, now_ms: int | None = None) -> str:
+    """``14:03:22`` today, ``11-20 14:03`` on another day (plant time)."""
+    if ms is None:
+        return "-"
+    tz = plant.tz()
+    at = datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz)
+    if now_ms is not None and at.date() != datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz).date():
+        return at.strftime("%m-%d %H:%M")
+    return at.strftime("%H:%M:%S")
+
+
+def short_time(ms: int | None, plant: Plant) -> str:
+    """``11-20 14:03:22`` (plant time): history rows, where the year is in the tooltip."""
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%m-%d %H:%M:%S")
+
+
+def full_time(ms: int | None, plant: Plant) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _tags(plant: Plant) -> dict[str, Any]:
+    return _tag_index(id(plant), plant)
+
+
+_TAG_CACHE: dict[int, tuple[Plant, dict[str, Any]]] = {}
+
+
+def _tag_index(key: int, plant: Plant) -> dict[str, Any]:
+    hit = _TAG_CACHE.get(key)
+    if hit is None or hit[0] is not plant:
+        hit = (plant, {tg.id: tg for tg in plant.tags})
+        if len(_TAG_CACHE) > 8:
+            _TAG_CACHE.clear()
+        _TAG_CACHE[key] = hit
+    return hit[1]

@@ -1,0 +1,80 @@
+"""Scene data shared by the 3D page and the overview's compact view: the static spec and the live payload."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+
+from plant.loader import load_plant_cached
+from scene.bundle import plant_bundle
+from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
+from store import people
+from webapp import context as web
+from webapp.live.alarms import alarm_snapshot
+from webapp.live.personnel import current_viewer
+from webapp.live.snapshot import snapshot
+from webapp.routes.scene import deck_url, mesh_url
+
+logger = logging.getLogger(__name__)
+
+
+def names_visible() -> bool:
+    """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
+    only where badges are and their role (executives). ``store.people.access`` decides, as for the
+    personnel page. Nobody logged in: no names."""
+    viewer = current_viewer()
+    return viewer is not None and people.access(viewer) == people.Access.FULL
+
+
+@lru_cache(maxsize=16)
+def static_spec(plant_file: str, lang: str, deck_id: str, selected_id: str, names: bool) -> dict[str, Any]:
+    """Geometry, names and meshes' address, sent once with a page; ``deck_id`` is where it draws. Badge
+    names only with ``names`` (:func:`names_visible`), so the cache keeps one spec for each."""
+    plant = load_plant_cached(plant_file)
+    bundle = plant_bundle(plant_file)
+    return static_scene(
+        plant,
+        bundle,
+        lang,
+        mesh_url=mesh_url(bundle.digest),
+        deck_url=deck_url(),
+        ids={"deck": deck_id, "selected": selected_id},
+        names=names,
+    )
+
+
+def redact_details(data: dict[str, Any]) -> dict[str, Any]:
+    """A side panel's data (``scene.details``) without who anyone is: a badge keeps its role, kind, zone and
+    SOS, a zone's list of people keeps their roles; names and teams are blank."""
+    out = dict(data)
+    if out.get("type") == "badge":
+        out.update(name="", name_zh=None, team="")
+    if out.get("people"):
+        rows = [dict(p, name="", name_zh=None, team="") for p in out["people"]]
+        rows.sort(key=lambda r: (not r.get("sos"), str(r.get("role")), str(r.get("id"))))
+        out["people"] = rows
+    return out
+
+
+@lru_cache(maxsize=4)
+def _hazards(plant_file: str) -> list[Any]:
+    return hazard_sources(load_plant_cached(plant_file))
+
+
+@web.shared(web.SNAPSHOT_SECONDS)
+def live_payload() -> dict[str, Any]:
+    """This refresh period's live fields (states, levels, badges, hazard values, alarm markers, cameras and
+    zones of video alarms), shared by every scene."""
+    plant_file = str(web.settings().plant_file)
+    plant = load_plant_cached(plant_file)
+    live = live_scene(plant, snapshot(), _hazards(plant_file))
+    try:
+        alarms = alarm_snapshot()["alarms"]
+        live["al"] = alarm_markers(plant, alarms)
+        # cameras and zones of video alarms: only while there are any (a few bytes each)
+        live.update({k: v for k, v in video_markers(plant, alarms).items() if v})
+    except Exception:  # the scene still draws without the alarm store
+        logger.exception("scene: no alarm markers this refresh")
+        live["al"] = []
+    return live

@@ -1,0 +1,1 @@
+"""Dash pages only (Dash's pages folder): each module registers one page."""

@@ -1,0 +1,1 @@
+"""Flask routes other than pages and callbacks."""

@@ -1,0 +1,1 @@
+"""The shell around every page: navbar, plant clock, data health, alarm banner, user menu."""
