@@ -149,6 +149,7 @@ def _demo(tmp: Path) -> Iterator[tuple[Path, Path]]:
         "SW_VAR_DIR": str(var),
         "SW_PLANT_FILE": str(plant_file),
         "SW_WEB_PORT": str(web),
+        "SW_CAMERA_PORT": str(_free_port()),  # the demo cameras too, so a demo running beside it does not clash
         "SW_DATABASE_URL": "",
     }
     log = (tmp / "demo.log").open("wb")
