@@ -365,6 +365,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             cookies = [_login(base, username, password) for _ in range(screens)]  # a session per screen
             for body in bodies.values():  # warm caches and connections
                 _post(base + UPDATE, body, cookie, timeout=30)
+            load_before = os.getloadavg()
             one = _run(base, bodies, cookies[:1], seconds, counter)
             many = _run(base, bodies, cookies, seconds, counter)
     load = os.getloadavg()
@@ -400,6 +401,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         },
     }
     figures["load_average"] = [round(x, 2) for x in load]
+    figures["load_average_before"] = [round(x, 2) for x in load_before]
     figures["meets_targets"] = bool(
         figures["p95_ms"] < TARGET_P95_MS
         and figures["scene_payload_p95_bytes"] < TARGET_SCENE_PAYLOAD_BYTES
