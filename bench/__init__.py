@@ -1,1 +1,1 @@
-"""Benchmarks: ``python -m bench <name> [--quick]``; each prints one JSON object of figures last."""
+"""Benchmarks: ``python -m bench <name> [--quick | --smoke]``; each prints one JSON object of figures last."""

@@ -1,4 +1,8 @@
-"""Dispatch ``python -m bench <name> [args]`` to ``bench/<name>.py``'s ``main(argv) -> dict``."""
+"""Dispatch ``python -m bench <name> [args]`` to ``bench/<name>.py``'s ``main(argv) -> dict``.
+
+Every benchmark takes ``--quick`` (shorter) and ``--smoke`` (the same code path on tiny sizes, in seconds;
+the figures then say ``"smoke": true`` and are not measurements).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ def available() -> list[str]:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not argv or argv[0] not in available():
-        sys.stderr.write(f"usage: python -m bench <{'|'.join(available())}> [--quick]\n")
+        sys.stderr.write(f"usage: python -m bench <{'|'.join(available())}> [--quick | --smoke]\n")
         return 2
     module = importlib.import_module(f"bench.{argv[0]}")
     figures = module.main(argv[1:])

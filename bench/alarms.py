@@ -2,6 +2,8 @@
 
     python -m bench alarms            60 s of stream, 30 days / 200,000 transitions, 30 s of service
     python -m bench alarms --quick    10 s of stream, the same month (cached), 10 s of service
+    python -m bench alarms --smoke    0.2 s of stream, 2 days / about 6,000 transitions (not cached), 2 s of
+                                      service: checks that it runs, not a measurement
 
 A synthetic plant of 380 tags in 4 areas, each with HH/H/L/LL limits, 100 of them with a rate-of-change
 alarm, and a quality alarm each: 2,000 alarm definitions.
@@ -41,6 +43,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Engine, func, select
 
+from bench import _smoke
 from engine.alarms import ACK, SHELVE, AlarmEngine
 from plant.schema import Plant
 from settings import get_settings
@@ -245,15 +248,18 @@ def _run_month(
     return total, eng
 
 
-def month_events(plant: Plant, days: int, seed: int) -> list[tuple[int, int, str, Any]]:
-    """Scale the number of excursions so the month has about 200,000 transitions."""
-    probe = 20_000
+def month_events(
+    plant: Plant, days: int, seed: int, target: int = TARGET_TRANSITIONS
+) -> list[tuple[int, int, str, Any]]:
+    """Scale the number of excursions so the month has about ``target`` (200,000) transitions (never fewer
+    than the floods, chattering and standing alarms make on their own)."""
+    probe = max(100, target // 10)
     fixed, _ = _run_month(plant, _month_events(plant, days, seed, 0), days)
     with_probe, _ = _run_month(plant, _month_events(plant, days, seed, probe), days)
     per = (with_probe - fixed) / probe
-    n = max(0, round((TARGET_TRANSITIONS - fixed) / per))
+    n = max(0, round((target - fixed) / per))
     got, _ = _run_month(plant, _month_events(plant, days, seed, n), days)  # overlaps: correct once more
-    n = max(0, round(n * (TARGET_TRANSITIONS - fixed) / max(got - fixed, 1) * 1.002))
+    n = max(0, round(n * (target - fixed) / max(got - fixed, 1) * 1.002))
     return _month_events(plant, days, seed, n)
 
 
@@ -380,16 +386,23 @@ def service_steps(plant: Plant, seconds: int, seed: int, tmp: Path) -> dict[str,
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench alarms")
     parser.add_argument("--quick", action="store_true", help="10 s of stream and of service")
+    _smoke.add_flag(parser)
     parser.add_argument("--seconds", type=float, default=None, help="seconds of 10,000/s stream for the engine")
-    parser.add_argument("--days", type=int, default=30)
-    parser.add_argument("--reps", type=int, default=7)
+    parser.add_argument("--days", type=int, default=None, help="days of journal (default 30, smoke 2)")
+    parser.add_argument("--reps", type=int, default=None, help="KPI runs measured (default 7, smoke 1)")
     parser.add_argument("--service-seconds", type=int, default=None)
     parser.add_argument("--pg", default=PG_ADMIN_DSN, help="admin DSN of a PostgreSQL server ('' to skip)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args(argv)
-    seconds = args.seconds or (10 if args.quick else 60)
-    service_seconds = args.service_seconds if args.service_seconds is not None else (10 if args.quick else 30)
+    smoke = args.smoke
+    seconds = args.seconds or (0.2 if smoke else 10 if args.quick else 60)
+    service_seconds = (
+        args.service_seconds if args.service_seconds is not None else (2 if smoke else 10 if args.quick else 30)
+    )
+    days = args.days or (2 if smoke else 30)
+    reps = args.reps or (1 if smoke else 7)
+    target = 6_000 if smoke else TARGET_TRANSITIONS
 
     plant = bench_plant()
     figures: dict[str, Any] = {"definitions": len(AlarmEngine(plant).definitions), "stream_rate_per_s": RATE}
@@ -398,38 +411,41 @@ def main(argv: list[str]) -> dict[str, Any]:
     figures["realtime_factor"] = round(figures["engine_values_per_s"] / RATE, 1)
     del samples
 
-    key = hashlib.sha256(f"v{BUILD_VERSION}-days{args.days}-seed{args.seed}".encode()).hexdigest()[:12]
-    cached = get_settings().var_dir / "bench" / f"alarms-{key}.db"
     events: list[tuple[int, int, str, Any]] | None = None
     with tempfile.TemporaryDirectory(prefix="sw-bench-alarms-") as tmp_dir:
         tmp = Path(tmp_dir)
         db = tmp / "journal.db"
-        if cached.exists() and not args.no_cache:
+        # a smoke run neither reads nor writes the cache: its journal is built in the temporary directory
+        cached = None if smoke else _cache_file(days, args.seed)
+        if cached is not None and cached.exists() and not args.no_cache:
             shutil.copyfile(cached, db)
             figures["cache"] = "hit"
         else:
-            events = month_events(plant, args.days, args.seed)
-            figures["build"] = build_journal(f"sqlite:///{db}", plant, events, args.days)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(db, cached.with_suffix(".tmp"))
-            cached.with_suffix(".tmp").replace(cached)
-            figures["cache"] = "built"
+            events = month_events(plant, days, args.seed, target)
+            figures["build"] = build_journal(f"sqlite:///{db}", plant, events, days)
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(db, cached.with_suffix(".tmp"))
+                cached.with_suffix(".tmp").replace(cached)
+                figures["cache"] = "built"
+            else:
+                figures["cache"] = "none"
         url = f"sqlite:///{db}"
         migrate(url)
         engine = make_engine(url)
         with session_scope(engine) as session:
             figures["journal_rows"] = int(session.scalar(select(func.count()).select_from(AlarmJournal)) or 0)
         engine.dispose()
-        sqlite_kpis = time_kpis(url, args.days, args.reps)
+        sqlite_kpis = time_kpis(url, days, reps)
         figures["kpi_month_ms"] = sqlite_kpis.pop("ms")
         figures["kpi_sqlite"] = sqlite_kpis
         if args.pg:
             with pg_database(args.pg) as pg_url:
                 if pg_url is not None:
                     if events is None:
-                        events = month_events(plant, args.days, args.seed)
-                    figures["build_pg"] = build_journal(pg_url, plant, events, args.days)
-                    pg_kpis = time_kpis(pg_url, args.days, args.reps)
+                        events = month_events(plant, days, args.seed, target)
+                    figures["build_pg"] = build_journal(pg_url, plant, events, days)
+                    pg_kpis = time_kpis(pg_url, days, reps)
                     figures["kpi_month_ms_pg"] = pg_kpis.pop("ms")
                     figures["kpi_pg"] = pg_kpis
         if service_seconds > 0:
@@ -441,5 +457,11 @@ def main(argv: list[str]) -> dict[str, Any]:
         and figures["kpi_month_ms"] < 1000
         and figures.get("kpi_month_ms_pg", 0) < 1000,
     }
+    figures["days"] = days
     figures["load_average"] = [round(x, 2) for x in os.getloadavg()]
-    return figures
+    return _smoke.mark(figures, smoke)
+
+
+def _cache_file(days: int, seed: int) -> Path:
+    key = hashlib.sha256(f"v{BUILD_VERSION}-days{days}-seed{seed}".encode()).hexdigest()[:12]
+    return get_settings().var_dir / "bench" / f"alarms-{key}.db"

@@ -2,6 +2,7 @@
 
     python -m bench demo_alarm_rate                 3 simulated hours at 1 s, seed 1, from 10:00 plant time
     python -m bench demo_alarm_rate --quick         30 simulated minutes
+    python -m bench demo_alarm_rate --smoke         6 simulated minutes: checks that it runs, not a measurement
     python -m bench demo_alarm_rate --hours 8 --seed 3 --plant plant/demo_smelter.yaml
 
 No sleeping, no database, no OPC UA: :class:`simulator.model.SmelterModel` is stepped at ``--step-s``
@@ -38,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import _smoke
 from engine.alarms import ACTIVE, PERSONNEL, QUALITY, AlarmEngine
 from engine.personnel import DWELL_EXCEEDED, RulesEngine, SosChange
 from plant.loader import DEMO_PLANT, load_plant
@@ -222,15 +224,16 @@ def _eq_tags(tags: dict[str, Any], equipment: str) -> set[str]:
 def main(argv: list[str]) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="python -m bench demo_alarm_rate")
     p.add_argument("--quick", action="store_true", help="30 simulated minutes")
-    p.add_argument("--hours", type=float, default=3.0)
+    _smoke.add_flag(p)
+    p.add_argument("--hours", type=float, default=None, help="simulated hours (default 3, quick 0.5, smoke 0.1)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--step-s", type=float, default=1.0)
     p.add_argument("--plant", type=Path, default=DEMO_PLANT)
     args = p.parse_args(argv)
-    hours = 0.5 if args.quick else args.hours
+    hours = args.hours or (0.1 if args.smoke else 0.5 if args.quick else 3.0)
     if not hours > 0 or not args.step_s > 0:
         raise SystemExit("--hours and --step-s must be positive")
     plant = load_plant(args.plant)
     figures = run(plant, hours, args.seed, args.step_s)
     figures["seed"] = args.seed
-    return figures
+    return _smoke.mark(figures, args.smoke)

@@ -2,6 +2,7 @@
 
     python -m bench ingest             2,000 tags at 6 Hz (12,000 values/s offered), 20 s windows
     python -m bench ingest --quick     the same load, 8 s windows (under a minute)
+    python -m bench ingest --smoke     50 tags at 2 Hz, 2 s windows: checks that it runs, not a measurement
     python -m bench ingest --tags N --hz F --seconds T --publishing-ms P
 
 The simulator runs in bench mode in its own process (``python -m simulator --bench-tags N --bench-hz F``:
@@ -49,6 +50,7 @@ import yaml
 from asyncua import Client, ua
 from asyncua.common.subscription import DataChangeEvent
 
+from bench import _smoke
 from collectors.service import tune_gc
 
 logger = logging.getLogger(__name__)
@@ -138,7 +140,7 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def _bare(
-    url: str, n: int, seconds: float, publishing_ms: float, queue_size: int, per_sub: int
+    url: str, n: int, seconds: float, publishing_ms: float, queue_size: int, per_sub: int, warmup_s: float = 3.0
 ) -> tuple[float, float, float]:
     """(data changes per second, values published per second, client CPU %) over the window."""
     client = Client(url, timeout=10)
@@ -175,7 +177,7 @@ async def _bare(
                     count += 1
 
         tasks = [asyncio.create_task(consume(s)) for s in subs]
-        await asyncio.sleep(3.0)  # initial values and warm-up
+        await asyncio.sleep(warmup_s)  # initial values and warm-up
         _, p0 = await _tick_and_published(client, n)
         c0, t0, cpu0 = count, time.monotonic(), time.process_time()
         await asyncio.sleep(seconds)
@@ -237,7 +239,7 @@ def _full(url: str, n: int, seconds: float, args: argparse.Namespace, tmp: Path)
             if time.monotonic() - t_start > 120:
                 raise TimeoutError("collector did not start writing within 120 s")
             time.sleep(0.5)
-        time.sleep(3.0)  # warm-up
+        time.sleep(args.warmup)
         k0, p0 = asyncio.run(_read_tick(url, n))
         c0, t0, cpu0 = _count(db), time.monotonic(), _cpu_seconds(proc.pid)
         time.sleep(seconds)
@@ -317,9 +319,11 @@ def _simulator(n: int, hz: float, nice: int, log: Path) -> Iterator[tuple[str, i
 def main(argv: list[str]) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="python -m bench ingest")
     p.add_argument("--quick", action="store_true", help="short windows (under a minute)")
-    p.add_argument("--tags", type=int, default=2000)
-    p.add_argument("--hz", type=float, default=6.0)
-    p.add_argument("--seconds", type=float, default=None, help="measurement window (default 20, quick 8)")
+    _smoke.add_flag(p)
+    p.add_argument("--tags", type=int, default=None, help="default 2,000 (smoke 50)")
+    p.add_argument("--hz", type=float, default=None, help="default 6 (smoke 2)")
+    p.add_argument("--seconds", type=float, default=None, help="measurement window (default 20, quick 8, smoke 2)")
+    p.add_argument("--warmup", type=float, default=None, help="seconds before each window (default 3, smoke 1)")
     p.add_argument("--publishing-ms", type=float, default=500.0)
     p.add_argument("--queue-size", type=int, default=100)
     p.add_argument("--per-sub", type=int, default=1000, help="monitored items per subscription")
@@ -328,8 +332,10 @@ def main(argv: list[str]) -> dict[str, Any]:
     p.add_argument("--gc-threshold", type=int, default=50_000, help="as python -m collectors --gc-threshold")
     p.add_argument("--sim-nice", type=int, default=-5, help="simulator niceness when permitted (0: leave it)")
     args = p.parse_args(argv)
-    seconds = args.seconds or (8.0 if args.quick else 20.0)
-    n = args.tags
+    seconds = args.seconds or (2.0 if args.smoke else 8.0 if args.quick else 20.0)
+    args.tags = n = args.tags or (50 if args.smoke else 2000)
+    args.hz = args.hz or (2.0 if args.smoke else 6.0)
+    args.warmup = args.warmup if args.warmup is not None else (1.0 if args.smoke else 3.0)
 
     with tempfile.TemporaryDirectory(prefix="sw-bench-ingest-") as tmpdir:
         tmp = Path(tmpdir)
@@ -340,7 +346,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             tune_gc(args.gc_threshold)
             try:
                 bare, bare_published, bare_cpu = asyncio.run(
-                    _bare(url, n, seconds, args.publishing_ms, args.queue_size, args.per_sub)
+                    _bare(url, n, seconds, args.publishing_ms, args.queue_size, args.per_sub, args.warmup)
                 )
             finally:
                 gc.set_threshold(*saved)
@@ -385,7 +391,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     if full["collector_errors"]:
         figures["collector_errors"] = full["collector_errors"]
     logger.info("ingest bench: %s", figures)
-    return figures
+    return _smoke.mark(figures, args.smoke)
 
 
 if __name__ == "__main__":

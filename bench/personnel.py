@@ -2,6 +2,8 @@
 
     python -m bench personnel            2,000 badges; playback hour and trajectories cached under var/bench/
     python -m bench personnel --quick    500 badges, fewer repetitions (about a minute on a first run)
+    python -m bench personnel --smoke    40 badges, 2 minutes of playback and 30 min of trajectory, not cached:
+                                         checks that it runs, not a measurement
 
 The plant is generated (:func:`bench_plant`): a 2 x 1.4 km site with 60 zones (octagons, every kind of rule:
 forbidden, roles, two-person, hazard, dwell, headcount per shift), 40 fences (8 forbidden, 12 authorized,
@@ -47,6 +49,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
+from bench import _smoke
 from engine.personnel import RulesEngine
 from plant.schema import Plant
 from services.personnel import PersonnelService
@@ -298,9 +301,16 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
     conn.executemany("INSERT OR IGNORE INTO position (badge, ts, x, y, floor, quality) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
-def build_history(path: Path, plant: Plant, traj_badges: list[str], seed: int) -> dict[str, Any]:
-    """One hour of every badge at 1 Hz (the crowd) and 8 h at 1 Hz for ``traj_badges`` (a random walk
-    before that hour), into a fresh SQLite store at ``path``."""
+def build_history(
+    path: Path,
+    plant: Plant,
+    traj_badges: list[str],
+    seed: int,
+    playback_s: int = 3600,
+    trajectory_hours: float = TRAJECTORY_HOURS,
+) -> dict[str, Any]:
+    """One hour (``playback_s``) of every badge at 1 Hz (the crowd) and 8 h (``trajectory_hours``) at 1 Hz
+    for ``traj_badges`` (a random walk before that hour), into a fresh SQLite store at ``path``."""
     url = f"sqlite:///{path}"
     migrate(url)
     t0 = time.perf_counter()
@@ -309,8 +319,8 @@ def build_history(path: Path, plant: Plant, traj_badges: list[str], seed: int) -
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=OFF")
         rng = np.random.default_rng(seed)
-        history_start = START_MS + HOUR_MS - TRAJECTORY_HOURS * HOUR_MS
-        n_hist = (START_MS - history_start) // 1000
+        history_start = START_MS + playback_s * 1000 - round(trajectory_hours * HOUR_MS)
+        n_hist = max(0, (START_MS - history_start) // 1000)
         for bid in traj_badges:
             steps = rng.normal(0.0, 0.6, (n_hist, 2))
             xy = np.cumsum(steps, axis=0) + np.array([W / 2, D / 2])
@@ -325,7 +335,7 @@ def build_history(path: Path, plant: Plant, traj_badges: list[str], seed: int) -
         moves = Movements(plant, START_MS, seed)
         rows = []
         last: dict[str, tuple[Any, ...]] = {}
-        for k in range(0, 3600):
+        for k in range(0, playback_s):
             now = START_MS + k * 1000
             for p in moves.at(now):
                 row = (p.badge, p.ts, p.x, p.y, p.floor, p.quality)
@@ -348,12 +358,20 @@ def build_history(path: Path, plant: Plant, traj_badges: list[str], seed: int) -
     return {"positions": int(count), "build_s": round(time.perf_counter() - t0, 1)}
 
 
-def bench_history(db: Path, plant: Plant, traj_badges: list[str], reps: int, seed: int) -> dict[str, Any]:
+def bench_history(
+    db: Path,
+    plant: Plant,
+    traj_badges: list[str],
+    reps: int,
+    seed: int,
+    playback_s: int = 3600,
+    trajectory_hours: float = TRAJECTORY_HOURS,
+) -> dict[str, Any]:
     url = f"sqlite:///{db}"
     engine = make_engine(url)
     rng = np.random.default_rng(seed)
-    end = START_MS + HOUR_MS - 1000
-    begin = end - TRAJECTORY_HOURS * HOUR_MS + 1000
+    end = START_MS + playback_s * 1000 - 1000
+    begin = end - round(trajectory_hours * HOUR_MS) + 1000
     try:
         times: list[float] = []
         cpu: list[float] = []
@@ -392,7 +410,9 @@ def bench_history(db: Path, plant: Plant, traj_badges: list[str], reps: int, see
         figures.update({"page_trajectory_p95_ms": _p95(page), "page_trajectory_points": points})
         with Session(engine) as session:
             t = time.perf_counter()
-            payload = people.playback_trips(session, plant, START_MS, START_MS + HOUR_MS, viewer=people.SYSTEM)
+            payload = people.playback_trips(
+                session, plant, START_MS, START_MS + playback_s * 1000, viewer=people.SYSTEM
+            )
             playback_ms = (time.perf_counter() - t) * 1000
         body = json.dumps(payload, separators=(",", ":")).encode()
         figures.update(
@@ -414,18 +434,22 @@ def bench_history(db: Path, plant: Plant, traj_badges: list[str], reps: int, see
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench personnel")
     parser.add_argument("--quick", action="store_true", help="500 badges and fewer repetitions")
+    _smoke.add_flag(parser)
     parser.add_argument("--badges", type=int, default=None)
     parser.add_argument("--ticks", type=int, default=None, help="rule evaluations measured")
     parser.add_argument("--steps", type=int, default=None, help="service steps measured")
     parser.add_argument("--reps", type=int, default=None, help="trajectory queries measured")
-    parser.add_argument("--trajectory-badges", type=int, default=20)
+    parser.add_argument("--trajectory-badges", type=int, default=None, help="badges with 8 h of history (20)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-cache", action="store_true", help="rebuild the position history even if cached")
     args = parser.parse_args(argv)
-    n = args.badges or (500 if args.quick else 2000)
-    ticks = args.ticks or (60 if args.quick else 300)
-    steps = args.steps or (20 if args.quick else 60)
-    reps = args.reps or (10 if args.quick else 30)
+    smoke = args.smoke
+    n = args.badges or (40 if smoke else 500 if args.quick else 2000)
+    ticks = args.ticks or (5 if smoke else 60 if args.quick else 300)
+    steps = args.steps or (3 if smoke else 20 if args.quick else 60)
+    reps = args.reps or (2 if smoke else 10 if args.quick else 30)
+    n_traj = args.trajectory_badges or (2 if smoke else 20)
+    playback_s, trajectory_hours = (120, 0.5) if smoke else (3600, float(TRAJECTORY_HOURS))
     plant = bench_plant(n, args.seed)
     figures: dict[str, Any] = {
         "badges": n,
@@ -437,22 +461,27 @@ def main(argv: list[str]) -> dict[str, Any]:
     figures.update(bench_rules(plant, ticks, args.seed))
     figures.update(bench_service(plant, steps, args.seed))
     people = [b.id for b in plant.badges if b.kind == "person"]
-    traj_badges = people[: max(1, args.trajectory_badges)]
-    key = f"v{BUILD_VERSION}-n{n}-t{len(traj_badges)}-seed{args.seed}"
-    cache_dir = get_settings().var_dir / "bench"
-    cached = cache_dir / f"personnel-{hashlib.sha256(key.encode()).hexdigest()[:12]}.db"
+    traj_badges = people[: max(1, n_traj)]
+    cached = None
+    if not smoke:  # a smoke run neither reads nor writes the cache
+        key = f"v{BUILD_VERSION}-n{n}-t{len(traj_badges)}-seed{args.seed}"
+        cached = get_settings().var_dir / "bench" / f"personnel-{hashlib.sha256(key.encode()).hexdigest()[:12]}.db"
     with tempfile.TemporaryDirectory(prefix="sw-bench-personnel-") as tmp:
         db = Path(tmp) / "history.db"
-        if cached.exists() and not args.no_cache:
+        if cached is not None and cached.exists() and not args.no_cache:
             shutil.copyfile(cached, db)
             figures["cache"] = "hit"
         else:
-            figures["build"] = build_history(db, plant, traj_badges, args.seed)
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(db, cached.with_suffix(".tmp"))
-            cached.with_suffix(".tmp").replace(cached)
-            figures["cache"] = "built"
+            figures["build"] = build_history(db, plant, traj_badges, args.seed, playback_s, trajectory_hours)
+            figures["cache"] = "none"
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(db, cached.with_suffix(".tmp"))
+                cached.with_suffix(".tmp").replace(cached)
+                figures["cache"] = "built"
         migrate(f"sqlite:///{db}")  # no-op when current
-        figures.update(bench_history(db, plant, traj_badges, reps, args.seed))
+        figures.update(bench_history(db, plant, traj_badges, reps, args.seed, playback_s, trajectory_hours))
+    figures["playback_s"] = playback_s
+    figures["trajectory_hours"] = trajectory_hours
     figures["sqlite_version"] = sqlite3.sqlite_version
-    return figures
+    return _smoke.mark(figures, smoke)

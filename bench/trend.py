@@ -2,12 +2,14 @@
 
     python -m bench trend            30 days (2,592,000 samples), 30 warm repetitions per range
     python -m bench trend --quick    3 days, under a minute
+    python -m bench trend --smoke    1 day, not cached, 2 repetitions: checks that it runs, not a measurement
 
 The history is bulk-loaded into a SQLite file (rollups rebuilt from raw) and cached under
 ``var/bench/`` keyed by its parameters; every run copies it into a temporary directory and measures
-real queries there. Figures: ``p95_ms`` (whole-range warm p95 of :func:`store.trend.trend`), ``points``,
-``naive_p95_ms`` (fetch every raw row of the range through SQLAlchemy and resample min/max with pandas to
-the same bucket size), ``speedup`` (naive / trend) and per-range p95s.
+real queries there (a smoke run builds its day in the temporary directory and leaves the cache alone).
+Figures: ``p95_ms`` (whole-range warm p95 of :func:`store.trend.trend`), ``points``, ``naive_p95_ms``
+(fetch every raw row of the range through SQLAlchemy and resample min/max with pandas to the same bucket
+size), ``speedup`` (naive / trend) and per-range p95s.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bench import _smoke
 from settings import get_settings
 from store.db import make_engine, migrate, session_scope
 from store.models import Sample
@@ -118,31 +121,36 @@ def _naive(engine: Engine, t0: int, t1: int, bucket_ms: int) -> int:
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench trend")
     parser.add_argument("--quick", action="store_true", help="3 days of history instead of 30")
+    _smoke.add_flag(parser)
     parser.add_argument("--days", type=int, default=None)
     parser.add_argument("--reps", type=int, default=None)
-    parser.add_argument("--naive-reps", type=int, default=3)
+    parser.add_argument("--naive-reps", type=int, default=None, help="naive queries measured (default 3)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-cache", action="store_true", help="rebuild the history even if cached")
     args = parser.parse_args(argv)
-    days = args.days or (3 if args.quick else 30)
-    reps = args.reps or (10 if args.quick else 30)
+    days = args.days or (1 if args.smoke else 3 if args.quick else 30)
+    reps = args.reps or (2 if args.smoke else 10 if args.quick else 30)
+    naive_reps = args.naive_reps or (1 if args.smoke else 3)
 
-    key = hashlib.sha256(f"v{BUILD_VERSION}-days{days}-seed{args.seed}-1hz".encode()).hexdigest()[:12]
-    cache_dir = get_settings().var_dir / "bench"
-    cached = cache_dir / f"trend-{key}.db"
+    cached = None
+    if not args.smoke:  # a smoke run neither reads nor writes the cache
+        key = hashlib.sha256(f"v{BUILD_VERSION}-days{days}-seed{args.seed}-1hz".encode()).hexdigest()[:12]
+        cached = get_settings().var_dir / "bench" / f"trend-{key}.db"
     figures: dict[str, Any] = {"days": days, "width_px": WIDTH_PX, "reps": reps}
 
     with tempfile.TemporaryDirectory(prefix="sw-bench-trend-") as tmp:
         db = Path(tmp) / "trend.db"
-        if cached.exists() and not args.no_cache:
+        if cached is not None and cached.exists() and not args.no_cache:
             shutil.copyfile(cached, db)
             figures["cache"] = "hit"
         else:
             figures["build"] = _build(db, days, args.seed)
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(db, cached.with_suffix(".tmp"))
-            cached.with_suffix(".tmp").replace(cached)
-            figures["cache"] = "built"
+            figures["cache"] = "none"
+            if cached is not None:
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(db, cached.with_suffix(".tmp"))
+                cached.with_suffix(".tmp").replace(cached)
+                figures["cache"] = "built"
         url = f"sqlite:///{db}"
         migrate(url)  # no-op when current; keeps an old cache usable after a new migration
         engine = make_engine(url)
@@ -173,7 +181,7 @@ def main(argv: list[str]) -> dict[str, Any]:
                 }
             whole = per_range[f"{days}d"]
             t0 = t_end - days * DAY_MS + 1
-            naive_times, naive_points = _timed(lambda: _naive(engine, t0, t_end, whole["bucket_ms"]), args.naive_reps)
+            naive_times, naive_points = _timed(lambda: _naive(engine, t0, t_end, whole["bucket_ms"]), naive_reps)
         finally:
             engine.dispose()
 
@@ -189,4 +197,4 @@ def main(argv: list[str]) -> dict[str, Any]:
             "sqlite_version": sqlite3.sqlite_version,
         }
     )
-    return figures
+    return _smoke.mark(figures, args.smoke)

@@ -2,6 +2,8 @@
 
     python -m bench video            4 min of streams (incidents sped up: one every ~40 s per camera)
     python -m bench video --quick    90 s
+    python -m bench video --smoke    2 cameras (a hall and a perimeter one) for 8 s, up to 2 relay viewers:
+                                     checks that it runs, not a measurement
 
 A :class:`simulator.cameras.CameraServer` runs in a subprocess (its rendering is not counted) serving the
 demo plant's analysed cameras at 1280x720 and ``--camera-fps`` frames per second; the people are a
@@ -42,6 +44,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from bench import _smoke
 from plant import load_plant
 from plant.schema import Camera, Plant, VideoClass
 from simulator.video_scenes import Figure, Scenes, ground_point
@@ -58,6 +61,14 @@ def bench_plant() -> Plant:
 
 def analysed(plant: Plant) -> list[Camera]:
     return [c for c in plant.cameras if c.analytics is not None]
+
+
+def smoke_cameras(plant: Plant) -> list[Camera]:
+    """A hall camera and a perimeter camera (one with a restricted area) of the analysed ones."""
+    cams = analysed(plant)
+    hall = [c for c in cams if c.analytics is not None and not c.analytics.restricted][:1]
+    perimeter = [c for c in cams if c.analytics is not None and c.analytics.restricted][:1]
+    return hall + perimeter or cams[:2]
 
 
 def bench_scenes(plant: Plant) -> Scenes:
@@ -314,17 +325,19 @@ def relay_viewers(plant: Plant, port: int, seconds: float, max_viewers: int = 12
 def main(argv: list[str]) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m bench video", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="90 s instead of 4 min")
+    _smoke.add_flag(parser)
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--camera-fps", type=float, default=4.0, help="frames per second each camera sends")
     parser.add_argument("--relay-seconds", type=float, default=None)
     args = parser.parse_args(argv)
-    seconds = args.seconds or (90.0 if args.quick else 240.0)
-    relay_s = args.relay_seconds or (4.0 if args.quick else 8.0)
+    smoke = args.smoke
+    seconds = args.seconds or (8.0 if smoke else 90.0 if args.quick else 240.0)
+    relay_s = args.relay_seconds or (1.0 if smoke else 4.0 if args.quick else 8.0)
     plant = bench_plant()
-    cams = analysed(plant)
+    cams = smoke_cameras(plant) if smoke else analysed(plant)
     server = _Server(args.camera_fps, SIZE)
     try:
-        warmup = 5.0
+        warmup = 3.0 if smoke else 5.0
         begin = time.time()
         records = {c.id: _Record() for c in cams}
         stop = threading.Event()
@@ -343,7 +356,7 @@ def main(argv: list[str]) -> dict[str, Any]:
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         stop.set()
         load = os.getloadavg()
-        relay = relay_viewers(plant, server.port, relay_s)
+        relay = relay_viewers(plant, server.port, relay_s, max_viewers=2 if smoke else 128)
     finally:
         server.close()
     fps = sorted(
@@ -373,7 +386,7 @@ def main(argv: list[str]) -> dict[str, Any]:
     }
     out.update(score(plant, records))
     out.update(relay)
-    return out
+    return _smoke.mark(out, smoke)
 
 
 if __name__ == "__main__":
