@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.generate import render
 from plant import PlantFileError, load_plant
-from plant.generate_demo import render
 from plant.loader import DEMO_PLANT
 from plant.schema import BadgeKind, IncidentKind, Plant, RiskLevel, TagKind
 
@@ -49,7 +49,7 @@ def test_demo_loads() -> None:
 
 def test_demo_file_is_what_the_generator_writes() -> None:
     text, _ = render()
-    assert DEMO_PLANT.read_text(encoding="utf-8") == text, "run `python -m plant.generate_demo` and commit the file"
+    assert DEMO_PLANT.read_text(encoding="utf-8") == text, "run `python -m demo.generate` and commit the file"
     assert render()[0] == text  # deterministic
 
 
