@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 from collections import Counter
 from collections.abc import Callable
@@ -11,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.generate import render
 from plant import PlantFileError, load_plant
-from plant.generate_demo import render
 from plant.loader import DEMO_PLANT
 from plant.schema import BadgeKind, IncidentKind, Plant, RiskLevel, TagKind
 
@@ -49,8 +50,24 @@ def test_demo_loads() -> None:
 
 def test_demo_file_is_what_the_generator_writes() -> None:
     text, _ = render()
-    assert DEMO_PLANT.read_text(encoding="utf-8") == text, "run `python -m plant.generate_demo` and commit the file"
+    assert DEMO_PLANT.read_text(encoding="utf-8") == text, "run `python -m demo.generate` and commit the file"
     assert render()[0] == text  # deterministic
+
+
+def test_nothing_outside_demo_imports_the_generator() -> None:
+    """The generator and its tables are a development tool: the runtime (and the benchmarks) never import them."""
+    root = DEMO_PLANT.parent.parent
+    importers = []
+    for path in root.rglob("*.py"):
+        rel = path.relative_to(root)
+        if rel.parts[0] in ("demo", "tests", ".venv", "var"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(n == "demo" or n.startswith("demo.") for n in names):
+                importers.append(str(rel))
+    assert importers == []
 
 
 def test_demo_counts(demo: Plant) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bench.video import Crowd
 from plant import load_plant
-from plant.generate_demo import OUT as DEMO_FILE
+from plant.loader import DEMO_PLANT as DEMO_FILE
 from plant.schema import Camera, Plant, VideoClass
 from simulator.cameras import CameraRenderer, CameraServer
 from simulator.video_scenes import SceneIncident, Scenes

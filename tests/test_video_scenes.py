@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from plant import load_plant
-from plant.generate_demo import OUT as DEMO_FILE
+from plant.loader import DEMO_PLANT as DEMO_FILE
 from plant.schema import Plant, VideoClass
 from simulator.cameras import CameraRenderer, View
 from simulator.video_scenes import DURATION_S, EVERY_S, NO_HAT, Scenes, ground_point
