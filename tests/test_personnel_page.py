@@ -67,6 +67,9 @@ def _plant_file(tmp_path: Path) -> Path:
     return path
 
 
+HOUR = 3_600_000
+
+
 def seed_personnel(tmp_path: Path) -> tuple[Settings, int]:
     """The web seed plus: people in the hall, one in the converter aisle (under its minimum of 2), one in
     the tank farm with an open forbidden-zone violation, an hour of walking for P001, a closed violation."""
@@ -270,8 +273,14 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
     names = {r[0]: r[1] for r in rows[1:]}
     assert names["P001"] == "张伟"  # Chinese names, UTF-8 with BOM
     assert names["P003"] == "'" + HOSTILE  # formula escaped, kept as text
-    p001 = [r for r in rows[1:] if r[0] == "P001" and r[5] == "smelter-hall"]
-    assert p001 and sum(float(r[9]) for r in p001) == pytest.approx(3600, abs=60)
+    # P001 walked the hour before now: summed over the plant days that hour touches (two just after midnight).
+    days = sorted({datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).date() for ms in (now - HOUR, now)})
+    seconds = 0.0
+    for day in days:
+        with request_as(app, settings, f"/personnel/exposure.csv?day={day.isoformat()}&shift=all&levels=all"):
+            day_rows = list(csv.reader(io.StringIO(view().get_data().decode("utf-8-sig"))))
+        seconds += sum(float(r[9]) for r in day_rows[1:] if r[0] == "P001" and r[5] == "smelter-hall")
+    assert seconds == pytest.approx(3600, abs=60), (days, seconds)
     for query in ("day=2999-01-01", "day=nonsense", "shift=Z", "levels=everything"):
         with request_as(app, settings, f"/personnel/exposure.csv?{query}"):
             resp = view()
