@@ -1,11 +1,7 @@
 """The security audit log: who did what, when, from where. Append-only (the database refuses edits).
 
-``record(session, ...)`` is the repository function (the caller's unit of work commits). ``audit(...)`` is
-for the web tier: it fills in the logged-in user and the client address of the current request and, without
-a session given, writes in its own unit of work::
-
-    from auth import audit
-    audit("alarm_ack", target=alarm_id, detail=comment)
+``record(session, ...)`` is the repository function (the caller's unit of work commits). The web tier's
+``webapp.audit.audit(...)`` fills in the logged-in user and the client address of the current request.
 """
 
 from __future__ import annotations
@@ -111,46 +107,6 @@ def record(
     )
     session.add(row)
     return row
-
-
-def audit(
-    event: str,
-    *,
-    target: str | None = None,
-    detail: str | None = None,
-    data: dict[str, Any] | None = None,
-    user: str | None = None,
-    role: str | None = None,
-    address: str | None = None,
-    session: Session | None = None,
-) -> None:
-    """Record ``event`` for the logged-in user of the current web request (or the ``user`` given).
-
-    With ``session`` the row joins the caller's unit of work; without, it is written and committed now.
-    """
-    from webapp.gate import client_address, current_user
-
-    principal = current_user()
-    if principal is not None and user in (None, principal.username):
-        user, role = principal.username, role or principal.role.value
-    if address is None:
-        address = client_address()
-    fields: dict[str, Any] = {
-        "user": user,
-        "role": role,
-        "address": address,
-        "target": target,
-        "detail": detail,
-        "data": data,
-    }
-    if session is not None:
-        record(session, event, **fields)
-        return
-    from store.db import session_scope
-    from webapp import context as web
-
-    with session_scope(web.engine()) as own:
-        record(own, event, **fields)
 
 
 @dataclass(frozen=True)

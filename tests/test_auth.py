@@ -598,8 +598,8 @@ def test_web_login_lockout_and_rate_limit(tmp_path) -> None:  # type: ignore[no-
 
 
 def test_audit_function_records_the_logged_in_user_and_address(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from auth import audit
     from tests.webutil import logged_in_client
+    from webapp.audit import audit
     from webapp.gate import current_user
 
     app, settings = _web(tmp_path)

@@ -5,7 +5,7 @@ stream or a snapshot) asks for it and stops it ``linger_s`` seconds after the la
 nobody watches cost nothing. Every source frame is decoded once by the capture; the relay re-encodes at
 most ``fps`` frames per second at ``size`` (640x360 by default), once, and every viewer gets those bytes.
 
-Routes (registered by :func:`register_routes`, listed in ``auth.policy.ROUTES``):
+Its routes are registered by ``webapp.routes.video_live`` (listed in ``auth.policy.ROUTES``):
 
 - ``/video/live/<camera>.mjpg`` - ``multipart/x-mixed-replace`` of JPEG frames; while the camera is
   offline the stream sends a dark "no signal" frame, never the last picture;
@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import cv2
-import flask
 import numpy as np
 
 from plant.loader import load_plant_cached
@@ -226,54 +225,7 @@ def multipart(frames: Iterator[bytes]) -> Iterator[bytes]:
         yield data + b"\r\n"
 
 
-def relay() -> VideoRelay:
-    return flask.current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
-
-
 def plant_relay(settings: Settings) -> VideoRelay:
     """A relay of the cameras of the settings' plant (sources without one: the simulator on ``sim_host``)."""
     plant_file = str(settings.plant_file)
     return VideoRelay(lambda: {c.id: c for c in load_plant_cached(plant_file).cameras}, host=settings.sim_host)
-
-
-def register_routes(server: flask.Flask, settings: Settings) -> None:
-    """The live-view, snapshot and status routes on ``server``, served by a relay of the plant's cameras."""
-    server.extensions[EXTENSION] = plant_relay(settings)
-
-    def _known(camera: str) -> None:
-        if relay().camera(camera) is None:
-            flask.abort(404)
-
-    @server.get("/video/live/<camera>.mjpg")
-    def video_live(camera: str) -> flask.Response:
-        _known(camera)
-        frames = relay().frames(camera)
-        response = flask.Response(
-            flask.stream_with_context(multipart(frames)), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}"
-        )
-        response.headers["Cache-Control"] = "no-store"
-        response.headers["X-Accel-Buffering"] = "no"  # a reverse proxy must not buffer a live stream
-        return response
-
-    @server.get("/video/snapshot/<camera>.jpg")
-    def video_snapshot(camera: str) -> flask.Response:
-        _known(camera)
-        data = relay().snapshot(camera)
-        if data is None:
-            # offline: 503, or with ``?offline=blank`` (the camera grid) 200, both with the "no signal" frame
-            code = 200 if flask.request.args.get("offline") == "blank" else 503
-            response = flask.Response(relay().blank(), status=code, mimetype="image/jpeg")
-        else:
-            response = flask.Response(data, mimetype="image/jpeg")
-        response.headers["X-Camera-Online"] = "0" if data is None else "1"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
-    @server.get("/video/status.json")
-    def video_status() -> flask.Response:
-        r = relay()
-        body = {}
-        for cid in r._cameras():
-            st = r.status(cid)
-            body[cid] = {"watched": False} if st is None else {"watched": True, **st.as_dict()}
-        return flask.jsonify(body)

@@ -14,7 +14,13 @@ import dash
 import flask
 
 from settings import Settings, get_settings
+from webapp.compress import install as install_gzip
 from webapp.context import init_web
+from webapp.gate import install as install_auth
+from webapp.routes import register_routes
+from webapp.shell import banner_callbacks as alarm_callbacks
+from webapp.shell import callbacks as shell_callbacks
+from webapp.shell.layout import shell_layout
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +52,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     init_web(server, settings)
-    from webapp.compress import install as install_gzip
-
+    register_routes(server, settings)
     install_gzip(server)  # gzip for scripts, styles and JSON: a phone's first load stays under 1 MB
-
-    from webapp.shell import banner_callbacks as alarm_callbacks
-    from webapp.shell import callbacks as shell_callbacks
-    from webapp.shell.layout import shell_layout
 
     shell_callbacks.register(app)
     alarm_callbacks.register(app)  # the alarm banner on every page
     app.layout = shell_layout
-    from webapp.gate import install as install_auth
-
     install_auth(app)  # login, logout and the check of every request (auth.policy)
     return app
 

@@ -22,7 +22,6 @@ from plant import Plant
 from plant.loader import load_plant_cached
 from settings import Settings
 from store.db import make_engine
-from webapp.routes.scene import register_routes as register_scene_routes
 
 logger = logging.getLogger(__name__)
 
@@ -40,28 +39,6 @@ def init_web(server: flask.Flask, settings: Settings) -> None:
     cache.init_app(server, config=config)
     server.extensions["sw_settings"] = settings
     server.extensions["sw_engine"] = make_engine(settings.db_url)
-
-    @server.get("/api/health")
-    def api_health() -> flask.Response:
-        from webapp.live.snapshot import snapshot
-
-        snap = snapshot()
-        body = {"now_ms": snap["now_ms"], "collectors": snap["health"]}
-        return flask.jsonify(body)
-
-    register_scene_routes(server)
-
-    from webapp.live.personnel import register_routes as register_personnel_routes
-
-    register_personnel_routes(server)
-
-    from video.relay import register_routes as register_video_routes
-
-    register_video_routes(server, settings)
-
-    from webapp.routes.video_media import register_routes as register_video_media_routes
-
-    register_video_media_routes(server, settings)
 
 
 T = TypeVar("T")

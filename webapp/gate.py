@@ -49,6 +49,9 @@ from auth.policy import (
 )
 from auth.sessions import SessionState, end_session, purge_expired, resolve
 from settings import Settings
+from store.db import session_scope
+from webapp import context as web
+from webapp.login_pages import forbidden_page, login_page
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +219,6 @@ class Gate:
         token = flask.request.cookies.get(SESSION_COOKIE)
         if not token:
             return
-        from store.db import session_scope
-
         now = int(time.time() * 1000)
         with session_scope(flask.current_app.extensions["sw_engine"]) as session:
             found = resolve(session, token, now_ms=now, idle_ms=self.limits.idle_ms)
@@ -251,8 +252,6 @@ class Gate:
             return _deny(401, "login required")
         logger.warning("refused %s %s to %s (%s)", request.method, request.path, principal.username, principal.role)
         if decision.page_load:
-            from webapp.login_pages import forbidden_page
-
             return forbidden_page(principal, home_for(principal))
         return _deny(403, "forbidden for your role")
 
@@ -336,16 +335,12 @@ def clear_cookie(response: flask.Response, secure: bool) -> None:
 
 
 def _register_routes(server: flask.Flask, gate: Gate) -> None:
-    from webapp.login_pages import login_page
-
     @server.route(LOGIN_PATH, methods=["GET", "POST"])
     def login() -> flask.Response:
         request = flask.request
         lang_switch = request.args.get("lang")
         target = safe_next(request.values.get("next"))
         if request.method == "GET" and lang_switch in ("en", "zh"):
-            from webapp import context as web
-
             resp = flask.redirect(LOGIN_PATH + (f"?next={quote(target, safe='/')}" if target else ""), 303)
             resp.set_cookie(web.LANG_COOKIE, lang_switch, max_age=365 * 24 * 3600, path="/", samesite="Lax")
             return resp
@@ -359,8 +354,6 @@ def _register_routes(server: flask.Flask, gate: Gate) -> None:
 
     @server.post(LOGOUT_PATH)
     def logout() -> flask.Response:
-        from store.db import session_scope
-
         token = flask.request.cookies.get(SESSION_COOKIE)
         principal = current_user()
         with session_scope(flask.current_app.extensions["sw_engine"]) as session:
@@ -379,8 +372,6 @@ def _register_routes(server: flask.Flask, gate: Gate) -> None:
 
 
 def _login_post(gate: Gate, target: str | None) -> flask.Response:
-    from store.db import session_scope
-    from webapp.login_pages import login_page
 
     request = flask.request
     form = request.form

@@ -11,9 +11,11 @@ from pathlib import Path
 from urllib.parse import quote
 
 import flask
+import markupsafe
 
 from auth.policy import Principal
 from i18n import label, t
+from webapp import context as web
 
 logger = logging.getLogger(__name__)
 
@@ -80,8 +82,6 @@ def _css() -> list[str]:
 
 def _site(lang: str) -> str:
     try:
-        from webapp import context as web
-
         plant = web.plant()
         return label(plant.site.name, plant.site.name_zh, lang)
     except Exception:  # a broken plant file must not take the login page down
@@ -90,7 +90,6 @@ def _site(lang: str) -> str:
 
 
 def _render(heading: str, body: str, *, message: str = "", level: str = "info", lang_next: str | None = None) -> str:
-    from webapp import context as web
 
     lang = web.lang()
     other = "en" if lang == "zh" else "zh"
@@ -120,9 +119,6 @@ def login_page(
     status: int = 200,
     minutes: int = 0,
 ) -> flask.Response:
-    import markupsafe
-
-    from webapp import context as web
 
     lang = web.lang()
     key, level = _NOTES.get(note or "", ("", "info"))
@@ -145,9 +141,6 @@ def login_page(
 
 
 def forbidden_page(principal: Principal, home: str | None) -> flask.Response:
-    import markupsafe
-
-    from webapp import context as web
 
     lang = web.lang()
     body = flask.render_template_string(

@@ -6,7 +6,7 @@
 * :func:`static_spec` - what the map draws that does not change while the page is open (the scene's
   geometry and meshes, badge names as the viewer may see them, translated words);
 * :func:`playback`, :func:`heat`, :func:`path` - windows of history for the map, cached briefly;
-* :func:`exposure_table` and the CSV route ``/personnel/exposure.csv`` registered by :func:`register_routes`.
+* :func:`exposure_table` and :func:`exposure_csv` (served as ``/personnel/exposure.csv`` by ``webapp.routes``).
 
 Plant strings travel as data; the browser shows them with ``textContent`` only.
 """
@@ -21,12 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-import flask
-
 from auth.policy import Principal
 from engine import exposure as exp
 from engine.shifts import current_shift
-from i18n import label, normalize_lang, t
+from i18n import label, t
 from plant import Plant
 from plant.loader import load_plant_cached
 from scene.bundle import plant_bundle
@@ -499,30 +497,3 @@ def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | Non
             ]
         )
     return exp.to_csv(header, body)
-
-
-def register_routes(server: flask.Flask) -> None:
-    """``GET /personnel/exposure.csv?day=YYYY-MM-DD&shift=<id>|all&levels=hazard|all``."""
-
-    @server.get("/personnel/exposure.csv")
-    def personnel_exposure_csv() -> flask.Response:
-        args = flask.request.args
-        lang = normalize_lang(args.get("lang") or web.lang())
-        plant = web.plant()
-        try:
-            day = parse_day(args.get("day"), plant, web.now_ms())
-            shift = args.get("shift") or "all"
-            levels = args.get("levels") or "hazard"
-            data = exposure_csv(day, shift, levels, current_viewer(), lang)
-        except WindowError as exc:
-            return flask.Response(t(exc.key, lang) + "\n", status=400, mimetype="text/plain; charset=utf-8")
-        except people.NoViewerError:
-            return flask.Response(t("login.required", lang) + "\n", status=401, mimetype="text/plain")
-        except people.NotAllowedError:
-            return flask.Response(t("personnel.not_allowed", lang) + "\n", status=403, mimetype="text/plain")
-        safe_shift = re.sub(r"[^A-Za-z0-9_.-]", "_", shift)[:32]
-        resp = flask.Response(data, mimetype="text/csv; charset=utf-8")
-        resp.headers["Content-Disposition"] = f'attachment; filename="exposure-{day.isoformat()}-{safe_shift}.csv"'
-        resp.headers["Cache-Control"] = "no-store"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        return resp

@@ -26,7 +26,6 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import audit
 from auth.policy import NotLoggedInError, Perm
 from engine.alarms import MAX_SHELVE_S
 from i18n import label, t
@@ -47,6 +46,7 @@ from store.alarm_views import (
 from store.db import session_scope
 from webapp import context as web
 from webapp import identity as web_identity
+from webapp.audit import audit
 from webapp.gate import current_user
 from webapp.live.alarms import (
     alarm_banner,

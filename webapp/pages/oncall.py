@@ -25,7 +25,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import NotLoggedInError, audit
+from auth import NotLoggedInError
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
@@ -33,6 +33,7 @@ from store.alarms import CommandError, command_results, submit_command
 from store.db import session_scope
 from webapp import context as web
 from webapp import identity as web_identity
+from webapp.audit import audit
 from webapp.live import oncall as data
 from webapp.live.alarms import (
     alarm_banner,

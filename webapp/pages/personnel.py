@@ -18,7 +18,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
-from auth import Perm, audit
+from auth import Perm
 from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
 from i18n import label, t
 from plant import Plant
@@ -26,6 +26,7 @@ from scene import colors
 from store import people
 from store.db import session_scope
 from webapp import context as web
+from webapp.audit import audit
 from webapp.gate import current_user
 from webapp.live import personnel as data
 from webapp.shell import ids as shell_ids

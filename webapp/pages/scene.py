@@ -30,12 +30,12 @@ from scene.layers import DEFAULT_LAYERS, LAYER_KEYS
 from store.db import session_scope
 from store.tags import tag_ids
 from store.trend import trend
-from video.relay import relay
 from webapp import context as web
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_snapshot, condition_text, local_time
 from webapp.live.scene import live_payload, names_visible, redact_details, static_spec
 from webapp.live.snapshot import snapshot
+from webapp.routes.video_live import relay
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)

@@ -35,7 +35,6 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import audit
 from auth.auditlog import VIDEO_FALSE_POSITIVE
 from auth.policy import NotLoggedInError, Perm
 from i18n import label, t
@@ -56,11 +55,12 @@ from store.video import (
     video_feed,
 )
 from video.capture import CaptureStatus
-from video.relay import relay
 from webapp import context as web
 from webapp import identity as web_identity
+from webapp.audit import audit
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
+from webapp.routes.video_live import relay
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)

@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import flask
 
+from webapp import context as web
+
 logger = logging.getLogger(__name__)
 
 DECK_PATH = "nbextension/static/index.js"
@@ -62,7 +64,6 @@ def _send(data: bytes, mimetype: str, key: str, max_age: int) -> flask.Response:
 
 
 def _default_plant_file() -> str:
-    from webapp import context as web
 
     return str(web.settings().plant_file)
 

@@ -25,10 +25,13 @@ from pathlib import Path
 
 import flask
 
+from auth.policy import Perm
 from settings import Settings
 from video.events import video_event
 from video.media import CLIP, SNAPSHOT, THUMB, media_file, replay_clip
 from video.relay import BOUNDARY, multipart
+from webapp.context import engine, plant
+from webapp.gate import current_user
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +47,6 @@ def media_root() -> Path:
 def may_see(event_zone: str | None) -> bool:
     """Whether the logged-in user may see the media of a video event in ``event_zone`` (aborts 401 without
     a session)."""
-    from auth.policy import Perm
-    from webapp.context import plant
-    from webapp.gate import current_user
 
     principal = current_user()
     if principal is None:
@@ -63,7 +63,6 @@ def may_see(event_zone: str | None) -> bool:
 
 def _checked(event_id: int, name: str) -> Path:
     """The path of an event's file the user may see; aborts 404 (no such video event or file) or 403."""
-    from webapp.context import engine
 
     if not 0 < event_id <= MAX_EVENT_ID:
         flask.abort(404)

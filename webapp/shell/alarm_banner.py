@@ -19,6 +19,7 @@ from typing import Any
 
 from dash import dcc, html
 
+from auth.policy import Role
 from engine.alarms import PERSONNEL
 from i18n import t
 from plant import Plant
@@ -44,7 +45,6 @@ def viewer_banner(banner: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def banner_path() -> str:
     """Where the banner takes the user of this request: on-call users to their page, others to the list."""
-    from auth.policy import Role
 
     principal = current_user()
     return ONCALL_PATH if principal is not None and principal.role == Role.ON_CALL else ALARMS_PATH
