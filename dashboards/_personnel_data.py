@@ -78,6 +78,13 @@ def viewer_of(principal: Principal | None) -> Viewer | None:
     return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
 
 
+def names_visible() -> bool:
+    """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
+    only where badges are and their role (executives, on-call phones). ``store.people.access`` decides, as
+    for the personnel page; alarm texts follow it too (``dashboards._alarm_live.alarm_text``)."""
+    return people.access(current_viewer()) == Access.FULL
+
+
 # --- live, shared per access level -------------------------------------------------------------------
 
 

@@ -9,27 +9,19 @@ from typing import Any
 import web
 from dashboards._alarm_live import alarm_snapshot
 from dashboards._live import snapshot
-from dashboards._personnel_data import current_viewer
 from plant.loader import load_plant_cached
 from scene.bundle import plant_bundle
 from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
 from scene.routes import deck_url, mesh_url
-from store import people
 
 logger = logging.getLogger(__name__)
-
-
-def names_visible() -> bool:
-    """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
-    only where badges are and their role (executives). ``store.people.access`` decides, as for the
-    personnel page."""
-    return people.access(current_viewer()) == people.Access.FULL
 
 
 @lru_cache(maxsize=16)
 def static_spec(plant_file: str, lang: str, deck_id: str, selected_id: str, names: bool) -> dict[str, Any]:
     """Geometry, names and meshes' address, sent once with a page; ``deck_id`` is where it draws. Badge
-    names only with ``names`` (:func:`names_visible`), so the cache keeps one spec for each."""
+    names only with ``names`` (:func:`dashboards._personnel_data.names_visible`), so the cache keeps one spec
+    for each."""
     plant = load_plant_cached(plant_file)
     bundle = plant_bundle(plant_file)
     return static_scene(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import UTC, datetime
+from html import escape as html_escape
 from typing import Any
 
 import dash
@@ -22,11 +23,12 @@ from dash import ClientsideFunction, Input, Output, State, callback, clientside_
 from dash.exceptions import PreventUpdate
 
 import web
-from dashboards._alarm_live import digest, full_time
+from dashboards._alarm_live import alarm_text, digest, full_time
 from i18n import label, t
 from layouts import ids as shell_ids
 from plant import Plant
 from store.alarm_kpi import FLOOD_PER_10MIN, NO_AREA, SITE, TARGET_PER_10MIN, alarm_kpis
+from store.alarm_views import alarms_by_id
 from store.db import session_scope
 
 logger = logging.getLogger(__name__)
@@ -76,7 +78,12 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
         now = web.now_ms()
         with session_scope(web.engine()) as session:
             kpis = alarm_kpis(session, now - WINDOWS[window], now, now, area=area)
-        return dataclasses.asdict(kpis)
+            named = {x.alarm_id for x in (*kpis.top_bad_actors, *kpis.chattering, *kpis.standing, *kpis.shelved)}
+            rows = alarms_by_id(session, named, now)
+        out = dataclasses.asdict(kpis)
+        # the listed alarms' structured fields: each screen builds their texts in its user's language
+        out["alarms"] = {alarm_id: view.as_dict() for alarm_id, view in rows.items()}
+        return out
 
     return web.cached(f"sw:alarm_kpi:{window}:{area or ''}", KPI_SECONDS, build)
 
@@ -203,7 +210,7 @@ def priority_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.F
     return _layout(fig, CHART_HEIGHT, scale, showlegend=True, bargap=0.35)
 
 
-def bad_actor_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.Figure:
+def bad_actor_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.0) -> go.Figure:
     rows = list(data.get("top_bad_actors") or [])[::-1]
     fig = go.Figure(
         go.Bar(
@@ -213,7 +220,9 @@ def bad_actor_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.
             marker_color=[PRIORITY_COLORS.get(r["priority"], "#8b949e") for r in rows],
             text=[f"{r['count']} · {100 * r['share']:.0f} %" for r in rows],
             textposition="auto",
-            hovertemplate="%{y}: %{x}<extra></extra>",
+            # plotly reads hover text as a little HTML: plant names are escaped to stay text
+            customdata=[html_escape(_what(data, r["alarm_id"], plant, lang)) for r in rows],
+            hovertemplate="%{y}: %{x}<br>%{customdata}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text=t("alarm.kpi.activations", lang))
@@ -233,6 +242,12 @@ def _table(head: list[str], rows: list[list[Any]], empty: str) -> Any:
         size="sm",
         responsive=True,
     )
+
+
+def _what(data: dict[str, Any], alarm_id: str, plant: Plant, lang: str) -> str:
+    """What a listed alarm is about, built in the user's language (empty for an alarm no longer stored)."""
+    row = (data.get("alarms") or {}).get(alarm_id)
+    return alarm_text(row, plant, lang) if isinstance(row, dict) else ""
 
 
 def _prio(p: str, lang: str) -> html.Td:
@@ -281,10 +296,11 @@ def flood_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     return _table(head, rows, t("alarm.kpi.none.floods", lang))
 
 
-def chatter_table(data: dict[str, Any], lang: str) -> Any:
+def chatter_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(c["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, c["alarm_id"], plant, lang)),
             _prio(c["priority"], lang),
             html.Td(str(c["activations"]), className="text-end"),
             html.Td(str(c["peak_per_minute"]), className="text-end"),
@@ -292,7 +308,8 @@ def chatter_table(data: dict[str, Any], lang: str) -> Any:
         ]
         for c in (data.get("chattering") or [])[:20]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "activations", "per_minute", "episodes")]
+    cols = ("alarm", "what", "priority", "activations", "per_minute", "episodes")
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in cols]
     return _table(head, rows, t("alarm.kpi.none.chattering", lang))
 
 
@@ -300,6 +317,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(s["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
             html.Td(full_time(s["since"], plant), className="text-nowrap"),
             html.Td(f"{s['hours']:.1f}", className="text-end"),
@@ -307,7 +325,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         ]
         for s in (data.get("standing") or [])[:50]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "since", "hours", "note")]
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "since", "hours", "note")]
     return _table(head, rows, t("alarm.kpi.none.standing", lang))
 
 
@@ -315,6 +333,7 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(s["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
             html.Td(s["by"] or "-"),
             html.Td(full_time(s["since"], plant), className="text-nowrap"),
@@ -323,7 +342,7 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         ]
         for s in (data.get("shelved") or [])[:100]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "by", "since", "until", "reason")]
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "by", "since", "until", "reason")]
     return _table(head, rows, t("alarm.kpi.none.shelved", lang))
 
 
@@ -353,9 +372,9 @@ def render(data: dict[str, Any] | None, plant: Plant, lang: str, scale: float = 
         "cards": cards(data, lang),
         "rate": rate_figure(data, plant, lang, scale),
         "priority": priority_figure(data, lang, scale),
-        "bad": bad_actor_figure(data, lang, scale),
+        "bad": bad_actor_figure(data, plant, lang, scale),
         "floods": flood_table(data, plant, lang),
-        "chatter": chatter_table(data, lang),
+        "chatter": chatter_table(data, plant, lang),
         "standing": standing_table(data, plant, lang),
         "shelved": shelved_table(data, plant, lang),
     }

@@ -41,6 +41,7 @@ from dashboards._alarm_live import (
     local_time,
     short_time,
     snapshot_alarms,
+    source_text,
     value_text,
 )
 from dashboards._summary import fmt_number
@@ -450,7 +451,9 @@ def _row(a: AlarmView, plant: Plant, names: dict[str, dict[str, str]], now: int,
             html.Span(
                 local_time(a.activated_at, plant, now), className="sw-al-time", title=full_time(a.activated_at, plant)
             ),
-            html.Button(a.source, id=ids.row_open(a.id), className="sw-al-source", type="button", title=a.id),
+            html.Button(
+                source_text(a, plant, lang), id=ids.row_open(a.id), className="sw-al-source", type="button", title=a.id
+            ),
             html.Div(
                 [
                     html.Span(condition_text(a.condition, lang), className="sw-al-cond"),
@@ -772,7 +775,7 @@ def refresh_detail(selected: dict[str, Any] | None, _n: int | None, is_open: boo
             True,
             True,
         )
-    title = f"{a.source} · {condition_text(a.condition, lang)}"
+    title = f"{source_text(a, plant, lang)} · {condition_text(a.condition, lang)}"
     oos = a.state == "out_of_service"
     shelved = a.state == "shelved"
     return title, _info(a, plant, lang), _trail(trail, plant, lang), a.acked, shelved or oos, not shelved, oos, not oos

@@ -36,6 +36,7 @@ from dashboards._alarm_live import (
     condition_text,
     digest,
     local_time,
+    source_text,
     value_text,
 )
 from dashboards._personnel_data import viewer_of
@@ -141,7 +142,7 @@ def card(a: AlarmView, plant: Plant, hc: dict[str, Any], now: int, lang: str) ->
             ),
             html.Div(
                 [
-                    html.Span(a.source, className="sw-oc-source"),
+                    html.Span(source_text(a, plant, lang), className="sw-oc-source"),
                     html.Span(condition_text(a.condition, lang), className="sw-oc-cond"),
                     html.Span(value, className="sw-oc-value") if value else None,
                 ],
@@ -340,7 +341,10 @@ def ask(_clicks: list[int | None]) -> tuple[Any, ...]:
     else:
         body = [
             html.Div(
-                [html.Span(a.source, className="sw-oc-source"), html.Span(condition_text(a.condition, lang))],
+                [
+                    html.Span(source_text(a, plant, lang), className="sw-oc-source"),
+                    html.Span(condition_text(a.condition, lang)),
+                ],
                 className="sw-oc-what",
             ),
             html.Div(alarm_text(a, plant, lang), className="sw-oc-text"),

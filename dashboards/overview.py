@@ -42,7 +42,8 @@ from dash import (
 
 import web
 from dashboards._live import format_age, snapshot
-from dashboards._scene_data import live_payload, names_visible, static_spec
+from dashboards._personnel_data import names_visible
+from dashboards._scene_data import live_payload, static_spec
 from dashboards._summary import amount, fmt_number, pct, sparklines, summary, unit_symbol
 from engine.chain import Stage, chain, decimals, value_status
 from engine.metering import site_meters

@@ -27,7 +27,8 @@ from auth.policy import Perm
 from auth.web import current_user
 from dashboards._alarm_live import alarm_snapshot, condition_text, local_time
 from dashboards._live import snapshot
-from dashboards._scene_data import live_payload, names_visible, redact_details, static_spec
+from dashboards._personnel_data import names_visible
+from dashboards._scene_data import live_payload, redact_details, static_spec
 from i18n import catalog, label, normalize_lang, t
 from layouts import ids as shell_ids
 from scene import colors
