@@ -34,7 +34,7 @@ from store.db import session_scope
 logger = logging.getLogger(__name__)
 
 dash.register_page(
-    __name__, path="/alarms/kpi", name="nav.alarm_kpi", order=21, title="SmeltWatch alarm KPIs", nav=False
+    __name__, path="/alarms/kpi", name="nav.alarm_kpi", order=21, title=web.page_title("nav.alarm_kpi"), nav=False
 )
 
 WINDOWS = {"24h": 24 * 3_600_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
@@ -172,7 +172,8 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.
         )
     peak = max([1, *[max(s["counts"] or [0]) for s in series]])
     fig.update_yaxes(title_text=t("alarm.kpi.per_10min", lang), rangemode="tozero", range=[0, max(12, peak * 1.1)])
-    fig.update_xaxes(tickangle=0, nticks=8)
+    # numeric dates: plotly's own date ticks name the month in English ("Dec 7")
+    fig.update_xaxes(tickangle=0, nticks=8, tickformat="%H:%M<br>%m-%d", hoverformat="%Y-%m-%d %H:%M")
     legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13 * scale}}
     return _layout(fig, RATE_HEIGHT, scale, legend=legend, margin=_margin(scale, t=30, b=44))
 

@@ -66,7 +66,7 @@ from store.db import session_scope
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/alarms", name="nav.alarms", order=20, title="SmeltWatch alarms")
+dash.register_page(__name__, path="/alarms", name="nav.alarms", order=20, title=web.page_title("nav.alarms"))
 
 MAX_ROWS = 300  # rows drawn in the live list; beyond, the user narrows the filters
 PAGE_SIZE = 50

@@ -49,7 +49,7 @@ from store.db import session_scope
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/oncall", name="nav.oncall", order=90, title="SmeltWatch on call")
+dash.register_page(__name__, path="/oncall", name="nav.oncall", order=90, title=web.page_title("nav.oncall"))
 
 MAX_COMMENT = 500
 RESULT_WAIT_MS = 15_000  # after this, an acknowledge nobody answered is reported as such

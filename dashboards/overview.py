@@ -54,7 +54,7 @@ from plant.schema import Plant, RiskLevel
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/", name="nav.overview", order=0, title="SmeltWatch")
+dash.register_page(__name__, path="/", name="nav.overview", order=0, title=web.page_title("nav.overview"))
 
 HEADLINE_PRODUCTS = 4
 TOP_AREAS = 4
@@ -390,7 +390,7 @@ def _view_sources(v: View, snap: dict[str, Any], lang: str) -> None:
         v.text[f"{k}.state"] = t("health.connected", lang) if ok else t("health.disconnected", lang)
         v.status[f"{k}.state"] = f"badge ms-2 {'bg-success' if ok else 'bg-danger'}"
         v.status[k] = f"sw-card sw-src {'' if ok else 'sw-card-bad'}"
-        v.text[f"{k}.age"] = t("health.age", lang, age=format_age(h["data_age_s"]))
+        v.text[f"{k}.age"] = t("health.age", lang, age=format_age(h["data_age_s"], lang))
         v.text[f"{k}.written"] = f"{h['written']:,}"
         v.text[f"{k}.spooled"] = f"{h['spooled']:,}"
         v.text[f"{k}.rejected"] = f"{h['rejected']:,}"

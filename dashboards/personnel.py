@@ -31,7 +31,7 @@ from store.db import session_scope
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/personnel", name="nav.personnel", order=20, title="SmeltWatch personnel")
+dash.register_page(__name__, path="/personnel", name="nav.personnel", order=20, title=web.page_title("nav.personnel"))
 
 EXPOSURE_ROWS = 100
 MISSING_ROWS = 60

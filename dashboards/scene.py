@@ -41,7 +41,7 @@ from video.relay import relay
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/scene", name="nav.scene", order=10, title="SmeltWatch 3D")
+dash.register_page(__name__, path="/scene", name="nav.scene", order=10, title=web.page_title("nav.scene"))
 
 SPARKLINES = 3  # tags with a sparkline in the panel
 SPARK_WIDTH = 160
