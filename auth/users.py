@@ -131,7 +131,14 @@ def add_user(
     session.add(user)
     session.flush()
     audit_log.record(
-        session, audit_log.USER_ADDED, user=actor, address=address, target=name, detail=f"role {role.value}", ts=now
+        session,
+        audit_log.USER_ADDED,
+        user=actor,
+        address=address,
+        target=name,
+        detail=f"role {role.value}",
+        data={"role": role.value},  # the screen says it in the reader's language
+        ts=now,
     )
     logger.info("user %s added with role %s by %s", name, role.value, actor)
     return user
@@ -189,6 +196,7 @@ def set_role(
         address=address,
         target=user.username,
         detail=f"{old} -> {new}",
+        data={"from": str(old), "to": new.value},
         ts=now,
     )
     logger.info("role of %s changed from %s to %s by %s", user.username, old, new.value, actor)

@@ -18,6 +18,11 @@ Alarm definitions, built from the plant model
 - **Personnel** ``violation:<event id>`` and **video** ``video:<event id>`` alarms from events, active
   while the event is open (:meth:`AlarmEngine.event_open` / :meth:`AlarmEngine.event_close`).
 
+Texts: the engine writes no sentence. An alarm keeps its structured fields (tag, condition, value, limit;
+rule, badge, zone; camera, class) and an event alarm copies the event's facts into ``data["facts"]``;
+``engine.alarm_text`` builds the text in the reader's language when it is shown. An event that carries a
+sentence of its own (written before, or by hand) keeps it as the alarm's ``message``.
+
 Defaults (each can be set per tag in the plant file: ``alarm: {priority: {hh: urgent}, deadband: 2,
 on_delay_s: 5, off_delay_s: 10, roc_per_min: 3}``):
 
@@ -73,6 +78,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.alarm_text import FACT_KEYS
 from plant.schema import EquipmentState, Plant, TagKind
 from plant.schema import Tag as PlantTag
 
@@ -370,7 +376,6 @@ class AlarmEngine:
                 deadband=deadband,
                 on_delay_ms=on_ms if source_type == PROCESS else 0,
                 off_delay_ms=off_ms if source_type == PROCESS else 0,
-                message=tag.description,
             )
             st = _State(d)
             self._states[d.id] = st
@@ -691,7 +696,12 @@ class AlarmEngine:
             camera=camera,
             message=message,
         )
-        st = _State(d, data={"event_id": int(event_id), **({"rule": source} if source_type == PERSONNEL else {})})
+        state_data: dict[str, Any] = {"event_id": int(event_id)}
+        if source_type == PERSONNEL:
+            state_data["rule"] = source
+        if not message:  # an event without a sentence: its text is built when shown, from these facts
+            state_data["facts"] = {k: extra[k] for k in FACT_KEYS if extra.get(k) is not None}
+        st = _State(d, data=state_data)
         self._states[alarm_id] = st
         self._activate(st, ts, None, None)
         return alarm_id

@@ -187,7 +187,8 @@ class RuleConfig:
 
 @dataclass
 class Violation:
-    """One breach of one rule: what the service writes as one ``violation`` event."""
+    """One breach of one rule: what the service writes as one ``violation`` event. It carries no sentence: the
+    screens build its text in the reader's language from these fields (``engine.alarm_text``)."""
 
     rule: str
     badge: str | None
@@ -201,7 +202,6 @@ class Violation:
     camera: str | None = None
     x: float | None = None
     y: float | None = None
-    message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     event_id: int | None = None  # the store's event row, set by the caller
 
@@ -287,7 +287,6 @@ class RulesEngine:
         # badges
         self.badge_ids: list[str] = [b.id for b in plant.badges]
         self.badge_index: dict[str, int] = {b: i for i, b in enumerate(self.badge_ids)}
-        self.badge_names: list[str] = [b.name for b in plant.badges]
         n = len(self.badge_ids)
         self.vehicle = np.array([b.kind == BadgeKind.VEHICLE for b in plant.badges], dtype=bool)
         self.person = ~self.vehicle
@@ -804,7 +803,6 @@ class RulesEngine:
             y=first.y,
             extra=dict(first.extra or {}),
         )
-        v.message = self._message(v)
         return v
 
     def _sos(
@@ -834,7 +832,6 @@ class RulesEngine:
                     y=float(y[i]) if ok else None,
                 )
                 v.camera = self.nearest_camera(v.x, v.y) if ok and v.x is not None and v.y is not None else None
-                v.message = self._message(v)
                 self.active[key] = v
                 opened.append(v)
             else:
@@ -842,41 +839,6 @@ class RulesEngine:
                 if v is not None:
                     v.end_ms = int(max(ch.ts, v.start_ms))
                     closed.append(v)
-
-    def _message(self, v: Violation) -> str:
-        who = v.badge or ""
-        if v.badge is not None and v.badge in self.badge_index:
-            who = f"{self.badge_names[self.badge_index[v.badge]]} ({v.badge})"
-        where = self._region_name(v.fence) or self._region_name(v.zone) or "site"
-        if v.rule == FORBIDDEN_ZONE:
-            return f"{who} entered forbidden area {where}"
-        if v.rule == ROLE_NOT_ALLOWED:
-            return f"{who}: {v.extra.get('role', '?')} not allowed in {where}"
-        if v.rule == UNESCORTED_VISITOR:
-            return f"{who}: visitor without escort in {where}"
-        if v.rule == DWELL_EXCEEDED:
-            return f"{who} in {self._region_name(v.region) or where} longer than {v.limit:g} s"
-        if v.rule == UNDER_STAFFED:
-            return f"{where}: {v.value:g} people, minimum {v.limit:g}"
-        if v.rule == OVER_STAFFED:
-            return f"{where}: {v.value:g} people, maximum {v.limit:g}"
-        if v.rule == LONE_WORKER:
-            return f"{who} alone in two-person zone {where}"
-        if v.rule == MAN_DOWN:
-            return f"{who} not moving for {v.limit:g} s in {where}"
-        if v.rule == SOS:
-            return f"{who} pressed SOS in {where}"
-        if v.rule == SPEEDING:
-            return f"{who} at {v.value:g} km/h, limit {v.limit:g} km/h in {where}"
-        return f"{who} {v.value:g} m off the roads"
-
-    def _region_name(self, rid: str | None) -> str | None:
-        if rid is None:
-            return None
-        for reg in self.regions:
-            if reg.id == rid:
-                return reg.name
-        return rid
 
 
 def _edge_table(regions: Sequence[_Region]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

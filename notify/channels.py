@@ -173,7 +173,7 @@ def _num(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _alarm_json(a: AlarmInfo) -> dict[str, Any]:
+def _alarm_json(a: AlarmInfo, text: str) -> dict[str, Any]:
     return {
         "id": a.alarm_id,
         "priority": a.priority,
@@ -183,7 +183,8 @@ def _alarm_json(a: AlarmInfo) -> dict[str, Any]:
         "area": a.area,
         "zone": a.zone,
         "equipment": a.equipment,
-        "message": a.message,
+        "message": a.message,  # a sentence stored with old rows, as stored
+        "text": text,  # what the alarm is about, in the recipient's language
         "value": _num(a.value),
         "limit": _num(a.limit),
         "activated_at": _iso(a.ts),
@@ -206,7 +207,10 @@ def webhook_payload(rendered: Rendered, person: Person, message: Outgoing, now_m
         "recipient": {"id": person.id, "name": person.name, "email": person.email, "mobile": person.mobile},
         "rota_entry": message.rota_entry,
         "alarm_count": len(message.alarms),
-        "alarms": [_alarm_json(a) for a in message.alarms[:WEBHOOK_ALARMS_MAX]],
+        "alarms": [
+            _alarm_json(a, rendered.alarm_texts[i] if i < len(rendered.alarm_texts) else "")
+            for i, a in enumerate(message.alarms[:WEBHOOK_ALARMS_MAX])
+        ],
         "digest": None
         if digest is None
         else {

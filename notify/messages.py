@@ -1,6 +1,8 @@
 """Message texts in the reader's language: a subject, a plain text and a markdown variant (pure).
 
-Everything that comes from labels, alarm messages or tag descriptions is data, not markup: in plain text
+Alarm texts are built here in the reader's language from the alarm's structured fields
+(``engine.alarm_text``), without people's names. Everything that comes from labels, alarm messages or tag
+descriptions is data, not markup: in plain text
 it is kept on one line without control characters; in markdown its markup characters are escaped, so
 ``<script>`` or ``[x](http://...)`` in a label shows as those characters and does nothing.
 """
@@ -10,17 +12,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from engine.alarm_text import RULES, VIDEO_CLASSES, PlantNames, alarm_text, source_text
 from i18n import label, t
 from notify.policy import AlarmInfo, Outgoing
-from plant.schema import Plant
 
 SUBJECT_MAX = 180
 FIELD_MAX = 300
 DIGEST_LIST_MAX = 10
+ALARM_TEXTS_MAX = 500  # alarm texts a rendered message carries for machine-readable channels
 
 PRIORITY_KEYS = {
     "urgent": "notify.priority.urgent",
@@ -52,31 +55,9 @@ def md_escape(text: str) -> str:
     return _MD_RE.sub(r"\\\1", html)
 
 
-@dataclass(frozen=True)
-class Labels:
-    """Names from the plant file for areas, zones, equipment and tags, in either language."""
-
-    site: tuple[str, str | None] = ("", None)
-    areas: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
-    zones: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
-    equipment: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)
-    tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # description, zh, unit
-
-    @classmethod
-    def from_plant(cls, plant: Plant) -> Labels:
-        return cls(
-            site=(plant.site.name, plant.site.name_zh),
-            areas={a.id: (a.name, a.name_zh) for a in plant.areas},
-            zones={z.id: (z.name, z.name_zh) for z in plant.zones},
-            equipment={e.id: (e.name, e.name_zh) for e in plant.equipment},
-            tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
-        )
-
-    def name(self, table: Mapping[str, tuple[str, str | None]], key: str | None, lang: str) -> str | None:
-        if key is None:
-            return None
-        names = table.get(key)
-        return label(names[0], names[1], lang) if names else key
+# Names from the plant file for areas, zones, equipment, fences, cameras, badges and tags, in either
+# language: the one index the alarm texts use (``engine.alarm_text``).
+Labels = PlantNames
 
 
 @dataclass(frozen=True)
@@ -85,6 +66,7 @@ class Rendered:
     text: str
     markdown: str
     lang: str
+    alarm_texts: tuple[str, ...] = ()  # each alarm's text in ``lang``, in the order of the message's alarms
 
 
 def _fmt_time(ms: int, tz: ZoneInfo) -> str:
@@ -123,11 +105,23 @@ def _where(a: AlarmInfo, labels: Labels, lang: str) -> str:
 
 
 def _what(a: AlarmInfo, labels: Labels, lang: str) -> str:
-    tag = labels.tags.get(a.source) if a.source else None
-    description = label(tag[0], tag[1], lang) if tag and tag[0] else ""
-    source = a.source or a.alarm_id
-    parts = [source, a.condition, description]
-    return " ".join(p for p in parts if p)
+    """Source, condition and, for a tag, its description: "FSF.T101 HH Furnace temperature"."""
+    source = source_text(a, labels, lang) or a.alarm_id
+    condition = a.condition
+    if condition in RULES or condition in VIDEO_CLASSES:
+        condition = t(f"alarm.cond.{condition}", lang)
+    description = labels.tag_text(a.source, lang) if a.source_type in ("process", "quality") else None
+    return " ".join(p for p in (source, condition, description or "") if p)
+
+
+def alarm_line(a: AlarmInfo, labels: Labels, lang: str) -> str:
+    """The alarm's text for a message, built in the reader's language. Messages leave the plant (mail, group
+    robots) and reach on-call people, who see no names on screen either (``store.people``): a person is
+    their badge id, and an old row's sentence about a person is left out. A tag's description is already
+    in :func:`_what`."""
+    if a.source_type in ("process", "quality") and labels.tag_text(a.source, lang):
+        return ""
+    return alarm_text(a, labels, lang, show_names=False)
 
 
 def _alarm_lines(w: _Writer, a: AlarmInfo, labels: Labels, tz: ZoneInfo, lang: str) -> None:
@@ -137,8 +131,9 @@ def _alarm_lines(w: _Writer, a: AlarmInfo, labels: Labels, tz: ZoneInfo, lang: s
     source_type = t(SOURCE_TYPE_KEYS.get(a.source_type, "notify.source_type.other"), lang)
     w.line("notify.line.source", lang, source=_what(a, labels, lang), source_type=source_type)
     w.line("notify.line.where", lang, where=_where(a, labels, lang))
-    if a.message:
-        w.line("notify.line.message", lang, message=a.message)
+    text = alarm_line(a, labels, lang)
+    if text:
+        w.line("notify.line.message", lang, message=text)
     unit = labels.tags.get(a.source, ("", None, ""))[2] if a.source else ""
     value, limit = _fmt_value(a.value, unit), _fmt_value(a.limit, unit)
     if value is not None and limit is not None:
@@ -214,7 +209,8 @@ def render(
     subject = inline(subject, SUBJECT_MAX)
     text = "\n".join(w.plain)
     markdown = f"### {md_escape(subject)}\n\n" + "\n\n".join(w.md)
-    return Rendered(subject=subject, text=text, markdown=markdown, lang=lang)
+    texts = tuple(inline(alarm_text(a, labels, lang, show_names=False)) for a in message.alarms[:ALARM_TEXTS_MAX])
+    return Rendered(subject=subject, text=text, markdown=markdown, lang=lang, alarm_texts=texts)
 
 
 def _minutes(value: float | None) -> str:

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from notify.config import PRIORITIES, WEEKDAYS, OncallConfig, Person
@@ -49,10 +50,13 @@ class AlarmInfo:
     equipment: str | None = None
     source: str = ""
     condition: str = ""
-    message: str = ""
+    message: str = ""  # a sentence stored with rows from before texts were built when shown
     value: float | None = None
     limit: float | None = None
     count: int = 1  # activations folded into this entry (a chattering alarm during a flood)
+    badge: str | None = None
+    camera: str | None = None
+    data: Mapping[str, Any] | None = field(default=None, compare=False)  # the text's facts (engine.alarm_text)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ class AlarmState:
     message: str = ""
     value: float | None = None
     limit: float | None = None
+    badge: str | None = None
+    camera: str | None = None
+    data: Mapping[str, Any] | None = field(default=None, compare=False)
 
     def acked_since(self, ts: int) -> bool:
         """Acknowledged at or after ``ts`` (an acknowledgement of an earlier activation does not count)."""
@@ -420,4 +427,7 @@ def _refresh(info: AlarmInfo, state: AlarmState) -> AlarmInfo:
         message=state.message,
         value=info.value if info.value is not None else state.value,
         limit=state.limit,
+        badge=state.badge,
+        camera=state.camera,
+        data=state.data,
     )

@@ -6,7 +6,7 @@ Each step reads the newest position of every badge (``store.positions.current_po
 values that arrived since the last step, and whether the RTLS collectors are connected; evaluates
 :class:`engine.personnel.RulesEngine`; and writes each new violation as one ``violation`` event
 (``source`` = rule name, ``badge``, ``zone``, ``severity``, ``ts_start``, ``ts_end`` None while open,
-``message``, ``data`` = camera, fence, value, limit and the rule's facts), closing it with
+``data`` = camera, fence, value, limit and the rule's facts; no sentence: texts are built when shown), closing it with
 ``store.events.close_event`` when the condition ends. All of a step is one transaction.
 
 Restart: at its first step the service re-attaches to the violation events still open in the store (the
@@ -114,11 +114,11 @@ class PersonnelService:
                 severity=v.severity,
                 badge=v.badge,
                 zone=v.zone,
-                message=v.message,
                 data=v.data(),
             )
             self.opened += 1
-            logger.info("violation %s opened: %s", v.event_id, v.message)
+            where = v.fence or v.zone or "-"
+            logger.info("violation %s opened: %s %s in %s", v.event_id, v.rule, v.badge or "-", where)
         for v in tick.closed:
             if v.event_id is None or v.end_ms is None:
                 continue
@@ -203,7 +203,6 @@ def _from_event(ev: Any) -> Violation:
         value=data.get("value"),
         limit=data.get("limit"),
         camera=data.get("camera"),
-        message=ev.message or "",
         event_id=int(ev.id),
     )
 

@@ -165,8 +165,9 @@ class AlarmView:
     shelved_until: int | None
     shelved_by: str | None
     shelve_reason: str | None
-    message: str
+    message: str  # a sentence stored with rows from before texts were built when shown (else empty)
     updated_at: int
+    data: dict[str, Any] | None = None  # structured facts of the text (``engine.alarm_text``)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -427,6 +428,7 @@ def _view(a: Alarm, now_ms: int) -> AlarmView:
         shelve_reason=a.shelve_reason,
         message=a.message or "",
         updated_at=a.updated_at or 0,
+        data=a.data if isinstance(a.data, dict) else None,
     )
 
 
@@ -456,6 +458,16 @@ def open_alarms(session: Session, now_ms: int, flt: AlarmFilter | None = None, *
 def get_alarm(session: Session, alarm_id: str, now_ms: int) -> AlarmView | None:
     a = session.get(Alarm, alarm_id)
     return None if a is None else _view(a, now_ms)
+
+
+def alarms_by_id(session: Session, alarm_ids: Iterable[str], now_ms: int) -> dict[str, AlarmView]:
+    """The alarms of ``alarm_ids`` that exist, by id (lists that name alarms show what each is about)."""
+    ids = sorted({str(i) for i in alarm_ids})
+    out: dict[str, AlarmView] = {}
+    for i in range(0, len(ids), 500):
+        for a in session.scalars(select(Alarm).where(Alarm.id.in_(ids[i : i + 500]))):
+            out[a.id] = _view(a, now_ms)
+    return out
 
 
 def banner_summary(session: Session, now_ms: int) -> BannerSummary:

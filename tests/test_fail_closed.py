@@ -155,7 +155,7 @@ def test_oncall_page_refuses_without_a_login(
 def test_personnel_page_and_muster_refuse_without_a_login(app_settings: tuple[Any, Settings]) -> None:
     from store import people
     from webapp.live import personnel as data
-    from webapp.live.scene import names_visible
+    from webapp.live.personnel import names_visible
     from webapp.pages import personnel
     from webapp.shell.alarm_banner import viewer_banner
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.alarm_text import personnel_text, plant_names
 from engine.personnel import (
     DWELL_EXCEEDED,
     FORBIDDEN_ZONE,
@@ -218,7 +219,12 @@ def test_forbidden_zone_one_violation_with_start_and_end() -> None:
     r.tick(12.4)
     (v,) = r.opened
     assert v.rule == FORBIDDEN_ZONE and v.badge == "E1" and v.zone == "tank" and v.start_ms == ms(10)
-    assert v.severity == "high" and v.end_ms is None and "Emp One" in v.message
+    assert v.severity == "high" and v.end_ms is None
+    # no stored sentence: the text is built when shown, from the violation's fields
+    names = plant_names(PLANT)
+    assert "Emp One (E1)" in personnel_text(v.rule, v.badge, v.zone, v.data(), names, "en", show_names=True)
+    assert "E1" in personnel_text(v.rule, v.badge, v.zone, v.data(), names, "zh", show_names=False)
+    assert "Emp One" not in personnel_text(v.rule, v.badge, v.zone, v.data(), names, "en", show_names=False)
     for t in range(13, 30):
         r.put("E1", t, 150 + (t % 3), 30)  # moving around inside
         r.tick(t + 0.4)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select
 
+from engine.alarm_text import alarm_text, plant_names
 from plant.loader import load_plant
 from plant.schema import Plant, VideoClass
 from services.alarms import AlarmService
@@ -64,7 +65,7 @@ def test_a_trigger_becomes_an_event_row(db: Engine, plant: Plant) -> None:
         T0,
         None,
     )
-    assert ev.message == "Flame on camera CAM-A"
+    assert ev.message == ""  # no stored sentence: the text is built when shown (engine.alarm_text)
     assert ev.data == {
         "camera": "CAM-A",
         "class": "flame",
@@ -143,7 +144,10 @@ def test_the_alarm_service_turns_a_video_event_into_an_alarm(db: Engine, plant: 
         True,
         False,
     )
-    assert a.message == "Flame on camera CAM-A"
+    assert a.message == "" and a.data["facts"]["class"] == "flame"
+    names = plant_names(plant)
+    assert alarm_text(a, names, "en", show_names=False).startswith("Flame on camera ")
+    assert alarm_text(a, names, "zh", show_names=False).endswith("发现火焰")
     h = rows[f"video:{hardhat}"]
     assert (h.camera, h.zone, h.area, h.condition, h.priority) == ("CAM-C", "tank-farm", "acid", "no_hardhat", "medium")
 

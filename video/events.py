@@ -3,8 +3,9 @@
 One row per detection, written in its own short transaction when the start trigger comes:
 
 - ``kind`` ``video``, ``source`` the camera id, ``zone`` the camera's zone, ``severity``
-  :data:`video.types.CLASS_SEVERITY` of the class, ``message`` a short English text, ``ts_start`` the
-  trigger's frame time, ``ts_end`` set by the end trigger (None while the thing is still seen);
+  :data:`video.types.CLASS_SEVERITY` of the class, no ``message`` (the screens build the text in the
+  reader's language from the camera and class, ``engine.alarm_text``), ``ts_start`` the trigger's frame
+  time, ``ts_end`` set by the end trigger (None while the thing is still seen);
 - ``data``: ``camera``, ``class``, ``confidence``, ``box`` ([x, y, w, h] frame pixels), ``frame`` ([width,
   height]), ``media`` (``{"snapshot": bool, "thumb": bool, "clip": bool}``, updated as the files are
   written and when retention deletes them) and ``seen_ms`` (the last time the detection was still seen,
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from plant.schema import Camera, VideoClass
+from plant.schema import Camera
 from store.db import session_scope
 from store.events import add_event, close_event, open_events
 from store.models import Event
@@ -38,19 +39,6 @@ logger = logging.getLogger(__name__)
 KIND = "video"
 SEEN_EVERY_MS = 15_000  # how often an open event's ``seen_ms`` is refreshed while its detection lasts
 NO_MEDIA: dict[str, bool] = {"snapshot": False, "thumb": False, "clip": False}
-
-# The event message per class (English; the screens show the class through their own translations).
-CLASS_TEXT: dict[VideoClass, str] = {
-    VideoClass.INTRUSION: "Person in a restricted area",
-    VideoClass.FLAME: "Flame",
-    VideoClass.SMOKE: "Smoke",
-    VideoClass.NO_HARDHAT: "Person without a hard hat",
-    VideoClass.SPILL: "Spill or leak",
-}
-
-
-def event_message(camera: Camera, cls: VideoClass) -> str:
-    return f"{CLASS_TEXT.get(cls, cls.value)} on camera {camera.id}"
 
 
 def event_data(camera: Camera, trigger: Trigger, frame_size: tuple[int, int]) -> dict[str, Any]:
@@ -92,7 +80,6 @@ class VideoEvents:
                 int(trigger.ts_ms),
                 severity=CLASS_SEVERITY[trigger.cls],
                 zone=camera.zone,
-                message=event_message(camera, trigger.cls),
                 data=event_data(camera, trigger, frame_size),
             )
         self.opened += 1

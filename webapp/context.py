@@ -17,7 +17,7 @@ import flask
 from flask_caching import Cache
 from sqlalchemy import Engine
 
-from i18n import normalize_lang
+from i18n import normalize_lang, t
 from plant import Plant
 from plant.loader import load_plant_cached
 from settings import Settings
@@ -135,6 +135,15 @@ def lang() -> str:
 
 
 CLOCK_EXTENSION = "sw_clock"
+def page_title(key: str) -> Callable[..., str]:
+    """A page's browser-tab title in the user's language ("报警 · SmeltWatch"), for
+    ``dash.register_page(title=...)``: Dash calls it for each page load and each page change."""
+
+    def title(**_path_variables: str) -> str:
+        user_lang = lang()
+        return f"{t(key, user_lang)} · {t('app.brand', user_lang)}"
+
+    return title
 
 
 def now_ms() -> int:

@@ -14,11 +14,15 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from i18n import catalog, label, t
+from engine.alarm_text import alarm_text as build_alarm_text
+from engine.alarm_text import plant_names
+from engine.alarm_text import source_text as build_source_text
+from i18n import catalog, t
 from plant import Plant
 from store.alarm_views import OPEN_STATES, AlarmFilter, AlarmView, banner_summary, open_alarms
 from store.db import session_scope
 from webapp import context as web
+from webapp.live.personnel import names_visible
 from webapp.live.summary import fmt_number, unit_symbol
 
 logger = logging.getLogger(__name__)
@@ -71,14 +75,14 @@ def condition_text(condition: str, lang: str) -> str:
 
 
 def alarm_text(alarm: AlarmView | dict[str, Any], plant: Plant, lang: str) -> str:
-    """What the alarm is about, in the user's language: its message, else the tag's description, else ""."""
-    a = alarm if isinstance(alarm, dict) else alarm.as_dict()
-    if a.get("message"):
-        return str(a["message"])
-    tag = _tags(plant).get(str(a.get("source")))
-    if tag is not None and (tag.description or tag.description_zh):
-        return label(tag.description or tag.description_zh or "", tag.description_zh, lang)
-    return ""
+    """What the alarm is about, in the user's language, built now from the row's structured fields
+    (``engine.alarm_text``); people are named only for users who may see names (``store.people`` decides)."""
+    return build_alarm_text(alarm, plant_names(plant), lang, show_names=names_visible())
+
+
+def source_text(alarm: AlarmView | dict[str, Any], plant: Plant, lang: str) -> str:
+    """The alarm's source as a list shows it: tag, badge or camera id; a zone rule's zone name."""
+    return build_source_text(alarm, plant_names(plant), lang)
 
 
 def value_text(alarm: AlarmView | dict[str, Any], plant: Plant) -> str:

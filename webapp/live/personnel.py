@@ -77,6 +77,14 @@ def viewer_of(principal: Principal | None) -> Viewer | None:
     return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
 
 
+def names_visible() -> bool:
+    """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
+    only where badges are and their role (executives, on-call phones). ``store.people.access`` decides, as
+    for the personnel page; alarm texts follow it too (``webapp.live.alarms.alarm_text``)."""
+    viewer = current_viewer()  # nobody logged in: no names
+    return viewer is not None and people.access(viewer) == Access.FULL
+
+
 # --- live, shared per access level -------------------------------------------------------------------
 
 

@@ -9,28 +9,19 @@ from typing import Any
 from plant.loader import load_plant_cached
 from scene.bundle import plant_bundle
 from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
-from store import people
 from webapp import context as web
 from webapp.live.alarms import alarm_snapshot
-from webapp.live.personnel import current_viewer
 from webapp.live.snapshot import snapshot
 from webapp.routes.scene import deck_url, mesh_url
 
 logger = logging.getLogger(__name__)
 
 
-def names_visible() -> bool:
-    """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
-    only where badges are and their role (executives). ``store.people.access`` decides, as for the
-    personnel page. Nobody logged in: no names."""
-    viewer = current_viewer()
-    return viewer is not None and people.access(viewer) == people.Access.FULL
-
-
 @lru_cache(maxsize=16)
 def static_spec(plant_file: str, lang: str, deck_id: str, selected_id: str, names: bool) -> dict[str, Any]:
     """Geometry, names and meshes' address, sent once with a page; ``deck_id`` is where it draws. Badge
-    names only with ``names`` (:func:`names_visible`), so the cache keeps one spec for each."""
+    names only with ``names`` (:func:`webapp.live.personnel.names_visible`), so the cache keeps one spec
+    for each."""
     plant = load_plant_cached(plant_file)
     bundle = plant_bundle(plant_file)
     return static_scene(

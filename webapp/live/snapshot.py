@@ -15,6 +15,7 @@ from engine.geometry import locate
 from engine.limits import limit_violations
 from engine.risk import zone_risks
 from engine.shifts import current_shift
+from i18n import t
 from plant.schema import EquipmentState, Plant, TagKind
 from store.db import session_scope
 from store.health import read_health
@@ -39,14 +40,15 @@ _STATES = list(EquipmentState)
 POSITION_MAX_AGE_MS = 5 * 60_000  # a badge not heard of for this long is not drawn as present
 
 
-def format_age(seconds: float | None) -> str:
+def format_age(seconds: float | None, lang: str) -> str:
+    """How old data is, in the user's language ("12 s", "3 分钟")."""
     if seconds is None:
         return "-"
     if seconds < 60:
-        return f"{seconds:.0f} s"
+        return t("personnel.age.s", lang, n=f"{seconds:.0f}")
     if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+        return t("personnel.age.min", lang, n=f"{seconds / 60:.0f}")
+    return t("personnel.age.h", lang, n=f"{seconds / 3600:.1f}")
 
 
 @web.shared(web.SNAPSHOT_SECONDS)

@@ -16,7 +16,8 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from auth.auditlog import KNOWN_EVENTS, AuditQuery, search
+from auth.auditlog import KNOWN_EVENTS, ROLE_CHANGED, USER_ADDED, AuditQuery, search
+from auth.policy import Role
 from i18n import t
 from store.db import session_scope
 from store.models import SecurityAudit
@@ -24,7 +25,7 @@ from webapp import context as web
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/admin/audit", name="nav.audit", order=90, title="SmeltWatch audit")
+dash.register_page(__name__, path="/admin/audit", name="nav.audit", order=90, title=web.page_title("nav.audit"))
 
 LIMIT = 500
 TIME_HINT = "YYYY-MM-DD HH:MM"
@@ -125,6 +126,21 @@ def layout(**_query: Any) -> html.Div:
     )
 
 
+def _role(role: object, lang: str) -> str:
+    return t(f"role.{role}", lang) if role in {r.value for r in Role} else str(role)
+
+
+def _detail(r: SecurityAudit, lang: str) -> str:
+    """The row's detail in the reader's language where it is made of roles; else as recorded (a comment, a
+    reason, or a row written before its facts were kept)."""
+    data = r.data if isinstance(r.data, dict) else {}
+    if r.event == USER_ADDED and data.get("role"):
+        return t("audit.detail.role", lang, role=_role(data["role"], lang))
+    if r.event == ROLE_CHANGED and data.get("from") and data.get("to"):
+        return t("audit.detail.role_changed", lang, old=_role(data["from"], lang), new=_role(data["to"], lang))
+    return r.detail or ""
+
+
 def _row(r: SecurityAudit, lang: str, tz: ZoneInfo) -> html.Tr:
     when = datetime.fromtimestamp(r.ts / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
     cells = [
@@ -134,7 +150,7 @@ def _row(r: SecurityAudit, lang: str, tz: ZoneInfo) -> html.Tr:
         html.Td(t(f"role.{r.role}", lang) if r.role else ""),
         html.Td(r.address or ""),
         html.Td(r.target or ""),
-        html.Td(r.detail or ""),
+        html.Td(_detail(r, lang)),
     ]
     return html.Tr(cells, className="sw-audit-bad" if r.event in FAILURES else None)
 

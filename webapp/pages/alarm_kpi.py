@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import UTC, datetime
+from html import escape as html_escape
 from typing import Any
 
 import dash
@@ -24,15 +25,16 @@ from dash.exceptions import PreventUpdate
 from i18n import label, t
 from plant import Plant
 from store.alarm_kpi import FLOOD_PER_10MIN, NO_AREA, SITE, TARGET_PER_10MIN, alarm_kpis
+from store.alarm_views import alarms_by_id
 from store.db import session_scope
 from webapp import context as web
-from webapp.live.alarms import digest, full_time
+from webapp.live.alarms import alarm_text, digest, full_time
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
 dash.register_page(
-    __name__, path="/alarms/kpi", name="nav.alarm_kpi", order=21, title="SmeltWatch alarm KPIs", nav=False
+    __name__, path="/alarms/kpi", name="nav.alarm_kpi", order=21, title=web.page_title("nav.alarm_kpi"), nav=False
 )
 
 WINDOWS = {"24h": 24 * 3_600_000, "7d": 7 * 86_400_000, "30d": 30 * 86_400_000}
@@ -76,7 +78,12 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
         now = web.now_ms()
         with session_scope(web.engine()) as session:
             kpis = alarm_kpis(session, now - WINDOWS[window], now, now, area=area)
-        return dataclasses.asdict(kpis)
+            named = {x.alarm_id for x in (*kpis.top_bad_actors, *kpis.chattering, *kpis.standing, *kpis.shelved)}
+            rows = alarms_by_id(session, named, now)
+        out = dataclasses.asdict(kpis)
+        # the listed alarms' structured fields: each screen builds their texts in its user's language
+        out["alarms"] = {alarm_id: view.as_dict() for alarm_id, view in rows.items()}
+        return out
 
     return web.cached(f"sw:alarm_kpi:{window}:{area or ''}", KPI_SECONDS, build)
 
@@ -165,7 +172,8 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.
         )
     peak = max([1, *[max(s["counts"] or [0]) for s in series]])
     fig.update_yaxes(title_text=t("alarm.kpi.per_10min", lang), rangemode="tozero", range=[0, max(12, peak * 1.1)])
-    fig.update_xaxes(tickangle=0, nticks=8)
+    # numeric dates: plotly's own date ticks name the month in English ("Dec 7")
+    fig.update_xaxes(tickangle=0, nticks=8, tickformat="%H:%M<br>%m-%d", hoverformat="%Y-%m-%d %H:%M")
     legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13 * scale}}
     return _layout(fig, RATE_HEIGHT, scale, legend=legend, margin=_margin(scale, t=30, b=44))
 
@@ -203,7 +211,7 @@ def priority_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.F
     return _layout(fig, CHART_HEIGHT, scale, showlegend=True, bargap=0.35)
 
 
-def bad_actor_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.Figure:
+def bad_actor_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.0) -> go.Figure:
     rows = list(data.get("top_bad_actors") or [])[::-1]
     fig = go.Figure(
         go.Bar(
@@ -213,7 +221,9 @@ def bad_actor_figure(data: dict[str, Any], lang: str, scale: float = 1.0) -> go.
             marker_color=[PRIORITY_COLORS.get(r["priority"], "#8b949e") for r in rows],
             text=[f"{r['count']} · {100 * r['share']:.0f} %" for r in rows],
             textposition="auto",
-            hovertemplate="%{y}: %{x}<extra></extra>",
+            # plotly reads hover text as a little HTML: plant names are escaped to stay text
+            customdata=[html_escape(_what(data, r["alarm_id"], plant, lang)) for r in rows],
+            hovertemplate="%{y}: %{x}<br>%{customdata}<extra></extra>",
         )
     )
     fig.update_xaxes(title_text=t("alarm.kpi.activations", lang))
@@ -233,6 +243,12 @@ def _table(head: list[str], rows: list[list[Any]], empty: str) -> Any:
         size="sm",
         responsive=True,
     )
+
+
+def _what(data: dict[str, Any], alarm_id: str, plant: Plant, lang: str) -> str:
+    """What a listed alarm is about, built in the user's language (empty for an alarm no longer stored)."""
+    row = (data.get("alarms") or {}).get(alarm_id)
+    return alarm_text(row, plant, lang) if isinstance(row, dict) else ""
 
 
 def _prio(p: str, lang: str) -> html.Td:
@@ -281,10 +297,11 @@ def flood_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     return _table(head, rows, t("alarm.kpi.none.floods", lang))
 
 
-def chatter_table(data: dict[str, Any], lang: str) -> Any:
+def chatter_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(c["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, c["alarm_id"], plant, lang)),
             _prio(c["priority"], lang),
             html.Td(str(c["activations"]), className="text-end"),
             html.Td(str(c["peak_per_minute"]), className="text-end"),
@@ -292,7 +309,8 @@ def chatter_table(data: dict[str, Any], lang: str) -> Any:
         ]
         for c in (data.get("chattering") or [])[:20]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "activations", "per_minute", "episodes")]
+    cols = ("alarm", "what", "priority", "activations", "per_minute", "episodes")
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in cols]
     return _table(head, rows, t("alarm.kpi.none.chattering", lang))
 
 
@@ -300,6 +318,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(s["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
             html.Td(full_time(s["since"], plant), className="text-nowrap"),
             html.Td(f"{s['hours']:.1f}", className="text-end"),
@@ -307,7 +326,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         ]
         for s in (data.get("standing") or [])[:50]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "since", "hours", "note")]
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "since", "hours", "note")]
     return _table(head, rows, t("alarm.kpi.none.standing", lang))
 
 
@@ -315,6 +334,7 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(s["alarm_id"], className="sw-al-mono"),
+            html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
             html.Td(s["by"] or "-"),
             html.Td(full_time(s["since"], plant), className="text-nowrap"),
@@ -323,7 +343,7 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         ]
         for s in (data.get("shelved") or [])[:100]
     ]
-    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "priority", "by", "since", "until", "reason")]
+    head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "by", "since", "until", "reason")]
     return _table(head, rows, t("alarm.kpi.none.shelved", lang))
 
 
@@ -353,9 +373,9 @@ def render(data: dict[str, Any] | None, plant: Plant, lang: str, scale: float = 
         "cards": cards(data, lang),
         "rate": rate_figure(data, plant, lang, scale),
         "priority": priority_figure(data, lang, scale),
-        "bad": bad_actor_figure(data, lang, scale),
+        "bad": bad_actor_figure(data, plant, lang, scale),
         "floods": flood_table(data, plant, lang),
-        "chatter": chatter_table(data, lang),
+        "chatter": chatter_table(data, plant, lang),
         "standing": standing_table(data, plant, lang),
         "shelved": shelved_table(data, plant, lang),
     }

@@ -58,6 +58,7 @@ from webapp.live.alarms import (
     local_time,
     short_time,
     snapshot_alarms,
+    source_text,
     value_text,
 )
 from webapp.live.summary import fmt_number
@@ -65,7 +66,7 @@ from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/alarms", name="nav.alarms", order=20, title="SmeltWatch alarms")
+dash.register_page(__name__, path="/alarms", name="nav.alarms", order=20, title=web.page_title("nav.alarms"))
 
 MAX_ROWS = 300  # rows drawn in the live list; beyond, the user narrows the filters
 PAGE_SIZE = 50
@@ -450,7 +451,9 @@ def _row(a: AlarmView, plant: Plant, names: dict[str, dict[str, str]], now: int,
             html.Span(
                 local_time(a.activated_at, plant, now), className="sw-al-time", title=full_time(a.activated_at, plant)
             ),
-            html.Button(a.source, id=ids.row_open(a.id), className="sw-al-source", type="button", title=a.id),
+            html.Button(
+                source_text(a, plant, lang), id=ids.row_open(a.id), className="sw-al-source", type="button", title=a.id
+            ),
             html.Div(
                 [
                     html.Span(condition_text(a.condition, lang), className="sw-al-cond"),
@@ -772,7 +775,7 @@ def refresh_detail(selected: dict[str, Any] | None, _n: int | None, is_open: boo
             True,
             True,
         )
-    title = f"{a.source} · {condition_text(a.condition, lang)}"
+    title = f"{source_text(a, plant, lang)} · {condition_text(a.condition, lang)}"
     oos = a.state == "out_of_service"
     shelved = a.state == "shelved"
     return title, _info(a, plant, lang), _trail(trail, plant, lang), a.acked, shelved or oos, not shelved, oos, not oos

@@ -42,6 +42,7 @@ from webapp.live.alarms import (
     condition_text,
     digest,
     local_time,
+    source_text,
     value_text,
 )
 from webapp.live.personnel import viewer_of
@@ -49,7 +50,7 @@ from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/oncall", name="nav.oncall", order=90, title="SmeltWatch on call")
+dash.register_page(__name__, path="/oncall", name="nav.oncall", order=90, title=web.page_title("nav.oncall"))
 
 MAX_COMMENT = 500
 RESULT_WAIT_MS = 15_000  # after this, an acknowledge nobody answered is reported as such
@@ -142,7 +143,7 @@ def card(a: AlarmView, plant: Plant, hc: dict[str, Any], now: int, lang: str) ->
             ),
             html.Div(
                 [
-                    html.Span(a.source, className="sw-oc-source"),
+                    html.Span(source_text(a, plant, lang), className="sw-oc-source"),
                     html.Span(condition_text(a.condition, lang), className="sw-oc-cond"),
                     html.Span(value, className="sw-oc-value") if value else None,
                 ],
@@ -346,7 +347,10 @@ def ask(_clicks: list[int | None]) -> tuple[Any, ...]:
     else:
         body = [
             html.Div(
-                [html.Span(a.source, className="sw-oc-source"), html.Span(condition_text(a.condition, lang))],
+                [
+                    html.Span(source_text(a, plant, lang), className="sw-oc-source"),
+                    html.Span(condition_text(a.condition, lang)),
+                ],
                 className="sw-oc-what",
             ),
             html.Div(alarm_text(a, plant, lang), className="sw-oc-text"),

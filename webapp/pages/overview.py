@@ -46,14 +46,15 @@ from engine.production import products
 from i18n import label, t
 from plant.schema import Plant, RiskLevel
 from webapp import context as web
-from webapp.live.scene import live_payload, names_visible, static_spec
+from webapp.live.personnel import names_visible
+from webapp.live.scene import live_payload, static_spec
 from webapp.live.snapshot import format_age, snapshot
 from webapp.live.summary import amount, fmt_number, pct, sparklines, summary, unit_symbol
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/", name="nav.overview", order=0, title="SmeltWatch")
+dash.register_page(__name__, path="/", name="nav.overview", order=0, title=web.page_title("nav.overview"))
 
 HEADLINE_PRODUCTS = 4
 TOP_AREAS = 4
@@ -389,7 +390,7 @@ def _view_sources(v: View, snap: dict[str, Any], lang: str) -> None:
         v.text[f"{k}.state"] = t("health.connected", lang) if ok else t("health.disconnected", lang)
         v.status[f"{k}.state"] = f"badge ms-2 {'bg-success' if ok else 'bg-danger'}"
         v.status[k] = f"sw-card sw-src {'' if ok else 'sw-card-bad'}"
-        v.text[f"{k}.age"] = t("health.age", lang, age=format_age(h["data_age_s"]))
+        v.text[f"{k}.age"] = t("health.age", lang, age=format_age(h["data_age_s"], lang))
         v.text[f"{k}.written"] = f"{h['written']:,}"
         v.text[f"{k}.spooled"] = f"{h['spooled']:,}"
         v.text[f"{k}.rejected"] = f"{h['rejected']:,}"

@@ -33,7 +33,7 @@ from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/personnel", name="nav.personnel", order=20, title="SmeltWatch personnel")
+dash.register_page(__name__, path="/personnel", name="nav.personnel", order=20, title=web.page_title("nav.personnel"))
 
 EXPOSURE_ROWS = 100
 MISSING_ROWS = 60

@@ -33,14 +33,15 @@ from store.trend import trend
 from webapp import context as web
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_snapshot, condition_text, local_time
-from webapp.live.scene import live_payload, names_visible, redact_details, static_spec
+from webapp.live.personnel import names_visible
+from webapp.live.scene import live_payload, redact_details, static_spec
 from webapp.live.snapshot import snapshot
 from webapp.routes.video_live import relay
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/scene", name="nav.scene", order=10, title="SmeltWatch 3D")
+dash.register_page(__name__, path="/scene", name="nav.scene", order=10, title=web.page_title("nav.scene"))
 
 SPARKLINES = 3  # tags with a sparkline in the panel
 SPARK_WIDTH = 160

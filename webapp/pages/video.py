@@ -65,7 +65,7 @@ from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/video", name="nav.video", order=30, title="SmeltWatch video")
+dash.register_page(__name__, path="/video", name="nav.video", order=30, title=web.page_title("nav.video"))
 
 PER_PAGE = 12
 REFRESH_MS = 1000

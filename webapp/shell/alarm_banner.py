@@ -10,7 +10,8 @@ is remembered in the browser.
 
 Its callbacks are in ``webapp/shell/banner_callbacks.py``: every ``REFRESH_MS`` the banner asks for the shared alarm
 snapshot and gets an answer only when what it shows changed. Plant and alarm texts are Dash children
-(text nodes), never markup.
+(text nodes), never markup; the newest alarm's text is built in the user's language
+(``webapp.live.alarms.alarm_text``), naming a person only for users who may see names.
 """
 
 from __future__ import annotations
@@ -20,13 +21,11 @@ from typing import Any
 from dash import dcc, html
 
 from auth.policy import Role
-from engine.alarms import PERSONNEL
 from i18n import t
 from plant import Plant
 from store.alarm_views import PRIORITIES, banner_for_areas
 from webapp.gate import current_user
-from webapp.live.alarms import alarm_text, condition_text, digest, local_time
-from webapp.live.scene import names_visible
+from webapp.live.alarms import alarm_text, condition_text, digest, local_time, source_text
 
 REFRESH_MS = 1500
 SHELL_BANNER = "shell"  # aio_id of the banner the shell places under the navbar
@@ -125,14 +124,6 @@ class AlarmBanner(html.Div):
         )
 
 
-def _newest_text(newest: dict[str, Any], plant: Plant, lang: str) -> str:
-    """The newest alarm's text; for a viewer who may not see names (``store.people`` decides), an alarm about
-    a person shows no free text (its message names them): the condition and badge id say what and where."""
-    if (newest.get("badge") or newest.get("source_type") == PERSONNEL) and not names_visible():
-        return ""
-    return alarm_text(newest, plant, lang)
-
-
 def render(
     banner: dict[str, Any] | None, plant: Plant, lang: str, now_ms: int
 ) -> tuple[list[Any], list[Any], dict[str, Any]]:
@@ -164,13 +155,14 @@ def render(
         newest_children = [
             html.Span(t(f"alarm.priority.{p}", lang), className=f"sw-ab-prio sw-prio-{p}"),
             html.Span(local_time(newest.get("activated_at"), plant, now_ms), className="sw-ab-time"),
-            html.Span(str(newest.get("source") or ""), className="sw-ab-source"),
+            html.Span(source_text(newest, plant, lang), className="sw-ab-source"),
             html.Span(condition_text(str(newest.get("condition") or ""), lang), className="sw-ab-cond"),
-            html.Span(_newest_text(newest, plant, lang), className="sw-ab-text"),
+            html.Span(alarm_text(newest, plant, lang), className="sw-ab-text"),
         ]
     shown = {"counts": counts, "newest": None if newest is None else newest.get("id"), "lang": lang}
     if newest is not None:
         shown["newest_at"] = newest.get("activated_at")
         shown["newest_msg"] = newest.get("message")
+        shown["newest_data"] = newest.get("data")
     data = {"tone": banner.get("tone"), "unacked": banner.get("unacked"), "key": digest(shown)}
     return chips, newest_children, data

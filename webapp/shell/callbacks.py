@@ -39,9 +39,9 @@ def update_health(_n: int | None) -> list[dbc.Badge]:
         if not h["connected"]:
             color, text = "danger", t("health.disconnected", lang)
         elif age is None or age > 30:
-            color, text = "warning", t("health.stale", lang, age=format_age(age))
+            color, text = "warning", t("health.stale", lang, age=format_age(age, lang))
         else:
-            color, text = "success", t("health.age", lang, age=format_age(age))
+            color, text = "success", t("health.age", lang, age=format_age(age, lang))
         badges.append(
             dbc.Badge(
                 [html.Span(label(h["name"], h["name_zh"], lang), className="fw-bold me-1"), text],
