@@ -12,56 +12,16 @@
 (function () {
   "use strict";
 
-  const LEVELS = { r: "red", o: "orange", y: "yellow", b: "blue" };
+  const P = window.swPlant; // the shared plant drawing (28_plantbase.js)
   const STATES = { r: "run", i: "idle", f: "fault", m: "maintenance", s: "stopped" };
   const ALARM_PRIORITIES = ["urgent", "high", "medium", "low"]; // the rank in live.al markers
-    const PULSE_MS = 600;
-  let active = null; // the scene on the page now
-
-  const loadDeck = window.SWDeck.loadDeck;
-  const loadMeshes = window.SWDeck.loadMeshes;
-
-  // Billboard text in a perspective view shrinks with distance; this keeps labels one size on screen.
-  let constantSize = null;
-  function labelExtension() {
-    if (!constantSize) {
-      class ConstantSizeExtension extends window.deck.LayerExtension {
-        getShaders() {
-          return { inject: { "vs:DECKGL_FILTER_SIZE": "size.xy *= gl_Position.w / project.focalDistance;" } };
-        }
-      }
-      ConstantSizeExtension.extensionName = "ConstantSizeExtension";
-      constantSize = new ConstantSizeExtension();
-    }
-    return [constantSize];
-  }
-
-  function textScale() {
-    return Math.min(2, Math.max(1, window.innerWidth / 1920));
-  }
-
-  function textWidth(text, px) {
-    let w = 0;
-    for (let k = 0; k < text.length; k++) {
-      w += text.charCodeAt(k) > 0x2e80 ? px : px * 0.62;
-    }
-    return w;
-  }
-
-  function rgba(c, a) {
-    return [c[0], c[1], c[2], a];
-  }
-
-  function fmt(v) {
-    if (v === null || v === undefined) {
-      return "-";
-    }
-    const a = Math.abs(v);
-    if (a >= 1e5) {
-      return Math.round(v).toLocaleString();
-    }
-    return String(Number(v.toPrecision(4)));
-  }
+  const PULSE_MS = 600;
+  const slot = new P.Slot(); // the scene on the page now
+  const rgba = P.rgba;
+  const fmt = P.fmt;
+  const textScale = P.textScale;
+  const textWidth = P.textWidth;
+  const labelExtension = P.labelExtension;
 
   function Scene(el) {
     this.el = el;
@@ -72,10 +32,7 @@
     this.layers = null;
     this.starting = false;
     this.viewState = null;
-    this.tip = document.createElement("div");
-    this.tip.className = "sw-scene-tip";
-    this.tip.hidden = true;
-    el.appendChild(this.tip);
+    this.tip = new P.Tip(el, "sw-scene-tip", 240);
     this.onResize = this.fit.bind(this);
     window.addEventListener("resize", this.onResize);
     this.fit();
@@ -95,68 +52,12 @@
       return;
     }
     this.spec = spec;
-    // instance lists per mesh group: equipment records carry their index for colors and picking
-    const groups = spec.groups.map(function () {
-      return [];
-    });
-    spec.equipment.forEach(function (e, i) {
-      groups[e.g].push({ i: i, p: e.p });
-    });
-    this.instances = groups;
-    const w = spec.site[0];
-    const d = spec.site[1];
-    const grid = [];
-    for (let x = 0; x <= w + 0.1; x += 100) {
-      grid.push([[x, 0, -0.2], [x, d, -0.2]]);
-    }
-    for (let y = 0; y <= d + 0.1; y += 100) {
-      grid.push([[0, y, -0.2], [w, y, -0.2]]);
-    }
-    this.grid = grid;
+    this.instances = P.instances(spec);
   };
 
-  // The opening view: from the south-east (from the east-south-east on portrait screens, so the long
-  // side of the site runs up the screen), zoomed so the whole site fills the canvas.
+  // The opening view: the whole site with its buildings (up to 30 m) fills the canvas.
   Scene.prototype.home = function () {
-    const w = this.spec.site[0];
-    const d = this.spec.site[1];
-    const pw = Math.max(200, this.el.clientWidth);
-    const ph = Math.max(200, this.el.clientHeight);
-    const portrait = ph > pw * 1.2;
-    const vs = {
-      target: [w / 2, d / 2, 0],
-      rotationOrbit: portrait ? -78 : -35,
-      rotationX: portrait ? 45 : 42,
-      zoom: 0,
-    };
-    const view = new window.deck.OrbitView({ orbitAxis: "Z", fovy: 40 });
-    let zoom = 0;
-    for (let pass = 0; pass < 2; pass++) {
-      const vp = view.makeViewport({ width: pw, height: ph, viewState: Object.assign({}, vs, { zoom: zoom }) });
-      let x0 = Infinity;
-      let x1 = -Infinity;
-      let y0 = Infinity;
-      let y1 = -Infinity;
-      [0, w].forEach(function (x) {
-        [0, d].forEach(function (y) {
-          [0, 30].forEach(function (z) {
-            const q = vp.project([x, y, z]);
-            x0 = Math.min(x0, q[0]);
-            x1 = Math.max(x1, q[0]);
-            y0 = Math.min(y0, q[1]);
-            y1 = Math.max(y1, q[1]);
-          });
-        });
-      });
-      zoom += Math.log2(Math.min((pw * 0.96) / (x1 - x0), (ph * 0.9) / (y1 - y0)));
-    }
-    return Object.assign(vs, {
-      zoom: zoom,
-      minZoom: zoom - 2,
-      maxZoom: zoom + 7,
-      minRotationX: 5,
-      maxRotationX: 89,
-    });
+    return P.homeOrbit(this.spec, this.el, 30);
   };
 
   Scene.prototype.update = function (spec, live, layers) {
@@ -245,7 +146,7 @@
     const lit = !this.pulse;
     const k = this.markerScale();
     const self = this;
-    const onTop = { depthCompare: "always", depthWriteEnabled: false };
+    const onTop = P.ON_TOP;
     const anyUnacked = vc.some(function (v) {
       return v[2];
     });
@@ -378,44 +279,25 @@
     }
     this.starting = true;
     const self = this;
-    const spec = this.spec;
-    loadDeck(spec.deck_url)
-      .then(function () {
-        return loadMeshes(spec);
-      })
+    P.load(this.spec, false)
       .then(function (meshes) {
         self.meshes = meshes;
         self.create();
       })
       .catch(function (e) {
         self.starting = false;
-        const msg = document.createElement("div");
-        msg.className = "sw-scene-error";
-        msg.textContent = String(e && e.message ? e.message : e);
-        self.el.appendChild(msg);
+        P.showError(self.el, "sw-scene-error", e);
       });
   };
 
   Scene.prototype.create = function () {
-    const d = window.deck;
     const self = this;
-    const lighting = new d.LightingEffect({
-      ambient: new d.AmbientLight({ color: [255, 255, 255], intensity: 0.9 }),
-      sun: new d.DirectionalLight({ color: [255, 250, 240], intensity: 1.1, direction: [-0.5, 0.35, -1] }),
-      fill: new d.DirectionalLight({ color: [200, 215, 255], intensity: 0.45, direction: [0.6, -0.8, -0.3] }),
-    });
-    this.deck = new d.Deck({
-      parent: this.el,
-      views: new d.OrbitView({ id: "orbit", orbitAxis: "Z", fovy: 40, near: 0.5, far: 20000 }),
+    this.deck = P.createDeck(this.el, {
+      views: P.orbitView(),
       initialViewState: this.home(),
-      controller: { inertia: true },
-      effects: [lighting],
+      effects: [P.lighting(0.9, 1.1, 0.45)],
       pickingRadius: 4,
-      useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
       layers: this.buildLayers(),
-      getCursor: function (s) {
-        return s.isDragging ? "grabbing" : s.isHovering ? "pointer" : "grab";
-      },
       onViewStateChange: function (p) {
         self.viewState = p.viewState;
         self.relabel();
@@ -427,7 +309,6 @@
         self.click(info);
       },
       onLoad: function () {
-        self.el.setAttribute("data-ready", "1");
         self.relabel();
       },
     });
@@ -444,9 +325,7 @@
   };
 
   Scene.prototype.zoneLevel = function (i) {
-    const zl = this.live && this.live.zl;
-    const code = zl && zl.length > i ? zl[i] : this.spec.zones[i].s;
-    return LEVELS[code] || "blue";
+    return P.zoneLevel(this.spec, this.live, i);
   };
 
   Scene.prototype.stateOf = function (i) {
@@ -461,74 +340,15 @@
     const live = this.live || {};
     const on = new Set(this.layers || []);
     const self = this;
-    const w = s.site[0];
-    const dep = s.site[1];
-    const layers = [];
-    const noDepthWrite = { depthWriteEnabled: false };
-    const onTop = { depthCompare: "always", depthWriteEnabled: false };
+    const layers = [P.groundLayer(s), P.gridLayer(s)];
+    const noDepthWrite = P.NO_DEPTH_WRITE;
+    const onTop = P.ON_TOP;
 
-    layers.push(
-      new d.SolidPolygonLayer({
-        id: "ground",
-        data: [[[0, 0, -0.3], [w, 0, -0.3], [w, dep, -0.3], [0, dep, -0.3]]],
-        getPolygon: function (p) {
-          return p;
-        },
-        getFillColor: c.ground,
-        material: false,
-      }),
-      new d.PathLayer({
-        id: "grid",
-        data: this.grid,
-        getPath: function (p) {
-          return p;
-        },
-        getColor: [255, 255, 255, 16],
-        getWidth: 1,
-        widthUnits: "pixels",
-      })
-    );
     if (on.has("roads")) {
-      layers.push(
-        new d.PathLayer({
-          id: "roads",
-          data: s.roads,
-          getPath: function (r) {
-            return r.path;
-          },
-          getWidth: function (r) {
-            return r.w;
-          },
-          widthUnits: "common",
-          widthMinPixels: 1,
-          getColor: c.road,
-          capRounded: true,
-          jointRounded: true,
-          pickable: true,
-        })
-      );
+      layers.push(P.roadsLayer(s, { pickable: true }));
     }
     if (on.has("muster")) {
-      layers.push(
-        new d.ScatterplotLayer({
-          id: "muster",
-          data: s.muster,
-          getPosition: function (m) {
-            return [m.p[0], m.p[1], 0.1];
-          },
-          getRadius: function (m) {
-            return m.r;
-          },
-          radiusUnits: "common",
-          radiusMinPixels: 5,
-          getFillColor: rgba(c.muster, 70),
-          getLineColor: rgba(c.muster, 240),
-          stroked: true,
-          lineWidthUnits: "pixels",
-          getLineWidth: 2,
-          pickable: true,
-        })
-      );
+      layers.push(P.musterLayer(s, 70));
     }
     if (on.has("cameras")) {
       layers.push(
@@ -561,45 +381,18 @@
       );
     }
     if (on.has("fences")) {
-      layers.push(
-        new d.PathLayer({
-          id: "fences",
-          data: s.fences,
-          getPath: function (f) {
-            return f.path;
-          },
-          getColor: function (f) {
-            return rgba(c.fence[f.k] || [255, 255, 255], 230);
-          },
-          getWidth: 1.2,
-          widthUnits: "common",
-          widthMinPixels: 2,
-          pickable: true,
-        })
-      );
+      layers.push(P.fencesLayer(s, 230, { getWidth: 1.2, widthMinPixels: 2, pickable: true }));
     }
     if (on.has("equipment") && this.meshes) {
-      const eqKey = live.eq || "";
-      this.instances.forEach(function (inst, gi) {
-        if (!inst.length) {
-          return;
-        }
-        layers.push(
-          new d.SimpleMeshLayer({
-            id: "eq-" + gi,
-            data: inst,
-            mesh: self.meshes[gi],
-            getPosition: function (e) {
-              return e.p;
-            },
-            getColor: function (e) {
-              return c.state[self.stateOf(e.i)] || c.state[""];
-            },
-            updateTriggers: { getColor: eqKey },
-            material: { ambient: 0.35, diffuse: 0.65, shininess: 24, specularColor: [40, 40, 40] },
-            pickable: true,
-          })
-        );
+      P.equipmentLayers(s, this.meshes, this.instances, {
+        getColor: function (e) {
+          return c.state[self.stateOf(e.i)] || c.state[""];
+        },
+        updateTriggers: { getColor: live.eq || "" },
+        material: { ambient: 0.35, diffuse: 0.65, shininess: 24, specularColor: [40, 40, 40] },
+        pickable: true,
+      }).forEach(function (l) {
+        layers.push(l);
       });
     }
     const badges = live.b || [];
@@ -618,7 +411,7 @@
           radiusMinPixels: 2.5,
           radiusMaxPixels: 14,
           getFillColor: function (b) {
-            return c.role[s.badges[b[0]].r] || [255, 255, 255];
+            return P.roleColor(s, s.badges[b[0]].r);
           },
           getLineColor: [10, 12, 16, 220],
           stroked: true,
@@ -679,54 +472,23 @@
       );
     }
     if (on.has("zones")) {
-      const zl = live.zl || "";
       layers.push(
-        new d.PolygonLayer({
-          id: "zones",
-          data: s.zones,
-          getPolygon: function (z) {
-            return z.poly;
+        P.zonesLayer(s, {
+          level: function (i) {
+            return self.zoneLevel(i);
           },
-          extruded: true,
-          wireframe: true,
-          getElevation: function (z) {
-            return z.h;
-          },
-          getFillColor: function (z, o) {
-            return rgba(c.risk[self.zoneLevel(o.index)], 46);
-          },
-          getLineColor: function (z, o) {
-            return rgba(c.risk[self.zoneLevel(o.index)], 210);
-          },
-          updateTriggers: { getFillColor: zl, getLineColor: zl },
-          material: false,
-          pickable: true,
-          parameters: noDepthWrite,
+          fill: 46,
+          line: 210,
+          key: live.zl || "",
         }),
-        new d.TextLayer({
-          id: "zone-labels",
-          data: this.shownZones
+        P.zoneLabelsLayer(
+          s,
+          this.shownZones
             ? s.zones.filter(function (z, i) {
                 return self.shownZones.has(i);
               })
-            : s.zones,
-          getPosition: function (z) {
-            return [z.c[0], z.c[1], z.h + 2];
-          },
-          getText: function (z) {
-            return z.n;
-          },
-          getSize: 12 * textScale(),
-          sizeUnits: "pixels",
-          extensions: labelExtension(),
-          getColor: [230, 237, 243, 230],
-          characterSet: "auto",
-          fontFamily: "system-ui, 'Noto Sans CJK SC', sans-serif",
-          background: true,
-          getBackgroundColor: [13, 17, 23, 170],
-          backgroundPadding: [3, 1],
-          parameters: onTop,
-        })
+            : s.zones
+        )
       );
     }
     if (on.has("hazards")) {
@@ -1077,20 +839,17 @@
 
   Scene.prototype.hover = function (info) {
     const picked = this.pick(info);
-    const what = picked && picked.layer && picked.object !== undefined && picked.object !== null ? this.describe(picked) : null;
-    if (!what) {
-      this.tip.hidden = true;
-      return;
+    const what = P.hit(picked) ? this.describe(picked) : null;
+    if (what) {
+      this.tip.show(what.lines, info.x, info.y);
+    } else {
+      this.tip.hide();
     }
-    this.tip.textContent = what.lines.filter(Boolean).join("\n");
-    this.tip.style.left = Math.min(info.x + 14, this.el.clientWidth - 240) + "px";
-    this.tip.style.top = info.y + 14 + "px";
-    this.tip.hidden = false;
   };
 
   Scene.prototype.click = function (info) {
     const picked = this.pick(info);
-    const what = picked && picked.layer && picked.object !== undefined && picked.object !== null ? this.describe(picked) : null;
+    const what = P.hit(picked) ? this.describe(picked) : null;
     if (what && what.sel && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props(this.spec.ids.selected, {
         data: { type: what.sel.type, id: what.sel.id, n: Date.now() },
@@ -1129,14 +888,6 @@
     }
   }).observe(document.documentElement, { childList: true, subtree: true });
 
-  // A scene whose element left the page (navigation) stops drawing.
-  setInterval(function () {
-    if (active && !active.el.isConnected) {
-      active.finalize();
-      active = null;
-    }
-  }, 2000);
-
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     swscene: {
       render: function (spec, live, layers, reset) {
@@ -1148,19 +899,16 @@
         if (!el) {
           return nu;
         }
-        if (active && active.el !== el) {
-          active.finalize();
-          active = null;
-        }
-        if (!active) {
-          active = new Scene(el);
-        }
-        active.update(spec, live, layers);
+        // one scene per page; a scene whose element left the page (navigation) stops drawing
+        const scene = slot.at(el, function (host) {
+          return new Scene(host);
+        });
+        scene.update(spec, live, layers);
         const trig = window.dash_clientside.callback_context.triggered || [];
         if (reset && trig.some(function (t) {
           return t.prop_id.indexOf(".n_clicks") > 0;
         })) {
-          active.reset();
+          scene.reset();
         }
         return nu;
       },

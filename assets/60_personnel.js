@@ -8,15 +8,10 @@
 (function () {
   "use strict";
 
+  const P = window.swPlant; // the shared plant drawing (28_plantbase.js)
   const SPEEDS = [1, 10, 30, 60, 120, 300, 600];
-  let active = null;
-
-  const loadDeck = window.SWDeck.loadDeck;
-  const loadMeshes = window.SWDeck.loadMeshes;
-
-  function rgba(c, a) {
-    return [c[0], c[1], c[2], a];
-  }
+  const slot = new P.Slot(); // the map on the page now
+  const rgba = P.rgba;
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -70,9 +65,7 @@
     this.vs = null;
     this.updates = 0;
     this.starting = false;
-    this.tip = el("div", "sw-pm-tip");
-    this.tip.hidden = true;
-    host.appendChild(this.tip);
+    this.tip = new P.Tip(host, "sw-pm-tip", 220);
     this.onResize = this.fit.bind(this);
     window.addEventListener("resize", this.onResize);
     this.fit();
@@ -104,49 +97,11 @@
   // --- views --------------------------------------------------------------------------------------
 
   PMap.prototype.makeView = function () {
-    const d = window.deck;
-    if (this.viewKind === "3d") {
-      return new d.OrbitView({ id: "orbit", orbitAxis: "Z", fovy: 40, near: 0.5, far: 20000 });
-    }
-    return new d.OrthographicView({ id: "top", flipY: false, near: -5000, far: 5000 });
-  };
-
-  PMap.prototype.size = function () {
-    return [Math.max(200, this.host.clientWidth), Math.max(200, this.host.clientHeight)];
+    return this.viewKind === "3d" ? P.orbitView() : P.topView();
   };
 
   PMap.prototype.home = function () {
-    const w = this.spec.site[0];
-    const d = this.spec.site[1];
-    const sz = this.size();
-    const pw = sz[0];
-    const ph = sz[1];
-    if (this.viewKind !== "3d") {
-      const zoom = Math.log2(Math.min((pw * 0.96) / w, (ph * 0.94) / d));
-      return { target: [w / 2, d / 2, 0], zoom: zoom, minZoom: zoom - 1, maxZoom: zoom + 7 };
-    }
-    const portrait = ph > pw * 1.2;
-    const vs = { target: [w / 2, d / 2, 0], rotationOrbit: portrait ? -78 : -35, rotationX: portrait ? 45 : 42, zoom: 0 };
-    const view = new window.deck.OrbitView({ orbitAxis: "Z", fovy: 40 });
-    let zoom = 0;
-    for (let pass = 0; pass < 2; pass++) {
-      const vp = view.makeViewport({ width: pw, height: ph, viewState: Object.assign({}, vs, { zoom: zoom }) });
-      let x0 = Infinity;
-      let x1 = -Infinity;
-      let y0 = Infinity;
-      let y1 = -Infinity;
-      [0, w].forEach(function (x) {
-        [0, d].forEach(function (y) {
-          const q = vp.project([x, y, 0]);
-          x0 = Math.min(x0, q[0]);
-          x1 = Math.max(x1, q[0]);
-          y0 = Math.min(y0, q[1]);
-          y1 = Math.max(y1, q[1]);
-        });
-      });
-      zoom += Math.log2(Math.min((pw * 0.96) / (x1 - x0), (ph * 0.9) / (y1 - y0)));
-    }
-    return Object.assign(vs, { zoom: zoom, minZoom: zoom - 2, maxZoom: zoom + 7, minRotationX: 5, maxRotationX: 89 });
+    return this.viewKind === "3d" ? P.homeOrbit(this.spec, this.host, 0) : P.homeTop(this.spec, this.host);
   };
 
   // --- data in ------------------------------------------------------------------------------------
@@ -209,49 +164,26 @@
     }
     this.starting = true;
     const self = this;
-    const spec = this.spec;
-    loadDeck(spec.deck_url)
-      .then(function () {
-        return loadMeshes(spec).catch(function () {
-          return null; // the map works without equipment meshes
-        });
-      })
+    P.load(this.spec, true)
       .then(function (meshes) {
         self.meshes = meshes;
         self.create();
       })
       .catch(function (e) {
         self.starting = false;
-        const msg = el("div", "sw-pm-error", String(e && e.message ? e.message : e));
-        self.host.appendChild(msg);
+        P.showError(self.host, "sw-pm-error", e);
       });
   };
 
   PMap.prototype.create = function () {
-    const d = window.deck;
     const self = this;
-    this.instances = this.spec.groups.map(function () {
-      return [];
-    });
-    this.spec.equipment.forEach(function (e, i) {
-      self.instances[e.g].push({ i: i, p: e.p });
-    });
-    const lighting = new d.LightingEffect({
-      ambient: new d.AmbientLight({ color: [255, 255, 255], intensity: 1.0 }),
-      sun: new d.DirectionalLight({ color: [255, 250, 240], intensity: 0.9, direction: [-0.5, 0.35, -1] }),
-    });
-    this.deck = new d.Deck({
-      parent: this.host,
+    this.instances = P.instances(this.spec);
+    this.deck = P.createDeck(this.host, {
       views: this.makeView(),
       initialViewState: this.home(),
-      controller: { inertia: true },
-      effects: [lighting],
+      effects: [P.lighting(1.0, 0.9)],
       pickingRadius: 6,
-      useDevicePixels: Math.min(window.devicePixelRatio || 1, 2),
       layers: this.buildLayers(),
-      getCursor: function (s) {
-        return s.isDragging ? "grabbing" : s.isHovering ? "pointer" : "grab";
-      },
       onViewStateChange: function (p) {
         self.vs = p.viewState;
       },
@@ -260,9 +192,6 @@
       },
       onClick: function (info) {
         self.click(info);
-      },
-      onLoad: function () {
-        self.host.setAttribute("data-ready", "1");
       },
     });
     this.host.swPersonnel = this; // for tests
@@ -379,118 +308,33 @@
   // --- layers -------------------------------------------------------------------------------------
 
   PMap.prototype.roleColor = function (role) {
-    return this.spec.colors.role[role] || [255, 255, 255];
+    return P.roleColor(this.spec, role);
   };
 
   PMap.prototype.buildLayers = function () {
     const d = window.deck;
     const s = this.spec;
-    const c = s.colors;
-    const self = this;
     const is3d = this.viewKind === "3d";
-    const w = s.site[0];
-    const dep = s.site[1];
-    const onTop = { depthCompare: "always", depthWriteEnabled: false };
-    const noDepthWrite = { depthWriteEnabled: false };
+    const onTop = P.ON_TOP;
     const layers = [
-      new d.SolidPolygonLayer({
-        id: "ground",
-        data: [[[0, 0, -0.3], [w, 0, -0.3], [w, dep, -0.3], [0, dep, -0.3]]],
-        getPolygon: function (p) {
-          return p;
-        },
-        getFillColor: c.ground,
-        material: false,
-      }),
-      new d.PathLayer({
-        id: "roads",
-        data: s.roads,
-        getPath: function (r) {
-          return r.path;
-        },
-        getWidth: function (r) {
-          return r.w;
-        },
-        widthUnits: "common",
-        widthMinPixels: 1,
-        getColor: c.road,
-        capRounded: true,
-        jointRounded: true,
-      }),
-      new d.PolygonLayer({
-        id: "zones",
-        data: s.zones,
-        getPolygon: function (z) {
-          return z.poly;
-        },
+      P.groundLayer(s),
+      P.roadsLayer(s),
+      P.zonesLayer(s, {
         extruded: is3d,
-        wireframe: is3d,
-        getElevation: function (z) {
-          return z.h;
-        },
-        getFillColor: function (z) {
-          return rgba(c.risk[{ r: "red", o: "orange", y: "yellow", b: "blue" }[z.s]] || c.risk.blue, is3d ? 26 : 34);
-        },
-        getLineColor: function (z) {
-          return rgba(c.risk[{ r: "red", o: "orange", y: "yellow", b: "blue" }[z.s]] || c.risk.blue, 150);
-        },
-        stroked: true,
-        lineWidthUnits: "pixels",
-        getLineWidth: 1,
-        material: false,
-        pickable: true,
-        parameters: noDepthWrite,
+        fill: is3d ? 26 : 34,
+        line: 150,
+        props: { stroked: true, lineWidthUnits: "pixels", getLineWidth: 1 },
       }),
-      new d.PathLayer({
-        id: "fences",
-        data: s.fences,
-        getPath: function (f) {
-          return f.path;
-        },
-        getColor: function (f) {
-          return rgba(c.fence[f.k] || [255, 255, 255], 200);
-        },
-        getWidth: 1,
-        widthUnits: "common",
-        widthMinPixels: 1.5,
-      }),
-      new d.ScatterplotLayer({
-        id: "muster",
-        data: s.muster,
-        getPosition: function (m) {
-          return [m.p[0], m.p[1], 0.1];
-        },
-        getRadius: function (m) {
-          return m.r;
-        },
-        radiusUnits: "common",
-        radiusMinPixels: 5,
-        getFillColor: rgba(c.muster, 60),
-        getLineColor: rgba(c.muster, 240),
-        stroked: true,
-        lineWidthUnits: "pixels",
-        getLineWidth: 2,
-        pickable: true,
-      }),
+      P.fencesLayer(s, 200),
+      P.musterLayer(s, 60),
     ];
     if (this.meshes && this.instances) {
-      this.instances.forEach(function (inst, gi) {
-        if (!inst.length) {
-          return;
-        }
-        layers.push(
-          new d.SimpleMeshLayer({
-            id: "eq-" + gi,
-            data: inst,
-            mesh: self.meshes[gi],
-            getPosition: function (e) {
-              return e.p;
-            },
-            getColor: [120, 128, 140, 255],
-            opacity: is3d ? 0.9 : 0.55,
-            material: { ambient: 0.45, diffuse: 0.55, shininess: 16, specularColor: [30, 30, 30] },
-          })
-        );
+      P.equipmentLayers(s, this.meshes, this.instances, {
+        getColor: [120, 128, 140, 255],
+        opacity: is3d ? 0.9 : 0.55,
+        material: { ambient: 0.45, diffuse: 0.55, shininess: 16, specularColor: [30, 30, 30] },
+      }).forEach(function (l) {
+        layers.push(l);
       });
     }
     if (this.mode === "heatmap") {
@@ -779,7 +623,7 @@
       image: this.heatImage,
       bounds: [0, 0, h.nx * h.cell, h.ny * h.cell],
       pickable: true,
-      parameters: { depthCompare: "always", depthWriteEnabled: false },
+      parameters: P.ON_TOP,
     });
   };
 
@@ -1054,20 +898,17 @@
 
   PMap.prototype.hover = function (info) {
     info = this.pick(info);
-    const what = info && info.layer && info.object !== undefined && info.object !== null ? this.describe(info) : null;
-    if (!what) {
-      this.tip.hidden = true;
-      return;
+    const what = P.hit(info) ? this.describe(info) : null;
+    if (what) {
+      this.tip.show(what.lines, info.x, info.y);
+    } else {
+      this.tip.hide();
     }
-    this.tip.textContent = what.lines.filter(Boolean).join("\n");
-    this.tip.style.left = Math.min(info.x + 14, this.host.clientWidth - 220) + "px";
-    this.tip.style.top = info.y + 14 + "px";
-    this.tip.hidden = false;
   };
 
   PMap.prototype.click = function (info) {
     info = this.pick(info);
-    const what = info && info.layer && info.object !== undefined && info.object !== null ? this.describe(info) : null;
+    const what = P.hit(info) ? this.describe(info) : null;
     if (what && what.badge && window.dash_clientside && window.dash_clientside.set_props) {
       window.dash_clientside.set_props(this.spec.ids.follow, { value: what.badge });
     }
@@ -1082,13 +923,6 @@
     }
   };
 
-  setInterval(function () {
-    if (active && !active.host.isConnected) {
-      active.finalize();
-      active = null;
-    }
-  }, 2000);
-
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     swpersonnel: {
       render: function (spec, live, mode, view, follow, trips, heat, path) {
@@ -1100,14 +934,12 @@
         if (!host) {
           return nu;
         }
-        if (active && active.host !== host) {
-          active.finalize();
-          active = null;
-        }
-        if (!active) {
-          active = new PMap(host, spec);
-        }
-        active.update(spec, live, mode, view, follow, trips, heat, path);
+        // one map per page; a map whose element left the page (navigation) stops drawing
+        slot
+          .at(host, function () {
+            return new PMap(host, spec);
+          })
+          .update(spec, live, mode, view, follow, trips, heat, path);
         return nu;
       },
     },
