@@ -45,6 +45,7 @@ from sqlalchemy import Engine, func, select
 
 from bench import _smoke
 from engine.alarms import ACK, SHELVE, AlarmEngine
+from engine.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 from plant.schema import Plant
 from settings import get_settings
 from store.alarm_kpi import alarm_kpis
@@ -53,7 +54,6 @@ from store.db import make_engine, migrate, session_scope
 from store.models import AlarmJournal
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 
 logger = logging.getLogger(__name__)
 

@@ -42,10 +42,10 @@ from typing import Any
 from bench import _smoke
 from engine.alarms import ACTIVE, PERSONNEL, QUALITY, AlarmEngine
 from engine.personnel import DWELL_EXCEEDED, RulesEngine, SosChange
+from engine.types import GOOD, UNCERTAIN, PositionIn
 from plant.loader import DEMO_PLANT, load_plant
 from plant.schema import EquipmentState, IncidentKind, Plant, TagKind
 from simulator.model import SmelterModel
-from store.types import GOOD, UNCERTAIN, PositionIn
 
 logger = logging.getLogger(__name__)
 

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Session
 
 from bench import _smoke
 from engine.personnel import RulesEngine
+from engine.types import GOOD, UNCERTAIN, PositionIn
 from plant.schema import Plant
 from services.personnel import PersonnelService
 from settings import get_settings
@@ -59,7 +60,6 @@ from simulator.people import Crowd
 from store.db import make_engine, migrate, session_scope
 from store.positions import trajectory, write_positions
 from store.tags import sync_tags
-from store.types import GOOD, UNCERTAIN, PositionIn
 
 logger = logging.getLogger(__name__)
 

@@ -31,12 +31,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bench import _smoke
+from engine.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 from settings import get_settings
 from store.db import make_engine, migrate, session_scope
 from store.models import Sample
 from store.samples import bulk_load_samples, rebuild_rollups
 from store.trend import trend
-from store.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 
 logger = logging.getLogger(__name__)
 

@@ -45,7 +45,7 @@ from collectors.health import EndpointHealth, now_ms
 from collectors.records import GAP, Chunk, EventIn, TagInfo
 from collectors.validate import SiteBounds, Validator
 from collectors.writer import BatchWriter
-from store.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
+from engine.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from store.types import PositionIn, SampleIn
+from engine.types import PositionIn, SampleIn
 
 # Event kinds written by the collectors.
 GAP = "gap"

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collectors.records import Chunk, EventIn
-from store.types import PositionIn, SampleIn
+from engine.types import PositionIn, SampleIn
 
 logger = logging.getLogger(__name__)
 

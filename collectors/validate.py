@@ -36,8 +36,8 @@ from typing import Any
 from asyncua import ua
 
 from collectors.records import DATA_QUALITY, EventIn, TagInfo
+from engine.types import BAD_OUT_OF_RANGE, PositionIn, SampleIn, is_bad
 from plant.schema import BadgeKind, Plant
-from store.types import BAD_OUT_OF_RANGE, PositionIn, SampleIn, is_bad
 
 logger = logging.getLogger(__name__)
 

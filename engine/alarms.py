@@ -60,7 +60,7 @@ acknowledgement. When the last of them ends while the condition is still present
 again: an ``active`` transition with ``data.reannunciated`` and ``acked`` false. So "annunciated" in the
 journal is exactly ``kind = 'active' AND acked = false``, which the KPIs count (``store.alarm_kpi``).
 
-Quality: a value whose quality is not good (:func:`store.types.is_good`), or that is missing, NaN,
+Quality: a value whose quality is not good (:func:`engine.types.is_good`), or that is missing, NaN,
 infinite or not a number at all, never raises or returns a process alarm. It raises the tag's ``BAD``
 alarm, which returns with the next good value; pending delays are cancelled and the ROC window restarts.
 
@@ -117,7 +117,7 @@ EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO}  # event kind -> a
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0
 ROC_RETURN = 0.9  # a ROC alarm returns below 90 % of its limit
-BAD_MASK = 0xC0000000  # severity bits of an OPC UA status code: 00 = good (store.types.is_good)
+BAD_MASK = 0xC0000000  # severity bits of an OPC UA status code: 00 = good (engine.types.is_good)
 
 _DEADBAND_TEMPERATURE = 0.01
 _DEADBAND_PRESSURE = 0.02

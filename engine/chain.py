@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from engine.limits import check_limits
+from engine.types import is_good
 from plant.schema import Plant, Tag, TagKind
-from store.types import is_good
 
 logger = logging.getLogger(__name__)
 

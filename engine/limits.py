@@ -9,8 +9,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from engine.types import is_good
 from plant.schema import Limits, Tag
-from store.types import is_good
 
 SEVERITY = {"hh": 0, "ll": 0, "h": 1, "l": 1}
 

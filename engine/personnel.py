@@ -64,8 +64,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from engine.shifts import current_shift
+from engine.types import BAD_NO_COMMUNICATION, PositionIn
 from plant.schema import BadgeKind, FenceKind, Plant, RiskLevel, Role
-from store.types import BAD_NO_COMMUNICATION, PositionIn
 
 logger = logging.getLogger(__name__)
 

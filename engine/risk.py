@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.limits import check_limits
+from engine.types import is_good
 from plant.schema import Plant, RiskLevel, TagKind
-from store.types import is_good
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, TextClause, text
 from sqlalchemy.orm import Session
 
 from engine.personnel import RuleConfig, RulesEngine, SosChange, Tick, Violation
+from engine.types import is_good
 from plant.schema import Plant, TagKind
 from store.db import session_scope
 from store.events import VIOLATION, add_event, close_event, open_events
@@ -36,7 +37,6 @@ from store.health import read_health
 from store.positions import current_positions
 from store.samples import latest_values
 from store.tags import tag_ids
-from store.types import is_good
 
 logger = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from tqdm import tqdm
 
+from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant, TagKind
 from settings import get_settings
@@ -39,7 +40,6 @@ from store.db import make_engine, migrate, session_scope
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
 from store.tags import sync_tags
-from store.types import GOOD, PositionIn, SampleIn
 
 logger = logging.getLogger(__name__)
 

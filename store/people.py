@@ -38,13 +38,13 @@ from sqlalchemy.orm import Session
 from engine import exposure as exp
 from engine import muster as mus
 from engine.geometry import locate, point_in_polygon
+from engine.types import BAD_NO_COMMUNICATION, is_good
 from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
 from store.models import BadgeCurrent, Event, Position
 from store.positions import current_positions, gc_paused
 from store.samples import good_quality, latest_values
 from store.tags import tag_ids
-from store.types import BAD_NO_COMMUNICATION, is_good
 
 logger = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.types import PositionIn, WriteResult
 from store.models import BadgeCurrent, Position
 from store.samples import upsert
-from store.types import PositionIn, WriteResult
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from the rows the database reports as actually inserted (``INSERT ... ON CONFLIC
 Late samples merge into the bucket of their own timestamp, so out-of-order arrival gives the same rollups
 as in-order arrival (up to floating-point summation order in ``total``).
 
-Only samples of good quality (:func:`store.types.is_good`) with a finite value enter the rollups; every
+Only samples of good quality (:func:`engine.types.is_good`) with a finite value enter the rollups; every
 sample is stored raw. Non-finite values (NaN, inf) are stored as NULL so SQLite and PostgreSQL agree.
 
 Measured throughput of :func:`write_samples` (2-core machine, 200,000 samples of 1,000 tags at 1 Hz, each
@@ -37,8 +37,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from engine.types import SampleIn, WriteResult
 from store.models import Rollup1h, Rollup1m, Sample
-from store.types import SampleIn, WriteResult
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def bucket_expr(ts: ColumnElement[int], bucket_ms: int) -> ColumnElement[int]:
 
 
 def good_quality(quality: ColumnElement[int]) -> ColumnElement[bool]:
-    """SQL twin of :func:`store.types.is_good`."""
+    """SQL twin of :func:`engine.types.is_good`."""
     return quality.op("&")(GOOD_MASK) == 0
 
 
@@ -99,7 +99,7 @@ def _aggregate(rows: Iterable[tuple[int, int, float | None, int]], bucket_ms: in
     """Rollup partials of (tag_id, ts, value, quality) rows, one per (tag_id, bucket), in ROLLUP_COLS order."""
     acc: dict[tuple[int, int], list[Any]] = {}
     for tag_id, ts, value, quality in rows:
-        if value is None or quality & GOOD_MASK:  # store.types.is_good, inlined: this loop is hot
+        if value is None or quality & GOOD_MASK:  # engine.types.is_good, inlined: this loop is hot
             continue
         key = (tag_id, ts - ts % bucket_ms)
         a = acc.get(key)

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.types import GOOD, SampleIn
 from plant import load_plant
 from services.alarms import AlarmService
 from services.runner import Runner
@@ -27,7 +28,6 @@ from store.events import add_event
 from store.models import Alarm, AlarmJournal
 from store.samples import write_samples
 from store.tags import tag_ids
-from store.types import GOOD, SampleIn
 from tests.webutil import ARTIFACTS, browser, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow

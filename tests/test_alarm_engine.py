@@ -28,8 +28,8 @@ from engine.alarms import (
     Transition,
     default_deadband,
 )
+from engine.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN
 from plant.schema import EquipmentState, Plant
-from store.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN
 
 MINI = Path(__file__).parent / "fixtures" / "mini_plant.yaml"
 T0 = 1_767_225_600_000

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import Engine
 
+from engine.types import GOOD, SampleIn
 from plant.schema import Plant
 from services.alarms import AlarmService
 from store.alarm_kpi import (
@@ -28,7 +29,6 @@ from store.alarms import submit_command
 from store.db import make_engine, migrate, session_scope
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import GOOD, SampleIn
 
 MINI = Path(__file__).parent / "fixtures" / "mini_plant.yaml"
 T0 = 1_767_225_600_000  # a whole hour

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DBAPIError
 
 from engine.alarms import MAX_SHELVE_S
+from engine.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 from plant.schema import EquipmentState, Plant
 from services.__main__ import FACTORIES
 from services.alarms import AlarmService
@@ -22,7 +23,6 @@ from store.events import add_event, close_event
 from store.models import Alarm, AlarmCommand, AlarmJournal
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 
 MINI = Path(__file__).parent / "fixtures" / "mini_plant.yaml"
 T0 = 1_767_225_600_000

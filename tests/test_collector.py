@@ -33,8 +33,8 @@ from collectors.coordinator import CoordinatorOptions
 from collectors.service import CollectorService
 from collectors.spool import Spool, decode_chunk
 from collectors.writer import WriterOptions
+from engine.types import BAD_NO_COMMUNICATION, BAD_OUT_OF_RANGE
 from plant.schema import Plant
-from store.types import BAD_NO_COMMUNICATION, BAD_OUT_OF_RANGE
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

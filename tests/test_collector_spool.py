@@ -9,7 +9,7 @@ import pytest
 
 from collectors.records import GAP, Chunk, EventIn
 from collectors.spool import Spool, SpoolLockedError, decode_chunk, encode_chunk
-from store.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
+from engine.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
 
 
 def chunk(n: int = 3, base: int = 1_000) -> Chunk:

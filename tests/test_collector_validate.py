@@ -11,7 +11,7 @@ from asyncua import ua
 
 from collectors.records import DATA_QUALITY, TagInfo
 from collectors.validate import SiteBounds, Validator, to_epoch_ms
-from store.types import BAD_OUT_OF_RANGE, GOOD, UNCERTAIN, PositionIn, SampleIn
+from engine.types import BAD_OUT_OF_RANGE, GOOD, UNCERTAIN, PositionIn, SampleIn
 
 T0 = datetime(2026, 5, 1, 8, 0, 0, tzinfo=UTC)
 T0_MS = 1_777_622_400_000

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine, event
 
+from engine.types import BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn, is_good
 from store.counters import counter_increase
 from store.db import make_engine, migrate, session_scope
 from store.models import Tag
 from store.samples import write_samples
-from store.types import BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn, is_good
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEC = 1_000

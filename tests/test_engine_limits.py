@@ -3,8 +3,8 @@ from __future__ import annotations
 import math
 
 from engine.limits import check_limits, limit_violations
+from engine.types import BAD_OUT_OF_RANGE, GOOD
 from plant.schema import Limits, Tag
-from store.types import BAD_OUT_OF_RANGE, GOOD
 
 LIM = Limits(ll=10, l=20, h=80, hh=90)
 

@@ -7,10 +7,10 @@ import numpy as np
 from engine.geometry import locate, point_in_polygon
 from engine.risk import zone_risks
 from engine.shifts import current_shift, day_start
+from engine.types import BAD_OUT_OF_RANGE, GOOD
 from plant.loader import parse_plant
 from plant.schema import RiskLevel
 from settings import ROOT
-from store.types import BAD_OUT_OF_RANGE, GOOD
 
 PLANT = parse_plant((ROOT / "tests" / "fixtures" / "mini_plant.yaml").read_text(encoding="utf-8"), ROOT / "mini")
 

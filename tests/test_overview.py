@@ -16,6 +16,7 @@ from dash import no_update
 from engine.chain import chain, decimals, value_status
 from engine.metering import site_meters
 from engine.production import Period, periods, plan_actual, products
+from engine.types import GOOD, PositionIn, SampleIn
 from plant import load_plant
 from plant.schema import Medium, Meter, MeterLevel, Plant, TagKind
 from settings import ROOT, Settings
@@ -23,7 +24,6 @@ from store.db import make_engine, session_scope
 from store.positions import write_positions
 from store.samples import latest_values, write_samples
 from store.tags import tag_ids
-from store.types import GOOD, PositionIn, SampleIn
 from tests.webutil import MINI_PLANT, seed_store
 
 DEMO_PLANT = ROOT / "plant" / "demo_smelter.yaml"

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from engine.exposure import Window
+from engine.types import BAD_NO_COMMUNICATION, GOOD, PositionIn, SampleIn
 from plant import Plant, load_plant
 from store import people
 from store.db import make_engine, migrate, session_scope
@@ -23,7 +24,6 @@ from store.people import SYSTEM, Access, Viewer
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import BAD_NO_COMMUNICATION, GOOD, PositionIn, SampleIn
 from tests.webutil import MINI_PLANT
 
 S = 1000

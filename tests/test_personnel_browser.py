@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from engine.shifts import current_shift
+from engine.types import PositionIn, SampleIn
 from plant import load_plant
 from plant.loader import DEMO_PLANT
 from plant.schema import Plant, TagKind
@@ -28,7 +29,6 @@ from store.events import add_event, close_event
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import tag_ids
-from store.types import PositionIn, SampleIn
 from tests.test_scene_browser import _inside, png_pixels
 from tests.webutil import ARTIFACTS, MINI_PLANT, browser, phone_page, seed_store, serve_app, watch_page
 

@@ -29,8 +29,8 @@ from engine.personnel import (
     Tick,
     Violation,
 )
+from engine.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn
 from plant.schema import Plant
-from store.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn
 
 T0 = 1_777_626_000_000  # 2026-05-01 09:00 UTC: shift B (08:00-16:00 in the plant's UTC)
 

@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import event
 
 from engine.shifts import current_shift
+from engine.types import PositionIn
 from plant import load_plant
 from settings import Settings
 from store.db import make_engine, session_scope
@@ -26,7 +27,6 @@ from store.events import add_event, close_event
 from store.models import Event
 from store.people import SYSTEM
 from store.positions import write_positions
-from store.types import PositionIn
 from tests.webutil import MINI_PLANT, request_as, seed_store
 
 HOSTILE = '=HYPERLINK("http://evil")<script>window.__pwned=1</script>'

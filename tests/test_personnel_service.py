@@ -31,6 +31,7 @@ from collectors.service import CollectorService
 from collectors.writer import WriterOptions
 from engine.geometry import locate, point_in_polygon
 from engine.personnel import FORBIDDEN_ZONE, MAN_DOWN, SOS, RuleConfig
+from engine.types import GOOD, UNCERTAIN, PositionIn, SampleIn, is_good
 from plant.loader import DEMO_PLANT, load_plant
 from plant.schema import BadgeKind, FenceKind, Plant, TagKind
 from services.personnel import PersonnelService, make_service
@@ -43,7 +44,6 @@ from store.models import Event
 from store.positions import trajectory, write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import GOOD, UNCERTAIN, PositionIn, SampleIn, is_good
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from engine.shifts import current_shift
+from engine.types import PositionIn, SampleIn
 from plant import load_plant
 from plant.loader import DEMO_PLANT
 from plant.schema import EquipmentState, Plant, TagKind
@@ -26,7 +27,6 @@ from store.db import make_engine, session_scope
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import tag_ids
-from store.types import PositionIn, SampleIn
 from tests.webutil import ARTIFACTS, MINI_PLANT, browser, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow

@@ -21,11 +21,11 @@ import dash
 import pytest
 import yaml
 
+from engine.types import GOOD, PositionIn
 from settings import Settings
 from store.db import make_engine, session_scope
 from store.models import Alarm
 from store.positions import write_positions
-from store.types import GOOD, PositionIn
 from tests.webutil import MINI_PLANT, router_body, seed_store, serve_app, session_token
 
 ROLES = ("executive", "dispatcher")

@@ -15,6 +15,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session
 
+from engine.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn, SampleIn
 from plant.schema import Plant
 from store.db import make_engine, migrate, session_scope
 from store.events import add_event, close_event, events_between, open_events
@@ -23,7 +24,6 @@ from store.models import Base, Event, Rollup1h, Rollup1m, Sample, Tag
 from store.positions import current_positions, trajectory, write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups, write_samples
 from store.tags import sync_tags
-from store.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, PositionIn, SampleIn
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z, a whole hour
 MIN = 60_000

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Engine
 
+from engine.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn
 from store.db import make_engine, migrate, session_scope
 from store.events import add_event
 from store.models import Tag
 from store.samples import write_samples
 from store.trend import Trend, trend
-from store.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 SEC = 1_000

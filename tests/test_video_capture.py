@@ -182,10 +182,10 @@ def test_demo_camera_process_draws_people_from_the_store(tmp_path: Path) -> None
     import subprocess
     import sys
 
+    from engine.types import PositionIn
     from simulator.cameras import StorePeople
     from store.db import make_engine, session_scope
     from store.positions import write_positions
-    from store.types import PositionIn
     from tests.webutil import seed_store
 
     plant_file = plant_with_cameras(tmp_path)

@@ -82,12 +82,12 @@ def test_snapshot_places_badges_in_zones_and_raises_risk(tmp_path: Path) -> None
     """Positions become zones and headcounts; a gas detector over HH turns its zone red, with the reason."""
     import time
 
+    from engine.types import GOOD, PositionIn, SampleIn
     from plant import load_plant
     from store.db import make_engine, session_scope
     from store.positions import write_positions
     from store.samples import write_samples
     from store.tags import tag_ids
-    from store.types import GOOD, PositionIn, SampleIn
     from tests.webutil import MINI_PLANT
     from webapp.app import create_app
     from webapp.live.snapshot import snapshot

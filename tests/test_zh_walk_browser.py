@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import select
 
 from engine.alarm_text import RULES, VIDEO_CLASSES
+from engine.types import SampleIn
 from i18n import t
 from plant import load_plant
 from plant.schema import Plant
@@ -29,7 +30,6 @@ from store.models import SecurityAudit
 from store.people import declare_muster
 from store.samples import write_samples
 from store.tags import tag_ids
-from store.types import SampleIn
 from tests.videoutil import CAMERAS
 from tests.webutil import ARTIFACTS, MINI_PLANT, PHONE, browser, run_alarm_service, seed_store, serve_app, watch_page
 from webapp.live.summary import unit_symbol

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 from werkzeug.serving import make_server
 
+from engine.types import SampleIn
 from plant import load_plant
 from settings import ROOT, Settings
 from store.db import make_engine, migrate, session_scope
@@ -21,7 +22,6 @@ from store.health import upsert_health
 from store.models import Alarm
 from store.samples import write_samples
 from store.tags import sync_tags
-from store.types import SampleIn
 from tests.conftest import free_port
 
 ARTIFACTS = ROOT / "test-artifacts"

@@ -15,6 +15,7 @@ from engine.geometry import locate
 from engine.limits import limit_violations
 from engine.risk import zone_risks
 from engine.shifts import current_shift
+from engine.types import PositionIn, is_good
 from i18n import t
 from plant.schema import EquipmentState, Plant, TagKind
 from store.db import session_scope
@@ -22,7 +23,6 @@ from store.health import read_health
 from store.positions import current_positions
 from store.samples import latest_values
 from store.tags import tag_ids
-from store.types import PositionIn, is_good
 from webapp import context as web
 
 logger = logging.getLogger(__name__)

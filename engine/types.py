@@ -1,4 +1,5 @@
-"""Plain records passed between collectors, simulator backfill and the store (no ORM objects)."""
+"""Plain records passed between collectors, simulator backfill, the store and the engine (no ORM objects),
+and the OPC UA quality codes they carry."""
 
 from __future__ import annotations
 
