@@ -41,6 +41,23 @@ class MeshBundle:
         return sum(int(g["indices"]) for g in self.groups) // 3
 
 
+def deck_version() -> str:
+    """The version of the deck.gl bundle that the installed pydeck ships (part of its URL)."""
+    import pydeck  # only when a page asks: pydeck is not needed to build meshes
+
+    return str(pydeck.__version__)
+
+
+def deck_url() -> str:
+    """Where the web app serves the deck.gl bundle: the URL changes with the version, so browsers keep it."""
+    return f"/scene/deck-{deck_version()}.js"
+
+
+def mesh_url(digest: str) -> str:
+    """Where the web app serves a mesh bundle by its digest."""
+    return f"/scene/mesh/{digest}.bin"
+
+
 def _key(kind: str, size: tuple[float, float, float], yaw: float) -> tuple[str, int, int, int, int]:
     cm = [round(v * 100) for v in size]
     return (kind, cm[0], cm[1], cm[2], round((yaw % 360) * 10))

@@ -184,8 +184,7 @@ def test_every_callback_output(matrix: Matrix) -> None:
 
 
 def _examples(matrix: Matrix) -> dict[str, str]:
-    from scene.bundle import plant_bundle
-    from webapp.routes.scene import deck_url, mesh_url
+    from scene.bundle import deck_url, mesh_url, plant_bundle
 
     index = matrix.clients[Role.ADMIN].get("/").get_data(as_text=True)
     suite = re.search(r'src="(/_dash-component-suites/[^"]+)"', index)

@@ -396,9 +396,8 @@ def test_page_layout_and_live_callback(tmp_path: Path) -> None:
 
 
 def test_routes_serve_deck_and_meshes(tmp_path: Path) -> None:
-    from scene.bundle import plant_bundle
+    from scene.bundle import deck_url, mesh_url, plant_bundle
     from webapp.app import create_app
-    from webapp.routes.scene import deck_url, mesh_url
 
     settings = seed_store(tmp_path)
     app = create_app(settings)

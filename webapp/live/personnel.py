@@ -27,14 +27,13 @@ from engine.shifts import current_shift
 from i18n import label, t
 from plant import Plant
 from plant.loader import load_plant_cached
-from scene.bundle import plant_bundle
+from scene.bundle import deck_url, mesh_url, plant_bundle
 from scene.layers import nearest_camera, polygon_centroid, static_scene, text_table
 from store import people
 from store.db import session_scope
 from store.people import Access, Viewer
 from webapp import context as web
 from webapp.gate import current_user
-from webapp.routes.scene import deck_url, mesh_url
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,11 @@ from functools import lru_cache
 from typing import Any
 
 from plant.loader import load_plant_cached
-from scene.bundle import plant_bundle
+from scene.bundle import deck_url, mesh_url, plant_bundle
 from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
 from webapp import context as web
 from webapp.live.alarms import alarm_snapshot
 from webapp.live.snapshot import snapshot
-from webapp.routes.scene import deck_url, mesh_url
 
 logger = logging.getLogger(__name__)
 

@@ -14,26 +14,13 @@ from functools import lru_cache
 
 import flask
 
+from scene.bundle import deck_version
 from webapp import context as web
 
 logger = logging.getLogger(__name__)
 
 DECK_PATH = "nbextension/static/index.js"
 YEAR = 365 * 24 * 3600
-
-
-def deck_version() -> str:
-    import pydeck
-
-    return str(pydeck.__version__)
-
-
-def deck_url() -> str:
-    return f"/scene/deck-{deck_version()}.js"
-
-
-def mesh_url(digest: str) -> str:
-    return f"/scene/mesh/{digest}.bin"
 
 
 @lru_cache(maxsize=1)
