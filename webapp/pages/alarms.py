@@ -46,7 +46,7 @@ from store.alarm_views import (
 from store.db import session_scope
 from webapp import context as web
 from webapp import identity as web_identity
-from webapp.audit import audit
+from webapp.commands import NotAllowedError, alarm_command, operator_session
 from webapp.gate import current_user
 from webapp.live.alarms import (
     alarm_banner,
@@ -860,14 +860,8 @@ class ReasonMissingError(ValueError):
     """Shelving, the service actions and comments need a text."""
 
 
-class NotAllowedError(ValueError):
-    """The logged-in user's role may not do this action."""
-
-
 def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: int) -> list[int]:
     """Send the confirmed action as operator commands; ``ValueError`` when it is not acceptable."""
-    from store.alarms import submit_command  # the write side of the alarm store
-
     action = pending.get("action")
     targets = [str(i) for i in pending.get("ids") or []]
     if action not in ACTIONS or not targets:
@@ -885,44 +879,24 @@ def submit(pending: dict[str, Any], comment: str | None, duration: Any, now_ms: 
             raise ValueError("choose how long to shelve")
     if action in REASON_ACTIONS and not text:
         raise ReasonMissingError("a reason is required")
-    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
-    if not _may(str(action)):
-        raise NotAllowedError(f"{action} is not allowed for this role")
-    address = web_identity.client_address()
-    with session_scope(web.engine()) as session:
-        command_ids = submit_command(
+    with operator_session(ACTION_PERMS.get(str(action), ())) as (session, op):  # refused: nobody or the role
+        return alarm_command(
             session,
+            op,
             targets,
-            action,
-            user,
+            str(action),
+            now_ms=now_ms,
+            audit_event=f"alarm_{action}",  # the security audit log too: who, when, from where
             comment=text or None,
             duration_s=duration_s,
-            address=address,
-            now_ms=now_ms,
-            areas=_command_areas(),
+            data={"alarms": targets, "duration_s": duration_s},
         )
-        audit(  # the security audit log too: who, when, from where (same unit of work)
-            f"alarm_{action}",
-            user=user,
-            address=address,
-            target=", ".join(targets),
-            detail=text or None,
-            data={"alarms": targets, "duration_s": duration_s, "commands": command_ids},
-            session=session,
-        )
-        return command_ids
 
 
 def _may(action: str) -> bool:
     """Whether the logged-in user holds a permission of ``action`` (nobody logged in: refused)."""
     principal = current_user()
     return principal is not None and any(principal.can(p) for p in ACTION_PERMS.get(action, ()))
-
-
-def _command_areas() -> tuple[str, ...] | None:
-    """The areas the logged-in user may act on: an on-call user's, None for every area, () for nobody."""
-    principal = current_user()
-    return () if principal is None else principal.command_areas()
 
 
 @callback(

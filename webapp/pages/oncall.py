@@ -25,15 +25,15 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import NotLoggedInError
+from auth import NotLoggedInError, Perm
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
-from store.alarms import CommandError, command_results, submit_command
+from store.alarms import CommandError, command_results
 from store.db import session_scope
 from webapp import context as web
 from webapp import identity as web_identity
-from webapp.audit import audit
+from webapp.commands import alarm_command, operator_session
 from webapp.live import oncall as data
 from webapp.live.alarms import (
     alarm_banner,
@@ -372,34 +372,20 @@ def cancel(_n: int | None) -> bool:
 def acknowledge(alarm_id: str, comment: str | None, now_ms: int) -> list[int]:
     """Queue the acknowledge of ``alarm_id`` for the logged-in user (only in their areas) and audit it;
     :class:`store.alarms.CommandError` (a ``ValueError``) when it is refused."""
-    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
-    principal = data.current_principal()
-    areas = principal.command_areas() if principal is not None else ()
-    text = (comment or "").strip() if isinstance(comment, str) else ""
     if comment is not None and not isinstance(comment, str):
         raise CommandError("the comment must be text")
-    address = web_identity.client_address()
-    with session_scope(web.engine()) as session:
-        command_ids = submit_command(
+    text = (comment or "").strip() if isinstance(comment, str) else ""
+    with operator_session((Perm.ACK,)) as (session, op):  # NotLoggedInError: nobody is logged in
+        return alarm_command(
             session,
+            op,
             [alarm_id],
             "ack",
-            user,
-            comment=text or None,
-            address=address,
             now_ms=now_ms,
-            areas=areas,
+            audit_event="alarm_ack",
+            comment=text or None,
+            data={"alarms": [alarm_id], "page": "oncall"},
         )
-        audit(
-            "alarm_ack",
-            user=user,
-            address=address,
-            target=alarm_id,
-            detail=text or None,
-            data={"alarms": [alarm_id], "commands": command_ids, "page": "oncall"},
-            session=session,
-        )
-    return command_ids
 
 
 @callback(

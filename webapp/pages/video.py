@@ -58,6 +58,7 @@ from video.capture import CaptureStatus
 from webapp import context as web
 from webapp import identity as web_identity
 from webapp.audit import audit
+from webapp.commands import NotAllowedError, alarm_command, operator
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
 from webapp.routes.video_live import relay
@@ -830,28 +831,16 @@ def _ask_false_positive(fp: int | None, no: int | None) -> bool:
     raise PreventUpdate
 
 
-class NotAllowedError(ValueError):
-    """The logged-in user's role may not do this."""
-
-
 def act(action: str, event_id: Any, now_ms: int) -> list[int]:
     """Acknowledge (``ack``) or mark as a false positive (``false_positive``) the detection ``event_id`` for
     the logged-in user: checked here (permission, the user's areas), queued as operator commands, audited.
     Returns the command ids (none when a false positive has no alarm yet). ``ValueError`` when refused."""
-    from store.alarms import submit_command  # the write side of the alarm store
-
     if action not in ("ack", FALSE_POSITIVE):
         raise ValueError("nothing to do")
-    user = web_identity.current_user()  # NotLoggedInError: nobody is logged in
-    if not may_act():
-        raise NotAllowedError(f"{action} is not allowed for this role")
+    op = operator((Perm.ACK,))  # NotLoggedInError: nobody is logged in; NotAllowedError: the role may not
     if type(event_id) is not int:
         raise NotInScopeError("no such detection")
-    plant = web.plant()
-    scope = scope_of(plant)
-    p = current_user()
-    areas = () if p is None else p.command_areas()
-    address = web_identity.client_address()
+    scope = scope_of(web.plant())
     with session_scope(web.engine()) as session:
         item = get_item(session, event_id, now_ms=now_ms, scope=scope)
         if item is None:
@@ -859,44 +848,39 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
         if action == "ack":
             if item.alarm_state is None:
                 raise ValueError("this detection has no alarm yet")
-            command_ids = submit_command(
-                session, [item.alarm_id], "ack", user, address=address, now_ms=now_ms, areas=areas
+            return alarm_command(
+                session,
+                op,
+                [item.alarm_id],
+                "ack",
+                now_ms=now_ms,
+                audit_event="alarm_ack",
+                data={"alarms": [item.alarm_id], "event": item.event_id},
             )
+        review_id = record_review(
+            session, item.event_id, FALSE_POSITIVE, op.user, FP_COMMENT, now_ms=now_ms, address=op.address, scope=scope
+        )
+        if item.alarm_state is None:  # no alarm yet: the review alone, audited
             audit(
-                "alarm_ack",
-                user=user,
-                address=address,
+                VIDEO_FALSE_POSITIVE,
+                user=op.user,
+                address=op.address,
                 target=item.alarm_id,
-                data={"alarms": [item.alarm_id], "event": item.event_id, "commands": command_ids},
+                detail=FP_COMMENT,
+                data={"event": item.event_id, "review": review_id, "commands": []},
                 session=session,
             )
-            return command_ids
-        review_id = record_review(
-            session, item.event_id, FALSE_POSITIVE, user, FP_COMMENT, now_ms=now_ms, address=address, scope=scope
+            return []
+        return alarm_command(
+            session,
+            op,
+            [item.alarm_id],
+            "ack" if item.acked is False else "comment",
+            now_ms=now_ms,
+            audit_event=VIDEO_FALSE_POSITIVE,
+            comment=FP_COMMENT,
+            data={"event": item.event_id, "review": review_id},
         )
-        command_ids = []
-        if item.alarm_state is not None:
-            command = "ack" if item.acked is False else "comment"
-            command_ids = submit_command(
-                session,
-                [item.alarm_id],
-                command,
-                user,
-                comment=FP_COMMENT,
-                address=address,
-                now_ms=now_ms,
-                areas=areas,
-            )
-        audit(
-            VIDEO_FALSE_POSITIVE,
-            user=user,
-            address=address,
-            target=item.alarm_id,
-            detail=FP_COMMENT,
-            data={"event": item.event_id, "review": review_id, "commands": command_ids},
-            session=session,
-        )
-        return command_ids
 
 
 @callback(

@@ -1,0 +1,94 @@
+"""The operator command, one use case for every page that acts on alarms (the alarm list, the video feed, the
+on-call phone): who acts (the logged-in user, refused when nobody is, or when the role lacks the permission),
+from where, on which areas; the commands queued for the alarm service and the security audit row, in one
+transaction. The alarm service applies each command and checks it again.
+
+    with operator_session((Perm.ACK,)) as (session, op):
+        ids = alarm_command(session, op, ["tag:FF-1.TEMP:HI"], "ack", now_ms=now, audit_event="alarm_ack")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from auth.policy import NotLoggedInError, Perm
+from store.alarms import submit_command
+from store.db import session_scope
+from webapp import context as web
+from webapp.audit import audit
+from webapp.gate import client_address, current_user
+
+
+class NotAllowedError(ValueError):
+    """The logged-in user's role may not do this action."""
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who acts: the user's name, the client's address, and the areas they may act on (None: every area)."""
+
+    user: str
+    address: str
+    areas: tuple[str, ...] | None
+
+
+def operator(perms: Iterable[Perm]) -> Operator:
+    """The logged-in user of this request, who must hold one of ``perms``: :class:`NotLoggedInError` when
+    nobody is logged in, :class:`NotAllowedError` when the role holds none of them."""
+    principal = current_user()
+    if principal is None:
+        raise NotLoggedInError("nobody is logged in")
+    if not any(principal.can(p) for p in perms):
+        raise NotAllowedError(f"{principal.role.value} may not do this")
+    return Operator(principal.username, client_address(), principal.command_areas())
+
+
+@contextmanager
+def operator_session(perms: Iterable[Perm]) -> Iterator[tuple[Session, Operator]]:
+    """The checked operator and one unit of work for everything the action writes (committed at the end)."""
+    op = operator(perms)
+    with session_scope(web.engine()) as session:
+        yield session, op
+
+
+def alarm_command(
+    session: Session,
+    op: Operator,
+    alarm_ids: list[str],
+    action: str,
+    *,
+    now_ms: int,
+    audit_event: str,
+    comment: str | None = None,
+    duration_s: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> list[int]:
+    """Queue ``action`` on ``alarm_ids`` for the alarm service (in ``op``'s areas only) and record it in the
+    security audit log, in ``session``'s transaction. Returns the command ids; ``store.alarms.CommandError``
+    (a ``ValueError``) when the store refuses it."""
+    command_ids = submit_command(
+        session,
+        alarm_ids,
+        action,
+        op.user,
+        comment=comment,
+        duration_s=duration_s,
+        address=op.address,
+        now_ms=now_ms,
+        areas=op.areas,
+    )
+    audit(
+        audit_event,
+        user=op.user,
+        address=op.address,
+        target=", ".join(alarm_ids),
+        detail=comment,
+        data={**(data or {}), "commands": command_ids},
+        session=session,
+    )
+    return command_ids
