@@ -271,9 +271,10 @@ def test_confirmation_flow_sends_audited_commands(seeded: tuple[Settings, int]) 
 def test_acting_user_is_the_logged_in_user_and_nobody_without_a_login(
     seeded: tuple[Settings, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from auth import NotLoggedInError
-    from webapp import identity as web_identity
+    from auth import NotLoggedInError, Perm
     from webapp.app import create_app
+    from webapp.commands import operator
+    from webapp.gate import client_address, current_user
 
     settings, _now = seeded
     monkeypatch.setenv("SW_OPERATOR", "wang.li")  # the old stand-in name: no longer a setting
@@ -282,14 +283,14 @@ def test_acting_user_is_the_logged_in_user_and_nobody_without_a_login(
     with app.server.test_request_context("/", environ_base={"REMOTE_ADDR": "10.1.2.3"}):
         app.server.preprocess_request()  # the gate ran: nobody logged in
         with pytest.raises(NotLoggedInError):
-            web_identity.current_user()
-        assert web_identity.signed_in_name() is None
-        assert web_identity.client_address() == "10.1.2.3"
+            operator((Perm.ACK,))
+        assert current_user() is None
+        assert client_address() == "10.1.2.3"
     with request_as(app, settings, "/"):
-        assert web_identity.current_user() == "test-dispatcher"
+        assert operator((Perm.ACK,)).user == "test-dispatcher"
     with pytest.raises(NotLoggedInError):
-        web_identity.current_user()  # outside a request
-    assert web_identity.client_address() == "unknown"  # outside a request
+        operator((Perm.ACK,))  # outside a request
+    assert client_address() == "unknown"  # outside a request
 
 
 def test_scene_gets_alarm_markers(seeded: tuple[Settings, int]) -> None:

@@ -58,24 +58,25 @@ def _anonymous(app: Any, path: str) -> Any:
     return ctx
 
 
-def test_web_identity_refuses_without_a_login(app_settings: tuple[Any, Settings]) -> None:
-    from auth import NotLoggedInError
-    from webapp import identity as web_identity
+def test_operator_refuses_without_a_login(app_settings: tuple[Any, Settings]) -> None:
+    from auth import NotLoggedInError, Perm
+    from webapp.commands import operator, who_line
+    from webapp.gate import current_user
 
     app, settings = app_settings
     ctx = _anonymous(app, "/alarms")
     try:
         with pytest.raises(NotLoggedInError):
-            web_identity.current_user()
-        assert web_identity.signed_in_name() is None
-        assert web_identity.who_line("alarm.confirm.who", "en") == LOGIN_REQUIRED
+            operator((Perm.ACK,))
+        assert current_user() is None
+        assert who_line("alarm.confirm.who", "en") == LOGIN_REQUIRED
     finally:
         ctx.pop()
     with pytest.raises(NotLoggedInError):
-        web_identity.current_user()  # outside any request
+        operator((Perm.ACK,))  # outside any request
     with request_as(app, settings, "/alarms"):
-        assert web_identity.current_user() == "test-dispatcher"
-        assert "test-dispatcher" in web_identity.who_line("alarm.confirm.who", "en")
+        assert operator((Perm.ACK,)).user == "test-dispatcher"
+        assert "test-dispatcher" in who_line("alarm.confirm.who", "en")
 
 
 def test_alarm_actions_refuse_without_a_login(

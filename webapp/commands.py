@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from auth.policy import NotLoggedInError, Perm
+from i18n import t
 from store.alarms import submit_command
 from store.db import session_scope
 from webapp import context as web
@@ -46,6 +47,13 @@ def operator(perms: Iterable[Perm]) -> Operator:
     if not any(principal.can(p) for p in perms):
         raise NotAllowedError(f"{principal.role.value} may not do this")
     return Operator(principal.username, client_address(), principal.command_areas())
+
+
+def who_line(key: str, lang: str) -> str:
+    """A confirmation's line naming who the action will be recorded as (the catalog text ``key`` with
+    ``{user}``); with nobody logged in, that nothing will be done."""
+    principal = current_user()
+    return t(key, lang, user=principal.username) if principal is not None else t("login.required", lang)
 
 
 @contextmanager

@@ -45,8 +45,7 @@ from store.alarm_views import (
 )
 from store.db import session_scope
 from webapp import context as web
-from webapp import identity as web_identity
-from webapp.commands import NotAllowedError, alarm_command, operator_session
+from webapp.commands import NotAllowedError, alarm_command, operator_session, who_line
 from webapp.gate import current_user
 from webapp.live.alarms import (
     alarm_banner,
@@ -306,7 +305,7 @@ def _modal(lang: str) -> dbc.Modal:
                     ),
                     dbc.Label(id=ids.MODAL_COMMENT_LABEL, html_for=ids.MODAL_COMMENT),
                     dbc.Textarea(id=ids.MODAL_COMMENT, rows=2, maxLength=MAX_COMMENT),
-                    html.Div(web_identity.who_line("alarm.confirm.who", lang), className="sw-muted mt-1"),
+                    html.Div(who_line("alarm.confirm.who", lang), className="sw-muted mt-1"),
                     html.Div(id=ids.MODAL_ERROR, className="text-danger mt-2", role="alert"),
                 ]
             ),

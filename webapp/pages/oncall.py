@@ -32,8 +32,7 @@ from store.alarm_views import AlarmView
 from store.alarms import CommandError, command_results
 from store.db import session_scope
 from webapp import context as web
-from webapp import identity as web_identity
-from webapp.commands import alarm_command, operator_session
+from webapp.commands import alarm_command, operator_session, who_line
 from webapp.live import oncall as data
 from webapp.live.alarms import (
     alarm_banner,
@@ -186,7 +185,7 @@ def _modal(lang: str) -> dbc.Modal:
                     html.Div(id=ids.MODAL_BODY, className="sw-oc-modal-what"),
                     dbc.Label(t("oncall.confirm.comment", lang), html_for=ids.MODAL_COMMENT),
                     dbc.Textarea(id=ids.MODAL_COMMENT, rows=3, maxLength=MAX_COMMENT, className="sw-oc-comment"),
-                    html.Div(web_identity.who_line("oncall.confirm.who", lang), className="sw-muted"),
+                    html.Div(who_line("oncall.confirm.who", lang), className="sw-muted"),
                     html.Div(id=ids.MODAL_ERROR, className="text-danger mt-2", role="alert"),
                 ]
             ),

@@ -56,9 +56,8 @@ from store.video import (
 )
 from video.capture import CaptureStatus
 from webapp import context as web
-from webapp import identity as web_identity
 from webapp.audit import audit
-from webapp.commands import NotAllowedError, alarm_command, operator
+from webapp.commands import NotAllowedError, alarm_command, operator, who_line
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_banner, alarm_snapshot, condition_text, full_time, local_time
 from webapp.routes.video_live import relay
@@ -493,7 +492,7 @@ def _event_dialog(lang: str, opened: FeedItem | None = None) -> dbc.Modal:
                         [
                             html.Div(t("video.event.fp_confirm", lang), className="mb-2"),
                             html.Div(
-                                web_identity.who_line("alarm.confirm.who", lang),
+                                who_line("alarm.confirm.who", lang),
                                 className="sw-muted mb-2",
                             ),
                             dbc.Button(
