@@ -38,6 +38,7 @@ class SeededDay:
     day_start: int
     shift_start: int | None
     rate_per_ms: dict[str, float]  # counter or meter tag -> seeded rate
+    seeded_at: int  # the clock when the seeding was done: a page served later can be held there
 
     def expected(self, tag: str, start: int) -> float:
         return self.rate_per_ms[tag] * (self.reading_ts - start)
@@ -91,7 +92,7 @@ def seed_day(tmp_path: Path, plant_file: Path = DEMO_PLANT, step_ms: int = 120_0
         write_positions(session, positions)
     engine.dispose()
     shift = windows.get("shift")
-    return SeededDay(settings, reading_ts, day_start, shift.start_ms if shift else None, rates)
+    return SeededDay(settings, reading_ts, day_start, shift.start_ms if shift else None, rates, int(time.time() * 1000))
 
 
 # --- pure parts --------------------------------------------------------------------------------------------
