@@ -49,7 +49,7 @@ NOT_READ_ONLY = {
     ua.ObjectIds.HistoryUpdateRequest_Encoding_DefaultBinary,
 }
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # every test runs a real server and collector
 
 
 def run_async(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
