@@ -75,7 +75,7 @@ def pytest_args(rest: list[str]) -> list[str]:
     if chosen or "-p no:xdist" in joined:
         return rest
     workers = os.environ.get("SW_TEST_WORKERS") or str(max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
-    return ["-n", workers, "--dist", "loadscope", *rest]
+    return ["-n", workers, "--dist", "loadscope", "--no-loadscope-reorder", *rest]  # order: tests/conftest.py
 
 
 def main(argv: list[str]) -> int:

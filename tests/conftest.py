@@ -95,6 +95,22 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {_BLOCK}")
 
 
+SLOW_TIMEOUT_S = 600  # the hang guard of a slow test (pyproject's timeout, 300 s, guards the others)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests get a longer hang guard (a browser test on a shared, busy machine may take minutes without
+    hanging); a module's own ``timeout`` mark wins. In a pytest-xdist worker, modules with slow tests come
+    first: the scheduler hands modules out in this order (``--no-loadscope-reorder``), so the many quick
+    modules come last and fill the gaps, and no worker starts a long browser module while the other is done."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heavy = {item.path for item in items if item.get_closest_marker("slow") is not None}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: the order inside a module stays
+
+
 @pytest.fixture
 def port() -> int:
     return free_port()
