@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.test_overview import SeededDay, seed_day
-from tests.webutil import ARTIFACTS, browser, serve_app, watch_page
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -50,8 +50,8 @@ def test_overview_wall_and_phone(day: SeededDay, monkeypatch: pytest.MonkeyPatch
             page = context.new_page()
             errors, foreign = watch_page(page)
             page.goto(base + "/")
-            page.wait_for_selector(".sw-tile", timeout=20_000)
-            page.wait_for_selector(".sw-spark .main-svg", timeout=20_000)
+            page.wait_for_selector(".sw-tile", timeout=WAIT_MS)
+            page.wait_for_selector(".sw-spark .main-svg", timeout=WAIT_MS)
             page.wait_for_timeout(2500)  # a refresh or two: the page must stay as it is
             shown, tolerance = number(text_of(page, "prod.conc_fed.day"))
             assert shown == pytest.approx(conc_day, abs=tolerance), (shown, conc_day)
