@@ -4,12 +4,15 @@
     python3 run.py demo    create .venv if missing, install, start the whole demo
     python3 run.py test    create .venv if missing, install with test tools, run the full test suite
 
-Other arguments after the command are passed on (``python3 run.py test -k store``).
+Other arguments after the command are passed on (``python3 run.py test -k store``). The tests run in
+parallel on the machine's cores (pytest-xdist, one module per worker at a time); ``-n 0`` runs them in one
+process (for ``--pdb``), ``-m "not slow"`` leaves out the slow ones.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -67,6 +70,19 @@ def ensure_system_packages() -> None:
         _say("chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)")
 
 
+MAX_WORKERS = 4  # the suite is heavy on processes of its own (browsers, servers): more rarely pays
+
+
+def pytest_args(rest: list[str]) -> list[str]:
+    """pytest's arguments: ``rest``, and in front the parallel run unless ``rest`` chooses for itself."""
+    joined = [f"{a} {b}" for a, b in itertools.pairwise(rest)]
+    chosen = any(a.startswith(("-n", "--numprocesses", "--dist", "--pdb", "--trace", "-pno:xdist")) for a in rest)
+    if chosen or "-p no:xdist" in joined:
+        return rest
+    workers = os.environ.get("SW_TEST_WORKERS") or str(max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
+    return ["-n", workers, "--dist", "loadscope", "--no-loadscope-reorder", *rest]  # order: tests/conftest.py
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test"):
         print(__doc__)
@@ -78,7 +94,7 @@ def main(argv: list[str]) -> int:
         os.execv(str(PY), [str(PY), "-m", "plantctl", "demo", *rest])
     ensure_venv("requirements-dev.txt")
     ensure_system_packages()
-    code = subprocess.call([str(PY), "-m", "pytest", *rest])
+    code = subprocess.call([str(PY), "-m", "pytest", *pytest_args(rest)])
     if code == 5:  # pytest: no tests collected (e.g. a -k that matches nothing)
         _say("no tests were collected")
     return code

@@ -2,11 +2,16 @@
 
 PostgreSQL tests skip when the server is unreachable, except when ``SW_REQUIRE_SERVICES=1`` (CI),
 where an unreachable server is a failure.
+
+The suite runs in parallel (pytest-xdist, ``python3 run.py test``): every worker has its own block of
+TCP ports, its own temporary directory (``tmp_path``), its own PostgreSQL databases and its own Redis
+database number, so two workers never share a port, a file or a database.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import socket
 import uuid
 from collections.abc import Iterator
@@ -21,10 +26,91 @@ REQUIRE_SERVICES = os.environ.get("SW_REQUIRE_SERVICES") == "1"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
+def worker_index() -> int:
+    """This pytest-xdist worker's number (``gw3`` -> 3); 0 when the suite runs in one process."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+PORT_BLOCKS = 6  # workers 0-5 get disjoint blocks; more workers share blocks (still checked before use)
+PORT_LOW = 20_000  # above every port Chromium refuses to open (the highest is 10080)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _port_block() -> range | None:
+    """This worker's block of ports below the kernel's ephemeral range, or None when there is no room."""
+    high = _ephemeral_low()
+    size = (high - PORT_LOW) // PORT_BLOCKS
+    if size < 500:
+        return None
+    start = PORT_LOW + (worker_index() % PORT_BLOCKS) * size
+    return range(start, start + size)
+
+
+_BLOCK = _port_block()
+_next_port = iter(())  # this process's walk through its block, begun at a random place on first use
+
+
+def _walk(block: range) -> Iterator[int]:
+    first = random.SystemRandom().randrange(len(block))  # not the tests' seeded generator
+    while True:
+        yield from block[first:]
+        yield from block[:first]
+        first = 0
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on, for a server a test is about to start.
+
+    Ports come from this worker's own block below the kernel's ephemeral range: another worker never gets
+    the same one, the kernel never hands it to an outgoing connection, and one process walks its block in
+    order, so a port a test keeps free (a dead camera) is not given to the next server. Ports that are in
+    use (another program, or a socket in TIME_WAIT) are skipped.
+    """
+    global _next_port
+    if _BLOCK is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    for _ in range(len(_BLOCK)):
+        port = next(_next_port, None)
+        if port is None:
+            _next_port = _walk(_BLOCK)
+            port = next(_next_port)
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port in {_BLOCK}")
+
+
+SLOW_TIMEOUT_S = 600  # the hang guard of a slow test (pyproject's timeout, 300 s, guards the others)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests get a longer hang guard (a browser test on a shared, busy machine may take minutes without
+    hanging); a module's own ``timeout`` mark wins. In a pytest-xdist worker, modules with slow tests come
+    first: the scheduler hands modules out in this order (``--no-loadscope-reorder``), so the many quick
+    modules come last and fill the gaps, and no worker starts a long browser module while the other is done."""
+    for item in items:
+        if item.get_closest_marker("slow") is not None and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIMEOUT_S))
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heavy = {item.path for item in items if item.get_closest_marker("slow") is not None}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: the order inside a module stays
 
 
 @pytest.fixture
@@ -57,7 +143,7 @@ def pg_url() -> Iterator[str]:
         pytest.skip(f"PostgreSQL not reachable: {problem}")
     import psycopg
 
-    name = f"sw_test_{uuid.uuid4().hex[:12]}"
+    name = f"sw_test_w{worker_index()}_{uuid.uuid4().hex[:12]}"  # unique; the worker only for reading
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
@@ -74,15 +160,24 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+def worker_redis_url(base: str) -> str:
+    """``base`` (``redis://host:port/N``) with this worker's own database number: N + the worker's index."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base)
+    number = int(parts.path.strip("/") or 0) + worker_index()
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 @pytest.fixture
 def redis_url() -> str:
-    """The Redis server for cache tests (a private database number, flushed first)."""
-    url = os.environ.get("SW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+    """The Redis server for cache tests: a private database number per worker (11, 12, ...), flushed first."""
+    url = worker_redis_url(os.environ.get("SW_TEST_REDIS_URL", "redis://127.0.0.1:6379/11"))
     try:
         import redis
 
         client = redis.Redis.from_url(url, socket_connect_timeout=3)
-        client.flushdb()
+        client.flushdb()  # a database number beyond the server's count fails here, loudly
     except Exception as exc:
         if REQUIRE_SERVICES:
             pytest.fail(f"Redis is required here (SW_REQUIRE_SERVICES=1) but not reachable: {exc}")

@@ -28,7 +28,7 @@ from store.events import add_event
 from store.models import Alarm, AlarmJournal
 from store.samples import write_samples
 from store.tags import tag_ids
-from tests.webutil import ARTIFACTS, browser, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -158,7 +158,7 @@ def row(alarm_id: str) -> str:
 
 
 def confirm(page: Any, comment: str | None = None) -> None:
-    page.wait_for_selector("#alarms-modal", state="visible", timeout=20_000)
+    page.wait_for_selector("#alarms-modal", state="visible", timeout=WAIT_MS)
     if comment is not None:
         page.fill("#alarms-modal-comment", comment)
     page.click("#alarms-modal-confirm")
@@ -166,8 +166,8 @@ def confirm(page: Any, comment: str | None = None) -> None:
 
 def confirmed(page: Any) -> None:
     """The confirmation went through: the dialog closed (and faded out) and the result shows."""
-    page.wait_for_selector("#alarms-modal", state="detached", timeout=20_000)
-    page.wait_for_selector("#alarms-result .alert-success", timeout=40_000)
+    page.wait_for_selector("#alarms-modal", state="detached", timeout=WAIT_MS)
+    page.wait_for_selector("#alarms-result .alert-success", timeout=WAIT_MS)
 
 
 def journal(settings: Settings, alarm_id: str, kind: str) -> list[AlarmJournal]:
@@ -198,14 +198,14 @@ def test_acknowledge_and_shelve_from_the_list_change_the_banner(tmp_path: Path) 
         )  # type: ignore[attr-defined]
         errors, foreign = watch_page(phone)
         phone.goto(base + "/alarms")
-        phone.wait_for_selector(row("TK-1.LEVEL:LL"), timeout=40_000)
+        phone.wait_for_selector(row("TK-1.LEVEL:LL"), timeout=WAIT_MS)
         phone.wait_for_timeout(800)
         phone.screenshot(path=str(ARTIFACTS / "alarms-390x844.png"))
         assert not phone.locator("#alarms-area").is_visible()  # filters folded away on a phone
         phone.click("#alarms-filters-toggle")
         phone.wait_for_selector("#alarms-area", state="visible", timeout=10_000)
         phone.goto(base + "/alarms/kpi")
-        phone.wait_for_selector("#alarm-kpi-rate .main-svg", timeout=40_000)
+        phone.wait_for_selector("#alarm-kpi-rate .main-svg", timeout=WAIT_MS)
         phone.wait_for_timeout(1000)
         phone.screenshot(path=str(ARTIFACTS / "alarms-kpi-390x844.png"), full_page=True)
         assert not errors, errors
@@ -216,9 +216,9 @@ def test_acknowledge_and_shelve_from_the_list_change_the_banner(tmp_path: Path) 
         page = b.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
         errors, foreign = watch_page(page)
         page.goto(base + "/alarms")
-        page.wait_for_selector(row("TK-1.LEVEL:LL"), timeout=40_000)
+        page.wait_for_selector(row("TK-1.LEVEL:LL"), timeout=WAIT_MS)
         violation = page.locator(".sw-al-row[data-alarm^='violation:']")
-        violation.wait_for(timeout=40_000)
+        violation.wait_for(timeout=WAIT_MS)
         # hostile text from the data is shown as text, in the list and the banner
         assert HOSTILE in violation.inner_text() and LINK in violation.inner_text()
         assert page.locator(".sw-al-list img, .sw-alarm-banner img, a[href^='javascript']").count() == 0
@@ -242,7 +242,7 @@ def test_acknowledge_and_shelve_from_the_list_change_the_banner(tmp_path: Path) 
         wait_banner(page, before - 1)
         wait_js(page, f"document.querySelector(\"{row('TK-1.LEVEL:LL')} .sw-al-state\").textContent === 'Acknowledged'")
         # the list agrees with the banner
-        page.wait_for_selector(f"#alarms-summary >> text=, {before - 1} unacknowledged", timeout=20_000)
+        page.wait_for_selector(f"#alarms-summary >> text=, {before - 1} unacknowledged", timeout=WAIT_MS)
         acks = journal(settings, "TK-1.LEVEL:LL", "ack")
         assert len(acks) == 1
         assert (acks[0].user, acks[0].address, acks[0].comment) == (
@@ -255,31 +255,31 @@ def test_acknowledge_and_shelve_from_the_list_change_the_banner(tmp_path: Path) 
         # shelve from the detail panel: a reason is required
         stack = "STK-1.DUST:H"
         page.click(f"{row(stack)} .sw-al-source")
-        page.wait_for_selector("#alarms-detail .sw-al-trail", timeout=20_000)
+        page.wait_for_selector("#alarms-detail .sw-al-trail", timeout=WAIT_MS)
         page.click("#alarms-detail-shelve")
-        page.wait_for_selector("#alarms-modal", state="visible", timeout=20_000)
+        page.wait_for_selector("#alarms-modal", state="visible", timeout=WAIT_MS)
         page.select_option("#alarms-modal-duration", "900")
         page.click("#alarms-modal-confirm")
-        page.wait_for_selector("#alarms-modal-error >> text=Please give a reason", timeout=20_000)
+        page.wait_for_selector("#alarms-modal-error >> text=Please give a reason", timeout=WAIT_MS)
         confirm(page, "dust monitor being recalibrated")
         confirmed(page)
         wait_banner(page, before - 2)
-        page.wait_for_selector("#alarms-detail >> text=Shelved until", timeout=20_000)
+        page.wait_for_selector("#alarms-detail >> text=Shelved until", timeout=WAIT_MS)
         shelves = journal(settings, stack, "shelve")
         assert len(shelves) == 1 and shelves[0].comment == "dust monitor being recalibrated"
         page.keyboard.press("Escape")
-        page.wait_for_selector(row(stack), state="detached", timeout=20_000)  # not on the default list
+        page.wait_for_selector(row(stack), state="detached", timeout=WAIT_MS)  # not on the default list
         page.select_option("#alarms-state", "shelved")
-        page.wait_for_selector(row(stack), timeout=20_000)
+        page.wait_for_selector(row(stack), timeout=WAIT_MS)
         page.select_option("#alarms-state", "open")
 
         # acknowledge every alarm shown: the banner has nothing left to count, the tone stops
-        page.wait_for_selector("#alarms-ack-visible:not([disabled])", timeout=20_000)
+        page.wait_for_selector("#alarms-ack-visible:not([disabled])", timeout=WAIT_MS)
         page.click("#alarms-ack-visible")
         confirm(page)
         confirmed(page)
         wait_banner(page, 0)
-        page.wait_for_selector(".sw-ab-newest >> text=No unacknowledged alarms", timeout=20_000)
+        page.wait_for_selector(".sw-ab-newest >> text=No unacknowledged alarms", timeout=WAIT_MS)
         wait_js(page, "window.swAlarmSound.status().tone === null")
         plays = page.evaluate("window.swAlarmSound.status().plays")
         page.wait_for_timeout(3000)
@@ -288,14 +288,14 @@ def test_acknowledge_and_shelve_from_the_list_change_the_banner(tmp_path: Path) 
 
         # history: the acknowledgements with who and from where
         page.click("#alarms-view >> text=History")
-        page.wait_for_selector(".sw-al-hist >> text=test-dispatcher @ 127.0.0.1", timeout=20_000)
+        page.wait_for_selector(".sw-al-hist >> text=test-dispatcher @ 127.0.0.1", timeout=WAIT_MS)
         page.screenshot(path=str(ARTIFACTS / "alarms-history-1920x1080.png"))
 
         # KPIs: the flood, the chattering alarm, the standing one
         page.goto(base + "/alarms/kpi")
-        page.wait_for_selector("#alarm-kpi-rate .main-svg", timeout=40_000)
-        page.wait_for_selector("#alarm-kpi-chatter >> text=AP-1.SO2_IN:L", timeout=20_000)
-        page.wait_for_selector(f"#alarm-kpi-standing >> text={STANDING}", timeout=20_000)
+        page.wait_for_selector("#alarm-kpi-rate .main-svg", timeout=WAIT_MS)
+        page.wait_for_selector("#alarm-kpi-chatter >> text=AP-1.SO2_IN:L", timeout=WAIT_MS)
+        page.wait_for_selector(f"#alarm-kpi-standing >> text={STANDING}", timeout=WAIT_MS)
         assert page.locator("#alarm-kpi-floods tbody tr").count() >= 1
         assert page.locator("#alarm-kpi-shelved >> text=STK-1.DUST:H").count() == 1
         page.wait_for_timeout(800)

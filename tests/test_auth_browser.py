@@ -16,7 +16,17 @@ import yaml
 from auth.users import set_active
 from settings import Settings
 from store.db import make_engine, session_scope
-from tests.webutil import ARTIFACTS, MINI_PLANT, TEST_PASSWORD, browser, make_user, seed_store, serve_app, watch_page
+from tests.webutil import (
+    ARTIFACTS,
+    MINI_PLANT,
+    TEST_PASSWORD,
+    WAIT_MS,
+    browser,
+    make_user,
+    seed_store,
+    serve_app,
+    watch_page,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +116,7 @@ def test_login_logout_and_a_page_of_another_role(tmp_path: Path) -> None:
         page.goto(base + "/alarms")
         page.wait_for_selector("#sw-login-user")  # logged out: back to the login page
         _login(page, "eve")
-        page.wait_for_selector(".sw-tile", timeout=30_000)  # the alarm list is not for executives: the login
+        page.wait_for_selector(".sw-tile", timeout=WAIT_MS)  # the alarm list is not for executives: the login
         assert page.url == base + "/"  # sends them to their start page instead
         nav = page.locator("#shell-nav").inner_text()
         assert "Alarms" not in nav and "Audit log" not in nav and "Overview" in nav
@@ -115,7 +125,7 @@ def test_login_logout_and_a_page_of_another_role(tmp_path: Path) -> None:
         assert "not available for your role" in page.locator(".sw-auth-msg").inner_text()
         page.screenshot(path=str(ARTIFACTS / "forbidden-1280x900-en.png"))
         page.click("#sw-forbidden-home")
-        page.wait_for_selector(".sw-tile", timeout=30_000)
+        page.wait_for_selector(".sw-tile", timeout=WAIT_MS)
         _clean(page)
         assert [e for e in page.sw_errors if "status of 403" not in e] == []  # only the refused page itself
 
@@ -127,14 +137,14 @@ def test_an_open_page_goes_to_login_when_its_session_ends(tmp_path: Path) -> Non
         page = _page(b)
         page.goto(base + "/")
         _login(page, "dan")
-        page.wait_for_selector(".sw-tile", timeout=30_000)
+        page.wait_for_selector(".sw-tile", timeout=WAIT_MS)
         engine = make_engine(settings.db_url)
         try:
             with session_scope(engine) as session:  # an administrator disables dan: his sessions end at once
                 set_active(session, "dan", False, actor="ada", address="10.0.0.1")
         finally:
             engine.dispose()
-        page.wait_for_url("**/login?expired=1&next=%2F", timeout=30_000)  # the next refresh got 401
+        page.wait_for_url("**/login?expired=1&next=%2F", timeout=WAIT_MS)  # the next refresh got 401
         page.wait_for_selector(".sw-auth-msg")
         assert page.locator(".sw-auth-msg").inner_text() == "Your session has ended. Please log in again."
         assert page.evaluate("window.__csp") == []
@@ -162,9 +172,9 @@ def test_audit_page_searches_and_shows_hostile_text_as_text(tmp_path: Path) -> N
         _login(page, HOSTILE, "wrong password 1")  # someone types markup as a user name
         page.wait_for_selector(".sw-auth-msg")
         _login(page, "ada")
-        page.wait_for_selector(".sw-tile", timeout=30_000)
+        page.wait_for_selector(".sw-tile", timeout=WAIT_MS)
         page.goto(base + "/admin/audit")
-        page.wait_for_selector("#audit-result tbody tr", timeout=30_000)
+        page.wait_for_selector("#audit-result tbody tr", timeout=WAIT_MS)
         rows = _audit_rows(page)
         assert any("Login" in r and "ada" in r for r in rows) and any(HOSTILE[:40] in r for r in rows)
         page.select_option("#audit-event", "login_failed")
@@ -174,10 +184,10 @@ def test_audit_page_searches_and_shows_hostile_text_as_text(tmp_path: Path) -> N
         assert page.locator("#audit-result img").count() == 0
         page.fill("#audit-user", "no-such-user")
         page.press("#audit-user", "Enter")
-        page.wait_for_selector("#audit-result >> text=No entry matches.", timeout=20_000)
+        page.wait_for_selector("#audit-result >> text=No entry matches.", timeout=WAIT_MS)
         page.fill("#audit-from", "nonsense")
         page.press("#audit-from", "Enter")
-        page.wait_for_selector("#audit-result >> text=Give times as YYYY-MM-DD HH:MM, in plant time.", timeout=20_000)
+        page.wait_for_selector("#audit-result >> text=Give times as YYYY-MM-DD HH:MM, in plant time.", timeout=WAIT_MS)
         page.fill("#audit-from", "2020-01-01 00:00")
         page.fill("#audit-user", "")
         page.press("#audit-user", "Enter")
@@ -213,7 +223,7 @@ def test_every_page_with_hostile_plant_labels_runs_no_script_and_breaks_no_csp(t
             page = _page(b, 1600, 1000, lang, base)
             for path in paths:
                 page.goto(base + path)
-                page.wait_for_selector("#_pages_content > *", timeout=30_000)
+                page.wait_for_selector("#_pages_content > *", timeout=WAIT_MS)
                 page.wait_for_timeout(2500)  # a refresh or two
                 assert page.evaluate("document.querySelectorAll('img[src=x], a[href^=javascript]').length") == 0
                 assert page.evaluate("window.__csp") == [], (path, page.evaluate("window.__csp"))

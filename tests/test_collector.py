@@ -49,7 +49,7 @@ NOT_READ_ONLY = {
     ua.ObjectIds.HistoryUpdateRequest_Encoding_DefaultBinary,
 }
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]  # every test runs a real server and collector
 
 
 def run_async(fn: Callable[..., Awaitable[None]]) -> Callable[..., None]:
@@ -210,6 +210,12 @@ async def wait_for(cond: Callable[[], bool | Awaitable[bool]], timeout: float, w
         await asyncio.sleep(0.1)
 
 
+async def subscribed(*coords: Any) -> None:
+    """Wait until each coordinator has had its first values: its monitored items are in place on the server,
+    so every change from now on reaches it (a busy machine may take seconds; a fixed pause would guess)."""
+    await wait_for(lambda: all(c.health.last_data_at is not None for c in coords), 30, "subscriptions in place")
+
+
 def service(plant: Plant, url: str, spool: Path, endpoints: list[str] | None = None, **writer: Any) -> CollectorService:
     wopts = WriterOptions(batch_ms=100, health_interval_s=0.5, retry_min_s=0.2, retry_max_s=1.0, **writer)
     copts = CoordinatorOptions(publishing_interval_ms=100, reconnect_max_delay_s=1.0)
@@ -245,8 +251,8 @@ async def test_subscription_to_store_end_to_end(port: int, sqlite_url: str, tmp_
         plant = make_plant(port)
         async with service(plant, sqlite_url, tmp_path / "spool") as svc:
             coords = svc.coordinators
-            await wait_for(lambda: all(c.health.connected for c in coords.values()), 10, "connection")
-            await asyncio.sleep(0.5)  # subscriptions in place
+            await wait_for(lambda: all(c.health.connected for c in coords.values()), 30, "connection")
+            await subscribed(*coords.values())
             t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
             sent: dict[str, list[tuple[int, float]]] = {t: [] for t in DCS_TAGS}
             for k in range(20):  # 20 values per tag, faster than the publishing interval
@@ -262,7 +268,7 @@ async def test_subscription_to_store_end_to_end(port: int, sqlite_url: str, tmp_
             def all_in() -> bool:
                 return query(sqlite_url, "SELECT count(*) FROM sample WHERE ts >= ?", ms(t0))[0][0] >= 61
 
-            await wait_for(all_in, 10, "samples in the store")
+            await wait_for(all_in, 30, "samples in the store")
             await asyncio.sleep(1.2)  # one more health report
         for tag, values in sent.items():
             rows = query(
@@ -309,15 +315,15 @@ async def test_server_restart_reconnects_with_gap_and_markers(port: int, sqlite_
     await svc.start()
     try:
         coord = svc.coordinators["dcs"]
-        await wait_for(lambda: coord.health.connected, 10, "connection")
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: coord.health.connected, 30, "connection")
+        await subscribed(coord)
         last = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)  # newer than the initial values
         for i, tag in enumerate(DCS_TAGS):
             await srv.set(tag, 10.0 + i, last)
-        await wait_for(lambda: coord.validator.last_ts("FI103") == ms(last), 5, "data before the outage")
+        await wait_for(lambda: coord.validator.last_ts("FI103") == ms(last), 30, "data before the outage")
 
         await srv.stop()  # the plant's server goes away ...
-        await wait_for(lambda: not coord.health.connected, 10, "loss detected")
+        await wait_for(lambda: not coord.health.connected, 30, "loss detected")
         await asyncio.sleep(3)
         srv = PlantServer(port)  # ... and comes back on the same port
         await srv.start()
@@ -402,12 +408,12 @@ async def test_server_process_killed_and_restarted(port: int, sqlite_url: str, t
     try:
         await svc.start()
         coord = svc.coordinators["dcs"]
-        await wait_for(lambda: coord.validator.last_ts("TI101") is not None, 15, "data")
+        await wait_for(lambda: coord.validator.last_ts("TI101") is not None, 30, "data")
         await asyncio.sleep(1.0)
         proc.kill()
         await proc.wait()
         killed_at = ms(datetime.now(UTC))
-        await wait_for(lambda: not coord.health.connected, 10, "loss detected")
+        await wait_for(lambda: not coord.health.connected, 30, "loss detected")
         await asyncio.sleep(2.0)
         proc = await start_server_process(port)
         returned = time.monotonic()
@@ -419,7 +425,7 @@ async def test_server_process_killed_and_restarted(port: int, sqlite_url: str, t
 
         await wait_for(fresh_data, 10, "data after the restart")
         assert time.monotonic() - returned < 10
-        await wait_for(lambda: bool(query(sqlite_url, "SELECT 1 FROM event WHERE kind='gap'")), 10, "gap event")
+        await wait_for(lambda: bool(query(sqlite_url, "SELECT 1 FROM event WHERE kind='gap'")), 30, "gap event")
     finally:
         await svc.stop()
         with contextlib.suppress(ProcessLookupError):
@@ -447,8 +453,8 @@ async def test_database_unavailable_spools_then_replays_exactly_once(port: int, 
     try:
         await svc.start()
         coord = svc.coordinators["dcs"]
-        await wait_for(lambda: coord.health.connected, 10, "connection")
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: coord.health.connected, 30, "connection")
+        await subscribed(coord)
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
 
         async def publish(k0: int, n: int) -> None:
@@ -463,7 +469,7 @@ async def test_database_unavailable_spools_then_replays_exactly_once(port: int, 
         locker = Locker(sqlite_url)
         locker.lock()  # the database becomes unavailable
         await publish(20, 80)
-        await wait_for(lambda: coord.health.spooled > 100, 10, "values spooled")
+        await wait_for(lambda: coord.health.spooled > 100, 30, "values spooled")
         assert svc.writer.spool.pending_bytes > 0 and not svc.writer.db_available
         locker.unlock()  # ... and comes back
         await publish(100, 20)
@@ -473,8 +479,8 @@ async def test_database_unavailable_spools_then_replays_exactly_once(port: int, 
                 0
             ] >= len(sent)
 
-        await wait_for(all_in, 20, "replay")
-        await wait_for(lambda: not svc.writer.spool.has_pending(), 10, "spool emptied")
+        await wait_for(all_in, 30, "replay")
+        await wait_for(lambda: not svc.writer.spool.has_pending(), 30, "spool emptied")
     finally:
         await svc.stop()
         if locker is not None:
@@ -501,8 +507,8 @@ async def test_stop_while_database_unavailable_flushes_to_spool(port: int, sqlit
         svc = service(plant, sqlite_url, spool_dir, endpoints=["dcs"], busy_timeout_ms=150)
         await svc.start()
         coord = svc.coordinators["dcs"]
-        await wait_for(lambda: coord.health.connected, 10, "connection")
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: coord.health.connected, 30, "connection")
+        await subscribed(coord)
         locker = Locker(sqlite_url)
         locker.lock()
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
@@ -511,7 +517,8 @@ async def test_stop_while_database_unavailable_flushes_to_spool(port: int, sqlit
             for i, tag in enumerate(DCS_TAGS):
                 await srv.set(tag, 500.0 * i + k + 1, ts)
                 sent.append((tag, ms(ts), 500.0 * i + k + 1))
-        await asyncio.sleep(0.3)  # one publishing interval: everything is in the collector
+        last = ms(t0 + timedelta(milliseconds=50 * 29))
+        await wait_for(lambda: all(coord.validator.last_ts(t) == last for t in DCS_TAGS), 30, "all in the collector")
         await svc.stop()
         assert list(spool_dir.glob("*.seg"))
         assert query(sqlite_url, "SELECT count(*) FROM sample WHERE ts >= ?", ms(t0)) == [(0,)]
@@ -520,7 +527,7 @@ async def test_stop_while_database_unavailable_flushes_to_spool(port: int, sqlit
         locker = None
         svc = service(plant, sqlite_url, spool_dir, endpoints=["dcs"])
         async with svc:
-            await wait_for(lambda: not list(spool_dir.glob("*.seg")), 15, "replay after restart")
+            await wait_for(lambda: not list(spool_dir.glob("*.seg")), 30, "replay after restart")
     finally:
         if locker is not None:
             locker.close()
@@ -538,8 +545,8 @@ async def test_bad_values(port: int, sqlite_url: str, tmp_path: Path):
     try:
         async with service(plant, sqlite_url, tmp_path / "spool") as svc:
             dcs, rtls = svc.coordinators["dcs"], svc.coordinators["rtls"]
-            await wait_for(lambda: dcs.health.connected and rtls.health.connected, 10, "connection")
-            await asyncio.sleep(0.5)
+            await wait_for(lambda: dcs.health.connected and rtls.health.connected, 30, "connection")
+            await subscribed(dcs, rtls)
             t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
             s = timedelta(seconds=1)
             await srv.set("TI101", math.nan, t0)
@@ -560,8 +567,14 @@ async def test_bad_values(port: int, sqlite_url: str, tmp_path: Path):
                     (1,)
                 ]
 
-            await wait_for(done, 10, "values stored")
-            await asyncio.sleep(1.0)
+            await wait_for(done, 30, "values stored")
+
+            def counted() -> bool:
+                c = dcs.health.validation
+                every_dcs = c.duplicates and c.late and c.bad_quality >= 3 and c.rejected and c.ts_from_server
+                return bool(every_dcs) and rtls.health.validation.rejected >= 3
+
+            await wait_for(counted, 30, "every bad value counted")
             counters = dcs.health.validation
             assert counters.duplicates >= 1 and counters.late >= 1
             assert counters.bad_quality >= 3  # NaN, inf, bad status
@@ -661,21 +674,21 @@ async def test_postgres_server_down_spools_then_replays(port: int, pg_url: str, 
     try:
         await svc.start()
         coord = svc.coordinators["dcs"]
-        await wait_for(lambda: coord.health.connected, 10, "connection")
-        await asyncio.sleep(0.5)
+        await wait_for(lambda: coord.health.connected, 30, "connection")
+        await subscribed(coord)
         t0 = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
         for k in range(60):
             if k == 10:
                 await proxy.shut()  # the database server goes away
             if k == 40:
-                assert coord.health.spooled > 0 and not svc.writer.db_available
+                await wait_for(lambda: coord.health.spooled > 0 and not svc.writer.db_available, 30, "spooling")
                 await proxy.open()  # ... and comes back
             ts = t0 + timedelta(milliseconds=50 * k)
             for i, tag in enumerate(DCS_TAGS):
                 await srv.set(tag, 1000.0 * i + k + 1, ts)
                 sent.append((tag, ms(ts), 1000.0 * i + k + 1))
             await asyncio.sleep(0.05)
-        await wait_for(lambda: coord.health.replayed > 0 and not svc.writer.spool.has_pending(), 20, "replay")
+        await wait_for(lambda: coord.health.replayed > 0 and not svc.writer.spool.has_pending(), 30, "replay")
         await asyncio.sleep(0.5)
     finally:
         await svc.stop()
@@ -768,7 +781,7 @@ async def test_sigkill_while_spooling_loses_nothing(port: int, sqlite_url: str, 
         assert len(spooled) > 50
 
         proc = await collector_proc(plant_file, sqlite_url, spool_dir, log)  # restarts, database still locked
-        await asyncio.sleep(2)
+        await wait_for(lambda: "using cached tag ids" in log.read_text(), 60, "a start on the cached tag ids")
         locker.unlock()
         locker.close()
         locker = None

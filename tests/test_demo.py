@@ -57,7 +57,7 @@ def _get(url: str) -> tuple[int, bytes]:
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     (dcs, rtls, web), env = _demo_env(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "plantctl", "demo", "--backfill-days", "0.01", "--seconds", "240"],
+        [sys.executable, "-m", "plantctl", "demo", "--backfill-days", "0.01", "--seconds", "480"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -65,7 +65,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     )
     try:
         health: dict = {}
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240  # generous: the demo starts six processes, slow on a busy machine
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else "demo exited"
             try:

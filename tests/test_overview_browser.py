@@ -12,7 +12,7 @@ import pytest
 
 from i18n import t
 from tests.test_overview import SeededDay, seed_day
-from tests.webutil import ARTIFACTS, browser, serve_app, watch_page
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +65,8 @@ def test_overview_wall_and_phone(day: SeededDay) -> None:
             page = context.new_page()
             errors, foreign = watch_page(page)
             page.goto(base + "/")
-            page.wait_for_selector(".sw-tile", timeout=20_000)
-            page.wait_for_selector(".sw-spark .main-svg", timeout=20_000)
+            page.wait_for_selector(".sw-tile", timeout=WAIT_MS)
+            page.wait_for_selector(".sw-spark .main-svg", timeout=WAIT_MS)
             page.wait_for_timeout(2500)  # a refresh or two: the page must stay as it is
             shown, tolerance = quantity(page, "prod.conc_fed.day")
             assert shown == pytest.approx(conc_day, abs=tolerance), (shown, conc_day)

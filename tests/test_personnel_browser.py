@@ -30,7 +30,7 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import tag_ids
 from tests.test_scene_browser import _inside, png_pixels
-from tests.webutil import ARTIFACTS, MINI_PLANT, browser, phone_page, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, MINI_PLANT, WAIT_MS, browser, phone_page, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -105,7 +105,7 @@ def seed_personnel_store(tmp_path: Path, plant_file: Path = DEMO_PLANT) -> tuple
 def _open(page: Any, base: str) -> None:
     page.goto(base + "/personnel")
     page.wait_for_selector(READY, state="attached", timeout=90_000)
-    page.wait_for_selector("#personnel-follow", state="attached", timeout=30_000)  # the dropdowns are drawn
+    page.wait_for_selector("#personnel-follow", state="attached", timeout=WAIT_MS)  # the dropdowns are drawn
     page.wait_for_timeout(1500)
 
 
@@ -197,8 +197,8 @@ def test_personnel_wall_playback_heatmap_and_phone(tmp_path: Path) -> None:
         page.wait_for_timeout(300)
         page.keyboard.type(target.name, delay=40)  # the search box has the focus
         option = page.locator(".dash-dropdown-content [role=option]", has_text=target.id)
-        option.first.click(timeout=20_000)
-        page.wait_for_selector(f"#personnel-follow-panel [data-badge='{target.id}']", timeout=20_000)
+        option.first.click(timeout=WAIT_MS)
+        page.wait_for_selector(f"#personnel-follow-panel [data-badge='{target.id}']", timeout=WAIT_MS)
         assert target.name in page.locator("#personnel-follow-panel").inner_text()
         page.wait_for_timeout(1500)
         centre = _map(page, "return m.vs ? m.vs.target : null;")
@@ -308,7 +308,7 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         x, y = _screen_point(page, [100, 200, 1.2])
         page.mouse.move(x, y)
         tip = page.locator(".sw-pm-tip")
-        tip.wait_for(state="visible", timeout=20_000)
+        tip.wait_for(state="visible", timeout=WAIT_MS)
         assert HOSTILE in tip.inner_text() and tip.locator("img").count() == 0
         for attempt in range(3):  # a click follows (a press that software WebGL makes long is no click)
             page.mouse.click(x, y)
@@ -327,8 +327,8 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         assert name_box.is_disabled() and name_box.input_value() == "test-dispatcher"
         page.fill("#personnel-muster-note", HOSTILE)
         page.click("#personnel-declare")
-        page.wait_for_selector(".sw-muster-banner", timeout=20_000)
-        page.wait_for_selector("#personnel-muster-missing", timeout=20_000)
+        page.wait_for_selector(".sw-muster-banner", timeout=WAIT_MS)
+        page.wait_for_selector("#personnel-muster-missing", timeout=WAIT_MS)
         assert page.locator("#personnel-muster-missing-count").inner_text() == "2"
         _wait(page, "return document.getElementById('personnel-deck').swPersonnel.missing().size === 2;")
         rings = _map(page, "return m.deck.props.layers.find(l => l.id === 'missing').props.data.length;")
@@ -338,7 +338,7 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         assert page.locator("#personnel-root img").count() == 0
         page.screenshot(path=str(ARTIFACTS / "personnel-muster.png"))
         page.click("#personnel-end-muster")
-        page.wait_for_selector(".sw-muster-banner", state="detached", timeout=20_000)
+        page.wait_for_selector(".sw-muster-banner", state="detached", timeout=WAIT_MS)
         assert page.evaluate("window.__pwned") is None
         # the exposure CSV through the page's own session: BOM, header, the hostile name kept as text
         resp = page.request.get(base + "/personnel/exposure.csv?shift=all&levels=all")

@@ -377,6 +377,7 @@ def test_hostile_names_stay_text(tmp_path: Path) -> None:
             assert "dangerously_allow_html" not in json.dumps(component.to_plotly_json(), default=str)
 
 
+@pytest.mark.slow
 def test_page_layout_and_live_callback(tmp_path: Path) -> None:
     from webapp.app import create_app
 

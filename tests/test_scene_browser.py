@@ -27,7 +27,7 @@ from store.db import make_engine, session_scope
 from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import tag_ids
-from tests.webutil import ARTIFACTS, MINI_PLANT, browser, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, MINI_PLANT, WAIT_MS, browser, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -280,7 +280,7 @@ def test_scene_wall_and_phone(tmp_path: Path) -> None:
         )
         assert before["v"] is not None
         page.wait_for_function(
-            f"document.getElementById('scene-deck').swScene.updates >= {before['n'] + 2}", timeout=20_000
+            f"document.getElementById('scene-deck').swScene.updates >= {before['n'] + 2}", timeout=WAIT_MS
         )
         after = page.evaluate("document.getElementById('scene-deck').swScene.deck.viewManager.getViewState('orbit')")
         for key in ("target", "zoom", "rotationOrbit", "rotationX"):
@@ -293,13 +293,13 @@ def test_scene_wall_and_phone(tmp_path: Path) -> None:
         x, y = _screen_point(page, _zone_top(plant, LEAK_ZONE))
         _click_until_panel(page, x, y)
         panel = page.locator("#scene-panel")
-        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=20_000)
+        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=WAIT_MS)
         text = panel.inner_text()
         zone = next(z for z in plant.zones if z.id == LEAK_ZONE)
         assert zone.name in text
         assert f"= {zone.lec.score:,.4g}" in text  # the LEC product
         assert "over its HH limit" in text  # the live reason, translated
-        page.wait_for_selector("#scene-panel .sw-spark", timeout=20_000)  # trend of a detector
+        page.wait_for_selector("#scene-panel .sw-spark", timeout=WAIT_MS)  # trend of a detector
         page.wait_for_timeout(800)
         page.screenshot(path=str(ARTIFACTS / "scene-wall-panel.png"))
         assert not errors, errors
@@ -320,7 +320,7 @@ def test_scene_wall_and_phone(tmp_path: Path) -> None:
         x, y = _screen_point(page, _zone_top(plant, "converter-aisle"))
         _click_until_panel(page, x, y, tap=True)
         panel = page.locator("#scene-panel")
-        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=20_000)
+        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=WAIT_MS)
         page.wait_for_timeout(800)  # the sheet slides in
         sheet = panel.bounding_box()
         assert sheet["y"] > 844 * 0.25 and sheet["width"] >= 380  # a bottom sheet, full width
@@ -346,11 +346,11 @@ def test_scene_hostile_names_stay_text(tmp_path: Path) -> None:
         x, y = _screen_point(page, _zone_top(plant, plant.zones[0].id))
         page.mouse.move(x, y)
         tip = page.locator(".sw-scene-tip")
-        tip.wait_for(state="visible", timeout=20_000)
+        tip.wait_for(state="visible", timeout=WAIT_MS)
         assert HOSTILE in tip.inner_text()  # shown as text
         assert tip.locator("img").count() == 0
         _click_until_panel(page, x, y)
-        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=20_000)
+        page.wait_for_selector("#scene-panel >> text=Why this color", timeout=WAIT_MS)
         assert page.locator("#scene-panel .offcanvas-title").inner_text() == HOSTILE
         assert page.locator("#scene-panel img").count() == 0
         assert page.evaluate("window.__pwned") is None

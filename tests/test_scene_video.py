@@ -28,6 +28,7 @@ from tests.conftest import free_port
 from tests.videoutil import camera_sources, figures, plant_with_cameras, wait_for
 from tests.webutil import (
     ARTIFACTS,
+    WAIT_MS,
     as_user,
     browser,
     callback_body,
@@ -348,13 +349,13 @@ def test_click_camera_opens_live_view(cams: tuple[Settings, CameraServer]) -> No
         x, y = _screen_point(page, list(cam.position))
         page.mouse.move(x, y)
         tip = page.locator(".sw-scene-tip")
-        tip.wait_for(state="visible", timeout=20_000)
+        tip.wait_for(state="visible", timeout=WAIT_MS)
         assert "Video alarm: Flame, No hard hat" in tip.inner_text()
         _click_until_panel(page, x, y)
         page.wait_for_function(LIVE_READY, timeout=60_000)  # frames from the camera, reduced by the relay
         assert page.locator("#scene-live-img").get_attribute("src") == "/video/live/CAM-A.mjpg"
         panel = page.locator("#scene-panel")
-        page.wait_for_selector("#scene-panel .sw-cam-state.is-online", timeout=30_000)  # the next refresh
+        page.wait_for_selector("#scene-panel .sw-cam-state.is-online", timeout=WAIT_MS)  # the next refresh
         text = panel.inner_text()
         assert "Smelter hall east" in text and "Flame" in text and "Cameras and video alarms" in text
         assert _viewers(app, "CAM-A") == 1
@@ -369,13 +370,13 @@ def test_click_camera_opens_live_view(cams: tuple[Settings, CameraServer]) -> No
         )
         page.wait_for_function(
             "() => document.querySelector('#scene-live-img')?.getAttribute('src') === '/video/live/CAM-B.mjpg'",
-            timeout=30_000,
+            timeout=WAIT_MS,
         )
         wait_for(lambda: _viewers(app, "CAM-B") == 1 and _viewers(app, "CAM-A") == 0, timeout=60)
 
         # closing the panel removes the image: the stream ends and the relay has no viewer left
         panel.locator(".btn-close").click()
-        page.wait_for_selector("#scene-live-img", state="detached", timeout=30_000)
+        page.wait_for_selector("#scene-live-img", state="detached", timeout=WAIT_MS)
         wait_for(lambda: _viewers(app, "CAM-B") == 0, timeout=60)
 
         # open it again, then leave the page: the stream ends too
@@ -385,7 +386,7 @@ def test_click_camera_opens_live_view(cams: tuple[Settings, CameraServer]) -> No
         assert not errors, errors
         assert not foreign, foreign
         page.locator("#scene-panel a[href='/video']").click()
-        page.wait_for_url(f"{base}/video", timeout=30_000)
+        page.wait_for_url(f"{base}/video", timeout=WAIT_MS)
         wait_for(lambda: _viewers(app, "CAM-A") == 0, timeout=60)
         page.close()
 

@@ -268,6 +268,7 @@ def test_shift_crews_come_and_go_through_the_gate(plant: Plant, traced: tuple[Sm
 # ---------------------------------------------------------------------------------------------- servers
 
 
+@pytest.mark.slow
 @run_async
 async def test_servers_publish_simulated_time_read_only_typed(plant: Plant) -> None:
     speed, rate = 60.0, 2.0
@@ -335,6 +336,7 @@ async def test_servers_publish_simulated_time_read_only_typed(plant: Plant) -> N
         assert dv.Value.Value == at[int(dv.SourceTimestamp.timestamp() * 1000)][tag], tag  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 @run_async
 async def test_bench_mode_counts_what_it_publishes() -> None:
     tags, hz, ticks = 300, 10.0, 4
@@ -367,6 +369,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "simulator", "--plant", str(MINI), *args]
 
 
+@pytest.mark.slow
 def test_cli_starts_logs_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     dcs, rtls = free_port(), free_port()
     log = tmp_path / "sim.log"
@@ -401,6 +404,7 @@ def test_cli_starts_logs_urls_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
     assert "Traceback" not in text
 
 
+@pytest.mark.slow
 def test_cli_bench_prints_published_count() -> None:
     out = subprocess.run(
         _cli("--bench-tags", "50", "--bench-hz", "5", "--duration", "1.5", "--dcs-port", str(free_port())),

@@ -21,7 +21,7 @@ from simulator.cameras import CameraServer
 from tests.conftest import free_port
 from tests.test_video_page import HOSTILE, add_detections
 from tests.videoutil import camera_sources, figures, plant_with_cameras
-from tests.webutil import ARTIFACTS, browser, phone_page, run_alarm_service, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, phone_page, run_alarm_service, seed_store, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +97,7 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
         assert first.locator(".sw-vf-class").inner_text() == "Spill or leak"
         assert "Tank farm <script>x</script>" in first.locator(".sw-vf-where").inner_text()  # hostile name as text
         assert first.locator(".sw-vf-state").inner_text() == "Unacknowledged"
-        page.wait_for_function(THUMBS_READY, timeout=30_000)
+        page.wait_for_function(THUMBS_READY, timeout=WAIT_MS)
         page.wait_for_selector(".sw-video-state.is-online", timeout=60_000)
         page.wait_for_timeout(1000)  # thumbnails and camera tiles painted
         page.screenshot(path=str(ARTIFACTS / "video-feed-wall.png"))
@@ -105,16 +105,16 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
         # the class filter
         page.locator("#video-feed-class").click()
         page.get_by_role("option", name="Flame").click()
-        page.wait_for_function("() => document.querySelectorAll('.sw-vf-item').length === 1", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('.sw-vf-item').length === 1", timeout=WAIT_MS)
         assert page.locator(".sw-vf-item .sw-vf-class").inner_text() == "Flame"
         page.locator("#video-feed-class").click()
         page.get_by_role("option", name="All detections").click()
-        page.wait_for_function(f"() => document.querySelectorAll('.sw-vf-item').length === {len(ids)}", timeout=30_000)
+        page.wait_for_function(f"() => document.querySelectorAll('.sw-vf-item').length === {len(ids)}", timeout=WAIT_MS)
 
         # the dialog: snapshot, clip replay, download; the hostile message as text
         target = ids[-1]
         page.locator(".sw-vf-item").first.click()
-        page.wait_for_selector("#video-event-clip", timeout=30_000)
+        page.wait_for_selector("#video-event-clip", timeout=WAIT_MS)
         assert page.locator("#video-event-clip").get_attribute("src") == f"/video/media/{target}/clip.mjpg"
         assert page.locator("#video-event-snapshot").get_attribute("src") == f"/video/media/{target}/snapshot.jpg"
         assert page.locator("#video-event-download").get_attribute("href") == f"/video/media/{target}/clip.avi"
@@ -123,16 +123,16 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
                 const i = document.querySelector(s); return i && i.complete && i.naturalWidth === 640; })""",
             timeout=60_000,
         )
-        page.wait_for_selector("#video-event-info dd", timeout=30_000)
+        page.wait_for_selector("#video-event-info dd", timeout=WAIT_MS)
         assert page.get_by_text(f"spill {HOSTILE}").count() == 1
         assert page.locator("#video-event-title").inner_text() == "Spill or leak · Tank farm <script>x</script>"
         page.screenshot(path=str(ARTIFACTS / "video-feed-dialog.png"))
 
         # mark false positive: a confirmation first, then the request, then the alarm service's answer
         page.locator("#video-event-fp").click()
-        page.wait_for_selector("#video-event-confirm:not([hidden])", timeout=30_000)
+        page.wait_for_selector("#video-event-confirm:not([hidden])", timeout=WAIT_MS)
         page.locator("#video-event-confirm-yes").click()
-        page.wait_for_selector("#video-event-result .alert", timeout=30_000)
+        page.wait_for_selector("#video-event-result .alert", timeout=WAIT_MS)
         assert "request(s) sent" in page.locator("#video-event-result").inner_text()
         stop = threading.Event()
 
@@ -153,17 +153,17 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
             worker.join(30)
         page.wait_for_function(
             "() => (document.querySelector('#video-event-info')?.innerText || '').includes('False positive')",
-            timeout=30_000,
+            timeout=WAIT_MS,
         )
         assert page.locator("#video-event-fp").is_disabled() and page.locator("#video-event-ack").is_disabled()
         page.screenshot(path=str(ARTIFACTS / "video-feed-dialog-fp.png"))
         page.keyboard.press("Escape")
-        page.wait_for_selector("#video-event-clip", state="detached", timeout=30_000)
+        page.wait_for_selector("#video-event-clip", state="detached", timeout=WAIT_MS)
         page.wait_for_function(
             """() => { const f = document.querySelector('.sw-vf-item');
                 return f && f.querySelector('.sw-vf-verdict')?.innerText === 'False positive'
                     && f.querySelector('.sw-vf-state')?.innerText === 'Acknowledged'; }""",
-            timeout=30_000,
+            timeout=WAIT_MS,
         )
         # a link to one detection opens its dialog
         page.goto(f"{base}/video?event={ids[0]}")
@@ -173,10 +173,10 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
             timeout=60_000,
         )
         page.wait_for_function(
-            "() => (document.querySelector('#video-event-title')?.innerText || '').startsWith('Flame')", timeout=30_000
+            "() => (document.querySelector('#video-event-title')?.innerText || '').startsWith('Flame')", timeout=WAIT_MS
         )
         page.keyboard.press("Escape")
-        page.wait_for_selector("#video-event-clip", state="detached", timeout=30_000)
+        page.wait_for_selector("#video-event-clip", state="detached", timeout=WAIT_MS)
         assert not errors, errors
         assert not foreign, foreign
 
@@ -184,7 +184,7 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
         errors, foreign = watch_page(phone)
         phone.goto(f"{base}/video")
         phone.wait_for_function(f"() => document.querySelectorAll('.sw-vf-item').length === {len(ids)}", timeout=60_000)
-        phone.wait_for_function(THUMBS_READY, timeout=30_000)
+        phone.wait_for_function(THUMBS_READY, timeout=WAIT_MS)
         phone.wait_for_timeout(1000)
         width = phone.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, width  # no sideways scrolling on a phone
@@ -195,7 +195,7 @@ def test_feed_dialog_and_false_positive(site) -> None:  # type: ignore[no-untype
                 return i && i.complete && i.naturalWidth === 640; }""",
             timeout=60_000,
         )
-        phone.wait_for_selector("#video-event-info dd", timeout=30_000)
+        phone.wait_for_selector("#video-event-info dd", timeout=WAIT_MS)
         phone.wait_for_timeout(500)
         phone.screenshot(path=str(ARTIFACTS / "video-feed-phone-dialog.png"))
         assert not errors, errors

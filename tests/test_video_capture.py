@@ -177,6 +177,7 @@ def test_camera_port_from_environment(monkeypatch: pytest.MonkeyPatch, plant) ->
             camera_source(plant.cameras[0])
 
 
+@pytest.mark.slow
 def test_demo_camera_process_draws_people_from_the_store(tmp_path: Path) -> None:
     """``python -m simulator.cameras`` (the demo's camera process): idle until asked, people from the store."""
     import subprocess

@@ -93,6 +93,7 @@ def test_each_class_is_detected_once_per_occurrence(demo: Plant, scenes: Scenes,
     assert seen >= 0.7 * (inc.end_ms - inc.start_ms) / 500
 
 
+@pytest.mark.slow
 def test_no_detection_on_clean_frames_with_distractors(demo: Plant, scenes: Scenes) -> None:
     """People in hi-vis and hard hats walking (some past the restricted areas, not into them), orange
     vehicles, zone markings: every detector on, no incident, nothing fires."""

@@ -25,6 +25,7 @@ from tests.videoutil import camera_sources, figures, plant_with_cameras
 from tests.webutil import (
     ARTIFACTS,
     CALLBACK,
+    WAIT_MS,
     browser,
     callback_body,
     callback_key,
@@ -107,15 +108,15 @@ def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-
         # filters: the acid area has only the dead tank-farm camera
         page.locator("#video-area").click()
         page.get_by_role("option", name="Acid plant").click()
-        page.wait_for_function("() => document.querySelectorAll('.sw-video-tile').length === 1", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('.sw-video-tile').length === 1", timeout=WAIT_MS)
         assert list(_states(page)) == ["CAM-C"]
         page.locator("#video-area").click()
         page.get_by_role("option").first.click()
-        page.wait_for_function("() => document.querySelectorAll('.sw-video-tile').length === 3", timeout=30_000)
+        page.wait_for_function("() => document.querySelectorAll('.sw-video-tile').length === 3", timeout=WAIT_MS)
 
         # the live dialog: one stream, closed with the dialog
         page.locator(".sw-video-tile").first.click()
-        page.wait_for_selector("#video-live", timeout=30_000)
+        page.wait_for_selector("#video-live", timeout=WAIT_MS)
         assert page.locator("#video-live").get_attribute("src") == "/video/live/CAM-A.mjpg"
         page.wait_for_function(
             "() => { const i = document.querySelector('#video-live'); return i && i.naturalWidth === 640; }",
@@ -123,7 +124,7 @@ def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-
         )
         page.screenshot(path=str(ARTIFACTS / "video-wall-live.png"))
         page.keyboard.press("Escape")
-        page.wait_for_selector("#video-live", state="detached", timeout=30_000)
+        page.wait_for_selector("#video-live", state="detached", timeout=WAIT_MS)
         assert not errors, errors
         assert not foreign, foreign
 

@@ -131,6 +131,7 @@ def test_one_video_service_per_media_directory(tmp_path: Path, db: Engine) -> No
         second.close()
 
 
+@pytest.mark.slow
 def test_pipeline_events_media_and_a_dropped_stream(tmp_path: Path, db: Engine) -> None:
     plant, plain = analysed_plant(tmp_path)
     people: list[tuple[float, float, str]] = []
@@ -357,6 +358,7 @@ def class_plant(tmp_path: Path) -> Plant:
     return load_plant(path)
 
 
+@pytest.mark.slow
 def test_each_scripted_incident_class_makes_one_event_with_snapshot_and_clip(tmp_path: Path, db: Engine) -> None:
     pytest.importorskip("video.detect")
     from simulator.video_scenes import Scenes

@@ -9,7 +9,7 @@ from pathlib import Path
 import dash
 import pytest
 
-from tests.webutil import ARTIFACTS, browser, request_as, seed_store, serve_app, watch_page
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, request_as, seed_store, serve_app, watch_page
 
 
 def _ids(component: object) -> list[str]:
@@ -61,18 +61,18 @@ def test_pages_in_headless_chromium(tmp_path: Path) -> None:
             page = b.new_page(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
             errors, foreign = watch_page(page)
             page.goto(base + "/")
-            page.wait_for_selector(".sw-card", timeout=20_000)
-            page.wait_for_selector("#overview-violations table", timeout=20_000)
+            page.wait_for_selector(".sw-card", timeout=WAIT_MS)
+            page.wait_for_selector("#overview-violations table", timeout=WAIT_MS)
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / f"overview-{tag}-en.png"))
             assert page.locator("h1").inner_text() == "Plant overview"
             page.click("#shell-lang")
-            page.wait_for_selector("text=全厂总览", timeout=20_000)
-            page.wait_for_selector(".sw-card", timeout=20_000)
+            page.wait_for_selector("text=全厂总览", timeout=WAIT_MS)
+            page.wait_for_selector(".sw-card", timeout=WAIT_MS)
             page.wait_for_timeout(500)
             page.screenshot(path=str(ARTIFACTS / f"overview-{tag}-zh.png"))
             page.click("#shell-lang")  # back to English for the next viewport
-            page.wait_for_selector("text=Plant overview", timeout=20_000)
+            page.wait_for_selector("text=Plant overview", timeout=WAIT_MS)
             assert not errors, errors
             assert not foreign, foreign
             page.close()

@@ -37,6 +37,10 @@ CHROMIUM_ARGS = [
 ]
 
 
+# How long a browser test waits for what must appear. Generous: on a busy machine (the suite in parallel
+# beside other work) software WebGL and the page's refreshes are slow; a passing test never waits it out.
+WAIT_MS = 60_000
+
 MINI_PLANT = ROOT / "tests" / "fixtures" / "mini_plant.yaml"
 CALLBACK = "/_dash-update-component"
 ROUTER_KEY = ".._pages_content.children..._pages_store.data.."
