@@ -93,6 +93,15 @@ def run(moment: Moment, pytest_args: list[str], lib: str, workdir: Path) -> tupl
     return code, time.monotonic() - started
 
 
+def pytest_args(given: list[str]) -> list[str]:
+    """The arguments of each run: the given ones, on the cores with pytest-xdist as ``run.py test`` does
+    (every worker keeps its own clock file), unless they choose the workers themselves."""
+    if any(a.startswith("-n") or a.startswith("--numprocesses") for a in given) or "no:xdist" in given:
+        return given
+    workers = os.environ.get("SW_TEST_WORKERS") or str(max(1, min(os.cpu_count() or 1, 4)))
+    return ["-n", workers, "--dist", "loadscope", *(given or ["-q"])]
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.timesweep", description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="comma-separated moment names (default: all)")
@@ -118,7 +127,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="sw-timesweep-") as tmp:
         for m in chosen:
             print(f"\n=== {m.describe()}", flush=True)
-            code, seconds = run(m, args.pytest_args or ["-q"], lib, Path(tmp))
+            code, seconds = run(m, pytest_args(args.pytest_args), lib, Path(tmp))
             results.append((m, code, seconds))
     print("\n=== time sweep")
     for m, code, seconds in results:
