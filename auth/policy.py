@@ -102,7 +102,8 @@ PAGES: dict[str, Need] = {
     "/video": Perm.VIDEO,
 }
 
-# Callbacks defined outside page modules, by the module that defines the callback function.
+# Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
+# line), by the module that defines the callback function.
 CALLBACK_MODULES: dict[str, Need] = {
     "webapp.shell.callbacks": Access.AUTHENTICATED,  # plant clock, data-source health badges, language switch
     # the alarm banner of every page: counts and the newest alarm

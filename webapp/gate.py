@@ -107,6 +107,20 @@ def client_address() -> str:
     return _CONTROL.sub("", addr or "").strip()[:64] or "unknown"
 
 
+PANELS_PACKAGE = "webapp.panels"
+
+
+def page_module_of(module: str) -> str:
+    """The page module a callback's module belongs to: a panel module ``webapp.panels.<page>.<panel>``
+    belongs to the page ``webapp.pages.<page>`` (its callbacks take that page's line of the policy); any
+    other module is its own."""
+    if module.startswith(PANELS_PACKAGE + "."):
+        parts = module.split(".")
+        if len(parts) >= 4:
+            return f"webapp.pages.{parts[2]}"
+    return module
+
+
 def may_see_page(path: str) -> bool:
     """Whether the current user may open the page at ``path`` (for navigation; the server checks anyway)."""
     return allowed(current_user(), page_need(path))
@@ -192,8 +206,9 @@ class Gate:
                 return Decision(None, status=400)
             return self.page_decision(path, page_load=False)
         also = tuple(ACTION_OUTPUTS[i] for i in output_ids(body["output"]) if i in ACTION_OUTPUTS)
+        owner = page_module_of(module or "")
         for page in dash.page_registry.values():
-            if page.get("module") == module:
+            if page.get("module") == owner:
                 return Decision(page_need(page.get("path_template") or page["path"]), also=also)
         return Decision(CALLBACK_MODULES.get(module or ""), also=also)
 
