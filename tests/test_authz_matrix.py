@@ -23,7 +23,16 @@ from auth import policy
 from auth.policy import Access, Principal, Role, allowed
 from settings import Settings
 from tests.webutil import ROUTER_KEY, router_body, seed_store, session_token
-from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES, SESSION_COOKIE, output_ids
+from webapp.gate import (
+    ASSET_RULE,
+    CALLBACK_RULE,
+    LOGIN_PATH,
+    LOGOUT_PATH,
+    PAGE_RULES,
+    SESSION_COOKIE,
+    output_ids,
+    page_module_of,
+)
 
 ROLES: list[Role | None] = [None, *Role]
 # Flask rules refused to everyone on purpose (Flask's own static folder: the app serves files from assets/).
@@ -68,7 +77,8 @@ def _server_callbacks(app: dash.Dash) -> dict[str, dict[str, Any]]:
 
 def _expected_callback(app: dash.Dash, key: str, principal: Principal | None) -> bool:
     module = app.callback_map[key]["callback"].__module__
-    page = next((p for p in dash.page_registry.values() if p["module"] == module), None)
+    owner = page_module_of(module)  # a panel's callbacks take their page's line
+    page = next((p for p in dash.page_registry.values() if p["module"] == owner), None)
     need = policy.PAGES.get(page["path"]) if page else policy.CALLBACK_MODULES.get(module)
     extra = [policy.ACTION_OUTPUTS[i] for i in output_ids(key) if i in policy.ACTION_OUTPUTS]
     return allowed(principal, need) and all(allowed(principal, n) for n in extra)
@@ -137,7 +147,7 @@ def test_every_page_callback_and_route_has_a_policy(matrix: Matrix) -> None:
         {
             v["callback"].__module__
             for v in _server_callbacks(app).values()
-            if v["callback"].__module__ not in page_modules
+            if page_module_of(v["callback"].__module__) not in page_modules
             and v["callback"].__module__ not in policy.CALLBACK_MODULES
             and v["callback"].__module__ != "dash.dash"
         }
@@ -314,3 +324,10 @@ def test_roles_match_the_requirements() -> None:
     public = {rule for rule, need in policy.ROUTES.items() if need == Access.PUBLIC}
     assert public == {"/login", "/logout", "/api/health", "/_favicon.ico"}
     assert not any(need == Access.PUBLIC for need in policy.PAGES.values())
+
+
+def test_a_panel_belongs_to_its_page() -> None:
+    assert page_module_of("webapp.panels.alarms.journal") == "webapp.pages.alarms"
+    assert page_module_of("webapp.pages.alarms") == "webapp.pages.alarms"
+    assert page_module_of("webapp.panels.alarms") == "webapp.panels.alarms"  # the package itself: no page
+    assert page_module_of("webapp.shell.callbacks") == "webapp.shell.callbacks"
