@@ -195,16 +195,16 @@ def checked_text(
         return None
     if not isinstance(value, str):
         raise error(f"{name} must be text, not {type(value).__name__}")
-    value = value.strip()
-    if not value:
+    text = value.strip()
+    if not text:
         if required:
             raise error(f"{name} is required")
         return None
-    if len(value) > max_len:
+    if len(text) > max_len:
         raise error(f"{name} is longer than {max_len} characters")
-    if _CONTROL_RE.search(value):
+    if _CONTROL_RE.search(text):
         raise error(f"{name} contains control characters")
-    return value
+    return text
 
 
 def submit_command(

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, and_, bindparam, case, cast, column, func, literal, select, union_all
 from sqlalchemy import values as sql_values
@@ -158,7 +159,7 @@ def counter_increase(
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         seg = union_all(*_segments(chunk, t0, t1, lookback_ms)).subquery("seg")
-        order = {"partition_by": seg.c.tag_id, "order_by": (seg.c.first_ts, seg.c.last_ts)}
+        order: dict[str, Any] = {"partition_by": seg.c.tag_id, "order_by": (seg.c.first_ts, seg.c.last_ts)}
         prev_last = func.lag(seg.c["last"]).over(**order)
         prev_ts = func.lag(seg.c.last_ts).over(**order)
         steps = select(
