@@ -87,11 +87,11 @@ def apply_batch(session: Session, batch: Batch) -> int:
         session.execute(stmt, rows)
     if not batch.transitions:
         return 0
-    views = {v.id: v for v in batch.alarms}
+    views: dict[str, AlarmView | Alarm] = {v.id: v for v in batch.alarms}
     missing = {t.alarm_id for t in batch.transitions} - set(views)
     if missing:  # not expected from AlarmEngine.drain; take the stored rows
         for a in session.scalars(select(Alarm).where(Alarm.id.in_(sorted(missing)))):
-            views[a.id] = a  # type: ignore[assignment]
+            views[a.id] = a
     journal: list[dict[str, Any]] = []
     for t in batch.transitions:
         v = views.get(t.alarm_id)
