@@ -213,8 +213,8 @@ class EndpointCoordinator:
         try:
             done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task in consumers and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if task in consumers and (exc := task.exception()) is not None:
+                    raise exc
         finally:
             for task in waiters:
                 task.cancel()
@@ -315,10 +315,10 @@ class EndpointCoordinator:
                 continue
             if rec.ts > newest:
                 newest = rec.ts
-            if type(rec) is SampleIn:
+            if isinstance(rec, SampleIn):
                 samples.append(rec)
             else:
-                positions.append(rec)  # type: ignore[arg-type]
+                positions.append(rec)
         chunk.events.extend(self.validator.take_events())
         if newest:
             self._last_data_ts = newest

@@ -149,7 +149,7 @@ class Validator:
     def check(self, tag: TagInfo, dv: ua.DataValue, recv_ms: int) -> Record | None:
         c = self.counters
         c.received += 1
-        src = dv.SourceTimestamp
+        src: datetime | None = dv.SourceTimestamp  # a ua.DateTime, seen as a datetime for ``- _EPOCH``
         if src is not None and src.tzinfo is not None and src.year >= _MIN_VALID_YEAR:
             ts = (src - _EPOCH) // _ONE_MS
         else:

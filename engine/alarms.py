@@ -74,8 +74,9 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from engine.alarm_text import FACT_KEYS
@@ -157,7 +158,8 @@ def default_deadband(tag: PlantTag, limit: float) -> float:
     if tag.range is not None:
         span = tag.range[1] - tag.range[0]
     else:
-        given = [v for v in (tag.limits.ll, tag.limits.l, tag.limits.h, tag.limits.hh) if v is not None]
+        lim = tag.limits  # set whenever a limit is given; without one the limit alone sets the span
+        given = [v for v in (lim.ll, lim.l, lim.h, lim.hh) if v is not None] if lim is not None else []
         span = max(given) - min(given) if len(given) > 1 else abs(limit) or 1.0
     deadband = share * span
     if tag.nominal is not None and tag.nominal != limit:
@@ -443,7 +445,7 @@ class AlarmEngine:
         """
         n = 0
         for row in rows:
-            get = row.get if isinstance(row, Mapping) else lambda k, r=row: getattr(r, k)
+            get: Callable[[str], Any] = row.get if isinstance(row, Mapping) else partial(getattr, row)
             alarm_id = get("id")
             st = self._states.get(alarm_id)
             if st is None:
@@ -513,7 +515,7 @@ class AlarmEngine:
             bad = quality & BAD_MASK or value is None or value - value
         except TypeError:
             bad = True
-        if bad:
+        if bad or value is None:  # ``bad`` covers None; the second test tells the checker
             self._bad_value(ev, ts, quality if isinstance(quality, int) else BAD_MASK)
             return
         if ev.bad.active:

@@ -105,7 +105,8 @@ def _held_until(track: Track, max_hold_ms: int, now_ms: int | None) -> np.ndarra
     end = np.minimum(end, track.ts + max_hold_ms)
     if now_ms is not None:
         end = np.minimum(end, now_ms)
-    return np.maximum(end, track.ts)
+    out: np.ndarray = np.maximum(end, track.ts)
+    return out
 
 
 def exposure(

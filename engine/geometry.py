@@ -41,7 +41,7 @@ def points_in_polygon(xs: np.ndarray, ys: np.ndarray, polygon: Sequence[Pt]) -> 
 
 def locate(xs: np.ndarray, ys: np.ndarray, polygons: Sequence[tuple[str, Sequence[Pt]]]) -> list[str | None]:
     """The id of the first polygon containing each point (None outside all), vectorised per polygon."""
-    found = np.full(xs.shape, -1, dtype=np.int64)
+    found: np.ndarray = np.full(xs.shape, -1, dtype=np.int64)  # unannotated, the stubs take it for 0-d
     for k, (_pid, poly) in enumerate(polygons):
         hit = points_in_polygon(xs, ys, poly) & (found < 0)
         found[hit] = k

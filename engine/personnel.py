@@ -501,10 +501,10 @@ class RulesEngine:
 
         # forbidden zones and fences
         forb = np.flatnonzero(self.forbidden)
-        forbidden_hit = np.zeros(n, dtype=bool)
+        forbidden_hit: np.ndarray = np.zeros(n, dtype=bool)
         if forb.size:
             fin = inside[forb]
-            forbidden_hit = fin.any(axis=0)
+            forbidden_hit = np.asarray(fin.any(axis=0))  # 2-D in, so an array out (stubs allow a scalar)
             first = fin.argmax(axis=0)
             for i in np.flatnonzero(forbidden_hit).tolist():
                 reg = self.regions[int(forb[first[i]])]
@@ -835,10 +835,10 @@ class RulesEngine:
                 self.active[key] = v
                 opened.append(v)
             else:
-                v = self.active.pop(key, None)
-                if v is not None:
-                    v.end_ms = int(max(ch.ts, v.start_ms))
-                    closed.append(v)
+                gone = self.active.pop(key, None)
+                if gone is not None:
+                    gone.end_ms = int(max(ch.ts, gone.start_ms))
+                    closed.append(gone)
 
 
 def _edge_table(regions: Sequence[_Region]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -873,4 +873,5 @@ def _distance_to_roads(x: np.ndarray, y: np.ndarray, roads: np.ndarray) -> np.nd
     seg2 = vx * vx + vy * vy
     t = np.clip(np.where(seg2 > 0, (wx * vx + wy * vy) / np.where(seg2 > 0, seg2, 1.0), 0.0), 0.0, 1.0)
     d = np.hypot(wx - t * vx, wy - t * vy) - half
-    return np.maximum(d.min(axis=1), 0.0)
+    out: np.ndarray = np.maximum(d.min(axis=1), 0.0)
+    return out

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from engine.shifts import current_shift, day_start
-from plant.schema import Plant, TagKind
+from plant.schema import Plant, Tag, TagKind
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def product_key(tag_id: str) -> str:
 
 def products(plant: Plant) -> list[Product]:
     """The plant's products, known ones in ``PRODUCT_ORDER``, the others after them in plant-file order."""
-    groups: dict[tuple[str, str], list] = {}
+    groups: dict[tuple[str, str], list[Tag]] = {}
     for tag in plant.tags:
         if tag.kind == TagKind.COUNTER:
             groups.setdefault((product_key(tag.id), tag.unit), []).append(tag)

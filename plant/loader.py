@@ -9,7 +9,7 @@ import typing
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -40,10 +40,13 @@ class PlantFileError(ValueError):
         super().__init__(f"plant file {path}: {len(problems)} problem(s)\n  " + "\n  ".join(shown) + more)
 
 
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # both share SafeConstructor, whose construct_mapping is overridden below
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _UniqueKeyLoader(_BaseLoader):
     """Safe loader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:

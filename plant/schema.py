@@ -663,8 +663,8 @@ class Plant(StrictModel):
         for i, b in enumerate(self.badges):
             if b.shift is not None and b.shift not in shift_ids:
                 problems.add("badges", i, "shift", f"unknown shift {b.shift!r}")
-            for z in b.work_zones:
-                ref("badges", i, "work_zones", z, "zones")
+            for zone_id in b.work_zones:
+                ref("badges", i, "work_zones", zone_id, "zones")
             ref("badges", i, "escort", b.escort, "badges")
         for i, f in enumerate(self.fences):
             inside("fences", i, "polygon", f.polygon)
@@ -672,8 +672,8 @@ class Plant(StrictModel):
             inside("roads", i, "polyline", r.polyline)
         for i, g in enumerate(self.gates):
             inside("gates", i, "position", [g.position])
-        for i, m in enumerate(self.muster_points):
-            inside("muster_points", i, "position", [m.position])
+        for i, mp in enumerate(self.muster_points):
+            inside("muster_points", i, "position", [mp.position])
         meters = {m.id: m for m in self.meters}
         for i, m in enumerate(self.meters):
             ref("meters", i, "tag", m.tag, "tags")

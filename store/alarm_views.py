@@ -133,7 +133,8 @@ class AlarmFilter:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown filter field(s) {', '.join(sorted(map(str, unknown)))}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)  # types are checked by __post_init__
 
 
 # --- rows --------------------------------------------------------------------------------------------
@@ -179,7 +180,8 @@ class AlarmView:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> AlarmView:
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {k: d.get(k) for k in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

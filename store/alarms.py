@@ -87,11 +87,11 @@ def apply_batch(session: Session, batch: Batch) -> int:
         session.execute(stmt, rows)
     if not batch.transitions:
         return 0
-    views = {v.id: v for v in batch.alarms}
+    views: dict[str, AlarmView | Alarm] = {v.id: v for v in batch.alarms}
     missing = {t.alarm_id for t in batch.transitions} - set(views)
     if missing:  # not expected from AlarmEngine.drain; take the stored rows
         for a in session.scalars(select(Alarm).where(Alarm.id.in_(sorted(missing)))):
-            views[a.id] = a  # type: ignore[assignment]
+            views[a.id] = a
     journal: list[dict[str, Any]] = []
     for t in batch.transitions:
         v = views.get(t.alarm_id)
@@ -195,16 +195,16 @@ def checked_text(
         return None
     if not isinstance(value, str):
         raise error(f"{name} must be text, not {type(value).__name__}")
-    value = value.strip()
-    if not value:
+    text = value.strip()
+    if not text:
         if required:
             raise error(f"{name} is required")
         return None
-    if len(value) > max_len:
+    if len(text) > max_len:
         raise error(f"{name} is longer than {max_len} characters")
-    if _CONTROL_RE.search(value):
+    if _CONTROL_RE.search(text):
         raise error(f"{name} contains control characters")
-    return value
+    return text
 
 
 def submit_command(

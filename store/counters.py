@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import BigInteger, Float, Integer, and_, bindparam, case, cast, column, func, literal, select, union_all
 from sqlalchemy import values as sql_values
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import FromClause, Select
 
 from store.models import Rollup1h, Rollup1m, Sample
 from store.samples import HOUR_MS, MINUTE_MS, good_quality
@@ -55,7 +56,7 @@ def _floor(ts: int, period: int) -> int:
     return ts - ts % period
 
 
-def _raw_segments(ids: Sequence[int], after: int, upto: int) -> Select:
+def _raw_segments(ids: Sequence[int], after: int, upto: int) -> Select[Any]:
     """Good raw readings with ``after < ts <= upto`` as one-point segments."""
     s = SAMPLE.c
     return select(
@@ -68,9 +69,9 @@ def _raw_segments(ids: Sequence[int], after: int, upto: int) -> Select:
     ).where(s.tag_id.in_(ids), s.ts > after, s.ts <= upto, s.value.is_not(None), good_quality(s.quality))
 
 
-def _rollup_segments(table: object, ids: Sequence[int], lo: int, hi: int) -> Select:
+def _rollup_segments(table: FromClause, ids: Sequence[int], lo: int, hi: int) -> Select[Any]:
     """Rollup buckets starting in ``[lo, hi)`` as segments with what each counted inside itself."""
-    r = table.c  # type: ignore[attr-defined]
+    r = table.c
     inner = case(
         (r["last"] >= r["first"], r["last"] - r["first"]),
         else_=(r.vmax - r["first"]) + (r["last"] - r.vmin),
@@ -85,7 +86,7 @@ def _rollup_segments(table: object, ids: Sequence[int], lo: int, hi: int) -> Sel
     ).where(r.tag_id.in_(ids), r.bucket >= lo, r.bucket < hi)
 
 
-def _baseline(ids: Sequence[int], t0: int, lookback_ms: int) -> Select:
+def _baseline(ids: Sequence[int], t0: int, lookback_ms: int) -> Select[Any]:
     """The last good reading at or before ``t0`` of each tag (a backward index seek per tag)."""
     s = SAMPLE.c
     wanted = sql_values(column("id", Integer), name="wanted").data([(i,) for i in ids]).cte("wanted")
@@ -114,7 +115,7 @@ def _baseline(ids: Sequence[int], t0: int, lookback_ms: int) -> Select:
     ).join(pairs, and_(s.tag_id == pairs.c.tag_id, s.ts == pairs.c.ts))
 
 
-def _segments(ids: Sequence[int], t0: int, t1: int, lookback_ms: int) -> list[Select]:
+def _segments(ids: Sequence[int], t0: int, t1: int, lookback_ms: int) -> list[Select[Any]]:
     parts = [_baseline(ids, t0, lookback_ms)]
     m0 = _ceil(t0, MINUTE_MS)  # first whole minute inside the window
     m1 = _floor(t1 + 1, MINUTE_MS)  # end of the last whole minute inside it
@@ -158,7 +159,7 @@ def counter_increase(
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         seg = union_all(*_segments(chunk, t0, t1, lookback_ms)).subquery("seg")
-        order = {"partition_by": seg.c.tag_id, "order_by": (seg.c.first_ts, seg.c.last_ts)}
+        order: dict[str, Any] = {"partition_by": seg.c.tag_id, "order_by": (seg.c.first_ts, seg.c.last_ts)}
         prev_last = func.lag(seg.c["last"]).over(**order)
         prev_ts = func.lag(seg.c.last_ts).over(**order)
         steps = select(

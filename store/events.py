@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from store.models import Event
@@ -56,12 +56,14 @@ def add_event(
 
 def close_event(session: Session, event_id: int, ts_end: int) -> bool:
     """Set the end of an open event; returns False when there is no such open event."""
-    result = session.execute(
+    stmt = (
         update(Event)
         .where(Event.id == event_id, Event.ts_end.is_(None))
         .values(ts_end=ts_end)
         .execution_options(synchronize_session=False)
     )
+    # An UPDATE gives a CursorResult (it has the row count); Session.execute is typed as any Result.
+    result = cast(CursorResult[Any], session.execute(stmt))
     return bool(result.rowcount)
 
 

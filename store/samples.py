@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, and_, column, delete, func, insert, select, text, values
+from sqlalchemy import Integer, SQLColumnExpression, Table, and_, column, delete, func, insert, select, text, values
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
@@ -69,7 +69,7 @@ def bucket_of(ts: int, bucket_ms: int) -> int:
     return ts - ts % bucket_ms
 
 
-def bucket_expr(ts: ColumnElement[int], bucket_ms: int) -> ColumnElement[int]:
+def bucket_expr(ts: SQLColumnExpression[int], bucket_ms: int) -> ColumnElement[int]:
     """SQL twin of :func:`bucket_of`, identical on SQLite and PostgreSQL (both truncate ``%``)."""
     return ts - ((ts % bucket_ms) + bucket_ms) % bucket_ms
 
@@ -170,14 +170,14 @@ def _insert_samples(session: Session, rows: list[tuple[int, int, float | None, i
     """Insert ``rows`` skipping stored keys; return the rows actually inserted."""
     if _dialect(session) == "postgresql":
         result = session.execute(_PG_INSERT_SAMPLES, _columns(rows, ("tag_id", "ts", "value", "quality")))
-        return list(result.fetchall())
+        return list(result.tuples().fetchall())
     conn = session.connection()
     inserted: list[tuple[Any, ...]] = []
     for i in range(0, len(rows), _SQLITE_SAMPLE_ROWS):
         chunk = rows[i : i + _SQLITE_SAMPLE_ROWS]
         sql = _SQLITE_INSERT_SAMPLES.format(rows=",".join(["(?,?,?,?)"] * len(chunk)))
         params = tuple(v for row in chunk for v in row)
-        inserted.extend(conn.exec_driver_sql(sql, params).fetchall())
+        inserted.extend(conn.exec_driver_sql(sql, params).tuples().fetchall())
     return inserted
 
 
@@ -256,7 +256,7 @@ def _bulk_chunk(session: Session, dialect: str, rows: list[tuple[int, int, float
             "INSERT INTO sample (tag_id, ts, value, quality) SELECT tag_id, ts, value, quality FROM sample_load "
             "ON CONFLICT (tag_id, ts) DO NOTHING"
         )
-        count = cur.rowcount
+        count: int = cur.rowcount
         cur.execute("TRUNCATE sample_load")
     return max(count, 0)
 
@@ -277,6 +277,7 @@ def rebuild_rollups(session: Session, tag_ids: Sequence[int] | None, t0: int, t1
         return
     m_table, h_table = Rollup1m.__table__, Rollup1h.__table__
     for table in (m_table, h_table):
+        assert isinstance(table, Table)  # a mapped class's __table__ is typed as any FromClause
         cond = and_(table.c.bucket >= h0, table.c.bucket < h1)
         if ids is not None:
             cond = and_(cond, table.c.tag_id.in_(ids))

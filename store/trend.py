@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -273,7 +274,7 @@ def _leading_null_gap(session: Session, tag_id: int, t0: int, t1: int) -> list[t
     return [(t0, int(first_valued) if first_valued is not None else t1)]
 
 
-def _raw_null_gaps(rows: list[Any], t1: int) -> list[tuple[int, int]]:
+def _raw_null_gaps(rows: Sequence[Sequence[Any]], t1: int) -> list[tuple[int, int]]:
     """Stretches of NULLs in an in-memory, time-ordered list of (ts, value) rows."""
     gaps: list[tuple[int, int]] = []
     start: int | None = None

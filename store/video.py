@@ -127,7 +127,8 @@ class VideoFilter:
 
 
 def _class_sql() -> ColumnElement[str]:
-    return Event.data["class"].as_string()
+    expr: ColumnElement[str] = Event.data["class"].as_string()  # JSON's comparator is untyped
+    return expr
 
 
 def _conditions(flt: VideoFilter, scope: Scope | None) -> list[ColumnElement[bool]]:
@@ -233,7 +234,8 @@ def _with_alarms() -> Select[tuple[Event, Alarm]]:
 def _item(e: Event, a: Alarm | None, r: VideoReview | None, now_ms: int) -> FeedItem:
     data = e.data if isinstance(e.data, dict) else {}
     conf = data.get("confidence")
-    media_raw = data.get("media") if isinstance(data.get("media"), dict) else {}
+    media = data.get("media")
+    media_raw = media if isinstance(media, dict) else {}
     return FeedItem(
         event_id=e.id,
         ts_start=e.ts_start,
