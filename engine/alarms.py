@@ -80,13 +80,12 @@ from functools import partial
 from typing import Any
 
 from engine.alarm_text import FACT_KEYS
-from plant.schema import EquipmentState, Plant, TagKind
+from plant.schema import PRIORITIES, EquipmentState, Plant, TagKind
 from plant.schema import Tag as PlantTag
 
 logger = logging.getLogger(__name__)
 
-URGENT, HIGH, MEDIUM, LOW = "urgent", "high", "medium", "low"
-PRIORITIES: tuple[str, ...] = (URGENT, HIGH, MEDIUM, LOW)
+URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
 PROCESS, QUALITY, PERSONNEL, VIDEO = "process", "quality", "personnel", "video"
 SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO)

@@ -26,14 +26,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from plant.loader import _entry, _short, read_mapping, read_text
-from plant.schema import Id, StrictModel
+from plant.schema import AlarmPriority, Id, StrictModel
 
 logger = logging.getLogger(__name__)
 
 DEMO_ONCALL = Path(__file__).resolve().parent.parent / "plant" / "oncall_demo.yaml"
 
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")  # most severe first
-Priority = Literal["urgent", "high", "medium", "low"]
+Priority = AlarmPriority
 Lang = Literal["en", "zh"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

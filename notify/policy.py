@@ -30,7 +30,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notify.config import PRIORITIES, WEEKDAYS, OncallConfig, Person
+from notify.config import WEEKDAYS, OncallConfig, Person
+from plant.schema import PRIORITIES
 
 logger = logging.getLogger(__name__)
 

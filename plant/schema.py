@@ -344,6 +344,9 @@ class AlarmPriority(StrEnum):
     LOW = "low"
 
 
+PRIORITIES: tuple[AlarmPriority, ...] = tuple(AlarmPriority)  # most urgent first: the one list of priorities
+
+
 AlarmCondition = Literal["hh", "h", "l", "ll", "roc", "bad"]
 
 

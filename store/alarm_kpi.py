@@ -64,6 +64,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, select, text, true
 from sqlalchemy.orm import Session
 
+from plant.schema import PRIORITIES
 from store.models import Alarm, AlarmJournal
 from store.samples import bucket_expr
 
@@ -76,7 +77,6 @@ CHATTER_COUNT = 3
 CHATTER_WINDOW_MS = 60_000
 STANDING_MS = 24 * 3_600_000
 TOP_N = 10
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
 PRIORITY_TARGETS: dict[str, float | None] = {"urgent": None, "high": 0.05, "medium": 0.15, "low": 0.80}
 SITE = "site"
 NO_AREA = "unassigned"

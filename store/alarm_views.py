@@ -26,11 +26,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from plant.schema import PRIORITIES
 from store.models import Alarm, AlarmCommand, AlarmJournal
 
 logger = logging.getLogger(__name__)
 
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "medium", "low")
 SOURCE_TYPES: tuple[str, ...] = ("process", "quality", "personnel", "video")
 ANNUNCIATED: tuple[str, ...] = ("active_unacked", "active_acked", "returned_unacked")
 STATES: tuple[str, ...] = (*ANNUNCIATED, "shelved", "suppressed", "out_of_service")
@@ -56,7 +56,7 @@ _KINDS_OF_STATE = {
 }
 MAX_LIST = 5000
 MAX_PAGE_SIZE = 500
-PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
+PRIORITY_RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
 
 
 # --- filters -----------------------------------------------------------------------------------------
@@ -229,7 +229,7 @@ class HistoryPage:
 class BannerSummary:
     """What the banner shows: unacknowledged annunciated alarms by priority and the newest of them."""
 
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PRIORITIES, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(map(str, PRIORITIES), 0))
     active: int = 0  # annunciated and active, acknowledged or not
     shelved: int = 0
     suppressed: int = 0  # suppressed or out of service
@@ -278,7 +278,7 @@ def banner_for_areas(banner: dict[str, Any] | None, areas: Sequence[str] | None)
         return banner
     mine = {str(a) for a in areas}
     per_area = banner.get("areas") or {}
-    counts = dict.fromkeys(PRIORITIES, 0)
+    counts = dict.fromkeys(map(str, PRIORITIES), 0)
     newest: list[dict[str, Any]] = []
     for area, part in per_area.items():
         if area not in mine or not isinstance(part, dict):
@@ -476,7 +476,7 @@ def banner_summary(session: Session, now_ms: int) -> BannerSummary:
     """Counts by priority of annunciated unacknowledged alarms (shelved, suppressed and out-of-service ones do
     not count), the newest of them, and how many are active, shelved and suppressed."""
     base = _annunciated(now_ms)
-    counts = dict.fromkeys(PRIORITIES, 0)
+    counts = dict.fromkeys(map(str, PRIORITIES), 0)
     rows = session.execute(
         select(Alarm.priority, func.count()).where(base, Alarm.acked == false()).group_by(Alarm.priority)
     )
@@ -513,7 +513,7 @@ def _banner_areas(session: Session, now_ms: int) -> dict[str, dict[str, Any]]:
         select(Alarm.area, Alarm.priority, func.count()).where(unacked).group_by(Alarm.area, Alarm.priority)
     )
     for area, priority, n in rows:
-        part = out.setdefault(area or "", {"counts": dict.fromkeys(PRIORITIES, 0), "newest": None})
+        part = out.setdefault(area or "", {"counts": dict.fromkeys(map(str, PRIORITIES), 0), "newest": None})
         if priority in part["counts"]:
             part["counts"][priority] = int(n)
     rank = (
@@ -524,7 +524,7 @@ def _banner_areas(session: Session, now_ms: int) -> dict[str, dict[str, Any]]:
     ranked = select(Alarm.id.label("id"), rank).where(unacked).subquery()
     firsts = session.scalars(select(Alarm).join(ranked, ranked.c.id == Alarm.id).where(ranked.c.rank == 1))
     for a in firsts:
-        part = out.setdefault(a.area or "", {"counts": dict.fromkeys(PRIORITIES, 0), "newest": None})
+        part = out.setdefault(a.area or "", {"counts": dict.fromkeys(map(str, PRIORITIES), 0), "newest": None})
         part["newest"] = _view(a, now_ms).as_dict()
     return out
 

@@ -27,6 +27,7 @@ from engine.shifts import current_shift
 from i18n import label, t
 from plant import Plant
 from plant.loader import load_plant_cached
+from plant.schema import PRIORITIES
 from scene.bundle import deck_url, mesh_url, plant_bundle
 from scene.layers import nearest_camera, polygon_centroid, static_scene, text_table
 from store import people
@@ -60,7 +61,7 @@ RULES = (
     "speeding",
     "off_route",
 )
-SEVERITIES = ("urgent", "high", "medium", "low")
+SEVERITIES = PRIORITIES
 EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 
 

@@ -23,7 +23,8 @@ from dash import dcc, html
 from auth.policy import Role
 from i18n import t
 from plant import Plant
-from store.alarm_views import PRIORITIES, banner_for_areas
+from plant.schema import PRIORITIES
+from store.alarm_views import banner_for_areas
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_text, condition_text, digest, local_time, source_text
 
