@@ -1,8 +1,6 @@
-"""Panel modules (``webapp.panels.<page>.<panel>``) register their callbacks for every app, as pages do.
-
-Dash executes each page module again for every app it creates; a panel module is imported once per process.
-Several apps in one process (the tests, a server started twice) must each get every panel's callbacks, each
-as often as its page's own."""
+"""Every app gets the callbacks of the pages' panels (``webapp.panels``), not only the first app of a process
+(Dash executes each page module again for every app it creates; a panel module is imported once): a page
+registers its panels' callbacks each time Dash loads it, as often as its own."""
 
 from __future__ import annotations
 
@@ -10,7 +8,31 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from settings import ROOT
 from tests.webutil import logged_in_client, seed_store
+
+
+def _panel_modules() -> set[str]:
+    """Modules under webapp/panels/ that declare a callback."""
+    out = set()
+    for path in (ROOT / "webapp" / "panels").rglob("*.py"):
+        if "@panel_callback(" in path.read_text(encoding="utf-8"):
+            out.add(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    return out
+
+
+def test_every_app_gets_the_panels_callbacks(tmp_path: Path) -> None:
+    from webapp.app import create_app
+
+    expected = _panel_modules()
+    assert "webapp.panels.alarms.actions" in expected
+    settings = seed_store(tmp_path)
+    for _ in range(2):
+        app = create_app(settings)
+        app.server.test_client().get("/_dash-dependencies")  # Dash sets itself up on the first request
+        modules = {v["callback"].__module__ for v in app.callback_map.values() if "callback" in v}
+        assert expected <= modules, sorted(expected - modules)
+
 
 # an output of the page module's own callbacks (if it has any) and one of each of its panels, by page
 OUTPUTS = {
@@ -41,7 +63,7 @@ def _outputs(app: Any, settings: Any) -> Counter[str]:
     return found
 
 
-def test_every_app_gets_the_panels_callbacks(tmp_path: Path) -> None:
+def test_each_app_gets_each_panels_callbacks_as_often_as_its_pages(tmp_path: Path) -> None:
     from webapp.app import create_app
 
     settings = seed_store(tmp_path)

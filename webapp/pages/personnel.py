@@ -18,13 +18,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import ClientsideFunction, Input, Output, callback, clientside_callback, dcc, html
 
 from i18n import t
 from store import people
 from webapp import context as web
-from webapp import panels
 from webapp.live import personnel as data
+from webapp.panels import register_panels
 from webapp.panels.personnel import exposure as exposure_panel
 from webapp.panels.personnel import follow as following
 from webapp.panels.personnel import headcount, live_map, muster, playback, violations
@@ -36,7 +36,21 @@ logger = logging.getLogger(__name__)
 
 dash.register_page(__name__, path="/personnel", name="nav.personnel", order=20, title=web.page_title("nav.personnel"))
 
-panels.load(globals(), live_map, following, playback, muster, exposure_panel)
+register_panels(following, playback, muster, exposure_panel)
+
+# the map draws in the browser (assets/60_personnel.js) whenever its data or the choices change
+clientside_callback(
+    ClientsideFunction(namespace="swpersonnel", function_name="render"),
+    Output(ids.RENDERED, "data"),
+    Input(ids.STATIC, "data"),
+    Input(ids.LIVE, "data"),
+    Input(ids.MODE, "value"),
+    Input(ids.VIEW, "value"),
+    Input(ids.FOLLOW, "value"),
+    Input(ids.TRIPS, "data"),
+    Input(ids.HEAT, "data"),
+    Input(ids.PATH, "data"),
+)
 
 # the panels' callbacks and use cases, by the names the page has always had
 follow_panel = following.follow_panel

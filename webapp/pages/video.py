@@ -29,15 +29,15 @@ import dash
 from dash import dcc, html
 
 from webapp import context as web
-from webapp import panels
 from webapp.commands import NotAllowedError
+from webapp.panels import register_panels
 from webapp.panels.video import actions, cameras, event, feed
 from webapp.panels.video.common import may_act, may_view, scope_of
 from webapp.panels.video.ids import ids
 
 dash.register_page(__name__, path="/video", name="nav.video", order=30, title=web.page_title("nav.video"))
 
-panels.load(globals(), cameras, feed, event, actions)
+register_panels(cameras, feed, event, actions)
 
 # names the page has always offered
 act = actions.act

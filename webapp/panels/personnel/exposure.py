@@ -7,13 +7,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
 from i18n import t
 from plant import Plant
 from store import people
 from webapp import context as web
 from webapp.live import personnel as data
+from webapp.panels import panel_callback
 from webapp.panels.personnel.common import level_dot, names_of, person_name
 from webapp.panels.personnel.ids import ids
 
@@ -120,7 +121,7 @@ def _exposure(day_text: str | None, shift: str | None, levels: str | None, lang:
     return html.Div([html.Div(table, className="sw-ex-scroll"), more]), href
 
 
-@callback(
+@panel_callback(
     Output(ids.EXP_TABLE, "children"),
     Output(ids.EXP_CSV, "href"),
     Input(ids.EXP_DAY, "value"),

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, dcc, html
 
 from i18n import label, t
 from plant import Plant
 from store import people
 from webapp import context as web
 from webapp.live import personnel as data
+from webapp.panels import panel_callback
 from webapp.panels.personnel.common import age_text, names_of, rule_text
 from webapp.panels.personnel.ids import ids
 
@@ -104,7 +105,7 @@ def _zone_of(plant: Plant, x: float, y: float) -> str | None:
     return None
 
 
-@callback(
+@panel_callback(
     Output(ids.FOLLOW_PANEL, "children"),
     Input(ids.FOLLOW, "value"),
     Input(ids.LIVE, "data"),

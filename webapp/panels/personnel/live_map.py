@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Input, Output, clientside_callback, html
+from dash import html
 
 from i18n import t
 from scene import colors
@@ -74,17 +74,3 @@ def map_card(follow: Any, history: Any, lang: str) -> html.Div:
         ],
         className="sw-card sw-panel sw-pm-map",
     )
-
-
-clientside_callback(
-    ClientsideFunction(namespace="swpersonnel", function_name="render"),
-    Output(ids.RENDERED, "data"),
-    Input(ids.STATIC, "data"),
-    Input(ids.LIVE, "data"),
-    Input(ids.MODE, "value"),
-    Input(ids.VIEW, "value"),
-    Input(ids.FOLLOW, "value"),
-    Input(ids.TRIPS, "data"),
-    Input(ids.HEAT, "data"),
-    Input(ids.PATH, "data"),
-)

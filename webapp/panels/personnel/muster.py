@@ -9,7 +9,7 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from auth import Perm
 from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
@@ -21,6 +21,7 @@ from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import current_user
 from webapp.live import personnel as data
+from webapp.panels import panel_callback
 from webapp.panels.personnel.common import age_text, names_of, person_name
 from webapp.panels.personnel.ids import ids
 
@@ -204,7 +205,7 @@ def panel(live: dict[str, Any], plant: Plant, user: str, lang: str) -> html.Div:
     return html.Div([html.Div(body(live, plant, lang), id=ids.MUSTER_BODY), form])
 
 
-@callback(
+@panel_callback(
     Output(ids.MUSTER_MSG, "children"),
     Output(ids.LIVE, "data", allow_duplicate=True),
     Input(ids.DECLARE_CONFIRM, "submit_n_clicks"),

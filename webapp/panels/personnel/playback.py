@@ -9,13 +9,14 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import Input, Output, State, dcc, html
 
 from i18n import t
 from plant import Plant
 from store import people
 from webapp import context as web
 from webapp.live import personnel as data
+from webapp.panels import panel_callback
 from webapp.panels.personnel.common import names_of
 from webapp.panels.personnel.ids import ids
 
@@ -87,7 +88,7 @@ def history_bar(plant: Plant, lang: str) -> html.Div:
     )
 
 
-@callback(
+@panel_callback(
     Output(ids.TRIPS, "data"),
     Output(ids.HEAT, "data"),
     Output(ids.HISTORY_MSG, "children"),
@@ -121,7 +122,7 @@ def load_history(mode: str, end: str | None, minutes: Any, zone: str | None, _n:
         return dash.no_update, dash.no_update, t("personnel.window.bad", lang)
 
 
-@callback(
+@panel_callback(
     Output(ids.PATH, "data"),
     Output(ids.HISTORY_MSG, "children", allow_duplicate=True),
     Input(ids.PATH_BTN, "n_clicks"),

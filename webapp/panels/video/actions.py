@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, html, no_update
+from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth.auditlog import VIDEO_FALSE_POSITIVE
@@ -23,6 +23,7 @@ from webapp import context as web
 from webapp.audit import audit
 from webapp.commands import NotAllowedError, alarm_command, operator
 from webapp.live.alarms import alarm_banner, alarm_snapshot
+from webapp.panels import panel_callback
 from webapp.panels.video.common import scope_of
 from webapp.panels.video.ids import ids
 from webapp.shell import ids as shell_ids
@@ -33,7 +34,7 @@ RESULT_WAIT_MS = 15_000  # after this, a command nobody answered is reported as 
 FP_COMMENT = "false positive"  # the comment journaled with the acknowledge of a false positive
 
 
-@callback(
+@panel_callback(
     Output(ids.EV_CONFIRM, "hidden", allow_duplicate=True),
     Input(ids.EV_FP, "n_clicks"),
     Input(ids.EV_CONFIRM_NO, "n_clicks"),
@@ -99,7 +100,7 @@ def act(action: str, event_id: Any, now_ms: int) -> list[int]:
         )
 
 
-@callback(
+@panel_callback(
     Output(ids.EV_RESULT, "children", allow_duplicate=True),
     Output(ids.SENT, "data"),
     Output(ids.EV_CONFIRM, "hidden", allow_duplicate=True),
@@ -136,7 +137,7 @@ def _act(ack: int | None, yes: int | None, selected: Any) -> tuple[Any, ...]:
     return note, {"ids": command_ids, "at": now, "action": action}, True, selected
 
 
-@callback(
+@panel_callback(
     Output(ids.EV_RESULT, "children", allow_duplicate=True),
     Output(ids.SENT, "data", allow_duplicate=True),
     Input(shell_ids.TICK, "n_intervals"),

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from i18n import label, t
@@ -18,6 +18,7 @@ from plant import Plant
 from plant.schema import Camera
 from video.capture import CaptureStatus
 from webapp import context as web
+from webapp.panels import panel_callback
 from webapp.panels.video.common import ANY, names, select
 from webapp.panels.video.ids import ids
 from webapp.routes.video_live import relay
@@ -144,7 +145,7 @@ def live_dialog() -> dbc.Modal:
     )
 
 
-@callback(
+@panel_callback(
     Output(ids.ZONE, "options"),
     Output(ids.ZONE, "value"),
     Input(ids.AREA, "value"),
@@ -154,7 +155,7 @@ def _zones_of_area(area: str | None) -> tuple[list[dict[str, str]], str]:
     return zone_opts, ANY
 
 
-@callback(
+@panel_callback(
     Output(ids.GRID, "children"),
     Output(ids.PAGE, "options"),
     Output(ids.PAGE, "value"),
@@ -183,7 +184,7 @@ def _grid(area: str | None, zone: str | None, page: Any) -> tuple[Any, list[dict
     return grid, options, current, t("video.count", lang, count=len(cams))
 
 
-@callback(
+@panel_callback(
     Output({"type": ids.IMG, "index": ALL}, "src"),
     Output({"type": ids.STATE, "index": ALL}, "children"),
     Output({"type": ids.STATE, "index": ALL}, "className"),
@@ -206,7 +207,7 @@ def _refresh(n: int | None, img_ids: list[dict[str, str]]) -> tuple[list[str], l
     return srcs, texts, classes
 
 
-@callback(
+@panel_callback(
     Output(ids.MODAL, "is_open"),
     Output(ids.LIVE, "src"),
     Output(ids.LIVE_TITLE, "children"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, ctx, html, no_update
+from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from i18n import t
@@ -17,6 +17,7 @@ from store.video import FALSE_POSITIVE, FeedItem, get_item
 from webapp import context as web
 from webapp.commands import who_line
 from webapp.live.alarms import full_time
+from webapp.panels import panel_callback
 from webapp.panels.video.common import class_name, may_act, may_view, names, scope_of, state_text
 from webapp.panels.video.ids import ids
 from webapp.shell import ids as shell_ids
@@ -124,7 +125,7 @@ def dialog(lang: str, opened: FeedItem | None = None) -> dbc.Modal:
     )
 
 
-@callback(
+@panel_callback(
     Output(ids.EV_MODAL, "is_open"),
     Output(ids.EV_SELECTED, "data"),
     Output(ids.EV_SNAP, "src"),
@@ -158,7 +159,7 @@ def _open_event(clicks: list[int | None], is_open: bool) -> tuple[Any, ...]:
     return True, item.event_id, snap, clip, download, True, None
 
 
-@callback(
+@panel_callback(
     Output(ids.EV_TITLE, "children"),
     Output(ids.EV_INFO, "children"),
     Output(ids.EV_ACK, "disabled"),

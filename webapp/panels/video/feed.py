@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, ctx, dcc, html
+from dash import Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
 from i18n import label, t
@@ -21,6 +21,7 @@ from store.db import session_scope
 from store.video import CLASSES, FeedItem, Scope, VideoFilter, class_counts, video_feed
 from webapp import context as web
 from webapp.live.alarms import full_time, local_time
+from webapp.panels import panel_callback
 from webapp.panels.video.common import ANY, class_name, may_view, names, scope_of, select, state_text
 from webapp.panels.video.ids import ids
 from webapp.shell import ids as shell_ids
@@ -207,7 +208,7 @@ def _keyset(value: Any) -> tuple[int, int] | None:
     return None
 
 
-@callback(
+@panel_callback(
     Output(ids.FEED, "children"),
     Output(ids.FEED_SHOWN, "data"),
     Output(ids.FEED_COUNTS, "children"),
@@ -252,7 +253,7 @@ def _feed(_n: int | None, camera: Any, zone: Any, cls: Any, pages: Any, shown: A
     return items, data, _counts_view(counts, lang), before is None, page.before is None
 
 
-@callback(
+@panel_callback(
     Output(ids.FEED_PAGES, "data"),
     Input(ids.FEED_OLDER, "n_clicks"),
     Input(ids.FEED_NEWER, "n_clicks"),
