@@ -112,7 +112,7 @@ def run(plant: Plant, hours: float, seed: int, step_s: float, start_ms: int = ST
                 badge=v.badge,
                 zone=v.zone,
                 severity=v.severity,
-                message=v.message,
+                data=v.data(),
             )
             next_event += 1
             if aid is not None:

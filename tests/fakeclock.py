@@ -23,6 +23,8 @@ import pytest
 CLOCK_ENV = "SW_TEST_CLOCK"
 TZ_ENV = "SW_TEST_PLANT_TZ"
 CACHE_S = 1.0  # FAKETIME_CACHE_DURATION set by the sweep: how long libfaketime keeps a file's offset
+# libfaketime counts the cache's age in whole seconds, so a new offset takes up to three seconds to be read
+SEEN_WITHIN_S = 6.0
 
 
 class _Clock:
@@ -33,11 +35,25 @@ class _Clock:
         self.module: str | None = None
 
     def reset(self) -> None:
-        """Set the offset so that the wall clock reads the target now, and wait until libfaketime sees it."""
-        real_now = time.time() - self.offset
-        self.offset = round(self.target - real_now)
+        """Set the offset so that the wall clock reads the target now, and wait until libfaketime reads it."""
+        old = self.offset
+        real_at_reset, up_at_reset = time.time() - old, _uptime()
+        self.offset = round(self.target - real_at_reset)
+        if self.offset == old:
+            return
         write_offset(self.path, self.offset)
-        time.sleep(CACHE_S + 0.2)
+        for _ in range(int(SEEN_WITHIN_S / 0.05)):
+            # the real time from the kernel's uptime, which libfaketime does not change
+            expected = real_at_reset + (_uptime() - up_at_reset) + self.offset
+            if abs(time.time() - expected) < 0.5:
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"libfaketime did not read the offset in {self.path} within {SEEN_WITHIN_S} s")
+
+
+def _uptime() -> float:
+    with open("/proc/uptime", encoding="ascii") as f:
+        return float(f.read().split()[0])
 
 
 def read_offset(path: Path) -> int:

@@ -105,7 +105,8 @@ def check_video(f: Figures) -> None:
     assert f["cameras"] == 2
     _positive(f, "analysed_fps_per_camera", "analysed_fps_min", "received_fps_per_camera", "analyse_ms_p50")
     assert f["ran_share"] > 0
-    assert f["relay_viewers"] >= 1 and f["relay_fps"] > 0
+    # the relay delivered frames to a viewer (how many viewers keep 90 % of its rate is a measurement, not smoke)
+    assert f["relay_fps"] > 0 and f["relay_worst_fps_by_viewers"]["1"] > 0, f["relay_worst_fps_by_viewers"]
     for key in ("precision", "recall"):  # None when the few seconds held nothing to find
         assert f[key] is None or 0 <= f[key] <= 1
 
