@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.personnel import RULES
 from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
@@ -36,19 +37,6 @@ PROCESS, QUALITY, PERSONNEL, VIDEO = "process", "quality", "personnel", "video"
 # ``data["facts"]`` when the alarm is raised.
 FACT_KEYS: tuple[str, ...] = ("fence", "region", "value", "limit", "role", "shift", "class", "confidence")
 
-RULES: tuple[str, ...] = (
-    "forbidden_zone",
-    "role_not_allowed",
-    "unescorted_visitor",
-    "dwell_exceeded",
-    "under_staffed",
-    "over_staffed",
-    "lone_worker",
-    "man_down",
-    "sos",
-    "speeding",
-    "off_route",
-)
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
 
 Names = Mapping[str, tuple[str, str | None]]

@@ -23,6 +23,7 @@ from typing import Any
 
 from auth.policy import Principal
 from engine import exposure as exp
+from engine.personnel import RULES
 from engine.shifts import current_shift
 from i18n import label, t
 from plant import Plant
@@ -48,19 +49,6 @@ DURATIONS_MIN = (15, 30, 60, 120, 240, 480, 1440)
 HISTORY_DAYS = 14
 HISTORY_CACHE_S = 20
 EXPOSURE_CACHE_S = 60
-RULES = (
-    "forbidden_zone",
-    "role_not_allowed",
-    "unescorted_visitor",
-    "dwell_exceeded",
-    "under_staffed",
-    "over_staffed",
-    "lone_worker",
-    "man_down",
-    "sos",
-    "speeding",
-    "off_route",
-)
 SEVERITIES = PRIORITIES
 EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 

@@ -28,17 +28,6 @@ def person_name(who: dict[str, people.Identity], badge: str | None, lang: str) -
     return label(ident.name, ident.name_zh, lang)
 
 
-def age_text(seconds: float | None, lang: str) -> str:
-    """A duration in the user's language: seconds, minutes or hours."""
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return t("personnel.age.s", lang, n=f"{seconds:.0f}")
-    if seconds < 3600:
-        return t("personnel.age.min", lang, n=f"{seconds / 60:.0f}")
-    return t("personnel.age.h", lang, n=f"{seconds / 3600:.1f}")
-
-
 def rule_text(rule: str, lang: str) -> str:
     """A personnel rule's name in ``lang`` (an unknown rule as is)."""
     return t(f"personnel.rule.{rule}", lang) if rule in data.RULES else rule

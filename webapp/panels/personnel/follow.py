@@ -12,8 +12,9 @@ from plant import Plant
 from store import people
 from webapp import context as web
 from webapp.live import personnel as data
+from webapp.live.snapshot import format_age
 from webapp.panels import panel_callback
-from webapp.panels.personnel.common import age_text, names_of, rule_text
+from webapp.panels.personnel.common import names_of, rule_text
 from webapp.panels.personnel.ids import ids
 
 
@@ -76,7 +77,7 @@ def follow_body(badge: str | None, live: dict[str, Any], plant: Plant, lang: str
     rows = [
         (t("scene.panel.zone", lang), zones.get(zone_id or "", t("personnel.tip.outside", lang))),
         (t("personnel.follow.position", lang), f"{row[1]:.1f}, {row[2]:.1f} m"),
-        (t("personnel.follow.seen", lang), age_text(row[6], lang)),
+        (t("personnel.follow.seen", lang), format_age(row[6], lang)),
         (t("scene.panel.team", lang), ident.team or "-"),
         (t("scene.panel.camera", lang), cams.get(cam or "", "-")),
     ]

@@ -21,8 +21,9 @@ from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import current_user
 from webapp.live import personnel as data
+from webapp.live.snapshot import format_age
 from webapp.panels import panel_callback
-from webapp.panels.personnel.common import age_text, names_of, person_name
+from webapp.panels.personnel.common import names_of, person_name
 from webapp.panels.personnel.ids import ids
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ def body(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
                         zone=zones.get(x["zone"] or "", t("personnel.tip.outside", lang)),
                         x=f"{x['x']:.0f}",
                         y=f"{x['y']:.0f}",
-                        age=age_text(x["age_s"], lang),
+                        age=format_age(x["age_s"], lang),
                     ),
                     className="sw-muted small",
                 ),

@@ -11,7 +11,8 @@ from i18n import t
 from plant import Plant
 from store import people
 from webapp.live import personnel as data
-from webapp.panels.personnel.common import age_text, names_of, person_name, rule_text
+from webapp.live.snapshot import format_age
+from webapp.panels.personnel.common import names_of, person_name, rule_text
 
 SEVERITY_CLASS = {"urgent": "sw-sev-urgent", "high": "sw-sev-high", "medium": "sw-sev-medium", "low": "sw-sev-low"}
 
@@ -65,7 +66,7 @@ def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
                     html.Div(
                         [
                             html.Span(when, className="sw-num"),
-                            html.Span(age_text(max(0, dur) / 1000, lang), className="sw-muted ms-2"),
+                            html.Span(format_age(max(0, dur) / 1000, lang), className="sw-muted ms-2"),
                         ],
                         className="sw-pv-time",
                     ),
