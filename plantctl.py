@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.clock import now_ms
 from settings import ROOT, Settings, get_settings
 
 logger = logging.getLogger("plantctl")
@@ -210,7 +211,7 @@ def cmd_status(_args: argparse.Namespace) -> int:
     from store.health import read_health
 
     engine = make_engine(get_settings().db_url)
-    now = int(time.time() * 1000)
+    now = now_ms()
     with session_scope(engine) as session:
         rows = read_health(session)
         if not rows:

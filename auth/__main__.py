@@ -28,6 +28,7 @@ from auth.login import Limits, lockout
 from auth.passwords import PasswordError, random_password
 from auth.policy import Role, parse_role
 from auth.users import UserError, add_user, list_users, set_active, set_password, set_role, unlock
+from engine.clock import now_ms
 
 logger = logging.getLogger("auth")
 
@@ -150,7 +151,7 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
             return change(lambda s: f"user {unlock(s, args.name, actor=actor, address=ADDRESS).username} unlocked\n")
         # list
         limits = Limits.from_settings(settings)
-        now = int(time.time() * 1000)
+        now = now_ms()
         with session_scope(engine) as session:
             users = list_users(session)
             locked = {u.username: lockout(session, u.username, limits, now)[0] for u in users}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import unicodedata
 from collections.abc import Iterable
 
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from auth import auditlog as audit_log
 from auth.passwords import check_policy, hash_password
 from auth.policy import Role
+from engine.clock import now_ms
 from store.models import AppUser, UserSession
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ class UserError(ValueError):
 
 
 def _now() -> int:
-    return int(time.time() * 1000)
+    return now_ms()
 
 
 def normalize_username(name: object) -> str:

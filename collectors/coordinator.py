@@ -41,10 +41,11 @@ from asyncua.client.ua_client import UaClientState
 from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent, Subscription
 from asyncua.observer import Observer, SubscriptionEvent
 
-from collectors.health import EndpointHealth, now_ms
+from collectors.health import EndpointHealth
 from collectors.records import GAP, Chunk, EventIn, TagInfo
 from collectors.validate import SiteBounds, Validator
 from collectors.writer import BatchWriter
+from engine.clock import now_ms
 from engine.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
 
 logger = logging.getLogger(__name__)

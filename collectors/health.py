@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from collectors.validate import ValidationCounters
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+from engine.clock import now_ms
 
 
 @dataclass

@@ -41,9 +41,10 @@ from typing import Any
 from sqlalchemy import Engine, event, exc
 from sqlalchemy.orm import Session
 
-from collectors.health import EndpointHealth, now_ms
+from collectors.health import EndpointHealth
 from collectors.records import Chunk, EventIn
 from collectors.spool import MAGIC, Spool, decode_chunk, encode_chunk
+from engine.clock import now_ms
 from store.db import is_sqlite, make_engine, session_scope
 from store.events import add_event, events_between
 from store.health import upsert_health

@@ -39,6 +39,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
+from engine.clock import now_ms
 from notify.config import EmailChannel, LogChannel, Person, Retry, WebhookChannel
 from notify.messages import Rendered, inline
 from notify.policy import AlarmInfo, Outgoing
@@ -272,7 +273,7 @@ def post_json(channel: WebhookChannel, body: bytes) -> None:
     url = channel.url.get_secret_value()
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT}
     secret = channel.secret.get_secret_value() if channel.secret else None
-    timestamp = int(time.time() * 1000)  # the robots check it against their own clock: wall time
+    timestamp = now_ms()  # the robots check it against their own clock: wall time
     if channel.type == "dingtalk" and secret:
         url += ("&" if urlsplit(url).query else "?") + f"timestamp={timestamp}&sign={dingtalk_sign(secret, timestamp)}"
     if channel.type == "webhook":

@@ -8,6 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
+from engine.clock import now_ms
+
 logger = logging.getLogger(__name__)
 
 
@@ -16,10 +18,6 @@ class Service(Protocol):
     interval_s: float
 
     def step(self, now_ms: int) -> None: ...
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class Runner:

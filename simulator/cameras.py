@@ -33,6 +33,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from engine.clock import now_ms
 from plant.schema import Camera, Plant, VideoClass
 from simulator.video_scenes import (
     NO_HAT,
@@ -589,7 +590,7 @@ class StorePeople:
             now = time.monotonic()
             if now - self._at >= self.every_s:
                 self._at = now
-                since = int(time.time() * 1000) - self.max_age_ms
+                since = now_ms() - self.max_age_ms
                 with session_scope(self.engine) as session:
                     rows = current_positions(session, since=since)
                 self._figures = [(p.x, p.y, self.kinds.get(p.badge, "person")) for p in rows if p.floor == 0]

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from asyncua import Server, ua
 
+from engine.clock import now_ms
 from plant.loader import load_plant
 from plant.schema import Plant, Tag, TagKind
 from simulator.model import SmelterModel, Value, variant_kind
@@ -167,7 +168,7 @@ class Simulator:
         else:
             assert self.plant is not None
             if not self._fixed_start:  # server start-up takes seconds: the simulated clock starts now
-                self.start_ms = int(time.time() * 1000)
+                self.start_ms = now_ms()
             self.sim_now_ms = self.start_ms
             self.model = await asyncio.to_thread(
                 SmelterModel, self.plant, seed=self.seed, start_ms=self.start_ms, initial=self._initial

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.clock import now_ms
 from store.models import CollectorHealth
 from store.samples import upsert
 
@@ -30,7 +30,7 @@ def upsert_health(session: Session, endpoint: str, **counters: Any) -> None:
     if unknown:
         raise TypeError(f"unknown collector health field(s): {', '.join(sorted(unknown))}")
     values = dict(counters)
-    values.setdefault("updated_at", int(time.time() * 1000))
+    values.setdefault("updated_at", now_ms())
     stmt = upsert(session, HEALTH).values(endpoint=endpoint, **values)
     stmt = stmt.on_conflict_do_update(index_elements=[HEALTH.c.endpoint], set_=values)
     session.execute(stmt)

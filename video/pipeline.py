@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from engine.clock import now_ms as clock_now_ms
 from plant.schema import Camera, VideoClass
 from video.capture import Capture, CaptureStatus
 from video.events import SEEN_EVERY_MS, VideoEvents
@@ -147,7 +148,7 @@ class CameraPipeline:
         while not self._stop.is_set():
             try:
                 got = self.capture.wait_frame(last_seq, timeout=WAIT_S)
-                now_ms = int(time.time() * 1000)
+                now_ms = clock_now_ms()
                 if got is None:
                     if self._stats.online and self.capture.latest() is None:
                         self._went_offline()
@@ -218,7 +219,7 @@ class CameraPipeline:
     def _end_all(self, ts_ms: int | None) -> None:
         if not self.open:
             return
-        end = ts_ms if ts_ms is not None else int(time.time() * 1000)
+        end = ts_ms if ts_ms is not None else clock_now_ms()
         for cls in list(self.open):
             self._end_event(cls, end)
 

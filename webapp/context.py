@@ -17,6 +17,7 @@ import flask
 from flask_caching import Cache
 from sqlalchemy import Engine
 
+from engine.clock import now_ms as clock_now_ms
 from i18n import normalize_lang, t
 from plant import Plant
 from plant.loader import load_plant_cached
@@ -153,7 +154,7 @@ def now_ms() -> int:
         clock = flask.current_app.extensions.get(CLOCK_EXTENSION)
     except RuntimeError:  # outside the app
         clock = None
-    return int((clock or time.time)() * 1000)
+    return int(clock() * 1000) if clock is not None else clock_now_ms()
 
 
 def set_clock(server: flask.Flask, clock: Callable[[], float] | None) -> None:

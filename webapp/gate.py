@@ -24,7 +24,6 @@ import json
 import logging
 import re
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -48,6 +47,7 @@ from auth.policy import (
     page_need,
 )
 from auth.sessions import SessionState, end_session, purge_expired, resolve
+from engine.clock import now_ms
 from settings import Settings
 from store.db import session_scope
 from webapp import context as web
@@ -234,7 +234,7 @@ class Gate:
         token = flask.request.cookies.get(SESSION_COOKIE)
         if not token:
             return
-        now = int(time.time() * 1000)
+        now = now_ms()
         with session_scope(flask.current_app.extensions["sw_engine"]) as session:
             found = resolve(session, token, now_ms=now, idle_ms=self.limits.idle_ms)
             if found.user is not None:
@@ -390,7 +390,7 @@ def _login_post(gate: Gate, target: str | None) -> flask.Response:
 
     request = flask.request
     form = request.form
-    now = int(time.time() * 1000)
+    now = now_ms()
     with session_scope(flask.current_app.extensions["sw_engine"]) as session:
         result = attempt_login(
             session,
