@@ -79,6 +79,7 @@ def _states(page: Any) -> dict[str, str]:
     )
 
 
+@pytest.mark.real_clock("a camera is offline when its capture's timed wait for a frame runs out")
 def test_grid_live_offline_and_dialog(cams) -> None:  # type: ignore[no-untyped-def]
     settings, _srv = cams
     ARTIFACTS.mkdir(exist_ok=True)
