@@ -20,6 +20,9 @@ from tests.conftest import free_port
 from tests.videoutil import figures, plant_with_cameras, wait_for
 from video.capture import DEFAULT_CAMERA_PORT, Capture, CaptureStatus, camera_source
 
+# capture threads wait for frames with timeouts, which libfaketime never lets run out (tests/fakeclock.py)
+pytestmark = pytest.mark.real_clock("capture threads wait for frames with timeouts")
+
 SIZE = (320, 180)
 
 

@@ -177,6 +177,7 @@ def test_analyzer_needs_analytics_and_keeps_pace(demo: Plant) -> None:
     assert not an.due(T0 + 200) and an.due(T0 + 500)
 
 
+@pytest.mark.real_clock("the stream is read by a capture thread that waits with timeouts")
 def test_flame_through_a_real_mjpeg_stream(demo: Plant) -> None:
     """A camera that only looks for flames, its incidents every 24 s: the stream is served over HTTP on
     loopback, read by video.capture through OpenCV, analysed at 2 fps: a flame start trigger arrives."""

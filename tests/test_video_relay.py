@@ -26,6 +26,9 @@ from tests.videoutil import camera_sources, figures, plant_with_cameras, wait_fo
 from tests.webutil import as_user, seed_store
 from video.relay import BOUNDARY, EXTENSION, RELAY_SIZE, VideoRelay
 
+# capture threads wait for frames with timeouts, which libfaketime never lets run out (tests/fakeclock.py)
+pytestmark = pytest.mark.real_clock("capture threads wait for frames with timeouts")
+
 SIZE = (320, 180)
 
 

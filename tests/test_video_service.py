@@ -109,6 +109,7 @@ def test_the_factory_is_registered(tmp_path: Path, sqlite_url: str) -> None:
     assert [c.id for c in service.cameras] == ["CAM-A"]  # only cameras with analytics are analysed
 
 
+@pytest.mark.real_clock("the standby service waits for the lock with timeouts")
 def test_one_video_service_per_media_directory(tmp_path: Path, db: Engine) -> None:
     from tests.conftest import free_port
 
