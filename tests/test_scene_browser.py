@@ -215,10 +215,13 @@ def _set_layers(page: Any, keep: set[str]) -> None:
     page.wait_for_timeout(800)
 
 
+ATTEMPTS = 5  # a loaded machine draws software WebGL slowly: a click may need several tries
+
+
 def _click_until_panel(page: Any, x: float, y: float, tap: bool = False) -> None:
     """Point at (x, y), let the hover settle, click; again if the panel did not open (a click whose press
     takes longer than a tap because software WebGL is busy is not a click for deck.gl, nor for a user)."""
-    for attempt in range(3):
+    for attempt in range(ATTEMPTS):
         if not tap:
             page.mouse.move(x, y)
             page.wait_for_timeout(700)
@@ -226,10 +229,10 @@ def _click_until_panel(page: Any, x: float, y: float, tap: bool = False) -> None
         else:
             page.touchscreen.tap(x, y)
         try:
-            page.locator("#scene-panel").wait_for(state="visible", timeout=8_000)
+            page.locator("#scene-panel").wait_for(state="visible", timeout=15_000)
             return
         except Exception:
-            if attempt == 2:
+            if attempt == ATTEMPTS - 1:
                 raise
 
 
