@@ -19,6 +19,20 @@ TIME_PRESETS = {"any": None, "1h": 3600_000, "8h": 8 * 3600_000, "24h": 24 * 360
 TIME_PRESETS |= {"30d": 30 * 86400_000, "custom": None}
 
 
+def filter_inputs() -> list[Input]:
+    """The tab and the filters, in the order ``build_filter``'s callers take them (live list and history)."""
+    return [
+        Input(ids.VIEW, "active_tab"),
+        Input(ids.AREA, "value"),
+        Input(ids.PRIORITY, "value"),
+        Input(ids.STATE, "value"),
+        Input(ids.SOURCE, "value"),
+        Input(ids.TIME, "value"),
+        Input(ids.FROM, "value"),
+        Input(ids.TO, "value"),
+    ]
+
+
 def _one(value: Any) -> tuple[str, ...]:
     return () if value in (None, "", "all") else (str(value),)
 

@@ -16,7 +16,7 @@ from webapp import context as web
 from webapp.live.alarms import condition_text, digest, full_time, short_time
 from webapp.live.summary import fmt_number
 from webapp.panels import panel_callback
-from webapp.panels.alarms.filters import build_filter
+from webapp.panels.alarms.filters import build_filter, filter_inputs
 from webapp.panels.alarms.ids import ids
 from webapp.panels.alarms.places import plant_names
 from webapp.shell import ids as shell_ids
@@ -91,14 +91,7 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
     Output(ids.PAGER, "active_page"),
     Output(ids.HIST_SHOWN, "data"),
     Output(ids.FILTER_ERROR, "children", allow_duplicate=True),
-    Input(ids.VIEW, "active_tab"),
-    Input(ids.AREA, "value"),
-    Input(ids.PRIORITY, "value"),
-    Input(ids.STATE, "value"),
-    Input(ids.SOURCE, "value"),
-    Input(ids.TIME, "value"),
-    Input(ids.FROM, "value"),
-    Input(ids.TO, "value"),
+    *filter_inputs(),
     Input(ids.PAGER, "active_page"),
     Input(shell_ids.TICK, "n_intervals"),
     State(ids.HIST_SHOWN, "data"),

@@ -26,7 +26,7 @@ from webapp.live.alarms import (
     value_text,
 )
 from webapp.panels import panel_callback
-from webapp.panels.alarms.filters import build_filter
+from webapp.panels.alarms.filters import build_filter, filter_inputs
 from webapp.panels.alarms.ids import ids
 from webapp.panels.alarms.places import place, plant_names, where
 from webapp.shell import ids as shell_ids
@@ -109,14 +109,7 @@ def live_rows(snap: dict[str, Any], flt: AlarmFilter) -> list[AlarmView]:
     Output(ids.SHOWN, "data"),
     Output(ids.FILTER_ERROR, "children"),
     Input(shell_ids.TICK, "n_intervals"),
-    Input(ids.VIEW, "active_tab"),
-    Input(ids.AREA, "value"),
-    Input(ids.PRIORITY, "value"),
-    Input(ids.STATE, "value"),
-    Input(ids.SOURCE, "value"),
-    Input(ids.TIME, "value"),
-    Input(ids.FROM, "value"),
-    Input(ids.TO, "value"),
+    *filter_inputs(),
     Input(ids.SENT, "data"),  # the alarm service answered: show the new states at once
     State(ids.SHOWN, "data"),
 )
