@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+
+from plant.schema import Plant
 
 CLOCK_ENV = "SW_TEST_CLOCK"
 TZ_ENV = "SW_TEST_PLANT_TZ"
@@ -72,9 +76,14 @@ def write_offset(path: Path, offset: int) -> None:
 _clock: _Clock | None = None
 
 
-def _override_timezone(zone: str) -> None:
-    from zoneinfo import ZoneInfo
+def plant_ms(plant: Plant, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    """Epoch ms of a wall-clock moment in the plant's own zone: tests that mean "10:30 at the plant" say so,
+    and keep their meaning when the sweep runs them for a plant in another zone."""
+    tz = ZoneInfo(plant.site.timezone)
+    return int(datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
 
+
+def _override_timezone(zone: str) -> None:
     import plant.loader as loader
 
     ZoneInfo(zone)  # an unknown zone fails here, not in the middle of a test
@@ -96,8 +105,6 @@ def pytest_configure(config: pytest.Config) -> None:
     at = os.environ.get(CLOCK_ENV)
     if not at:
         return
-    from datetime import datetime
-
     if "faketime" not in os.environ.get("LD_PRELOAD", "") or "FAKETIME_TIMESTAMP_FILE" not in os.environ:
         raise pytest.UsageError(f"{CLOCK_ENV} needs libfaketime: run the sweep with python -m tests.timesweep")
     moment = datetime.fromisoformat(at)

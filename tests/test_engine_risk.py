@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from engine.types import BAD_OUT_OF_RANGE, GOOD
 from plant.loader import parse_plant
 from plant.schema import RiskLevel
 from settings import ROOT
+from tests.fakeclock import plant_ms
 
 PLANT = parse_plant((ROOT / "tests" / "fixtures" / "mini_plant.yaml").read_text(encoding="utf-8"), ROOT / "mini")
 
@@ -78,15 +80,17 @@ def test_geometry_locates_points() -> None:
 
 
 def test_current_shift_in_plant_local_time() -> None:
-    # Asia/Shanghai is UTC+8: 2026-01-01 02:30 UTC is 10:30 local.
-    now = int(datetime(2026, 1, 1, 2, 30, tzinfo=UTC).timestamp() * 1000)
+    # 10:30 at the plant (Asia/Shanghai, UTC+8: 2026-01-01 02:30 UTC).
+    now = plant_ms(PLANT, 2026, 1, 1, 10, 30)
     found = current_shift(PLANT, now)
     assert found is not None
     shift, start = found
     assert shift.start.hour <= 10 < shift.start.hour + shift.hours
     assert start.hour == shift.start.hour and start.tzinfo is not None
-    assert day_start(PLANT, now).isoformat().startswith("2026-01-01T00:00:00+08:00")
+    midnight = day_start(PLANT, now)
+    assert midnight.isoformat().startswith("2026-01-01T00:00:00")
+    assert midnight.utcoffset() == datetime(2026, 1, 1, tzinfo=ZoneInfo(PLANT.site.timezone)).utcoffset()
     # Just before local midnight still belongs to the evening shift of that day.
-    late = int(datetime(2026, 1, 1, 15, 59, tzinfo=UTC).timestamp() * 1000)
+    late = plant_ms(PLANT, 2026, 1, 1, 23, 59)
     _shift, late_start = current_shift(PLANT, late)  # type: ignore[misc]
     assert late_start.date().isoformat() == "2026-01-01"

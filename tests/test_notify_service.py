@@ -9,10 +9,8 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -26,10 +24,11 @@ from settings import Settings
 from store.db import make_engine, migrate, session_scope
 from store.models import Alarm, AlarmJournal, Notification
 from tests.conftest import ROOT
+from tests.fakeclock import plant_ms
 from tests.notifyutil import HttpReceiver
 
-TZ = ZoneInfo("Asia/Shanghai")
-T0 = int(datetime(2027, 1, 11, 10, 0, tzinfo=TZ).timestamp() * 1000)  # a Monday, 10:00 plant time
+MINI_PLANT = ROOT / "tests" / "fixtures" / "mini_plant.yaml"
+T0 = plant_ms(load_plant(MINI_PLANT), 2027, 1, 11, 10, 0)  # a Monday, 10:00 plant time (the demo rota's day)
 S, MIN = 1000, 60_000
 HOSTILE = '<script>alert("x")</script> [click](http://evil.example)'
 
@@ -44,7 +43,7 @@ def db(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def plant() -> Plant:
-    return load_plant(ROOT / "tests" / "fixtures" / "mini_plant.yaml")
+    return load_plant(MINI_PLANT)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from store.db import make_engine, session_scope
 from store.positions import write_positions
 from store.samples import latest_values, write_samples
 from store.tags import tag_ids
+from tests.fakeclock import plant_ms
 from tests.webutil import MINI_PLANT, seed_store
 
 DEMO_PLANT = ROOT / "plant" / "demo_smelter.yaml"
@@ -122,13 +123,13 @@ def test_plan_vs_actual() -> None:
 
 
 def test_periods_follow_shifts_and_local_days_with_dst() -> None:
-    plant = load_plant(DEMO_PLANT)  # Asia/Shanghai, shifts A 00:00, B 08:00, C 16:00, 8 h each
-    now = int(datetime(2026, 5, 4, 9, 30, tzinfo=UTC).timestamp() * 1000)  # 17:30 in Shanghai
+    plant = load_plant(DEMO_PLANT)  # shifts A 00:00, B 08:00, C 16:00, 8 h each, in the plant's zone
+    now = plant_ms(plant, 2026, 5, 4, 17, 30)  # Asia/Shanghai: 09:30 UTC
     got = periods(plant, now)
     assert got["shift"].label == "C"
-    assert got["shift"].start_ms == int(datetime(2026, 5, 4, 8, 0, tzinfo=UTC).timestamp() * 1000)
+    assert got["shift"].start_ms == plant_ms(plant, 2026, 5, 4, 16, 0)
     assert got["shift"].hours == 8
-    assert got["day"].start_ms == int(datetime(2026, 5, 3, 16, 0, tzinfo=UTC).timestamp() * 1000)
+    assert got["day"].start_ms == plant_ms(plant, 2026, 5, 4)
     assert got["day"].hours == 24
     berlin = _with_timezone(plant, "Europe/Berlin")
     spring = int(datetime(2026, 3, 29, 12, 0, tzinfo=UTC).timestamp() * 1000)  # clocks go forward that night
@@ -207,7 +208,8 @@ def test_summary_totals_match_the_seeded_rates(day: SeededDay) -> None:
     rows = {r["key"]: r for r in summ["production"]}
     conc = rows["conc_fed"]["day"]
     assert conc["actual"] == pytest.approx(day.expected("FSF1.CONC_FED", day.day_start), abs=0.01)
-    assert conc["plan_full"] == pytest.approx(180 * 24)
+    hours = periods(load_plant(DEMO_PLANT), day.reading_ts)["day"].hours  # 23 or 25 on a day the clocks change
+    assert conc["plan_full"] == pytest.approx(180 * hours)
     assert conc["completion"] == pytest.approx(conc["actual"] / conc["plan_to_date"])
     cathode = rows["cathode_copper"]["day"]["actual"]
     assert cathode == pytest.approx(

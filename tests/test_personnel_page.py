@@ -27,6 +27,7 @@ from store.events import add_event, close_event
 from store.models import Event
 from store.people import SYSTEM
 from store.positions import write_positions
+from tests.fakeclock import plant_ms
 from tests.webutil import MINI_PLANT, request_as, seed_store
 
 HOSTILE = '=HYPERLINK("http://evil")<script>window.__pwned=1</script>'
@@ -291,15 +292,15 @@ def test_exposure_table_and_csv(app_now) -> None:  # type: ignore[no-untyped-def
 def test_parse_window() -> None:
     from webapp.live.personnel import WindowError, parse_window
 
-    plant = load_plant(MINI_PLANT)  # Asia/Shanghai
-    now = int(datetime(2024, 3, 5, 6, 30, tzinfo=UTC).timestamp() * 1000)  # 14:30 in the plant
+    plant = load_plant(MINI_PLANT)  # Asia/Shanghai: 14:30 in the plant is 06:30 UTC
+    now = plant_ms(plant, 2024, 3, 5, 14, 30)
     assert parse_window("", 60, plant, now) == (now - 3_600_000, now)
     assert parse_window("now", "30", plant, now) == (now - 1_800_000, now)
     t0, t1 = parse_window("12:00", 60, plant, now)
-    assert datetime.fromtimestamp(t1 / 1000, UTC) == datetime(2024, 3, 5, 4, 0, tzinfo=UTC)
+    assert t1 == plant_ms(plant, 2024, 3, 5, 12, 0)
     t0, t1 = parse_window("2024-03-04 23:30", 120, plant, now)
     assert t1 - t0 == 7_200_000
-    assert datetime.fromtimestamp(t1 / 1000, UTC) == datetime(2024, 3, 4, 15, 30, tzinfo=UTC)
+    assert t1 == plant_ms(plant, 2024, 3, 4, 23, 30)
     for bad_end in ("25:00", "2024-02-30 10:00", "tomorrow", "12:00; DROP TABLE", "<script>"):
         with pytest.raises(WindowError) as e:
             parse_window(bad_end, 60, plant, now)

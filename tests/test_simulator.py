@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +29,12 @@ from simulator.server import run_simulator
 from store.db import make_engine, session_scope
 from store.models import Position, Rollup1m, Sample
 from tests.conftest import ROOT, free_port
+from tests.fakeclock import plant_ms
 
 pytestmark = pytest.mark.timeout(120)
 
 MINI = ROOT / "tests" / "fixtures" / "mini_plant.yaml"
-T0 = int(datetime(2026, 1, 5, 0, 0, tzinfo=UTC).timestamp() * 1000)  # a Monday, 08:00 in Shanghai
+T0 = plant_ms(load_plant(MINI), 2026, 1, 5, 8, 0)  # a Monday, 08:00 at the plant (00:00 UTC in Shanghai)
 SEED = 11
 STEP_MS = 10_000
 HOURS = 8
