@@ -13,7 +13,7 @@ import pytest
 from settings import ROOT
 from tests import timesweep
 
-PROBE = '''
+PROBE = """
 import subprocess, sys, time
 from datetime import datetime
 from plant.loader import load_plant
@@ -36,7 +36,7 @@ def test_the_clock_runs_on():
 
 def test_plant_zone():
     assert load_plant().site.timezone == {zone!r}
-'''
+"""
 
 
 def test_moments_cover_the_plant_day_and_both_dst_changes() -> None:
