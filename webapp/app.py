@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server = flask.Flask(__name__)
     app = dash.Dash(
         "webapp",  # page modules are then webapp.pages.<name>, as imported elsewhere
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's annotation omits the Flask server its docs describe
         use_pages=True,
         pages_folder=str(ROOT / "webapp" / "pages"),
         assets_folder=str(ROOT / "assets"),
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         external_stylesheets=[],
         external_scripts=[],
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title="",  # the tab's title stays while a callback runs
         title="SmeltWatch",
         index_string=INDEX,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],

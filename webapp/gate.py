@@ -31,6 +31,7 @@ from urllib.parse import quote, urlsplit
 import dash
 import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from auth import auditlog
 from auth.login import Limits, Outcome, attempt_login
@@ -242,7 +243,7 @@ class Gate:
                 flask.g.sw_user = Principal.of(u.id, u.username, u.role, u.display_name, u.areas or ())
         flask.g.sw_session_state = found.state
 
-    def check(self) -> flask.Response | None:
+    def check(self) -> BaseResponse | None:
         request = flask.request
         decision = self.decide(request)
         if decision.need == Access.PUBLIC and request.path != LOGIN_PATH and request.path != LOGOUT_PATH:
@@ -335,14 +336,14 @@ def _secure(settings: Settings, request: flask.Request) -> bool:
     return settings.cookie_secure if settings.cookie_secure is not None else request.is_secure
 
 
-def set_cookie(response: flask.Response, token: str, max_age_s: int, secure: bool) -> None:
+def set_cookie(response: BaseResponse, token: str, max_age_s: int, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE, token, max_age=max_age_s, path="/", httponly=True, samesite="Lax", secure=secure
     )
     flask.g.sw_cookie_set = True
 
 
-def clear_cookie(response: flask.Response, secure: bool) -> None:
+def clear_cookie(response: BaseResponse, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)
 
 
@@ -351,7 +352,7 @@ def clear_cookie(response: flask.Response, secure: bool) -> None:
 
 def _register_routes(server: flask.Flask, gate: Gate) -> None:
     @server.route(LOGIN_PATH, methods=["GET", "POST"])
-    def login() -> flask.Response:
+    def login() -> BaseResponse:
         request = flask.request
         lang_switch = request.args.get("lang")
         target = safe_next(request.values.get("next"))
@@ -368,7 +369,7 @@ def _register_routes(server: flask.Flask, gate: Gate) -> None:
         return _login_post(gate, target)
 
     @server.post(LOGOUT_PATH)
-    def logout() -> flask.Response:
+    def logout() -> BaseResponse:
         token = flask.request.cookies.get(SESSION_COOKIE)
         principal = current_user()
         with session_scope(flask.current_app.extensions["sw_engine"]) as session:
@@ -386,7 +387,7 @@ def _register_routes(server: flask.Flask, gate: Gate) -> None:
         return resp
 
 
-def _login_post(gate: Gate, target: str | None) -> flask.Response:
+def _login_post(gate: Gate, target: str | None) -> BaseResponse:
 
     request = flask.request
     form = request.form
@@ -432,7 +433,7 @@ def install(app: dash.Dash) -> Gate:
 
     Call it after the Dash app is built (its page router and Dash's own hooks then run first).
     """
-    server = app.server
+    server: flask.Flask = app.server
     settings: Settings = server.extensions["sw_settings"]
     if settings.trusted_proxies:
         n = settings.trusted_proxies

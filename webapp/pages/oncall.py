@@ -32,6 +32,7 @@ from store.alarm_views import AlarmView
 from store.alarms import CommandError, command_results
 from store.db import session_scope
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.commands import alarm_command, operator_session, who_line
 from webapp.live import oncall as data
 from webapp.live.alarms import (
@@ -112,7 +113,7 @@ def _camera(plant: Plant, a: AlarmView, lang: str) -> html.Div:
         slot = html.Span(t("oncall.no_snapshot", lang), className="sw-oc-snap-none")
     return html.Div(
         [
-            html.Div(slot, className="sw-oc-snap", **{"data-camera": cam.id if cam else ""}),
+            html.Div(slot, className="sw-oc-snap", **wildcard({"data-camera": cam.id if cam else ""})),
             html.Div(name, className="sw-oc-cam-name"),
         ],
         className="sw-oc-cam",
@@ -172,7 +173,7 @@ def card(a: AlarmView, plant: Plant, hc: dict[str, Any], now: int, lang: str) ->
             action,
         ],
         className=f"sw-oc-card sw-prio-{a.priority}" + ("" if a.acked else " sw-oc-unacked"),
-        **{"data-alarm": a.id},
+        **wildcard({"data-alarm": a.id}),
     )
 
 
@@ -237,7 +238,7 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="sw-oc-head",
             ),
-            html.Div(id=ids.RESULT, className="sw-oc-result", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.RESULT, className="sw-oc-result", role="status", **wildcard({"aria-live": "polite"})),
             html.Div(id=ids.LIST, className="sw-oc-list"),
             html.Div(id=ids.NOTE, className="sw-oc-note"),
             dcc.Store(id=ids.SHOWN),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import flask
+from werkzeug.wrappers import Response as BaseResponse
 
 from scene.bundle import deck_version
 from webapp import context as web
@@ -38,7 +39,7 @@ def _gzipped(key: str, data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def _send(data: bytes, mimetype: str, key: str, max_age: int) -> flask.Response:
+def _send(data: bytes, mimetype: str, key: str, max_age: int) -> BaseResponse:
     gz = "gzip" in (flask.request.headers.get("Accept-Encoding") or "")
     body = _gzipped(key, data) if gz else data
     resp = flask.Response(body, mimetype=mimetype)
@@ -60,13 +61,13 @@ def register_routes(server: flask.Flask, plant_file: Callable[[], str] | None = 
     current_plant = plant_file or _default_plant_file
 
     @server.get("/scene/deck-<version>.js")
-    def scene_deck_js(version: str) -> flask.Response:
+    def scene_deck_js(version: str) -> BaseResponse:
         if version != deck_version():
             flask.abort(404)
         return _send(_deck_js(), "text/javascript", f"deck-{version}", YEAR)
 
     @server.get("/scene/mesh/<digest>.bin")
-    def scene_mesh(digest: str) -> flask.Response:
+    def scene_mesh(digest: str) -> BaseResponse:
         from scene.bundle import plant_bundle  # trimesh loads on first use, not with the web tier
 
         bundle = plant_bundle(current_plant())
