@@ -25,7 +25,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import NotLoggedInError, Perm
+from auth import Perm
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
@@ -33,7 +33,7 @@ from store.alarms import CommandError, command_results
 from store.db import session_scope
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.commands import alarm_command, operator_session, who_line
+from webapp.commands import REFUSALS, alarm_command, operator_session, refusal_message, who_line
 from webapp.live import oncall as data
 from webapp.live.alarms import (
     alarm_banner,
@@ -406,12 +406,9 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: Any) -> tup
     alarm_id = str(pending["id"])
     try:
         command_ids = acknowledge(alarm_id, comment, now)
-    except NotLoggedInError:
-        logger.warning("on-call acknowledge of %r refused: nobody is logged in", alarm_id[:128])
-        return True, t("login.required", lang), no_update, no_update
-    except ValueError as exc:
-        logger.info("on-call acknowledge of %r refused: %s", alarm_id[:128], exc)
-        return True, t("oncall.result.refused", lang, error=str(exc)), no_update, no_update
+    except REFUSALS as exc:
+        what = f"on-call acknowledge of {alarm_id[:128]!r}"
+        return True, refusal_message(exc, lang, what=what, refused_key="oncall.result.refused"), no_update, no_update
     except Exception:
         logger.exception("on-call acknowledge could not be stored")
         return True, t("oncall.result.failed", lang), no_update, no_update
