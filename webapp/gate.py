@@ -350,41 +350,51 @@ def clear_cookie(response: BaseResponse, secure: bool) -> None:
 # --- login and logout ---------------------------------------------------------------------------------
 
 
-def _register_routes(server: flask.Flask, gate: Gate) -> None:
-    @server.route(LOGIN_PATH, methods=["GET", "POST"])
-    def login() -> BaseResponse:
-        request = flask.request
-        lang_switch = request.args.get("lang")
-        target = safe_next(request.values.get("next"))
-        if request.method == "GET" and lang_switch in ("en", "zh"):
-            resp = flask.redirect(LOGIN_PATH + (f"?next={quote(target, safe='/')}" if target else ""), 303)
-            resp.set_cookie(web.LANG_COOKIE, lang_switch, max_age=365 * 24 * 3600, path="/", samesite="Lax")
-            return resp
-        principal = current_user()
-        if request.method == "GET":
-            if principal is not None:
-                return flask.redirect(target or home_for(principal) or "/", 303)
-            note = "expired" if request.args.get("expired") else ("bye" if request.args.get("bye") else None)
-            return login_page(target, note=note)
-        return _login_post(gate, target)
+def current_gate() -> Gate:
+    """The gate of the current request's app (:func:`install`)."""
+    return flask.current_app.extensions["sw_auth"]  # type: ignore[no-any-return]
 
-    @server.post(LOGOUT_PATH)
-    def logout() -> BaseResponse:
-        token = flask.request.cookies.get(SESSION_COOKIE)
-        principal = current_user()
-        with session_scope(flask.current_app.extensions["sw_engine"]) as session:
-            ended = end_session(session, token)
-            if ended is not None and principal is not None:
-                auditlog.record(
-                    session,
-                    auditlog.LOGOUT,
-                    user=principal.username,
-                    role=principal.role.value,
-                    address=client_address(),
-                )
-        resp = flask.redirect(f"{LOGIN_PATH}?bye=1", 303)
-        clear_cookie(resp, _secure(gate.settings, flask.request))
+
+def login() -> BaseResponse:
+    """``GET /login``: the form (a logged-in user goes home), ``?lang=`` switches its language; ``POST``: log in."""
+    request = flask.request
+    lang_switch = request.args.get("lang")
+    target = safe_next(request.values.get("next"))
+    if request.method == "GET" and lang_switch in ("en", "zh"):
+        resp = flask.redirect(LOGIN_PATH + (f"?next={quote(target, safe='/')}" if target else ""), 303)
+        resp.set_cookie(web.LANG_COOKIE, lang_switch, max_age=365 * 24 * 3600, path="/", samesite="Lax")
         return resp
+    principal = current_user()
+    if request.method == "GET":
+        if principal is not None:
+            return flask.redirect(target or home_for(principal) or "/", 303)
+        note = "expired" if request.args.get("expired") else ("bye" if request.args.get("bye") else None)
+        return login_page(target, note=note)
+    return _login_post(current_gate(), target)
+
+
+def logout() -> BaseResponse:
+    """``POST /logout``: ends the caller's own session, if any."""
+    token = flask.request.cookies.get(SESSION_COOKIE)
+    principal = current_user()
+    with session_scope(flask.current_app.extensions["sw_engine"]) as session:
+        ended = end_session(session, token)
+        if ended is not None and principal is not None:
+            auditlog.record(
+                session,
+                auditlog.LOGOUT,
+                user=principal.username,
+                role=principal.role.value,
+                address=client_address(),
+            )
+    resp = flask.redirect(f"{LOGIN_PATH}?bye=1", 303)
+    clear_cookie(resp, _secure(current_gate().settings, flask.request))
+    return resp
+
+
+def _register_routes(server: flask.Flask) -> None:
+    server.add_url_rule(LOGIN_PATH, view_func=login, methods=["GET", "POST"])
+    server.add_url_rule(LOGOUT_PATH, view_func=logout, methods=["POST"])
 
 
 def _login_post(gate: Gate, target: str | None) -> BaseResponse:
@@ -440,7 +450,7 @@ def install(app: dash.Dash) -> Gate:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     gate = Gate(app, settings)
     server.extensions["sw_auth"] = gate
-    _register_routes(server, gate)
+    _register_routes(server)
     server.before_request(gate.check)
     server.after_request(gate.finish)
     return gate

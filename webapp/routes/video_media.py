@@ -100,37 +100,41 @@ def _send(path: Path, mimetype: str, download: str | None = None) -> flask.Respo
     return _no_store(response)
 
 
+def video_media_snapshot(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, SNAPSHOT), "image/jpeg")
+
+
+def video_media_thumb(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, THUMB), "image/jpeg")
+
+
+def video_media_clip(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, CLIP), "video/x-msvideo", download=f"video-event-{event_id}.avi")
+
+
+def video_media_replay(event_id: int) -> flask.Response:
+    path = _checked(event_id, CLIP)
+    try:
+        frames = replay_clip(path)
+        first = next(frames, None)  # the file is read here: a clip deleted meanwhile is a 404
+    except FileNotFoundError:
+        flask.abort(404)
+    if first is None:
+        flask.abort(404)
+
+    def parts() -> Iterator[bytes]:
+        yield from multipart(iter([first]))
+        yield from multipart(frames)
+
+    response = flask.Response(parts(), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+    response.headers["X-Accel-Buffering"] = "no"
+    return _no_store(response)
+
+
 def register_routes(server: flask.Flask, settings: Settings) -> None:
     """The media routes on ``server``, serving files from ``settings.media_path``."""
     server.extensions[EXTENSION] = Path(settings.media_path)
-
-    @server.get("/video/media/<int:event_id>/snapshot.jpg")
-    def video_media_snapshot(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, SNAPSHOT), "image/jpeg")
-
-    @server.get("/video/media/<int:event_id>/thumb.jpg")
-    def video_media_thumb(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, THUMB), "image/jpeg")
-
-    @server.get("/video/media/<int:event_id>/clip.avi")
-    def video_media_clip(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, CLIP), "video/x-msvideo", download=f"video-event-{event_id}.avi")
-
-    @server.get("/video/media/<int:event_id>/clip.mjpg")
-    def video_media_replay(event_id: int) -> flask.Response:
-        path = _checked(event_id, CLIP)
-        try:
-            frames = replay_clip(path)
-            first = next(frames, None)  # the file is read here: a clip deleted meanwhile is a 404
-        except FileNotFoundError:
-            flask.abort(404)
-        if first is None:
-            flask.abort(404)
-
-        def parts() -> Iterator[bytes]:
-            yield from multipart(iter([first]))
-            yield from multipart(frames)
-
-        response = flask.Response(parts(), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-        response.headers["X-Accel-Buffering"] = "no"
-        return _no_store(response)
+    server.add_url_rule("/video/media/<int:event_id>/snapshot.jpg", view_func=video_media_snapshot, methods=["GET"])
+    server.add_url_rule("/video/media/<int:event_id>/thumb.jpg", view_func=video_media_thumb, methods=["GET"])
+    server.add_url_rule("/video/media/<int:event_id>/clip.avi", view_func=video_media_clip, methods=["GET"])
+    server.add_url_rule("/video/media/<int:event_id>/clip.mjpg", view_func=video_media_replay, methods=["GET"])
