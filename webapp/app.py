@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     shell_callbacks.register(app)
     alarm_callbacks.register(app)  # the alarm banner on every page
     app.layout = shell_layout
-    install_auth(app)  # login, logout and the check of every request (auth.policy)
+    install_auth(app)  # the check of every request (auth.policy)
     return app
 
 
