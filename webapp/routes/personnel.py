@@ -34,8 +34,3 @@ def personnel_exposure_csv() -> flask.Response:
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
-
-
-def register_routes(server: flask.Flask) -> None:
-    """Add the personnel page's download to ``server``."""
-    server.add_url_rule("/personnel/exposure.csv", view_func=personnel_exposure_csv, methods=["GET"])

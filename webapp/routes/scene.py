@@ -66,9 +66,3 @@ def scene_mesh(digest: str) -> BaseResponse:
     return _send(
         bundle.data, "application/octet-stream", f"mesh-{bundle.digest}", YEAR if digest == bundle.digest else 0
     )
-
-
-def register_routes(server: flask.Flask) -> None:
-    """Add the scene's routes to ``server``."""
-    server.add_url_rule("/scene/deck-<version>.js", view_func=scene_deck_js, methods=["GET"])
-    server.add_url_rule("/scene/mesh/<digest>.bin", view_func=scene_mesh, methods=["GET"])

@@ -55,9 +55,6 @@ def video_status() -> flask.Response:
     return flask.jsonify(body)
 
 
-def register_routes(server: flask.Flask, settings: Settings) -> None:
-    """The live-view, snapshot and status routes on ``server``, served by a relay of the plant's cameras."""
+def install(server: flask.Flask, settings: Settings) -> None:
+    """The relay of the plant's cameras that serves this module's routes on ``server``."""
     server.extensions[EXTENSION] = plant_relay(settings)
-    server.add_url_rule("/video/live/<camera>.mjpg", view_func=video_live, methods=["GET"])
-    server.add_url_rule("/video/snapshot/<camera>.jpg", view_func=video_snapshot, methods=["GET"])
-    server.add_url_rule("/video/status.json", view_func=video_status, methods=["GET"])

@@ -1,6 +1,6 @@
 """The event media routes: an event's snapshot, thumbnail and clip, for the video alarm feed and phones.
 
-Routes (registered by :func:`register_routes`, listed in ``auth.policy.ROUTES``):
+Routes (registered in ``webapp.routes.ROUTE_TABLE``, beside their lines of ``auth.policy.ROUTES``):
 
 - ``/video/media/<event id>/snapshot.jpg`` - the full frame with the box drawn (``image/jpeg``);
 - ``/video/media/<event id>/thumb.jpg`` - the same, 320 px wide;
@@ -131,10 +131,6 @@ def video_media_replay(event_id: int) -> flask.Response:
     return _no_store(response)
 
 
-def register_routes(server: flask.Flask, settings: Settings) -> None:
-    """The media routes on ``server``, serving files from ``settings.media_path``."""
+def install(server: flask.Flask, settings: Settings) -> None:
+    """Serve this module's routes on ``server`` from ``settings.media_path``."""
     server.extensions[EXTENSION] = Path(settings.media_path)
-    server.add_url_rule("/video/media/<int:event_id>/snapshot.jpg", view_func=video_media_snapshot, methods=["GET"])
-    server.add_url_rule("/video/media/<int:event_id>/thumb.jpg", view_func=video_media_thumb, methods=["GET"])
-    server.add_url_rule("/video/media/<int:event_id>/clip.avi", view_func=video_media_clip, methods=["GET"])
-    server.add_url_rule("/video/media/<int:event_id>/clip.mjpg", view_func=video_media_replay, methods=["GET"])
