@@ -1,8 +1,8 @@
 """The web app: ``create_app()`` builds the Dash app; ``python -m webapp`` serves it.
 
 Pages live in ``webapp/pages/`` (``dash.register_page``), the shell and its callbacks in ``webapp/shell/``,
-live data builders in ``webapp/live/``, Flask routes in ``webapp/routes/``. Every script and style is
-served by this server: no CDN, no internet map tiles.
+live data builders in ``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and
+style is served by this server: no CDN, no internet map tiles.
 """
 
 from __future__ import annotations
