@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from store.models import SecurityAudit
@@ -129,7 +129,7 @@ def _like(text: str) -> str:
 
 def search(session: Session, query: AuditQuery) -> tuple[list[SecurityAudit], int]:
     """Rows matching ``query``, newest first, at most ``query.limit``; and how many match in all."""
-    conds = []
+    conds: list[ColumnElement[bool]] = []
     if query.user:
         conds.append(func.lower(SecurityAudit.user).like(_like(query.user.strip().lower()), escape="\\"))
     if query.event:

@@ -121,7 +121,9 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "video-sent": Perm.ACK,
 }
 
-# Flask URL rules other than pages and callbacks.
+# Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
+# line out beside its view; the web app does not start while a route has no line, a line has no route, or the two
+# disagree.
 ROUTES: dict[str, Need] = {
     "/login": Access.PUBLIC,
     "/logout": Access.PUBLIC,  # ends the caller's own session, if any
@@ -141,7 +143,7 @@ ROUTES: dict[str, Need] = {
     "/video/snapshot/<camera>.jpg": Perm.VIDEO,
     "/video/status.json": Perm.VIDEO,
     # Video event media: dispatchers and administrators all; on-call users only the events of their areas
-    # (checked in the route, video.media_routes.may_see).
+    # (checked in the route, webapp.routes.video_media.may_see).
     "/video/media/<int:event_id>/snapshot.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),

@@ -34,8 +34,8 @@ DEMO_ONCALL = Path(__file__).resolve().parent.parent / "plant" / "oncall_demo.ya
 
 Priority = AlarmPriority
 Lang = Literal["en", "zh"]
-WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # datetime.weekday() order
 CHANNEL_TYPES: tuple[str, ...] = ("email", "webhook", "dingtalk", "wecom", "log")
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
@@ -280,9 +280,11 @@ class Flood(StrictModel):
 
 
 class Policy(StrictModel):
-    priorities: list[Priority] = Field(default_factory=lambda: ["urgent", "high"], min_length=1)
+    priorities: list[Priority] = Field(default_factory=lambda: [Priority.URGENT, Priority.HIGH], min_length=1)
     # Not acknowledged this long after the previous level's message: the next person in the chain.
-    escalate_after_min: dict[Priority, float] = Field(default_factory=lambda: {"urgent": 5.0, "high": 15.0})
+    escalate_after_min: dict[Priority, float] = Field(
+        default_factory=lambda: {Priority.URGENT: 5.0, Priority.HIGH: 15.0}
+    )
     # An alarm that comes back within this time of its last message, still unacknowledged, is not sent again.
     dedup_min: float = Field(default=10.0, ge=0, le=1440)
     flood: Flood = Field(default_factory=Flood)
@@ -312,6 +314,10 @@ class Policy(StrictModel):
         if extra:
             raise ValueError(f"escalate_after_min names {', '.join(extra)}, which is not in priorities")
         return self
+
+    def escalation_minutes(self) -> dict[str, float]:
+        """``escalate_after_min`` keyed by the priority's name, as alarms carry it."""
+        return {p.value: minutes for p, minutes in self.escalate_after_min.items()}
 
 
 class OncallReferenceError(ValueError):
@@ -426,7 +432,7 @@ def _model_at(raw: Any, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = OncallConfig
     node = raw
     for key in loc:
-        node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
+        node = _child(node, key)
         if not isinstance(key, str) or key not in model.model_fields:
             if isinstance(key, int):
                 continue
@@ -449,10 +455,13 @@ def _model_at(raw: Any, loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _has(node: dict[Any, Any] | list[Any], key: int | str) -> bool:
+def _child(node: Any, key: int | str) -> Any:
+    """``node[key]`` of the raw file; None where it has no such entry."""
     if isinstance(node, dict):
-        return key in node
-    return isinstance(key, int) and 0 <= key < len(node)
+        return node.get(key)
+    if isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node):
+        return node[key]
+    return None
 
 
 def _unknown_key(raw: Any, loc: tuple[int | str, ...]) -> str:

@@ -189,7 +189,7 @@ def summarize(alarms: Iterable[AlarmInfo], top: int) -> Digest:
         by_priority[a.priority] += a.count
         by_area[a.area] += a.count
         by_source[a.source or a.alarm_id] += a.count
-    rank = {p: i for i, p in enumerate(PRIORITIES)}
+    rank: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
     return Digest(
         count=sum(a.count for a in items),
         since_ms=min((a.ts for a in items), default=0),
@@ -247,8 +247,8 @@ class Notifier:
     def watched(self, now_ms: int) -> set[str]:
         """Alarm ids whose state :meth:`plan` needs at ``now_ms``: waiting messages and alarms whose next
         escalation is due (the others' state is not needed before then)."""
-        after = self.config.policy.escalate_after_min
-        longest = max(len(e.chain) for e in [*self.config.rota, *self.config.overrides])
+        after = self.config.policy.escalation_minutes()
+        longest = max([len(e.chain) for e in self.config.rota] + [len(o.chain) for o in self.config.overrides])
         shortest = min(after.values(), default=None)
         ids: set[str] = set()
         for alarm_id, track in self.tracks.items():
@@ -392,7 +392,7 @@ class Notifier:
                 track.level = -1  # settled: acknowledged, never escalates again (a new activation starts anew)
 
     def _escalations_due(self, now_ms: int, states: Mapping[str, AlarmState]) -> None:
-        after = self.config.policy.escalate_after_min
+        after = self.config.policy.escalation_minutes()
         _, chain = on_call(self.config, self.tz, now_ms)
         for alarm_id, track in self.tracks.items():
             state = states.get(alarm_id)

@@ -36,7 +36,7 @@ def _limits(tag: Tag) -> dict[str, float]:
 
 def tag_rows(tags: list[Tag], latest: dict[str, Any], limit: int | None = MAX_TAGS) -> list[dict[str, Any]]:
     """Tags with their live value, most alarming first (then in plant order), at most ``limit``."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for order, tag in enumerate(tags):
         row = latest.get(tag.id)
         value = None
@@ -186,7 +186,7 @@ def badge_details(plant: Plant, snap: dict[str, Any], badge_id: str) -> dict[str
 def camera_alarms(camera_id: str, alarms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The camera's annunciated video alarms (rows of the alarm snapshot), most urgent then newest first."""
     rank = ALARM_RANK
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": str(a.get("id")),
             "class": str(a.get("condition") or ""),

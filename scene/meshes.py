@@ -46,7 +46,10 @@ def box(x0: float, x1: float, y0: float, y1: float, z0: float, z1: float) -> tri
     """An axis-aligned box between the given planes."""
     extents = (x1 - x0, y1 - y0, z1 - z0)
     centre = ((x0 + x1) / 2, (y0 + y1) / 2, (z0 + z1) / 2)
-    return trimesh.creation.box(extents=extents, transform=trimesh.transformations.translation_matrix(centre))
+    mesh: trimesh.Trimesh = trimesh.creation.box(
+        extents=extents, transform=trimesh.transformations.translation_matrix(centre)
+    )
+    return mesh
 
 
 def revolved(
@@ -90,7 +93,8 @@ def hcylinder(x0: float, x1: float, cy: float, cz: float, r: float, sections: in
 
 def hull(points: list[tuple[float, float, float]]) -> trimesh.Trimesh:
     """The convex hull of a few points (roof prisms, hoppers, inclined galleries)."""
-    return trimesh.convex.convex_hull(np.asarray(points, dtype=float))
+    mesh: trimesh.Trimesh = trimesh.convex.convex_hull(np.asarray(points, dtype=float))
+    return mesh
 
 
 # --- builders, one per kind (local frame, length >= width) --------------------------------------------
@@ -409,7 +413,9 @@ def equipment_parts(eq: Equipment) -> list[Part]:
 
 def merge(parts: list[Part]) -> trimesh.Trimesh:
     """All parts as one mesh (closed parts stay closed: the result is watertight when they are)."""
-    return trimesh.util.concatenate([p.mesh for p in parts])
+    merged = trimesh.util.concatenate([p.mesh for p in parts])
+    assert isinstance(merged, trimesh.Trimesh)  # meshes (or none) concatenate to one mesh
+    return merged
 
 
 def equipment_mesh(eq: Equipment) -> trimesh.Trimesh:

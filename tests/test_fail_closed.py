@@ -79,6 +79,21 @@ def test_operator_refuses_without_a_login(app_settings: tuple[Any, Settings]) ->
         assert "test-dispatcher" in who_line("alarm.confirm.who", "en")
 
 
+def test_one_refusal_message_for_every_page() -> None:
+    """The alarm list, the video feed and the on-call page tell a refused command the same way
+    (``webapp.commands.refusal_message``); the on-call page words the store's reason its own way."""
+    from auth import NotLoggedInError
+    from store.alarms import CommandError
+    from webapp.commands import REFUSALS, NotAllowedError, refusal_message
+
+    refusals = (NotLoggedInError("nobody"), NotAllowedError("executive may not do this"), CommandError("not yours"))
+    assert all(isinstance(r, REFUSALS) for r in refusals)
+    texts = [refusal_message(r, "en", what="alarm ack") for r in refusals]
+    assert texts == [LOGIN_REQUIRED, "Your role may not do this.", "Not sent: not yours"]
+    oncall = refusal_message(CommandError("not yours"), "en", what="on-call", refused_key="oncall.result.refused")
+    assert oncall == "Refused: not yours"
+
+
 def test_alarm_actions_refuse_without_a_login(
     app_settings: tuple[Any, Settings], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,4 +1,4 @@
-"""The type checker passes over the packages below the web tier.
+"""The type checker passes over the packages it covers, the web tier included.
 
 mypy runs with the configuration in ``pyproject.toml`` (``[tool.mypy]``: the packages it covers and how
 strict it is) and its cache in ``.mypy_cache/`` at the repository root: a run without a cache takes

@@ -274,7 +274,7 @@ def write_clip(path: Path, frames: Sequence[RingFrame], nominal_fps: float = CLI
                 path.parent.mkdir(parents=True, exist_ok=True)
                 size = (img.shape[1], img.shape[0])
                 writer = cv2.VideoWriter(
-                    str(tmp), cv2.VideoWriter_fourcc(*CLIP_FOURCC), clip_fps(frames, nominal_fps), size
+                    str(tmp), cv2.VideoWriter.fourcc(*CLIP_FOURCC), clip_fps(frames, nominal_fps), size
                 )
                 if not writer.isOpened():
                     raise RuntimeError(f"cannot open a {CLIP_FOURCC} video writer")

@@ -1,8 +1,8 @@
 """The web app: ``create_app()`` builds the Dash app; ``python -m webapp`` serves it.
 
 Pages live in ``webapp/pages/`` (``dash.register_page``), the shell and its callbacks in ``webapp/shell/``,
-live data builders in ``webapp/live/``, Flask routes in ``webapp/routes/``. Every script and style is
-served by this server: no CDN, no internet map tiles.
+live data builders in ``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and
+style is served by this server: no CDN, no internet map tiles.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     server = flask.Flask(__name__)
     app = dash.Dash(
         "webapp",  # page modules are then webapp.pages.<name>, as imported elsewhere
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash's annotation omits the Flask server its docs describe
         use_pages=True,
         pages_folder=str(ROOT / "webapp" / "pages"),
         assets_folder=str(ROOT / "assets"),
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         external_stylesheets=[],
         external_scripts=[],
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title="",  # the tab's title stays while a callback runs
         title="SmeltWatch",
         index_string=INDEX,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
@@ -58,7 +58,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
     shell_callbacks.register(app)
     alarm_callbacks.register(app)  # the alarm banner on every page
     app.layout = shell_layout
-    install_auth(app)  # login, logout and the check of every request (auth.policy)
+    install_auth(app)  # the check of every request (auth.policy)
     return app
 
 

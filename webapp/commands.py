@@ -5,10 +5,16 @@ transaction. The alarm service applies each command and checks it again.
 
     with operator_session((Perm.ACK,)) as (session, op):
         ids = alarm_command(session, op, ["tag:FF-1.TEMP:HI"], "ack", now_ms=now, audit_event="alarm_ack")
+
+A page that confirms a command tells its user why it was refused with :func:`refusal_message`:
+
+    except REFUSALS as exc:
+        return refusal_message(exc, lang, what=f"alarm {action}")
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,9 +30,16 @@ from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
 
+logger = logging.getLogger(__name__)
+
 
 class NotAllowedError(ValueError):
     """The logged-in user's role may not do this action."""
+
+
+# What an operator command is refused with: nobody logged in, or a ValueError - the role may not
+# (NotAllowedError), the store refuses it (store.alarms.CommandError), or the page's own check of the request.
+REFUSALS: tuple[type[Exception], ...] = (NotLoggedInError, ValueError)
 
 
 @dataclass(frozen=True)
@@ -100,3 +113,16 @@ def alarm_command(
         session=session,
     )
     return command_ids
+
+
+def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:
+    """The message that tells the user why an operator command was refused (one of :data:`REFUSALS`), in
+    ``lang``: nobody logged in, a role that may not, or the reason given (the catalog text ``refused_key``
+    with ``{error}``). ``what`` names the command in the log."""
+    if isinstance(refusal, NotLoggedInError):
+        logger.warning("%s refused: nobody is logged in", what)
+        return t("login.required", lang)
+    logger.info("%s refused: %s", what, refusal)
+    if isinstance(refusal, NotAllowedError):
+        return t("alarm.result.not_allowed", lang)
+    return t(refused_key, lang, error=str(refusal))

@@ -1,10 +1,8 @@
-"""The web side of auth: login and logout, the check of every request, security headers.
+"""The web side of auth: the check of every request, security headers, who is asking. The login and logout
+routes are ``webapp.routes.login``.
 
 ``install(app)`` (called by ``create_app``) adds:
 
-- ``/login`` (a plain server-rendered form: no script, works on a phone and in the dark theme) and
-  ``/logout`` (POST); sessions in the store, the cookie ``sw_session`` HttpOnly, SameSite=Lax, Secure over
-  HTTPS;
 - a ``before_request`` check of EVERY request against ``auth.policy``: page loads (no session: a redirect
   to the login page), ``/_dash-layout``, ``/_dash-dependencies``, every ``/_dash-update-component`` POST
   (the callback its output names, then the page of the module that defined it; Dash's page router by the
@@ -31,9 +29,9 @@ from urllib.parse import quote, urlsplit
 import dash
 import flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
-from auth import auditlog
-from auth.login import Limits, Outcome, attempt_login
+from auth.login import Limits
 from auth.policy import (
     ACTION_OUTPUTS,
     CALLBACK_MODULES,
@@ -46,12 +44,11 @@ from auth.policy import (
     home_page,
     page_need,
 )
-from auth.sessions import SessionState, end_session, purge_expired, resolve
+from auth.sessions import SessionState, resolve
 from engine.clock import now_ms
 from settings import Settings
 from store.db import session_scope
-from webapp import context as web
-from webapp.login_pages import forbidden_page, login_page
+from webapp.login_pages import forbidden_page
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +239,7 @@ class Gate:
                 flask.g.sw_user = Principal.of(u.id, u.username, u.role, u.display_name, u.areas or ())
         flask.g.sw_session_state = found.state
 
-    def check(self) -> flask.Response | None:
+    def check(self) -> BaseResponse | None:
         request = flask.request
         decision = self.decide(request)
         if decision.need == Access.PUBLIC and request.path != LOGIN_PATH and request.path != LOGOUT_PATH:
@@ -272,7 +269,7 @@ class Gate:
 
     def finish(self, response: flask.Response) -> flask.Response:
         request = flask.request
-        secure = _secure(self.settings, request)
+        secure = secure_request(self.settings, request)
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -331,115 +328,42 @@ def _deny(status: int, message: str) -> flask.Response:
     return resp
 
 
-def _secure(settings: Settings, request: flask.Request) -> bool:
+def secure_request(settings: Settings, request: flask.Request) -> bool:
+    """Whether cookies go out Secure: the setting, or else whether the request came over HTTPS."""
     return settings.cookie_secure if settings.cookie_secure is not None else request.is_secure
 
 
-def set_cookie(response: flask.Response, token: str, max_age_s: int, secure: bool) -> None:
+def set_cookie(response: BaseResponse, token: str, max_age_s: int, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE, token, max_age=max_age_s, path="/", httponly=True, samesite="Lax", secure=secure
     )
     flask.g.sw_cookie_set = True
 
 
-def clear_cookie(response: flask.Response, secure: bool) -> None:
+def clear_cookie(response: BaseResponse, secure: bool) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="Lax", secure=secure)
 
 
-# --- login and logout ---------------------------------------------------------------------------------
+# --- installing it -------------------------------------------------------------------------------------
 
 
-def _register_routes(server: flask.Flask, gate: Gate) -> None:
-    @server.route(LOGIN_PATH, methods=["GET", "POST"])
-    def login() -> flask.Response:
-        request = flask.request
-        lang_switch = request.args.get("lang")
-        target = safe_next(request.values.get("next"))
-        if request.method == "GET" and lang_switch in ("en", "zh"):
-            resp = flask.redirect(LOGIN_PATH + (f"?next={quote(target, safe='/')}" if target else ""), 303)
-            resp.set_cookie(web.LANG_COOKIE, lang_switch, max_age=365 * 24 * 3600, path="/", samesite="Lax")
-            return resp
-        principal = current_user()
-        if request.method == "GET":
-            if principal is not None:
-                return flask.redirect(target or home_for(principal) or "/", 303)
-            note = "expired" if request.args.get("expired") else ("bye" if request.args.get("bye") else None)
-            return login_page(target, note=note)
-        return _login_post(gate, target)
-
-    @server.post(LOGOUT_PATH)
-    def logout() -> flask.Response:
-        token = flask.request.cookies.get(SESSION_COOKIE)
-        principal = current_user()
-        with session_scope(flask.current_app.extensions["sw_engine"]) as session:
-            ended = end_session(session, token)
-            if ended is not None and principal is not None:
-                auditlog.record(
-                    session,
-                    auditlog.LOGOUT,
-                    user=principal.username,
-                    role=principal.role.value,
-                    address=client_address(),
-                )
-        resp = flask.redirect(f"{LOGIN_PATH}?bye=1", 303)
-        clear_cookie(resp, _secure(gate.settings, flask.request))
-        return resp
-
-
-def _login_post(gate: Gate, target: str | None) -> flask.Response:
-
-    request = flask.request
-    form = request.form
-    now = now_ms()
-    with session_scope(flask.current_app.extensions["sw_engine"]) as session:
-        result = attempt_login(
-            session,
-            form.get("username", ""),
-            form.get("password", ""),
-            address=client_address(),
-            user_agent=request.headers.get("User-Agent"),
-            limits=gate.limits,
-            now_ms=now,
-        )
-        if result.outcome is Outcome.OK:
-            end_session(session, request.cookies.get(SESSION_COOKIE))  # the browser's previous session, if any
-            purge_expired(session, now_ms=now, idle_ms=gate.limits.idle_ms)
-            user = result.user
-            assert user is not None
-            principal = Principal.of(user.id, user.username, user.role, user.display_name, user.areas or ())
-    typed = str(form.get("username", ""))[:64]
-    if result.outcome is Outcome.OK and result.token is not None:
-        if target is not None and not allowed(principal, gate.page_decision(urlsplit(target).path, True).need):
-            target = None  # a page of another role: go home instead of to a 403
-        resp = flask.redirect(target or home_for(principal) or "/", 303)
-        set_cookie(resp, result.token, gate.limits.max_ms // 1000, _secure(gate.settings, request))
-        return resp
-    if result.outcome is Outcome.BAD:
-        return login_page(target, note="failed", username=typed)  # the form again, with the message
-    resp = login_page(
-        target,
-        note="locked" if result.outcome is Outcome.LOCKED else "rate_limited",
-        username=typed,
-        status=429,
-        minutes=max(1, -(-result.retry_after_s // 60)),
-    )
-    resp.headers["Retry-After"] = str(result.retry_after_s)
-    return resp
+def current_gate() -> Gate:
+    """The gate of the current request's app (:func:`install`)."""
+    return flask.current_app.extensions["sw_auth"]  # type: ignore[no-any-return]
 
 
 def install(app: dash.Dash) -> Gate:
-    """Put login, logout, the check of every request and the security headers on ``webapp.app``'s server.
+    """Put the check of every request and the security headers on ``webapp.app``'s server.
 
     Call it after the Dash app is built (its page router and Dash's own hooks then run first).
     """
-    server = app.server
+    server: flask.Flask = app.server
     settings: Settings = server.extensions["sw_settings"]
     if settings.trusted_proxies:
         n = settings.trusted_proxies
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     gate = Gate(app, settings)
     server.extensions["sw_auth"] = gate
-    _register_routes(server, gate)
     server.before_request(gate.check)
     server.after_request(gate.finish)
     return gate

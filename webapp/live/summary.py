@@ -118,22 +118,22 @@ def summary() -> dict[str, Any]:
             "rate_per_h": p.rate_per_h,
         }
         for kind, period in windows.items():
-            got = [amounts[kind][t] for t in p.tags if t in amounts[kind]]
-            pa = plan_actual(math.fsum(got) if got else 0.0, p.rate_per_h, period, now)
+            parts = [amounts[kind][t] for t in p.tags if t in amounts[kind]]
+            pa = plan_actual(math.fsum(parts) if parts else 0.0, p.rate_per_h, period, now)
             row[kind] = {
-                "actual": pa.actual if got else None,
+                "actual": pa.actual if parts else None,
                 "plan_to_date": pa.plan_to_date,
                 "plan_full": pa.plan_full,
-                "completion": pa.completion if got else None,
+                "completion": pa.completion if parts else None,
                 "progress": pa.progress,
                 "expected": pa.expected,
-                "status": pa.status if got else "none",
+                "status": pa.status if parts else "none",
             }
         production.append(row)
     energy = []
     for m in meters:
-        got = [amounts["day"][t] for t in m.tags if t in amounts["day"]]
-        energy.append({"medium": m.medium.value, "unit": m.unit, "day": math.fsum(got) if got else None})
+        parts = [amounts["day"][t] for t in m.tags if t in amounts["day"]]
+        energy.append({"medium": m.medium.value, "unit": m.unit, "day": math.fsum(parts) if parts else None})
     return {
         "now_ms": now,
         "periods": {

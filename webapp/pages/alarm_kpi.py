@@ -47,7 +47,7 @@ TARGET_COLOR = "#3fb950"
 FLOOD_COLOR = "#e5484d"
 RATE_HEIGHT = 340
 CHART_HEIGHT = 360
-GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
+GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
 
 
 class ids:  # noqa: N801 - a namespace of this page's component ids
@@ -78,7 +78,12 @@ def kpi_data(window: str, area: str | None) -> dict[str, Any]:
         now = web.now_ms()
         with session_scope(web.engine()) as session:
             kpis = alarm_kpis(session, now - WINDOWS[window], now, now, area=area)
-            named = {x.alarm_id for x in (*kpis.top_bad_actors, *kpis.chattering, *kpis.standing, *kpis.shelved)}
+            named = {
+                *(x.alarm_id for x in kpis.top_bad_actors),
+                *(x.alarm_id for x in kpis.chattering),
+                *(x.alarm_id for x in kpis.standing),
+                *(x.alarm_id for x in kpis.shelved),
+            }
             rows = alarms_by_id(session, named, now)
         out = dataclasses.asdict(kpis)
         # the listed alarms' structured fields: each screen builds their texts in its user's language

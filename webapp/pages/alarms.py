@@ -28,6 +28,7 @@ from dash import Input, Output, callback, dcc, html
 
 from i18n import t
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.panels import register_panels
 
 # Imported ``as`` themselves (``ask as ask``): the panels' callbacks that callers reach through the page.
@@ -83,7 +84,7 @@ def layout(**_query: str) -> html.Div:
                 className="sw-al-head",
             ),
             filters_panel(plant, lang),
-            html.Div(id=ids.RESULT, className="sw-al-result", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.RESULT, className="sw-al-result", role="status", **wildcard({"aria-live": "polite"})),
             live_panel(lang),
             history_panel(),
             dcc.Store(id=ids.SHOWN),

@@ -25,14 +25,15 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth import NotLoggedInError, Perm
+from auth import Perm
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
 from store.alarms import CommandError, command_results
 from store.db import session_scope
 from webapp import context as web
-from webapp.commands import alarm_command, operator_session, who_line
+from webapp.attrs import wildcard
+from webapp.commands import REFUSALS, alarm_command, operator_session, refusal_message, who_line
 from webapp.live import oncall as data
 from webapp.live.alarms import (
     alarm_banner,
@@ -112,7 +113,7 @@ def _camera(plant: Plant, a: AlarmView, lang: str) -> html.Div:
         slot = html.Span(t("oncall.no_snapshot", lang), className="sw-oc-snap-none")
     return html.Div(
         [
-            html.Div(slot, className="sw-oc-snap", **{"data-camera": cam.id if cam else ""}),
+            html.Div(slot, className="sw-oc-snap", **wildcard({"data-camera": cam.id if cam else ""})),
             html.Div(name, className="sw-oc-cam-name"),
         ],
         className="sw-oc-cam",
@@ -172,7 +173,7 @@ def card(a: AlarmView, plant: Plant, hc: dict[str, Any], now: int, lang: str) ->
             action,
         ],
         className=f"sw-oc-card sw-prio-{a.priority}" + ("" if a.acked else " sw-oc-unacked"),
-        **{"data-alarm": a.id},
+        **wildcard({"data-alarm": a.id}),
     )
 
 
@@ -237,7 +238,7 @@ def layout(**_query: str) -> html.Div:
                 ],
                 className="sw-oc-head",
             ),
-            html.Div(id=ids.RESULT, className="sw-oc-result", role="status", **{"aria-live": "polite"}),
+            html.Div(id=ids.RESULT, className="sw-oc-result", role="status", **wildcard({"aria-live": "polite"})),
             html.Div(id=ids.LIST, className="sw-oc-list"),
             html.Div(id=ids.NOTE, className="sw-oc-note"),
             dcc.Store(id=ids.SHOWN),
@@ -405,12 +406,9 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: Any) -> tup
     alarm_id = str(pending["id"])
     try:
         command_ids = acknowledge(alarm_id, comment, now)
-    except NotLoggedInError:
-        logger.warning("on-call acknowledge of %r refused: nobody is logged in", alarm_id[:128])
-        return True, t("login.required", lang), no_update, no_update
-    except ValueError as exc:
-        logger.info("on-call acknowledge of %r refused: %s", alarm_id[:128], exc)
-        return True, t("oncall.result.refused", lang, error=str(exc)), no_update, no_update
+    except REFUSALS as exc:
+        what = f"on-call acknowledge of {alarm_id[:128]!r}"
+        return True, refusal_message(exc, lang, what=what, refused_key="oncall.result.refused"), no_update, no_update
     except Exception:
         logger.exception("on-call acknowledge could not be stored")
         return True, t("oncall.result.failed", lang), no_update, no_update

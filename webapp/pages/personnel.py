@@ -157,7 +157,7 @@ def layout(follow: str | None = None, **_query: str) -> html.Div:
                     dbc.Col(
                         card(
                             t("personnel.muster.title", lang),
-                            muster.panel(live, plant, viewer.user, lang),
+                            muster.panel(live, plant, viewer.user or "", lang),
                             cls="sw-pm-muster",
                         ),
                         lg=5,

@@ -524,7 +524,7 @@ def _camera_status(camera_id: str, lang: str) -> html.Span:
     return html.Span(t("video.offline_since", lang, time=since), className="sw-cam-state is-offline")
 
 
-def _video_alarm_list(rows: list[dict[str, Any]], lang: str) -> html.Div:
+def _video_alarm_list(rows: list[dict[str, Any]], lang: str) -> html.Div | html.Ul:
     if not rows:
         return html.Div(t("scene.camera.no_alarms", lang), className="text-secondary small")
     plant = web.plant()

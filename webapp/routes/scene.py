@@ -9,10 +9,10 @@ from __future__ import annotations
 import gzip
 import importlib.resources
 import logging
-from collections.abc import Callable
 from functools import lru_cache
 
 import flask
+from werkzeug.wrappers import Response as BaseResponse
 
 from scene.bundle import deck_version
 from webapp import context as web
@@ -38,7 +38,7 @@ def _gzipped(key: str, data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=6, mtime=0)
 
 
-def _send(data: bytes, mimetype: str, key: str, max_age: int) -> flask.Response:
+def _send(data: bytes, mimetype: str, key: str, max_age: int) -> BaseResponse:
     gz = "gzip" in (flask.request.headers.get("Accept-Encoding") or "")
     body = _gzipped(key, data) if gz else data
     resp = flask.Response(body, mimetype=mimetype)
@@ -50,27 +50,19 @@ def _send(data: bytes, mimetype: str, key: str, max_age: int) -> flask.Response:
     return resp.make_conditional(flask.request)
 
 
-def _default_plant_file() -> str:
+def scene_deck_js(version: str) -> BaseResponse:
+    """``GET /scene/deck-<version>.js``: the deck.gl bundle of the installed pydeck (another version: 404)."""
+    if version != deck_version():
+        flask.abort(404)
+    return _send(_deck_js(), "text/javascript", f"deck-{version}", YEAR)
 
-    return str(web.settings().plant_file)
 
+def scene_mesh(digest: str) -> BaseResponse:
+    """``GET /scene/mesh/<digest>.bin``: the mesh bundle of the app's plant."""
+    from scene.bundle import plant_bundle  # trimesh loads on first use, not with the web tier
 
-def register_routes(server: flask.Flask, plant_file: Callable[[], str] | None = None) -> None:
-    """Add the scene's routes to ``server``. ``plant_file`` names the plant (default: the app settings)."""
-    current_plant = plant_file or _default_plant_file
-
-    @server.get("/scene/deck-<version>.js")
-    def scene_deck_js(version: str) -> flask.Response:
-        if version != deck_version():
-            flask.abort(404)
-        return _send(_deck_js(), "text/javascript", f"deck-{version}", YEAR)
-
-    @server.get("/scene/mesh/<digest>.bin")
-    def scene_mesh(digest: str) -> flask.Response:
-        from scene.bundle import plant_bundle  # trimesh loads on first use, not with the web tier
-
-        bundle = plant_bundle(current_plant())
-        # an old digest (the plant file changed under an open page) still gets today's meshes, uncached
-        return _send(
-            bundle.data, "application/octet-stream", f"mesh-{bundle.digest}", YEAR if digest == bundle.digest else 0
-        )
+    bundle = plant_bundle(str(web.settings().plant_file))
+    # an old digest (the plant file changed under an open page) still gets today's meshes, uncached
+    return _send(
+        bundle.data, "application/octet-stream", f"mesh-{bundle.digest}", YEAR if digest == bundle.digest else 0
+    )

@@ -1,6 +1,6 @@
 """The event media routes: an event's snapshot, thumbnail and clip, for the video alarm feed and phones.
 
-Routes (registered by :func:`register_routes`, listed in ``auth.policy.ROUTES``):
+Routes (registered in ``webapp.routes.ROUTE_TABLE``, beside their lines of ``auth.policy.ROUTES``):
 
 - ``/video/media/<event id>/snapshot.jpg`` - the full frame with the box drawn (``image/jpeg``);
 - ``/video/media/<event id>/thumb.jpg`` - the same, 320 px wide;
@@ -100,37 +100,37 @@ def _send(path: Path, mimetype: str, download: str | None = None) -> flask.Respo
     return _no_store(response)
 
 
-def register_routes(server: flask.Flask, settings: Settings) -> None:
-    """The media routes on ``server``, serving files from ``settings.media_path``."""
+def video_media_snapshot(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, SNAPSHOT), "image/jpeg")
+
+
+def video_media_thumb(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, THUMB), "image/jpeg")
+
+
+def video_media_clip(event_id: int) -> flask.Response:
+    return _send(_checked(event_id, CLIP), "video/x-msvideo", download=f"video-event-{event_id}.avi")
+
+
+def video_media_replay(event_id: int) -> flask.Response:
+    path = _checked(event_id, CLIP)
+    try:
+        frames = replay_clip(path)
+        first = next(frames, None)  # the file is read here: a clip deleted meanwhile is a 404
+    except FileNotFoundError:
+        flask.abort(404)
+    if first is None:
+        flask.abort(404)
+
+    def parts() -> Iterator[bytes]:
+        yield from multipart(iter([first]))
+        yield from multipart(frames)
+
+    response = flask.Response(parts(), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+    response.headers["X-Accel-Buffering"] = "no"
+    return _no_store(response)
+
+
+def install(server: flask.Flask, settings: Settings) -> None:
+    """Serve this module's routes on ``server`` from ``settings.media_path``."""
     server.extensions[EXTENSION] = Path(settings.media_path)
-
-    @server.get("/video/media/<int:event_id>/snapshot.jpg")
-    def video_media_snapshot(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, SNAPSHOT), "image/jpeg")
-
-    @server.get("/video/media/<int:event_id>/thumb.jpg")
-    def video_media_thumb(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, THUMB), "image/jpeg")
-
-    @server.get("/video/media/<int:event_id>/clip.avi")
-    def video_media_clip(event_id: int) -> flask.Response:
-        return _send(_checked(event_id, CLIP), "video/x-msvideo", download=f"video-event-{event_id}.avi")
-
-    @server.get("/video/media/<int:event_id>/clip.mjpg")
-    def video_media_replay(event_id: int) -> flask.Response:
-        path = _checked(event_id, CLIP)
-        try:
-            frames = replay_clip(path)
-            first = next(frames, None)  # the file is read here: a clip deleted meanwhile is a 404
-        except FileNotFoundError:
-            flask.abort(404)
-        if first is None:
-            flask.abort(404)
-
-        def parts() -> Iterator[bytes]:
-            yield from multipart(iter([first]))
-            yield from multipart(frames)
-
-        response = flask.Response(parts(), mimetype=f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-        response.headers["X-Accel-Buffering"] = "no"
-        return _no_store(response)

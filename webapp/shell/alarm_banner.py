@@ -19,12 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 from dash import dcc, html
+from dash.dependencies import Wildcard
 
 from auth.policy import Role
 from i18n import t
 from plant import Plant
 from plant.schema import PRIORITIES
 from store.alarm_views import banner_for_areas
+from webapp.attrs import wildcard
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_text, condition_text, digest, local_time, source_text
 
@@ -32,6 +34,9 @@ REFRESH_MS = 1500
 SHELL_BANNER = "shell"  # aio_id of the banner the shell places under the navbar
 ALARMS_PATH = "/alarms"
 ONCALL_PATH = "/oncall"
+
+# A banner's aio_id, or a wildcard (MATCH) in the ids of its callbacks.
+AioId = str | Wildcard
 
 
 def viewer_banner(banner: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -55,35 +60,35 @@ class AlarmBanner(html.Div):
 
     class ids:  # noqa: N801 - the component's id factories
         @staticmethod
-        def _id(sub: str, aio_id: str) -> dict[str, str]:
+        def _id(sub: str, aio_id: AioId) -> dict[str, AioId]:
             return {"component": "AlarmBanner", "subcomponent": sub, "aio_id": aio_id}
 
         @staticmethod
-        def root(aio_id: str) -> dict[str, str]:
+        def root(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("root", aio_id)
 
         @staticmethod
-        def counts(aio_id: str) -> dict[str, str]:
+        def counts(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("counts", aio_id)
 
         @staticmethod
-        def newest(aio_id: str) -> dict[str, str]:
+        def newest(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("newest", aio_id)
 
         @staticmethod
-        def data(aio_id: str) -> dict[str, str]:
+        def data(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("data", aio_id)
 
         @staticmethod
-        def tick(aio_id: str) -> dict[str, str]:
+        def tick(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("tick", aio_id)
 
         @staticmethod
-        def sound(aio_id: str) -> dict[str, str]:
+        def sound(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("sound", aio_id)
 
         @staticmethod
-        def sink(aio_id: str) -> dict[str, str]:
+        def sink(aio_id: AioId) -> dict[str, AioId]:
             return AlarmBanner.ids._id("sink", aio_id)
 
     def __init__(self, aio_id: str, lang: str, plant: Plant, banner: dict[str, Any] | None, now_ms: int) -> None:
@@ -94,12 +99,14 @@ class AlarmBanner(html.Div):
             type="button",
             className="sw-ab-sound",
             title=t("alarm.sound.title", lang),
-            **{
-                "aria-pressed": "false",
-                "data-on": t("alarm.sound.on", lang),
-                "data-off": t("alarm.sound.off", lang),
-                "data-wait": t("alarm.sound.wait", lang),
-            },
+            **wildcard(
+                {
+                    "aria-pressed": "false",
+                    "data-on": t("alarm.sound.on", lang),
+                    "data-off": t("alarm.sound.off", lang),
+                    "data-wait": t("alarm.sound.wait", lang),
+                }
+            ),
         )
         super().__init__(
             [
@@ -121,7 +128,7 @@ class AlarmBanner(html.Div):
             id=self.ids.root(aio_id),
             className="sw-alarm-banner",
             role="status",
-            **{"aria-live": "polite"},
+            **wildcard({"aria-live": "polite"}),
         )
 
 
@@ -152,9 +159,9 @@ def render(
     if newest is None:
         newest_children: list[Any] = [html.Span(t("alarm.banner.none", lang), className="sw-ab-quiet")]
     else:
-        p = str(newest.get("priority"))
+        prio = str(newest.get("priority"))
         newest_children = [
-            html.Span(t(f"alarm.priority.{p}", lang), className=f"sw-ab-prio sw-prio-{p}"),
+            html.Span(t(f"alarm.priority.{prio}", lang), className=f"sw-ab-prio sw-prio-{prio}"),
             html.Span(local_time(newest.get("activated_at"), plant, now_ms), className="sw-ab-time"),
             html.Span(source_text(newest, plant, lang), className="sw-ab-source"),
             html.Span(condition_text(str(newest.get("condition") or ""), lang), className="sw-ab-cond"),

@@ -17,6 +17,7 @@ from dash import dcc, html
 from i18n import label, t
 from plant import Plant
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.gate import may_see_page
 from webapp.live.alarms import alarm_banner as alarm_summary
 from webapp.shell import ids
@@ -96,7 +97,7 @@ def shell_layout() -> html.Div:
                 id=ids.OFFLINE,
                 className="sw-offline",
                 role="status",
-                **{"data-back": t("kiosk.back", lang)},
+                **wildcard({"data-back": t("kiosk.back", lang)}),
             ),
         ],
         lang="zh-CN" if lang == "zh" else "en",

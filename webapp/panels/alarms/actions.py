@@ -14,13 +14,13 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from auth.policy import NotLoggedInError, Perm
+from auth.policy import Perm
 from engine.alarms import MAX_SHELVE_S
 from i18n import t
 from store.alarm_views import command_results
 from store.db import session_scope
 from webapp import context as web
-from webapp.commands import NotAllowedError, alarm_command, operator_session, who_line
+from webapp.commands import REFUSALS, alarm_command, operator_session, refusal_message, who_line
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_banner, alarm_snapshot
 from webapp.panels import panel_callback
@@ -222,13 +222,8 @@ def confirm(_n: int | None, pending: dict[str, Any] | None, comment: str | None,
         command_ids = submit(pending, comment, duration, now)
     except ReasonMissingError:
         return True, t("alarm.confirm.need_reason", lang), no_update, no_update
-    except NotLoggedInError:
-        logger.warning("alarm %s refused: nobody is logged in", pending.get("action"))
-        return True, t("login.required", lang), no_update, no_update
-    except NotAllowedError:
-        return True, t("alarm.result.not_allowed", lang), no_update, no_update
-    except ValueError as exc:
-        return True, t("alarm.result.refused", lang, error=str(exc)), no_update, no_update
+    except REFUSALS as exc:
+        return True, refusal_message(exc, lang, what=f"alarm {pending.get('action')}"), no_update, no_update
     except Exception:
         logger.exception("alarm commands could not be stored")
         return True, t("alarm.result.failed", lang), no_update, no_update

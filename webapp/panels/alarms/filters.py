@@ -89,7 +89,7 @@ def state_options(view: str | None, lang: str) -> list[dict[str, str]]:
     return [{"label": lab, "value": v} for v, lab in options]
 
 
-def filters_panel(plant: Plant, lang: str) -> html.Div:
+def filters_panel(plant: Plant, lang: str) -> dbc.Collapse:
     areas = [("all", t("alarm.filter.all_areas", lang))] + [(a.id, label(a.name, a.name_zh, lang)) for a in plant.areas]
     prios = [("all", t("alarm.filter.all_priorities", lang))] + [
         (p, t(f"alarm.priority.{p}", lang)) for p in PRIORITIES

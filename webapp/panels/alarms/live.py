@@ -14,6 +14,7 @@ from i18n import t
 from plant import Plant
 from store.alarm_views import AlarmFilter, AlarmView, matches, sort_key
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.live.alarms import (
     alarm_snapshot,
     alarm_text,
@@ -93,7 +94,7 @@ def _row(a: AlarmView, plant: Plant, names: dict[str, dict[str, str]], now: int,
             html.Div(actions, className="sw-al-actions"),
         ],
         className=f"sw-al-row sw-prio-{a.priority}" + (" sw-al-unacked" if unacked else ""),
-        **{"data-alarm": a.id},
+        **wildcard({"data-alarm": a.id}),
     )
 
 

@@ -13,7 +13,7 @@ from webapp.live.summary import fmt_number, unit_symbol
 from webapp.panels.overview.ids import ids
 from webapp.panels.overview.view import View, txt
 
-SPARK_CONFIG = {"displayModeBar": False, "staticPlot": True, "responsive": True}
+SPARK_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "staticPlot": True, "responsive": True}
 SPARK_COLOR = "#58a6ff"
 
 

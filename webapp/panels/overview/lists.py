@@ -30,7 +30,7 @@ def _reason_text(reason: dict[str, Any], plant: Plant, lang: str) -> str:
     try:
         return t(f"risk.reason.{reason['code']}", lang, **params)
     except (KeyError, IndexError):
-        return reason["code"]
+        return str(reason["code"])
 
 
 def fill_zones(v: View, plant: Plant, snap: dict[str, Any], lang: str) -> None:
@@ -59,10 +59,10 @@ def fill_zones(v: View, plant: Plant, snap: dict[str, Any], lang: str) -> None:
         if i >= len(hot):
             v.status[f"zone.{i}"] = "d-none"
             continue
-        _r, static, _s, name, _zone_id, level, reason = hot[i]
+        _r, static, _s, name, _zone_id, level_value, reason = hot[i]
         v.status[f"zone.{i}"] = "sw-zone" if static else "sw-zone sw-zone-raised"
-        v.status[f"zone.{i}.chip"] = f"sw-chip sw-chip-{level}"
-        v.text[f"zone.{i}.chip"] = t(f"risk.level.{level}", lang)
+        v.status[f"zone.{i}.chip"] = f"sw-chip sw-chip-{level_value}"
+        v.text[f"zone.{i}.chip"] = t(f"risk.level.{level_value}", lang)
         v.text[f"zone.{i}.name"] = name
         v.text[f"zone.{i}.reason"] = reason
 

@@ -11,6 +11,7 @@ from i18n import label, t
 from plant import Plant
 from store import people
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.live import personnel as data
 from webapp.live.snapshot import format_age
 from webapp.panels import panel_callback
@@ -65,7 +66,7 @@ def follow_body(badge: str | None, live: dict[str, Any], plant: Plant, lang: str
     chips = [html.Span(kind, className=f"sw-role-chip sw-role-{ident.role}")]
     if row is None:
         chips.append(html.Span(t("personnel.follow.off_site", lang), className="sw-hc-chip sw-hc-ok ms-1"))
-        return html.Div([head, html.Div(chips, className="mb-1")], **{"data-badge": badge})
+        return html.Div([head, html.Div(chips, className="mb-1")], **wildcard({"data-badge": badge}))
     status = {0: "normal", 1: "violation", 2: "sos"}[row[4]]
     chips.append(html.Span(t(f"personnel.status.{status}", lang), className=f"sw-st-chip sw-st-chip-{status} ms-1"))
     zone_id = _zone_of(plant, row[1], row[2])
@@ -93,7 +94,7 @@ def follow_body(badge: str | None, live: dict[str, Any], plant: Plant, lang: str
             if open_rules
             else None,
         ],
-        **{"data-badge": badge},
+        **wildcard({"data-badge": badge}),
     )
 
 

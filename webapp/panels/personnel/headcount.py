@@ -44,7 +44,7 @@ def shift_text(live: dict[str, Any], lang: str) -> str:
     return t("personnel.shift", lang, shift=shift) if shift else t("personnel.no_shift", lang)
 
 
-def headcount_table(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
+def headcount_table(live: dict[str, Any], plant: Plant, lang: str) -> html.Div | html.Table:
     """People per zone against the zone's limits, zones out of limits first."""
     names = names_of(plant.zones, lang)
     rows = sorted(

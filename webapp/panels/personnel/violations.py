@@ -10,6 +10,7 @@ from dash import html
 from i18n import t
 from plant import Plant
 from store import people
+from webapp.attrs import wildcard
 from webapp.live import personnel as data
 from webapp.live.snapshot import format_age
 from webapp.panels.personnel.common import names_of, person_name, rule_text
@@ -17,7 +18,7 @@ from webapp.panels.personnel.common import names_of, person_name, rule_text
 SEVERITY_CLASS = {"urgent": "sw-sev-urgent", "high": "sw-sev-high", "medium": "sw-sev-medium", "low": "sw-sev-low"}
 
 
-def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
+def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div | html.Ul:
     """The violation feed, newest first; open violations flagged."""
     items = live.get("violations") or []
     if not items:
@@ -72,7 +73,7 @@ def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
                     ),
                 ],
                 className="sw-pv" + (" sw-pv-open" if is_open else ""),
-                **{"data-rule": v["rule"], "data-open": "1" if is_open else "0"},
+                **wildcard({"data-rule": v["rule"], "data-open": "1" if is_open else "0"}),
             )
         )
     return html.Ul(out, className="sw-pv-list")

@@ -14,14 +14,14 @@ from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth.auditlog import VIDEO_FALSE_POSITIVE
-from auth.policy import NotLoggedInError, Perm
+from auth.policy import Perm
 from i18n import t
 from store.alarm_views import command_results
 from store.db import session_scope
 from store.video import FALSE_POSITIVE, NotInScopeError, get_item, record_review
 from webapp import context as web
 from webapp.audit import audit
-from webapp.commands import NotAllowedError, alarm_command, operator
+from webapp.commands import REFUSALS, alarm_command, operator, refusal_message
 from webapp.live.alarms import alarm_banner, alarm_snapshot
 from webapp.panels import panel_callback
 from webapp.panels.video.common import scope_of
@@ -119,13 +119,9 @@ def _act(ack: int | None, yes: int | None, selected: Any) -> tuple[Any, ...]:
     now = web.now_ms()
     try:
         command_ids = act(action, selected, now)
-    except NotLoggedInError:
-        logger.warning("video action %s refused: nobody is logged in", action)
-        return dbc.Alert(t("login.required", lang), color="danger"), no_update, True, no_update
-    except NotAllowedError:
-        return dbc.Alert(t("alarm.result.not_allowed", lang), color="danger"), no_update, True, no_update
-    except ValueError as exc:
-        return dbc.Alert(t("alarm.result.refused", lang, error=str(exc)), color="danger"), no_update, True, no_update
+    except REFUSALS as exc:
+        message = refusal_message(exc, lang, what=f"video action {action}")
+        return dbc.Alert(message, color="danger"), no_update, True, no_update
     except Exception:
         logger.exception("video action %s on event %r could not be stored", action, selected)
         return dbc.Alert(t("alarm.result.failed", lang), color="danger"), no_update, True, no_update

@@ -20,6 +20,7 @@ from plant.schema import Camera
 from store.db import session_scope
 from store.video import CLASSES, FeedItem, Scope, VideoFilter, class_counts, video_feed
 from webapp import context as web
+from webapp.attrs import wildcard
 from webapp.live.alarms import full_time, local_time
 from webapp.panels import panel_callback
 from webapp.panels.video.common import ANY, class_name, may_view, names, scope_of, select, state_text
@@ -66,7 +67,7 @@ def panel(plant: Plant, lang: str, camera: Any = None) -> html.Section:
                 className="sw-vf-toolbar",
             ),
             html.Div(id=ids.FEED_COUNTS, className="sw-vf-counts"),
-            html.Div(id=ids.FEED, className="sw-vf-list", **{"aria-live": "polite"}),
+            html.Div(id=ids.FEED, className="sw-vf-list", **wildcard({"aria-live": "polite"})),
             html.Div(
                 [
                     dbc.Button(
@@ -92,7 +93,7 @@ def panel(plant: Plant, lang: str, camera: Any = None) -> html.Section:
             dcc.Store(id=ids.FEED_PAGES, data=[]),
         ],
         className="sw-video-feed",
-        **{"aria-label": t("video.feed.title", lang)},
+        **wildcard({"aria-label": t("video.feed.title", lang)}),
     )
 
 
