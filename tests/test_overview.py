@@ -199,10 +199,12 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> SeededDay:
 
 
 def test_summary_totals_match_the_seeded_rates(day: SeededDay) -> None:
+    from webapp import context as web
     from webapp.app import create_app
     from webapp.live.summary import summary
 
     app = create_app(day.settings)
+    web.set_clock(app.server, lambda: day.reading_ts / 1000 + 1)  # the seeded day, even if midnight has passed since
     with app.server.test_request_context("/"):
         summ = summary()
     rows = {r["key"]: r for r in summ["production"]}
@@ -235,6 +237,7 @@ def test_refresh_sends_only_what_changed(day: SeededDay) -> None:
     from webapp.pages import overview
 
     app = create_app(day.settings)
+    web.set_clock(app.server, lambda: day.reading_ts / 1000 + 1)  # the seeded day and shift, whatever the hour
     with app.server.test_request_context("/"):
         page = overview.layout()
         sent = _find(page, overview.ids.SENT).data
@@ -249,7 +252,7 @@ def test_refresh_sends_only_what_changed(day: SeededDay) -> None:
         engine = web.engine()
         with session_scope(engine) as session:
             tag_id = tag_ids(session)["FSF1.MATTE_TEMP"]
-            write_samples(session, [SampleIn(tag_id, int(time.time() * 1000), 1255.4, GOOD)])
+            write_samples(session, [SampleIn(tag_id, day.reading_ts + 500, 1255.4, GOOD)])
         snapshot.expire()
         assert new_sent is no_update or all(
             op["operation"] == "Assign" for op in new_sent.to_plotly_json()["operations"]
