@@ -27,7 +27,7 @@ import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -38,6 +38,8 @@ from sqlalchemy.orm import Session
 from engine import exposure as exp
 from engine import muster as mus
 from engine.geometry import locate, point_in_polygon
+from engine.personnel import is_alarm_rule
+from engine.tracks import HOUR_MS, ON_SITE_MAX_AGE_MS, SECOND_MS, Track, located, simplify, step_for, trips_of
 from engine.types import BAD_NO_COMMUNICATION, is_good
 from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
@@ -49,17 +51,13 @@ from store.tags import tag_ids
 logger = logging.getLogger(__name__)
 
 MUSTER = "muster"
-SECOND_MS = 1000
 MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
 STALE_MS = 5 * MINUTE_MS  # not heard of for this long: drawn as "last known position"
 MAX_WINDOW_MS = 24 * HOUR_MS  # longest trajectory / playback / heatmap window
 PLAYBACK_POINTS = 720  # time buckets per badge in a playback window (before simplification)
 PLAYBACK_BUDGET = 400_000  # positions read for a plant-wide playback or heatmap (all badges together)
 EXPOSURE_BUDGET = 1_000_000  # positions read for an exposure table
 PLAYBACK_TOLERANCE_M = 0.5  # simplification: a dropped point is within this of the replayed path
-HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
 VIOLATION_FEED_MS = 12 * HOUR_MS
 NAME_MAX = 64
 
@@ -246,15 +244,6 @@ def _plant_badges(plant: Plant, kinds: Iterable[str] | None = None) -> list[str]
 # --- position queries (SQL lives here, nowhere in the pages) ---------------------------------------------
 
 
-def _located(quality: int, x: float, y: float) -> bool:
-    """Whether a position places its badge: good quality, or the collectors' RTLS outage marker (the last
-    position written again at ``BAD_NO_COMMUNICATION`` when the gateway goes silent: the badge is still
-    where it was last seen). Any other not-good position (the gate position of a badge that left the site,
-    out of coverage) places it nowhere."""
-    q = int(quality)
-    return (is_good(q) or q == BAD_NO_COMMUNICATION) and math.isfinite(x) and math.isfinite(y)
-
-
 def _badge_values(badges: Sequence[str]) -> Any:
     return values(column("badge", String(64)), name="wanted").data([(b,) for b in badges]).cte("wanted")
 
@@ -292,7 +281,7 @@ def positions_at(
             pairs, and_(_POS.c.badge == pairs.c.badge, _POS.c.ts == pairs.c.ts)
         )
         for badge, ts, x, y, floor, quality in session.execute(stmt):
-            good = _located(quality, x, y)
+            good = located(quality, x, y)
             out[badge] = Fix(badge, int(ts), float(x), float(y), int(floor), good)
     return out
 
@@ -332,32 +321,6 @@ def _raw(session: Session, badges: Sequence[str], t0: int, t1: int, good: bool |
             stmt = stmt.where(~good_quality(_POS.c.quality), _POS.c.quality != BAD_NO_COMMUNICATION)
         out.extend(tuple(r) for r in session.execute(stmt.order_by(_POS.c.badge, _POS.c.ts)))
     return out
-
-
-@dataclass
-class _Track:
-    """A badge's positions in a window, oldest first: ts (ms), x, y, floor, good."""
-
-    badge: str
-    ts: list[int] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
-    floor: list[int] = field(default_factory=list)
-    good: list[bool] = field(default_factory=list)
-
-    def add(self, ts: int, x: float, y: float, floor: int, good: bool) -> None:
-        self.ts.append(int(ts))
-        self.x.append(float(x))
-        self.y.append(float(y))
-        self.floor.append(int(floor))
-        self.good.append(bool(good))
-
-    def sorted(self) -> _Track:
-        order = sorted(range(len(self.ts)), key=lambda i: (self.ts[i], not self.good[i]))
-        out = _Track(self.badge)
-        for i in order:
-            out.add(self.ts[i], self.x[i], self.y[i], self.floor[i], self.good[i])
-        return out
 
 
 def _driver_rows(session: Session, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -404,7 +367,7 @@ def _sampled(
         rows = _driver_rows(session, sql, [first, step_ms, step_ms, t1, *chunk, step_ms, t0, t1])
         with gc_paused():
             for badge, ts, x, y, floor, quality in rows:
-                good = _located(quality, x, y)
+                good = located(quality, x, y)
                 out.append((badge, int(ts), float(x), float(y), int(floor or 0), good))
     return out
 
@@ -418,19 +381,19 @@ def _tracks(
     *,
     raw: bool = False,
     sample: bool = False,
-) -> dict[str, _Track]:
+) -> dict[str, Track]:
     """Per badge: its position at ``t0`` (when on site then), its positions in ``(t0, t1]`` (bucket means;
     one position per bucket when ``sample``; every one when ``raw``) and its off-site markers, in time
     order."""
-    tracks: dict[str, _Track] = {}
+    tracks: dict[str, Track] = {}
     start = positions_at(session, badges, t0)
     for b, f in start.items():
-        tracks.setdefault(b, _Track(b)).add(t0, f.x, f.y, f.floor, f.good)
+        tracks.setdefault(b, Track(b)).add(t0, f.x, f.y, f.floor, f.good)
     if sample:
         for b, ts, x, y, fl, good in _sampled(session, badges, t0 + 1, t1, step_ms):
             tr = tracks.get(b)
             if tr is None:
-                tr = tracks[b] = _Track(b)
+                tr = tracks[b] = Track(b)
             tr.ts.append(ts)
             tr.x.append(x)
             tr.y.append(y)
@@ -439,20 +402,15 @@ def _tracks(
         return tracks  # already in time order: the start fix, then the rows by time
     if raw:
         for b, ts, x, y, fl, q in _raw(session, badges, t0 + 1, t1, None):
-            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, _located(q, x, y))
+            tracks.setdefault(b, Track(b)).add(ts, x, y, fl, located(q, x, y))
     else:
         for b, ts, x, y, fl, _k in _buckets(session, badges, t0 + 1, t1, step_ms):
             if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
                 continue
-            tracks.setdefault(b, _Track(b)).add(round(float(ts)), x, y, fl or 0, True)
+            tracks.setdefault(b, Track(b)).add(round(float(ts)), x, y, fl or 0, True)
         for b, ts, x, y, fl, _q in _raw(session, badges, t0 + 1, t1, False):
-            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, False)
+            tracks.setdefault(b, Track(b)).add(ts, x, y, fl, False)
     return {b: tr.sorted() for b, tr in tracks.items()}
-
-
-def _step_for(window_ms: int, points: int) -> int:
-    """A whole number of seconds per bucket giving at most ``points`` buckets."""
-    return max(SECOND_MS, math.ceil(window_ms / max(1, points) / SECOND_MS) * SECOND_MS)
 
 
 # --- live ------------------------------------------------------------------------------------------------
@@ -484,11 +442,6 @@ class LiveView:
     by_status: dict[str, int]
 
 
-def _is_alarm_rule(rule: str) -> bool:
-    r = rule.lower()
-    return "sos" in r or "man_down" in r or "man-down" in r or "mandown" in r
-
-
 def open_violations(session: Session) -> list[Event]:
     stmt = select(Event).where(Event.kind == VIOLATION, Event.ts_end.is_(None)).order_by(Event.ts_start.desc())
     return list(session.scalars(stmt))
@@ -503,7 +456,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     fixes = [
         p
         for p in current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
-        if p.badge in meta and _located(p.quality, p.x, p.y)
+        if p.badge in meta and located(p.quality, p.x, p.y)
     ]
     zones = locate(
         np.array([p.x for p in fixes], dtype=float),
@@ -531,7 +484,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
         b = meta[p.badge]
         mine = tuple(rules.get(p.badge, ()))
         is_sos = p.badge in sos
-        status = "sos" if is_sos or any(_is_alarm_rule(r) for r in mine) else "violation" if mine else "normal"
+        status = "sos" if is_sos or any(is_alarm_rule(r) for r in mine) else "violation" if mine else "normal"
         people.append(
             LivePerson(
                 badge=p.badge,
@@ -665,8 +618,8 @@ def trajectory(
     raw_count = session.execute(
         select(func.count()).select_from(_POS).where(_POS.c.badge == badge, _POS.c.ts > a, _POS.c.ts <= b)
     ).scalar_one()
-    step = 0 if raw_count <= max_points else _step_for(b - a, max_points)
-    tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, _Track(badge))
+    step = 0 if raw_count <= max_points else step_for(b - a, max_points)
+    tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, Track(badge))
     segments: list[list[tuple[int, float, float, int]]] = []
     cur: list[tuple[int, float, float, int]] = []
     for i in range(len(tr.ts)):
@@ -695,75 +648,6 @@ def trajectory(
 
 
 # --- playback --------------------------------------------------------------------------------------------------
-
-
-def simplify(t: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
-    """Indices of the points to keep so that replaying the kept points (linear in time, like deck.gl's
-    TripsLayer) stays within ``tolerance`` metres of every dropped point at its own time (Douglas-Peucker
-    with the synchronized distance)."""
-    n = len(t)
-    if n <= 2:
-        return np.arange(n)
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        i, j = stack.pop()
-        if j - i < 2:
-            continue
-        span = t[j] - t[i]
-        mid = slice(i + 1, j)
-        f = (t[mid] - t[i]) / span if span > 0 else np.zeros(j - i - 1)
-        px = x[i] + (x[j] - x[i]) * f
-        py = y[i] + (y[j] - y[i]) * f
-        d = np.hypot(x[mid] - px, y[mid] - py)
-        k = int(np.argmax(d))
-        if d[k] > tolerance:
-            m = i + 1 + k
-            keep[m] = True
-            stack.append((i, m))
-            stack.append((m, j))
-    return np.flatnonzero(keep)
-
-
-def _trips_of(
-    tr: _Track, step_ms: int, t0: int, t1: int, zone_poly: Any
-) -> list[tuple[list[float], list[float], list[float]]]:
-    """Split a track into trips (on-site and, with a zone, inside it) with hold points for long gaps."""
-    trips: list[tuple[list[float], list[float], list[float]]] = []
-    ts: list[float] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    hold = HOLD_GAP_FACTOR * step_ms
-
-    def flush() -> None:
-        nonlocal ts, xs, ys
-        if ts:
-            trips.append((ts, xs, ys))
-        ts, xs, ys = [], [], []
-
-    for i in range(len(tr.ts)):
-        inside = tr.good[i] and (zone_poly is None or point_in_polygon(tr.x[i], tr.y[i], zone_poly))
-        if not inside:
-            flush()
-            continue
-        t = float(tr.ts[i])
-        if ts and t - ts[-1] > hold:  # stood still (no report) until shortly before this position
-            ts.append(t - step_ms)
-            xs.append(xs[-1])
-            ys.append(ys[-1])
-        ts.append(t)
-        xs.append(tr.x[i])
-        ys.append(tr.y[i])
-    if ts and tr.good and tr.good[-1] and ts[-1] < t1:
-        # still there at the end of the window (the last report holds)
-        last_good = tr.ts[-1]
-        if t1 - last_good <= ON_SITE_MAX_AGE_MS:
-            ts.append(float(t1))
-            xs.append(xs[-1])
-            ys.append(ys[-1])
-    flush()
-    return trips
 
 
 def playback_trips(
@@ -804,14 +688,14 @@ def playback_trips(
     if not _may_locate(viewer):
         return out
     badges = _plant_badges(plant)
-    step = max(_step_for(b - a, points), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
+    step = max(step_for(b - a, points), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     out["step_s"] = step / SECOND_MS
     ids = identities(plant, viewer)
     tracks = _tracks(session, badges, a, b, step, sample=True)
     index: dict[str, int] = {}
     n_points = 0
     for badge in sorted(tracks):
-        for ts, xs, ys in _trips_of(tracks[badge], step, a, b, z.polygon if z is not None else None):
+        for ts, xs, ys in trips_of(tracks[badge], step, a, b, z.polygon if z is not None else None):
             t = (np.array(ts) - a) / SECOND_MS
             x = np.array(xs)
             y = np.array(ys)
@@ -884,7 +768,7 @@ def heatmap(
         return out
     kinds = ("person", "vehicle") if vehicles else ("person",)
     badges = _plant_badges(plant, kinds)
-    step = max(_step_for(b - a, PLAYBACK_POINTS), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
+    step = max(step_for(b - a, PLAYBACK_POINTS), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     grid = np.zeros((ny, nx), dtype=float)
     for tr in _tracks(session, badges, a, b, step, sample=True).values():
         if not tr.ts:
@@ -938,7 +822,7 @@ def exposure(
         if b <= a:
             return []
     badges = _plant_badges(plant, ("person",))
-    step = step_ms or max(5 * SECOND_MS, _step_for(b - a, 2000), _step_for((b - a) * len(badges), EXPOSURE_BUDGET))
+    step = step_ms or max(5 * SECOND_MS, step_for(b - a, 2000), step_for((b - a) * len(badges), EXPOSURE_BUDGET))
     zones = exp.zone_areas(plant, levels)
     tracks = _tracks(session, badges, a, b, step, sample=True)
     rows = exp.exposure(
@@ -1028,17 +912,10 @@ def end_muster(session: Session, user: str, now_ms: int, event_id: int | None = 
     return True
 
 
-def _muster_points(plant: Plant) -> list[mus.Point]:
-    return [
-        mus.Point(m.id, float(m.position[0]), float(m.position[1]), float(m.radius_m), int(m.capacity))
-        for m in plant.muster_points
-    ]
-
-
 def muster_arrivals(session: Session, plant: Plant, badges: Sequence[str], t0: int, t1: int) -> dict[str, mus.Arrival]:
     """Arrivals at muster points in ``[t0, t1]``: per badge first time inside any point, point seen last.
     The circles are tested in SQL, so only positions inside one come back (grouped per badge and point)."""
-    points = _muster_points(plant)
+    points = mus.points_of(plant)
     if not points or not badges:
         return {}
     conds = [
@@ -1103,7 +980,7 @@ def muster_view(
     arrivals = muster_arrivals(session, plant, people, t0, t1)
     last = positions_at(session, list(roll), t1)
     last_seen = {b: mus.Seen(b, f.ts, f.x, f.y) for b, f in last.items() if f.good}
-    status = mus.muster_status(_muster_points(plant), t0, roll, arrivals, last_seen)
+    status = mus.muster_status(mus.points_of(plant), t0, roll, arrivals, last_seen)
     polys = [(z.id, z.polygon) for z in plant.zones]
     missing = status.missing
     found = locate(np.array([m.x for m in missing], dtype=float), np.array([m.y for m in missing], dtype=float), polys)

@@ -1,0 +1,133 @@
+"""Badge tracks, pure: which positions place a badge, a badge's positions in a window (:class:`Track`), the
+bucket size of a window, and the trips a replay draws from a track, simplified.
+
+Times are UTC epoch ms, coordinates plant metres. Positions are reported by exception (a badge standing
+still publishes nothing; one leaving the site publishes one position of uncertain quality at its gate), so
+a good position holds until the badge's next one. The collectors' RTLS outage marker (the last position
+again at ``BAD_NO_COMMUNICATION``) keeps the badge where it was. ``store.people`` reads the positions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.geometry import point_in_polygon
+from engine.types import BAD_NO_COMMUNICATION, is_good
+
+SECOND_MS = 1000
+HOUR_MS = 3_600_000
+ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
+HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
+
+
+def located(quality: int, x: float, y: float) -> bool:
+    """Whether a position places its badge: good quality, or the collectors' RTLS outage marker (the last
+    position written again at ``BAD_NO_COMMUNICATION`` when the gateway goes silent: the badge is still
+    where it was last seen). Any other not-good position (the gate position of a badge that left the site,
+    out of coverage) places it nowhere."""
+    q = int(quality)
+    return (is_good(q) or q == BAD_NO_COMMUNICATION) and math.isfinite(x) and math.isfinite(y)
+
+
+@dataclass
+class Track:
+    """A badge's positions in a window, oldest first: ts (ms), x, y, floor, good."""
+
+    badge: str
+    ts: list[int] = field(default_factory=list)
+    x: list[float] = field(default_factory=list)
+    y: list[float] = field(default_factory=list)
+    floor: list[int] = field(default_factory=list)
+    good: list[bool] = field(default_factory=list)
+
+    def add(self, ts: int, x: float, y: float, floor: int, good: bool) -> None:
+        self.ts.append(int(ts))
+        self.x.append(float(x))
+        self.y.append(float(y))
+        self.floor.append(int(floor))
+        self.good.append(bool(good))
+
+    def sorted(self) -> Track:
+        order = sorted(range(len(self.ts)), key=lambda i: (self.ts[i], not self.good[i]))
+        out = Track(self.badge)
+        for i in order:
+            out.add(self.ts[i], self.x[i], self.y[i], self.floor[i], self.good[i])
+        return out
+
+
+def step_for(window_ms: int, points: int) -> int:
+    """A whole number of seconds per bucket giving at most ``points`` buckets."""
+    return max(SECOND_MS, math.ceil(window_ms / max(1, points) / SECOND_MS) * SECOND_MS)
+
+
+def simplify(t: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
+    """Indices of the points to keep so that replaying the kept points (linear in time, like deck.gl's
+    TripsLayer) stays within ``tolerance`` metres of every dropped point at its own time (Douglas-Peucker
+    with the synchronized distance)."""
+    n = len(t)
+    if n <= 2:
+        return np.arange(n)
+    keep = np.zeros(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    stack = [(0, n - 1)]
+    while stack:
+        i, j = stack.pop()
+        if j - i < 2:
+            continue
+        span = t[j] - t[i]
+        mid = slice(i + 1, j)
+        f = (t[mid] - t[i]) / span if span > 0 else np.zeros(j - i - 1)
+        px = x[i] + (x[j] - x[i]) * f
+        py = y[i] + (y[j] - y[i]) * f
+        d = np.hypot(x[mid] - px, y[mid] - py)
+        k = int(np.argmax(d))
+        if d[k] > tolerance:
+            m = i + 1 + k
+            keep[m] = True
+            stack.append((i, m))
+            stack.append((m, j))
+    return np.flatnonzero(keep)
+
+
+def trips_of(
+    tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Any
+) -> list[tuple[list[float], list[float], list[float]]]:
+    """Split a track into trips (on-site and, with a zone, inside it) with hold points for long gaps."""
+    trips: list[tuple[list[float], list[float], list[float]]] = []
+    ts: list[float] = []
+    xs: list[float] = []
+    ys: list[float] = []
+    hold = HOLD_GAP_FACTOR * step_ms
+
+    def flush() -> None:
+        nonlocal ts, xs, ys
+        if ts:
+            trips.append((ts, xs, ys))
+        ts, xs, ys = [], [], []
+
+    for i in range(len(tr.ts)):
+        inside = tr.good[i] and (zone_poly is None or point_in_polygon(tr.x[i], tr.y[i], zone_poly))
+        if not inside:
+            flush()
+            continue
+        t = float(tr.ts[i])
+        if ts and t - ts[-1] > hold:  # stood still (no report) until shortly before this position
+            ts.append(t - step_ms)
+            xs.append(xs[-1])
+            ys.append(ys[-1])
+        ts.append(t)
+        xs.append(tr.x[i])
+        ys.append(tr.y[i])
+    if ts and tr.good and tr.good[-1] and ts[-1] < t1:
+        # still there at the end of the window (the last report holds)
+        last_good = tr.ts[-1]
+        if t1 - last_good <= ON_SITE_MAX_AGE_MS:
+            ts.append(float(t1))
+            xs.append(xs[-1])
+            ys.append(ys[-1])
+    flush()
+    return trips
