@@ -1,5 +1,6 @@
 """Badge tracks, pure: which positions place a badge, a badge's positions in a window (:class:`Track`), the
-bucket size of a window, and the trips a replay draws from a track, simplified.
+bucket size of a window, a track's on-site stretches (distance, zones visited), the trips a replay draws from
+it (simplified), and the person-seconds of presence per grid cell.
 
 Times are UTC epoch ms, coordinates plant metres. Positions are reported by exception (a badge standing
 still publishes nothing; one leaving the site publishes one position of uncertain quality at its gate), so
@@ -9,19 +10,23 @@ again at ``BAD_NO_COMMUNICATION``) keeps the badge where it was. ``store.people`
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from engine.geometry import point_in_polygon
+from engine.geometry import Pt, locate, point_in_polygon
 from engine.types import BAD_NO_COMMUNICATION, is_good
 
 SECOND_MS = 1000
 HOUR_MS = 3_600_000
 ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
 HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
+
+Segment = list[tuple[int, float, float, int]]  # an on-site stretch: (ts, x, y, floor)
 
 
 def located(quality: int, x: float, y: float) -> bool:
@@ -131,3 +136,93 @@ def trips_of(
             ys.append(ys[-1])
     flush()
     return trips
+
+
+def segments(tr: Track) -> list[Segment]:
+    """A track's on-site stretches, split where the badge left the site (or was not located)."""
+    out: list[Segment] = []
+    cur: Segment = []
+    for i in range(len(tr.ts)):
+        if not tr.good[i]:
+            if cur:
+                out.append(cur)
+            cur = []
+            continue
+        cur.append((tr.ts[i], tr.x[i], tr.y[i], tr.floor[i]))
+    if cur:
+        out.append(cur)
+    return out
+
+
+def path_length(stretches: Iterable[Segment]) -> float:
+    """Metres walked or driven along the stretches (not across the gaps between them)."""
+    dist = 0.0
+    for seg in stretches:
+        for (_, x1, y1, _), (_, x2, y2, _) in itertools.pairwise(seg):
+            dist += math.hypot(x2 - x1, y2 - y1)
+    return dist
+
+
+def zones_visited(stretches: Iterable[Segment], polygons: Sequence[tuple[str, Sequence[Pt]]]) -> list[str]:
+    """The zones the stretches pass through (the first of ``polygons`` holding each point), in order of first
+    visit."""
+    visited: list[str] = []
+    for seg in stretches:
+        if not seg:
+            continue
+        found = locate(np.array([p[1] for p in seg]), np.array([p[2] for p in seg]), polygons)
+        for z in found:
+            if z is not None and z not in visited:
+                visited.append(z)
+    return visited
+
+
+@dataclass(frozen=True)
+class Trip:
+    """One stretch of a replay, only the points it needs: ``t`` in seconds from the window's start, x, y."""
+
+    t: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+
+
+def replay(tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Any, tolerance_m: float) -> list[Trip]:
+    """The trips of a track in ``[t0, t1]`` (:func:`trips_of`), each simplified to within ``tolerance_m``
+    (:func:`simplify`); a single sighting shows for one bucket."""
+    out: list[Trip] = []
+    for ts, xs, ys in trips_of(tr, step_ms, t0, t1, zone_poly):
+        t = (np.array(ts) - t0) / SECOND_MS
+        x = np.array(xs)
+        y = np.array(ys)
+        if len(t) == 1:  # one sighting: show it for one bucket
+            t = np.array([t[0], min(t[0] + step_ms / SECOND_MS, (t1 - t0) / SECOND_MS)])
+            x = np.repeat(x, 2)
+            y = np.repeat(y, 2)
+        keep = simplify(t, x, y, tolerance_m)
+        out.append(Trip(t[keep], x[keep], y[keep]))
+    return out
+
+
+def presence(
+    tracks: Iterable[Track], t0: int, t1: int, cell: float, nx: int, ny: int, zone_poly: Any = None
+) -> np.ndarray:
+    """Seconds of presence per grid cell in ``[t0, t1]``, ``ny`` rows of ``nx`` cells of ``cell`` metres from
+    the south-west corner (row ``j`` = y from ``j * cell``); inside ``zone_poly`` only when given. Each good
+    position holds until the badge's next one (at most :data:`ON_SITE_MAX_AGE_MS`)."""
+    grid = np.zeros((ny, nx), dtype=float)
+    for tr in tracks:
+        if not tr.ts:
+            continue
+        ts = np.array(tr.ts, dtype=np.int64)
+        nxt = np.append(ts[1:], t1)
+        dur = np.clip(np.minimum(nxt, ts + ON_SITE_MAX_AGE_MS) - np.maximum(ts, t0), 0, None) / SECOND_MS
+        x, y = np.array(tr.x), np.array(tr.y)
+        keep = np.array(tr.good) & (dur > 0) & np.isfinite(x) & np.isfinite(y)
+        if zone_poly is not None:
+            keep &= np.array([point_in_polygon(px, py, zone_poly) for px, py in zip(x, y, strict=True)], dtype=bool)
+        if not keep.any():
+            continue
+        ix = np.clip((x[keep] / cell).astype(int), 0, nx - 1)
+        iy = np.clip((y[keep] / cell).astype(int), 0, ny - 1)
+        np.add.at(grid, (iy, ix), dur[keep])
+    return grid

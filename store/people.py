@@ -22,7 +22,6 @@ repository here, functions take a session and never commit (muster declarations 
 from __future__ import annotations
 
 import base64
-import itertools
 import logging
 import math
 import re
@@ -37,9 +36,21 @@ from sqlalchemy.orm import Session
 
 from engine import exposure as exp
 from engine import muster as mus
-from engine.geometry import locate, point_in_polygon
+from engine.geometry import locate
 from engine.personnel import is_alarm_rule
-from engine.tracks import HOUR_MS, ON_SITE_MAX_AGE_MS, SECOND_MS, Track, located, simplify, step_for, trips_of
+from engine.tracks import (
+    HOUR_MS,
+    ON_SITE_MAX_AGE_MS,
+    SECOND_MS,
+    Track,
+    located,
+    path_length,
+    presence,
+    replay,
+    segments,
+    step_for,
+    zones_visited,
+)
 from engine.types import BAD_NO_COMMUNICATION, is_good
 from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
@@ -620,31 +631,10 @@ def trajectory(
     ).scalar_one()
     step = 0 if raw_count <= max_points else step_for(b - a, max_points)
     tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, Track(badge))
-    segments: list[list[tuple[int, float, float, int]]] = []
-    cur: list[tuple[int, float, float, int]] = []
-    for i in range(len(tr.ts)):
-        if not tr.good[i]:
-            if cur:
-                segments.append(cur)
-            cur = []
-            continue
-        cur.append((tr.ts[i], tr.x[i], tr.y[i], tr.floor[i]))
-    if cur:
-        segments.append(cur)
-    dist = 0.0
-    for seg in segments:
-        for (_, x1, y1, _), (_, x2, y2, _) in itertools.pairwise(seg):
-            dist += math.hypot(x2 - x1, y2 - y1)
-    polys = [(z.id, z.polygon) for z in plant.zones]
-    visited: list[str] = []
-    for seg in segments:
-        if not seg:
-            continue
-        found = locate(np.array([p[1] for p in seg]), np.array([p[2] for p in seg]), polys)
-        for z in found:
-            if z is not None and z not in visited:
-                visited.append(z)
-    return Trajectory(badge, a, b, segments, round(dist, 1), step, visited)
+    stretches = segments(tr)
+    dist = path_length(stretches)
+    visited = zones_visited(stretches, [(z.id, z.polygon) for z in plant.zones])
+    return Trajectory(badge, a, b, stretches, round(dist, 1), step, visited)
 
 
 # --- playback --------------------------------------------------------------------------------------------------
@@ -695,15 +685,7 @@ def playback_trips(
     index: dict[str, int] = {}
     n_points = 0
     for badge in sorted(tracks):
-        for ts, xs, ys in trips_of(tracks[badge], step, a, b, z.polygon if z is not None else None):
-            t = (np.array(ts) - a) / SECOND_MS
-            x = np.array(xs)
-            y = np.array(ys)
-            if len(t) == 1:  # one sighting: show it for one bucket
-                t = np.array([t[0], min(t[0] + step / SECOND_MS, (b - a) / SECOND_MS)])
-                x = np.repeat(x, 2)
-                y = np.repeat(y, 2)
-            keep = simplify(t, x, y, tolerance_m)
+        for trip in replay(tracks[badge], step, a, b, z.polygon if z is not None else None, tolerance_m):
             if badge not in index:
                 index[badge] = len(out["badges"])
                 ident = ids[badge]
@@ -713,11 +695,11 @@ def playback_trips(
             out["trips"].append(
                 {
                     "b": index[badge],
-                    "p": [[round(float(x[i]), 1), round(float(y[i]), 1)] for i in keep],
-                    "t": [round(float(t[i]), 1) for i in keep],
+                    "p": [[round(float(x), 1), round(float(y), 1)] for x, y in zip(trip.x, trip.y, strict=True)],
+                    "t": [round(float(s), 1) for s in trip.t],
                 }
             )
-            n_points += len(keep)
+            n_points += len(trip.t)
     out["points"] = n_points
     for v in violations_between(session, a, b, viewer):
         if z is not None and v.zone != z.id:
@@ -769,22 +751,8 @@ def heatmap(
     kinds = ("person", "vehicle") if vehicles else ("person",)
     badges = _plant_badges(plant, kinds)
     step = max(step_for(b - a, PLAYBACK_POINTS), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
-    grid = np.zeros((ny, nx), dtype=float)
-    for tr in _tracks(session, badges, a, b, step, sample=True).values():
-        if not tr.ts:
-            continue
-        ts = np.array(tr.ts, dtype=np.int64)
-        nxt = np.append(ts[1:], b)
-        dur = np.clip(np.minimum(nxt, ts + ON_SITE_MAX_AGE_MS) - np.maximum(ts, a), 0, None) / SECOND_MS
-        x, y = np.array(tr.x), np.array(tr.y)
-        keep = np.array(tr.good) & (dur > 0) & np.isfinite(x) & np.isfinite(y)
-        if z is not None:
-            keep &= np.array([point_in_polygon(px, py, z.polygon) for px, py in zip(x, y, strict=True)], dtype=bool)
-        if not keep.any():
-            continue
-        ix = np.clip((x[keep] / cell).astype(int), 0, nx - 1)
-        iy = np.clip((y[keep] / cell).astype(int), 0, ny - 1)
-        np.add.at(grid, (iy, ix), dur[keep])
+    tracks = _tracks(session, badges, a, b, step, sample=True).values()
+    grid = presence(tracks, a, b, cell, nx, ny, z.polygon if z is not None else None)
     peak = float(grid.max())
     out["max_s"] = round(peak, 1)
     out["total_s"] = round(float(grid.sum()), 1)
