@@ -116,7 +116,7 @@ def _what(a: AlarmInfo, labels: Labels, lang: str) -> str:
 
 def alarm_line(a: AlarmInfo, labels: Labels, lang: str) -> str:
     """The alarm's text for a message, built in the reader's language. Messages leave the plant (mail, group
-    robots) and reach on-call people, who see no names on screen either (``store.people``): a person is
+    robots) and reach on-call people, who see no names on screen either (``auth.policy.viewer_of``): a person is
     their badge id, and an old row's sentence about a person is left out. A tag's description is already
     in :func:`_what`."""
     if a.source_type in ("process", "quality") and labels.tag_text(a.source, lang):

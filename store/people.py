@@ -1,12 +1,12 @@
-"""THE access module for position and identity data (issue 4, item 6).
+"""People's positions and identities, read within a viewer's scope (issue 4, item 6).
 
 Every read of where people and vehicles are or were (live positions, trajectories, playback, heatmap,
 exposure, muster lists) and of who a badge is (names, roles, teams) that a page makes goes through the
-functions here, each with an explicit ``viewer``. What a viewer may see is decided in one place,
-:func:`access`: a logged-in user what :data:`ROLE_ACCESS` gives the role (executives: positions without
-names; a role not listed: counts only). No viewer (``None``) is refused (:class:`NoViewerError`), never
-taken for everything: services, background jobs, benchmarks and tests that read without a web user say so
-with :data:`SYSTEM`, the one named full-access viewer that stands for no person.
+functions here, each with an explicit ``viewer``: a plain scope (:class:`Viewer`) saying what its reader may
+see. Which scope a logged-in user gets is decided in one place, ``auth.policy.viewer_of`` (executives:
+positions without names; on-call users: counts only). No viewer (``None``) is refused
+(:class:`NoViewerError`), never taken for everything: services, background jobs, benchmarks and tests that
+read without a web user say so with :data:`SYSTEM`, the one named full-access viewer that stands for no person.
 
 Levels: ``FULL`` names and positions; ``ANONYMOUS`` positions, roles and badge ids, but no names, teams or
 free-text messages (which may carry names); ``COUNTS`` only counts (headcount per zone, muster totals), no
@@ -77,7 +77,7 @@ _CUR = BadgeCurrent.__table__
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-# --- who may see what: the one place -------------------------------------------------------------------
+# --- what a viewer may see (auth.policy.viewer_of decides which viewer a user is) ------------------------
 
 
 class Access(StrEnum):
@@ -86,13 +86,12 @@ class Access(StrEnum):
     COUNTS = "counts"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Viewer:
-    """Who is asking. ``access`` forces a level (:data:`SYSTEM`, shared caches); otherwise the role decides."""
+    """Who is asking and what they may see: ``access`` of positions and identities, ``user`` for the record."""
 
     user: str | None = None
-    role: str | None = None
-    access: Access | None = None
+    access: Access
 
 
 # The server itself, reading for no web user: services, background jobs, benchmarks, tests of the store.
@@ -100,23 +99,12 @@ class Viewer:
 SYSTEM = Viewer(user="system", access=Access.FULL)
 
 
-# role (auth.policy.Role) -> level; a role not listed gets COUNTS (deny by default).
-ROLE_ACCESS: dict[str, Access] = {
-    "dispatcher": Access.FULL,
-    "admin": Access.FULL,
-    "executive": Access.ANONYMOUS,  # positions, no names
-    "on-call": Access.COUNTS,
-}
-
-
 def access(viewer: Viewer | None) -> Access:
-    """What ``viewer`` may see of positions and identities. The only place that decides it.
+    """What ``viewer`` may see of positions and identities.
     :class:`NoViewerError` for no viewer: nobody is not everybody."""
     if viewer is None:
         raise NoViewerError("no viewer: positions and identities are refused")
-    if viewer.access is not None:
-        return Access(viewer.access)
-    return ROLE_ACCESS.get(viewer.role or "", Access.COUNTS)
+    return Access(viewer.access)
 
 
 def viewer_for(level: Access) -> Viewer:

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from auth.policy import Principal, Role, viewer_of
 from engine.exposure import Window
 from engine.types import BAD_NO_COMMUNICATION, GOOD, PositionIn, SampleIn
 from plant import Plant, load_plant
@@ -87,12 +88,13 @@ def seed_hour(engine) -> None:  # type: ignore[no-untyped-def]
 def test_access_levels_decide_in_one_place(store) -> None:  # type: ignore[no-untyped-def]
     _, plant = store
     assert people.access(SYSTEM) is Access.FULL  # the server itself (services, jobs), named
-    assert people.access(Viewer(user="x", role="executive")) is Access.ANONYMOUS  # positions, no names
-    assert people.identities(plant, Viewer(role="executive"))["P001"].name is None
-    assert people.access(Viewer(role="dispatcher")) is Access.FULL
-    assert people.access(Viewer(role="admin")) is Access.FULL
-    assert people.access(Viewer(role="on-call")) is Access.COUNTS
-    assert people.access(Viewer(user="x", role="no-such-role")) is Access.COUNTS  # deny by default
+    assert people.access(viewer_of(Principal.of(1, "x", "executive"))) is Access.ANONYMOUS  # positions, no names
+    assert people.identities(plant, viewer_of(Principal.of(1, "x", "executive")))["P001"].name is None
+    assert people.access(viewer_of(Principal.of(1, "x", "dispatcher"))) is Access.FULL
+    assert people.access(viewer_of(Principal.of(1, "x", "admin"))) is Access.FULL
+    assert people.access(viewer_of(Principal.of(1, "x", "on-call"))) is Access.COUNTS
+    assert people.access(viewer_of(Principal(1, "x", Role.EXECUTIVE))) is Access.COUNTS  # no permission: deny
+    assert viewer_of(None) is None  # nobody: the store refuses it (tests/test_fail_closed.py)
     full = people.identities(plant, SYSTEM)
     assert full["P001"].name == "Zhang Wei" and full["V01"].vehicle and full["VIS1"].role == "visitor"
     anon = people.identities(plant, ANON)

@@ -76,7 +76,7 @@ def condition_text(condition: str, lang: str) -> str:
 
 def alarm_text(alarm: AlarmView | dict[str, Any], plant: Plant, lang: str) -> str:
     """What the alarm is about, in the user's language, built now from the row's structured fields
-    (``engine.alarm_text``); people are named only for users who may see names (``store.people`` decides)."""
+    (``engine.alarm_text``); people are named only for users who may see names (``auth.policy.viewer_of`` decides)."""
     return build_alarm_text(alarm, plant_names(plant), lang, show_names=names_visible())
 
 

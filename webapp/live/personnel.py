@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from auth.policy import Principal
+from auth.policy import viewer_of
 from engine import exposure as exp
 from engine.personnel import RULES
 from engine.shifts import current_shift
@@ -54,20 +54,15 @@ EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 
 
 def current_viewer() -> Viewer | None:
-    """Who is looking: the logged-in user (:func:`store.people.access` decides what that role sees). Every
-    request that reaches this page has one (``auth.policy``); None (nobody logged in) is refused by
+    """Who is looking: the logged-in user's scope (:func:`auth.policy.viewer_of` decides what that user sees).
+    Every request that reaches this page has one (``auth.policy``); None (nobody logged in) is refused by
     ``store.people`` (:class:`store.people.NoViewerError`), never read as everybody."""
     return viewer_of(current_user())
 
 
-def viewer_of(principal: Principal | None) -> Viewer | None:
-    """A logged-in user as ``store.people`` sees a viewer (None: no user)."""
-    return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
-
-
 def names_visible() -> bool:
     """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
-    only where badges are and their role (executives, on-call phones). ``store.people.access`` decides, as
+    only where badges are and their role (executives, on-call phones). ``auth.policy.viewer_of`` decides, as
     for the personnel page; alarm texts follow it too (``webapp.live.alarms.alarm_text``)."""
     viewer = current_viewer()  # nobody logged in: no names
     return viewer is not None and people.access(viewer) == Access.FULL

@@ -26,6 +26,7 @@ from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_
 from dash.exceptions import PreventUpdate
 
 from auth import Perm
+from auth.policy import viewer_of
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
@@ -45,7 +46,6 @@ from webapp.live.alarms import (
     source_text,
     value_text,
 )
-from webapp.live.personnel import viewer_of
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
