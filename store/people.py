@@ -21,7 +21,6 @@ repository here, functions take a session and never commit (muster declarations 
 
 from __future__ import annotations
 
-import base64
 import logging
 import math
 import re
@@ -43,6 +42,7 @@ from engine.tracks import (
     ON_SITE_MAX_AGE_MS,
     SECOND_MS,
     Track,
+    Trip,
     located,
     path_length,
     presence,
@@ -628,7 +628,23 @@ def trajectory(
 # --- playback --------------------------------------------------------------------------------------------------
 
 
-def playback_trips(
+@dataclass(frozen=True)
+class Playback:
+    """Everybody's movements in a window (in one zone, or the whole plant) for a replay: ``trips`` are
+    (index into ``badges``, trip), ``step_ms`` the time bucket (0 when the viewer may not see positions:
+    no badges, trips or violations then)."""
+
+    t0: int
+    t1: int
+    step_ms: int
+    zone: str | None
+    access: Access
+    badges: list[Identity]  # in order of their first trip
+    trips: list[tuple[int, Trip]]
+    violations: list[Violation]  # overlapping the window (in the zone), oldest first
+
+
+def playback(
     session: Session,
     plant: Plant,
     start_ms: int,
@@ -638,74 +654,53 @@ def playback_trips(
     viewer: Viewer | None,
     points: int = PLAYBACK_POINTS,
     tolerance_m: float = PLAYBACK_TOLERANCE_M,
-) -> dict[str, Any]:
-    """Everybody's movements in ``[start_ms, end_ms]`` (in one zone, or the whole plant), compact for a
-    deck.gl TripsLayer.
-
-    Returns ``{"t0", "t1", "step_s", "zone", "badges": [{"id", "n", "nz", "r", "v"}], "trips": [{"b": badge
-    index, "p": [[x, y], ...], "t": [s, ...]}], "violations": [[start_s, end_s or null, severity, rule, badge
-    index or null, zone]], "points"}``: one position per time bucket (``step_s``: at most ``points`` buckets
-    per badge and :data:`PLAYBACK_BUDGET` positions for the whole plant), x/y to 0.1 m, times in seconds
-    from ``t0``; a badge has one trip per stretch on site (inside the zone), and points the replay would
-    interpolate to within ``tolerance_m`` are left out.
+) -> Playback:
+    """Everybody's movements in ``[start_ms, end_ms]`` (in one zone, or the whole plant): one position per
+    time bucket (at most ``points`` buckets per badge and :data:`PLAYBACK_BUDGET` positions for the whole
+    plant); a badge has one trip per stretch on site (inside the zone), and points the replay would
+    interpolate to within ``tolerance_m`` are left out (:func:`engine.tracks.replay`).
     A badge standing still keeps its place; one that left the site disappears until it comes back.
+    ``webapp.live.tracks.pack_playback`` packs it for the map.
     """
     a, b = _window(start_ms, end_ms)
     z = _zone(plant, zone)
-    out: dict[str, Any] = {
-        "t0": a,
-        "t1": b,
-        "step_s": 0,
-        "zone": z.id if z is not None else None,
-        "badges": [],
-        "trips": [],
-        "violations": [],
-        "points": 0,
-        "access": access(viewer).value,
-    }
+    level = access(viewer)
+    zone_id = z.id if z is not None else None
     if not _may_locate(viewer):
-        return out
+        return Playback(a, b, 0, zone_id, level, [], [], [])
     badges = _plant_badges(plant)
     step = max(step_for(b - a, points), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
-    out["step_s"] = step / SECOND_MS
     ids = identities(plant, viewer)
     tracks = _tracks(session, badges, a, b, step, sample=True)
     index: dict[str, int] = {}
-    n_points = 0
+    shown: list[Identity] = []
+    trips: list[tuple[int, Trip]] = []
     for badge in sorted(tracks):
         for trip in replay(tracks[badge], step, a, b, z.polygon if z is not None else None, tolerance_m):
             if badge not in index:
-                index[badge] = len(out["badges"])
-                ident = ids[badge]
-                out["badges"].append(
-                    {"id": badge, "n": ident.name, "nz": ident.name_zh, "r": ident.role, "v": int(ident.vehicle)}
-                )
-            out["trips"].append(
-                {
-                    "b": index[badge],
-                    "p": [[round(float(x), 1), round(float(y), 1)] for x, y in zip(trip.x, trip.y, strict=True)],
-                    "t": [round(float(s), 1) for s in trip.t],
-                }
-            )
-            n_points += len(trip.t)
-    out["points"] = n_points
-    for v in violations_between(session, a, b, viewer):
-        if z is not None and v.zone != z.id:
-            continue
-        out["violations"].append(
-            [
-                round(max(0, v.start_ms - a) / SECOND_MS, 1),
-                None if v.end_ms is None else round((min(b, v.end_ms) - a) / SECOND_MS, 1),
-                v.severity,
-                v.rule,
-                index.get(v.badge) if v.badge else None,
-                v.zone,
-            ]
-        )
-    return out
+                index[badge] = len(shown)
+                shown.append(ids[badge])
+            trips.append((index[badge], trip))
+    found = [v for v in violations_between(session, a, b, viewer) if z is None or v.zone == z.id]
+    return Playback(a, b, step, zone_id, level, shown, trips, found)
 
 
 # --- heatmap ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Seconds of presence per grid cell in a window (in one zone, or the whole plant): ``grid`` has ``ny``
+    rows of ``nx`` cells of ``cell`` metres from the south-west corner (row ``j`` = y from ``j * cell``);
+    None when the viewer may not see positions."""
+
+    t0: int
+    t1: int
+    cell: float
+    nx: int
+    ny: int
+    zone: str | None
+    grid: np.ndarray | None
 
 
 def heatmap(
@@ -718,12 +713,10 @@ def heatmap(
     viewer: Viewer | None,
     cell_m: float | None = None,
     vehicles: bool = False,
-) -> dict[str, Any]:
-    """Person-seconds of presence per grid cell in ``[start_ms, end_ms]`` (in one zone, or the whole plant).
-
-    Returns ``{"t0", "t1", "cell", "nx", "ny", "max_s", "total_s", "data"}``: ``data`` is base64 of ``nx * ny``
-    bytes, row by row from the south-west corner (row ``j`` = y from ``j * cell``), each the cell's share of
-    the busiest cell on a square-root scale (0 empty, 255 busiest)."""
+) -> Heatmap:
+    """Person-seconds of presence per grid cell in ``[start_ms, end_ms]`` (in one zone, or the whole plant),
+    from one position per time bucket (:func:`engine.tracks.presence`). ``webapp.live.tracks.pack_heatmap``
+    packs it for the map."""
     a, b = _window(start_ms, end_ms, longest=7 * 24 * HOUR_MS)
     z = _zone(plant, zone)
     width, depth = plant.site.width_m, plant.site.depth_m
@@ -731,23 +724,15 @@ def heatmap(
     if not math.isfinite(cell) or cell <= 0:
         raise ValueError("cell size must be a positive number of metres")
     nx, ny = max(1, math.ceil(width / cell)), max(1, math.ceil(depth / cell))
-    out: dict[str, Any] = {"t0": a, "t1": b, "cell": cell, "nx": nx, "ny": ny, "max_s": 0.0, "total_s": 0.0}
-    out["zone"] = z.id if z is not None else None
+    zone_id = z.id if z is not None else None
     if not _may_locate(viewer):
-        out["data"] = ""
-        return out
+        return Heatmap(a, b, cell, nx, ny, zone_id, None)
     kinds = ("person", "vehicle") if vehicles else ("person",)
     badges = _plant_badges(plant, kinds)
     step = max(step_for(b - a, PLAYBACK_POINTS), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     tracks = _tracks(session, badges, a, b, step, sample=True).values()
     grid = presence(tracks, a, b, cell, nx, ny, z.polygon if z is not None else None)
-    peak = float(grid.max())
-    out["max_s"] = round(peak, 1)
-    out["total_s"] = round(float(grid.sum()), 1)
-    scaled = np.zeros_like(grid) if peak <= 0 else np.sqrt(grid / peak) * 255
-    raw = np.clip(np.ceil(scaled), 0, 255).astype(np.uint8)
-    out["data"] = base64.b64encode(raw.tobytes()).decode("ascii")
-    return out
+    return Heatmap(a, b, cell, nx, ny, zone_id, grid)
 
 
 # --- exposure -------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
 from tests.webutil import MINI_PLANT
+from webapp.live.tracks import pack_heatmap, pack_playback
 
 S = 1000
 MIN = 60 * S
@@ -229,7 +230,7 @@ def test_playback_trips_compact_and_faithful(store) -> None:  # type: ignore[no-
     seed_hour(engine)
     with session_scope(engine) as session:
         add_event(session, "violation", "speed", T0 + 15 * MIN, T0 + 16 * MIN, badge="V01", severity="medium")
-        out = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=SYSTEM)
+        out = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=SYSTEM))
     assert out["t0"] == T0 and out["step_s"] == 5
     names = {b["id"]: b for b in out["badges"]}
     assert set(names) == {"P001", "P002", "P003", "V01"}
@@ -265,11 +266,11 @@ def test_playback_zone_filter_and_access(store) -> None:  # type: ignore[no-unty
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hall = people.playback_trips(session, plant, T0, T0 + 3600 * S, zone="smelter-hall", viewer=SYSTEM)
-        anon = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=ANON)
-        counts = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=COUNTS)
+        hall = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, zone="smelter-hall", viewer=SYSTEM))
+        anon = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=ANON))
+        counts = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=COUNTS))
         with pytest.raises(KeyError, match="unknown zone"):
-            people.playback_trips(session, plant, T0, T0 + S, zone="nowhere", viewer=SYSTEM)
+            people.playback(session, plant, T0, T0 + S, zone="nowhere", viewer=SYSTEM)
     assert {b["id"] for b in hall["badges"]} == {"P001"}
     for trip in hall["trips"]:
         assert all(50 <= x <= 150 and 150 <= y <= 250 for x, y in trip["p"])
@@ -284,7 +285,7 @@ def test_heatmap_person_seconds(store) -> None:  # type: ignore[no-untyped-def]
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hm = people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10, viewer=SYSTEM)
+        hm = pack_heatmap(people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10, viewer=SYSTEM))
     assert (hm["nx"], hm["ny"]) == (40, 30)
     grid = np.frombuffer(base64.b64decode(hm["data"]), dtype=np.uint8).reshape(hm["ny"], hm["nx"])
     # the busiest cell: P002 standing in the acid plant for the whole hour
@@ -445,7 +446,7 @@ def test_rtls_outage_marker_keeps_badges_where_they_were(store) -> None:  # type
             ],
         )
         view = people.live_people(session, plant, t, SYSTEM)
-        trips = people.playback_trips(session, plant, t - 5 * MIN, t, viewer=SYSTEM)
+        trips = pack_playback(people.playback(session, plant, t - 5 * MIN, t, viewer=SYSTEM))
         people.declare_muster(session, "Wu", t)
         muster = people.muster_view(session, plant, t + MIN, SYSTEM)
     by = {p.badge: p for p in view.people}

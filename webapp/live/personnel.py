@@ -5,7 +5,8 @@
   cost about one set of queries;
 * :func:`static_spec` - what the map draws that does not change while the page is open (the scene's
   geometry and meshes, badge names as the viewer may see them, translated words);
-* :func:`playback`, :func:`heat`, :func:`path` - windows of history for the map, cached briefly;
+* :func:`playback`, :func:`heat`, :func:`path` - windows of history for the map, cached briefly (packed by
+  :mod:`webapp.live.tracks`);
 * :func:`exposure_table` and :func:`exposure_csv` (served as ``/personnel/exposure.csv`` by ``webapp.routes``).
 
 Plant strings travel as data; the browser shows them with ``textContent`` only.
@@ -36,6 +37,7 @@ from store.db import session_scope
 from store.people import Access, Viewer
 from webapp import context as web
 from webapp.gate import current_user
+from webapp.live.tracks import pack_heatmap, pack_playback
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +336,8 @@ def playback(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[
 
     def build() -> dict[str, Any]:
         with session_scope(web.engine()) as session:
-            return people.playback_trips(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+            found = people.playback(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+        return pack_playback(found)
 
     return web.cached(f"sw:personnel:trips:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
@@ -344,7 +347,8 @@ def heat(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[str,
 
     def build() -> dict[str, Any]:
         with session_scope(web.engine()) as session:
-            return people.heatmap(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+            found = people.heatmap(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+        return pack_heatmap(found)
 
     return web.cached(f"sw:personnel:heat:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
