@@ -203,6 +203,15 @@ def replay(tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Any, tolerance_
     return out
 
 
+def grid_of(width_m: float, depth_m: float, cell_m: float | None = None) -> tuple[float, int, int]:
+    """The presence grid over a site of ``width_m`` by ``depth_m``: cell size (``cell_m``, by default about
+    200 cells along the longer side and at least 2 m), cells along x and along y."""
+    cell = float(cell_m) if cell_m is not None else max(2.0, math.ceil(max(width_m, depth_m) / 200))
+    if not math.isfinite(cell) or cell <= 0:
+        raise ValueError("cell size must be a positive number of metres")
+    return cell, max(1, math.ceil(width_m / cell)), max(1, math.ceil(depth_m / cell))
+
+
 def presence(
     tracks: Iterable[Track], t0: int, t1: int, cell: float, nx: int, ny: int, zone_poly: Any = None
 ) -> np.ndarray:

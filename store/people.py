@@ -36,13 +36,14 @@ from sqlalchemy.orm import Session
 from engine import exposure as exp
 from engine import muster as mus
 from engine.geometry import locate
-from engine.personnel import is_alarm_rule
+from engine.onsite import LiveView, live_view
 from engine.tracks import (
     HOUR_MS,
     ON_SITE_MAX_AGE_MS,
     SECOND_MS,
     Track,
     Trip,
+    grid_of,
     located,
     path_length,
     presence,
@@ -62,8 +63,6 @@ from store.tags import tag_ids
 logger = logging.getLogger(__name__)
 
 MUSTER = "muster"
-MINUTE_MS = 60_000
-STALE_MS = 5 * MINUTE_MS  # not heard of for this long: drawn as "last known position"
 MAX_WINDOW_MS = 24 * HOUR_MS  # longest trajectory / playback / heatmap window
 PLAYBACK_POINTS = 720  # time buckets per badge in a playback window (before simplification)
 PLAYBACK_BUDGET = 400_000  # positions read for a plant-wide playback or heatmap (all badges together)
@@ -415,32 +414,6 @@ def _tracks(
 # --- live ------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LivePerson:
-    badge: str
-    kind: str
-    role: str
-    x: float
-    y: float
-    floor: int
-    ts: int
-    zone: str | None
-    sos: bool
-    rules: tuple[str, ...]  # open violations of this badge (rule names)
-    status: str  # normal | violation | sos (SOS button or man-down)
-    stale: bool  # not heard of for a while: last known position
-
-
-@dataclass(frozen=True)
-class LiveView:
-    now_ms: int
-    people: list[LivePerson]  # empty for COUNTS viewers
-    headcount: dict[str, int]  # zone -> people (not vehicles) inside now
-    on_site: dict[str, int]  # person / vehicle -> count on site
-    by_role: dict[str, int]
-    by_status: dict[str, int]
-
-
 def open_violations(session: Session) -> list[Event]:
     stmt = select(Event).where(Event.kind == VIOLATION, Event.ts_end.is_(None)).order_by(Event.ts_start.desc())
     return list(session.scalars(stmt))
@@ -451,17 +424,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     who may see them."""
     access(viewer)  # no viewer: refused before anything is read
     now = _ms(now_ms, "now")
-    meta = {b.id: b for b in plant.badges}
-    fixes = [
-        p
-        for p in current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
-        if p.badge in meta and located(p.quality, p.x, p.y)
-    ]
-    zones = locate(
-        np.array([p.x for p in fixes], dtype=float),
-        np.array([p.y for p in fixes], dtype=float),
-        [(z.id, z.polygon) for z in plant.zones],
-    )
+    newest = current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
     sos_tags = {t.id: t.badge for t in plant.tags if t.kind == TagKind.SOS and t.badge}
     known = tag_ids(session)
     by_tag_id = {known[t]: b for t, b in sos_tags.items() if t in known}
@@ -474,45 +437,8 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     for ev in open_violations(session):
         if ev.badge:
             rules.setdefault(ev.badge, []).append(ev.source)
-    people: list[LivePerson] = []
-    headcount: dict[str, int] = {}
-    on_site = {"person": 0, "vehicle": 0}
-    by_role: dict[str, int] = {}
-    by_status = {"normal": 0, "violation": 0, "sos": 0}
-    for p, zone in zip(fixes, zones, strict=True):
-        b = meta[p.badge]
-        mine = tuple(rules.get(p.badge, ()))
-        is_sos = p.badge in sos
-        status = "sos" if is_sos or any(is_alarm_rule(r) for r in mine) else "violation" if mine else "normal"
-        people.append(
-            LivePerson(
-                badge=p.badge,
-                kind=b.kind.value,
-                role=b.role.value,
-                x=float(p.x),
-                y=float(p.y),
-                floor=int(p.floor),
-                ts=int(p.ts),
-                zone=zone,
-                sos=is_sos,
-                rules=mine,
-                status=status,
-                stale=now - p.ts > STALE_MS or int(p.quality) == BAD_NO_COMMUNICATION,
-            )
-        )
-        on_site[b.kind.value] = on_site.get(b.kind.value, 0) + 1
-        by_role[b.role.value] = by_role.get(b.role.value, 0) + 1
-        by_status[status] += 1
-        if zone is not None and b.kind == BadgeKind.PERSON:
-            headcount[zone] = headcount.get(zone, 0) + 1
-    return LiveView(
-        now_ms=now,
-        people=people if _may_locate(viewer) else [],
-        headcount=headcount,
-        on_site=on_site,
-        by_role=by_role,
-        by_status=by_status,
-    )
+    view = live_view(plant, now, newest, sos, rules)
+    return view if _may_locate(viewer) else replace(view, people=[])
 
 
 # --- violations --------------------------------------------------------------------------------------------
@@ -719,11 +645,7 @@ def heatmap(
     packs it for the map."""
     a, b = _window(start_ms, end_ms, longest=7 * 24 * HOUR_MS)
     z = _zone(plant, zone)
-    width, depth = plant.site.width_m, plant.site.depth_m
-    cell = float(cell_m) if cell_m is not None else max(2.0, math.ceil(max(width, depth) / 200))
-    if not math.isfinite(cell) or cell <= 0:
-        raise ValueError("cell size must be a positive number of metres")
-    nx, ny = max(1, math.ceil(width / cell)), max(1, math.ceil(depth / cell))
+    cell, nx, ny = grid_of(plant.site.width_m, plant.site.depth_m, cell_m)
     zone_id = z.id if z is not None else None
     if not _may_locate(viewer):
         return Heatmap(a, b, cell, nx, ny, zone_id, None)
