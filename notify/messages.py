@@ -13,10 +13,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from engine.alarm_text import RULES, VIDEO_CLASSES, PlantNames, alarm_text, source_text
+from engine.clock import DATE_TIME, format_local
 from i18n import label, t
 from notify.policy import AlarmInfo, Outgoing
 
@@ -67,10 +67,6 @@ class Rendered:
     markdown: str
     lang: str
     alarm_texts: tuple[str, ...] = ()  # each alarm's text in ``lang``, in the order of the message's alarms
-
-
-def _fmt_time(ms: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _fmt_value(value: float | None, unit: str = "") -> str | None:
@@ -140,7 +136,7 @@ def _alarm_lines(w: _Writer, a: AlarmInfo, labels: Labels, tz: ZoneInfo, lang: s
         w.line("notify.line.value_limit", lang, value=value, limit=limit)
     elif value is not None:
         w.line("notify.line.value", lang, value=value)
-    w.line("notify.line.since", lang, time=_fmt_time(a.ts, tz))
+    w.line("notify.line.since", lang, time=format_local(a.ts, tz, DATE_TIME))
     if a.count > 1:
         w.line("notify.line.repeats", lang, count=a.count)
 
@@ -177,7 +173,7 @@ def render(
     else:
         digest = message.digest
         assert digest is not None, "a digest message carries its summary"
-        since = _fmt_time(digest.since_ms, tz)
+        since = format_local(digest.since_ms, tz, DATE_TIME)
         if message.level == 0:
             window = max(digest.window, digest.count)
             subject = t(

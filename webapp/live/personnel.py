@@ -18,12 +18,13 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 from auth.policy import viewer_of
 from engine import exposure as exp
+from engine.clock import DATE_TIME, format_local, to_local
 from engine.personnel import RULES
 from engine.shifts import current_shift
 from i18n import label, t
@@ -319,7 +320,7 @@ def parse_window(end_text: str | None, minutes: Any, plant: Plant, now_ms: int) 
         if m is None:
             raise WindowError("personnel.window.bad_end")
         tz = plant.tz()
-        local_now = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
+        local_now = to_local(now_ms, tz)
         try:
             day = date(int(m[1]), int(m[2]), int(m[3])) if m[1] else local_now.date()
             when = datetime(day.year, day.month, day.day, int(m[4]), int(m[5]), tzinfo=tz)
@@ -374,7 +375,7 @@ def path(badge: str, t0: int, t1: int, viewer: Viewer | None) -> dict[str, Any]:
 
 
 def plant_today(plant: Plant, now_ms: int) -> date:
-    return datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(plant.tz()).date()
+    return to_local(now_ms, plant.tz()).date()
 
 
 def history_days(plant: Plant, now_ms: int) -> list[date]:
@@ -440,13 +441,6 @@ def fmt_duration(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def local_time(plant: Plant, ms: int | None, with_date: bool = False) -> str:
-    if ms is None:
-        return "-"
-    d = datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz())
-    return d.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-
-
 def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | None, lang: str) -> bytes:
     plant = web.plant()
     rows = exposure_table(day, shift, levels, viewer)
@@ -487,8 +481,8 @@ def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | Non
                 round(r["seconds"] / 60, 1),
                 round(r["seconds"]),
                 r["entries"],
-                local_time(plant, r["first_ms"], with_date=True),
-                local_time(plant, r["last_ms"], with_date=True),
+                format_local(r["first_ms"], plant.tz(), DATE_TIME),
+                format_local(r["last_ms"], plant.tz(), DATE_TIME),
             ]
         )
     return exp.to_csv(header, body)
