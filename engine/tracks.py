@@ -14,7 +14,6 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -99,7 +98,7 @@ def simplify(t: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float) -> n
 
 
 def trips_of(
-    tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Any
+    tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Sequence[Pt] | None
 ) -> list[tuple[list[float], list[float], list[float]]]:
     """Split a track into trips (on-site and, with a zone, inside it) with hold points for long gaps."""
     trips: list[tuple[list[float], list[float], list[float]]] = []
@@ -186,7 +185,7 @@ class Trip:
     y: np.ndarray
 
 
-def replay(tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Any, tolerance_m: float) -> list[Trip]:
+def replay(tr: Track, step_ms: int, t0: int, t1: int, zone_poly: Sequence[Pt] | None, tolerance_m: float) -> list[Trip]:
     """The trips of a track in ``[t0, t1]`` (:func:`trips_of`), each simplified to within ``tolerance_m``
     (:func:`simplify`); a single sighting shows for one bucket."""
     out: list[Trip] = []
@@ -213,7 +212,7 @@ def grid_of(width_m: float, depth_m: float, cell_m: float | None = None) -> tupl
 
 
 def presence(
-    tracks: Iterable[Track], t0: int, t1: int, cell: float, nx: int, ny: int, zone_poly: Any = None
+    tracks: Iterable[Track], t0: int, t1: int, cell: float, nx: int, ny: int, zone_poly: Sequence[Pt] | None = None
 ) -> np.ndarray:
     """Seconds of presence per grid cell in ``[t0, t1]``, ``ny`` rows of ``nx`` cells of ``cell`` metres from
     the south-west corner (row ``j`` = y from ``j * cell``); inside ``zone_poly`` only when given. Each good
