@@ -15,15 +15,18 @@ How a request finds its line (``webapp.gate``):
   ``ACTION_OUTPUTS`` (an action: acknowledge, shelve, muster) needs that permission too;
 - any other route: its Flask URL rule in ``ROUTES``.
 
-Data-level restrictions live with the data: an executive may see positions but not names (pages call
-``Principal.can(Perm.NAMES)``), an on-call user acknowledges only the alarms of their areas
-(``Principal.areas``).
+What a user may see and act on within the data is decided here too, and applied where the data is read:
+people's positions and names by :func:`viewer_of` (the scope every read of ``store.people`` takes; an
+executive sees positions without names), the areas an on-call user acts on by
+:meth:`Principal.command_areas`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from store import people
 
 
 class Role(StrEnum):
@@ -137,7 +140,7 @@ ROUTES: dict[str, Need] = {
     "/_reload-hash": Access.AUTHENTICATED,
     "/scene/deck-<version>.js": Access.AUTHENTICATED,  # the deck.gl library
     "/scene/mesh/<digest>.bin": Perm.SCENE,  # the plant's geometry
-    "/personnel/exposure.csv": Perm.PERSONNEL,  # names in it only for NAMES (store.people decides)
+    "/personnel/exposure.csv": Perm.PERSONNEL,  # names in it only for NAMES (viewer_of below decides)
     # Camera images (live, snapshot) and their online status; on-call: the cameras of their alerts, later.
     "/video/live/<camera>.mjpg": Perm.VIDEO,
     "/video/snapshot/<camera>.jpg": Perm.VIDEO,
@@ -198,6 +201,20 @@ class Principal:
     @property
     def name(self) -> str:
         return self.display_name or self.username
+
+
+def viewer_of(principal: Principal | None) -> people.Viewer | None:
+    """What ``principal`` may see of people's positions and identities, the one place that decides it: names
+    and positions with ``NAMES`` and ``POSITIONS`` (dispatchers, administrators), positions, roles and badge
+    ids without names with ``POSITIONS`` alone (executives), counts only otherwise (on-call users). None for
+    nobody: ``store.people`` refuses it (fail closed)."""
+    if principal is None:
+        return None
+    if principal.can(Perm.POSITIONS):
+        level = people.Access.FULL if principal.can(Perm.NAMES) else people.Access.ANONYMOUS
+    else:
+        level = people.Access.COUNTS
+    return people.Viewer(user=principal.username, access=level)
 
 
 def allowed(principal: Principal | None, need: Need | None) -> bool:

@@ -26,8 +26,9 @@ does not stretch):
   them. Target < 100 ms.
 - ``page_trajectory_p95_ms``: the same 8 h through :func:`store.people.trajectory`, what the personnel page
   draws (raw positions, or time-bucket means when there are more than 2,000).
-- ``playback_payload_bytes``: the compact JSON of :func:`store.people.playback_trips` for one hour of the
-  whole plant (what the page sends to the deck.gl TripsLayer), and its gzip size.
+- ``playback_payload_bytes``: the compact JSON of :func:`store.people.playback` packed by
+  :func:`webapp.live.tracks.pack_playback` for one hour of the whole plant (what the page sends to the
+  deck.gl TripsLayer), and its gzip size.
 """
 
 from __future__ import annotations
@@ -394,6 +395,7 @@ def bench_history(
             "trajectory_reps": reps,
         }
         from store import people
+        from webapp.live.tracks import pack_playback
 
         # what the personnel page asks for: the same 8 h through the access module (at most 2,000 points)
         page: list[float] = []
@@ -410,8 +412,8 @@ def bench_history(
         figures.update({"page_trajectory_p95_ms": _p95(page), "page_trajectory_points": points})
         with Session(engine) as session:
             t = time.perf_counter()
-            payload = people.playback_trips(
-                session, plant, START_MS, START_MS + playback_s * 1000, viewer=people.SYSTEM
+            payload = pack_playback(
+                people.playback(session, plant, START_MS, START_MS + playback_s * 1000, viewer=people.SYSTEM)
             )
             playback_ms = (time.perf_counter() - t) * 1000
         body = json.dumps(payload, separators=(",", ":")).encode()

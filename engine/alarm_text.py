@@ -11,7 +11,7 @@ What each source type keeps and how its text is built:
 - **personnel** alarms (``violation:<event id>``): the rule (``condition``), badge and zone are columns;
   the rule's facts (fence, region, value, limit, role, ...) are copied from the violation event into the
   row's ``data["facts"]`` (:data:`FACT_KEYS`). The sentence names the person only for readers that may
-  see names (``show_names``, decided by ``store.people.access``); others read the badge id.
+  see names (``show_names``, decided by ``auth.policy.viewer_of``); others read the badge id.
 - **video** alarms (``video:<event id>``): the detection class (``condition``) and the camera are columns.
 
 Rows written before the facts were kept (a personnel alarm with only an English ``message``) show their

@@ -21,6 +21,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from plant.schema import Plant
+
 
 @dataclass(frozen=True)
 class Point:
@@ -103,6 +105,14 @@ class MusterStatus:
     @property
     def complete(self) -> bool:
         return self.on_roll > 0 and not self.missing
+
+
+def points_of(plant: Plant) -> list[Point]:
+    """The plant's muster points."""
+    return [
+        Point(m.id, float(m.position[0]), float(m.position[1]), float(m.radius_m), int(m.capacity))
+        for m in plant.muster_points
+    ]
 
 
 def nearest_point(points: Sequence[Point], x: float, y: float) -> Point | None:

@@ -25,7 +25,7 @@ Rules (names are the ``source`` of the violation events):
 
 People are ``person`` badges; vehicles are ``vehicle`` badges. Only good-quality positions count: a badge
 off site (its gateway reports it with an uncertain status), not located, or last seen more than
-``presence_max_age_s`` ago (8 h, as in ``store.people``) is not in any zone. The one bad quality that still
+``presence_max_age_s`` ago (8 h, as in ``engine.tracks``) is not in any zone. The one bad quality that still
 counts is the collectors' outage marker (``BAD_NO_COMMUNICATION``, written at the start of an RTLS outage
 with the badge's last position): positions are reported by exception, so a badge that has not reported
 since is still where it was (a badge that moved or left reports anew once the link is back). Without this,
@@ -223,6 +223,12 @@ class Violation:
             out["y"] = round(self.y, 2)
         out.update(self.extra)
         return out
+
+
+def is_alarm_rule(rule: str) -> bool:
+    """Whether an open violation of ``rule`` shows its person as SOS (the SOS button, man-down)."""
+    r = rule.lower()
+    return "sos" in r or "man_down" in r or "man-down" in r or "mandown" in r
 
 
 def violation_key(rule: str, badge: str | None, region: str | None) -> tuple[str, str, str]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from engine.clock import to_local
 from plant.schema import Plant, Shift
 
 
@@ -13,7 +14,7 @@ def _start_minutes(shift: Shift) -> int:
 
 def current_shift(plant: Plant, now_ms: int) -> tuple[Shift, datetime] | None:
     """The shift running at ``now_ms`` and its start as an aware local datetime (None in a break)."""
-    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(plant.tz())
+    local = to_local(now_ms, plant.tz())
     minute_of_day = local.hour * 60 + local.minute + local.second / 60
     for shift in plant.site.shifts:
         start = _start_minutes(shift)
@@ -27,5 +28,5 @@ def current_shift(plant: Plant, now_ms: int) -> tuple[Shift, datetime] | None:
 
 def day_start(plant: Plant, now_ms: int) -> datetime:
     """Local midnight of the plant's current day, as an aware datetime."""
-    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(plant.tz())
+    local = to_local(now_ms, plant.tz())
     return local.replace(hour=0, minute=0, second=0, microsecond=0)

@@ -13,10 +13,10 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from engine.alarm_text import RULES, VIDEO_CLASSES, PlantNames, alarm_text, source_text
+from engine.clock import DATE_TIME, format_local
 from i18n import label, t
 from notify.policy import AlarmInfo, Outgoing
 
@@ -69,10 +69,6 @@ class Rendered:
     alarm_texts: tuple[str, ...] = ()  # each alarm's text in ``lang``, in the order of the message's alarms
 
 
-def _fmt_time(ms: int, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _fmt_value(value: float | None, unit: str = "") -> str | None:
     if value is None or not math.isfinite(value):
         return None if value is None else str(value)
@@ -116,7 +112,7 @@ def _what(a: AlarmInfo, labels: Labels, lang: str) -> str:
 
 def alarm_line(a: AlarmInfo, labels: Labels, lang: str) -> str:
     """The alarm's text for a message, built in the reader's language. Messages leave the plant (mail, group
-    robots) and reach on-call people, who see no names on screen either (``store.people``): a person is
+    robots) and reach on-call people, who see no names on screen either (``auth.policy.viewer_of``): a person is
     their badge id, and an old row's sentence about a person is left out. A tag's description is already
     in :func:`_what`."""
     if a.source_type in ("process", "quality") and labels.tag_text(a.source, lang):
@@ -140,7 +136,7 @@ def _alarm_lines(w: _Writer, a: AlarmInfo, labels: Labels, tz: ZoneInfo, lang: s
         w.line("notify.line.value_limit", lang, value=value, limit=limit)
     elif value is not None:
         w.line("notify.line.value", lang, value=value)
-    w.line("notify.line.since", lang, time=_fmt_time(a.ts, tz))
+    w.line("notify.line.since", lang, time=format_local(a.ts, tz, DATE_TIME))
     if a.count > 1:
         w.line("notify.line.repeats", lang, count=a.count)
 
@@ -177,7 +173,7 @@ def render(
     else:
         digest = message.digest
         assert digest is not None, "a digest message carries its summary"
-        since = _fmt_time(digest.since_ms, tz)
+        since = format_local(digest.since_ms, tz, DATE_TIME)
         if message.level == 0:
             window = max(digest.window, digest.count)
             subject = t(

@@ -26,10 +26,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.clock import to_local
 from notify.config import WEEKDAYS, OncallConfig, Person
 from plant.schema import PRIORITIES
 
@@ -160,7 +161,7 @@ class _Track:
 
 def on_call(config: OncallConfig, tz: ZoneInfo, now_ms: int) -> tuple[str | None, list[Person]]:
     """The rota entry (or override) in force at ``now_ms`` and its chain, primary first; (None, []) if none."""
-    local = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
+    local = to_local(now_ms, tz)
     for override in config.overrides:
         start = override.start if override.start.tzinfo else override.start.replace(tzinfo=tz)
         end = override.end if override.end.tzinfo else override.end.replace(tzinfo=tz)

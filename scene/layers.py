@@ -234,7 +234,7 @@ def static_scene(
 ) -> dict[str, Any]:
     """Everything the browser draws that does not change while the page is open.
 
-    ``names``: whether the viewer may see who a badge is (the web tier asks ``store.people``); without it
+    ``names``: whether the viewer may see who a badge is (``auth.policy.viewer_of`` decides); without it
     each badge keeps its id, role and kind, its name is blank and tooltips show only the role or "vehicle".
     """
     zones = []

@@ -33,11 +33,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from engine.clock import to_local
 from engine.geometry import point_in_polygon
 from plant.schema import Badge, BadgeKind, FenceKind, IncidentKind, Plant, Role
 from simulator.geometry import (
@@ -106,7 +105,7 @@ class Crowd:
         self.plant = plant
         self.rng = rng
         self.schedule = schedule
-        self.tz = ZoneInfo(plant.site.timezone)
+        self.tz = plant.tz()
         self.width = plant.site.width_m
         self.depth = plant.site.depth_m
         self.net = RoadNetwork.build([(r.polyline, r.width_m, r.speed_limit_kmh / 3.6) for r in plant.roads])
@@ -235,7 +234,7 @@ class Crowd:
     # ---- schedules ----------------------------------------------------------------------------------
 
     def _local(self, t: float) -> tuple[float, int]:
-        d = datetime.fromtimestamp(t / 1000, UTC).astimezone(self.tz)
+        d = to_local(t, self.tz)
         return d.hour * 60 + d.minute + d.second / 60, d.weekday()
 
     def _want(self, w: _Walker, t: float) -> bool:

@@ -1,12 +1,12 @@
-"""THE access module for position and identity data (issue 4, item 6).
+"""People's positions and identities, read within a viewer's scope (issue 4, item 6).
 
 Every read of where people and vehicles are or were (live positions, trajectories, playback, heatmap,
 exposure, muster lists) and of who a badge is (names, roles, teams) that a page makes goes through the
-functions here, each with an explicit ``viewer``. What a viewer may see is decided in one place,
-:func:`access`: a logged-in user what :data:`ROLE_ACCESS` gives the role (executives: positions without
-names; a role not listed: counts only). No viewer (``None``) is refused (:class:`NoViewerError`), never
-taken for everything: services, background jobs, benchmarks and tests that read without a web user say so
-with :data:`SYSTEM`, the one named full-access viewer that stands for no person.
+functions here, each with an explicit ``viewer``: a plain scope (:class:`Viewer`) saying what its reader may
+see. Which scope a logged-in user gets is decided in one place, ``auth.policy.viewer_of`` (executives:
+positions without names; on-call users: counts only). No viewer (``None``) is refused
+(:class:`NoViewerError`), never taken for everything: services, background jobs, benchmarks and tests that
+read without a web user say so with :data:`SYSTEM`, the one named full-access viewer that stands for no person.
 
 Levels: ``FULL`` names and positions; ``ANONYMOUS`` positions, roles and badge ids, but no names, teams or
 free-text messages (which may carry names); ``COUNTS`` only counts (headcount per zone, muster totals), no
@@ -21,13 +21,11 @@ repository here, functions take a session and never commit (muster declarations 
 
 from __future__ import annotations
 
-import base64
-import itertools
 import logging
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +35,23 @@ from sqlalchemy.orm import Session
 
 from engine import exposure as exp
 from engine import muster as mus
-from engine.geometry import locate, point_in_polygon
+from engine.geometry import locate
+from engine.onsite import LiveView, live_view
+from engine.tracks import (
+    HOUR_MS,
+    ON_SITE_MAX_AGE_MS,
+    SECOND_MS,
+    Track,
+    Trip,
+    grid_of,
+    located,
+    path_length,
+    presence,
+    replay,
+    segments,
+    step_for,
+    zones_visited,
+)
 from engine.types import BAD_NO_COMMUNICATION, is_good
 from plant.schema import Badge, BadgeKind, Plant, TagKind
 from store.events import VIOLATION, add_event, close_event
@@ -49,17 +63,11 @@ from store.tags import tag_ids
 logger = logging.getLogger(__name__)
 
 MUSTER = "muster"
-SECOND_MS = 1000
-MINUTE_MS = 60_000
-HOUR_MS = 3_600_000
-ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
-STALE_MS = 5 * MINUTE_MS  # not heard of for this long: drawn as "last known position"
 MAX_WINDOW_MS = 24 * HOUR_MS  # longest trajectory / playback / heatmap window
 PLAYBACK_POINTS = 720  # time buckets per badge in a playback window (before simplification)
 PLAYBACK_BUDGET = 400_000  # positions read for a plant-wide playback or heatmap (all badges together)
 EXPOSURE_BUDGET = 1_000_000  # positions read for an exposure table
 PLAYBACK_TOLERANCE_M = 0.5  # simplification: a dropped point is within this of the replayed path
-HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
 VIOLATION_FEED_MS = 12 * HOUR_MS
 NAME_MAX = 64
 
@@ -68,7 +76,7 @@ _CUR = BadgeCurrent.__table__
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-# --- who may see what: the one place -------------------------------------------------------------------
+# --- what a viewer may see (auth.policy.viewer_of decides which viewer a user is) ------------------------
 
 
 class Access(StrEnum):
@@ -77,13 +85,12 @@ class Access(StrEnum):
     COUNTS = "counts"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Viewer:
-    """Who is asking. ``access`` forces a level (:data:`SYSTEM`, shared caches); otherwise the role decides."""
+    """Who is asking and what they may see: ``access`` of positions and identities, ``user`` for the record."""
 
     user: str | None = None
-    role: str | None = None
-    access: Access | None = None
+    access: Access
 
 
 # The server itself, reading for no web user: services, background jobs, benchmarks, tests of the store.
@@ -91,23 +98,12 @@ class Viewer:
 SYSTEM = Viewer(user="system", access=Access.FULL)
 
 
-# role (auth.policy.Role) -> level; a role not listed gets COUNTS (deny by default).
-ROLE_ACCESS: dict[str, Access] = {
-    "dispatcher": Access.FULL,
-    "admin": Access.FULL,
-    "executive": Access.ANONYMOUS,  # positions, no names
-    "on-call": Access.COUNTS,
-}
-
-
 def access(viewer: Viewer | None) -> Access:
-    """What ``viewer`` may see of positions and identities. The only place that decides it.
+    """What ``viewer`` may see of positions and identities.
     :class:`NoViewerError` for no viewer: nobody is not everybody."""
     if viewer is None:
         raise NoViewerError("no viewer: positions and identities are refused")
-    if viewer.access is not None:
-        return Access(viewer.access)
-    return ROLE_ACCESS.get(viewer.role or "", Access.COUNTS)
+    return Access(viewer.access)
 
 
 def viewer_for(level: Access) -> Viewer:
@@ -246,15 +242,6 @@ def _plant_badges(plant: Plant, kinds: Iterable[str] | None = None) -> list[str]
 # --- position queries (SQL lives here, nowhere in the pages) ---------------------------------------------
 
 
-def _located(quality: int, x: float, y: float) -> bool:
-    """Whether a position places its badge: good quality, or the collectors' RTLS outage marker (the last
-    position written again at ``BAD_NO_COMMUNICATION`` when the gateway goes silent: the badge is still
-    where it was last seen). Any other not-good position (the gate position of a badge that left the site,
-    out of coverage) places it nowhere."""
-    q = int(quality)
-    return (is_good(q) or q == BAD_NO_COMMUNICATION) and math.isfinite(x) and math.isfinite(y)
-
-
 def _badge_values(badges: Sequence[str]) -> Any:
     return values(column("badge", String(64)), name="wanted").data([(b,) for b in badges]).cte("wanted")
 
@@ -292,7 +279,7 @@ def positions_at(
             pairs, and_(_POS.c.badge == pairs.c.badge, _POS.c.ts == pairs.c.ts)
         )
         for badge, ts, x, y, floor, quality in session.execute(stmt):
-            good = _located(quality, x, y)
+            good = located(quality, x, y)
             out[badge] = Fix(badge, int(ts), float(x), float(y), int(floor), good)
     return out
 
@@ -332,32 +319,6 @@ def _raw(session: Session, badges: Sequence[str], t0: int, t1: int, good: bool |
             stmt = stmt.where(~good_quality(_POS.c.quality), _POS.c.quality != BAD_NO_COMMUNICATION)
         out.extend(tuple(r) for r in session.execute(stmt.order_by(_POS.c.badge, _POS.c.ts)))
     return out
-
-
-@dataclass
-class _Track:
-    """A badge's positions in a window, oldest first: ts (ms), x, y, floor, good."""
-
-    badge: str
-    ts: list[int] = field(default_factory=list)
-    x: list[float] = field(default_factory=list)
-    y: list[float] = field(default_factory=list)
-    floor: list[int] = field(default_factory=list)
-    good: list[bool] = field(default_factory=list)
-
-    def add(self, ts: int, x: float, y: float, floor: int, good: bool) -> None:
-        self.ts.append(int(ts))
-        self.x.append(float(x))
-        self.y.append(float(y))
-        self.floor.append(int(floor))
-        self.good.append(bool(good))
-
-    def sorted(self) -> _Track:
-        order = sorted(range(len(self.ts)), key=lambda i: (self.ts[i], not self.good[i]))
-        out = _Track(self.badge)
-        for i in order:
-            out.add(self.ts[i], self.x[i], self.y[i], self.floor[i], self.good[i])
-        return out
 
 
 def _driver_rows(session: Session, sql: str, args: Sequence[Any]) -> list[tuple[Any, ...]]:
@@ -404,7 +365,7 @@ def _sampled(
         rows = _driver_rows(session, sql, [first, step_ms, step_ms, t1, *chunk, step_ms, t0, t1])
         with gc_paused():
             for badge, ts, x, y, floor, quality in rows:
-                good = _located(quality, x, y)
+                good = located(quality, x, y)
                 out.append((badge, int(ts), float(x), float(y), int(floor or 0), good))
     return out
 
@@ -418,19 +379,19 @@ def _tracks(
     *,
     raw: bool = False,
     sample: bool = False,
-) -> dict[str, _Track]:
+) -> dict[str, Track]:
     """Per badge: its position at ``t0`` (when on site then), its positions in ``(t0, t1]`` (bucket means;
     one position per bucket when ``sample``; every one when ``raw``) and its off-site markers, in time
     order."""
-    tracks: dict[str, _Track] = {}
+    tracks: dict[str, Track] = {}
     start = positions_at(session, badges, t0)
     for b, f in start.items():
-        tracks.setdefault(b, _Track(b)).add(t0, f.x, f.y, f.floor, f.good)
+        tracks.setdefault(b, Track(b)).add(t0, f.x, f.y, f.floor, f.good)
     if sample:
         for b, ts, x, y, fl, good in _sampled(session, badges, t0 + 1, t1, step_ms):
             tr = tracks.get(b)
             if tr is None:
-                tr = tracks[b] = _Track(b)
+                tr = tracks[b] = Track(b)
             tr.ts.append(ts)
             tr.x.append(x)
             tr.y.append(y)
@@ -439,54 +400,18 @@ def _tracks(
         return tracks  # already in time order: the start fix, then the rows by time
     if raw:
         for b, ts, x, y, fl, q in _raw(session, badges, t0 + 1, t1, None):
-            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, _located(q, x, y))
+            tracks.setdefault(b, Track(b)).add(ts, x, y, fl, located(q, x, y))
     else:
         for b, ts, x, y, fl, _k in _buckets(session, badges, t0 + 1, t1, step_ms):
             if x is None or y is None or not (math.isfinite(x) and math.isfinite(y)):
                 continue
-            tracks.setdefault(b, _Track(b)).add(round(float(ts)), x, y, fl or 0, True)
+            tracks.setdefault(b, Track(b)).add(round(float(ts)), x, y, fl or 0, True)
         for b, ts, x, y, fl, _q in _raw(session, badges, t0 + 1, t1, False):
-            tracks.setdefault(b, _Track(b)).add(ts, x, y, fl, False)
+            tracks.setdefault(b, Track(b)).add(ts, x, y, fl, False)
     return {b: tr.sorted() for b, tr in tracks.items()}
 
 
-def _step_for(window_ms: int, points: int) -> int:
-    """A whole number of seconds per bucket giving at most ``points`` buckets."""
-    return max(SECOND_MS, math.ceil(window_ms / max(1, points) / SECOND_MS) * SECOND_MS)
-
-
 # --- live ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LivePerson:
-    badge: str
-    kind: str
-    role: str
-    x: float
-    y: float
-    floor: int
-    ts: int
-    zone: str | None
-    sos: bool
-    rules: tuple[str, ...]  # open violations of this badge (rule names)
-    status: str  # normal | violation | sos (SOS button or man-down)
-    stale: bool  # not heard of for a while: last known position
-
-
-@dataclass(frozen=True)
-class LiveView:
-    now_ms: int
-    people: list[LivePerson]  # empty for COUNTS viewers
-    headcount: dict[str, int]  # zone -> people (not vehicles) inside now
-    on_site: dict[str, int]  # person / vehicle -> count on site
-    by_role: dict[str, int]
-    by_status: dict[str, int]
-
-
-def _is_alarm_rule(rule: str) -> bool:
-    r = rule.lower()
-    return "sos" in r or "man_down" in r or "man-down" in r or "mandown" in r
 
 
 def open_violations(session: Session) -> list[Event]:
@@ -499,17 +424,7 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     who may see them."""
     access(viewer)  # no viewer: refused before anything is read
     now = _ms(now_ms, "now")
-    meta = {b.id: b for b in plant.badges}
-    fixes = [
-        p
-        for p in current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
-        if p.badge in meta and _located(p.quality, p.x, p.y)
-    ]
-    zones = locate(
-        np.array([p.x for p in fixes], dtype=float),
-        np.array([p.y for p in fixes], dtype=float),
-        [(z.id, z.polygon) for z in plant.zones],
-    )
+    newest = current_positions(session, since=now - ON_SITE_MAX_AGE_MS)
     sos_tags = {t.id: t.badge for t in plant.tags if t.kind == TagKind.SOS and t.badge}
     known = tag_ids(session)
     by_tag_id = {known[t]: b for t, b in sos_tags.items() if t in known}
@@ -522,45 +437,8 @@ def live_people(session: Session, plant: Plant, now_ms: int, viewer: Viewer | No
     for ev in open_violations(session):
         if ev.badge:
             rules.setdefault(ev.badge, []).append(ev.source)
-    people: list[LivePerson] = []
-    headcount: dict[str, int] = {}
-    on_site = {"person": 0, "vehicle": 0}
-    by_role: dict[str, int] = {}
-    by_status = {"normal": 0, "violation": 0, "sos": 0}
-    for p, zone in zip(fixes, zones, strict=True):
-        b = meta[p.badge]
-        mine = tuple(rules.get(p.badge, ()))
-        is_sos = p.badge in sos
-        status = "sos" if is_sos or any(_is_alarm_rule(r) for r in mine) else "violation" if mine else "normal"
-        people.append(
-            LivePerson(
-                badge=p.badge,
-                kind=b.kind.value,
-                role=b.role.value,
-                x=float(p.x),
-                y=float(p.y),
-                floor=int(p.floor),
-                ts=int(p.ts),
-                zone=zone,
-                sos=is_sos,
-                rules=mine,
-                status=status,
-                stale=now - p.ts > STALE_MS or int(p.quality) == BAD_NO_COMMUNICATION,
-            )
-        )
-        on_site[b.kind.value] = on_site.get(b.kind.value, 0) + 1
-        by_role[b.role.value] = by_role.get(b.role.value, 0) + 1
-        by_status[status] += 1
-        if zone is not None and b.kind == BadgeKind.PERSON:
-            headcount[zone] = headcount.get(zone, 0) + 1
-    return LiveView(
-        now_ms=now,
-        people=people if _may_locate(viewer) else [],
-        headcount=headcount,
-        on_site=on_site,
-        by_role=by_role,
-        by_status=by_status,
-    )
+    view = live_view(plant, now, newest, sos, rules)
+    return view if _may_locate(viewer) else replace(view, people=[])
 
 
 # --- violations --------------------------------------------------------------------------------------------
@@ -665,108 +543,34 @@ def trajectory(
     raw_count = session.execute(
         select(func.count()).select_from(_POS).where(_POS.c.badge == badge, _POS.c.ts > a, _POS.c.ts <= b)
     ).scalar_one()
-    step = 0 if raw_count <= max_points else _step_for(b - a, max_points)
-    tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, _Track(badge))
-    segments: list[list[tuple[int, float, float, int]]] = []
-    cur: list[tuple[int, float, float, int]] = []
-    for i in range(len(tr.ts)):
-        if not tr.good[i]:
-            if cur:
-                segments.append(cur)
-            cur = []
-            continue
-        cur.append((tr.ts[i], tr.x[i], tr.y[i], tr.floor[i]))
-    if cur:
-        segments.append(cur)
-    dist = 0.0
-    for seg in segments:
-        for (_, x1, y1, _), (_, x2, y2, _) in itertools.pairwise(seg):
-            dist += math.hypot(x2 - x1, y2 - y1)
-    polys = [(z.id, z.polygon) for z in plant.zones]
-    visited: list[str] = []
-    for seg in segments:
-        if not seg:
-            continue
-        found = locate(np.array([p[1] for p in seg]), np.array([p[2] for p in seg]), polys)
-        for z in found:
-            if z is not None and z not in visited:
-                visited.append(z)
-    return Trajectory(badge, a, b, segments, round(dist, 1), step, visited)
+    step = 0 if raw_count <= max_points else step_for(b - a, max_points)
+    tr = _tracks(session, [badge], a, b, step or SECOND_MS, raw=step == 0).get(badge, Track(badge))
+    stretches = segments(tr)
+    dist = path_length(stretches)
+    visited = zones_visited(stretches, [(z.id, z.polygon) for z in plant.zones])
+    return Trajectory(badge, a, b, stretches, round(dist, 1), step, visited)
 
 
 # --- playback --------------------------------------------------------------------------------------------------
 
 
-def simplify(t: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance: float) -> np.ndarray:
-    """Indices of the points to keep so that replaying the kept points (linear in time, like deck.gl's
-    TripsLayer) stays within ``tolerance`` metres of every dropped point at its own time (Douglas-Peucker
-    with the synchronized distance)."""
-    n = len(t)
-    if n <= 2:
-        return np.arange(n)
-    keep = np.zeros(n, dtype=bool)
-    keep[0] = keep[-1] = True
-    stack = [(0, n - 1)]
-    while stack:
-        i, j = stack.pop()
-        if j - i < 2:
-            continue
-        span = t[j] - t[i]
-        mid = slice(i + 1, j)
-        f = (t[mid] - t[i]) / span if span > 0 else np.zeros(j - i - 1)
-        px = x[i] + (x[j] - x[i]) * f
-        py = y[i] + (y[j] - y[i]) * f
-        d = np.hypot(x[mid] - px, y[mid] - py)
-        k = int(np.argmax(d))
-        if d[k] > tolerance:
-            m = i + 1 + k
-            keep[m] = True
-            stack.append((i, m))
-            stack.append((m, j))
-    return np.flatnonzero(keep)
+@dataclass(frozen=True)
+class Playback:
+    """Everybody's movements in a window (in one zone, or the whole plant) for a replay: ``trips`` are
+    (index into ``badges``, trip), ``step_ms`` the time bucket (0 when the viewer may not see positions:
+    no badges, trips or violations then)."""
+
+    t0: int
+    t1: int
+    step_ms: int
+    zone: str | None
+    access: Access
+    badges: list[Identity]  # in order of their first trip
+    trips: list[tuple[int, Trip]]
+    violations: list[Violation]  # overlapping the window (in the zone), oldest first
 
 
-def _trips_of(
-    tr: _Track, step_ms: int, t0: int, t1: int, zone_poly: Any
-) -> list[tuple[list[float], list[float], list[float]]]:
-    """Split a track into trips (on-site and, with a zone, inside it) with hold points for long gaps."""
-    trips: list[tuple[list[float], list[float], list[float]]] = []
-    ts: list[float] = []
-    xs: list[float] = []
-    ys: list[float] = []
-    hold = HOLD_GAP_FACTOR * step_ms
-
-    def flush() -> None:
-        nonlocal ts, xs, ys
-        if ts:
-            trips.append((ts, xs, ys))
-        ts, xs, ys = [], [], []
-
-    for i in range(len(tr.ts)):
-        inside = tr.good[i] and (zone_poly is None or point_in_polygon(tr.x[i], tr.y[i], zone_poly))
-        if not inside:
-            flush()
-            continue
-        t = float(tr.ts[i])
-        if ts and t - ts[-1] > hold:  # stood still (no report) until shortly before this position
-            ts.append(t - step_ms)
-            xs.append(xs[-1])
-            ys.append(ys[-1])
-        ts.append(t)
-        xs.append(tr.x[i])
-        ys.append(tr.y[i])
-    if ts and tr.good and tr.good[-1] and ts[-1] < t1:
-        # still there at the end of the window (the last report holds)
-        last_good = tr.ts[-1]
-        if t1 - last_good <= ON_SITE_MAX_AGE_MS:
-            ts.append(float(t1))
-            xs.append(xs[-1])
-            ys.append(ys[-1])
-    flush()
-    return trips
-
-
-def playback_trips(
+def playback(
     session: Session,
     plant: Plant,
     start_ms: int,
@@ -776,82 +580,53 @@ def playback_trips(
     viewer: Viewer | None,
     points: int = PLAYBACK_POINTS,
     tolerance_m: float = PLAYBACK_TOLERANCE_M,
-) -> dict[str, Any]:
-    """Everybody's movements in ``[start_ms, end_ms]`` (in one zone, or the whole plant), compact for a
-    deck.gl TripsLayer.
-
-    Returns ``{"t0", "t1", "step_s", "zone", "badges": [{"id", "n", "nz", "r", "v"}], "trips": [{"b": badge
-    index, "p": [[x, y], ...], "t": [s, ...]}], "violations": [[start_s, end_s or null, severity, rule, badge
-    index or null, zone]], "points"}``: one position per time bucket (``step_s``: at most ``points`` buckets
-    per badge and :data:`PLAYBACK_BUDGET` positions for the whole plant), x/y to 0.1 m, times in seconds
-    from ``t0``; a badge has one trip per stretch on site (inside the zone), and points the replay would
-    interpolate to within ``tolerance_m`` are left out.
+) -> Playback:
+    """Everybody's movements in ``[start_ms, end_ms]`` (in one zone, or the whole plant): one position per
+    time bucket (at most ``points`` buckets per badge and :data:`PLAYBACK_BUDGET` positions for the whole
+    plant); a badge has one trip per stretch on site (inside the zone), and points the replay would
+    interpolate to within ``tolerance_m`` are left out (:func:`engine.tracks.replay`).
     A badge standing still keeps its place; one that left the site disappears until it comes back.
+    ``webapp.live.tracks.pack_playback`` packs it for the map.
     """
     a, b = _window(start_ms, end_ms)
     z = _zone(plant, zone)
-    out: dict[str, Any] = {
-        "t0": a,
-        "t1": b,
-        "step_s": 0,
-        "zone": z.id if z is not None else None,
-        "badges": [],
-        "trips": [],
-        "violations": [],
-        "points": 0,
-        "access": access(viewer).value,
-    }
+    level = access(viewer)
+    zone_id = z.id if z is not None else None
     if not _may_locate(viewer):
-        return out
+        return Playback(a, b, 0, zone_id, level, [], [], [])
     badges = _plant_badges(plant)
-    step = max(_step_for(b - a, points), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
-    out["step_s"] = step / SECOND_MS
+    step = max(step_for(b - a, points), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
     ids = identities(plant, viewer)
     tracks = _tracks(session, badges, a, b, step, sample=True)
     index: dict[str, int] = {}
-    n_points = 0
+    shown: list[Identity] = []
+    trips: list[tuple[int, Trip]] = []
     for badge in sorted(tracks):
-        for ts, xs, ys in _trips_of(tracks[badge], step, a, b, z.polygon if z is not None else None):
-            t = (np.array(ts) - a) / SECOND_MS
-            x = np.array(xs)
-            y = np.array(ys)
-            if len(t) == 1:  # one sighting: show it for one bucket
-                t = np.array([t[0], min(t[0] + step / SECOND_MS, (b - a) / SECOND_MS)])
-                x = np.repeat(x, 2)
-                y = np.repeat(y, 2)
-            keep = simplify(t, x, y, tolerance_m)
+        for trip in replay(tracks[badge], step, a, b, z.polygon if z is not None else None, tolerance_m):
             if badge not in index:
-                index[badge] = len(out["badges"])
-                ident = ids[badge]
-                out["badges"].append(
-                    {"id": badge, "n": ident.name, "nz": ident.name_zh, "r": ident.role, "v": int(ident.vehicle)}
-                )
-            out["trips"].append(
-                {
-                    "b": index[badge],
-                    "p": [[round(float(x[i]), 1), round(float(y[i]), 1)] for i in keep],
-                    "t": [round(float(t[i]), 1) for i in keep],
-                }
-            )
-            n_points += len(keep)
-    out["points"] = n_points
-    for v in violations_between(session, a, b, viewer):
-        if z is not None and v.zone != z.id:
-            continue
-        out["violations"].append(
-            [
-                round(max(0, v.start_ms - a) / SECOND_MS, 1),
-                None if v.end_ms is None else round((min(b, v.end_ms) - a) / SECOND_MS, 1),
-                v.severity,
-                v.rule,
-                index.get(v.badge) if v.badge else None,
-                v.zone,
-            ]
-        )
-    return out
+                index[badge] = len(shown)
+                shown.append(ids[badge])
+            trips.append((index[badge], trip))
+    found = [v for v in violations_between(session, a, b, viewer) if z is None or v.zone == z.id]
+    return Playback(a, b, step, zone_id, level, shown, trips, found)
 
 
 # --- heatmap ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """Seconds of presence per grid cell in a window (in one zone, or the whole plant): ``grid`` has ``ny``
+    rows of ``nx`` cells of ``cell`` metres from the south-west corner (row ``j`` = y from ``j * cell``);
+    None when the viewer may not see positions."""
+
+    t0: int
+    t1: int
+    cell: float
+    nx: int
+    ny: int
+    zone: str | None
+    grid: np.ndarray | None
 
 
 def heatmap(
@@ -864,50 +639,22 @@ def heatmap(
     viewer: Viewer | None,
     cell_m: float | None = None,
     vehicles: bool = False,
-) -> dict[str, Any]:
-    """Person-seconds of presence per grid cell in ``[start_ms, end_ms]`` (in one zone, or the whole plant).
-
-    Returns ``{"t0", "t1", "cell", "nx", "ny", "max_s", "total_s", "data"}``: ``data`` is base64 of ``nx * ny``
-    bytes, row by row from the south-west corner (row ``j`` = y from ``j * cell``), each the cell's share of
-    the busiest cell on a square-root scale (0 empty, 255 busiest)."""
+) -> Heatmap:
+    """Person-seconds of presence per grid cell in ``[start_ms, end_ms]`` (in one zone, or the whole plant),
+    from one position per time bucket (:func:`engine.tracks.presence`). ``webapp.live.tracks.pack_heatmap``
+    packs it for the map."""
     a, b = _window(start_ms, end_ms, longest=7 * 24 * HOUR_MS)
     z = _zone(plant, zone)
-    width, depth = plant.site.width_m, plant.site.depth_m
-    cell = float(cell_m) if cell_m is not None else max(2.0, math.ceil(max(width, depth) / 200))
-    if not math.isfinite(cell) or cell <= 0:
-        raise ValueError("cell size must be a positive number of metres")
-    nx, ny = max(1, math.ceil(width / cell)), max(1, math.ceil(depth / cell))
-    out: dict[str, Any] = {"t0": a, "t1": b, "cell": cell, "nx": nx, "ny": ny, "max_s": 0.0, "total_s": 0.0}
-    out["zone"] = z.id if z is not None else None
+    cell, nx, ny = grid_of(plant.site.width_m, plant.site.depth_m, cell_m)
+    zone_id = z.id if z is not None else None
     if not _may_locate(viewer):
-        out["data"] = ""
-        return out
+        return Heatmap(a, b, cell, nx, ny, zone_id, None)
     kinds = ("person", "vehicle") if vehicles else ("person",)
     badges = _plant_badges(plant, kinds)
-    step = max(_step_for(b - a, PLAYBACK_POINTS), _step_for((b - a) * len(badges), PLAYBACK_BUDGET))
-    grid = np.zeros((ny, nx), dtype=float)
-    for tr in _tracks(session, badges, a, b, step, sample=True).values():
-        if not tr.ts:
-            continue
-        ts = np.array(tr.ts, dtype=np.int64)
-        nxt = np.append(ts[1:], b)
-        dur = np.clip(np.minimum(nxt, ts + ON_SITE_MAX_AGE_MS) - np.maximum(ts, a), 0, None) / SECOND_MS
-        x, y = np.array(tr.x), np.array(tr.y)
-        keep = np.array(tr.good) & (dur > 0) & np.isfinite(x) & np.isfinite(y)
-        if z is not None:
-            keep &= np.array([point_in_polygon(px, py, z.polygon) for px, py in zip(x, y, strict=True)], dtype=bool)
-        if not keep.any():
-            continue
-        ix = np.clip((x[keep] / cell).astype(int), 0, nx - 1)
-        iy = np.clip((y[keep] / cell).astype(int), 0, ny - 1)
-        np.add.at(grid, (iy, ix), dur[keep])
-    peak = float(grid.max())
-    out["max_s"] = round(peak, 1)
-    out["total_s"] = round(float(grid.sum()), 1)
-    scaled = np.zeros_like(grid) if peak <= 0 else np.sqrt(grid / peak) * 255
-    raw = np.clip(np.ceil(scaled), 0, 255).astype(np.uint8)
-    out["data"] = base64.b64encode(raw.tobytes()).decode("ascii")
-    return out
+    step = max(step_for(b - a, PLAYBACK_POINTS), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
+    tracks = _tracks(session, badges, a, b, step, sample=True).values()
+    grid = presence(tracks, a, b, cell, nx, ny, z.polygon if z is not None else None)
+    return Heatmap(a, b, cell, nx, ny, zone_id, grid)
 
 
 # --- exposure -------------------------------------------------------------------------------------------------
@@ -938,7 +685,7 @@ def exposure(
         if b <= a:
             return []
     badges = _plant_badges(plant, ("person",))
-    step = step_ms or max(5 * SECOND_MS, _step_for(b - a, 2000), _step_for((b - a) * len(badges), EXPOSURE_BUDGET))
+    step = step_ms or max(5 * SECOND_MS, step_for(b - a, 2000), step_for((b - a) * len(badges), EXPOSURE_BUDGET))
     zones = exp.zone_areas(plant, levels)
     tracks = _tracks(session, badges, a, b, step, sample=True)
     rows = exp.exposure(
@@ -1028,17 +775,10 @@ def end_muster(session: Session, user: str, now_ms: int, event_id: int | None = 
     return True
 
 
-def _muster_points(plant: Plant) -> list[mus.Point]:
-    return [
-        mus.Point(m.id, float(m.position[0]), float(m.position[1]), float(m.radius_m), int(m.capacity))
-        for m in plant.muster_points
-    ]
-
-
 def muster_arrivals(session: Session, plant: Plant, badges: Sequence[str], t0: int, t1: int) -> dict[str, mus.Arrival]:
     """Arrivals at muster points in ``[t0, t1]``: per badge first time inside any point, point seen last.
     The circles are tested in SQL, so only positions inside one come back (grouped per badge and point)."""
-    points = _muster_points(plant)
+    points = mus.points_of(plant)
     if not points or not badges:
         return {}
     conds = [
@@ -1103,7 +843,7 @@ def muster_view(
     arrivals = muster_arrivals(session, plant, people, t0, t1)
     last = positions_at(session, list(roll), t1)
     last_seen = {b: mus.Seen(b, f.ts, f.x, f.y) for b, f in last.items() if f.good}
-    status = mus.muster_status(_muster_points(plant), t0, roll, arrivals, last_seen)
+    status = mus.muster_status(mus.points_of(plant), t0, roll, arrivals, last_seen)
     polys = [(z.id, z.polygon) for z in plant.zones]
     missing = status.missing
     found = locate(np.array([m.x for m in missing], dtype=float), np.array([m.y for m in missing], dtype=float), polys)

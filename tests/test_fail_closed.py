@@ -219,7 +219,7 @@ def test_store_people_refuses_no_viewer(app_settings: tuple[Any, Settings]) -> N
                 lambda: people.violation_feed(s, now, None),  # refused even with no violation stored
                 lambda: people.violations_between(s, now - hour, now, None),
                 lambda: people.trajectory(s, plant, plant.badges[0].id, now - hour, now, None),
-                lambda: people.playback_trips(s, plant, now - hour, now, viewer=None),
+                lambda: people.playback(s, plant, now - hour, now, viewer=None),
                 lambda: people.heatmap(s, plant, now - hour, now, viewer=None),
                 lambda: people.exposure(s, plant, [exp.Window("A", now - hour, now)], None),
                 lambda: people.muster_view(s, plant, now, None),  # refused even with no muster
@@ -228,7 +228,7 @@ def test_store_people_refuses_no_viewer(app_settings: tuple[Any, Settings]) -> N
                 with pytest.raises(people.NoViewerError):
                     call()
             with pytest.raises(TypeError):
-                people.playback_trips(s, plant, now - hour, now)  # type: ignore[call-arg]  # the viewer is required
+                people.playback(s, plant, now - hour, now)  # type: ignore[call-arg]  # the viewer is required
             with pytest.raises(TypeError):
                 people.heatmap(s, plant, now - hour, now)  # type: ignore[call-arg]
             assert people.live_people(s, plant, now, people.SYSTEM).people is not None

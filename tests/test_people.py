@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import yaml
 
+from auth.policy import Principal, Role, viewer_of
 from engine.exposure import Window
 from engine.types import BAD_NO_COMMUNICATION, GOOD, PositionIn, SampleIn
 from plant import Plant, load_plant
@@ -25,6 +26,7 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
 from tests.webutil import MINI_PLANT
+from webapp.live.tracks import pack_heatmap, pack_playback
 
 S = 1000
 MIN = 60 * S
@@ -87,12 +89,13 @@ def seed_hour(engine) -> None:  # type: ignore[no-untyped-def]
 def test_access_levels_decide_in_one_place(store) -> None:  # type: ignore[no-untyped-def]
     _, plant = store
     assert people.access(SYSTEM) is Access.FULL  # the server itself (services, jobs), named
-    assert people.access(Viewer(user="x", role="executive")) is Access.ANONYMOUS  # positions, no names
-    assert people.identities(plant, Viewer(role="executive"))["P001"].name is None
-    assert people.access(Viewer(role="dispatcher")) is Access.FULL
-    assert people.access(Viewer(role="admin")) is Access.FULL
-    assert people.access(Viewer(role="on-call")) is Access.COUNTS
-    assert people.access(Viewer(user="x", role="no-such-role")) is Access.COUNTS  # deny by default
+    assert people.access(viewer_of(Principal.of(1, "x", "executive"))) is Access.ANONYMOUS  # positions, no names
+    assert people.identities(plant, viewer_of(Principal.of(1, "x", "executive")))["P001"].name is None
+    assert people.access(viewer_of(Principal.of(1, "x", "dispatcher"))) is Access.FULL
+    assert people.access(viewer_of(Principal.of(1, "x", "admin"))) is Access.FULL
+    assert people.access(viewer_of(Principal.of(1, "x", "on-call"))) is Access.COUNTS
+    assert people.access(viewer_of(Principal(1, "x", Role.EXECUTIVE))) is Access.COUNTS  # no permission: deny
+    assert viewer_of(None) is None  # nobody: the store refuses it (tests/test_fail_closed.py)
     full = people.identities(plant, SYSTEM)
     assert full["P001"].name == "Zhang Wei" and full["V01"].vehicle and full["VIS1"].role == "visitor"
     anon = people.identities(plant, ANON)
@@ -227,7 +230,7 @@ def test_playback_trips_compact_and_faithful(store) -> None:  # type: ignore[no-
     seed_hour(engine)
     with session_scope(engine) as session:
         add_event(session, "violation", "speed", T0 + 15 * MIN, T0 + 16 * MIN, badge="V01", severity="medium")
-        out = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=SYSTEM)
+        out = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=SYSTEM))
     assert out["t0"] == T0 and out["step_s"] == 5
     names = {b["id"]: b for b in out["badges"]}
     assert set(names) == {"P001", "P002", "P003", "V01"}
@@ -263,11 +266,11 @@ def test_playback_zone_filter_and_access(store) -> None:  # type: ignore[no-unty
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hall = people.playback_trips(session, plant, T0, T0 + 3600 * S, zone="smelter-hall", viewer=SYSTEM)
-        anon = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=ANON)
-        counts = people.playback_trips(session, plant, T0, T0 + 3600 * S, viewer=COUNTS)
+        hall = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, zone="smelter-hall", viewer=SYSTEM))
+        anon = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=ANON))
+        counts = pack_playback(people.playback(session, plant, T0, T0 + 3600 * S, viewer=COUNTS))
         with pytest.raises(KeyError, match="unknown zone"):
-            people.playback_trips(session, plant, T0, T0 + S, zone="nowhere", viewer=SYSTEM)
+            people.playback(session, plant, T0, T0 + S, zone="nowhere", viewer=SYSTEM)
     assert {b["id"] for b in hall["badges"]} == {"P001"}
     for trip in hall["trips"]:
         assert all(50 <= x <= 150 and 150 <= y <= 250 for x, y in trip["p"])
@@ -282,7 +285,7 @@ def test_heatmap_person_seconds(store) -> None:  # type: ignore[no-untyped-def]
     engine, plant = store
     seed_hour(engine)
     with session_scope(engine) as session:
-        hm = people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10, viewer=SYSTEM)
+        hm = pack_heatmap(people.heatmap(session, plant, T0, T0 + 3600 * S, cell_m=10, viewer=SYSTEM))
     assert (hm["nx"], hm["ny"]) == (40, 30)
     grid = np.frombuffer(base64.b64decode(hm["data"]), dtype=np.uint8).reshape(hm["ny"], hm["nx"])
     # the busiest cell: P002 standing in the acid plant for the whole hour
@@ -443,7 +446,7 @@ def test_rtls_outage_marker_keeps_badges_where_they_were(store) -> None:  # type
             ],
         )
         view = people.live_people(session, plant, t, SYSTEM)
-        trips = people.playback_trips(session, plant, t - 5 * MIN, t, viewer=SYSTEM)
+        trips = pack_playback(people.playback(session, plant, t - 5 * MIN, t, viewer=SYSTEM))
         people.declare_muster(session, "Wu", t)
         muster = people.muster_view(session, plant, t + MIN, SYSTEM)
     by = {p.badge: p for p in view.people}

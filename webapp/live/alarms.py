@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from engine.alarm_text import alarm_text as build_alarm_text
@@ -76,7 +75,7 @@ def condition_text(condition: str, lang: str) -> str:
 
 def alarm_text(alarm: AlarmView | dict[str, Any], plant: Plant, lang: str) -> str:
     """What the alarm is about, in the user's language, built now from the row's structured fields
-    (``engine.alarm_text``); people are named only for users who may see names (``store.people`` decides)."""
+    (``engine.alarm_text``); people are named only for users who may see names (``auth.policy.viewer_of`` decides)."""
     return build_alarm_text(alarm, plant_names(plant), lang, show_names=names_visible())
 
 
@@ -95,30 +94,6 @@ def value_text(alarm: AlarmView | dict[str, Any], plant: Plant) -> str:
     unit = unit_symbol(tag.unit) if tag is not None else ""
     text = fmt_number(value) + ("" if limit is None else f" / {fmt_number(limit)}")
     return f"{text} {unit}".strip()
-
-
-def local_time(ms: int | None, plant: Plant, now_ms: int | None = None) -> str:
-    """``14:03:22`` today, ``11-20 14:03`` on another day (plant time)."""
-    if ms is None:
-        return "-"
-    tz = plant.tz()
-    at = datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz)
-    if now_ms is not None and at.date() != datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz).date():
-        return at.strftime("%m-%d %H:%M")
-    return at.strftime("%H:%M:%S")
-
-
-def short_time(ms: int | None, plant: Plant) -> str:
-    """``11-20 14:03:22`` (plant time): history rows, where the year is in the tooltip."""
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%m-%d %H:%M:%S")
-
-
-def full_time(ms: int | None, plant: Plant) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _tags(plant: Plant) -> dict[str, Any]:

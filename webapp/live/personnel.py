@@ -5,7 +5,8 @@
   cost about one set of queries;
 * :func:`static_spec` - what the map draws that does not change while the page is open (the scene's
   geometry and meshes, badge names as the viewer may see them, translated words);
-* :func:`playback`, :func:`heat`, :func:`path` - windows of history for the map, cached briefly;
+* :func:`playback`, :func:`heat`, :func:`path` - windows of history for the map, cached briefly (packed by
+  :mod:`webapp.live.tracks`);
 * :func:`exposure_table` and :func:`exposure_csv` (served as ``/personnel/exposure.csv`` by ``webapp.routes``).
 
 Plant strings travel as data; the browser shows them with ``textContent`` only.
@@ -17,12 +18,13 @@ import logging
 import math
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from auth.policy import Principal
+from auth.policy import viewer_of
 from engine import exposure as exp
+from engine.clock import DATE_TIME, format_local, to_local
 from engine.personnel import RULES
 from engine.shifts import current_shift
 from i18n import label, t
@@ -36,6 +38,7 @@ from store.db import session_scope
 from store.people import Access, Viewer
 from webapp import context as web
 from webapp.gate import current_user
+from webapp.live.tracks import pack_heatmap, pack_playback
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +57,15 @@ EXPOSURE_LEVELS = {"hazard": ("red", "orange"), "all": None}
 
 
 def current_viewer() -> Viewer | None:
-    """Who is looking: the logged-in user (:func:`store.people.access` decides what that role sees). Every
-    request that reaches this page has one (``auth.policy``); None (nobody logged in) is refused by
+    """Who is looking: the logged-in user's scope (:func:`auth.policy.viewer_of` decides what that user sees).
+    Every request that reaches this page has one (``auth.policy``); None (nobody logged in) is refused by
     ``store.people`` (:class:`store.people.NoViewerError`), never read as everybody."""
     return viewer_of(current_user())
 
 
-def viewer_of(principal: Principal | None) -> Viewer | None:
-    """A logged-in user as ``store.people`` sees a viewer (None: no user)."""
-    return None if principal is None else Viewer(user=principal.username, role=principal.role.value)
-
-
 def names_visible() -> bool:
     """Whether the user of this request may see who a badge is: names and teams (dispatchers, admins), or
-    only where badges are and their role (executives, on-call phones). ``store.people.access`` decides, as
+    only where badges are and their role (executives, on-call phones). ``auth.policy.viewer_of`` decides, as
     for the personnel page; alarm texts follow it too (``webapp.live.alarms.alarm_text``)."""
     viewer = current_viewer()  # nobody logged in: no names
     return viewer is not None and people.access(viewer) == Access.FULL
@@ -322,7 +320,7 @@ def parse_window(end_text: str | None, minutes: Any, plant: Plant, now_ms: int) 
         if m is None:
             raise WindowError("personnel.window.bad_end")
         tz = plant.tz()
-        local_now = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
+        local_now = to_local(now_ms, tz)
         try:
             day = date(int(m[1]), int(m[2]), int(m[3])) if m[1] else local_now.date()
             when = datetime(day.year, day.month, day.day, int(m[4]), int(m[5]), tzinfo=tz)
@@ -339,7 +337,8 @@ def playback(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[
 
     def build() -> dict[str, Any]:
         with session_scope(web.engine()) as session:
-            return people.playback_trips(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+            found = people.playback(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+        return pack_playback(found)
 
     return web.cached(f"sw:personnel:trips:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
@@ -349,7 +348,8 @@ def heat(t0: int, t1: int, zone: str | None, viewer: Viewer | None) -> dict[str,
 
     def build() -> dict[str, Any]:
         with session_scope(web.engine()) as session:
-            return people.heatmap(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+            found = people.heatmap(session, web.plant(), t0, t1, zone=zone, viewer=viewer)
+        return pack_heatmap(found)
 
     return web.cached(f"sw:personnel:heat:{level}:{t0 // 1000}:{t1 // 1000}:{zone}", HISTORY_CACHE_S, build)
 
@@ -375,7 +375,7 @@ def path(badge: str, t0: int, t1: int, viewer: Viewer | None) -> dict[str, Any]:
 
 
 def plant_today(plant: Plant, now_ms: int) -> date:
-    return datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(plant.tz()).date()
+    return to_local(now_ms, plant.tz()).date()
 
 
 def history_days(plant: Plant, now_ms: int) -> list[date]:
@@ -441,13 +441,6 @@ def fmt_duration(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def local_time(plant: Plant, ms: int | None, with_date: bool = False) -> str:
-    if ms is None:
-        return "-"
-    d = datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz())
-    return d.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
-
-
 def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | None, lang: str) -> bytes:
     plant = web.plant()
     rows = exposure_table(day, shift, levels, viewer)
@@ -488,8 +481,8 @@ def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | Non
                 round(r["seconds"] / 60, 1),
                 round(r["seconds"]),
                 r["entries"],
-                local_time(plant, r["first_ms"], with_date=True),
-                local_time(plant, r["last_ms"], with_date=True),
+                format_local(r["first_ms"], plant.tz(), DATE_TIME),
+                format_local(r["last_ms"], plant.tz(), DATE_TIME),
             ]
         )
     return exp.to_csv(header, body)

@@ -18,6 +18,7 @@ from dash import Input, Output, callback, dcc, html
 
 from auth.auditlog import KNOWN_EVENTS, ROLE_CHANGED, USER_ADDED, AuditQuery, search
 from auth.policy import Role
+from engine.clock import DATE_TIME, format_local
 from i18n import t
 from store.db import session_scope
 from store.models import SecurityAudit
@@ -49,7 +50,7 @@ def _event_label(event: str, lang: str) -> str:
 
 def _zone() -> ZoneInfo:
     try:
-        return ZoneInfo(web.plant().site.timezone)
+        return web.plant().tz()
     except Exception:
         return ZoneInfo("UTC")
 
@@ -142,7 +143,7 @@ def _detail(r: SecurityAudit, lang: str) -> str:
 
 
 def _row(r: SecurityAudit, lang: str, tz: ZoneInfo) -> html.Tr:
-    when = datetime.fromtimestamp(r.ts / 1000, tz).strftime("%Y-%m-%d %H:%M:%S")
+    when = format_local(r.ts, tz, DATE_TIME)
     cells = [
         html.Td(when, className="sw-audit-time"),
         html.Td(_event_label(r.event, lang)),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from datetime import UTC, datetime
 from html import escape as html_escape
 from typing import Any
 
@@ -22,13 +21,14 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_MINUTE, DATE_TIME, format_local
 from i18n import label, t
 from plant import Plant
 from store.alarm_kpi import FLOOD_PER_10MIN, NO_AREA, SITE, TARGET_PER_10MIN, alarm_kpis
 from store.alarm_views import alarms_by_id
 from store.db import session_scope
 from webapp import context as web
-from webapp.live.alarms import alarm_text, digest, full_time
+from webapp.live.alarms import alarm_text, digest
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
@@ -118,10 +118,6 @@ def _layout(fig: go.Figure, height: int, scale: float = 1.0, **extra: Any) -> go
     return fig
 
 
-def _local(ms: int, plant: Plant) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%Y-%m-%d %H:%M")
-
-
 def position_name(position: str, plant: Plant, lang: str) -> str:
     if position == SITE:
         return t("alarm.kpi.site", lang)
@@ -144,7 +140,7 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.
         is_main = i == 0
         fig.add_trace(
             go.Scatter(
-                x=[_local(b, plant) for b in s["buckets"]],
+                x=[format_local(b, plant.tz(), DATE_MINUTE) for b in s["buckets"]],
                 y=s["counts"],
                 name=position_name(s["position"], plant, lang),
                 mode="lines",
@@ -160,8 +156,8 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.
     for f in data.get("floods") or []:
         if f["position"] == main_pos:
             fig.add_vrect(
-                x0=_local(f["start"], plant),
-                x1=_local(f["end"], plant),
+                x0=format_local(f["start"], plant.tz(), DATE_MINUTE),
+                x1=format_local(f["end"], plant.tz(), DATE_MINUTE),
                 fillcolor=FLOOD_COLOR,
                 opacity=0.16,
                 line_width=0,
@@ -178,7 +174,7 @@ def rate_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float = 1.
     peak = max([1, *[max(s["counts"] or [0]) for s in series]])
     fig.update_yaxes(title_text=t("alarm.kpi.per_10min", lang), rangemode="tozero", range=[0, max(12, peak * 1.1)])
     # numeric dates: plotly's own date ticks name the month in English ("Dec 7")
-    fig.update_xaxes(tickangle=0, nticks=8, tickformat="%H:%M<br>%m-%d", hoverformat="%Y-%m-%d %H:%M")
+    fig.update_xaxes(tickangle=0, nticks=8, tickformat="%H:%M<br>%m-%d", hoverformat=DATE_MINUTE)
     legend = {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "font": {"size": 13 * scale}}
     return _layout(fig, RATE_HEIGHT, scale, legend=legend, margin=_margin(scale, t=30, b=44))
 
@@ -291,8 +287,8 @@ def flood_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     rows = [
         [
             html.Td(position_name(f["position"], plant, lang)),
-            html.Td(_local(f["start"], plant), className="text-nowrap"),
-            html.Td(_local(f["end"], plant), className="text-nowrap"),
+            html.Td(format_local(f["start"], plant.tz(), DATE_MINUTE), className="text-nowrap"),
+            html.Td(format_local(f["end"], plant.tz(), DATE_MINUTE), className="text-nowrap"),
             html.Td(str(f["count"]), className="text-end"),
             html.Td(str(f["peak"]), className="text-end"),
         ]
@@ -325,7 +321,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
             html.Td(s["alarm_id"], className="sw-al-mono"),
             html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
-            html.Td(full_time(s["since"], plant), className="text-nowrap"),
+            html.Td(format_local(s["since"], plant.tz(), DATE_TIME), className="text-nowrap"),
             html.Td(f"{s['hours']:.1f}", className="text-end"),
             html.Td(t("alarm.state.shelved", lang) if s["shelved"] else ""),
         ]
@@ -342,8 +338,8 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
             html.Td(_what(data, s["alarm_id"], plant, lang)),
             _prio(s["priority"], lang),
             html.Td(s["by"] or "-"),
-            html.Td(full_time(s["since"], plant), className="text-nowrap"),
-            html.Td(full_time(s["until"], plant), className="text-nowrap"),
+            html.Td(format_local(s["since"], plant.tz(), DATE_TIME), className="text-nowrap"),
+            html.Td(format_local(s["until"], plant.tz(), DATE_TIME), className="text-nowrap"),
             html.Td(s["reason"] or ""),
         ]
         for s in (data.get("shelved") or [])[:100]

@@ -26,6 +26,8 @@ from dash import ALL, Input, Output, Patch, State, callback, ctx, dcc, html, no_
 from dash.exceptions import PreventUpdate
 
 from auth import Perm
+from auth.policy import viewer_of
+from engine.clock import format_local
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
@@ -41,11 +43,9 @@ from webapp.live.alarms import (
     alarm_text,
     condition_text,
     digest,
-    local_time,
     source_text,
     value_text,
 )
-from webapp.live.personnel import viewer_of
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def card(a: AlarmView, plant: Plant, hc: dict[str, Any], now: int, lang: str) ->
                 [
                     html.Span(t(f"alarm.priority.{a.priority}", lang), className="sw-oc-prio"),
                     html.Span(t(f"alarm.state.{a.state}", lang), className=f"sw-oc-state sw-oc-state-{a.state}"),
-                    html.Span(local_time(a.activated_at, plant, now), className="sw-oc-time"),
+                    html.Span(format_local(a.activated_at, plant.tz(), now_ms=now), className="sw-oc-time"),
                 ],
                 className="sw-oc-top",
             ),
@@ -286,7 +286,10 @@ def refresh(_n: int | None, _sent: Any, shown: dict[str, Any] | None) -> tuple[A
     drawn = alerts[: data.MAX_ALERTS]
     zones = hc.get("zones") or {}
     cards = [
-        (a.id, digest([a.as_dict(), zones.get(a.zone or ""), lang, local_time(a.activated_at, plant, now)]))
+        (
+            a.id,
+            digest([a.as_dict(), zones.get(a.zone or ""), lang, format_local(a.activated_at, plant.tz(), now_ms=now)]),
+        )
         for a in drawn
     ]
     head_key = digest([hc.get("persons"), lang])

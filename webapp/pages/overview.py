@@ -21,7 +21,6 @@ this module assembles them, and holds the page's callbacks.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import dash
@@ -41,6 +40,7 @@ from dash import (
 )
 
 from engine.chain import chain
+from engine.clock import HOUR_MINUTE, format_local
 from engine.metering import site_meters
 from engine.production import products
 from i18n import t
@@ -95,10 +95,6 @@ def _duration(ms: int, lang: str) -> str:
     return t("overview.duration", lang, h=minutes // 60, m=f"{minutes % 60:02d}")
 
 
-def _local_hm(ms: int, plant: Plant) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(plant.tz()).strftime("%H:%M")
-
-
 def _view_header(v: View, plant: Plant, summ: dict[str, Any], now: int, lang: str) -> None:
     v.group = "shift"
     shift = summ["periods"].get("shift")
@@ -109,8 +105,8 @@ def _view_header(v: View, plant: Plant, summ: dict[str, Any], now: int, lang: st
         "overview.shift_now",
         lang,
         shift=shift["label"],
-        start=_local_hm(shift["start_ms"], plant),
-        end=_local_hm(shift["end_ms"], plant),
+        start=format_local(shift["start_ms"], plant.tz(), HOUR_MINUTE),
+        end=format_local(shift["end_ms"], plant.tz(), HOUR_MINUTE),
         elapsed=_duration(now - shift["start_ms"], lang),
     )
 

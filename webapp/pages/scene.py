@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from auth.policy import Perm
+from engine.clock import format_local
 from i18n import catalog, label, normalize_lang, t
 from scene import colors
 from scene.details import details, trend_window
@@ -32,7 +33,7 @@ from store.tags import tag_ids
 from store.trend import trend
 from webapp import context as web
 from webapp.gate import current_user
-from webapp.live.alarms import alarm_snapshot, condition_text, local_time
+from webapp.live.alarms import alarm_snapshot, condition_text
 from webapp.live.personnel import names_visible
 from webapp.live.scene import live_payload, redact_details, static_spec
 from webapp.live.snapshot import snapshot
@@ -520,7 +521,7 @@ def _camera_status(camera_id: str, lang: str) -> html.Span:
         return html.Span(t("video.connecting", lang), className="sw-cam-state is-connecting")
     if status.online:
         return html.Span(t("video.online", lang, fps=f"{status.fps:.1f}"), className="sw-cam-state is-online")
-    since = local_time(status.since_ms, web.plant()) if status.since_ms is not None else "-"
+    since = format_local(status.since_ms, web.plant().tz())
     return html.Span(t("video.offline_since", lang, time=since), className="sw-cam-state is-offline")
 
 
@@ -536,7 +537,7 @@ def _video_alarm_list(rows: list[dict[str, Any]], lang: str) -> html.Div | html.
                     dbc.Badge(condition_text(a["class"], lang), className=f"sw-vclass sw-prio-{a['priority']}"),
                     html.Span(t(f"alarm.priority.{a['priority']}", lang), className="ms-2"),
                     html.Span(t(f"alarm.state.{a['state']}", lang), className="text-secondary ms-2"),
-                    html.Span(local_time(a["since"], plant), className="sw-num text-secondary ms-auto"),
+                    html.Span(format_local(a["since"], plant.tz()), className="sw-num text-secondary ms-auto"),
                 ],
                 className="sw-cam-alarm d-flex align-items-center flex-wrap",
             )

@@ -22,13 +22,14 @@ from dash import dcc, html
 from dash.dependencies import Wildcard
 
 from auth.policy import Role
+from engine.clock import format_local
 from i18n import t
 from plant import Plant
 from plant.schema import PRIORITIES
 from store.alarm_views import banner_for_areas
 from webapp.attrs import wildcard
 from webapp.gate import current_user
-from webapp.live.alarms import alarm_text, condition_text, digest, local_time, source_text
+from webapp.live.alarms import alarm_text, condition_text, digest, source_text
 
 REFRESH_MS = 1500
 SHELL_BANNER = "shell"  # aio_id of the banner the shell places under the navbar
@@ -162,7 +163,7 @@ def render(
         prio = str(newest.get("priority"))
         newest_children = [
             html.Span(t(f"alarm.priority.{prio}", lang), className=f"sw-ab-prio sw-prio-{prio}"),
-            html.Span(local_time(newest.get("activated_at"), plant, now_ms), className="sw-ab-time"),
+            html.Span(format_local(newest.get("activated_at"), plant.tz(), now_ms=now_ms), className="sw-ab-time"),
             html.Span(source_text(newest, plant, lang), className="sw-ab-source"),
             html.Span(condition_text(str(newest.get("condition") or ""), lang), className="sw-ab-cond"),
             html.Span(alarm_text(newest, plant, lang), className="sw-ab-text"),

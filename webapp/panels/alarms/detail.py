@@ -9,12 +9,13 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_TIME, format_local
 from i18n import t
 from plant import Plant
 from store.alarm_views import AlarmView, alarm_trail, get_alarm
 from store.db import session_scope
 from webapp import context as web
-from webapp.live.alarms import alarm_text, condition_text, full_time, source_text, value_text
+from webapp.live.alarms import alarm_text, condition_text, source_text, value_text
 from webapp.panels import panel_callback
 from webapp.panels.alarms.ids import ids
 from webapp.panels.alarms.places import plant_names, where
@@ -72,7 +73,7 @@ def _trail(rows: list[Any], plant: Plant, lang: str) -> Any:
         items.append(
             html.Li(
                 [
-                    html.Span(full_time(r.ts, plant), className="sw-al-time me-2"),
+                    html.Span(format_local(r.ts, plant.tz(), DATE_TIME), className="sw-al-time me-2"),
                     html.Span(t(f"alarm.kind.{r.kind}", lang), className="sw-al-kind"),
                     html.Span(who, className="sw-al-who"),
                     html.Div(r.comment, className="sw-al-comment") if r.comment else None,
@@ -98,14 +99,19 @@ def _info(a: AlarmView, plant: Plant, lang: str) -> html.Div:
     for key, value in (("badge", a.badge), ("camera", a.camera)):
         if value:
             rows.append((t(f"alarm.col.{key}", lang), value))
-    rows.append((t("alarm.col.activated", lang), full_time(a.activated_at, plant)))
+    rows.append((t("alarm.col.activated", lang), format_local(a.activated_at, plant.tz(), DATE_TIME)))
     if a.returned_at:
-        rows.append((t("alarm.col.returned", lang), full_time(a.returned_at, plant)))
+        rows.append((t("alarm.col.returned", lang), format_local(a.returned_at, plant.tz(), DATE_TIME)))
     if a.acked_at:
-        rows.append((t("alarm.col.acked", lang), f"{full_time(a.acked_at, plant)} · {a.acked_by or '-'}"))
+        rows.append(
+            (t("alarm.col.acked", lang), f"{format_local(a.acked_at, plant.tz(), DATE_TIME)} · {a.acked_by or '-'}")
+        )
     if a.state == "shelved":
         rows.append(
-            (t("alarm.col.shelved_until", lang), f"{full_time(a.shelved_until, plant)} · {a.shelved_by or '-'}")
+            (
+                t("alarm.col.shelved_until", lang),
+                f"{format_local(a.shelved_until, plant.tz(), DATE_TIME)} · {a.shelved_by or '-'}",
+            )
         )
         if a.shelve_reason:
             rows.append((t("alarm.col.reason", lang), a.shelve_reason))

@@ -8,12 +8,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_TIME, DAY_TIME, format_local
 from i18n import t
 from plant import Plant
 from store.alarm_views import AlarmFilter, alarm_history
 from store.db import session_scope
 from webapp import context as web
-from webapp.live.alarms import condition_text, digest, full_time, short_time
+from webapp.live.alarms import condition_text, digest
 from webapp.live.summary import fmt_number
 from webapp.panels import panel_callback
 from webapp.panels.alarms.filters import build_filter, filter_inputs
@@ -65,7 +66,11 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
         body.append(
             html.Tr(
                 [
-                    html.Td(short_time(r.ts, plant), className="text-nowrap", title=full_time(r.ts, plant)),
+                    html.Td(
+                        format_local(r.ts, plant.tz(), DAY_TIME),
+                        className="text-nowrap",
+                        title=format_local(r.ts, plant.tz(), DATE_TIME),
+                    ),
                     html.Td(t(f"alarm.kind.{r.kind}", lang), className="sw-al-kind"),
                     html.Td(
                         html.Span(t(f"alarm.priority.{r.priority}", lang), className="sw-al-prio"),

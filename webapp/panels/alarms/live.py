@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_TIME, format_local
 from i18n import t
 from plant import Plant
 from store.alarm_views import AlarmFilter, AlarmView, matches, sort_key
@@ -20,8 +21,6 @@ from webapp.live.alarms import (
     alarm_text,
     condition_text,
     digest,
-    full_time,
-    local_time,
     snapshot_alarms,
     source_text,
     value_text,
@@ -76,7 +75,9 @@ def _row(a: AlarmView, plant: Plant, names: dict[str, dict[str, str]], now: int,
         [
             html.Span(t(f"alarm.priority.{a.priority}", lang), className="sw-al-prio"),
             html.Span(
-                local_time(a.activated_at, plant, now), className="sw-al-time", title=full_time(a.activated_at, plant)
+                format_local(a.activated_at, plant.tz(), now_ms=now),
+                className="sw-al-time",
+                title=format_local(a.activated_at, plant.tz(), DATE_TIME),
             ),
             html.Button(
                 source_text(a, plant, lang), id=ids.row_open(a.id), className="sw-al-source", type="button", title=a.id

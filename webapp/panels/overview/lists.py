@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from dash import html
 
 from engine.chain import decimals
+from engine.clock import format_local
 from i18n import label, t
 from plant.schema import Plant, RiskLevel
 from webapp.live.summary import fmt_number, unit_symbol
@@ -98,7 +98,7 @@ def fill_violations(v: View, plant: Plant, snap: dict[str, Any], lang: str) -> N
             f"{t('limit.' + viol['limit'], lang)} {fmt_number(viol['threshold'], decimals(tag))}"
         )
         v.text[f"viol.{i}.zone"] = label(zone.name, zone.name_zh, lang) if zone else ""
-        v.text[f"viol.{i}.time"] = datetime.fromtimestamp(viol["ts"] / 1000, UTC).astimezone(tz).strftime("%H:%M:%S")
+        v.text[f"viol.{i}.time"] = format_local(viol["ts"], tz)
 
 
 def zones_list(v: View, lang: str) -> list[Any]:

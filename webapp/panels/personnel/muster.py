@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from auth import Perm
 from auth.auditlog import MUSTER_DECLARED, MUSTER_ENDED
+from engine.clock import format_local
 from i18n import t
 from plant import Plant
 from store import people
@@ -60,7 +61,7 @@ def body(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
     declared = t(
         "personnel.muster.declared",
         lang,
-        time=data.local_time(plant, m["declared_ms"]),
+        time=format_local(m["declared_ms"], plant.tz()),
         who=m["declared_by"] or "-",
     )
     big = html.Div(

@@ -7,6 +7,7 @@ from typing import Any
 
 from dash import html
 
+from engine.clock import format_local
 from i18n import t
 from plant import Plant
 from store import people
@@ -30,7 +31,7 @@ def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div | html.Ul:
     out = []
     for v in items:
         is_open = v["end"] is None
-        when = data.local_time(plant, v["start"])
+        when = format_local(v["start"], plant.tz())
         dur = (now if is_open else v["end"]) - v["start"]
         meta = [
             html.Span(person_name(who, v["badge"], lang), className="sw-pv-who"),

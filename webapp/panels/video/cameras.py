@@ -5,7 +5,6 @@ a tile opens the camera's live stream in a dialog, closed with it."""
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from engine.clock import format_local
 from i18n import label, t
 from plant import Plant
 from plant.schema import Camera
@@ -48,7 +48,7 @@ def status_text(status: CaptureStatus | None, lang: str, tz: ZoneInfo) -> tuple[
         return t("video.online", lang, fps=f"{status.fps:.1f}"), "sw-video-state is-online"
     since = "-"
     if status.since_ms is not None:
-        since = datetime.fromtimestamp(status.since_ms / 1000, tz).strftime("%H:%M:%S")
+        since = format_local(status.since_ms, tz)
     return t("video.offline_since", lang, time=since), "sw-video-state is-offline"
 
 

@@ -10,13 +10,13 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_TIME, format_local
 from i18n import t
 from plant import Plant
 from store.db import session_scope
 from store.video import FALSE_POSITIVE, FeedItem, get_item
 from webapp import context as web
 from webapp.commands import who_line
-from webapp.live.alarms import full_time
 from webapp.panels import panel_callback
 from webapp.panels.video.common import class_name, may_act, may_view, names, scope_of, state_text
 from webapp.panels.video.ids import ids
@@ -182,7 +182,7 @@ def _event_info(selected: Any, _n: int | None, is_open: bool) -> tuple[Any, ...]
     cams, zones = names(plant, lang)
     title = f"{class_name(item.cls, lang)} · {cams.get(item.camera, item.camera)}"
     rows: list[tuple[str, Any]] = [
-        (t("video.event.time", lang), full_time(item.ts_start, plant)),
+        (t("video.event.time", lang), format_local(item.ts_start, plant.tz(), DATE_TIME)),
         (t("video.feed.camera", lang), f"{item.camera} · {cams.get(item.camera, item.camera)}"),
         (t("video.zone", lang), zones.get(item.zone or "", item.zone or "-")),
         (t("video.feed.confidence", lang), "-" if item.confidence is None else f"{item.confidence * 100:.0f} %"),
@@ -191,9 +191,8 @@ def _event_info(selected: Any, _n: int | None, is_open: bool) -> tuple[Any, ...]
     if item.acked_by:
         rows.append((t("video.event.acked_by", lang), item.acked_by))
     if item.verdict:
-        review = (
-            f"{t(f'video.verdict.{item.verdict}', lang)} · {item.reviewed_by} · {full_time(item.reviewed_at, plant)}"
-        )
+        when = format_local(item.reviewed_at, plant.tz(), DATE_TIME)
+        review = f"{t(f'video.verdict.{item.verdict}', lang)} · {item.reviewed_by} · {when}"
         rows.append((t("video.event.review", lang), review))
         if item.review_comment:
             rows.append((t("video.event.comment", lang), item.review_comment))

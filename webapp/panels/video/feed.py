@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, ctx, dcc, html
 from dash.exceptions import PreventUpdate
 
+from engine.clock import DATE_TIME, format_local
 from i18n import label, t
 from plant import Plant
 from plant.schema import Camera
@@ -21,7 +22,6 @@ from store.db import session_scope
 from store.video import CLASSES, FeedItem, Scope, VideoFilter, class_counts, video_feed
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.live.alarms import full_time, local_time
 from webapp.panels import panel_callback
 from webapp.panels.video.common import ANY, class_name, may_view, names, scope_of, select, state_text
 from webapp.panels.video.ids import ids
@@ -137,9 +137,9 @@ def feed_item(
                                 class_name(item.cls, lang), className=f"sw-vf-class is-{item.priority or item.severity}"
                             ),
                             html.Span(
-                                local_time(item.ts_start, plant, now),
+                                format_local(item.ts_start, plant.tz(), now_ms=now),
                                 className="sw-vf-time",
-                                title=full_time(item.ts_start, plant),
+                                title=format_local(item.ts_start, plant.tz(), DATE_TIME),
                             ),
                         ],
                         className="sw-vf-line",
@@ -233,7 +233,7 @@ def _feed(_n: int | None, camera: Any, zone: Any, cls: Any, pages: Any, shown: A
     before = _keyset(pages[-1]) if isinstance(pages, list) and pages else None
     page, counts = feed_data(flt, scope, before, now)
     # what the browser shows, as it would be drawn: unchanged -> nothing is sent
-    day = local_time(now, plant)[:2]
+    day = format_local(now, plant.tz())[:2]
     key = [
         lang,
         day,
