@@ -95,7 +95,14 @@ def test_oncall_on_a_phone(tmp_path: Path) -> None:
         page.sw_responses.clear()  # type: ignore[attr-defined]
         page.click("#sw-login-submit")
         page.wait_for_selector(CARD, timeout=120_000)
-        page.wait_for_load_state("networkidle", timeout=120_000)
+        # the first load is done when the document has loaded and the cards' map pictures have arrived; not
+        # "networkidle": the live refresh polls every 1.5 s, and on the throttled link under load a quiet
+        # half-second may never come
+        page.wait_for_load_state("load", timeout=120_000)
+        page.wait_for_function(
+            "[...document.querySelectorAll('img.sw-oc-map')].every(i => i.complete && i.naturalWidth > 0)",
+            timeout=120_000,
+        )
         first_s = time.monotonic() - t0
         assert page.url == base + "/oncall"  # the on-call role's home
         wire, files, urls = _transfer(list(page.sw_responses))  # type: ignore[attr-defined]
