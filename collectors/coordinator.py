@@ -290,7 +290,7 @@ class EndpointCoordinator:
             index = self._namespaces.index(uri)
         except ValueError:
             raise LookupError(f"namespace {uri} is not on the server") from None
-        return ua.NodeId(parsed.Identifier, index, parsed.NodeIdType)
+        return ua.NodeId(parsed.Identifier, ua.Int16(index), parsed.NodeIdType)
 
     async def _add_items(self, sub: Subscription, tags: Sequence[TagInfo]) -> None:
         batch = max(1, self.options.create_batch)

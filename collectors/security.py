@@ -259,7 +259,7 @@ def describe(error: BaseException, endpoint: Endpoint) -> str | None:
     if isinstance(error, SecurityRefusedError):
         return str(error)
     code = getattr(error, "code", None)
-    name = ua.StatusCode(code).name if isinstance(code, int) else ""
+    name = ua.StatusCode(ua.UInt32(code)).name if isinstance(code, int) else ""
     if not name:
         text = str(error)
         name = next((n for n in USER_REFUSED | CERT_REFUSED if n in text), "")
