@@ -550,6 +550,7 @@ def build() -> Item:
         "muster_points": site["muster_points"],
         "meters": make_meters(tags, equipment, zone_index),
         "incidents": make_incidents(badges),
+        "production": data("production"),
     }
 
 

@@ -286,6 +286,33 @@ class Equipment(Named):
         return v
 
 
+class DowntimeReason(Named):
+    """One reason of the downtime reason tree (``production.downtime_reasons``): a category with its
+    reasons as ``children`` (two levels: a dispatcher picks a reason, the category groups the Pareto)."""
+
+    children: list[DowntimeReason] = Field(default_factory=list)
+
+
+class ProductionSettings(StrictModel):
+    """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
+    never asked for a reason); the reason tree for the rest."""
+
+    short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
+    downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_reasons(self) -> ProductionSettings:
+        seen: set[str] = set()
+        for category in self.downtime_reasons:
+            for r in (category, *category.children):
+                if r.id in seen:
+                    raise ValueError(f"duplicate downtime reason id {r.id!r}")
+                seen.add(r.id)
+                if r is not category and r.children:
+                    raise ValueError(f"downtime reason {r.id!r}: the tree has two levels (category, reason)")
+        return self
+
+
 class TagKind(StrEnum):
     PROCESS = "process"
     GAS = "gas"
@@ -617,6 +644,7 @@ class Plant(StrictModel):
     muster_points: list[MusterPoint] = Field(default_factory=list)
     meters: list[Meter] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
