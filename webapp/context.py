@@ -136,6 +136,8 @@ def lang() -> str:
 
 
 CLOCK_EXTENSION = "sw_clock"
+
+
 def page_title(key: str) -> Callable[..., str]:
     """A page's browser-tab title in the user's language ("报警 · SmeltWatch"), for
     ``dash.register_page(title=...)``: Dash calls it for each page load and each page change."""
