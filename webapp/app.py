@@ -1,8 +1,9 @@
 """The web app: ``create_app()`` builds the Dash app; ``python -m webapp`` serves it.
 
-Pages live in ``webapp/pages/`` (``dash.register_page``), the shell and its callbacks in ``webapp/shell/``,
-live data builders in ``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and
-style is served by this server: no CDN, no internet map tiles.
+``webapp.wsgi`` is the application gunicorn serves (``webapp.gunicorn_conf``). Pages live in ``webapp/pages/``
+(``dash.register_page``), the shell and its callbacks in ``webapp/shell/``, live data builders in
+``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and style is served by
+this server: no CDN, no internet map tiles.
 """
 
 from __future__ import annotations
@@ -63,10 +64,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
 
 def main() -> None:
+    """Flask's development server in this process (``python -m webapp --dev``): for debugging only; production
+    and the demo serve ``webapp.wsgi`` with gunicorn (``python -m webapp``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     app = create_app(settings)
-    logger.info("command center on http://%s:%d/", settings.web_host, settings.web_port)
+    logger.info("command center on http://%s:%d/ (development server)", settings.web_host, settings.web_port)
     app.run(host=settings.web_host, port=settings.web_port, debug=False, threaded=True)
 
 

@@ -7,6 +7,7 @@ of a Dash process, so several workers (gunicorn) behind a proxy serve the same s
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -34,7 +35,13 @@ SNAPSHOT_SECONDS = 1  # one snapshot per refresh period serves every open screen
 def init_web(server: flask.Flask, settings: Settings) -> None:
     config: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": 2}
     if settings.cache_redis_url:
-        config |= {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url}
+        # one installation's workers share their keys; another store's (a second demo, a test) never sees them
+        store = hashlib.sha256(settings.db_url.encode()).hexdigest()[:12]
+        config |= {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": settings.cache_redis_url,
+            "CACHE_KEY_PREFIX": f"sw-{store}:",
+        }
     else:
         config |= {"CACHE_TYPE": "SimpleCache"}
     cache.init_app(server, config=config)
@@ -136,6 +143,8 @@ def lang() -> str:
 
 
 CLOCK_EXTENSION = "sw_clock"
+
+
 def page_title(key: str) -> Callable[..., str]:
     """A page's browser-tab title in the user's language ("报警 · SmeltWatch"), for
     ``dash.register_page(title=...)``: Dash calls it for each page load and each page change."""
