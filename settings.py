@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     web_workers: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
     web_graceful_s: int = Field(default=10, gt=0)
+    # /metrics (Prometheus): with a token only with "Authorization: Bearer <token>"; without, local callers only
+    metrics_token: str = ""
     # Login and sessions (auth/)
     session_idle_minutes: float = Field(default=60, gt=0)  # an open page refreshes, so this is "browser closed"
     session_max_hours: float = Field(default=12, gt=0)  # log in again after this, whatever the activity

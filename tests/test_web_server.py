@@ -45,6 +45,19 @@ def _up(url: str) -> bool:
         return False
 
 
+def _health_count(base: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{base}/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "sw_web_request_seconds_count" and s.labels.get("route") == "/api/health"
+    )
+
+
 @pytest.mark.slow
 def test_gunicorn_serves_reloads_and_stops(tmp_path: Path, redis_url: str) -> None:
     settings = seed_store(tmp_path)
@@ -90,6 +103,12 @@ def test_gunicorn_serves_reloads_and_stops(tmp_path: Path, redis_url: str) -> No
         keys = [k.decode() for k in redis.Redis.from_url(redis_url).keys("*")]
         assert any("webapp.live.snapshot.snapshot" in k for k in keys), keys
 
+        # /metrics adds up the workers (prometheus_client's multiprocess mode)
+        for _ in range(6):
+            assert _up(f"{base}/api/health")
+        health_requests = _health_count(base)
+        assert health_requests >= 7, health_requests  # the first answer above, and these six
+
         # HUP: new workers replace the old ones while requests keep being answered
         failures: list[str] = []
         answered = 0
@@ -121,6 +140,7 @@ def test_gunicorn_serves_reloads_and_stops(tmp_path: Path, redis_url: str) -> No
             asker.join(90)
         assert not failures, failures[:5]
         assert answered > 0
+        assert _health_count(base) >= health_requests + answered  # the old workers' counts stay counted
         with opener.open(f"{base}/", timeout=30) as resp:  # the session survives the reload (it is in the store)
             assert resp.status == 200 and b"_dash-renderer" in resp.read()
 

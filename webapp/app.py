@@ -18,6 +18,7 @@ from settings import Settings, get_settings
 from webapp.compress import install as install_gzip
 from webapp.context import init_web
 from webapp.gate import install as install_auth
+from webapp.metrics import install as install_metrics
 from webapp.routes import register_routes
 from webapp.shell import banner_callbacks as alarm_callbacks
 from webapp.shell import callbacks as shell_callbacks
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     init_web(server, settings)
+    install_metrics(server)  # request latency by route and callback (/metrics)
     register_routes(server, settings)
     install_gzip(server)  # gzip for scripts, styles and JSON: a phone's first load stays under 1 MB
 

@@ -9,13 +9,18 @@ requests in flight for up to ``SW_WEB_GRACEFUL_S`` seconds and stops.
 
 from __future__ import annotations
 
-import logging
+import os
+import shutil
 from typing import Any
 
 from settings import get_settings
 
 _settings = get_settings()
-_log = logging.getLogger("webapp.server")
+
+# Prometheus multiprocess mode: each worker counts in files here, /metrics adds them up (webapp.metrics). Set
+# before any worker imports prometheus_client; one directory per server (its port), emptied at start.
+METRICS_DIR = _settings.var_dir / "metrics" / f"web-{_settings.web_port}"
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 
 wsgi_app = "webapp.wsgi:application"
 bind = [f"{_settings.web_host}:{_settings.web_port}"]
@@ -38,6 +43,8 @@ control_socket_disable = True  # signals reload and stop it (HUP, TERM); no sock
 
 
 def on_starting(server: Any) -> None:
+    shutil.rmtree(METRICS_DIR, ignore_errors=True)  # counts of an earlier run are not this server's
+    METRICS_DIR.mkdir(parents=True, exist_ok=True)
     cache = "Redis (shared by the workers)" if _settings.cache_redis_url else "in each worker's memory"
     server.log.info(
         "command center on http://%s:%d/ - %d worker(s) x %d thread(s), snapshot cache %s",
@@ -52,3 +59,10 @@ def on_starting(server: Any) -> None:
             "%d workers without SW_CACHE_REDIS_URL: each worker builds its own live snapshot (set it to share one)",
             workers,
         )
+
+
+def child_exit(_server: Any, worker: Any) -> None:
+    """A worker ended (reload, crash, stop): its live gauges leave the sums; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
