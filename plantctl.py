@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -46,8 +47,9 @@ class Child:
     def start(self) -> None:
         assert self.log_path is not None
         log = self.log_path.open("ab")
+        env = {**os.environ, **self.extra_env} if self.extra_env else None
         self.proc = subprocess.Popen(
-            self.argv, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            self.argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
         )
         log.close()
         logger.info("started %s (pid %d), log %s", self.name, self.proc.pid, self.log_path)
@@ -114,6 +116,25 @@ def _has_history(settings: Settings) -> bool:
     return found
 
 
+DEMO_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _web_cache_env(settings: Settings) -> dict[str, str]:
+    """The web app's cache in the demo: with several workers and no SW_CACHE_REDIS_URL, a local Redis when
+    one answers, so the workers share one live snapshot; else each worker keeps its own (and says so)."""
+    if settings.cache_redis_url or settings.web_workers < 2:
+        return {}
+    try:
+        import redis
+
+        redis.Redis.from_url(DEMO_REDIS_URL, socket_connect_timeout=1, socket_timeout=1).ping()
+    except Exception as exc:
+        logger.info("no local Redis (%s): each web worker caches its own snapshot", exc)
+        return {}
+    logger.info("web workers share their snapshot cache in the local Redis (%s)", DEMO_REDIS_URL)
+    return {"SW_CACHE_REDIS_URL": DEMO_REDIS_URL}
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
     py = sys.executable
@@ -160,7 +181,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         # the demo cameras as MJPEG streams (rendered only while someone watches; idle otherwise)
         Child("cameras", [py, "-m", "simulator.cameras", "--plant", str(settings.plant_file), "--db", settings.db_url]),
     ]
-    children.append(Child("web", [py, "-m", "webapp"]))
+    # gunicorn: SW_WEB_WORKERS processes of SW_WEB_THREADS threads (webapp.gunicorn_conf)
+    children.append(Child("web", [py, "-m", "webapp"], extra_env=_web_cache_env(settings)))
     for child in children:
         child.log_path = logs / f"{child.name}.log"
 

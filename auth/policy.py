@@ -137,6 +137,9 @@ ROUTES: dict[str, Need] = {
     # Liveness for monitoring and the screens' offline watchdog: counts and ages per data source, no plant
     # values, no names, no positions.
     "/api/health": Access.PUBLIC,
+    # Prometheus metrics: no session (a scraper has none); the route itself admits only the bearer token of
+    # SW_METRICS_TOKEN, or without one a caller on this machine not behind a proxy (webapp.routes.metrics).
+    "/metrics": Access.PUBLIC,
     "/_favicon.ico": Access.PUBLIC,
     "/_dash-layout": Access.AUTHENTICATED,  # the shell; its navigation lists only the pages the role may see
     "/_dash-dependencies": Access.AUTHENTICATED,

@@ -74,8 +74,11 @@ def backfill(
     chunk_hours: float = 6.0,
     progress: bool = True,
     on_chunk: Callable[[int, int], None] | None = None,
+    observe: Callable[[int, SmelterModel], None] | None = None,
 ) -> BackfillResult:
-    """Write ``days`` of history ending at ``end_ms`` (default: now) into the store at ``db_url``."""
+    """Write ``days`` of history ending at ``end_ms`` (default: now) into the store at ``db_url``.
+
+    ``observe(t, model)`` is called at the start and after every step (tests read the model's truth there)."""
     if days <= 0 or step_s <= 0:
         raise ValueError("days and step must be positive")
     t_wall = time.perf_counter()
@@ -104,6 +107,8 @@ def backfill(
         pending: dict[str, PositionIn] = {}
         t = chunk_start = start
         values = model.initial_values()
+        if observe is not None:
+            observe(t, model)
         k = 0
         try:
             while True:
@@ -128,6 +133,8 @@ def backfill(
                     chunk_start = t_next
                 values = model.step(t_next)
                 t = t_next
+                if observe is not None:
+                    observe(t, model)
                 k += 1
                 bar.update(1)
         finally:

@@ -49,7 +49,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from plant.schema import EquipmentKind, EquipmentState, IncidentKind, Plant, Tag, TagKind
+from plant.schema import EquipmentKind, EquipmentState, IncidentKind, Medium, MeterEventKind, Plant, Tag, TagKind
 from simulator.incidents import IncidentSchedule, Window
 from simulator.people import Crowd
 
@@ -107,6 +107,17 @@ SHORT_STOP_KINDS = {
     EquipmentKind.MILL,
     EquipmentKind.CRANE,
 }
+# Losses between a parent meter and its children (transformers, leaks of a healthy network), a share of what the
+# children read, and the day-night swing of a medium's use (cooling, lighting; peak at 15:00 local time).
+LOSSES = {
+    Medium.ELECTRICITY: 0.012,
+    Medium.WATER: 0.015,
+    Medium.STEAM: 0.02,
+    Medium.NATURAL_GAS: 0.005,
+    Medium.OXYGEN: 0.01,
+    Medium.COMPRESSED_AIR: 0.015,
+}
+DAYNIGHT = {Medium.ELECTRICITY: 0.05, Medium.WATER: 0.12, Medium.COMPRESSED_AIR: 0.04, Medium.STEAM: -0.08}
 
 _TOKEN = re.compile(r"[A-Z][A-Z0-9]*")
 TEMP_UNITS = {"°C", "℃", "degC", "C", "K"}
@@ -478,7 +489,9 @@ class SmelterModel:
             e = self.eq_index.get(t.equipment) if t.equipment else None
             energy = t.kind == TagKind.ENERGY
             if e is not None:
-                if energy:
+                if energy and t.medium == Medium.OXYGEN:
+                    drv.append(self.D_PROD + e)  # oxygen follows the feed (the converters': their blowing)
+                elif energy:
                     drv.append(self.D_ENERGY + e)
                 else:
                     drv.append(self.D_GASPROD + e if self.eq_acid[e] and self.has_gas else self.D_PROD + e)
@@ -497,10 +510,59 @@ class SmelterModel:
             if t.id in initial and initial[t.id] is not None and math.isfinite(float(initial[t.id])):
                 self.c_value[k] = float(initial[t.id])
         self.c_ids = np.array([t.id for t in self.cum], dtype=object)
+        self._init_meters(initial)
         self._last_c = np.zeros(len(self.cum))
         self._last_c_t = np.zeros(len(self.cum))
         # a meter reports when it has counted COUNTER_DEADBAND_S of full-load production or consumption
         self.c_deadband = self.c_rate * COUNTER_DEADBAND_S
+
+    def _init_meters(self, initial: Mapping[str, float]) -> None:
+        """The metering hierarchy's parent meters (their reading: what their children read, plus the losses
+        of the medium and any scripted leak), the day-night pattern and the scripted meter events."""
+        index = {t.id: k for k, t in enumerate(self.cum)}
+        meters = {m.id: m for m in self.plant.meters}
+        kids: dict[str, list[str]] = {}
+        for m in self.plant.meters:
+            if m.parent:
+                kids.setdefault(m.parent, []).append(m.id)
+
+        def metered_below(mid: str) -> list[int]:
+            out: list[int] = []
+            for c in kids.get(mid, []):
+                tag = meters[c].tag
+                out.extend([index[tag]] if tag in index else metered_below(c))
+            return out
+
+        parents = [m for m in self.plant.meters if m.tag in index and kids.get(m.id)]
+        parents.sort(key=lambda m: -m.level.depth)  # areas before the site
+        self.m_parents = [(index[m.tag or ""], np.array(metered_below(m.id), dtype=np.int64)) for m in parents]
+        self.m_loss = np.array([LOSSES.get(m.medium, 0.01) for m in parents])
+        for k, below in self.m_parents:
+            self.c_rate[k] = 0.0
+            if self.cum[k].id not in initial:
+                self.c_value[k] = float(self.c_value[below].sum()) * 1.01
+        self.c_daynight = np.array(
+            [
+                0.0
+                if t.kind != TagKind.ENERGY
+                or (t.equipment and self.eq_kind[self.eq_index[t.equipment]] == EquipmentKind.ELECTROLYTIC_CELLS)
+                else DAYNIGHT.get(t.medium, 0.0)
+                if t.medium
+                else 0.0
+                for t in self.cum
+            ]
+        )
+        self.tz = self.plant.tz()
+        self.m_rng = np.random.default_rng([self.seed, 50001])  # its own stream: the others stay as they were
+        self.c_true = np.zeros(len(self.cum))  # what each meter's flow really was since the start (no resets)
+        self.m_events: list[tuple[MeterEventKind, int, int, int, float]] = []
+        for ev in self.plant.meter_events:
+            tag = meters[ev.meter].tag
+            if tag not in index:
+                continue
+            start = self.start_ms + round(ev.after_s * 1000)
+            self.m_events.append((ev.kind, index[tag], start, start + round(ev.duration_s * 1000), ev.value or 0.0))
+        self.c_outage: set[str] = set()
 
     def _expected_load(self, tag: Tag) -> float:
         """Long-run mean of a counter's or meter's driver (availability ~96.5 % with faults, idle spells,
@@ -687,9 +749,37 @@ class SmelterModel:
         if dt > 0 and len(self.cum):
             load = drivers[self.c_drv]
             mult = np.clip(1.0 + 0.03 * rng.standard_normal(len(self.cum)), 0.0, None)
-            self.c_value = self.c_value + self.c_rate * load * mult * dt
+            local = datetime.fromtimestamp(now / 1000, self.tz)
+            hour = local.hour + local.minute / 60
+            mult = mult * (1.0 + self.c_daynight * math.cos(2 * math.pi * (hour - 15.0) / 24))
+            self._count(self.c_rate * load * mult * dt, now - dt * 1000, now)
         # badges
         self.crowd.step(now)
+
+    def _count(self, inc: np.ndarray, t0: float, t1: float) -> None:
+        """Add ``inc`` (what each counter and meter counted in ``(t0, t1]``), parents from their children,
+        and play the meter events of the step."""
+        span = max(t1 - t0, 1.0)
+        leak = np.zeros(len(inc))
+        for kind, k, s, e, value in self.m_events:
+            if kind == MeterEventKind.LEAK and s < t1 and e > t0:
+                leak[k] += value / 3_600_000 * (min(e, t1) - max(s, t0))
+        for (k, below), loss in zip(self.m_parents, self.m_loss, strict=True):
+            noise = 1.0 + 0.1 * float(self.m_rng.standard_normal())
+            inc[k] = float(inc[below].sum()) * (1.0 + loss * noise) + leak[k]
+        self.c_true = self.c_true + inc
+        self.c_value = self.c_value + inc
+        self.c_outage = set()
+        for kind, k, s, e, value in self.m_events:
+            if kind in (MeterEventKind.RESET, MeterEventKind.SWAP) and t0 < s <= t1:
+                start = 0.0 if kind == MeterEventKind.RESET else value
+                self.c_value[k] = start + inc[k] * (t1 - s) / span
+            elif kind == MeterEventKind.OUTAGE and s <= t1 < e:
+                self.c_outage.add(str(self.c_ids[k]))
+
+    def meter_truth(self) -> dict[str, float]:
+        """What each counter and meter really counted since the model's start (resets and swaps aside)."""
+        return dict(zip(self.c_ids.tolist(), self.c_true.tolist(), strict=True))
 
     def _collect(self, initial: bool = False) -> dict[str, Value]:
         out: dict[str, Value] = {}
@@ -706,6 +796,8 @@ class SmelterModel:
         self._last_c, self._last_c_t = _report(
             self.c_ids, crounded, self._last_c, self._last_c_t, self.c_deadband, now, initial, out
         )
+        for tid in self.c_outage:  # a meter that does not answer is not read
+            out.pop(tid, None)
         for tid, e in self.state_tags:
             v = int(self.eq_state[e])
             if initial or pub.get(tid) != v:

@@ -326,7 +326,7 @@ def test_roles_match_the_requirements() -> None:
     assert sees(Role.ADMIN, "/admin/audit") and p[Role.ADMIN].can(policy.Perm.USERS)
     # no session: only the login page, the liveness check and style sheets
     public = {rule for rule, need in policy.ROUTES.items() if need == Access.PUBLIC}
-    assert public == {"/login", "/logout", "/api/health", "/_favicon.ico"}
+    assert public == {"/login", "/logout", "/api/health", "/_favicon.ico", "/metrics"}  # /metrics: token or local
     assert not any(need == Access.PUBLIC for need in policy.PAGES.values())
 
 
