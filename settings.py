@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8050
     cache_redis_url: str = ""  # empty = in-process cache; set for several web workers
+    # The production server (gunicorn, webapp.gunicorn_conf): processes, threads in each, seconds a stop or
+    # reload waits for the requests in flight. Sizing: README, "Running in production".
+    web_workers: int = Field(default=2, ge=1)
+    web_threads: int = Field(default=8, ge=1)
+    web_graceful_s: int = Field(default=10, gt=0)
+    # /metrics (Prometheus): with a token only with "Authorization: Bearer <token>"; without, local callers only
+    metrics_token: str = ""
     # Login and sessions (auth/)
     session_idle_minutes: float = Field(default=60, gt=0)  # an open page refreshes, so this is "browser closed"
     session_max_hours: float = Field(default=12, gt=0)  # log in again after this, whatever the activity

@@ -288,16 +288,21 @@ def alarm_settings(e: Item, m: Item, limits: dict[str, float], rules: Item) -> I
 
 
 def make_meters(tags: list[Item], equipment: list[Item], zones: dict[str, Item]) -> list[Item]:
-    """Per energy medium: site > area > process > equipment; only branches that have leaves."""
+    """Per energy medium: site > area > process > equipment; only branches that have leaves. The site's and
+    every area's incomer read a meter of their own (tags ``EM.<area>.<measurement>``, added to ``tags``), so
+    that each can be reconciled against its children; process nodes are the sums of their equipment."""
     t = data("tags")
     areas = {a["id"]: (a["name"], a["name_zh"]) for a in table("areas")}
     by_id = {e["id"]: e for e in equipment}
     out: list[Item] = []
-    for medium, (*_, mz) in t["energy"].items():
+    incomers: list[Item] = []
+    for medium, (meas, unit, en, zh, mz) in t["energy"].items():
         leaves = [x for x in tags if x["kind"] == "energy" and x["medium"] == medium]
         label, root = medium.replace("_", " "), f"M-{medium}"
         if leaves:
-            out.append(meter(root, f"Site {label}", f"全厂{mz}", "site", medium))
+            site_tag = tag(f"EM.SITE.{meas}", "energy", f"Site incomer {en}", f"全厂总表{zh}", unit=unit, medium=medium)
+            incomers.append(site_tag)
+            out.append(meter(root, f"Site {label}", f"全厂{mz}", "site", medium, tag=site_tag["id"]))
         made: set[str] = set()
         for leaf in leaves:
             e = by_id[leaf["equipment"]]
@@ -305,13 +310,17 @@ def make_meters(tags: list[Item], equipment: list[Item], zones: dict[str, Item])
             (an, azh), a_id, p_id = areas[area], f"{root}.{area}", f"{root}.{area}.{process}"
             if a_id not in made:
                 made.add(a_id)
-                out.append(meter(a_id, f"{an} {label}", f"{azh}{mz}", "area", medium, root))
+                desc = f"{an} incomer {en}", f"{azh}总表{zh}"
+                a_tag = tag(f"EM.{area}.{meas}", "energy", *desc, unit=unit, medium=medium)
+                incomers.append(a_tag)
+                out.append(meter(a_id, f"{an} {label}", f"{azh}{mz}", "area", medium, root, tag=a_tag["id"]))
             if p_id not in made:
                 made.add(p_id)
                 name = f"{an} / {process.replace('_', ' ')} {label}"
                 out.append(meter(p_id, name, f"{azh}/{t['processes'][process]}{mz}", "process", medium, a_id))
             name, name_zh = f"{e['name']} {label}", f"{e['name_zh']}{mz}"
             out.append(meter(f"{root}.{e['id']}", name, name_zh, "equipment", medium, p_id, tag=leaf["id"]))
+    tags.extend(incomers)
     return out
 
 
@@ -534,6 +543,7 @@ def build() -> Item:
     badges = make_badges(shifts)
     set_headcounts(zones, badges, shifts, site["day_shift"])
     tags = make_tags(equipment, zone_index, badges)
+    meters = make_meters(tags, equipment, zone_index)  # adds the incomers' tags
     return {
         "schema_version": 1,
         "site": site["site"],
@@ -548,8 +558,10 @@ def build() -> Item:
         "badges": badges,
         "fences": make_fences(zone_index),
         "muster_points": site["muster_points"],
-        "meters": make_meters(tags, equipment, zone_index),
+        "meters": meters,
+        "meter_events": data("meter_events"),
         "incidents": make_incidents(badges),
+        "production": data("production"),
     }
 
 

@@ -8,6 +8,7 @@ Coordinates are plant-local metres: x east, y north, z up, origin at the south-w
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from datetime import time
 from enum import StrEnum
@@ -375,6 +376,33 @@ class Equipment(Named):
         return v
 
 
+class DowntimeReason(Named):
+    """One reason of the downtime reason tree (``production.downtime_reasons``): a category with its
+    reasons as ``children`` (two levels: a dispatcher picks a reason, the category groups the Pareto)."""
+
+    children: list[DowntimeReason] = Field(default_factory=list)
+
+
+class ProductionSettings(StrictModel):
+    """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
+    never asked for a reason); the reason tree for the rest."""
+
+    short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
+    downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_reasons(self) -> ProductionSettings:
+        seen: set[str] = set()
+        for category in self.downtime_reasons:
+            for r in (category, *category.children):
+                if r.id in seen:
+                    raise ValueError(f"duplicate downtime reason id {r.id!r}")
+                seen.add(r.id)
+                if r is not category and r.children:
+                    raise ValueError(f"downtime reason {r.id!r}: the tree has two levels (category, reason)")
+        return self
+
+
 class TagKind(StrEnum):
     PROCESS = "process"
     GAS = "gas"
@@ -629,12 +657,43 @@ class MeterLevel(StrEnum):
 
 
 class Meter(Named):
-    """A node of the energy metering hierarchy; leaves read a tag, parents may have one too."""
+    """A node of the energy metering hierarchy; leaves read a tag, parents may have one too.
+
+    A parent with a tag is a real meter on the parent's feeder (reconciled against its children); a parent
+    without one is the sum of its children. ``tag`` must be a cumulative energy tag of the same medium.
+    """
 
     level: MeterLevel
     medium: Medium
     parent: Id | None = None
     tag: Id | None = None
+
+
+class MeterEventKind(StrEnum):
+    """What the simulator can do to a meter (``meter_events`` in the plant file)."""
+
+    RESET = "reset"  # the register goes back to zero and counts on
+    SWAP = "swap"  # the meter is replaced; the new one starts at ``value``
+    OUTAGE = "outage"  # nothing is read for ``duration_s`` (the plant keeps consuming)
+    LEAK = "leak"  # ``value`` units per hour flow through the meter and reach none of its children
+
+
+class MeterEvent(StrictModel):
+    """A scripted event of a meter, played once by the simulator ``after_s`` simulated seconds after its start."""
+
+    id: Id
+    kind: MeterEventKind
+    meter: Id
+    after_s: float = Field(ge=0)
+    duration_s: float = Field(default=60, gt=0)
+    value: float | None = None
+
+    @model_validator(mode="after")
+    def _value(self) -> MeterEvent:
+        needs_value = self.kind in (MeterEventKind.SWAP, MeterEventKind.LEAK)
+        if needs_value and (self.value is None or not math.isfinite(self.value) or self.value < 0):
+            raise ValueError(f"{self.kind.value} events need a finite value >= 0")
+        return self
 
 
 class IncidentKind(StrEnum):
@@ -686,6 +745,7 @@ COLLECTIONS: tuple[str, ...] = (
     "fences",
     "muster_points",
     "meters",
+    "meter_events",
     "incidents",
 )  # the plant's collections of entries with an ``id``
 
@@ -705,7 +765,9 @@ class Plant(StrictModel):
     fences: list[Fence] = Field(default_factory=list)
     muster_points: list[MusterPoint] = Field(default_factory=list)
     meters: list[Meter] = Field(default_factory=list)
+    meter_events: list[MeterEvent] = Field(default_factory=list)
     incidents: list[Incident] = Field(default_factory=list)
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -767,8 +829,21 @@ class Plant(StrictModel):
         for i, mp in enumerate(self.muster_points):
             inside("muster_points", i, "position", [mp.position])
         meters = {m.id: m for m in self.meters}
+        energy_tags = {tg.id: tg for tg in self.tags}
+        metered: dict[str, str] = {}
         for i, m in enumerate(self.meters):
             ref("meters", i, "tag", m.tag, "tags")
+            mt = energy_tags.get(m.tag or "")
+            if mt is not None:
+                if mt.kind != TagKind.ENERGY:
+                    what = f"tag {mt.id!r} is a {mt.kind.value} tag, not a cumulative energy tag"
+                    problems.add("meters", i, "tag", what)
+                elif mt.medium != m.medium:
+                    medium = mt.medium.value if mt.medium else "?"
+                    problems.add("meters", i, "tag", f"tag {mt.id!r} meters {medium}, the meter {m.medium.value}")
+                if mt.id in metered:
+                    problems.add("meters", i, "tag", f"tag {mt.id!r} is already read by meter {metered[mt.id]!r}")
+                metered.setdefault(mt.id, m.id)
             if m.parent is None:
                 if m.level != MeterLevel.SITE:
                     problems.add("meters", i, "parent", "only site meters may have no parent")
@@ -780,6 +855,15 @@ class Plant(StrictModel):
                     problems.add("meters", i, "level", f"{m.level.value} meter under {parent.level.value} meter")
                 if parent.medium != m.medium:
                     problems.add("meters", i, "medium", f"{m.medium.value} meter under {parent.medium.value} meter")
+        children = {m.parent for m in self.meters if m.parent}
+        for i, ev in enumerate(self.meter_events):
+            target = meters.get(ev.meter)
+            if target is None:
+                problems.add("meter_events", i, "meter", f"unknown meter {ev.meter!r}")
+            elif target.tag is None:
+                problems.add("meter_events", i, "meter", f"meter {ev.meter!r} reads no tag")
+            elif ev.kind == MeterEventKind.LEAK and ev.meter not in children:
+                problems.add("meter_events", i, "meter", f"a leak needs a parent meter; {ev.meter!r} has no children")
         for i, inc in enumerate(self.incidents):
             ref("incidents", i, "tag", inc.tag, "tags")
             ref("incidents", i, "zone", inc.zone, "zones")

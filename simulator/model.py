@@ -7,8 +7,9 @@ How the values move (all stepping is exact for any step length, so 1 s live step
 steps give the same statistics):
 
 - **Equipment** with a ``STATE`` tag runs, and now and then goes idle, stops, faults (random, per kind
-  mean time between failures, repaired after an exponential time) or goes to planned maintenance every
-  3-5 weeks. Its *load* (run x throughput, a slow Ornstein-Uhlenbeck around 1) drives its tags.
+  mean time between failures, repaired after an exponential time), has short stops of a few minutes
+  (conveyors, casting wheels, pumps, mills, cranes, every 1.5 days on average) or goes to planned
+  maintenance every 3-5 weeks. Its *load* (run x throughput, a slow Ornstein-Uhlenbeck around 1) drives its tags.
 - **Converters** cycle charge -> blow -> skim -> charge -> blow -> skim -> idle (each phase's length
   varies by +-20 %). Blowing sets the load (blast air, off-gas SO2, blower power); the bath heats while
   blowing and cools when charging, skimming or idle.
@@ -48,7 +49,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from plant.schema import EquipmentKind, EquipmentState, IncidentKind, Plant, Tag, TagKind
+from plant.schema import EquipmentKind, EquipmentState, IncidentKind, Medium, MeterEventKind, Plant, Tag, TagKind
 from simulator.incidents import IncidentSchedule, Window
 from simulator.people import Crowd
 
@@ -95,6 +96,28 @@ IDLE_EVERY_DAYS = 4.0
 SIGMAS_TO_H = 4.0  # the process noise: H and L limits are this many sigmas from the nominal value ...
 SIGMAS_TO_HH = 6.0  # ... HH and LL (when there is no H or L) this many
 STOP_EVERY_DAYS = 20.0
+# Short stops (a jammed chute, a tripped belt, a ladle late): a few minutes out of run, restarted by the
+# operator, on the units that have them; under the plant's short-stop threshold, so nobody is asked why.
+SHORT_STOP_EVERY_DAYS = 1.5
+SHORT_STOP_MINUTES = (1.0, 4.0)
+SHORT_STOP_KINDS = {
+    EquipmentKind.CONVEYOR,
+    EquipmentKind.CASTING_WHEEL,
+    EquipmentKind.PUMP,
+    EquipmentKind.MILL,
+    EquipmentKind.CRANE,
+}
+# Losses between a parent meter and its children (transformers, leaks of a healthy network), a share of what the
+# children read, and the day-night swing of a medium's use (cooling, lighting; peak at 15:00 local time).
+LOSSES = {
+    Medium.ELECTRICITY: 0.012,
+    Medium.WATER: 0.015,
+    Medium.STEAM: 0.02,
+    Medium.NATURAL_GAS: 0.005,
+    Medium.OXYGEN: 0.01,
+    Medium.COMPRESSED_AIR: 0.015,
+}
+DAYNIGHT = {Medium.ELECTRICITY: 0.05, Medium.WATER: 0.12, Medium.COMPRESSED_AIR: 0.04, Medium.STEAM: -0.08}
 
 _TOKEN = re.compile(r"[A-Z][A-Z0-9]*")
 TEMP_UNITS = {"°C", "℃", "degC", "C", "K"}
@@ -236,6 +259,7 @@ class SmelterModel:
         self.eq_mtbf_s = np.array([MTBF_DAYS.get(k, 15.0) * 86400 for k in self.eq_kind])
         no_idle = FURNACES | {EquipmentKind.CONVERTER, EquipmentKind.ELECTROLYTIC_CELLS}
         self.eq_idle_ok = np.array([k not in no_idle for k in self.eq_kind], dtype=bool)
+        self.eq_short_ok = np.array([k in SHORT_STOP_KINDS for k in self.eq_kind], dtype=bool)
         period_s = rng.uniform(21, 35, n) * 86400
         self.eq_maint_period_ms = period_s * 1000
         self.eq_next_maint = self.start_ms + rng.uniform(0.05, 1.0, n) * self.eq_maint_period_ms
@@ -278,9 +302,11 @@ class SmelterModel:
         # storage levels (per equipment with a level tag) are set up in _init_analog
         self.gas_load = 1.0
 
-    def _set_state(self, i: int, state: int, t: float, rng: np.random.Generator) -> None:
+    def _set_state(self, i: int, state: int, t: float, rng: np.random.Generator, short: bool = False) -> None:
         self.eq_state[i] = state
-        if state == FAULT:
+        if short:
+            hours = float(rng.uniform(*SHORT_STOP_MINUTES)) / 60
+        elif state == FAULT:
             hours = min(12.0, max(0.25, rng.exponential(MTTR_H)))
         elif state == MAINT:
             hours = float(rng.uniform(4, 12))
@@ -463,7 +489,9 @@ class SmelterModel:
             e = self.eq_index.get(t.equipment) if t.equipment else None
             energy = t.kind == TagKind.ENERGY
             if e is not None:
-                if energy:
+                if energy and t.medium == Medium.OXYGEN:
+                    drv.append(self.D_PROD + e)  # oxygen follows the feed (the converters': their blowing)
+                elif energy:
                     drv.append(self.D_ENERGY + e)
                 else:
                     drv.append(self.D_GASPROD + e if self.eq_acid[e] and self.has_gas else self.D_PROD + e)
@@ -482,10 +510,59 @@ class SmelterModel:
             if t.id in initial and initial[t.id] is not None and math.isfinite(float(initial[t.id])):
                 self.c_value[k] = float(initial[t.id])
         self.c_ids = np.array([t.id for t in self.cum], dtype=object)
+        self._init_meters(initial)
         self._last_c = np.zeros(len(self.cum))
         self._last_c_t = np.zeros(len(self.cum))
         # a meter reports when it has counted COUNTER_DEADBAND_S of full-load production or consumption
         self.c_deadband = self.c_rate * COUNTER_DEADBAND_S
+
+    def _init_meters(self, initial: Mapping[str, float]) -> None:
+        """The metering hierarchy's parent meters (their reading: what their children read, plus the losses
+        of the medium and any scripted leak), the day-night pattern and the scripted meter events."""
+        index = {t.id: k for k, t in enumerate(self.cum)}
+        meters = {m.id: m for m in self.plant.meters}
+        kids: dict[str, list[str]] = {}
+        for m in self.plant.meters:
+            if m.parent:
+                kids.setdefault(m.parent, []).append(m.id)
+
+        def metered_below(mid: str) -> list[int]:
+            out: list[int] = []
+            for c in kids.get(mid, []):
+                tag = meters[c].tag
+                out.extend([index[tag]] if tag in index else metered_below(c))
+            return out
+
+        parents = [m for m in self.plant.meters if m.tag in index and kids.get(m.id)]
+        parents.sort(key=lambda m: -m.level.depth)  # areas before the site
+        self.m_parents = [(index[m.tag or ""], np.array(metered_below(m.id), dtype=np.int64)) for m in parents]
+        self.m_loss = np.array([LOSSES.get(m.medium, 0.01) for m in parents])
+        for k, below in self.m_parents:
+            self.c_rate[k] = 0.0
+            if self.cum[k].id not in initial:
+                self.c_value[k] = float(self.c_value[below].sum()) * 1.01
+        self.c_daynight = np.array(
+            [
+                0.0
+                if t.kind != TagKind.ENERGY
+                or (t.equipment and self.eq_kind[self.eq_index[t.equipment]] == EquipmentKind.ELECTROLYTIC_CELLS)
+                else DAYNIGHT.get(t.medium, 0.0)
+                if t.medium
+                else 0.0
+                for t in self.cum
+            ]
+        )
+        self.tz = self.plant.tz()
+        self.m_rng = np.random.default_rng([self.seed, 50001])  # its own stream: the others stay as they were
+        self.c_true = np.zeros(len(self.cum))  # what each meter's flow really was since the start (no resets)
+        self.m_events: list[tuple[MeterEventKind, int, int, int, float]] = []
+        for ev in self.plant.meter_events:
+            tag = meters[ev.meter].tag
+            if tag not in index:
+                continue
+            start = self.start_ms + round(ev.after_s * 1000)
+            self.m_events.append((ev.kind, index[tag], start, start + round(ev.duration_s * 1000), ev.value or 0.0))
+        self.c_outage: set[str] = set()
 
     def _expected_load(self, tag: Tag) -> float:
         """Long-run mean of a counter's or meter's driver (availability ~96.5 % with faults, idle spells,
@@ -563,15 +640,18 @@ class SmelterModel:
             p_fault = -np.expm1(-dt / self.eq_mtbf_s)
             p_idle = np.where(self.eq_idle_ok, -np.expm1(-dt / (IDLE_EVERY_DAYS * 86400)), 0.0)
             p_stop = -np.expm1(-dt / (STOP_EVERY_DAYS * 86400))
+            p_short = np.where(self.eq_short_ok, -np.expm1(-dt / (SHORT_STOP_EVERY_DAYS * 86400)), 0.0)
             running = (self.eq_state == RUN) & self.eq_has_state
-            events = running & (u < p_fault + p_idle + p_stop)
+            events = running & (u < p_fault + p_idle + p_stop + p_short)
             for i in np.flatnonzero(events).tolist():
                 if u[i] < p_fault[i]:
                     self._set_state(i, FAULT, now, rng)
                 elif u[i] < p_fault[i] + p_idle[i]:
                     self._set_state(i, IDLE, now, rng)
-                else:
+                elif u[i] < p_fault[i] + p_idle[i] + p_stop:
                     self._set_state(i, STOPPED, now, rng)
+                else:
+                    self._set_state(i, STOPPED, now, rng, short=True)
             due = running & ~events & (now >= self.eq_next_maint)
             for i in np.flatnonzero(due).tolist():
                 self._set_state(i, MAINT, now, rng)
@@ -669,9 +749,37 @@ class SmelterModel:
         if dt > 0 and len(self.cum):
             load = drivers[self.c_drv]
             mult = np.clip(1.0 + 0.03 * rng.standard_normal(len(self.cum)), 0.0, None)
-            self.c_value = self.c_value + self.c_rate * load * mult * dt
+            local = datetime.fromtimestamp(now / 1000, self.tz)
+            hour = local.hour + local.minute / 60
+            mult = mult * (1.0 + self.c_daynight * math.cos(2 * math.pi * (hour - 15.0) / 24))
+            self._count(self.c_rate * load * mult * dt, now - dt * 1000, now)
         # badges
         self.crowd.step(now)
+
+    def _count(self, inc: np.ndarray, t0: float, t1: float) -> None:
+        """Add ``inc`` (what each counter and meter counted in ``(t0, t1]``), parents from their children,
+        and play the meter events of the step."""
+        span = max(t1 - t0, 1.0)
+        leak = np.zeros(len(inc))
+        for kind, k, s, e, value in self.m_events:
+            if kind == MeterEventKind.LEAK and s < t1 and e > t0:
+                leak[k] += value / 3_600_000 * (min(e, t1) - max(s, t0))
+        for (k, below), loss in zip(self.m_parents, self.m_loss, strict=True):
+            noise = 1.0 + 0.1 * float(self.m_rng.standard_normal())
+            inc[k] = float(inc[below].sum()) * (1.0 + loss * noise) + leak[k]
+        self.c_true = self.c_true + inc
+        self.c_value = self.c_value + inc
+        self.c_outage = set()
+        for kind, k, s, e, value in self.m_events:
+            if kind in (MeterEventKind.RESET, MeterEventKind.SWAP) and t0 < s <= t1:
+                start = 0.0 if kind == MeterEventKind.RESET else value
+                self.c_value[k] = start + inc[k] * (t1 - s) / span
+            elif kind == MeterEventKind.OUTAGE and s <= t1 < e:
+                self.c_outage.add(str(self.c_ids[k]))
+
+    def meter_truth(self) -> dict[str, float]:
+        """What each counter and meter really counted since the model's start (resets and swaps aside)."""
+        return dict(zip(self.c_ids.tolist(), self.c_true.tolist(), strict=True))
 
     def _collect(self, initial: bool = False) -> dict[str, Value]:
         out: dict[str, Value] = {}
@@ -688,6 +796,8 @@ class SmelterModel:
         self._last_c, self._last_c_t = _report(
             self.c_ids, crounded, self._last_c, self._last_c_t, self.c_deadband, now, initial, out
         )
+        for tid in self.c_outage:  # a meter that does not answer is not read
+            out.pop(tid, None)
         for tid, e in self.state_tags:
             v = int(self.eq_state[e])
             if initial or pub.get(tid) != v:

@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
+from engine.metering import site_meters
 from i18n import t
+from plant import load_plant
+from plant.loader import DEMO_PLANT
+from plant.schema import Medium
 from tests.test_overview import SeededDay, seed_day
 from tests.webutil import ARTIFACTS, WAIT_MS, browser, serve_app, watch_page
 
@@ -54,7 +58,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> SeededDay:
 def test_overview_wall_and_phone(day: SeededDay) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     conc_day = day.expected("FSF1.CONC_FED", day.day_start)
-    elec_tags = [t for t in day.rate_per_ms if t.endswith(".EL_KWH")]
+    elec_tags = next(m.tags for m in site_meters(load_plant(DEMO_PLANT)) if m.medium == Medium.ELECTRICITY)
     # The app's clock stands just after the seeded reading: the figures are the seeded day's even when the
     # test runs across the plant's midnight or a shift change.
     with serve_app(day.settings, clock=lambda: day.reading_ts / 1000 + 1) as base, browser() as b:

@@ -1,8 +1,9 @@
 """The web app: ``create_app()`` builds the Dash app; ``python -m webapp`` serves it.
 
-Pages live in ``webapp/pages/`` (``dash.register_page``), the shell and its callbacks in ``webapp/shell/``,
-live data builders in ``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and
-style is served by this server: no CDN, no internet map tiles.
+``webapp.wsgi`` is the application gunicorn serves (``webapp.gunicorn_conf``). Pages live in ``webapp/pages/``
+(``dash.register_page``), the shell and its callbacks in ``webapp/shell/``, live data builders in
+``webapp/live/``, every Flask route in the table of ``webapp/routes/``. Every script and style is served by
+this server: no CDN, no internet map tiles.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from settings import Settings, get_settings
 from webapp.compress import install as install_gzip
 from webapp.context import init_web
 from webapp.gate import install as install_auth
+from webapp.metrics import install as install_metrics
 from webapp.routes import register_routes
 from webapp.shell import banner_callbacks as alarm_callbacks
 from webapp.shell import callbacks as shell_callbacks
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     init_web(server, settings)
+    install_metrics(server)  # request latency by route and callback (/metrics)
     register_routes(server, settings)
     install_gzip(server)  # gzip for scripts, styles and JSON: a phone's first load stays under 1 MB
 
@@ -63,10 +66,12 @@ def create_app(settings: Settings | None = None) -> dash.Dash:
 
 
 def main() -> None:
+    """Flask's development server in this process (``python -m webapp --dev``): for debugging only; production
+    and the demo serve ``webapp.wsgi`` with gunicorn (``python -m webapp``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     app = create_app(settings)
-    logger.info("command center on http://%s:%d/", settings.web_host, settings.web_port)
+    logger.info("command center on http://%s:%d/ (development server)", settings.web_host, settings.web_port)
     app.run(host=settings.web_host, port=settings.web_port, debug=False, threaded=True)
 
 

@@ -7,6 +7,7 @@ of a Dash process, so several workers (gunicorn) behind a proxy serve the same s
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ from plant import Plant
 from plant.loader import load_plant_cached
 from settings import Settings
 from store.db import make_engine
+from webapp.metrics import cache_result
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,13 @@ SNAPSHOT_SECONDS = 1  # one snapshot per refresh period serves every open screen
 def init_web(server: flask.Flask, settings: Settings) -> None:
     config: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": 2}
     if settings.cache_redis_url:
-        config |= {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_redis_url}
+        # one installation's workers share their keys; another store's (a second demo, a test) never sees them
+        store = hashlib.sha256(settings.db_url.encode()).hexdigest()[:12]
+        config |= {
+            "CACHE_TYPE": "RedisCache",
+            "CACHE_REDIS_URL": settings.cache_redis_url,
+            "CACHE_KEY_PREFIX": f"sw-{store}:",
+        }
     else:
         config |= {"CACHE_TYPE": "SimpleCache"}
     cache.init_app(server, config=config)
@@ -80,14 +88,18 @@ class Shared(Generic[T]):
         entry = cache.get(self._key)
         if entry is not None:
             built_at, value = entry
-            if time.time() - built_at >= self._timeout and self._lock.acquire(blocking=False):
+            stale = time.time() - built_at >= self._timeout
+            cache_result(self._key, "stale" if stale else "hit")
+            if stale and self._lock.acquire(blocking=False):
                 app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
                 threading.Thread(target=self._rebuild_in_background, args=(app,), daemon=True).start()
             return value  # type: ignore[no-any-return]
         with self._lock:
             entry = cache.get(self._key)
             if entry is not None:
+                cache_result(self._key, "hit")
                 return entry[1]  # type: ignore[no-any-return]
+            cache_result(self._key, "miss")
             return self._build()
 
     def expire(self) -> None:
@@ -108,11 +120,22 @@ def cached(key: str, timeout: int, build: Callable[[], T]) -> T:
     the process's cache, or in Redis for several workers): for values that depend on arguments, which
     :class:`Shared` does not take. A miss builds in the asking request; ``None`` is never stored."""
     hit = cache.get(key)
+    label = _cache_label(key)
     if hit is not None:
+        cache_result(label, "hit")
         return hit  # type: ignore[no-any-return]
+    cache_result(label, "miss")
     value = build()
     cache.set(key, value, timeout=timeout)
     return value
+
+
+def _cache_label(key: str) -> str:
+    """A key's family for the metrics ("sw:personnel:trips:2:..." -> "personnel:trips"): its first part, and its
+    second when that is a word (not a number, a window or a digest), so the metric's labels stay few."""
+    parts = key.removeprefix("sw:").split(":")
+    second = parts[1] if len(parts) > 1 else ""
+    return f"{parts[0]}:{second}" if second.replace("_", "").replace("-", "").isalpha() else parts[0]
 
 
 def settings() -> Settings:
@@ -136,6 +159,8 @@ def lang() -> str:
 
 
 CLOCK_EXTENSION = "sw_clock"
+
+
 def page_title(key: str) -> Callable[..., str]:
     """A page's browser-tab title in the user's language ("报警 · SmeltWatch"), for
     ``dash.register_page(title=...)``: Dash calls it for each page load and each page change."""

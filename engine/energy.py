@@ -1,0 +1,282 @@
+"""Energy: the metering hierarchy as a tree, periods in the plant's local time, reconciliation of each parent
+meter against its children, and the flows of a Sankey diagram (pure, no I/O).
+
+A node of the tree is *metered* when it reads a tag; an unmetered node is the sum of its children. A metered
+parent is reconciled against the sum of its children: what its own meter read beyond them is the node
+"losses / unmetered" under it, flagged when it is more than ``threshold`` (default 3 %) of the parent.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
+
+from engine.clock import to_local
+from plant.schema import Medium, Meter, MeterLevel, Plant, Tag, TagKind
+
+logger = logging.getLogger(__name__)
+
+HOUR_MS = 3_600_000
+DEFAULT_THRESHOLD = 0.03
+LOSSES = "losses"  # suffix of a losses node's id: "<parent id>/losses"
+
+
+class PeriodKind(StrEnum):
+    HOUR = "hour"
+    SHIFT = "shift"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+# ------------------------------------------------------------------------------------------------ periods
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def period_start(kind: PeriodKind, ms: int, tz: tzinfo, shift_starts: Sequence[int] = (0,)) -> datetime:
+    """The local start of the period of ``kind`` holding ``ms`` (shift starts in minutes after midnight)."""
+    local = to_local(ms, tz)
+    if kind == PeriodKind.HOUR:
+        return datetime.fromtimestamp((ms - ms % HOUR_MS) / 1000, tz)
+    day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    if kind == PeriodKind.SHIFT:
+        minute = local.hour * 60 + local.minute
+        starts = sorted(shift_starts)
+        before = [s for s in starts if s <= minute]
+        if before:
+            return day.replace(hour=before[-1] // 60, minute=before[-1] % 60)
+        prev = day - timedelta(days=1)
+        return prev.replace(hour=starts[-1] // 60, minute=starts[-1] % 60)
+    if kind == PeriodKind.DAY:
+        return day
+    if kind == PeriodKind.WEEK:
+        return day - timedelta(days=day.weekday())
+    if kind == PeriodKind.MONTH:
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _next(kind: PeriodKind, start: datetime, shift_starts: Sequence[int]) -> datetime:
+    tz = start.tzinfo
+    naive = start.replace(tzinfo=None)
+    if kind == PeriodKind.HOUR:
+        return datetime.fromtimestamp(start.timestamp() + 3600, tz)
+    if kind == PeriodKind.SHIFT:
+        starts = sorted(shift_starts)
+        minute = naive.hour * 60 + naive.minute
+        later = [s for s in starts if s > minute]
+        day = naive.replace(hour=0, minute=0)
+        nxt = day + timedelta(minutes=later[0]) if later else day + timedelta(days=1, minutes=starts[0])
+    elif kind == PeriodKind.DAY:
+        nxt = naive + timedelta(days=1)
+    elif kind == PeriodKind.WEEK:
+        nxt = naive + timedelta(days=7)
+    elif kind == PeriodKind.MONTH:
+        nxt = naive.replace(year=naive.year + naive.month // 12, month=naive.month % 12 + 1)
+    else:
+        nxt = naive.replace(year=naive.year + 1)
+    return nxt.replace(tzinfo=tz)
+
+
+def periods(
+    kind: PeriodKind, t0_ms: int, t1_ms: int, tz: tzinfo, shift_starts: Sequence[int] = (0,)
+) -> list[tuple[int, int]]:
+    """The periods of ``kind`` from the one holding ``t0_ms`` to the one holding ``t1_ms - 1``, as ``[start,
+    end)`` UTC epoch ms; the last one ends at ``t1_ms`` when that is inside it (a period still running)."""
+    out: list[tuple[int, int]] = []
+    start = period_start(kind, t0_ms, tz, shift_starts)
+    while _ms(start) < t1_ms:
+        end = _next(kind, start, shift_starts)
+        out.append((_ms(start), min(_ms(end), t1_ms)))
+        start = end
+    return out
+
+
+def shift_starts(plant: Plant) -> list[int]:
+    return sorted(s.start.hour * 60 + s.start.minute for s in plant.site.shifts) or [0]
+
+
+# --------------------------------------------------------------------------------------------------- tree
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    name: str
+    name_zh: str | None
+    level: MeterLevel | None  # None: a losses node
+    medium: Medium
+    unit: str
+    parent: str | None
+    tag: str | None
+    children: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MeterTree:
+    """One medium's hierarchy (one or more site roots)."""
+
+    medium: Medium
+    unit: str
+    nodes: dict[str, Node]
+    roots: tuple[str, ...]
+
+    def tags(self) -> list[str]:
+        return [n.tag for n in self.nodes.values() if n.tag]
+
+    def depth(self) -> int:
+        def d(nid: str) -> int:
+            kids = self.nodes[nid].children
+            return 1 + max((d(c) for c in kids), default=0)
+
+        return max((d(r) for r in self.roots), default=0)
+
+
+def media(plant: Plant) -> list[Medium]:
+    """The media of the plant's metering hierarchy, in the product's order."""
+    present = {m.medium for m in plant.meters}
+    return [m for m in Medium if m in present]
+
+
+def meter_tree(plant: Plant, medium: Medium) -> MeterTree:
+    tags: dict[str, Tag] = {t.id: t for t in plant.tags if t.kind == TagKind.ENERGY}
+    meters: list[Meter] = [m for m in plant.meters if m.medium == medium]
+    kids: dict[str, list[str]] = {}
+    for m in meters:
+        if m.parent:
+            kids.setdefault(m.parent, []).append(m.id)
+    units = [tags[m.tag].unit for m in meters if m.tag in tags]
+    unit = units[0] if units else ""
+    nodes = {
+        m.id: Node(m.id, m.name, m.name_zh, m.level, medium, unit, m.parent, m.tag, tuple(kids.get(m.id, ())))
+        for m in meters
+    }
+    roots = tuple(m.id for m in meters if m.parent is None)
+    return MeterTree(medium, unit, nodes, roots)
+
+
+def max_rates(plant: Plant) -> dict[str, float]:
+    """The fastest each meter can count (units per hour): three times its nominal rate, a parent's from its
+    children's. A rise beyond it between two readings is a meter exchange, not consumption."""
+    tags = {t.id: t for t in plant.tags if t.kind == TagKind.ENERGY}
+    out: dict[str, float] = {}
+    for medium in media(plant):
+        tree = meter_tree(plant, medium)
+
+        def rate(nid: str, tree: MeterTree = tree) -> float:
+            n = tree.nodes[nid]
+            own = tags[n.tag].nominal if n.tag in tags else None
+            if own is not None and own > 0:
+                return 3.0 * float(own)
+            return sum(rate(c) for c in n.children)
+
+        for nid, n in tree.nodes.items():
+            if n.tag:
+                r = rate(nid)
+                if r > 0:
+                    out[n.tag] = r
+    return out
+
+
+# ------------------------------------------------------------------------------------------ reconciliation
+
+
+@dataclass(frozen=True)
+class Balance:
+    """One metered parent in one period: its meter, the sum of its children, what is unaccounted."""
+
+    parent: str
+    metered: float | None
+    children: float | None
+    unaccounted: float | None
+    share: float | None  # unaccounted / metered
+    flagged: bool
+    missing: tuple[str, ...] = ()  # children (or their meters) without a known value
+
+
+@dataclass
+class Flows:
+    """Node values of one medium over one period: metered or summed, losses nodes added."""
+
+    tree: MeterTree
+    values: dict[str, float | None] = field(default_factory=dict)
+    balances: dict[str, Balance] = field(default_factory=dict)
+
+
+def reconcile(tree: MeterTree, readings: Mapping[str, float | None], threshold: float = DEFAULT_THRESHOLD) -> Flows:
+    """Node values from ``readings`` (per tag, ``None``: unknown) and the balance of every metered parent.
+
+    An unmetered node is the sum of its children (unknown when one of them is). A metered parent's losses
+    node (``<id>/losses``) holds its meter minus its children; a negative remainder (children read more than
+    the parent) is kept as it is, for the balance, and flagged the same way when beyond the threshold.
+    """
+    out = Flows(tree)
+
+    def value(nid: str) -> float | None:
+        if nid in out.values:
+            return out.values[nid]
+        n = tree.nodes[nid]
+        kid_values = [value(c) for c in n.children]
+        kids_sum = None if any(v is None for v in kid_values) else math.fsum(v for v in kid_values if v is not None)
+        if n.tag:
+            own = readings.get(n.tag)
+            if n.children:
+                missing = tuple(c for c, v in zip(n.children, kid_values, strict=True) if v is None)
+                if own is None or kids_sum is None:
+                    out.balances[nid] = Balance(nid, own, kids_sum, None, None, False, missing)
+                else:
+                    diff = own - kids_sum
+                    share = diff / own if own > 0 else None
+                    flagged = share is not None and abs(share) > threshold
+                    out.balances[nid] = Balance(nid, own, kids_sum, diff, share, flagged)
+                    out.values[f"{nid}/{LOSSES}"] = diff
+            v = own
+        else:
+            v = kids_sum
+        out.values[nid] = v
+        return v
+
+    for r in tree.roots:
+        value(r)
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- sankey
+
+
+@dataclass(frozen=True)
+class Link:
+    source: str
+    target: str
+    value: float
+
+
+def sankey_links(flows: Flows, max_depth: int = 4) -> list[Link]:
+    """Parent -> child flows of known, positive value, down to ``max_depth`` levels below the roots; a metered
+    parent's positive losses go to its losses node."""
+    links: list[Link] = []
+
+    def walk(nid: str, depth: int) -> None:
+        if depth >= max_depth:
+            return
+        n = flows.tree.nodes[nid]
+        for c in n.children:
+            v = flows.values.get(c)
+            if v is not None and v > 0:
+                links.append(Link(nid, c, v))
+                walk(c, depth + 1)
+        loss = flows.values.get(f"{nid}/{LOSSES}")
+        if loss is not None and loss > 0:
+            links.append(Link(nid, f"{nid}/{LOSSES}", loss))
+
+    for r in flows.tree.roots:
+        walk(r, 0)
+    return links
