@@ -21,6 +21,7 @@ from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
+from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.video import make_service as make_video_service
 from settings import get_settings
@@ -34,6 +35,7 @@ FACTORIES["alarms"] = make_alarm_service
 FACTORIES["personnel"] = make_personnel_service
 FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
+FACTORIES["retention"] = make_retention_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
