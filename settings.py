@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None  # default var/spool
     batch_max: int = 5000
     batch_ms: int = 250
+    pki_dir: Path | None = None  # OPC UA certificates and trust list (collectors.security), default var/pki
     # Web
     web_host: str = "127.0.0.1"
     web_port: int = 8050
@@ -65,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.var_dir / "spool"
+
+    @property
+    def pki_path(self) -> Path:
+        return self.pki_dir or self.var_dir / "pki"
 
     @property
     def media_path(self) -> Path:

@@ -561,6 +561,7 @@ def build() -> Item:
         "meters": meters,
         "meter_events": data("meter_events"),
         "incidents": make_incidents(badges),
+        "production": data("production"),
     }
 
 
