@@ -190,7 +190,7 @@ def cache_key(window: str) -> str:
 def forget() -> None:
     """Drop the cached figures (after a reason was assigned, so every screen sees it at its next refresh)."""
     for w in WINDOWS:
-        web.cache.delete(cache_key(w))
+        web.cache_delete(cache_key(w))
 
 
 def availability_now(states: dict[str, str]) -> tuple[int, int]:
