@@ -23,7 +23,8 @@ rows.
 Plan against actual: for a period (shift, day, week, month, quarter, year) the plan to date is the plan of
 the days before today plus today's plan times the share of today already past (for a shift, its target
 times its share past); completion = actual / plan to date; the **daily rate still needed** to make the
-period's plan is (whole plan - actual) / days left, today counted by what is left of it.
+period's plan is (whole plan - actual) / planned days left (days with a plan above 0: a planned shutdown
+day is no day to make it up on), today counted by what is left of it.
 """
 
 from __future__ import annotations
@@ -247,7 +248,7 @@ class PlanStatus:
     plan_full: float
     plan_to_date: float
     actual: float
-    days_left: float  # today's remainder counted
+    days_left: float  # planned days ahead (plan > 0), today's remainder counted
 
     @property
     def completion(self) -> float | None:
@@ -285,10 +286,10 @@ def plan_status(
             to_date += p * day_fraction
             actual += actual_by_day.get(d, 0.0)
         d += timedelta(days=1)
-    if today < h.first:
-        left = (h.last - h.first).days + 1.0
-    elif today > h.last:
-        left = 0.0
-    else:
-        left = (h.last - today).days + (1.0 - day_fraction)
+    left = 0.0  # planned days still ahead (a planned shutdown day is no day to make up on), today's remainder
+    d = max(h.first, today)
+    while d <= h.last:
+        if plan_by_day.get(d, 0.0) > 0:
+            left += (1.0 - day_fraction) if d == today else 1.0
+        d += timedelta(days=1)
     return PlanStatus(full, to_date, actual, left)

@@ -119,8 +119,8 @@ def test_plan_status_by_hand() -> None:
     month = plan_status(plan, actual, horizon("month", today), today, 0.25)
     assert month.plan_full == 3000.0 and month.plan_to_date == 1025.0 and month.actual == 920.0
     assert month.completion == pytest.approx(920 / 1025)
-    assert month.days_left == pytest.approx(20.75)  # the 12th to the 31st, and 3/4 of today
-    assert month.rate_needed == pytest.approx((3000 - 920) / 20.75)
+    assert month.days_left == pytest.approx(19.75)  # the 12th to the 31st but the 20th, and 3/4 of today
+    assert month.rate_needed == pytest.approx((3000 - 920) / 19.75)
     week = plan_status(plan, actual, horizon("week", today), today, 0.25)  # Monday 9th to Sunday 15th
     assert (week.plan_full, week.plan_to_date, week.actual) == (700.0, 225.0, 200.0)
     q = horizon("quarter", today)
