@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     login_rate_minutes: float = Field(default=10, gt=0)  # ...before that address is refused for the period
     cookie_secure: bool | None = None  # None: Secure cookies when the request came over HTTPS
     trusted_proxies: int = Field(default=0, ge=0)  # reverse proxies in front whose X-Forwarded-* are believed
+    # Retention of the raw history (services: retention): samples and badge positions older than this many days
+    # are deleted; rollups, events, alarms, notifications and the audit log are kept. 0: kept for ever.
+    retention_samples_days: float = Field(default=90, ge=0)
+    retention_positions_days: float = Field(default=90, ge=0)
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes
     media_dir: Path | None = None

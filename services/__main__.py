@@ -22,6 +22,7 @@ from services.alarms import make_service as make_alarm_service
 from services.equipment import make_service as make_equipment_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
+from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.video import make_service as make_video_service
 from settings import get_settings
@@ -36,6 +37,7 @@ FACTORIES["personnel"] = make_personnel_service
 FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
 FACTORIES["equipment"] = make_equipment_service
+FACTORIES["retention"] = make_retention_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
