@@ -53,6 +53,7 @@ SYSTEM_PACKAGES = {  # Debian package -> a file it installs
     "chromium-driver": "/usr/bin/chromedriver",
     "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese in screenshots
     "faketime": "/usr/bin/faketime",  # the time sweep (python -m tests.timesweep)
+    "nginx-light": "/usr/sbin/nginx",  # nginx -t on the reverse-proxy example (tests/test_deploy.py)
 }
 
 

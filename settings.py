@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None  # default var/spool
     batch_max: int = 5000
     batch_ms: int = 250
+    pki_dir: Path | None = None  # OPC UA certificates and trust list (collectors.security), default var/pki
     # Web
     web_host: str = "127.0.0.1"
     web_port: int = 8050
@@ -46,6 +47,10 @@ class Settings(BaseSettings):
     login_rate_minutes: float = Field(default=10, gt=0)  # ...before that address is refused for the period
     cookie_secure: bool | None = None  # None: Secure cookies when the request came over HTTPS
     trusted_proxies: int = Field(default=0, ge=0)  # reverse proxies in front whose X-Forwarded-* are believed
+    # Retention of the raw history (services: retention): samples and badge positions older than this many days
+    # are deleted; rollups, events, alarms, notifications and the audit log are kept. 0: kept for ever.
+    retention_samples_days: float = Field(default=90, ge=0)
+    retention_positions_days: float = Field(default=90, ge=0)
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes
     media_dir: Path | None = None
@@ -61,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def spool_path(self) -> Path:
         return self.spool_dir or self.var_dir / "spool"
+
+    @property
+    def pki_path(self) -> Path:
+        return self.pki_dir or self.var_dir / "pki"
 
     @property
     def media_path(self) -> Path:

@@ -41,6 +41,7 @@ ALARM_IN_SERVICE = "alarm_in_service"
 MUSTER_DECLARED = "muster_declared"
 MUSTER_ENDED = "muster_ended"
 VIDEO_FALSE_POSITIVE = "video_false_positive"  # a video detection marked as a false positive
+DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its reason
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -63,6 +64,7 @@ KNOWN_EVENTS: tuple[str, ...] = (
     MUSTER_DECLARED,
     MUSTER_ENDED,
     VIDEO_FALSE_POSITIVE,
+    DOWNTIME_REASON,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

@@ -49,6 +49,7 @@ class Perm(StrEnum):
     ACK = "alarms.ack"  # acknowledge (on-call: only the alarms of their areas)
     SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
     MUSTER = "muster"  # declare and end an emergency muster
+    DOWNTIME = "downtime.reason"  # give a downtime event its reason
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -78,6 +79,7 @@ _OPERATIONS = frozenset(
         Perm.ACK,
         Perm.SHELVE,
         Perm.MUSTER,
+        Perm.DOWNTIME,
         Perm.REPLAY,
     }
 )
@@ -104,6 +106,7 @@ PAGES: dict[str, Need] = {
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
+    "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -123,6 +126,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     # acknowledge a video detection or mark it a false positive (/video; areas checked by store.video and
     # store.alarms.submit_command)
     "video-sent": Perm.ACK,
+    "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -157,6 +161,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
+    "/production/<table>.csv": Perm.KPI,
+    "/production/<table>.xlsx": Perm.KPI,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

@@ -1,6 +1,8 @@
 """``python -m collectors``: collect the plant's OPC UA endpoints into the store.
 
     python -m collectors [--plant FILE] [--db URL] [--endpoint ID ...] [--spool-dir DIR] [options]
+    python -m collectors cert ENDPOINT [--renew]        the collector's certificate for a secured endpoint
+    python -m collectors trust ENDPOINT [THUMBPRINT]    list the server's certificates / trust one
 
 Runs the migrations, syncs the tag table, then one coordinator per endpoint (all endpoints of the plant
 file, or those named with ``--endpoint`` - one process per endpoint scales out) and the single writer.
@@ -17,7 +19,10 @@ import signal
 import sys
 from pathlib import Path
 
+from cryptography import x509
+
 from collectors.coordinator import CoordinatorOptions
+from collectors.security import Pki, application_uri, create_certificate, server_certificates, thumbprint
 from collectors.service import CollectorService, default_spool_dir, tune_gc
 from collectors.writer import WriterOptions
 from plant.loader import PlantFileError, load_plant
@@ -124,8 +129,75 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def pki_command(argv: list[str]) -> int:
+    """``cert`` and ``trust``: the PKI directory's two commands (see ``collectors.security``)."""
+    s = get_settings()
+    p = argparse.ArgumentParser(prog="python -m collectors", description="OPC UA certificates of the collectors")
+    p.add_argument("--plant", type=Path, default=s.plant_file, help="plant file (default: %(default)s)")
+    p.add_argument("--pki-dir", type=Path, default=s.pki_path, help="PKI directory (default: %(default)s)")
+    sub = p.add_subparsers(dest="command", required=True)
+    cert = sub.add_parser("cert", help="create the collector's certificate and key for an endpoint")
+    cert.add_argument("endpoint")
+    cert.add_argument("--renew", action="store_true", help="replace a certificate that exists")
+    cert.add_argument("--host", default=None, help="host name in the certificate (default: this machine's)")
+    trust = sub.add_parser("trust", help="list an endpoint's server certificates, or trust one by thumbprint")
+    trust.add_argument("endpoint")
+    trust.add_argument("thumbprint", nargs="?", help="the certificate to trust (as listed, or as logged)")
+    trust.add_argument("--url", default=None, help="ask this URL instead of the plant file's")
+    args = p.parse_args(argv)
+    try:
+        plant = load_plant(args.plant)
+    except PlantFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    endpoint = next((e for e in plant.endpoints if e.id == args.endpoint), None)
+    if endpoint is None:
+        print(
+            f"unknown endpoint {args.endpoint!r}; the plant has {', '.join(e.id for e in plant.endpoints)}",
+            file=sys.stderr,
+        )
+        return 2
+    pki = Pki(args.pki_dir)
+    if args.command == "cert":
+        if args.renew:
+            pki.own_cert(endpoint.id).unlink(missing_ok=True)
+            pki.own_key(endpoint.id).unlink(missing_ok=True)
+        path = asyncio.run(create_certificate(endpoint, pki, host=args.host))
+        der = path.read_bytes()
+        print(f"{path} (application URI {application_uri(endpoint)}, thumbprint {thumbprint(der)})")
+        print("give this certificate to the server's administrator to trust")
+        return 0
+    wanted = (args.thumbprint or "").replace(":", "").upper()
+    rejected = pki.rejected / f"{wanted}.der"
+    if wanted and rejected.is_file():  # seen and refused by a collector: trust that very file
+        print(f"trusted {pki.trust(rejected.read_bytes())}")
+        return 0
+    try:
+        offered = asyncio.run(server_certificates(args.url or endpoint.url))
+    except Exception as error:
+        print(f"cannot ask {args.url or endpoint.url} for its certificates: {error}", file=sys.stderr)
+        return 1
+    certs = {thumbprint(der): der for _ep, der in offered if der}
+    if not wanted:
+        for thumb, der in sorted(certs.items()):
+            state = "trusted" if pki.is_trusted(der) else "not trusted"
+            print(f"{thumb}  {x509.load_der_x509_certificate(der).subject.rfc4514_string()}  ({state})")
+        if certs:
+            print("check a thumbprint with the server's administrator, then:")
+            print(f"python -m collectors trust {endpoint.id} THUMBPRINT")
+        return 0
+    if wanted not in certs:
+        print(f"the server does not offer a certificate with thumbprint {wanted}", file=sys.stderr)
+        return 1
+    print(f"trusted {pki.trust(certs[wanted])}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if {"cert", "trust"} & set(argv):
+        return pki_command(argv)
+    args = parse_args(argv)
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

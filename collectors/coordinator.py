@@ -34,6 +34,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from asyncua import Client, ua
@@ -43,10 +44,12 @@ from asyncua.observer import Observer, SubscriptionEvent
 
 from collectors.health import EndpointHealth
 from collectors.records import GAP, Chunk, EventIn, TagInfo
+from collectors.security import Pki, describe, secure_client
 from collectors.validate import SiteBounds, Validator
 from collectors.writer import BatchWriter
 from engine.clock import now_ms
 from engine.types import BAD_NO_COMMUNICATION, PositionIn, SampleIn
+from plant.schema import Endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,7 @@ class CoordinatorOptions:
     watchdog_interval_s: float = 5.0  # health probe period and timeout: a busy server must not look dead
     reconnect_max_delay_s: float = 2.0
     connect_retry_max_s: float = 5.0
+    refused_retry_s: float = 30.0  # after a security refusal (untrusted certificate, wrong password, ...)
     flush_values: int = 5000
     discover_badges: bool = True
     discover_interval_s: float = 60.0
@@ -101,9 +105,14 @@ class EndpointCoordinator:
         *,
         site: SiteBounds | None = None,
         options: CoordinatorOptions | None = None,
+        config: Endpoint | None = None,
+        pki: Pki | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.url = url
+        self.config = config  # the plant file's entry: security, user
+        self.pki = pki
+        self._namespaces: list[str] = []
         self.tags = list(tags)
         self.writer = writer
         self.options = options or CoordinatorOptions()
@@ -139,12 +148,21 @@ class EndpointCoordinator:
             while not self._stop.is_set():
                 client = self._make_client()
                 try:
+                    await self._secure(client)
                     await client.connect(
                         auto_reconnect=True,
                         reconnect_max_delay=self.options.reconnect_max_delay_s,
                         reconnect_request_timeout=max(10.0, self.options.request_timeout_s),
                     )
                 except Exception as error:  # refused, timed out, bad endpoint: all retried
+                    reason = describe(error, self.config) if self.config is not None else None
+                    if reason is not None:
+                        # a person must act (trust a certificate, fix a password): retry slowly, one log line
+                        self._note_refusal(reason)
+                        with contextlib.suppress(Exception):
+                            await client.disconnect()
+                        await self._sleep(self.options.refused_retry_s)
+                        continue
                     self._note_error(f"connect to {self.url} failed: {type(error).__name__}: {error}", delay)
                     await self._sleep(delay)
                     delay = min(delay * 2, self.options.connect_retry_max_s)
@@ -188,6 +206,19 @@ class EndpointCoordinator:
         client.uaclient.observer = _StateObserver(self)
         return client
 
+    async def _secure(self, client: Client) -> None:
+        if self.config is None:
+            return
+        await secure_client(
+            client, self.config, self.pki or Pki(Path("pki")), url=self.url, timeout=self.options.request_timeout_s
+        )
+
+    def _note_refusal(self, reason: str) -> None:
+        message = f"refused: {reason}"
+        if message != self.health.last_error:
+            logger.error("%s: %s", self.endpoint, message)
+        self.health.last_error = message
+
     def _note_error(self, message: str, retry_s: float) -> None:
         if message != self.health.last_error:
             logger.warning("%s: %s (retrying every few seconds)", self.endpoint, message)
@@ -197,6 +228,9 @@ class EndpointCoordinator:
 
     async def _session(self, client: Client) -> None:
         self._subs = []
+        # node ids written nsu=<uri>;... are resolved against the namespace array at every connect: a server
+        # that renumbered its namespaces after an upgrade must not make us read other variables
+        self._namespaces = await client.get_namespace_array()
         if self.options.discover_badges and any(t.is_position for t in self.tags):
             await self._discover(client)
         await self._subscribe(client, self.tags + self._discovered)
@@ -243,16 +277,40 @@ class EndpointCoordinator:
             self._subs.append(sub)
             await self._add_items(sub, tags[i : i + per_sub])
 
+    def resolve(self, node_id: str) -> ua.NodeId:
+        """The node id to ask the server for; ``nsu=<uri>;...`` gets the uri's index on this server.
+
+        Raises ``LookupError`` when the server has no such namespace.
+        """
+        parsed = ua.NodeId.from_string(node_id)
+        uri = getattr(parsed, "NamespaceUri", None)
+        if not uri:
+            return parsed
+        try:
+            index = self._namespaces.index(uri)
+        except ValueError:
+            raise LookupError(f"namespace {uri} is not on the server") from None
+        return ua.NodeId(parsed.Identifier, ua.Int16(index), parsed.NodeIdType)
+
     async def _add_items(self, sub: Subscription, tags: Sequence[TagInfo]) -> None:
         batch = max(1, self.options.create_batch)
         for i in range(0, len(tags), batch):
-            part = tags[i : i + batch]
+            part = []
             requests = []
-            for tag in part:
+            for tag in tags[i : i + batch]:
+                try:
+                    node = self.resolve(tag.node_id)
+                except LookupError as error:
+                    self.bad_nodes[tag.node_id] = "BadNamespaceUnknown"
+                    logger.warning("%s: cannot subscribe %s (%s): %s", self.endpoint, tag.name, tag.node_id, error)
+                    continue
                 handle = self._next_handle
                 self._next_handle += 1
                 self._handles[handle] = tag
-                requests.append(self._item_request(tag, handle))
+                part.append(tag)
+                requests.append(self._item_request(node, handle))
+            if not requests:
+                continue
             results = await sub.create_monitored_items(requests)
             for tag, req, result in zip(part, requests, results, strict=True):
                 if isinstance(result, ua.StatusCode):
@@ -260,9 +318,9 @@ class EndpointCoordinator:
                     self.bad_nodes[tag.node_id] = result.name
                     logger.warning("%s: server refused %s (%s): %s", self.endpoint, tag.name, tag.node_id, result.name)
 
-    def _item_request(self, tag: TagInfo, handle: int) -> ua.MonitoredItemCreateRequest:
+    def _item_request(self, node: ua.NodeId, handle: int) -> ua.MonitoredItemCreateRequest:
         rv = ua.ReadValueId()
-        rv.NodeId = ua.NodeId.from_string(tag.node_id)
+        rv.NodeId = node
         rv.AttributeId = ua.AttributeIds.Value
         params = ua.MonitoringParameters()
         params.ClientHandle = handle
@@ -403,7 +461,13 @@ class EndpointCoordinator:
 
     async def _discover(self, client: Client) -> list[TagInfo]:
         """``RTLS.<badge>.POS`` variables on the server whose badge is not in the plant file."""
-        namespaces = {ua.NodeId.from_string(t.node_id).NamespaceIndex for t in self.tags if t.is_position}
+        namespaces = set()
+        for t in self.tags:
+            if t.is_position:
+                with contextlib.suppress(LookupError):
+                    node = self.resolve(t.node_id)
+                    namespaces.add(node.NamespaceIndex)
+                    self._by_node.setdefault(node.to_string(), t)
         found: list[TagInfo] = []
         seen: set[str] = set()
         queue: list[tuple[Any, int]] = [(client.nodes.objects, 0)]

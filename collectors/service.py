@@ -25,9 +25,11 @@ from sqlalchemy.engine import make_url
 
 from collectors.coordinator import CoordinatorOptions, EndpointCoordinator
 from collectors.records import TagInfo
+from collectors.security import Pki
 from collectors.validate import SiteBounds, badge_speed_limits
 from collectors.writer import BatchWriter, WriterOptions, is_unavailable
 from plant.schema import Plant, TagKind
+from settings import get_settings
 from store.db import migrate, normalize_url, session_scope
 from store.tags import sync_tags
 
@@ -90,6 +92,7 @@ class CollectorService:
         writer_options: WriterOptions | None = None,
         coordinator_options: CoordinatorOptions | None = None,
         run_migrations: bool = True,
+        pki: Pki | None = None,
     ) -> None:
         known = {e.id: e for e in plant.endpoints}
         chosen = list(endpoints) if endpoints else list(known)
@@ -99,6 +102,8 @@ class CollectorService:
         self.plant = plant
         self.db_url = db_url
         self.endpoint_ids = chosen
+        self.endpoint_config = {e: known[e] for e in chosen}
+        self.pki = pki or Pki(get_settings().pki_path)
         self.urls = {e: (urls or {}).get(e, known[e].url) for e in chosen}
         self.spool_dir = Path(spool_dir)
         self.run_migrations = run_migrations
@@ -168,7 +173,14 @@ class CollectorService:
         for ep in self.endpoint_ids:
             tags = tag_infos(self.plant, ids, ep)
             self.coordinators[ep] = EndpointCoordinator(
-                ep, self.urls[ep], tags, self.writer, site=site, options=self.coordinator_options
+                ep,
+                self.urls[ep],
+                tags,
+                self.writer,
+                site=site,
+                options=self.coordinator_options,
+                config=self.endpoint_config[ep],
+                pki=self.pki,
             )
         self._writer_task = asyncio.create_task(self.writer.run(), name="writer")
         for ep, coord in self.coordinators.items():

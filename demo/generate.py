@@ -562,6 +562,7 @@ def build() -> Item:
         "meter_events": data("meter_events"),
         "energy": data("energy"),
         "incidents": make_incidents(badges),
+        "production": data("production"),
     }
 
 

@@ -30,3 +30,40 @@ def day_start(plant: Plant, now_ms: int) -> datetime:
     """Local midnight of the plant's current day, as an aware datetime."""
     local = to_local(now_ms, plant.tz())
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def shift_windows(plant: Plant, t0: int, t1: int) -> list[tuple[str, str, int, int]]:
+    """The shifts overlapping ``[t0, t1)``, each ``(shift id, local date it began on, start ms, end ms)``
+    clipped to the range, oldest first. Starts are wall-clock times of the plant's zone; lengths are hours."""
+    tz = plant.tz()
+    day = to_local(t0, tz).date() - timedelta(days=1)
+    out: list[tuple[str, str, int, int]] = []
+    while True:
+        midnight = datetime.combine(day, datetime.min.time(), tzinfo=tz)
+        if int(midnight.timestamp() * 1000) >= t1:
+            break
+        for shift in plant.site.shifts:
+            start = datetime.combine(day, shift.start, tzinfo=tz)
+            s = int(start.timestamp() * 1000)
+            e = s + int(shift.hours * 3_600_000)
+            if e > t0 and s < t1:
+                out.append((shift.id, day.isoformat(), max(s, t0), min(e, t1)))
+        day += timedelta(days=1)
+    out.sort(key=lambda w: w[2])
+    return out
+
+
+def day_windows(plant: Plant, t0: int, t1: int) -> list[tuple[str, int, int]]:
+    """The plant's local days overlapping ``[t0, t1)``: ``(date, start ms, end ms)`` clipped to the range."""
+    tz = plant.tz()
+    day = to_local(t0, tz).date()
+    out: list[tuple[str, int, int]] = []
+    while True:
+        s = int(datetime.combine(day, datetime.min.time(), tzinfo=tz).timestamp() * 1000)
+        if s >= t1:
+            break
+        e = int(datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).timestamp() * 1000)
+        if e > t0:
+            out.append((day.isoformat(), max(s, t0), min(e, t1)))
+        day += timedelta(days=1)
+    return out

@@ -170,11 +170,100 @@ class Site(StrictModel):
         return v
 
 
+class SecurityPolicy(StrEnum):
+    """OPC UA security policies the collectors offer (the deprecated Basic128Rsa15 and Basic256 are not)."""
+
+    NONE = "None"
+    BASIC256SHA256 = "Basic256Sha256"
+    AES128_SHA256_RSAOAEP = "Aes128_Sha256_RsaOaep"
+    AES256_SHA256_RSAPSS = "Aes256_Sha256_RsaPss"
+
+
+class SecurityMode(StrEnum):
+    NONE = "None"
+    SIGN = "Sign"
+    SIGN_AND_ENCRYPT = "SignAndEncrypt"
+
+
+_ENV_RE = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+_LOOPBACK_RE = re.compile(r"^opc\.tcp://(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(/|$)", re.IGNORECASE)
+
+
+class EndpointSecurity(StrictModel):
+    """How a collector authenticates to an endpoint and protects the channel.
+
+    The password is never in the plant file: it comes from an environment variable (``password_env``) or a
+    file readable by the collector only (``password_file``). The client's certificate and key and the trust
+    list live in the PKI directory (``python -m collectors cert`` and ``python -m collectors trust``).
+    """
+
+    policy: SecurityPolicy
+    mode: SecurityMode
+    user: str | None = Field(default=None, min_length=1, max_length=128)
+    password_env: str | None = Field(default=None, pattern=_ENV_RE)
+    password_file: str | None = Field(default=None, min_length=1, max_length=1024)
+    application_uri: str | None = Field(default=None, min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EndpointSecurity:
+        if (self.policy == SecurityPolicy.NONE) != (self.mode == SecurityMode.NONE):
+            raise ValueError(
+                f"policy {self.policy.value} with mode {self.mode.value}: policy None goes with mode None only,"
+                " and a policy other than None needs mode Sign or SignAndEncrypt"
+            )
+        if self.user is None and (self.password_env or self.password_file):
+            raise ValueError("a password without a user: set user as well")
+        if self.user is not None and not (self.password_env or self.password_file):
+            raise ValueError(
+                f"user {self.user!r} has no password source: set password_env (an environment variable) or"
+                " password_file (the password is never written in the plant file)"
+            )
+        if self.password_env and self.password_file:
+            raise ValueError("set one of password_env and password_file, not both")
+        return self
+
+    @property
+    def secured(self) -> bool:
+        return self.policy != SecurityPolicy.NONE
+
+
 class Endpoint(Named):
-    """An OPC UA server the collectors subscribe to (DCS, RTLS gateway, ...)."""
+    """An OPC UA server the collectors subscribe to (DCS, RTLS gateway, ...).
+
+    ``security`` may be left out only for a server on this machine (loopback address, such as the demo's
+    simulator): a connection without security across the network has to be asked for explicitly with
+    ``security: {policy: None, mode: None}``.
+    """
 
     url: str = Field(pattern=r"^opc\.tcp://[^\s]+$")
     namespace: str = "urn:smeltwatch:demo"
+    security: EndpointSecurity | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_password(cls, data: object) -> object:
+        if isinstance(data, dict):
+            sec = data.get("security")
+            if isinstance(sec, dict) and "password" in sec:
+                raise ValueError(
+                    "security.password: a password is never written in the plant file; name an environment"
+                    " variable (password_env) or a file (password_file) that holds it"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _explicit_security(self) -> Endpoint:
+        if self.security is None and not _LOOPBACK_RE.match(self.url):
+            raise ValueError(
+                f"{self.url} is on another machine and names no security: set security (policy"
+                " Basic256Sha256, Aes128_Sha256_RsaOaep or Aes256_Sha256_RsaPss with mode Sign or SignAndEncrypt),"
+                " or write security: {policy: None, mode: None} to connect without security"
+            )
+        return self
+
+    @property
+    def secured(self) -> bool:
+        return self.security is not None and self.security.secured
 
 
 class Area(Named):
@@ -287,6 +376,33 @@ class Equipment(Named):
         return v
 
 
+class DowntimeReason(Named):
+    """One reason of the downtime reason tree (``production.downtime_reasons``): a category with its
+    reasons as ``children`` (two levels: a dispatcher picks a reason, the category groups the Pareto)."""
+
+    children: list[DowntimeReason] = Field(default_factory=list)
+
+
+class ProductionSettings(StrictModel):
+    """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
+    never asked for a reason); the reason tree for the rest."""
+
+    short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
+    downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_reasons(self) -> ProductionSettings:
+        seen: set[str] = set()
+        for category in self.downtime_reasons:
+            for r in (category, *category.children):
+                if r.id in seen:
+                    raise ValueError(f"duplicate downtime reason id {r.id!r}")
+                seen.add(r.id)
+                if r is not category and r.children:
+                    raise ValueError(f"downtime reason {r.id!r}: the tree has two levels (category, reason)")
+        return self
+
+
 class TagKind(StrEnum):
     PROCESS = "process"
     GAS = "gas"
@@ -372,7 +488,7 @@ class Tag(StrictModel):
     """One OPC UA variable. ``id`` is the tag name used everywhere in the product."""
 
     id: Id
-    node_id: str = Field(pattern=r"^ns=\d+;[isgb]=.+$")
+    node_id: str = Field(pattern=r"^(ns=\d+|nsu=[^;\s]+);[isgb]=.+$")  # nsu=<uri>: resolved at every connect
     endpoint: Id
     kind: TagKind
     description: str = Field(default="", max_length=200)
@@ -669,6 +785,7 @@ class Plant(StrictModel):
     meter_events: list[MeterEvent] = Field(default_factory=list)
     energy: EnergySettings = Field(default_factory=EnergySettings)
     incidents: list[Incident] = Field(default_factory=list)
+    production: ProductionSettings = Field(default_factory=ProductionSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:

@@ -1,5 +1,5 @@
-"""``python -m services``: the alarm engine, personnel rules, notifications and video analytics, next to the
-collectors.
+"""``python -m services``: the alarm engine, personnel rules, notifications, video analytics and equipment
+states, next to the collectors.
 
     python -m services [--plant FILE] [--db URL] [--only NAME ...]
 
@@ -19,8 +19,10 @@ from pathlib import Path
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
+from services.equipment import make_service as make_equipment_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
+from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.video import make_service as make_video_service
 from settings import get_settings
@@ -34,6 +36,8 @@ FACTORIES["alarms"] = make_alarm_service
 FACTORIES["personnel"] = make_personnel_service
 FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
+FACTORIES["equipment"] = make_equipment_service
+FACTORIES["retention"] = make_retention_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -2,7 +2,8 @@
 
 The model is stepped every ``--step-s`` simulated seconds (default 60) from ``now - N days`` to now, and
 what a collector subscribed to the live servers would have stored is written straight into the store:
-every changed value as a sample (states, phases and SOS as numbers, like the collectors store them), badge
+every changed value as a sample (states, phases and SOS as numbers, like the collectors store them; the
+states also as spells out of run, ``store.equipment``, with reasons for the older ones), badge
 positions as positions (off-site badges with the uncertain status the live server gives them, every
 ``--pos-step-s``, default the step), the initial values at the start.
 
@@ -35,8 +36,10 @@ from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant, TagKind
 from settings import get_settings
+from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
 from store.db import make_engine, migrate, session_scope
+from store.equipment import Cursors, sync_states
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
 from store.tags import sync_tags
@@ -98,7 +101,7 @@ def backfill(
         chunk_ms = max(step_ms, round(chunk_hours * 3_600_000 / step_ms) * step_ms)
         result = BackfillResult(start, end, 0, 0, 0, 0, 0, 0.0)
         bar = tqdm(total=n_steps, unit="step", desc="backfill", disable=not progress, mininterval=0.5)
-        writer = _Writer(engine, sorted(tag_id.values()), result, on_chunk)
+        writer = _Writer(engine, plant, sorted(tag_id.values()), result, on_chunk)
         samples: list[SampleIn] = []
         positions: list[PositionIn] = []
         pending: dict[str, PositionIn] = {}
@@ -138,6 +141,8 @@ def backfill(
             writer.close()
         bar.close()
         result.steps = k
+        with session_scope(engine) as session:
+            assign_demo_reasons(session, plant, start, end, seed=seed)
     finally:
         engine.dispose()
     result.seconds = time.perf_counter() - t_wall
@@ -161,11 +166,14 @@ class _Writer:
     def __init__(
         self,
         engine: Engine,
+        plant: Plant,
         tag_ids: list[int],
         result: BackfillResult,
         on_chunk: Callable[[int, int], None] | None,
     ) -> None:
         self.engine = engine
+        self.plant = plant
+        self.cursors = Cursors()
         self.tag_ids = tag_ids
         self.result = result
         self.on_chunk = on_chunk
@@ -204,6 +212,7 @@ class _Writer:
             res = bulk_load_samples(session, samples)
             rebuild_rollups(session, self.tag_ids, c0, c1)  # by tag: the primary key leads with tag_id
             pres = write_positions(session, positions)
+            sync_states(session, self.plant, c1 - 1, self.cursors)  # state spells, as the equipment service does
         r = self.result
         r.samples += len(samples)
         r.samples_inserted += res.inserted

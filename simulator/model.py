@@ -7,8 +7,9 @@ How the values move (all stepping is exact for any step length, so 1 s live step
 steps give the same statistics):
 
 - **Equipment** with a ``STATE`` tag runs, and now and then goes idle, stops, faults (random, per kind
-  mean time between failures, repaired after an exponential time) or goes to planned maintenance every
-  3-5 weeks. Its *load* (run x throughput, a slow Ornstein-Uhlenbeck around 1) drives its tags.
+  mean time between failures, repaired after an exponential time), has short stops of a few minutes
+  (conveyors, casting wheels, pumps, mills, cranes, every 1.5 days on average) or goes to planned
+  maintenance every 3-5 weeks. Its *load* (run x throughput, a slow Ornstein-Uhlenbeck around 1) drives its tags.
 - **Converters** cycle charge -> blow -> skim -> charge -> blow -> skim -> idle (each phase's length
   varies by +-20 %). Blowing sets the load (blast air, off-gas SO2, blower power); the bath heats while
   blowing and cools when charging, skimming or idle.
@@ -95,6 +96,17 @@ IDLE_EVERY_DAYS = 4.0
 SIGMAS_TO_H = 4.0  # the process noise: H and L limits are this many sigmas from the nominal value ...
 SIGMAS_TO_HH = 6.0  # ... HH and LL (when there is no H or L) this many
 STOP_EVERY_DAYS = 20.0
+# Short stops (a jammed chute, a tripped belt, a ladle late): a few minutes out of run, restarted by the
+# operator, on the units that have them; under the plant's short-stop threshold, so nobody is asked why.
+SHORT_STOP_EVERY_DAYS = 1.5
+SHORT_STOP_MINUTES = (1.0, 4.0)
+SHORT_STOP_KINDS = {
+    EquipmentKind.CONVEYOR,
+    EquipmentKind.CASTING_WHEEL,
+    EquipmentKind.PUMP,
+    EquipmentKind.MILL,
+    EquipmentKind.CRANE,
+}
 # Losses between a parent meter and its children (transformers, leaks of a healthy network), a share of what the
 # children read, and the day-night swing of a medium's use (cooling, lighting; peak at 15:00 local time).
 LOSSES = {
@@ -247,6 +259,7 @@ class SmelterModel:
         self.eq_mtbf_s = np.array([MTBF_DAYS.get(k, 15.0) * 86400 for k in self.eq_kind])
         no_idle = FURNACES | {EquipmentKind.CONVERTER, EquipmentKind.ELECTROLYTIC_CELLS}
         self.eq_idle_ok = np.array([k not in no_idle for k in self.eq_kind], dtype=bool)
+        self.eq_short_ok = np.array([k in SHORT_STOP_KINDS for k in self.eq_kind], dtype=bool)
         period_s = rng.uniform(21, 35, n) * 86400
         self.eq_maint_period_ms = period_s * 1000
         self.eq_next_maint = self.start_ms + rng.uniform(0.05, 1.0, n) * self.eq_maint_period_ms
@@ -289,9 +302,11 @@ class SmelterModel:
         # storage levels (per equipment with a level tag) are set up in _init_analog
         self.gas_load = 1.0
 
-    def _set_state(self, i: int, state: int, t: float, rng: np.random.Generator) -> None:
+    def _set_state(self, i: int, state: int, t: float, rng: np.random.Generator, short: bool = False) -> None:
         self.eq_state[i] = state
-        if state == FAULT:
+        if short:
+            hours = float(rng.uniform(*SHORT_STOP_MINUTES)) / 60
+        elif state == FAULT:
             hours = min(12.0, max(0.25, rng.exponential(MTTR_H)))
         elif state == MAINT:
             hours = float(rng.uniform(4, 12))
@@ -625,15 +640,18 @@ class SmelterModel:
             p_fault = -np.expm1(-dt / self.eq_mtbf_s)
             p_idle = np.where(self.eq_idle_ok, -np.expm1(-dt / (IDLE_EVERY_DAYS * 86400)), 0.0)
             p_stop = -np.expm1(-dt / (STOP_EVERY_DAYS * 86400))
+            p_short = np.where(self.eq_short_ok, -np.expm1(-dt / (SHORT_STOP_EVERY_DAYS * 86400)), 0.0)
             running = (self.eq_state == RUN) & self.eq_has_state
-            events = running & (u < p_fault + p_idle + p_stop)
+            events = running & (u < p_fault + p_idle + p_stop + p_short)
             for i in np.flatnonzero(events).tolist():
                 if u[i] < p_fault[i]:
                     self._set_state(i, FAULT, now, rng)
                 elif u[i] < p_fault[i] + p_idle[i]:
                     self._set_state(i, IDLE, now, rng)
-                else:
+                elif u[i] < p_fault[i] + p_idle[i] + p_stop:
                     self._set_state(i, STOPPED, now, rng)
+                else:
+                    self._set_state(i, STOPPED, now, rng, short=True)
             due = running & ~events & (now >= self.eq_next_maint)
             for i in np.flatnonzero(due).tolist():
                 self._set_state(i, MAINT, now, rng)

@@ -311,6 +311,10 @@ def test_roles_match_the_requirements() -> None:
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)
+    # production KPIs for executives too; giving downtime a reason is the control room's
+    assert sees(Role.EXECUTIVE, "/production") and not exe.can(policy.Perm.DOWNTIME)
+    assert sees(Role.DISPATCHER, "/production") and p[Role.DISPATCHER].can(policy.Perm.DOWNTIME)
+    assert sees(Role.ADMIN, "/production") and not sees(Role.ON_CALL, "/production")
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):
         assert sees(Role.DISPATCHER, path), path

@@ -111,12 +111,19 @@ def check_video(f: Figures) -> None:
         assert f[key] is None or 0 <= f[key] <= 1
 
 
+def check_production(f: Figures) -> None:
+    assert f["days"] == 7 and f["units"] > 50 and f["oee_units"] > 0
+    _positive(f, "engine_ms", "store_engine_ms", "spells", "failures", "downtime_events", "mtbf_h", "mttr_h")
+    assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
     "ingest": check_ingest,
     "personnel": check_personnel,
+    "production": check_production,
     "trend": check_trend,
     "video": check_video,
 }

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
+import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import event
 
 from tests.webutil import seed_store
@@ -88,3 +92,60 @@ def test_an_expired_snapshot_is_served_while_one_rebuild_runs(tmp_path: Path) ->
             time.sleep(0.05)
         assert snapshot()["now_ms"] > first["now_ms"], "the background rebuild replaced the value"
     assert len(statements) == one_build, "twenty screens after expiry cost one rebuild"
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_screens_are_served_while_redis_is_down_and_share_again_when_it_is_back(tmp_path: Path) -> None:
+    """A Redis of its own, stopped under a running app: the snapshot keeps coming (built in the process), and
+    once Redis is back the workers share through it again."""
+    import redis
+
+    from tests.conftest import free_port
+    from webapp import context as web
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
+
+    port = free_port()
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+                return proc
+            except redis.exceptions.ConnectionError:
+                time.sleep(0.1)
+        proc.kill()
+        raise AssertionError("redis-server did not start")
+
+    server = start()
+    try:
+        settings = seed_store(tmp_path).model_copy(update={"cache_redis_url": f"redis://127.0.0.1:{port}/0"})
+        app = create_app(settings)
+        client = redis.Redis(port=port)
+        with app.server.test_request_context("/"):
+            first = snapshot()
+            assert any(b"snapshot" in k for k in client.keys("*")), "the snapshot went to Redis"
+            server.terminate()
+            server.wait(10)
+            time.sleep(web.SNAPSHOT_SECONDS + 0.1)
+            served = [snapshot() for _ in range(5)]  # Redis is gone: served all the same, no error
+            assert all(s["risk"] == first["risk"] for s in served)
+            assert app.server.extensions[web.LOCAL_CACHE].down
+            server = start()  # back, empty
+            time.sleep(web.CACHE_RETRY_S + 0.1)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not client.keys("*"):
+                snapshot()
+                time.sleep(0.1)
+            assert any(b"snapshot" in k for k in client.keys("*")), "shared through Redis again"
+    finally:
+        server.kill()
+        server.wait(10)

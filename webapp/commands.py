@@ -22,10 +22,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from auth.auditlog import DOWNTIME_REASON
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
+from plant.schema import Plant
 from store.alarms import submit_command
 from store.db import session_scope
+from store.equipment import assign_reason
 from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
@@ -113,6 +116,22 @@ def alarm_command(
         session=session,
     )
     return command_ids
+
+
+def downtime_reason(session: Session, op: Operator, event_id: int, reason: str, *, now_ms: int, plant: Plant) -> None:
+    """Give downtime event ``event_id`` its ``reason`` (a leaf of the plant's reason tree) and record it in
+    the security audit log, in ``session``'s transaction; ``store.equipment.ReasonError`` (a ``ValueError``)
+    when the store refuses it."""
+    before = assign_reason(session, event_id, reason, op.user, now_ms, plant)
+    audit(
+        DOWNTIME_REASON,
+        user=op.user,
+        address=op.address,
+        target=f"downtime:{event_id}",
+        detail=reason,
+        data={"equipment": before.source, "start_ms": before.ts_start},
+        session=session,
+    )
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import flask
+from cachelib import SimpleCache
 from flask_caching import Cache
 from sqlalchemy import Engine
 
@@ -42,12 +43,76 @@ def init_web(server: flask.Flask, settings: Settings) -> None:
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": settings.cache_redis_url,
             "CACHE_KEY_PREFIX": f"sw-{store}:",
+            # a Redis that hangs must not hang the screens: give up after a second (see cache_get)
+            "CACHE_OPTIONS": {"socket_timeout": 1.0, "socket_connect_timeout": 1.0},
         }
     else:
         config |= {"CACHE_TYPE": "SimpleCache"}
     cache.init_app(server, config=config)
+    server.extensions[LOCAL_CACHE] = _LocalCache()
     server.extensions["sw_settings"] = settings
     server.extensions["sw_engine"] = make_engine(settings.db_url)
+
+
+LOCAL_CACHE = "sw_local_cache"
+CACHE_RETRY_S = 5.0  # after a failure of the shared cache, this process uses its own for this long
+
+
+class _LocalCache:
+    """This process's stand-in while the shared cache (Redis) fails: screens keep being served, each worker
+    building its own values, until Redis answers again."""
+
+    def __init__(self) -> None:
+        self.values = SimpleCache(threshold=1000)
+        self.down_until = 0.0
+        self.lock = threading.Lock()
+
+    def failed(self, exc: Exception) -> None:
+        with self.lock:
+            first = time.monotonic() >= self.down_until
+            self.down_until = time.monotonic() + CACHE_RETRY_S
+        if first:
+            logger.warning("shared cache unavailable (%s); this worker caches on its own for now", exc)
+
+    @property
+    def down(self) -> bool:
+        return time.monotonic() < self.down_until
+
+
+def _local() -> _LocalCache:
+    return flask.current_app.extensions[LOCAL_CACHE]  # type: ignore[no-any-return]
+
+
+def cache_get(key: str) -> Any:
+    """``cache.get``, or this process's own cache while the shared one fails."""
+    local = _local()
+    if not local.down:
+        try:
+            return cache.get(key)
+        except Exception as exc:  # redis' errors, OSError: anything of the cache's transport
+            local.failed(exc)
+            cache_result(_cache_label(key), "error")
+    return local.values.get(key)
+
+
+def cache_set(key: str, value: Any, timeout: int) -> None:
+    local = _local()
+    if not local.down:
+        try:
+            cache.set(key, value, timeout=timeout)
+            return
+        except Exception as exc:
+            local.failed(exc)
+            cache_result(_cache_label(key), "error")
+    local.values.set(key, value, timeout=timeout)
+
+
+def cache_delete(key: str) -> None:
+    _local().values.delete(key)
+    try:
+        cache.delete(key)
+    except Exception as exc:
+        _local().failed(exc)
 
 
 T = TypeVar("T")
@@ -72,7 +137,7 @@ class Shared(Generic[T]):
 
     def _build(self) -> T:
         value = self._produce()
-        cache.set(self._key, (time.time(), value), timeout=self._timeout * self.STALE_PERIODS)
+        cache_set(self._key, (time.time(), value), timeout=self._timeout * self.STALE_PERIODS)
         return value
 
     def _rebuild_in_background(self, app: flask.Flask) -> None:
@@ -85,7 +150,7 @@ class Shared(Generic[T]):
             self._lock.release()
 
     def __call__(self) -> T:
-        entry = cache.get(self._key)
+        entry = cache_get(self._key)
         if entry is not None:
             built_at, value = entry
             stale = time.time() - built_at >= self._timeout
@@ -95,7 +160,7 @@ class Shared(Generic[T]):
                 threading.Thread(target=self._rebuild_in_background, args=(app,), daemon=True).start()
             return value  # type: ignore[no-any-return]
         with self._lock:
-            entry = cache.get(self._key)
+            entry = cache_get(self._key)
             if entry is not None:
                 cache_result(self._key, "hit")
                 return entry[1]  # type: ignore[no-any-return]
@@ -107,7 +172,7 @@ class Shared(Generic[T]):
 
         Waits for a rebuild in flight, which would otherwise put back a value older than the expiry."""
         with self._lock:
-            cache.delete(self._key)
+            cache_delete(self._key)
 
 
 def shared(timeout: int) -> Callable[[Callable[[], T]], Shared[T]]:
@@ -119,14 +184,14 @@ def cached(key: str, timeout: int, build: Callable[[], T]) -> T:
     """``build()`` shared under ``key`` for ``timeout`` seconds by every screen asking for the same key (in
     the process's cache, or in Redis for several workers): for values that depend on arguments, which
     :class:`Shared` does not take. A miss builds in the asking request; ``None`` is never stored."""
-    hit = cache.get(key)
+    hit = cache_get(key)
     label = _cache_label(key)
     if hit is not None:
         cache_result(label, "hit")
         return hit  # type: ignore[no-any-return]
     cache_result(label, "miss")
     value = build()
-    cache.set(key, value, timeout=timeout)
+    cache_set(key, value, timeout=timeout)
     return value
 
 

@@ -82,6 +82,8 @@ def snapshot() -> dict[str, Any]:
                 "name": names.get(h.endpoint, (h.endpoint, None))[0],
                 "name_zh": names.get(h.endpoint, (h.endpoint, None))[1],
                 "connected": bool(h.connected) and now - h.updated_at < 15_000,
+                # the collector was refused for a security reason (certificate, user, policy): a person must act
+                "refused": not h.connected and (h.last_error or "").startswith("refused:"),
                 "updated_age_s": (now - h.updated_at) / 1000,
                 "data_age_s": None if h.last_data_at is None else max(0.0, (now - h.last_data_at) / 1000),
                 "written": h.written,

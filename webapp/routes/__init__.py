@@ -21,7 +21,7 @@ from flask.typing import RouteCallable
 from auth.policy import ROUTES, Access, Need, Perm
 from settings import Settings
 from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES
-from webapp.routes import energy, health, login, metrics, personnel, scene, video_live, video_media
+from webapp.routes import energy, health, login, metrics, personnel, production, scene, video_live, video_media
 
 VIDEO_MEDIA: Need = (Perm.VIDEO, Perm.ONCALL)  # on-call users: their areas' events only (video_media.may_see)
 
@@ -64,6 +64,9 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/video/media/<int:event_id>/thumb.jpg", video_media.video_media_thumb, VIDEO_MEDIA),
     Route("/video/media/<int:event_id>/clip.avi", video_media.video_media_clip, VIDEO_MEDIA),
     Route("/video/media/<int:event_id>/clip.mjpg", video_media.video_media_replay, VIDEO_MEDIA),
+    # the production page's tables as files
+    Route("/production/<table>.csv", production.production_csv, Perm.KPI),
+    Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
 )
 
 # Rules of the server that have no line in ROUTES: the gate decides pages, callbacks and asset files by its own

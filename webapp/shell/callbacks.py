@@ -36,7 +36,9 @@ def update_health(_n: int | None) -> list[dbc.Badge]:
     badges = []
     for h in snap["health"]:
         age = h["data_age_s"]
-        if not h["connected"]:
+        if h.get("refused"):
+            color, text = "danger", t("health.refused", lang)
+        elif not h["connected"]:
             color, text = "danger", t("health.disconnected", lang)
         elif age is None or age > 30:
             color, text = "warning", t("health.stale", lang, age=format_age(age, lang))

@@ -9,6 +9,7 @@ from typing import Any
 import dash_bootstrap_components as dbc
 from dash import html
 
+from engine.equipment import available_now
 from i18n import label, t
 from plant.schema import Plant
 from webapp.live.summary import amount, pct
@@ -93,13 +94,12 @@ def fill_people(v: View, plant: Plant, snap: dict[str, Any], lang: str) -> None:
 def fill_equipment(v: View, snap: dict[str, Any]) -> None:
     v.group = "eq"
     states = Counter(snap["equipment_state"].values())
-    total = sum(states.values())
     for s in STATES:
         v.text[f"eq.{s}"] = str(states.get(s, 0))
         v.style[f"eq.{s}"] = {"flexGrow": str(states.get(s, 0))}
-    down = states.get("fault", 0) + states.get("maintenance", 0)
-    v.text["eq.available"] = pct((total - down) / total) if total else "–"
-    v.text["eq.total"] = f"{total - down} / {total}" if total else ""
+    up, known = available_now(snap["equipment_state"])  # the one definition, shared with /production
+    v.text["eq.available"] = pct(up / known) if known else "–"
+    v.text["eq.total"] = f"{up} / {known}" if known else ""
 
 
 def _bar(v: View, key: str, thin: bool = False) -> html.Div:

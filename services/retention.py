@@ -1,0 +1,56 @@
+"""Retention of raw samples and badge positions (``store.retention``), in the services process.
+
+Every ``IDLE_S`` seconds a pass deletes what has left the windows (``SW_RETENTION_SAMPLES_DAYS``,
+``SW_RETENTION_POSITIONS_DAYS``; 0 keeps for ever) in small transactions for at most ``BUDGET_S`` seconds; while
+old rows remain (the first passes over a long history) the next pass follows after ``BUSY_S`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import Engine
+
+from plant.schema import Plant
+from store.retention import cutoffs_for, purge
+
+logger = logging.getLogger(__name__)
+
+IDLE_S = 600.0
+BUSY_S = 5.0
+BUDGET_S = 20.0
+BATCH = 2000
+PAUSE_S = 0.005  # between transactions: the collectors' writer gets the lock in between
+
+
+class RetentionService:
+    name = "retention"
+
+    def __init__(self, engine: Engine, samples_days: float, positions_days: float) -> None:
+        self.engine = engine
+        self.samples_days = samples_days
+        self.positions_days = positions_days
+        self.interval_s = IDLE_S
+
+    def step(self, now_ms: int) -> None:
+        cutoffs = cutoffs_for(now_ms, self.samples_days, self.positions_days)
+        if not cutoffs:
+            return
+        result = purge(self.engine, cutoffs, batch=BATCH, budget_s=BUDGET_S, pause_s=PAUSE_S)
+        self.interval_s = IDLE_S if result.finished else BUSY_S
+        if any(result.deleted.values()):
+            logger.info(
+                "retention: deleted %s in %d transactions, %.1f s%s",
+                ", ".join(f"{n} {table}" for table, n in result.deleted.items()),
+                result.transactions,
+                result.seconds,
+                "" if result.finished else " (more to do)",
+            )
+
+
+def make_service(plant: Plant, engine: Engine, settings: Any = None) -> RetentionService:
+    """The ``services`` factory: ``(plant, engine, settings) -> Service``."""
+    samples = float(getattr(settings, "retention_samples_days", 0) or 0)
+    positions = float(getattr(settings, "retention_positions_days", 0) or 0)
+    return RetentionService(engine, samples, positions)

@@ -1,0 +1,108 @@
+"""Retention of the raw history: samples and badge positions older than their window are deleted; rollups,
+events, alarms, notifications and the security audit are kept.
+
+Deletion goes key range by key range in small transactions (one tag's or one badge's oldest ``batch`` rows at a
+time, found through the primary key ``(tag_id, ts)`` / ``(badge, ts)``), so each transaction holds SQLite's write
+lock for milliseconds and the collectors' writer never waits long; a pass stops after ``budget_s`` seconds and
+the next one goes on where the data is still old. The same statements run on PostgreSQL (where autovacuum
+reclaims the space). On SQLite the freed pages are reused by new rows, so the file stops growing at about the
+window's size; it shrinks only with a ``VACUUM`` while the store is stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Engine, text
+
+logger = logging.getLogger(__name__)
+
+DAY_MS = 86_400_000
+# table -> its key's first column (the series: a tag or a badge); the second is ts
+RAW_TABLES = {"sample": "tag_id", "position": "badge"}
+
+
+@dataclass
+class PurgeResult:
+    deleted: dict[str, int] = field(default_factory=dict)
+    transactions: int = 0
+    finished: bool = True  # False: the budget ran out with old rows left (the next pass goes on)
+    seconds: float = 0.0
+
+
+def _next_series(conn: Connection, table: str, column: str, after: object | None) -> object | None:
+    """The first series (tag or badge) after ``after`` in key order, through the primary key."""
+    if after is None:
+        found: object | None = conn.execute(text(f"SELECT min({column}) FROM {table}")).scalar()
+    else:
+        query = text(f"SELECT min({column}) FROM {table} WHERE {column} > :after")
+        found = conn.execute(query, {"after": after}).scalar()
+    return found
+
+
+def _delete_batch(engine: Engine, table: str, column: str, series: object, cutoff_ms: int, batch: int) -> int:
+    """Delete up to ``batch`` of the oldest rows of one series older than ``cutoff_ms``; rows deleted."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            text(
+                f"DELETE FROM {table} WHERE {column} = :series AND ts IN "
+                f"(SELECT ts FROM {table} WHERE {column} = :series AND ts < :cutoff ORDER BY ts LIMIT :batch)"
+            ),
+            {"series": series, "cutoff": cutoff_ms, "batch": batch},
+        )
+        return int(result.rowcount or 0)
+
+
+def purge(
+    engine: Engine,
+    cutoffs: dict[str, int],
+    *,
+    batch: int = 2000,
+    budget_s: float = 5.0,
+    pause_s: float = 0.0,
+) -> PurgeResult:
+    """Delete the rows of each table in ``cutoffs`` (``sample``, ``position``) whose ``ts`` is before its cutoff
+    (epoch ms), ``batch`` rows per transaction, for at most ``budget_s`` seconds (``pause_s`` between
+    transactions leaves the writer room)."""
+    started = time.monotonic()
+    out = PurgeResult()
+    for table, cutoff in cutoffs.items():
+        column = RAW_TABLES[table]
+        out.deleted[table] = 0
+        series: object | None = None
+        while True:
+            with engine.connect() as conn:
+                series = _next_series(conn, table, column, series)
+            if series is None:
+                break
+            with engine.connect() as conn:  # a read first: most series have nothing old, no write for them
+                old = conn.execute(
+                    text(f"SELECT 1 FROM {table} WHERE {column} = :series AND ts < :cutoff LIMIT 1"),
+                    {"series": series, "cutoff": cutoff},
+                ).first()
+            while old is not None:
+                if time.monotonic() - started > budget_s:
+                    out.finished = False
+                    out.seconds = time.monotonic() - started
+                    return out
+                n = _delete_batch(engine, table, column, series, cutoff, batch)
+                out.transactions += 1
+                out.deleted[table] += n
+                if pause_s:
+                    time.sleep(pause_s)
+                if n < batch:
+                    break
+    out.seconds = time.monotonic() - started
+    return out
+
+
+def cutoffs_for(now_ms: int, samples_days: float, positions_days: float) -> dict[str, int]:
+    """The cutoff of each raw table for retention windows in days (0 or less: kept for ever)."""
+    out = {}
+    if samples_days > 0:
+        out["sample"] = now_ms - int(samples_days * DAY_MS)
+    if positions_days > 0:
+        out["position"] = now_ms - int(positions_days * DAY_MS)
+    return out

@@ -1,0 +1,373 @@
+"""Equipment performance for the production page and its downloads, cached across screens.
+
+:func:`production_data` reads the state spells and the production counters of a window once per
+``DATA_SECONDS`` (shared by every screen asking for that window) and runs the one KPI engine
+(``engine.equipment``) over them: per unit, per class (equipment kind) and for the plant; OEE on the units
+that count production; the downtime events. :func:`table` turns that into the rows of each table, which
+the page shows and the CSV and Excel downloads write, so a number is the same on screen and in a file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from engine.clock import DATE_MINUTE, format_local
+from engine.equipment import (
+    HOUR_MS,
+    MAINTENANCE,
+    Downtime,
+    EquipmentKpi,
+    available_now,
+    combine,
+    downtime_events,
+    equipment_kpi,
+    oee,
+    pareto,
+    unassigned,
+)
+from engine.production import periods
+from engine.shifts import day_start
+from i18n import label, t
+from plant.schema import EquipmentKind, Plant, TagKind
+from store.counters import counter_increase
+from store.db import session_scope
+from store.equipment import state_spans
+from store.tags import tag_ids
+from webapp import context as web
+
+DATA_SECONDS = 15
+WINDOWS = ("shift", "day", "7d", "30d")
+TABLES = ("units", "classes", "oee", "downtime", "pareto")
+PARETO_BY = ("minutes", "count", "lost")
+# Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
+# every other unit with a counter runs continuously and shows actual feed rate against design rate.
+BATCH_KINDS = {EquipmentKind.CASTING_WHEEL, EquipmentKind.CONVERTER, EquipmentKind.ANODE_FURNACE}
+
+
+class WindowError(ValueError):
+    pass
+
+
+def window_bounds(plant: Plant, now: int, window: str) -> tuple[int, int]:
+    """``[t0, t1)`` of a window: the current shift, today (plant time), the last 7 or 30 days."""
+    if window == "shift":
+        p = periods(plant, now).get("shift")
+        if p is not None:
+            return p.start_ms, now
+        window = "day"
+    if window == "day":
+        return int(day_start(plant, now).timestamp() * 1000), now
+    if window in ("7d", "30d"):
+        days = 7 if window == "7d" else 30
+        start = day_start(plant, now) - timedelta(days=days - 1)
+        return int(start.timestamp() * 1000), now
+    raise WindowError(f"unknown window {window!r}")
+
+
+def units(plant: Plant) -> list[Any]:
+    """The units with a state tag, in plant-file order."""
+    with_state = {t.equipment for t in plant.tags if t.kind == TagKind.STATE and t.equipment}
+    return [e for e in plant.equipment if e.id in with_state]
+
+
+def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:
+    return {
+        "run_h": k.run_ms / HOUR_MS,
+        "state_h": {s: v / HOUR_MS for s, v in k.state_ms.items()},
+        "pbt_h": k.planned_busy_ms / HOUR_MS,
+        "availability": k.availability,
+        "starts": k.starts,
+        "stops": k.stops,
+        "failures": k.failures,
+        "restorations": k.restorations,
+        "mtbf_h": k.mtbf_h,
+        "mttr_h": k.mttr_h,
+    }
+
+
+def compute(plant: Plant, spans: dict[str, list[Any]], produced: dict[str, float], t0: int, now: int) -> dict[str, Any]:
+    """Every figure of the page from the spells and the amounts counted per unit (pure apart from the plant)."""
+    kinds = {e.id: e.kind for e in plant.equipment}
+    rates: dict[str, float] = defaultdict(float)
+    for tag in plant.tags:
+        if tag.kind == TagKind.COUNTER and tag.equipment and tag.unit == "t":
+            rates[tag.equipment] += float(tag.nominal or 0.0)
+    unit_rows = []
+    kpis: dict[str, EquipmentKpi] = {}
+    for e in units(plant):
+        k = equipment_kpi(e.id, spans.get(e.id, []), t0, now, now)
+        kpis[e.id] = k
+        unit_rows.append({"id": e.id, "name": e.name, "name_zh": e.name_zh, "kind": e.kind.value, **_kpi_dict(k)})
+    by_kind: dict[str, list[EquipmentKpi]] = defaultdict(list)
+    for e in units(plant):
+        by_kind[e.kind.value].append(kpis[e.id])
+    class_rows = [{"kind": kind, "n": len(ks), **_kpi_dict(combine(kind, ks))} for kind, ks in by_kind.items()]
+    class_rows.sort(key=lambda r: r["kind"])
+    total = _kpi_dict(combine("plant", list(kpis.values())))
+    oee_rows = []
+    for e in units(plant):
+        if e.id not in rates or rates[e.id] <= 0:
+            continue
+        continuous = e.kind not in BATCH_KINDS
+        o = oee(kpis[e.id], produced.get(e.id, 0.0), rates[e.id], continuous=continuous)
+        oee_rows.append(
+            {
+                "id": e.id,
+                "name": e.name,
+                "name_zh": e.name_zh,
+                "continuous": continuous,
+                "produced": o.produced,
+                "design_rate": rates[e.id],
+                "availability": o.availability,
+                "performance": o.effectiveness,
+                "quality": o.quality,
+                "oee": o.oee,
+            }
+        )
+    events: list[Downtime] = []
+    for eq, ss in spans.items():
+        if eq in kinds:
+            events += downtime_events(
+                ss, t0, now, now, short_stop_minutes=plant.production.short_stop_minutes, design_rates=dict(rates)
+            )
+    events.sort(key=lambda d: (-d.start_ms, d.equipment))
+    return {
+        "t0": t0,
+        "now_ms": now,
+        "units": unit_rows,
+        "classes": class_rows,
+        "total": total,
+        "oee": oee_rows,
+        "downtime": [
+            {
+                "event_id": d.event_id,
+                "equipment": d.equipment,
+                "state": d.state,
+                "start_ms": d.start_ms,
+                "end_ms": d.end_ms,
+                "minutes": d.minutes,
+                "reason": d.reason,
+                "lost": d.lost,
+                "short": d.short,
+            }
+            for d in events
+        ],
+    }
+
+
+def production_data(window: str) -> dict[str, Any]:
+    """The page's figures for ``window``, computed at most once per ``DATA_SECONDS`` for every screen."""
+    if window not in WINDOWS:
+        raise WindowError(f"unknown window {window!r}")
+
+    def build() -> dict[str, Any]:
+        plant = web.plant()
+        now = web.now_ms()
+        t0, _ = window_bounds(plant, now, window)
+        counters = [t for t in plant.tags if t.kind == TagKind.COUNTER and t.equipment and t.unit == "t"]
+        with session_scope(web.engine()) as session:
+            spans = state_spans(session, t0, now + 1)
+            ids = tag_ids(session)
+            got = counter_increase(session, [ids[c.id] for c in counters if c.id in ids], t0, now)
+        produced: dict[str, float] = defaultdict(float)
+        for c in counters:
+            if c.id in ids and ids[c.id] in got and c.equipment:
+                produced[c.equipment] += got[ids[c.id]]
+        return compute(plant, spans, dict(produced), t0, now)
+
+    return web.cached(cache_key(window), DATA_SECONDS, build)
+
+
+def cache_key(window: str) -> str:
+    return f"sw:production:{window}"
+
+
+def forget() -> None:
+    """Drop the cached figures (after a reason was assigned, so every screen sees it at its next refresh)."""
+    for w in WINDOWS:
+        web.cache_delete(cache_key(w))
+
+
+def availability_now(states: dict[str, str]) -> tuple[int, int]:
+    """Units available now / with a known state: the overview's tile and this page use the same function."""
+    return available_now(states)
+
+
+# --- tables: one set of rows for the page and the downloads -----------------------------------------------
+
+
+def events(data: dict[str, Any]) -> list[Downtime]:
+    return [Downtime(**d) for d in data["downtime"]]
+
+
+def reason_labels(plant: Plant, lang: str) -> dict[str, str]:
+    """Reason and category id -> its name in ``lang`` ("Mechanical / Pump seal leak" for a reason)."""
+    out: dict[str, str] = {
+        "unassigned": t("production.unassigned", lang),
+        "short_stop": t("production.short_stop", lang),
+    }
+    for c in plant.production.downtime_reasons:
+        cat = label(c.name, c.name_zh, lang)
+        out[c.id] = cat
+        for r in c.children:
+            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
+    return out
+
+
+def reason_parent(plant: Plant) -> dict[str, str]:
+    return {r.id: c.id for c in plant.production.downtime_reasons for r in c.children}
+
+
+def _num(v: float | None, digits: int = 1) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{v:,.{digits}f}"
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None or not math.isfinite(v) else f"{v * 100:.1f} %"
+
+
+def kind_label(kind: str, lang: str) -> str:
+    key = f"production.kind.{kind}"
+    text = t(key, lang)
+    return kind.replace("_", " ") if text == key else text
+
+
+def table(
+    data: dict[str, Any], name: str, plant: Plant, lang: str, *, by: str = "minutes", unassigned_only: bool = False
+) -> tuple[list[str], list[list[str]]]:
+    """(column headings, rows of texts) of one of :data:`TABLES` in ``lang``."""
+    names = {e.id: label(e.name, e.name_zh, lang) for e in plant.equipment}
+    tz = plant.tz()
+
+    def h(key: str) -> str:
+        return t(f"production.col.{key}", lang)
+
+    if name in ("units", "classes"):
+        first = [h("unit"), h("class")] if name == "units" else [h("class"), h("count")]
+        head = [
+            *first,
+            h("availability"),
+            h("run_h"),
+            h("fault_h"),
+            h("maintenance_h"),
+            h("starts"),
+            h("stops"),
+            h("failures"),
+            h("mtbf_h"),
+            h("mttr_h"),
+        ]
+        rows = []
+        for r in data[name]:
+            lead = (
+                [names.get(r["id"], r["id"]), kind_label(r["kind"], lang)]
+                if name == "units"
+                else [
+                    kind_label(r["kind"], lang),
+                    str(r["n"]),
+                ]
+            )
+            rows.append(
+                [
+                    *lead,
+                    _pct(r["availability"]),
+                    _num(r["run_h"]),
+                    _num(r["state_h"].get("fault")),
+                    _num(r["state_h"].get(MAINTENANCE)),
+                    str(r["starts"]),
+                    str(r["stops"]),
+                    str(r["failures"]),
+                    _num(r["mtbf_h"]),
+                    _num(r["mttr_h"], 2),
+                ]
+            )
+        return head, rows
+    if name == "oee":
+        head = [h("unit"), h("availability"), h("performance"), h("basis"), h("quality"), h("oee"), h("produced_t")]
+        rows = [
+            [
+                names.get(r["id"], r["id"]),
+                _pct(r["availability"]),
+                _pct(r["performance"]),
+                t("production.basis.feed" if r["continuous"] else "production.basis.unit_time", lang),
+                _pct(r["quality"]),
+                _pct(r["oee"]),
+                _num(r["produced"]),
+            ]
+            for r in data["oee"]
+        ]
+        return head, rows
+    reasons = reason_labels(plant, lang)
+    if name == "downtime":
+        evs = unassigned(events(data)) if unassigned_only else events(data)
+        head = [h("unit"), h("state"), h("start"), h("end"), h("minutes"), h("lost_t"), h("reason")]
+        rows = [
+            [
+                names.get(d.equipment, d.equipment),
+                t(f"overview.state.{d.state}", lang),
+                format_local(d.start_ms, tz, DATE_MINUTE),
+                "" if d.end_ms is None else format_local(d.end_ms, tz, DATE_MINUTE),
+                _num(d.minutes),
+                _num(d.lost),
+                reasons.get(d.bucket, d.bucket),
+            ]
+            for d in evs
+        ]
+        return head, rows
+    if name == "pareto":
+        head = [h("reason"), h("minutes"), h("count"), h("lost_t"), h("cumulative")]
+        rows = [
+            [reasons.get(p.key, p.key), _num(p.minutes), str(p.count), _num(p.lost), _pct(p.cumulative)]
+            for p in pareto(events(data), by=by)
+        ]
+        return head, rows
+    raise WindowError(f"unknown table {name!r}")
+
+
+def to_csv(head: list[str], rows: list[list[str]]) -> bytes:
+    """UTF-8 with a byte-order mark, so that Excel opens Chinese names right."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(head)
+    w.writerows(_safe(r) for r in rows)
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _safe(row: list[str]) -> list[str]:
+    """Cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    return ["'" + c if c[:1] in ("=", "+", "-", "@") and not _is_number(c) else c for c in row]
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "").replace(" %", ""))
+    except ValueError:
+        return False
+    return True
+
+
+def to_xlsx(sheet: str, head: list[str], rows: list[list[str]]) -> bytes:
+    """One sheet, headings bold, numbers as numbers (percent cells as fractions with a percent format)."""
+    import xlsxwriter  # imported here: only the download needs it
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    ws = book.add_worksheet(sheet[:31])
+    bold = book.add_format({"bold": True})
+    percent = book.add_format({"num_format": "0.0%"})
+    ws.write_row(0, 0, head, bold)
+    for i, row in enumerate(rows, start=1):
+        for j, cell in enumerate(row):
+            if cell.endswith(" %") and _is_number(cell):
+                ws.write_number(i, j, float(cell[:-2].replace(",", "")) / 100, percent)
+            elif cell and _is_number(cell):
+                ws.write_number(i, j, float(cell.replace(",", "")))
+            else:
+                ws.write_string(i, j, cell)
+    ws.set_column(0, max(0, len(head) - 1), 18)
+    book.close()
+    return buf.getvalue()
