@@ -502,8 +502,9 @@ class Tag(StrictModel):
     zone: Id | None = None
     badge: Id | None = None
     alarm: AlarmSettings | None = None
+    review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
 
-    @field_validator("description", "description_zh")
+    @field_validator("description", "description_zh", "review")
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return None if v is None else _clean_text(v)
