@@ -696,6 +696,23 @@ class MeterEvent(StrictModel):
         return self
 
 
+class EnergySettings(StrictModel):
+    """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
+    energy page, and the share of a parent meter beyond its children above which reconciliation flags it."""
+
+    currency: str = Field(default="CNY", min_length=1, max_length=8)
+    prices: dict[Medium, float] = Field(default_factory=dict)
+    reconciliation_threshold: float = Field(default=0.03, gt=0, lt=1)
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, v: dict[Medium, float]) -> dict[Medium, float]:
+        for medium, price in v.items():
+            if not math.isfinite(price) or price < 0:
+                raise ValueError(f"the price of {medium.value} must be a finite number >= 0")
+        return v
+
+
 class IncidentKind(StrEnum):
     GAS_LEAK = "gas_leak"
     FORBIDDEN_ENTRY = "forbidden_entry"
@@ -766,6 +783,7 @@ class Plant(StrictModel):
     muster_points: list[MusterPoint] = Field(default_factory=list)
     meters: list[Meter] = Field(default_factory=list)
     meter_events: list[MeterEvent] = Field(default_factory=list)
+    energy: EnergySettings = Field(default_factory=EnergySettings)
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
 

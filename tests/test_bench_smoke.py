@@ -118,12 +118,19 @@ def check_production(f: Figures) -> None:
     _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
 
 
+def check_plant(f: Figures) -> None:
+    assert f["built"] == {"tags": 2500, "badges": 400, "cameras": 70}
+    assert (f["tags"], f["badges"], f["cameras"], f["files"]) == (2500, 400, 70, 5)
+    _positive(f, "load_s", "read_s", "check_s", "lines")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
     "ingest": check_ingest,
     "personnel": check_personnel,
+    "plant": check_plant,
     "production": check_production,
     "trend": check_trend,
     "video": check_video,
