@@ -115,6 +115,7 @@ def check_production(f: Figures) -> None:
     assert f["days"] == 7 and f["units"] > 50 and f["oee_units"] > 0
     _positive(f, "engine_ms", "store_engine_ms", "spells", "failures", "downtime_events", "mtbf_h", "mttr_h")
     assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
+    _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
 
 
 def check_plant(f: Figures) -> None:
