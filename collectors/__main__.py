@@ -23,7 +23,7 @@ from pathlib import Path
 
 from asyncua import Client, ua
 from cryptography import x509
-from tqdm import tqdm
+from tqdm import tqdm  # type: ignore[import-untyped]
 
 from collectors import tagimport
 from collectors.coordinator import CoordinatorOptions

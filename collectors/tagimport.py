@@ -238,7 +238,7 @@ async def _browse_batch(client: Client, nodes: list[ua.NodeId], reference: int) 
         d = ua.BrowseDescription()
         d.NodeId = node
         d.BrowseDirection = ua.BrowseDirection.Forward
-        d.ReferenceTypeId = ua.NodeId(reference)
+        d.ReferenceTypeId = ua.NodeId(ua.Int32(reference))
         d.IncludeSubtypes = True
         d.NodeClassMask = int(ua.NodeClass.Object) | int(ua.NodeClass.Variable)
         d.ResultMask = ua.BrowseResultMask.All
