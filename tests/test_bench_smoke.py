@@ -117,10 +117,18 @@ def check_production(f: Figures) -> None:
     assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
 
 
+def check_energy(f: Figures) -> None:
+    assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    assert f["daily_values"] == f["meters"] * f["days"]
+    assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
+    "energy": check_energy,
     "ingest": check_ingest,
     "personnel": check_personnel,
     "production": check_production,
