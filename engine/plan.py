@@ -38,6 +38,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from engine.clock import to_local
+from engine.production import periods, products
+from engine.shifts import day_start
 from plant.schema import Plant, TagKind
 
 logger = logging.getLogger(__name__)
@@ -293,3 +296,61 @@ def plan_status(
             left += (1.0 - day_fraction) if d == today else 1.0
         d += timedelta(days=1)
     return PlanStatus(full, to_date, actual, left)
+
+
+def plan_report(
+    plant: Plant,
+    plan: dict[str, dict[Any, dict[str, float]]],
+    actual_by_day: dict[str, dict[Any, float]],
+    shift_actual: dict[str, float],
+    now: int,
+) -> dict[str, Any]:
+    """Plan against actual for every product with a plan, at every horizon (pure apart from the plant)."""
+    tz = plant.tz()
+    local = to_local(now, tz)
+    today = local.date()
+    start = day_start(plant, now)
+    following = start + timedelta(days=1)
+    day_fraction = (now - start.timestamp() * 1000) / ((following.timestamp() - start.timestamp()) * 1000)
+    shift_period = periods(plant, now).get("shift")
+    rows = []
+    for p in products(plant):
+        days = plan.get(p.key)
+        if not days:
+            continue
+        by_day = {d: math.fsum(v.values()) for d, v in days.items()}
+        actual = actual_by_day.get(p.key, {})
+        row: dict[str, Any] = {"key": p.key, "unit": p.unit, "name": p.name, "name_zh": p.name_zh}
+        for kind in HORIZONS:
+            if kind == "shift":
+                if shift_period is None:
+                    row[kind] = None
+                    continue
+                today_plan = days.get(today, {})
+                target = today_plan.get(shift_period.label)
+                if target is None:  # a day target: the shift's share of it by hours
+                    target = by_day.get(today, 0.0) * shift_period.hours / 24
+                share = shift_period.elapsed_hours(now) / shift_period.hours
+                left = 1.0 - share
+                done = shift_actual.get(p.key, 0.0)
+                row[kind] = {
+                    "label": shift_period.label,
+                    "plan_full": target,
+                    "plan_to_date": target * share,
+                    "actual": done,
+                    "completion": done / (target * share) if target * share > 0 else None,
+                    "rate_needed": None if left <= 0 else max(0.0, target - done) / (left * shift_period.hours / 24),
+                }
+                continue
+            h = horizon(kind, today)
+            s = plan_status(by_day, actual, h, today, day_fraction)
+            row[kind] = {
+                "label": h.label,
+                "plan_full": s.plan_full,
+                "plan_to_date": s.plan_to_date,
+                "actual": s.actual,
+                "completion": s.completion,
+                "rate_needed": s.rate_needed,
+            }
+        rows.append(row)
+    return {"now_ms": now, "today": today.isoformat(), "products": rows}

@@ -155,6 +155,31 @@ def daily_amounts(
     return dict(out)
 
 
+def product_daily(
+    session: Session, plant: Plant, t0: int, t1: int, offset_ms: int, *, from_day: date | None = None
+) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount counted by the product's counters in ``[t0, t1)`` (from the hourly
+    rollups, :func:`daily_amounts`); days before ``from_day`` are left out (a window begun an hour early so
+    that its first hour has the step from the hour before)."""
+    from store.tags import tag_ids
+
+    ids = tag_ids(session)
+    tags = product_tags(plant)
+    wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
+    per_tag = daily_amounts(session, list(wanted.values()), t0, t1, offset_ms)
+    epoch = date(1970, 1, 1).toordinal()
+    out: dict[str, dict[date, float]] = {}
+    for product, names in tags.items():
+        days: dict[date, float] = defaultdict(float)
+        for name in names:
+            for day_no, amount in per_tag.get(wanted.get(name, -1), {}).items():
+                d = date.fromordinal(epoch + day_no)
+                if from_day is None or d >= from_day:
+                    days[d] += amount
+        out[product] = dict(days)
+    return out
+
+
 def product_tags(plant: Plant) -> dict[str, list[str]]:
     """product key -> its counter tags (``engine.production`` groups them the same way)."""
     out: dict[str, list[str]] = defaultdict(list)

@@ -30,6 +30,7 @@ from engine.equipment import (
     pareto,
     unassigned,
 )
+from engine.plan import plan_report
 from engine.production import periods
 from engine.shifts import day_start
 from i18n import label, t
@@ -37,7 +38,7 @@ from plant.schema import EquipmentKind, Plant, TagKind
 from store.counters import counter_increase
 from store.db import session_scope
 from store.equipment import state_spans
-from store.plan import daily_amounts, plan_in_force, product_tags
+from store.plan import plan_in_force, product_daily, product_tags
 from store.tags import tag_ids
 from webapp import context as web
 
@@ -379,69 +380,10 @@ def to_xlsx(sheet: str, head: list[str], rows: list[list[str]]) -> bytes:
 PLAN_SECONDS = 30
 
 
-def compute_plan(
-    plant: Plant,
-    plan: dict[str, dict[Any, dict[str, float]]],
-    actual_by_day: dict[str, dict[Any, float]],
-    shift_actual: dict[str, float],
-    now: int,
-) -> dict[str, Any]:
-    """Plan against actual for every product with a plan, at every horizon (pure apart from the plant)."""
-    from engine.plan import HORIZONS, horizon, plan_status
-    from engine.production import products
-
-    tz = plant.tz()
-    local = to_local(now, tz)
-    today = local.date()
-    start = day_start(plant, now)
-    following = start + timedelta(days=1)
-    day_fraction = (now - start.timestamp() * 1000) / ((following.timestamp() - start.timestamp()) * 1000)
-    shift_period = periods(plant, now).get("shift")
-    rows = []
-    for p in products(plant):
-        days = plan.get(p.key)
-        if not days:
-            continue
-        by_day = {d: math.fsum(v.values()) for d, v in days.items()}
-        actual = actual_by_day.get(p.key, {})
-        row: dict[str, Any] = {"key": p.key, "unit": p.unit, "name": p.name, "name_zh": p.name_zh}
-        for kind in HORIZONS:
-            if kind == "shift":
-                if shift_period is None:
-                    row[kind] = None
-                    continue
-                today_plan = days.get(today, {})
-                target = today_plan.get(shift_period.label)
-                if target is None:  # a day target: the shift's share of it by hours
-                    target = by_day.get(today, 0.0) * shift_period.hours / 24
-                share = shift_period.elapsed_hours(now) / shift_period.hours
-                left = 1.0 - share
-                done = shift_actual.get(p.key, 0.0)
-                row[kind] = {
-                    "label": shift_period.label,
-                    "plan_full": target,
-                    "plan_to_date": target * share,
-                    "actual": done,
-                    "completion": done / (target * share) if target * share > 0 else None,
-                    "rate_needed": None if left <= 0 else max(0.0, target - done) / (left * shift_period.hours / 24),
-                }
-                continue
-            h = horizon(kind, today)
-            s = plan_status(by_day, actual, h, today, day_fraction)
-            row[kind] = {
-                "label": h.label,
-                "plan_full": s.plan_full,
-                "plan_to_date": s.plan_to_date,
-                "actual": s.actual,
-                "completion": s.completion,
-                "rate_needed": s.rate_needed,
-            }
-        rows.append(row)
-    return {"now_ms": now, "today": today.isoformat(), "products": rows}
-
-
 def plan_data() -> dict[str, Any]:
-    """Plan against actual at every horizon, computed at most once per ``PLAN_SECONDS`` for every screen."""
+    """Plan against actual at every horizon, computed at most once per ``PLAN_SECONDS`` for every screen. The
+    amounts of the days before today are read once per ``CLOSED_SECONDS`` (they no longer move, but for late
+    data); today's from its own hours at every computation."""
 
     def build() -> dict[str, Any]:
         plant = web.plant()
@@ -449,32 +391,45 @@ def plan_data() -> dict[str, Any]:
         today = to_local(now, plant.tz()).date()
         year0 = date(today.year, 1, 1)
         t0 = int(datetime.combine(year0, datetime.min.time(), tzinfo=plant.tz()).timestamp() * 1000)
+        day0 = int(day_start(plant, now).timestamp() * 1000)
         offset = int(to_local(now, plant.tz()).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
-        tags = product_tags(plant)
+        closed = closed_days(plant, t0, day0, offset, today) if day0 > t0 else {}
         shift_period = periods(plant, now).get("shift")
         with session_scope(web.engine()) as session:
             plan = plan_in_force(session, year0, date(today.year, 12, 31))
-            ids = tag_ids(session)
-            wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
-            per_tag = daily_amounts(session, list(wanted.values()), t0, now + 1, offset)
-            shift_got = (
-                counter_increase(session, list(wanted.values()), shift_period.start_ms, now) if shift_period else {}
-            )
+            now_days = product_daily(session, plant, day0 - HOUR_MS, now + 1, offset, from_day=today)
+            shift_got = product_amounts(session, plant, shift_period.start_ms, now) if shift_period else {}
         actual: dict[str, dict[Any, float]] = {}
-        shift_actual: dict[str, float] = {}
-        for product, names in tags.items():
-            days: dict[Any, float] = defaultdict(float)
-            for name in names:
-                for day_no, amount in per_tag.get(wanted.get(name, -1), {}).items():
-                    days[date.fromordinal(EPOCH_ORDINAL + day_no)] += amount
-            actual[product] = dict(days)
-            shift_actual[product] = math.fsum(shift_got.get(wanted[n], 0.0) for n in names if n in wanted)
-        return compute_plan(plant, plan, actual, shift_actual, now)
+        for product in set(closed) | set(now_days):
+            days = {date.fromisoformat(d): v for d, v in closed.get(product, {}).items()}
+            days.update(now_days.get(product, {}))
+            actual[product] = days
+        return plan_report(plant, plan, actual, shift_got, now)
 
     return web.cached("sw:production:plan", PLAN_SECONDS, build)
 
 
-EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+CLOSED_SECONDS = 600
+
+
+def closed_days(plant: Plant, t0: int, day0: int, offset: int, today: date) -> dict[str, dict[str, float]]:
+    """The amounts of the year's days before today, per product (ISO dates), shared for ``CLOSED_SECONDS``."""
+
+    def build() -> dict[str, dict[str, float]]:
+        with session_scope(web.engine()) as session:
+            got = product_daily(session, plant, t0, day0, offset)
+        return {p: {d.isoformat(): v for d, v in days.items() if d < today} for p, days in got.items()}
+
+    return web.cached(f"sw:production:closed:{today.isoformat()}", CLOSED_SECONDS, build)
+
+
+def product_amounts(session: Any, plant: Plant, t0: int, t1: int) -> dict[str, float]:
+    """product -> amount its counters counted in ``[t0, t1]`` (``store.counters``, exact at the edges)."""
+    tags = product_tags(plant)
+    ids = tag_ids(session)
+    wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
+    got = counter_increase(session, list(wanted.values()), t0, t1)
+    return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
 
 
 def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tuple[list[str], list[list[str]]]:
