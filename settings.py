@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None  # default var/spool
     batch_max: int = 5000
     batch_ms: int = 250
+    # position thinning: a badge's fix goes to the history when it moved this many metres since the last stored
+    # one, or this many seconds passed (and always on a change of floor or quality); 0 and 0: every fix
+    position_min_distance_m: float = Field(default=0.5, ge=0)
+    position_max_interval_s: float = Field(default=30, ge=0)
     pki_dir: Path | None = None  # OPC UA certificates and trust list (collectors.security), default var/pki
     # Web
     web_host: str = "127.0.0.1"
