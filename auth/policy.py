@@ -101,6 +101,7 @@ PAGES: dict[str, Need] = {
     "/scene": Perm.SCENE,
     "/alarms": Perm.ALARMS,
     "/alarms/kpi": Perm.KPI,
+    "/energy": Perm.ENERGY,
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
@@ -147,7 +148,9 @@ ROUTES: dict[str, Need] = {
     "/_reload-hash": Access.AUTHENTICATED,
     "/scene/deck-<version>.js": Access.AUTHENTICATED,  # the deck.gl library
     "/scene/mesh/<digest>.bin": Perm.SCENE,  # the plant's geometry
-    "/personnel/exposure.csv": Perm.PERSONNEL,  # names in it only for NAMES (viewer_of below decides)
+    "/personnel/exposure.csv": Perm.PERSONNEL,
+    "/energy/export.csv": Perm.ENERGY,  # the energy page's tables: meters, amounts, costs; no people
+    "/energy/export.xlsx": Perm.ENERGY,  # names in it only for NAMES (viewer_of below decides)
     # Camera images (live, snapshot) and their online status; on-call: the cameras of their alerts, later.
     "/video/live/<camera>.mjpg": Perm.VIDEO,
     "/video/snapshot/<camera>.jpg": Perm.VIDEO,

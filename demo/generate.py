@@ -560,6 +560,7 @@ def build() -> Item:
         "muster_points": site["muster_points"],
         "meters": meters,
         "meter_events": data("meter_events"),
+        "energy": data("energy"),
         "incidents": make_incidents(badges),
         "production": data("production"),
     }

@@ -86,6 +86,12 @@ def _next(kind: PeriodKind, start: datetime, shift_starts: Sequence[int]) -> dat
     return nxt.replace(tzinfo=tz)
 
 
+def period_of(kind: PeriodKind, ms: int, tz: tzinfo, shift_starts: Sequence[int] = (0,)) -> tuple[int, int]:
+    """The whole period of ``kind`` holding ``ms``, as ``[start, end)`` UTC epoch ms."""
+    start = period_start(kind, ms, tz, shift_starts)
+    return _ms(start), _ms(_next(kind, start, shift_starts))
+
+
 def periods(
     kind: PeriodKind, t0_ms: int, t1_ms: int, tz: tzinfo, shift_starts: Sequence[int] = (0,)
 ) -> list[tuple[int, int]]:

@@ -360,6 +360,22 @@ class EquipmentKind(StrEnum):
     ESP = "esp"  # electrostatic precipitator
 
 
+class EquipmentModel(StrictModel):
+    """The plant's own 3D model of an equipment (glTF/GLB, OBJ or STL), drawn instead of the built-in mesh.
+
+    ``file`` is relative to the plant file. ``units`` are the model's length units, ``up`` its up axis (glTF
+    is y-up, most CAD exports z-up). With ``fit`` (the default) the model is scaled uniformly to fit the
+    equipment's ``size``; without, it keeps its own size. It is placed, turned and coloured by state like a
+    built-in mesh. A model that does not load, is over the scene's triangle budget or lies outside the site
+    is refused with its entry named, and the built-in mesh of the kind is drawn.
+    """
+
+    file: str = Field(min_length=1, max_length=500)
+    units: Literal["m", "cm", "mm", "in", "ft"] = "m"
+    up: Literal["z", "y"] = "z"
+    fit: bool = True
+
+
 class Equipment(Named):
     kind: EquipmentKind
     zone: Id
@@ -367,6 +383,7 @@ class Equipment(Named):
     position: Point3  # centre of the footprint at its base
     size: Point3  # length (x before yaw), width, height in metres
     yaw_deg: float = 0.0
+    model: EquipmentModel | None = None
 
     @field_validator("size")
     @classmethod
@@ -502,8 +519,9 @@ class Tag(StrictModel):
     zone: Id | None = None
     badge: Id | None = None
     alarm: AlarmSettings | None = None
+    review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
 
-    @field_validator("description", "description_zh")
+    @field_validator("description", "description_zh", "review")
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return None if v is None else _clean_text(v)
@@ -696,6 +714,23 @@ class MeterEvent(StrictModel):
         return self
 
 
+class EnergySettings(StrictModel):
+    """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
+    energy page, and the share of a parent meter beyond its children above which reconciliation flags it."""
+
+    currency: str = Field(default="CNY", min_length=1, max_length=8)
+    prices: dict[Medium, float] = Field(default_factory=dict)
+    reconciliation_threshold: float = Field(default=0.03, gt=0, lt=1)
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, v: dict[Medium, float]) -> dict[Medium, float]:
+        for medium, price in v.items():
+            if not math.isfinite(price) or price < 0:
+                raise ValueError(f"the price of {medium.value} must be a finite number >= 0")
+        return v
+
+
 class IncidentKind(StrEnum):
     GAS_LEAK = "gas_leak"
     FORBIDDEN_ENTRY = "forbidden_entry"
@@ -766,6 +801,7 @@ class Plant(StrictModel):
     muster_points: list[MusterPoint] = Field(default_factory=list)
     meters: list[Meter] = Field(default_factory=list)
     meter_events: list[MeterEvent] = Field(default_factory=list)
+    energy: EnergySettings = Field(default_factory=EnergySettings)
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
 

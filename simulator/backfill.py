@@ -38,6 +38,7 @@ from plant.schema import Plant, TagKind
 from settings import get_settings
 from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
+from simulator.plan import ship_demo_plan
 from store.db import make_engine, migrate, session_scope
 from store.equipment import Cursors, sync_states
 from store.positions import write_positions
@@ -143,6 +144,7 @@ def backfill(
         result.steps = k
         with session_scope(engine) as session:
             assign_demo_reasons(session, plant, start, end, seed=seed)
+            ship_demo_plan(session, plant, end)
     finally:
         engine.dispose()
     result.seconds = time.perf_counter() - t_wall

@@ -220,6 +220,8 @@ def consumption(
     exchange, not consumption. Without one only drops are taken as resets or exchanges.
     """
     out = Consumption(list(periods))
+    if any(a >= b for a, b in periods) or any(p[1] != q[0] for p, q in itertools.pairwise(periods)):
+        raise ValueError("periods must be non-empty, in order and contiguous")
     ids = sorted({int(i) for i in tag_ids})
     if not ids or not periods:
         return out

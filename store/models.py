@@ -337,3 +337,32 @@ class VideoReview(Base):
     user: Mapped[str] = mapped_column(String(64))
     address: Mapped[str | None] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanVersion(Base):
+    """One import of a production plan file: who, when, which file, the days it covers. A version replaces
+    the plan of every day it covers; older versions stay (the history of who changed what, when)."""
+
+    __tablename__ = "plan_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(255))
+    first_day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, plant days
+    last_day: Mapped[str] = mapped_column(String(10))
+    rows: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PlanTarget(Base):
+    """A target of a plan version: a day (and shift, empty for the whole day) and product."""
+
+    __tablename__ = "plan_target"
+    __table_args__ = (Index("ix_plan_target_day", "day", "version_id"),)
+
+    version_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    shift: Mapped[str] = mapped_column(String(16), primary_key=True)
+    product: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[float] = mapped_column(Float)

@@ -302,6 +302,12 @@ def test_roles_match_the_requirements() -> None:
     # executive: aggregates, overview, KPIs, energy; positions without names; no video, no alarm actions
     assert sees(Role.EXECUTIVE, "/") and sees(Role.EXECUTIVE, "/alarms/kpi") and sees(Role.EXECUTIVE, "/scene")
     assert not sees(Role.EXECUTIVE, "/alarms") and not sees(Role.EXECUTIVE, "/admin/audit")
+    # energy and cost (E1-E4): executives, dispatchers and administrators; its downloads the same
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/energy"), role
+        for route in ("/energy/export.csv", "/energy/export.xlsx"):
+            assert allowed(p[role], policy.ROUTES[route]), (role, route)
+    assert not sees(Role.ON_CALL, "/energy") and not allowed(p[Role.ON_CALL], policy.ROUTES["/energy/export.csv"])
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)

@@ -115,6 +115,13 @@ def check_production(f: Figures) -> None:
     assert f["days"] == 7 and f["units"] > 50 and f["oee_units"] > 0
     _positive(f, "engine_ms", "store_engine_ms", "spells", "failures", "downtime_events", "mtbf_h", "mttr_h")
     assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
+    _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
+
+
+def check_plant(f: Figures) -> None:
+    assert f["built"] == {"tags": 2500, "badges": 400, "cameras": 70}
+    assert (f["tags"], f["badges"], f["cameras"], f["files"]) == (2500, 400, 70, 5)
+    _positive(f, "load_s", "read_s", "check_s", "lines")
 
 
 CHECKS: dict[str, Callable[[Figures], None]] = {
@@ -123,6 +130,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "ingest": check_ingest,
     "personnel": check_personnel,
+    "plant": check_plant,
     "production": check_production,
     "trend": check_trend,
     "video": check_video,

@@ -185,3 +185,36 @@ def test_assign_a_reason_checked_stored_audited(app: Any, seeded: Seeded) -> Non
     with request_as(app, seeded.settings, "/production", "dispatcher"):
         still = [d.event_id for d in unassigned(events(production_data("day")))]
     assert target not in still  # the cache was dropped: every screen sees it at its next refresh
+
+
+def test_plan_against_actual_from_the_shipped_plan(app: Any, seeded: Seeded) -> None:
+    """The backfill ships the demo plan; the month's plan, plan to date, actual and the daily rate still
+    needed for anode copper follow from it and from the counters (by hand)."""
+    from store.counters import counter_increase
+    from store.tags import tag_ids
+    from webapp.live.production import plan_data, plan_table
+
+    plant = load_plant(DEMO)
+    with request_as(app, seeded.settings, "/production", "executive"):
+        data = plan_data()
+        head, rows = plan_table(data, "month", plant, "zh")
+    anode = next(r for r in data["products"] if r["key"] == "anode_cast")
+    per_day = 50 * 24 * 0.96
+    month = anode["month"]
+    assert month["label"] == "2026-03"
+    assert month["plan_full"] == pytest.approx(30 * per_day)  # the 20th is the planned shutdown
+    now = int(seeded.clock() * 1000)
+    day0 = plant_ms(plant, 2026, 3, 12)
+    fraction = (now - day0) / 86_400_000
+    assert month["plan_to_date"] == pytest.approx(11 * per_day + per_day * fraction)
+    engine = make_engine(seeded.settings.db_url)
+    with session_scope(engine) as session:
+        ids = tag_ids(session)
+        got = counter_increase(session, [ids["CW1.ANODE_CAST"], ids["CW2.ANODE_CAST"]], day0, now)
+    engine.dispose()
+    today = sum(got.values())
+    assert anode["day"]["actual"] == pytest.approx(today, rel=0.01)  # hourly rollups against the exact amount
+    assert month["actual"] == anode["day"]["actual"]  # no history before today in this store
+    assert month["rate_needed"] == pytest.approx((30 * per_day - month["actual"]) / (18 + 1 - fraction))  # not the 20th
+    assert head[0] == "产品" and any(r[0] == "阳极铜" for r in rows)
+    assert anode["shift"]["label"] == "B" and anode["year"]["label"] == "2026"

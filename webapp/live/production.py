@@ -13,10 +13,10 @@ import csv
 import io
 import math
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.clock import DATE_MINUTE, format_local
+from engine.clock import DATE_MINUTE, format_local, to_local
 from engine.equipment import (
     HOUR_MS,
     MAINTENANCE,
@@ -30,6 +30,7 @@ from engine.equipment import (
     pareto,
     unassigned,
 )
+from engine.plan import plan_report
 from engine.production import periods
 from engine.shifts import day_start
 from i18n import label, t
@@ -37,12 +38,13 @@ from plant.schema import EquipmentKind, Plant, TagKind
 from store.counters import counter_increase
 from store.db import session_scope
 from store.equipment import state_spans
+from store.plan import plan_in_force, product_daily, product_tags
 from store.tags import tag_ids
 from webapp import context as web
 
 DATA_SECONDS = 15
 WINDOWS = ("shift", "day", "7d", "30d")
-TABLES = ("units", "classes", "oee", "downtime", "pareto")
+TABLES = ("units", "classes", "oee", "downtime", "pareto", "plan")
 PARETO_BY = ("minutes", "count", "lost")
 # Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
 # every other unit with a counter runs continuously and shows actual feed rate against design rate.
@@ -371,3 +373,97 @@ def to_xlsx(sheet: str, head: list[str], rows: list[list[str]]) -> bytes:
     ws.set_column(0, max(0, len(head) - 1), 18)
     book.close()
     return buf.getvalue()
+
+
+# --- plan against actual --------------------------------------------------------------------------------
+
+PLAN_SECONDS = 30
+
+
+def plan_data() -> dict[str, Any]:
+    """Plan against actual at every horizon, computed at most once per ``PLAN_SECONDS`` for every screen. The
+    amounts of the days before today are read once per ``CLOSED_SECONDS`` (they no longer move, but for late
+    data); today's from its own hours at every computation."""
+
+    def build() -> dict[str, Any]:
+        plant = web.plant()
+        now = web.now_ms()
+        today = to_local(now, plant.tz()).date()
+        year0 = date(today.year, 1, 1)
+        t0 = int(datetime.combine(year0, datetime.min.time(), tzinfo=plant.tz()).timestamp() * 1000)
+        day0 = int(day_start(plant, now).timestamp() * 1000)
+        offset = int(to_local(now, plant.tz()).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
+        closed = closed_days(plant, t0, day0, offset, today) if day0 > t0 else {}
+        shift_period = periods(plant, now).get("shift")
+        with session_scope(web.engine()) as session:
+            plan = plan_in_force(session, year0, date(today.year, 12, 31))
+            now_days = product_daily(session, plant, day0 - HOUR_MS, now + 1, offset, from_day=today)
+            shift_got = product_amounts(session, plant, shift_period.start_ms, now) if shift_period else {}
+        actual: dict[str, dict[Any, float]] = {}
+        for product in set(closed) | set(now_days):
+            days = {date.fromisoformat(d): v for d, v in closed.get(product, {}).items()}
+            days.update(now_days.get(product, {}))
+            actual[product] = days
+        return plan_report(plant, plan, actual, shift_got, now)
+
+    return web.cached("sw:production:plan", PLAN_SECONDS, build)
+
+
+CLOSED_SECONDS = 600
+
+
+def closed_days(plant: Plant, t0: int, day0: int, offset: int, today: date) -> dict[str, dict[str, float]]:
+    """The amounts of the year's days before today, per product (ISO dates), shared for ``CLOSED_SECONDS``."""
+
+    def build() -> dict[str, dict[str, float]]:
+        with session_scope(web.engine()) as session:
+            got = product_daily(session, plant, t0, day0, offset)
+        return {p: {d.isoformat(): v for d, v in days.items() if d < today} for p, days in got.items()}
+
+    return web.cached(f"sw:production:closed:{today.isoformat()}", CLOSED_SECONDS, build)
+
+
+def product_amounts(session: Any, plant: Plant, t0: int, t1: int) -> dict[str, float]:
+    """product -> amount its counters counted in ``[t0, t1]`` (``store.counters``, exact at the edges)."""
+    tags = product_tags(plant)
+    ids = tag_ids(session)
+    wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
+    got = counter_increase(session, list(wanted.values()), t0, t1)
+    return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
+
+
+def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tuple[list[str], list[list[str]]]:
+    """(headings, rows) of plan against actual for one horizon, in ``lang``."""
+
+    def h(key: str) -> str:
+        return t(f"production.col.{key}", lang)
+
+    head = [
+        h("product"),
+        h("period"),
+        h("plan_full"),
+        h("plan_to_date"),
+        h("actual"),
+        h("completion"),
+        h("rate_needed"),
+    ]
+    rows = []
+    for r in data["products"]:
+        s = r.get(kind)
+        if s is None:
+            continue
+        title = t(f"kpi.product.{r['key']}", lang)
+        if title == f"kpi.product.{r['key']}":
+            title = label(r["name"], r["name_zh"], lang)
+        rows.append(
+            [
+                title,
+                s["label"],
+                _num(s["plan_full"]),
+                _num(s["plan_to_date"]),
+                _num(s["actual"]),
+                _pct(s["completion"]),
+                _num(s["rate_needed"]),
+            ]
+        )
+    return head, rows

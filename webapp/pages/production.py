@@ -23,6 +23,7 @@ from dash.exceptions import PreventUpdate
 from auth.policy import Perm
 from engine.clock import DATE_MINUTE, format_local
 from engine.equipment import pareto, unassigned
+from engine.plan import HORIZONS
 from i18n import label, t
 from plant.schema import Plant
 from webapp import commands
@@ -34,6 +35,8 @@ from webapp.live.production import (
     availability_now,
     events,
     forget,
+    plan_data,
+    plan_table,
     production_data,
     reason_labels,
     table,
@@ -59,6 +62,8 @@ LINE_COLOR = "#ffc53d"
 
 class ids:  # noqa: N801 - a namespace of this page's component ids
     WINDOW = "production-window"
+    HORIZON = "production-horizon"
+    PLAN = "production-plan"
     BY = "production-by"
     CARDS = "production-cards"
     PARETO = "production-pareto"
@@ -235,10 +240,10 @@ def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: boo
     )
 
 
-def downloads(window: str, lang: str, by: str) -> list[Any]:
+def downloads(window: str, lang: str, by: str, horizon: str = "month") -> list[Any]:
     links: list[Any] = [html.Span(t("production.download", lang), className="sw-muted me-1")]
-    for name in ("units", "classes", "oee", "downtime", "pareto"):
-        q = f"?window={window}&lang={lang}&by={by}"
+    for name in ("plan", "units", "classes", "oee", "downtime", "pareto"):
+        q = f"?window={window}&lang={lang}&by={by}&horizon={horizon}"
         links.append(
             html.Span(
                 [
@@ -254,18 +259,29 @@ def downloads(window: str, lang: str, by: str) -> list[Any]:
     return links
 
 
+def plan_block(plant: Plant, lang: str, horizon: str) -> Any:
+    try:
+        data = plan_data()
+    except Exception:  # the equipment figures must show even when the plan cannot be read
+        logger.exception("production: plan against actual not readable")
+        return html.Div(t("production.plan_unavailable", lang), className="sw-muted py-2")
+    head, rows = plan_table(data, horizon, plant, lang)
+    return _table(head, rows, t("production.no_plan", lang), text_cols=(0, 1))
+
+
 def render(
-    data: dict[str, Any], states: dict[str, str], plant: Plant, lang: str, window: str, by: str
+    data: dict[str, Any], states: dict[str, str], plant: Plant, lang: str, window: str, by: str, horizon: str = "month"
 ) -> dict[str, Any]:
     none = t("production.none", lang)
     return {
+        "plan": plan_block(plant, lang, horizon),
         "cards": cards(data, states, lang),
         "pareto": pareto_figure(data, plant, lang, by),
         "oee": _table(*table(data, "oee", plant, lang), none, text_cols=(0, 3)),
         "classes": _table(*table(data, "classes", plant, lang), none),
         "units": _table(*table(data, "units", plant, lang), none, text_cols=(0, 1)),
         "unassigned": unassigned_block(data, plant, lang, may_assign()),
-        "downloads": downloads(window, lang, by),
+        "downloads": downloads(window, lang, by, horizon),
     }
 
 
@@ -289,6 +305,7 @@ def layout(**_query: str) -> html.Div:
     b = render(data, states, plant, lang, window, by)
     windows = [{"label": t(f"production.window.{k}", lang), "value": k} for k in WINDOWS]
     measures = [{"label": t(f"production.by.{k}", lang), "value": k} for k in PARETO_BY]
+    horizons = [{"label": t(f"production.horizon.{k}", lang), "value": k} for k in HORIZONS]
     return html.Div(
         [
             html.Div(
@@ -302,6 +319,18 @@ def layout(**_query: str) -> html.Div:
             html.Div(b["cards"], id=ids.CARDS, className="sw-kpi-grid"),
             html.Div(
                 [
+                    _panel(
+                        t("production.plan_title", lang),
+                        html.Div(
+                            [
+                                dbc.RadioItems(
+                                    id=ids.HORIZON, options=horizons, value="month", inline=True, className="sw-by"
+                                ),
+                                html.Div(b["plan"], id=ids.PLAN),
+                            ]
+                        ),
+                        "sw-kpi-wide",
+                    ),
                     _panel(
                         t("production.pareto", lang),
                         html.Div(
@@ -351,6 +380,7 @@ def layout(**_query: str) -> html.Div:
 
 
 @callback(
+    Output(ids.PLAN, "children"),
     Output(ids.CARDS, "children"),
     Output(ids.PARETO, "figure"),
     Output(ids.OEE, "children"),
@@ -362,13 +392,14 @@ def layout(**_query: str) -> html.Div:
     Output(ids.ERROR, "children"),
     Input(ids.WINDOW, "value"),
     Input(ids.BY, "value"),
+    Input(ids.HORIZON, "value"),
     Input(shell_ids.TICK, "n_intervals"),
     Input(ids.MSG, "children"),
     State(ids.SHOWN, "data"),
     prevent_initial_call=True,
 )
 def refresh(
-    window: str | None, by: str | None, n: int | None, _msg: Any, shown: dict[str, Any] | None
+    window: str | None, by: str | None, horizon: str | None, n: int | None, _msg: Any, shown: dict[str, Any] | None
 ) -> tuple[Any, ...]:
     """The figures for the window; the unassigned list only when its events changed (a picker that is open
     is not redrawn under the user's hand)."""
@@ -378,11 +409,13 @@ def refresh(
     plant = web.plant()
     window = window if window in WINDOWS else "day"
     by = by if by in PARETO_BY else "minutes"
+    horizon = horizon if horizon in HORIZONS else "month"
     data = production_data(window)
-    b = render(data, snapshot()["equipment_state"], plant, lang, window, by)
+    b = render(data, snapshot()["equipment_state"], plant, lang, window, by, horizon)
     now_shown = {"events": _shown(data), "window": window}
     same_list = bool(shown) and shown == now_shown and dash.ctx.triggered_id != ids.MSG
     return (
+        b["plan"],
         b["cards"],
         b["pareto"],
         b["oee"],

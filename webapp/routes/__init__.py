@@ -21,7 +21,7 @@ from flask.typing import RouteCallable
 from auth.policy import ROUTES, Access, Need, Perm
 from settings import Settings
 from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES
-from webapp.routes import health, login, metrics, personnel, production, scene, video_live, video_media
+from webapp.routes import energy, health, login, metrics, personnel, production, scene, video_live, video_media
 
 VIDEO_MEDIA: Need = (Perm.VIDEO, Perm.ONCALL)  # on-call users: their areas' events only (video_media.may_see)
 
@@ -52,6 +52,9 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/scene/mesh/<digest>.bin", scene.scene_mesh, Perm.SCENE),
     # names in it only for those who may see names (store.people decides)
     Route("/personnel/exposure.csv", personnel.personnel_exposure_csv, Perm.PERSONNEL),
+    # the energy page's tables (no names of people in them)
+    Route("/energy/export.csv", energy.energy_export_csv, Perm.ENERGY),
+    Route("/energy/export.xlsx", energy.energy_export_xlsx, Perm.ENERGY),
     # camera images and their online status
     Route("/video/live/<camera>.mjpg", video_live.video_live, Perm.VIDEO),
     Route("/video/snapshot/<camera>.jpg", video_live.video_snapshot, Perm.VIDEO),

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import flask
 
+from engine.plan import HORIZONS
 from i18n import normalize_lang, t
 from webapp import context as web
-from webapp.live.production import PARETO_BY, TABLES, WINDOWS, production_data, table, to_csv, to_xlsx
+from webapp.live.production import (
+    PARETO_BY,
+    TABLES,
+    WINDOWS,
+    plan_data,
+    plan_table,
+    production_data,
+    table,
+    to_csv,
+    to_xlsx,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -20,11 +31,15 @@ def _export(name: str, fmt: str) -> flask.Response:
         return flask.Response(
             t("production.bad_request", lang) + "\n", status=404, mimetype="text/plain; charset=utf-8"
         )
-    if window not in WINDOWS or by not in PARETO_BY:
+    horizon = args.get("horizon") or "month"
+    if window not in WINDOWS or by not in PARETO_BY or horizon not in HORIZONS:
         return flask.Response(
             t("production.bad_request", lang) + "\n", status=400, mimetype="text/plain; charset=utf-8"
         )
-    head, rows = table(production_data(window), name, web.plant(), lang, by=by)
+    if name == "plan":
+        head, rows = plan_table(plan_data(), horizon, web.plant(), lang)
+    else:
+        head, rows = table(production_data(window), name, web.plant(), lang, by=by)
     if fmt == "csv":
         resp = flask.Response(to_csv(head, rows), mimetype="text/csv; charset=utf-8")
     else:
@@ -36,7 +51,7 @@ def _export(name: str, fmt: str) -> flask.Response:
 
 
 def production_csv(table: str) -> flask.Response:
-    """``GET /production/<table>.csv?window=shift|day|7d|30d[&by=minutes|count|lost]``."""
+    """``GET /production/<table>.csv?window=shift|day|7d|30d[&by=minutes|count|lost][&horizon=month]``."""
     return _export(table, "csv")
 
 

@@ -1,0 +1,204 @@
+"""The energy page on a store the simulator filled (the small plant with its meter trees, three days): the
+page and its callback for an executive, the Sankey at four levels with the flagged leak, money, the previous
+period, CSV and Excel exports, bad requests, hostile names shown as text; in headless Chromium on the wall
+and on a phone, English and Chinese, screenshots kept."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from i18n import t
+from plant.schema import Plant
+from settings import Settings
+from simulator.backfill import backfill
+from tests.energyutil import energy_plant_data
+from tests.webutil import (
+    ARTIFACTS,
+    WAIT_MS,
+    browser,
+    callback_body,
+    callback_key,
+    logged_in_client,
+    router_body,
+    seed_store,
+    serve_app,
+    watch_page,
+)
+
+DAY = 86_400_000
+T0 = int(datetime(2026, 3, 1, 16, 0, tzinfo=UTC).timestamp() * 1000)  # local midnight (Asia/Shanghai)
+NOW = T0 + 3 * DAY - 2 * 3_600_000  # 22:00 on the third day
+HOSTILE = "<script>alert(1)</script>=cmd"
+
+
+@dataclass
+class Store:
+    settings: Settings
+    plant: Plant
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    tmp = tmp_path_factory.mktemp("energy-page")
+    data = energy_plant_data()
+    data["energy"] = {"currency": "CNY", "prices": {"electricity": 0.6, "compressed_air": 0.12}}
+    for m in data["meters"]:
+        if m["id"] == "A-CV2":
+            m["name"] = HOSTILE
+    path = tmp / "plant.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    settings = seed_store(tmp, path)
+    backfill(Plant.model_validate(data), settings.db_url, 3, step_s=60, seed=5, end_ms=NOW, progress=False)
+    yield Store(settings, Plant.model_validate(data))
+
+
+def _app(store: Store) -> Any:
+    from webapp import context as web
+    from webapp.app import create_app
+
+    app = create_app(store.settings)
+    web.set_clock(app.server, lambda: NOW / 1000)
+    return app
+
+
+def _refresh(app: Any, client: Any, medium: str, kind: str, date: str, unit: str) -> list[Any]:
+    key = callback_key(app, "energy-sankey.figure")
+    inputs = [
+        {"id": "energy-medium", "property": "value", "value": medium},
+        {"id": "energy-period", "property": "value", "value": kind},
+        {"id": "energy-date", "property": "date", "value": date},
+        {"id": "energy-unit", "property": "value", "value": unit},
+        {"id": "shell-tick", "property": "n_intervals", "value": 0},
+    ]
+    resp = client.post("/_dash-update-component", json=callback_body(key, inputs, [], ["energy-medium.value"]))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    out = resp.get_json()["response"]
+    return [next(iter(out[k].values())) for k in out]
+
+
+def _find(tree: Any, pred: Any) -> list[Any]:
+    found: list[Any] = []
+    if isinstance(tree, dict):
+        if pred(tree):
+            found.append(tree)
+        for v in tree.values():
+            found.extend(_find(v, pred))
+    elif isinstance(tree, list):
+        for v in tree:
+            found.extend(_find(v, pred))
+    return found
+
+
+def _texts(tree: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(tree, str):
+        out.append(tree)
+    elif isinstance(tree, dict):
+        for v in tree.values():
+            out.extend(_texts(v))
+    elif isinstance(tree, list):
+        for v in tree:
+            out.extend(_texts(v))
+    return out
+
+
+def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) -> None:
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    resp = client.post("/_dash-update-component", json=router_body("/energy", "?medium=compressed_air"))
+    assert resp.status_code == 200
+    assert "energy-sankey" in resp.get_data(as_text=True)
+    outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
+    cards, sankey, trend, top, balance, _shifts, exports, error = outs
+    card_texts = _texts(cards)
+    assert "1" in card_texts  # one meter above the threshold: the smelting area's compressed-air main
+    assert error == ""
+    s = sankey["data"][0]
+    labels = s["node"]["label"]
+    # four levels (site, area, process, equipment) and the flagged losses node of the smelting area's main
+    assert {"A", "A SM", "A SM conv", "A CV1"} <= set(labels)
+    flagged = [lb for lb, c in zip(labels, s["node"]["color"], strict=True) if c == "#e5484d"]
+    assert len(flagged) == 1 and flagged[0].startswith(t("energy.losses", "en"))
+    assert HOSTILE not in labels and "&lt;script&gt;alert(1)&lt;/script&gt;=cmd" in labels
+    energy_total = sum(s["link"]["value"][i] for i, src in enumerate(s["link"]["source"]) if labels[src] == "A")
+    total = next(x for x in card_texts if x.endswith(" Nm3"))
+    assert float(total.split()[0].replace(",", "")) == pytest.approx(energy_total, abs=1)
+    assert next(x for x in _texts(top) if x.startswith("A ")) == "A CV1"  # the biggest first
+    texts = _texts(balance)
+    assert t("energy.status.flagged", "en") in texts and texts.count(t("energy.status.flagged", "en")) == 1
+    assert len(trend["data"]) == 2 and len(trend["data"][0]["y"]) == 24  # hours of the day, and the day before
+    assert all(v is not None for v in trend["data"][1]["y"])
+    assert "export.xlsx" in json.dumps(exports)
+    # in money: the same flows times the price
+    money = _refresh(app, client, "compressed_air", "day", "2026-03-03", "money")[1]["data"][0]
+    money_total = sum(money["link"]["value"][i] for i, src in enumerate(money["link"]["source"]) if labels[src] == "A")
+    assert money_total == pytest.approx(energy_total * 0.12)
+    # a week in Chinese: the area and losses names in Chinese
+    client.set_cookie("sw_lang", "zh")
+    zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
+    assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
+    assert zh[7] == ""
+    # a bad request answers with a message, never a server error
+    bad = _refresh(app, client, "plutonium", "day", "2026-03-03", "energy")
+    assert bad == [t("energy.bad_medium", "zh")]  # only the message changes
+
+
+def test_exports_csv_and_excel(store: Store) -> None:
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    q = "medium=compressed_air&period=day&date=2026-03-03&lang=en"
+    resp = client.get(f"/energy/export.csv?{q}&table=balance")
+    assert resp.status_code == 200 and resp.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0][0] == t("energy.col.parent", "en")
+    status = {r[0]: r[-1] for r in rows[1:]}
+    assert status == {"A": "OK", "A SM": t("energy.status.flagged", "en")}
+    top = list(csv.reader(io.StringIO(client.get(f"/energy/export.csv?{q}&table=top").get_data(as_text=True))))
+    names = [r[0] for r in top[1:]]
+    assert "'" + HOSTILE not in names and HOSTILE in names  # starts with "<": no formula
+    assert all(float(r[1]) > 0 for r in top[1:])
+    xlsx = client.get(f"/energy/export.xlsx?{q}")
+    assert xlsx.status_code == 200
+    book = zipfile.ZipFile(io.BytesIO(xlsx.data))
+    sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert len(sheets) == 4
+    assert client.get(f"/energy/export.csv?{q}&table=nope").status_code == 400
+    assert client.get("/energy/export.csv?medium=x&period=day").status_code == 400
+    assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400
+    # the on-call role may not
+    assert logged_in_client(app, store.settings, "on-call").get(f"/energy/export.csv?{q}").status_code == 403
+
+
+@pytest.mark.slow
+def test_energy_page_wall_and_phone_in_the_browser(store: Store) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(store.settings, role="executive", clock=lambda: NOW / 1000) as base, browser() as b:
+        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
+            context = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + "/energy?medium=compressed_air&period=day&date=2026-03-03")
+            page.wait_for_selector("#energy-sankey .sankey-node", timeout=WAIT_MS)
+            page.wait_for_selector("#energy-trend .main-svg", timeout=WAIT_MS)
+            page.wait_for_timeout(800)
+            assert page.locator("#energy-sankey .sankey-node").count() >= 7
+            text = page.inner_text("body")
+            assert t("energy.status.flagged", lang) in text
+            assert HOSTILE in text or lang == "zh"  # shown as text, not run (its Chinese name is plain)
+            assert not errors, errors
+            assert not foreign, foreign
+            page.screenshot(path=str(ARTIFACTS / f"energy-{width}x{height}-{lang}.png"), full_page=(width < 500))
+            context.close()
+    assert Path(ARTIFACTS / "energy-1920x1080-zh.png").exists()

@@ -1,0 +1,359 @@
+"""The energy page's data: one medium's meter tree over a period and the one before it, as plain data shared by
+every screen asking for the same view (``web.cached``).
+
+Consumption comes from the hourly rollups (``store.energy.consumption``), node values and losses from
+``engine.energy.reconcile``; the page turns them into the Sankey, trends and tables in the reader's language,
+and the export routes into CSV and Excel.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+from datetime import date, datetime
+from typing import Any
+
+from engine.clock import to_local
+from engine.energy import (
+    LOSSES,
+    MeterTree,
+    PeriodKind,
+    max_rates,
+    media,
+    meter_tree,
+    period_of,
+    periods,
+    reconcile,
+    shift_starts,
+)
+from i18n import label, t
+from plant.schema import Medium, MeterLevel, Plant
+from store.db import session_scope
+from store.energy import consumption
+from store.tags import tag_ids
+from webapp import context as web
+
+logger = logging.getLogger(__name__)
+
+ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
+KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
+TREND_OF = {
+    PeriodKind.DAY: PeriodKind.HOUR,
+    PeriodKind.WEEK: PeriodKind.DAY,
+    PeriodKind.MONTH: PeriodKind.DAY,
+    PeriodKind.YEAR: PeriodKind.MONTH,
+}
+TABLES = ("top", "balance", "shifts", "trend")
+
+
+class ViewError(ValueError):
+    """A request for a view that does not exist (medium, period kind or date); ``key`` is its message's key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def parse_view(plant: Plant, medium: str | None, kind: str | None, day: str | None, now_ms: int) -> dict[str, Any]:
+    """The view asked for, checked: medium of the plant, period kind, the anchor date (default today)."""
+    have = [m.value for m in media(plant)]
+    medium = medium or (have[0] if have else "")
+    if medium not in have:
+        raise ViewError("energy.bad_medium")
+    kind = kind or PeriodKind.DAY.value
+    if kind not in {k.value for k in KINDS}:
+        raise ViewError("energy.bad_period")
+    tz = plant.tz()
+    if day:
+        try:
+            d = date.fromisoformat(str(day)[:10])
+        except ValueError:
+            raise ViewError("energy.bad_date") from None
+        anchor = int(datetime(d.year, d.month, d.day, 12, tzinfo=tz).timestamp() * 1000)
+    else:
+        anchor = now_ms
+    anchor = min(anchor, now_ms)
+    return {"medium": medium, "kind": kind, "anchor": anchor}
+
+
+def _names(plant: Plant, tree: MeterTree) -> dict[str, dict[str, Any]]:
+    return {
+        nid: {
+            "name": n.name,
+            "name_zh": n.name_zh,
+            "level": n.level.value if n.level else None,
+            "parent": n.parent,
+            "tag": n.tag,
+        }
+        for nid, n in tree.nodes.items()
+    }
+
+
+def build_view(plant: Plant, medium: str, kind: str, anchor: int, now_ms: int) -> dict[str, Any]:
+    """Every figure of one view as plain data (see the module docstring)."""
+    tree = meter_tree(plant, Medium(medium))
+    tz = plant.tz()
+    pk = PeriodKind(kind)
+    starts = shift_starts(plant)
+    this = period_of(pk, anchor, tz, starts)
+    end = min(this[1], now_ms)
+    prev = period_of(pk, this[0] - 1, tz, starts)
+    prev_end = min(prev[1], prev[0] + (end - this[0]))  # the same length of the previous period, to compare
+    trend_kind = TREND_OF[pk]
+    threshold = plant.energy.reconciliation_threshold
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        tags = [tg for tg in tree.tags() if tg in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        tid = [ids[tg] for tg in tags]
+        whole = consumption(session, tid, [(this[0], end)], rates) if end > this[0] else None
+        same_prev = consumption(session, tid, [(prev[0], prev_end)], rates) if prev_end > prev[0] else None
+        full_prev = consumption(session, tid, [prev], rates)
+        trend = (
+            consumption(session, tid, periods(trend_kind, this[0], end, tz, starts), rates) if end > this[0] else None
+        )
+        trend_prev = consumption(session, tid, periods(trend_kind, prev[0], prev[1], tz, starts), rates)
+        shifts = (
+            consumption(session, tid, periods(PeriodKind.SHIFT, this[0], end, tz, starts), rates)
+            if end > this[0]
+            else None
+        )
+
+    def readings(c: Any, i: int) -> dict[str, float | None]:
+        return {tg: (c.values.get(ids[tg]) or [None] * (i + 1))[i] if c is not None else None for tg in tags}
+
+    now_flows = reconcile(tree, readings(whole, 0), threshold)
+    prev_flows = reconcile(tree, readings(same_prev, 0), threshold)
+    full_flows = reconcile(tree, readings(full_prev, 0), threshold)
+
+    def root_total(flows: Any) -> float | None:
+        vals = [flows.values.get(r) for r in tree.roots]
+        return None if not vals or any(v is None for v in vals) else math.fsum(vals)
+
+    def series(c: Any) -> tuple[list[int], list[float | None]]:
+        if c is None:
+            return [], []
+        out: list[float | None] = []
+        for i in range(len(c.periods)):
+            out.append(root_total(reconcile(tree, readings(c, i), threshold)))
+        return [p[0] for p in c.periods], out
+
+    t_starts, t_values = series(trend)
+    p_starts, p_values = series(trend_prev)
+    shift_rows: list[dict[str, Any]] = []
+    if shifts is not None:
+        for i, (a, b) in enumerate(shifts.periods):
+            local = to_local(a, tz)
+            minute = local.hour * 60 + local.minute
+            sid = next((s.id for s in plant.site.shifts if s.start.hour * 60 + s.start.minute == minute), "?")
+            shift_rows.append(
+                {
+                    "start": a,
+                    "end": b,
+                    "shift": sid,
+                    "value": root_total(reconcile(tree, readings(shifts, i), threshold)),
+                }
+            )
+    nodes = _names(plant, tree)
+    for nid, info in nodes.items():
+        info["value"] = now_flows.values.get(nid)
+        info["prev"] = prev_flows.values.get(nid) if prev_flows is not None else None
+    losses = {
+        pid: {
+            "metered": b.metered,
+            "children": b.children,
+            "value": b.unaccounted,
+            "share": b.share,
+            "flagged": b.flagged,
+            "missing": list(b.missing),
+        }
+        for pid, b in now_flows.balances.items()
+    }
+    leaf_level = MeterLevel.EQUIPMENT.value
+    top = sorted(
+        (
+            {"id": nid, "value": n["value"], "prev": n["prev"]}
+            for nid, n in nodes.items()
+            if n["level"] == leaf_level and n["value"] is not None
+        ),
+        key=lambda r: -(r["value"] or 0.0),
+    )
+    return {
+        "medium": medium,
+        "unit": tree.unit,
+        "currency": plant.energy.currency,
+        "price": plant.energy.prices.get(Medium(medium)),
+        "kind": kind,
+        "trend_kind": trend_kind.value,
+        "period": [this[0], end],
+        "period_end": this[1],
+        "previous": [prev[0], prev_end],
+        "total": root_total(now_flows),
+        "total_prev": root_total(prev_flows) if prev_flows is not None else None,
+        "total_prev_full": root_total(full_flows),
+        "roots": list(tree.roots),
+        "nodes": nodes,
+        "losses": losses,
+        "threshold": threshold,
+        "trend": {"starts": t_starts, "values": t_values, "prev_starts": p_starts, "prev": p_values},
+        "shifts": shift_rows,
+        "top": top,
+    }
+
+
+def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:view:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_view(plant, medium, kind, anchor, now),
+    )
+
+
+# --- tables (page and export share them) --------------------------------------------------------------------
+
+
+def node_name(data: dict[str, Any], nid: str, lang: str) -> str:
+    if nid.endswith("/" + LOSSES):
+        return t("energy.losses", lang)
+    n = data["nodes"].get(nid)
+    return label(n["name"], n["name_zh"], lang) if n else nid
+
+
+def money(data: dict[str, Any], value: float | None) -> float | None:
+    price = data.get("price")
+    return None if value is None or price is None else value * float(price)
+
+
+def change(now: float | None, before: float | None) -> float | None:
+    if now is None or before is None or before == 0:
+        return None
+    return (now - before) / before
+
+
+def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tuple[list[str], list[list[Any]]]:
+    """A table of the view as header and rows of plain values (numbers as numbers, None when unknown)."""
+    unit, cur = data["unit"], data["currency"]
+    tz = plant.tz()
+    if table == "top":
+        head = [
+            t("energy.col.meter", lang),
+            f"{t('energy.col.value', lang)} ({unit})",
+            f"{t('energy.col.cost', lang)} ({cur})",
+            t("energy.col.share", lang),
+            f"{t('energy.col.prev', lang)} ({unit})",
+            t("energy.col.change", lang),
+        ]
+        total = data.get("total") or 0.0
+        rows = [
+            [
+                node_name(data, r["id"], lang),
+                r["value"],
+                money(data, r["value"]),
+                (r["value"] / total) if total else None,
+                r["prev"],
+                change(r["value"], r["prev"]),
+            ]
+            for r in data["top"]
+        ]
+        return head, rows
+    if table == "balance":
+        head = [
+            t("energy.col.parent", lang),
+            f"{t('energy.col.metered', lang)} ({unit})",
+            f"{t('energy.col.children', lang)} ({unit})",
+            f"{t('energy.col.losses', lang)} ({unit})",
+            t("energy.col.share", lang),
+            t("energy.col.status", lang),
+        ]
+        rows = []
+        for pid, b in data["losses"].items():
+            status = (
+                "energy.status.unknown"
+                if b["share"] is None
+                else ("energy.status.flagged" if b["flagged"] else "energy.status.ok")
+            )
+            rows.append(
+                [node_name(data, pid, lang), b["metered"], b["children"], b["value"], b["share"], t(status, lang)]
+            )
+        return head, rows
+    if table == "shifts":
+        head = [
+            t("energy.col.start", lang),
+            t("energy.col.shift", lang),
+            f"{t('energy.col.value', lang)} ({unit})",
+            f"{t('energy.col.cost', lang)} ({cur})",
+        ]
+        rows = [
+            [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], money(data, r["value"])]
+            for r in data["shifts"]
+        ]
+        return head, rows
+    if table == "trend":
+        head = [
+            t("energy.col.start", lang),
+            f"{t('energy.col.value', lang)} ({unit})",
+            f"{t('energy.col.cost', lang)} ({cur})",
+        ]
+        tr = data["trend"]
+        rows = [
+            [to_local(s, tz).strftime("%Y-%m-%d %H:%M"), v, money(data, v)]
+            for s, v in zip(tr["starts"], tr["values"], strict=True)
+        ]
+        return head, rows
+    raise ViewError("energy.bad_table")
+
+
+def _cell(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return round(v, 6)
+    return v
+
+
+def _safe(v: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula is written with a leading apostrophe."""
+    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + v
+    return v
+
+
+def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> str:
+    head, rows = table_rows(data, table, plant, lang)
+    buf = io.StringIO()
+    buf.write("\ufeff")  # Excel opens UTF-8 with Chinese names when the file starts with a BOM
+    w = csv.writer(buf)
+    w.writerow([_safe(h) for h in head])
+    for r in rows:
+        w.writerow([_safe(_cell(v)) for v in r])
+    return buf.getvalue()
+
+
+def export_xlsx(data: dict[str, Any], plant: Plant, lang: str) -> bytes:
+    """Every table of the view, one sheet each (XlsxWriter); unknown amounts are empty cells."""
+    import xlsxwriter
+
+    buf = io.BytesIO()
+    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    bold = book.add_format({"bold": True})
+    for table in TABLES:
+        sheet = book.add_worksheet(t(f"energy.table.{table}", lang)[:31])
+        head, rows = table_rows(data, table, plant, lang)
+        sheet.write_row(0, 0, head, bold)
+        for i, r in enumerate(rows, start=1):
+            for j, v in enumerate(r):
+                if v is None:
+                    continue
+                if isinstance(v, float | int) and not isinstance(v, bool):
+                    sheet.write_number(i, j, float(v))
+                else:
+                    sheet.write_string(i, j, str(v))
+        sheet.set_column(0, 0, 36)
+        sheet.set_column(1, len(head), 16)
+    book.close()
+    return buf.getvalue()

@@ -1,0 +1,375 @@
+"""Energy (``/energy``): one medium's metering hierarchy over a period, in energy or in money.
+
+The Sankey diagram runs from the site's meter through areas and processes to the equipment (four levels), a
+"losses / unmetered" node under each metered parent with what its meter read beyond its children (red when
+above the plant's reconciliation threshold); the trend of the period against the one before; the top
+consumers; reconciliation; the shifts. Every table downloads as CSV, all of them as one Excel workbook
+(``/energy/export.csv``, ``/energy/export.xlsx``). The data comes from ``webapp.live.energy`` (hourly rollups,
+shared by every screen for ``ENERGY_SECONDS``). Dark, sized for wall screens, stacked on phones.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape as html_escape
+from typing import Any
+from urllib.parse import urlencode
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, callback, dcc, html
+from dash.exceptions import PreventUpdate
+
+from engine.clock import to_local
+from engine.energy import LOSSES, media
+from i18n import t
+from plant import Plant
+from webapp import context as web
+from webapp.attrs import wildcard
+from webapp.live.energy import KINDS, ViewError, change, money, node_name, parse_view, table_rows, view_data
+from webapp.live.summary import fmt_number
+from webapp.shell import ids as shell_ids
+
+logger = logging.getLogger(__name__)
+
+dash.register_page(__name__, path="/energy", name="nav.energy", order=15, title=web.page_title("nav.energy"))
+
+REFRESH_TICKS = 30  # shell ticks (2 s) between refreshes
+SANKEY_HEIGHT = 520
+CHART_HEIGHT = 340
+TOP_N = 15
+GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
+LEVEL_COLORS = {"site": "#58a6ff", "area": "#a371f7", "process": "#3fb950", "equipment": "#d29922"}
+LOSS_COLOR, FLAG_COLOR = "#8b949e", "#e5484d"
+
+
+class ids:  # noqa: N801 - a namespace of this page's component ids
+    MEDIUM = "energy-medium"
+    PERIOD = "energy-period"
+    DATE = "energy-date"
+    UNIT = "energy-unit"
+    CARDS = "energy-cards"
+    SANKEY = "energy-sankey"
+    TREND = "energy-trend"
+    TOP = "energy-top"
+    BALANCE = "energy-balance"
+    SHIFTS = "energy-shifts"
+    EXPORTS = "energy-exports"
+    ERROR = "energy-error"
+
+
+def _fmt(v: float | None, digits: int | None = None) -> str:
+    return fmt_number(v, digits)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:+.1f} %"
+
+
+def _layout(fig: go.Figure, height: int, **extra: Any) -> go.Figure:
+    extra.setdefault("margin", {"l": 56, "r": 12, "t": 12, "b": 40})
+    fig.update_layout(
+        template="plotly_dark",
+        height=height,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"size": 14, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
+        **extra,
+    )
+    fig.update_xaxes(gridcolor="#222a35", zeroline=False)
+    fig.update_yaxes(gridcolor="#222a35", zeroline=False)
+    return fig
+
+
+def sankey_figure(data: dict[str, Any], unit_mode: str, lang: str) -> go.Figure:
+    """The hierarchy as flows (energy or money): parent -> child for every known, positive value; losses."""
+    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
+    nodes = data["nodes"]
+    order: list[str] = []
+    index: dict[str, int] = {}
+
+    def at(nid: str) -> int:
+        if nid not in index:
+            index[nid] = len(order)
+            order.append(nid)
+        return index[nid]
+
+    src: list[int] = []
+    dst: list[int] = []
+    val: list[float] = []
+    colors: list[str] = []
+    for nid, n in nodes.items():
+        parent = n.get("parent")
+        v = n.get("value")
+        if parent and v is not None and v > 0 and nodes.get(parent, {}).get("value"):
+            src.append(at(parent))
+            dst.append(at(nid))
+            val.append(v * factor)
+            colors.append("rgba(88,166,255,0.28)")
+    for pid, b in data["losses"].items():
+        v = b.get("value")
+        if v is not None and v > 0 and pid in nodes:
+            src.append(at(pid))
+            dst.append(at(f"{pid}/{LOSSES}"))
+            val.append(v * factor)
+            colors.append("rgba(229,72,77,0.55)" if b["flagged"] else "rgba(139,148,158,0.35)")
+    labels, node_colors = [], []
+    for nid in order:
+        name = html_escape(node_name(data, nid, lang))  # plotly reads labels as a little HTML: names stay text
+        if nid.endswith("/" + LOSSES):
+            b = data["losses"][nid.rsplit("/", 1)[0]]
+            share = b.get("share")
+            labels.append(f"{name} {share * 100:.1f} %" if share is not None else name)
+            node_colors.append(FLAG_COLOR if b["flagged"] else LOSS_COLOR)
+        else:
+            labels.append(name)
+            node_colors.append(LEVEL_COLORS.get(nodes[nid]["level"] or "", "#8b949e"))
+    unit = data["currency"] if unit_mode == "money" else data["unit"]
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            valueformat=",.0f",
+            valuesuffix=f" {unit}",
+            node={"label": labels, "color": node_colors, "pad": 8, "thickness": 14, "line": {"width": 0}},
+            link={"source": src, "target": dst, "value": val, "color": colors},
+        )
+    )
+    return _layout(fig, SANKEY_HEIGHT, margin={"l": 8, "r": 8, "t": 8, "b": 8})
+
+
+def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> go.Figure:
+    """This period's consumption per hour, day or month (bars; a gap: no bar) against the period before (line)."""
+    tz = plant.tz()
+    tr = data["trend"]
+    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
+    fmt = "%H:%M" if data["trend_kind"] == "hour" else ("%Y-%m" if data["trend_kind"] == "month" else "%m-%d")
+    x = [to_local(s, tz).strftime(fmt) for s in tr["starts"]]
+    px = [to_local(s, tz).strftime(fmt) for s in tr["prev_starts"]]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=list(range(len(x))),
+            y=[None if v is None else v * factor for v in tr["values"]],
+            name=t("energy.this_period", lang),
+            marker_color="#58a6ff",
+            customdata=x,
+            hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(range(len(px))),
+            y=[None if v is None else v * factor for v in tr["prev"]],
+            name=t("energy.prev_period", lang),
+            mode="lines+markers",
+            line={"color": "#d29922", "width": 2},
+            customdata=px,
+            hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>",
+        )
+    )
+    n = max(len(x), len(px))
+    labels = (x + px[len(x) :])[:n] if len(x) < n else x
+    step = max(1, n // 12)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(0, n, step)), ticktext=labels[::step])
+    unit = data["currency"] if unit_mode == "money" else data["unit"]
+    fig.update_yaxes(title_text=unit, rangemode="tozero")
+    legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
+    return _layout(fig, CHART_HEIGHT, legend=legend, margin={"l": 64, "r": 12, "t": 30, "b": 40})
+
+
+def _card(value: str, text: str, status: str = "", key: str = "") -> html.Div:
+    return html.Div(
+        [html.Div(value, className="sw-kpi-v", **wildcard({"data-key": key})), html.Div(text, className="sw-kpi-l")],
+        className=f"sw-kpi-card {status}".strip(),
+    )
+
+
+def cards(data: dict[str, Any], lang: str) -> list[html.Div]:
+    unit, cur = data["unit"], data["currency"]
+    total, before = data.get("total"), data.get("total_prev")
+    ch = change(total, before)
+    flagged = sum(1 for b in data["losses"].values() if b["flagged"])
+    return [
+        _card(f"{_fmt(total)} {unit}", t("energy.card.total", lang), key="total"),
+        _card(f"{_fmt(money(data, total))} {cur}", t("energy.card.cost", lang), key="cost"),
+        _card(f"{_fmt(before)} {unit}", t("energy.card.prev", lang), key="prev"),
+        _card(_pct(ch), t("energy.card.change", lang), "sw-kpi-bad" if ch is not None and ch > 0.05 else "", "change"),
+        _card(str(flagged), t("energy.card.flagged", lang), "sw-kpi-bad" if flagged else "sw-kpi-good", "flagged"),
+    ]
+
+
+def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int | None = None) -> Any:
+    head, rows = table_rows(data, table, plant, lang)
+    if limit is not None:
+        rows = rows[:limit]
+    if not rows:
+        return html.Div(t("energy.none", lang), className="sw-muted py-2")
+    share_cols = {i for i, h in enumerate(head) if h in (t("energy.col.share", lang), t("energy.col.change", lang))}
+
+    def cell(i: int, v: Any) -> html.Td:
+        if isinstance(v, float | int) and not isinstance(v, bool):
+            text = f"{v * 100:.1f} %" if i in share_cols else _fmt(float(v), 1 if abs(v) < 100 else 0)
+            return html.Td(text, className="text-end text-nowrap")
+        if v is None:
+            return html.Td("–", className="text-end sw-muted", title=t("energy.unknown", lang))
+        flagged = v == t("energy.status.flagged", lang)
+        return html.Td(str(v), className="sw-energy-flag" if flagged else "")
+
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Tbody([html.Tr([cell(i, v) for i, v in enumerate(r)]) for r in rows]),
+        ],
+        className="sw-kpi-table sw-table",
+        size="sm",
+        responsive=True,
+    )
+
+
+def _exports(view: dict[str, Any], lang: str) -> list[Any]:
+    q = {"medium": view["medium"], "period": view["kind"], "date": view.get("date") or "", "lang": lang}
+    links: list[Any] = [
+        html.A(
+            t(f"energy.export.{table}", lang),
+            href="/energy/export.csv?" + urlencode({**q, "table": table}),
+            className="sw-energy-export",
+            download="",
+        )
+        for table in ("top", "balance", "shifts", "trend")
+    ]
+    links.append(
+        html.A(
+            t("energy.export.xlsx", lang),
+            href="/energy/export.xlsx?" + urlencode(q),
+            className="sw-energy-export",
+            download="",
+        )
+    )
+    return links
+
+
+def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dict[str, Any]:
+    data = view_data(view["medium"], view["kind"], view["anchor"])
+    return {
+        "cards": cards(data, lang),
+        "sankey": sankey_figure(data, unit_mode, lang),
+        "trend": trend_figure(data, unit_mode, plant, lang),
+        "top": _table(data, "top", plant, lang, TOP_N),
+        "balance": _table(data, "balance", plant, lang),
+        "shifts": _table(data, "shifts", plant, lang),
+        "exports": _exports(view, lang),
+    }
+
+
+def _graph(gid: str, fig: go.Figure, height: int) -> dcc.Graph:
+    return dcc.Graph(id=gid, figure=fig, config=GRAPH_CONFIG, style={"height": f"{height / 16:.2f}rem"})
+
+
+def _box(title: str, body: Any, wide: bool = False) -> html.Div:
+    return html.Div([html.H2(title), body], className="sw-kpi-chart" + (" sw-kpi-wide" if wide else ""))
+
+
+def layout(**query: str) -> html.Div:
+    lang = web.lang()
+    plant = web.plant()
+    now = web.now_ms()
+    try:
+        view = parse_view(plant, query.get("medium"), query.get("period"), query.get("date"), now)
+    except ViewError:
+        view = parse_view(plant, None, None, None, now)
+    view["date"] = to_local(view["anchor"], plant.tz()).date().isoformat()
+    unit_mode = "money" if query.get("unit") == "money" else "energy"
+    try:
+        blocks: dict[str, Any] | None = render(view, unit_mode, plant, lang)
+    except Exception:
+        logger.exception("energy: store not readable, showing the page without data")
+        blocks = None
+    empty = html.Div(t("energy.unavailable", lang), className="sw-muted")
+    blank = _layout(go.Figure(), CHART_HEIGHT)
+    b = blocks or {
+        "cards": empty,
+        "sankey": blank,
+        "trend": blank,
+        "top": empty,
+        "balance": empty,
+        "shifts": empty,
+        "exports": [],
+    }
+    media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
+    kinds = [{"label": t(f"energy.period.{k.value}", lang), "value": k.value} for k in KINDS]
+    units = [{"label": t(f"energy.unit.{u}", lang), "value": u} for u in ("energy", "money")]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(t("energy.title", lang), className="sw-page-title"),
+                    dbc.Select(
+                        id=ids.MEDIUM, options=media_opts, value=view["medium"], size="sm", style={"width": "auto"}
+                    ),
+                    dbc.Select(id=ids.PERIOD, options=kinds, value=view["kind"], size="sm", style={"width": "auto"}),
+                    dcc.DatePickerSingle(
+                        id=ids.DATE,
+                        date=view["date"],
+                        display_format="YYYY-MM-DD",
+                        first_day_of_week=1,
+                        className="sw-energy-date",
+                    ),
+                    dbc.Select(id=ids.UNIT, options=units, value=unit_mode, size="sm", style={"width": "auto"}),
+                ],
+                className="sw-al-head sw-energy-head",
+            ),
+            html.Div(id=ids.ERROR, className="text-danger", role="alert"),
+            html.Div(b["cards"], id=ids.CARDS, className="sw-kpi-grid"),
+            html.Div(
+                [
+                    _box(
+                        t("energy.sankey", lang),
+                        _graph(ids.SANKEY, b["sankey"], SANKEY_HEIGHT),
+                        wide=True,
+                    ),
+                    _box(t("energy.trend", lang), _graph(ids.TREND, b["trend"], CHART_HEIGHT)),
+                    _box(t("energy.top", lang), html.Div(b["top"], id=ids.TOP)),
+                    _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
+                    _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
+                    _box(
+                        t("energy.exports", lang),
+                        html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
+                        wide=True,
+                    ),
+                ],
+                className="sw-kpi-charts",
+            ),
+        ],
+        className="sw-en-page",
+    )
+
+
+@callback(
+    Output(ids.CARDS, "children"),
+    Output(ids.SANKEY, "figure"),
+    Output(ids.TREND, "figure"),
+    Output(ids.TOP, "children"),
+    Output(ids.BALANCE, "children"),
+    Output(ids.SHIFTS, "children"),
+    Output(ids.EXPORTS, "children"),
+    Output(ids.ERROR, "children"),
+    Input(ids.MEDIUM, "value"),
+    Input(ids.PERIOD, "value"),
+    Input(ids.DATE, "date"),
+    Input(ids.UNIT, "value"),
+    Input(shell_ids.TICK, "n_intervals"),
+    prevent_initial_call=True,
+)
+def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | None, n: int | None) -> tuple[Any, ...]:
+    if dash.ctx.triggered_id == shell_ids.TICK and (n or 0) % REFRESH_TICKS:
+        raise PreventUpdate
+    lang = web.lang()
+    plant = web.plant()
+    try:
+        view = parse_view(plant, medium, kind, day, web.now_ms())
+    except ViewError as exc:
+        return (*[dash.no_update] * 7, t(exc.key, lang))
+    view["date"] = day or ""
+    b = render(view, "money" if unit == "money" else "energy", plant, lang)
+    return (b["cards"], b["sankey"], b["trend"], b["top"], b["balance"], b["shifts"], b["exports"], "")
