@@ -39,7 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.clock import to_local
-from engine.production import periods, products
+from engine.production import Period, periods, products
 from engine.shifts import day_start
 from plant.schema import Plant, TagKind
 
@@ -298,6 +298,18 @@ def plan_status(
     return PlanStatus(full, to_date, actual, left)
 
 
+def planned_rate(day_plan: dict[str, float], period: Period) -> float:
+    """Plan per hour of a shift or day from the day's plan (shift -> target, "" for the day): a shift's own
+    target over its hours, else the day's plan spread evenly over the day's hours (23 or 25 on DST days).
+    The overview's tiles and plan against actual both use it, so their plans to date agree."""
+    total = math.fsum(day_plan.values())
+    if period.kind == "shift":
+        if period.label in day_plan:
+            return day_plan[period.label] / period.hours
+        return total / 24
+    return total / period.hours
+
+
 def plan_report(
     plant: Plant,
     plan: dict[str, dict[Any, dict[str, float]]],
@@ -326,10 +338,7 @@ def plan_report(
                 if shift_period is None:
                     row[kind] = None
                     continue
-                today_plan = days.get(today, {})
-                target = today_plan.get(shift_period.label)
-                if target is None:  # a day target: the shift's share of it by hours
-                    target = by_day.get(today, 0.0) * shift_period.hours / 24
+                target = planned_rate(days.get(today, {}), shift_period) * shift_period.hours
                 share = shift_period.elapsed_hours(now) / shift_period.hours
                 left = 1.0 - share
                 done = shift_actual.get(p.key, 0.0)

@@ -218,3 +218,21 @@ def test_plan_against_actual_from_the_shipped_plan(app: Any, seeded: Seeded) -> 
     assert month["rate_needed"] == pytest.approx((30 * per_day - month["actual"]) / (18 + 1 - fraction))  # not the 20th
     assert head[0] == "产品" and any(r[0] == "阳极铜" for r in rows)
     assert anode["shift"]["label"] == "B" and anode["year"]["label"] == "2026"
+
+
+def test_overview_tiles_use_the_same_plan(app: Any, seeded: Seeded) -> None:
+    """The overview's production tiles take their plan from the imported plan, through the same engine:
+    plan and plan to date of the shift and the day equal those of plan against actual."""
+    from webapp.live.production import plan_data
+    from webapp.live.summary import summary
+
+    with request_as(app, seeded.settings, "/", "executive"):
+        summ = summary()
+        plan = plan_data()
+    tiles = {r["key"]: r for r in summ["production"]}
+    for row in plan["products"]:
+        for kind in ("shift", "day"):
+            tile, ours = tiles[row["key"]][kind], row[kind]
+            assert tile["plan_full"] == pytest.approx(ours["plan_full"]), (row["key"], kind)
+            assert tile["plan_to_date"] == pytest.approx(ours["plan_to_date"]), (row["key"], kind)
+    assert tiles["anode_cast"]["day"]["plan_full"] == pytest.approx(50 * 24 * 0.96)  # not the nominal 50 t/h x 24
