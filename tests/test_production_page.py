@@ -23,7 +23,7 @@ from settings import ROOT, Settings
 from simulator.backfill import backfill
 from store.db import make_engine, migrate, session_scope
 from store.equipment import state_spans
-from store.models import Event, SecurityAudit
+from store.models import Event, PlanVersion, SecurityAudit
 from tests.fakeclock import plant_ms
 from tests.webutil import callback_key, logged_in_client, request_as
 
@@ -236,3 +236,49 @@ def test_overview_tiles_use_the_same_plan(app: Any, seeded: Seeded) -> None:
             assert tile["plan_full"] == pytest.approx(ours["plan_full"]), (row["key"], kind)
             assert tile["plan_to_date"] == pytest.approx(ours["plan_to_date"]), (row["key"], kind)
     assert tiles["anode_cast"]["day"]["plan_full"] == pytest.approx(50 * 24 * 0.96)  # not the nominal 50 t/h x 24
+
+
+def _upload_body(app: Any, name: str, data: bytes) -> dict[str, Any]:
+    import base64
+
+    key = callback_key(app, "production-plan-msg.children")
+    encoded = "data:text/csv;base64," + base64.b64encode(data).decode()
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "production-plan-msg", "property": "children"},
+            {"id": "production-plan-versions", "property": "children"},
+        ],
+        "inputs": [{"id": "production-plan-upload", "property": "contents", "value": encoded}],
+        "state": [{"id": "production-plan-upload", "property": "filename", "value": name}],
+        "changedPropIds": ["production-plan-upload.contents"],
+    }
+
+
+def test_import_a_plan_file_from_the_page(app: Any, seeded: Seeded) -> None:
+    """A dispatcher imports a plan file as a new version (audited); a bad file is refused with its cells and
+    stores nothing; an executive may not import."""
+    from webapp.live.production import plan_data
+
+    good = "日期,班次,产品,计划量\n2026-03-12,A,阳极铜,300\n2026-03-12,B,阳极铜,420\n2026-03-12,C,阳极铜,420\n".encode()
+    bad = b"date,product,target\n2026-03-13,anode_cast,12O0\n"
+    executive = logged_in_client(app, seeded.settings, "executive")
+    assert executive.post("/_dash-update-component", json=_upload_body(app, "p.csv", good)).status_code == 403
+    dispatcher = logged_in_client(app, seeded.settings, "dispatcher")
+    refused = dispatcher.post("/_dash-update-component", json=_upload_body(app, "<b>p</b>.csv", bad))
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "C2: '12O0' is not a number" in text and "nothing imported" in text
+    engine = make_engine(seeded.settings.db_url)
+    with session_scope(engine) as session:
+        before = session.scalars(select(PlanVersion)).all()
+    ok = dispatcher.post("/_dash-update-component", json=_upload_body(app, "3月12日调整.csv", good))
+    assert ok.status_code == 200 and "Imported as v" in ok.get_data(as_text=True)
+    with session_scope(engine) as session:
+        after = session.scalars(select(PlanVersion).order_by(PlanVersion.id)).all()
+        audit = session.scalars(select(SecurityAudit).where(SecurityAudit.event == "plan_imported")).all()
+    engine.dispose()
+    assert len(after) == len(before) + 1 and after[-1].user == "test-dispatcher" and after[-1].rows == 3
+    assert [(a.user, a.detail) for a in audit] == [("test-dispatcher", "3月12日调整.csv")]
+    with request_as(app, seeded.settings, "/production", "executive"):
+        anode = next(r for r in plan_data()["products"] if r["key"] == "anode_cast")
+    assert anode["day"]["plan_full"] == pytest.approx(1140.0) and anode["shift"]["plan_full"] == pytest.approx(420.0)
