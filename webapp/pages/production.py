@@ -22,7 +22,7 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth.policy import Perm
-from engine.clock import DATE_MINUTE, format_local
+from engine.clock import DATE_MINUTE, DAY_MINUTE, format_local
 from engine.equipment import pareto, unassigned
 from engine.plan import HORIZONS, PlanFileError
 from i18n import label, t
@@ -277,7 +277,7 @@ def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: boo
                 [
                     html.Td(names.get(d.equipment, d.equipment), className="sw-unit-cell"),
                     html.Td(t(f"overview.state.{d.state}", lang)),
-                    html.Td(format_local(d.start_ms, tz, DATE_MINUTE), className="text-nowrap"),
+                    html.Td(format_local(d.start_ms, tz, DAY_MINUTE), className="text-nowrap"),
                     html.Td(f"{d.minutes:,.0f}", className="text-end"),
                     html.Td(f"{d.lost:,.1f}", className="text-end"),
                     html.Td(picker, className="sw-reason-cell"),
