@@ -3,6 +3,7 @@
     python -m collectors [--plant FILE] [--db URL] [--endpoint ID ...] [--spool-dir DIR] [options]
     python -m collectors cert ENDPOINT [--renew]        the collector's certificate for a secured endpoint
     python -m collectors trust ENDPOINT [THUMBPRINT]    list the server's certificates / trust one
+    python -m collectors import-tags ENDPOINT --out FILE [--start NODE] [--filter RE] [--depth N] [--mapping CSV]
 
 Runs the migrations, syncs the tag table, then one coordinator per endpoint (all endpoints of the plant
 file, or those named with ``--endpoint`` - one process per endpoint scales out) and the single writer.
@@ -15,14 +16,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import signal
 import sys
 from pathlib import Path
 
+from asyncua import Client, ua
 from cryptography import x509
+from tqdm import tqdm  # type: ignore[import-untyped]
 
+from collectors import tagimport
 from collectors.coordinator import CoordinatorOptions
-from collectors.security import Pki, application_uri, create_certificate, server_certificates, thumbprint
+from collectors.security import (
+    Pki,
+    SecurityRefusedError,
+    application_uri,
+    create_certificate,
+    secure_client,
+    server_certificates,
+    thumbprint,
+)
 from collectors.service import CollectorService, default_spool_dir, tune_gc
 from collectors.writer import WriterOptions
 from plant.loader import PlantFileError, load_plant
@@ -193,8 +206,89 @@ def pki_command(argv: list[str]) -> int:
     return 0
 
 
+def import_command(argv: list[str]) -> int:
+    """``import-tags``: browse an endpoint and write plant-file tag entries (``collectors.tagimport``)."""
+    s = get_settings()
+    p = argparse.ArgumentParser(prog="python -m collectors import-tags", description=tagimport.__doc__.split("\n\n")[0])
+    p.add_argument("command", choices=["import-tags"])
+    p.add_argument("endpoint")
+    p.add_argument("--out", type=Path, required=True, help="tags file to write or update (.json or .yaml)")
+    p.add_argument("--start", default="i=85", help="node to browse from (default: the Objects folder, i=85)")
+    p.add_argument("--filter", default=None, help="regular expression on the browse path (folder/.../name)")
+    p.add_argument("--depth", type=int, default=6, help="folder levels to descend (default: %(default)s)")
+    p.add_argument("--mapping", type=Path, default=None, help="CSV: pattern,equipment,zone (first match wins)")
+    p.add_argument("--plant", type=Path, default=s.plant_file, help="plant file (default: %(default)s)")
+    p.add_argument("--pki-dir", type=Path, default=s.pki_path, help="PKI directory (default: %(default)s)")
+    p.add_argument("--url", default=None, help="browse this URL instead of the plant file's")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = p.parse_args(argv)
+    try:
+        plant = load_plant(args.plant)
+    except PlantFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    endpoint = next((e for e in plant.endpoints if e.id == args.endpoint), None)
+    if endpoint is None:
+        print(f"unknown endpoint {args.endpoint!r}", file=sys.stderr)
+        return 2
+    try:
+        mapping = tagimport.Mapping.read(args.mapping) if args.mapping else tagimport.Mapping()
+        name_filter = re.compile(args.filter) if args.filter else None
+        start = ua.NodeId.from_string(args.start)
+        existing = tagimport.read_existing(args.out)
+    except (ValueError, OSError, re.error) as error:
+        print(error, file=sys.stderr)
+        return 2
+    url = args.url or endpoint.url
+
+    async def run() -> list[tagimport.Variable]:
+        bar = None if args.quiet else tqdm(total=None, unit=" nodes", desc=f"browsing {endpoint.id}", file=sys.stderr)
+
+        def progress(done: int, found: int) -> None:
+            if bar is None:
+                return
+            if done >= 0:
+                bar.set_postfix_str(f"{found} variables")
+                bar.n = done
+            else:  # describing: -done of found variables read
+                bar.set_description(f"reading {endpoint.id}")
+                bar.total = found
+                bar.n = -done
+            bar.refresh()
+
+        client = Client(url, timeout=10)
+        await secure_client(client, endpoint, Pki(args.pki_dir), url=url, timeout=10)
+        async with client:
+            found = await tagimport.browse(client, start, depth=args.depth, name_filter=name_filter, progress=progress)
+        if bar is not None:
+            bar.close()
+        return found
+
+    try:
+        variables = asyncio.run(run())
+    except SecurityRefusedError as error:
+        print(f"refused: {error}", file=sys.stderr)
+        return 1
+    except (OSError, TimeoutError, ua.UaError) as error:
+        print(f"cannot browse {url}: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    tags, result = tagimport.merge(existing, variables, endpoint.id, mapping)
+    tagimport.write(args.out, tags)
+    print(
+        f"{args.out}: {len(variables)} variables on the server; {len(result.added)} added, {result.kept} kept as they"
+        f" were, {result.total} in all; every added entry is marked 'review' (its kind is a guess)"
+    )
+    if result.removed:
+        print(f"{len(result.removed)} entries name variables the server no longer has (left in the file):")
+        for tag in result.removed[:50]:
+            print(f"  {tag}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["import-tags"]:
+        return import_command(argv)
     if {"cert", "trust"} & set(argv):
         return pki_command(argv)
     args = parse_args(argv)

@@ -360,6 +360,22 @@ class EquipmentKind(StrEnum):
     ESP = "esp"  # electrostatic precipitator
 
 
+class EquipmentModel(StrictModel):
+    """The plant's own 3D model of an equipment (glTF/GLB, OBJ or STL), drawn instead of the built-in mesh.
+
+    ``file`` is relative to the plant file. ``units`` are the model's length units, ``up`` its up axis (glTF
+    is y-up, most CAD exports z-up). With ``fit`` (the default) the model is scaled uniformly to fit the
+    equipment's ``size``; without, it keeps its own size. It is placed, turned and coloured by state like a
+    built-in mesh. A model that does not load, is over the scene's triangle budget or lies outside the site
+    is refused with its entry named, and the built-in mesh of the kind is drawn.
+    """
+
+    file: str = Field(min_length=1, max_length=500)
+    units: Literal["m", "cm", "mm", "in", "ft"] = "m"
+    up: Literal["z", "y"] = "z"
+    fit: bool = True
+
+
 class Equipment(Named):
     kind: EquipmentKind
     zone: Id
@@ -367,6 +383,7 @@ class Equipment(Named):
     position: Point3  # centre of the footprint at its base
     size: Point3  # length (x before yaw), width, height in metres
     yaw_deg: float = 0.0
+    model: EquipmentModel | None = None
 
     @field_validator("size")
     @classmethod
@@ -502,8 +519,9 @@ class Tag(StrictModel):
     zone: Id | None = None
     badge: Id | None = None
     alarm: AlarmSettings | None = None
+    review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
 
-    @field_validator("description", "description_zh")
+    @field_validator("description", "description_zh", "review")
     @classmethod
     def _text(cls, v: str | None) -> str | None:
         return None if v is None else _clean_text(v)

@@ -229,9 +229,13 @@ class Simulator:
                 else:
                     parent = tree.folder("plant", "Plant", objects)
                 nodeid = ua.NodeId.from_string(tag.node_id)
+                if getattr(nodeid, "NamespaceUri", None) == ep.namespace:  # nsu=<uri>;...: this server's index
+                    nodeid = ua.NodeId(nodeid.Identifier, ua.Int16(ep.ns), nodeid.NodeIdType)
                 self._check_ns(tag.id, nodeid, ep)
                 kind = variant_kind(tag)
                 tree.items.append(_variable_item(nodeid, parent, tag, kind, ep.ns))
+                if kind == "double":  # what a DCS's analog items carry, and what the tag import reads
+                    tree.items.extend(_analog_properties(nodeid, tag, ep.ns))
                 self.vars[tag.id] = _Var(nodeid, ep.server, _VTYPE[kind], kind)
             results = await ep.server.iserver.isession.add_nodes(tree.items)
             for item, res in zip(tree.items, results, strict=True):
@@ -493,6 +497,47 @@ def _variable_item(nodeid: ua.NodeId, parent: ua.NodeId, tag: Tag, kind: str, ns
         description=description,
         array_len=3 if tag.kind == TagKind.POSITION else None,
     )
+
+
+UNITS_URI = "http://www.opcfoundation.org/UA/units/un/cefact"
+
+
+def _property_item(owner: ua.NodeId, name: str, value: ua.Variant, data_type: int, ns: int) -> ua.AddNodesItem:
+    item = ua.AddNodesItem()
+    item.RequestedNewNodeId = ua.NodeId(f"{owner.Identifier}#{name}", ns)  # '#' is never in a tag id
+    item.BrowseName = ua.QualifiedName(name, 0)
+    item.ParentNodeId = owner
+    item.ReferenceTypeId = ua.NodeId(ua.ObjectIds.HasProperty)
+    item.NodeClass = ua.NodeClass.Variable
+    item.TypeDefinition = ua.NodeId(ua.ObjectIds.PropertyType)
+    attrs = ua.VariableAttributes()
+    attrs.DisplayName = ua.LocalizedText(name)
+    attrs.DataType = ua.NodeId(data_type)
+    attrs.Value = value
+    attrs.ValueRank = ua.ValueRank.Scalar
+    attrs.WriteMask = 0
+    attrs.UserWriteMask = 0
+    attrs.AccessLevel = ua.AccessLevel.CurrentRead.mask
+    attrs.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
+    item.NodeAttributes = attrs
+    return item
+
+
+def _analog_properties(nodeid: ua.NodeId, tag: Tag, ns: int) -> list[ua.AddNodesItem]:
+    """``EngineeringUnits`` and ``EURange`` (OPC UA Part 8 AnalogItem properties) where the plant file has them."""
+    items = []
+    if tag.unit:
+        eu = ua.EUInformation(
+            NamespaceUri=UNITS_URI,
+            UnitId=-1,
+            DisplayName=ua.LocalizedText(tag.unit),
+            Description=ua.LocalizedText(tag.unit),
+        )
+        items.append(_property_item(nodeid, "EngineeringUnits", ua.Variant(eu), ua.ObjectIds.EUInformation, ns))
+    if tag.range is not None:
+        rng = ua.Range(Low=float(tag.range[0]), High=float(tag.range[1]))
+        items.append(_property_item(nodeid, "EURange", ua.Variant(rng), ua.ObjectIds.Range, ns))
+    return items
 
 
 def resolve_plant(plant: Plant | str | Path | None) -> Plant:
