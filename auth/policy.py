@@ -50,6 +50,7 @@ class Perm(StrEnum):
     SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
     MUSTER = "muster"  # declare and end an emergency muster
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
+    PLAN = "plan.import"  # import a production plan file as a new version
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -80,6 +81,7 @@ _OPERATIONS = frozenset(
         Perm.SHELVE,
         Perm.MUSTER,
         Perm.DOWNTIME,
+        Perm.PLAN,
         Perm.REPLAY,
     }
 )
@@ -127,6 +129,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     # store.alarms.submit_command)
     "video-sent": Perm.ACK,
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
+    "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its

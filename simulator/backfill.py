@@ -144,7 +144,7 @@ def backfill(
         result.steps = k
         with session_scope(engine) as session:
             assign_demo_reasons(session, plant, start, end, seed=seed)
-            ship_demo_plan(session, plant, end)
+            ship_demo_plan(session, plant, end, history_from_ms=start)
     finally:
         engine.dispose()
     result.seconds = time.perf_counter() - t_wall

@@ -38,7 +38,7 @@ from plant.schema import EquipmentKind, Plant, TagKind
 from store.counters import counter_increase
 from store.db import session_scope
 from store.equipment import state_spans
-from store.plan import plan_in_force, product_daily, product_tags
+from store.plan import plan_in_force, product_daily, product_tags, versions
 from store.tags import tag_ids
 from webapp import context as web
 
@@ -467,3 +467,25 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
             ]
         )
     return head, rows
+
+
+def plan_versions(limit: int = 6) -> list[dict[str, Any]]:
+    """The newest plan versions: days covered, targets, when, by whom, from which file."""
+    with session_scope(web.engine()) as session:
+        return [
+            {
+                "id": v.id,
+                "first_day": v.first_day,
+                "last_day": v.last_day,
+                "rows": v.rows,
+                "ts": v.ts,
+                "user": v.user,
+                "source": v.source,
+            }
+            for v in versions(session)[:limit]
+        ]
+
+
+def forget_plan() -> None:
+    """Drop the cached plan against actual (after an import, so every screen sees the new version)."""
+    web.cache.delete("sw:production:plan")
