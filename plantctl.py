@@ -137,7 +137,13 @@ def _web_cache_env(settings: Settings) -> dict[str, str]:
     return {"SW_CACHE_REDIS_URL": DEMO_REDIS_URL}
 
 
+def per_endpoint(endpoint: str) -> list[str]:
+    return ["--endpoint", endpoint, "--no-migrate"]
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from plant import load_plant
+
     settings = get_settings()
     py = sys.executable
     _prepare(settings)
@@ -177,7 +183,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 settings.db_url,
             ],
         ),
-        Child("collectors", [py, "-m", "collectors", "--plant", str(settings.plant_file), "--db", settings.db_url]),
+        # one collector process per endpoint of the plant file, as in production (migrations ran above)
+        *(
+            Child(
+                f"collector-{ep.id}",
+                [
+                    py,
+                    "-m",
+                    "collectors",
+                    "--plant",
+                    str(settings.plant_file),
+                    "--db",
+                    settings.db_url,
+                    *per_endpoint(ep.id),
+                ],
+            )
+            for ep in load_plant(settings.plant_file).endpoints
+        ),
         # alarms, personnel rules and on-call notification, next to the collectors
         Child("services", [py, "-m", "services", "--plant", str(settings.plant_file), "--db", settings.db_url]),
         # the demo cameras as MJPEG streams (rendered only while someone watches; idle otherwise)

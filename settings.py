@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     spool_dir: Path | None = None  # default var/spool
     batch_max: int = 5000
     batch_ms: int = 250
+    # position thinning: a badge's fix goes to the history when it moved this many metres since the last stored
+    # one, or this many seconds passed (and always on a change of floor or quality); 0 and 0: every fix
+    position_min_distance_m: float = Field(default=0.5, ge=0)
+    position_max_interval_s: float = Field(default=30, ge=0)
     pki_dir: Path | None = None  # OPC UA certificates and trust list (collectors.security), default var/pki
     # Web
     web_host: str = "127.0.0.1"
@@ -51,6 +55,7 @@ class Settings(BaseSettings):
     # are deleted; rollups, events, alarms, notifications and the audit log are kept. 0: kept for ever.
     retention_samples_days: float = Field(default=90, ge=0)
     retention_positions_days: float = Field(default=90, ge=0)
+    retention_rollup_1m_days: float = Field(default=0, ge=0)  # minute rollups; 0: kept (hour rollups always are)
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes
     media_dir: Path | None = None

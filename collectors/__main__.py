@@ -59,6 +59,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--batch-max", type=int, default=s.batch_max, help="values per database transaction, max")
     p.add_argument("--batch-ms", type=int, default=s.batch_ms, help="longest wait to fill a batch")
     p.add_argument("--db-busy-timeout-ms", type=int, default=None, help="SQLite busy timeout for the writer")
+    p.add_argument(
+        "--position-min-distance",
+        type=float,
+        default=s.position_min_distance_m,
+        help="metres a badge moves before its next fix is stored (0 and --position-max-interval 0: all fixes)",
+    )
+    p.add_argument(
+        "--position-max-interval",
+        type=float,
+        default=s.position_max_interval_s,
+        help="seconds after which a badge's fix is stored even if it did not move",
+    )
     p.add_argument("--health-interval", type=float, default=2.0, help="seconds between collector_health updates")
     p.add_argument("--no-migrate", action="store_true", help="do not run the migrations at start")
     p.add_argument(
@@ -99,6 +111,8 @@ async def _run(args: argparse.Namespace) -> int:
                 batch_ms=args.batch_ms,
                 busy_timeout_ms=args.db_busy_timeout_ms,
                 health_interval_s=args.health_interval,
+                position_min_distance_m=args.position_min_distance,
+                position_max_interval_s=args.position_max_interval,
             ),
             coordinator_options=CoordinatorOptions(
                 publishing_interval_ms=args.publishing_ms,

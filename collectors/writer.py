@@ -45,6 +45,7 @@ from collectors.health import EndpointHealth
 from collectors.records import Chunk, EventIn
 from collectors.spool import MAGIC, Spool, decode_chunk, encode_chunk
 from engine.clock import now_ms
+from engine.thinning import PositionThinning
 from store.db import is_sqlite, make_engine, session_scope
 from store.events import add_event, events_between
 from store.health import upsert_health
@@ -82,6 +83,10 @@ class WriterOptions:
     busy_timeout_ms: int | None = None  # SQLite: override store.db's busy timeout for the writer
     segment_bytes: int = 4 * 1024 * 1024
     fsync_interval_s: float = 1.0
+    # position thinning (engine.thinning): a badge's fix goes to the history when it moved this far since the
+    # last stored one or this long passed; 0 and 0: every fix is stored
+    position_min_distance_m: float = 0.0
+    position_max_interval_s: float = 0.0
 
 
 @dataclass
@@ -116,6 +121,12 @@ class BatchWriter:
             spool_dir, segment_bytes=self.options.segment_bytes, fsync_interval_s=self.options.fsync_interval_s
         )
         self.stats = WriterStats()
+        o = self.options
+        self.thinning = (
+            PositionThinning(o.position_min_distance_m, int(o.position_max_interval_s * 1000))
+            if o.position_min_distance_m > 0 or o.position_max_interval_s > 0
+            else None
+        )
         self.health: dict[str, EndpointHealth] = {}
         self._queue: asyncio.Queue[Chunk] = asyncio.Queue()
         self._queued = 0
@@ -301,17 +312,18 @@ class BatchWriter:
                 h.store_duplicates += dups
                 h.lag.add(commit_ms, [s.ts for s in chunk.samples] + [p.ts for p in chunk.positions])
 
-    @staticmethod
-    def _write_chunk(session: Session, chunk: Chunk) -> tuple[int, int]:
-        """Write one endpoint's records; events already stored (a replay, a restart) are not added again."""
+    def _write_chunk(self, session: Session, chunk: Chunk) -> tuple[int, int]:
+        """Write one endpoint's records; events already stored (a replay, a restart) are not added again.
+        Positions thinned away count as written: they reached the store (the badge's current position)."""
         inserted = dups = 0
         if chunk.samples:
             r = write_samples(session, chunk.samples)
             inserted += r.inserted
             dups += r.duplicates
         if chunk.positions:
-            r = write_positions(session, chunk.positions)
-            inserted += r.inserted
+            history = None if self.thinning is None else self.thinning.filter(chunk.positions)
+            r = write_positions(session, chunk.positions, history)
+            inserted += r.inserted + (0 if history is None else len(chunk.positions) - len(history))
             dups += r.duplicates
         for ev in chunk.events:
             if _event_exists(session, ev):

@@ -1,8 +1,9 @@
-"""Retention of raw samples and badge positions (``store.retention``), in the services process.
+"""Retention of raw samples, badge positions and minute rollups (``store.retention``), in the services process.
 
 Every ``IDLE_S`` seconds a pass deletes what has left the windows (``SW_RETENTION_SAMPLES_DAYS``,
-``SW_RETENTION_POSITIONS_DAYS``; 0 keeps for ever) in small transactions for at most ``BUDGET_S`` seconds; while
-old rows remain (the first passes over a long history) the next pass follows after ``BUSY_S`` seconds.
+``SW_RETENTION_POSITIONS_DAYS``, ``SW_RETENTION_ROLLUP_1M_DAYS``; 0 keeps for ever) in small transactions for at
+most ``BUDGET_S`` seconds; while old rows remain (the first passes over a long history) the next pass follows
+after ``BUSY_S`` seconds.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ PAUSE_S = 0.005  # between transactions: the collectors' writer gets the lock in
 class RetentionService:
     name = "retention"
 
-    def __init__(self, engine: Engine, samples_days: float, positions_days: float) -> None:
+    def __init__(self, engine: Engine, samples_days: float, positions_days: float, rollup_1m_days: float = 0) -> None:
         self.engine = engine
         self.samples_days = samples_days
         self.positions_days = positions_days
+        self.rollup_1m_days = rollup_1m_days
         self.interval_s = IDLE_S
 
     def step(self, now_ms: int) -> None:
-        cutoffs = cutoffs_for(now_ms, self.samples_days, self.positions_days)
+        cutoffs = cutoffs_for(now_ms, self.samples_days, self.positions_days, self.rollup_1m_days)
         if not cutoffs:
             return
         result = purge(self.engine, cutoffs, batch=BATCH, budget_s=BUDGET_S, pause_s=PAUSE_S)
@@ -53,4 +55,5 @@ def make_service(plant: Plant, engine: Engine, settings: Any = None) -> Retentio
     """The ``services`` factory: ``(plant, engine, settings) -> Service``."""
     samples = float(getattr(settings, "retention_samples_days", 0) or 0)
     positions = float(getattr(settings, "retention_positions_days", 0) or 0)
-    return RetentionService(engine, samples, positions)
+    rollup_1m = float(getattr(settings, "retention_rollup_1m_days", 0) or 0)
+    return RetentionService(engine, samples, positions, rollup_1m)

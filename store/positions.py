@@ -23,13 +23,7 @@ _COLS = ("badge", "ts", "x", "y", "floor", "quality")
 _CHUNK = 2_000
 
 
-def write_positions(session: Session, positions: Sequence[PositionIn]) -> WriteResult:
-    """Store positions once per ``(badge, ts)`` and move ``badge_current`` forward.
-
-    Replays and in-batch repeats (first wins) are duplicates. ``badge_current`` takes the newest inserted
-    position of each badge, whatever its quality (the quality is copied), and only when it is newer than
-    the stored one, so late or replayed positions never move a badge back. Does not commit.
-    """
+def _rows(positions: Sequence[PositionIn]) -> list[dict[str, Any]]:
     seen: dict[tuple[str, int], dict[str, Any]] = {}
     for p in positions:
         key = (str(p.badge), int(p.ts))
@@ -42,9 +36,25 @@ def write_positions(session: Session, positions: Sequence[PositionIn]) -> WriteR
                 "floor": int(p.floor),
                 "quality": int(p.quality),
             }
-    rows = list(seen.values())
+    return list(seen.values())
+
+
+def write_positions(
+    session: Session, positions: Sequence[PositionIn], history: Sequence[PositionIn] | None = None
+) -> WriteResult:
+    """Store positions once per ``(badge, ts)`` and move ``badge_current`` forward.
+
+    ``history``: the fixes of ``positions`` that go to the history (a thinned subset, ``engine.thinning``);
+    default all. Replays and in-batch repeats (first wins) are duplicates. ``badge_current`` takes the newest
+    position of each badge, whatever its quality (the quality is copied), and only when it is newer than the
+    stored one, so late or replayed positions never move a badge back. Does not commit.
+    """
+    stored = positions if history is None else history
+    rows = _rows(stored)
     if not rows:
-        return WriteResult(0, len(positions))
+        if history is not None:
+            _move_current(session, [tuple(r[c] for c in _COLS) for r in _rows(positions)])
+        return WriteResult(0, len(stored))
     stmt = (
         upsert(session, POSITION)
         .on_conflict_do_nothing(index_elements=[POSITION.c.badge, POSITION.c.ts])
@@ -54,8 +64,15 @@ def write_positions(session: Session, positions: Sequence[PositionIn]) -> WriteR
     for i in range(0, len(rows), _CHUNK):
         inserted.extend(session.execute(stmt, rows[i : i + _CHUNK]).tuples())
 
+    current = inserted if history is None else inserted + [tuple(r[c] for c in _COLS) for r in _rows(positions)]
+    _move_current(session, current)
+    return WriteResult(len(inserted), len(stored) - len(inserted))
+
+
+def _move_current(session: Session, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``badge_current`` to the newest of ``rows`` (``_COLS`` order) per badge, never back in time."""
     newest: dict[str, tuple[Any, ...]] = {}
-    for row in inserted:
+    for row in rows:
         old = newest.get(row[0])
         if old is None or row[1] > old[1]:
             newest[row[0]] = row
@@ -67,7 +84,6 @@ def write_positions(session: Session, positions: Sequence[PositionIn]) -> WriteR
             where=up.excluded.ts > CURRENT.c.ts,
         )
         session.execute(up, [dict(zip(_COLS, r, strict=True)) for r in newest.values()])
-    return WriteResult(len(inserted), len(positions) - len(inserted))
 
 
 def current_positions(session: Session, since: int | None = None) -> list[PositionIn]:

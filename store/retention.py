@@ -1,5 +1,6 @@
-"""Retention of the raw history: samples and badge positions older than their window are deleted; rollups,
-events, alarms, notifications and the security audit are kept.
+"""Retention of the raw history: samples and badge positions older than their window are deleted, and minute
+rollups when a window is set for them; hour rollups, events, alarms, notifications and the security audit are
+kept.
 
 Deletion goes key range by key range in small transactions (one tag's or one badge's oldest ``batch`` rows at a
 time, found through the primary key ``(tag_id, ts)`` / ``(badge, ts)``), so each transaction holds SQLite's write
@@ -20,8 +21,8 @@ from sqlalchemy import Connection, Engine, text
 logger = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
-# table -> its key's first column (the series: a tag or a badge); the second is ts
-RAW_TABLES = {"sample": "tag_id", "position": "badge"}
+# table -> its key: the series (a tag or a badge) and the time
+TABLES = {"sample": ("tag_id", "ts"), "position": ("badge", "ts"), "rollup_1m": ("tag_id", "bucket")}
 
 
 @dataclass
@@ -42,13 +43,13 @@ def _next_series(conn: Connection, table: str, column: str, after: object | None
     return found
 
 
-def _delete_batch(engine: Engine, table: str, column: str, series: object, cutoff_ms: int, batch: int) -> int:
+def _delete_batch(engine: Engine, table: str, column: str, ts: str, series: object, cutoff_ms: int, batch: int) -> int:
     """Delete up to ``batch`` of the oldest rows of one series older than ``cutoff_ms``; rows deleted."""
     with engine.begin() as conn:
         result = conn.execute(
             text(
-                f"DELETE FROM {table} WHERE {column} = :series AND ts IN "
-                f"(SELECT ts FROM {table} WHERE {column} = :series AND ts < :cutoff ORDER BY ts LIMIT :batch)"
+                f"DELETE FROM {table} WHERE {column} = :series AND {ts} IN "
+                f"(SELECT {ts} FROM {table} WHERE {column} = :series AND {ts} < :cutoff ORDER BY {ts} LIMIT :batch)"
             ),
             {"series": series, "cutoff": cutoff_ms, "batch": batch},
         )
@@ -63,13 +64,13 @@ def purge(
     budget_s: float = 5.0,
     pause_s: float = 0.0,
 ) -> PurgeResult:
-    """Delete the rows of each table in ``cutoffs`` (``sample``, ``position``) whose ``ts`` is before its cutoff
-    (epoch ms), ``batch`` rows per transaction, for at most ``budget_s`` seconds (``pause_s`` between
-    transactions leaves the writer room)."""
+    """Delete the rows of each table in ``cutoffs`` (``sample``, ``position``, ``rollup_1m``) whose time is
+    before its cutoff (epoch ms), ``batch`` rows per transaction, for at most ``budget_s`` seconds (``pause_s``
+    between transactions leaves the writer room)."""
     started = time.monotonic()
     out = PurgeResult()
     for table, cutoff in cutoffs.items():
-        column = RAW_TABLES[table]
+        column, ts = TABLES[table]
         out.deleted[table] = 0
         series: object | None = None
         while True:
@@ -79,7 +80,7 @@ def purge(
                 break
             with engine.connect() as conn:  # a read first: most series have nothing old, no write for them
                 old = conn.execute(
-                    text(f"SELECT 1 FROM {table} WHERE {column} = :series AND ts < :cutoff LIMIT 1"),
+                    text(f"SELECT 1 FROM {table} WHERE {column} = :series AND {ts} < :cutoff LIMIT 1"),
                     {"series": series, "cutoff": cutoff},
                 ).first()
             while old is not None:
@@ -87,7 +88,7 @@ def purge(
                     out.finished = False
                     out.seconds = time.monotonic() - started
                     return out
-                n = _delete_batch(engine, table, column, series, cutoff, batch)
+                n = _delete_batch(engine, table, column, ts, series, cutoff, batch)
                 out.transactions += 1
                 out.deleted[table] += n
                 if pause_s:
@@ -98,11 +99,7 @@ def purge(
     return out
 
 
-def cutoffs_for(now_ms: int, samples_days: float, positions_days: float) -> dict[str, int]:
-    """The cutoff of each raw table for retention windows in days (0 or less: kept for ever)."""
-    out = {}
-    if samples_days > 0:
-        out["sample"] = now_ms - int(samples_days * DAY_MS)
-    if positions_days > 0:
-        out["position"] = now_ms - int(positions_days * DAY_MS)
-    return out
+def cutoffs_for(now_ms: int, samples_days: float, positions_days: float, rollup_1m_days: float = 0) -> dict[str, int]:
+    """The cutoff of each table for retention windows in days (0 or less: kept for ever)."""
+    windows = {"sample": samples_days, "position": positions_days, "rollup_1m": rollup_1m_days}
+    return {table: now_ms - int(days * DAY_MS) for table, days in windows.items() if days > 0}

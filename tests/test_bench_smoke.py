@@ -124,10 +124,18 @@ def check_plant(f: Figures) -> None:
     _positive(f, "load_s", "read_s", "check_s", "lines")
 
 
+def check_energy(f: Figures) -> None:
+    assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    assert f["daily_values"] == f["meters"] * f["days"]
+    assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
+    "energy": check_energy,
     "ingest": check_ingest,
     "personnel": check_personnel,
     "plant": check_plant,

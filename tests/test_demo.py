@@ -122,11 +122,11 @@ def test_demo_children_die_with_a_killed_supervisor(tmp_path: Path) -> None:
     )
     deadline = time.monotonic() + 60
     children: list[int] = []
-    while time.monotonic() < deadline and len(children) < 5:
+    while time.monotonic() < deadline and len(children) < 6:
         out = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout
         children = [int(p) for p in out.split()]
         time.sleep(0.5)
-    assert len(children) == 5, children  # simulator, collectors, services, cameras, web
+    assert len(children) == 6, children  # simulator, a collector per endpoint (dcs, rtls), services, cameras, web
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ from plant.schema import Medium, Plant
 from simulator.backfill import backfill
 from simulator.model import SmelterModel
 from store.db import make_engine, migrate, session_scope
-from store.energy import consumption
+from store.energy import consumption, hourly
 from store.samples import write_samples
 from store.tags import sync_tags, tag_ids
 from tests.energyutil import OUTAGE_AFTER_S, OUTAGE_S, energy_plant, energy_plant_data
@@ -109,14 +109,17 @@ def _backfill_with_truth(plant: Plant, db_url: str) -> dict[int, dict[str, float
     return truth
 
 
-def _read(plant: Plant, db_url: str, kind: PeriodKind, t0: int, t1: int) -> tuple[Any, dict[str, int]]:
+def _read(
+    plant: Plant, db_url: str, kind: PeriodKind, t0: int, t1: int, by_hour: bool = False
+) -> tuple[Any, dict[str, int]]:
     engine = make_engine(db_url)
     try:
         with session_scope(engine) as s:
             ids = tag_ids(s)
             rates = {ids[t]: r for t, r in max_rates(plant).items()}
             tags = [ids[t] for t in max_rates(plant)] + [ids[t] for m in plant.meters if m.tag for t in [m.tag]]
-            got = consumption(s, tags, periods(kind, t0, t1, plant.tz(), shift_starts(plant)), rates)
+            count = hourly if by_hour else consumption
+            got = count(s, tags, periods(kind, t0, t1, plant.tz(), shift_starts(plant)), rates)
     finally:
         engine.dispose()
     return got, ids
@@ -137,6 +140,10 @@ def test_consumption_equals_the_simulators_truth_and_reconciliation_flags_the_le
             have = got.values[ids[tag]][d]
             assert have is not None, (tag, d)
             assert have == pytest.approx(want, rel=1e-3), (tag, d)
+    # counted hour by hour (every step checked) the days come out the same
+    by_hour, _ = _read(plant, db_url, PeriodKind.DAY, T0, T0 + DAYS * DAY, by_hour=True)
+    for tag in meters:
+        assert by_hour.values[ids[tag]] == pytest.approx(got.values[ids[tag]], rel=1e-6), tag
     # hours: within 0.1 % where the meter was read; unknown (never zero) where the outage was
     got, ids = _read(plant, db_url, PeriodKind.HOUR, T0, T0 + DAYS * DAY)
     acid = got.values[ids["AP-1.ELEC"]]

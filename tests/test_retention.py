@@ -115,3 +115,24 @@ def test_the_retention_service_uses_the_settings(sqlite_url: str) -> None:
     assert _kept(sqlite_url)[0] == kept_samples
     assert cutoffs_for(NOW, 0, 0) == {}
     engine.dispose()
+
+
+def test_minute_rollups_go_only_when_their_window_is_set(db_url: str) -> None:
+    samples, _ = _seed(db_url)
+    engine = make_engine(db_url)
+
+    def buckets() -> tuple[set[tuple[int, int]], int, int]:
+        with session_scope(engine) as session:
+            minute = {(int(t), int(b)) for t, b in session.execute(select(Rollup1m.tag_id, Rollup1m.bucket))}
+            hours = int(session.scalar(select(func.count()).select_from(Rollup1h)) or 0)
+            raw = int(session.scalar(select(func.count()).select_from(Sample)) or 0)
+        return minute, hours, raw
+
+    minute, hours, raw = buckets()
+    assert cutoffs_for(NOW, 90, 30) == {"sample": CUT, "position": POS_CUT}  # minute rollups kept by default
+    cut = CUT - 2 * DAY_MS
+    purge(engine, cutoffs_for(NOW, 0, 0, rollup_1m_days=92), batch=50)
+    kept, hours_after, raw_after = buckets()
+    assert kept == {(t, b) for t, b in minute if b >= cut} and kept != minute
+    assert hours_after == hours and raw_after == raw == len(samples)
+    engine.dispose()
