@@ -787,6 +787,40 @@ class Incident(StrictModel):
         return self
 
 
+class EmissionLimit(StrictModel):
+    """One pollutant of a stack: its CEMS tag and its hourly emission limit (same unit as the tag, mg/m3)."""
+
+    tag: Id
+    limit: float = Field(gt=0)
+
+    @field_validator("limit")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("the limit must be a finite number")
+        return v
+
+
+class EmissionStack(StrictModel):
+    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+
+    equipment: Id
+    flow_tag: Id
+    pollutants: list[EmissionLimit] = Field(min_length=1)
+
+
+class EmissionSettings(StrictModel):
+    """Stack emissions (CEMS): the standard the limits come from, a note on their status, the validity rules
+    (an hour is valid with ``valid_minutes`` normal minutes, a day with ``valid_hours_per_day`` valid hours)."""
+
+    standard: str = Field(default="", max_length=200)
+    standard_zh: str | None = Field(default=None, max_length=200)
+    review: str | None = Field(default=None, max_length=300)  # e.g. limits to be checked against the text in force
+    valid_minutes: int = Field(default=45, ge=1, le=60)
+    valid_hours_per_day: int = Field(default=20, ge=1, le=24)
+    stacks: list[EmissionStack] = Field(default_factory=list)
+
+
 COLLECTIONS: tuple[str, ...] = (
     "endpoints",
     "areas",
@@ -824,6 +858,7 @@ class Plant(StrictModel):
     energy: EnergySettings = Field(default_factory=EnergySettings)
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
+    emissions: EmissionSettings = Field(default_factory=EmissionSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -940,6 +975,22 @@ class Plant(StrictModel):
             ref("incidents", i, "tag", inc.tag, "tags")
             ref("incidents", i, "zone", inc.zone, "zones")
             ref("incidents", i, "badge", inc.badge, "badges")
+        tags_by_id = {tg.id: tg for tg in self.tags}
+        for i, st in enumerate(self.emissions.stacks):
+            where = "emissions.stacks"
+            ref(where, i, "equipment", st.equipment, "equipment")
+            if st.flow_tag not in tags_by_id:
+                problems.add(where, i, "flow_tag", f"unknown tag {st.flow_tag!r}")
+            seen_tags: set[str] = set()
+            for p in st.pollutants:
+                tg = tags_by_id.get(p.tag)
+                if tg is None:
+                    problems.add(where, i, "pollutants", f"unknown tag {p.tag!r}")
+                elif tg.kind != TagKind.EMISSION:
+                    problems.add(where, i, "pollutants", f"tag {p.tag!r} is a {tg.kind.value} tag, not an emission tag")
+                if p.tag in seen_tags:
+                    problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
+                seen_tags.add(p.tag)
         problems.raise_if_any()
         return self
 
