@@ -91,9 +91,9 @@ def test_bad_files_are_refused_naming_the_cell(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_newer_versions_replace_days_and_keep_history(sqlite_url: str) -> None:
-    migrate(sqlite_url)
-    engine = make_engine(sqlite_url)
+def test_newer_versions_replace_days_and_keep_history(db_url: str) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
     month = to_csv(PLANT, demo_plan(PLANT, date(2026, 3, 1), date(2026, 3, 31)))
     change = (
         "日期,班次,产品,计划量\n2026-03-10,A,anode_cast,300\n2026-03-10,B,anode_cast,350\n2026-03-10,C,anode_cast,350\n"
@@ -131,11 +131,11 @@ def test_plan_status_by_hand() -> None:
     assert day_plans([]) == {}
 
 
-def test_daily_amounts_equal_the_counters(sqlite_url: str) -> None:
+def test_daily_amounts_equal_the_counters(db_url: str) -> None:
     """A counter read every minute for two days (with a reset): each plant day's amount from the hourly
     rollups equals ``store.counters.counter_increase`` over the same day."""
-    migrate(sqlite_url)
-    engine = make_engine(sqlite_url)
+    migrate(db_url)
+    engine = make_engine(db_url)
     d0 = plant_ms(PLANT, 2026, 3, 10)
     with session_scope(engine) as session:
         tid = sync_tags(session, PLANT)["CW1.ANODE_CAST"]

@@ -283,3 +283,16 @@ def test_import_a_plan_file_from_the_page(app: Any, seeded: Seeded) -> None:
     with request_as(app, seeded.settings, "/production", "executive"):
         anode = next(r for r in plan_data()["products"] if r["key"] == "anode_cast")
     assert anode["day"]["plan_full"] == pytest.approx(1140.0) and anode["shift"]["plan_full"] == pytest.approx(420.0)
+
+
+def test_by_shift_adds_up_to_the_day(app: Any, seeded: Seeded) -> None:
+    """The shifts of today split the day's times and count each failure once."""
+    from webapp.live.production import production_data
+
+    with request_as(app, seeded.settings, "/production", "executive"):
+        data = production_data("day")
+    shifts = data["shifts"]
+    assert [r["shift"] for r in shifts] == ["B", "A"]  # newest first: 08:00-10:00 and 00:00-08:00
+    assert sum(r["run_h"] for r in shifts) == pytest.approx(data["total"]["run_h"])
+    assert sum(r["failures"] for r in shifts) == data["total"]["failures"]
+    assert sum(r["short_stops"] for r in shifts) == sum(1 for d in data["downtime"] if d["short"])

@@ -75,6 +75,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     PARETO = "production-pareto"
     OEE = "production-oee"
     CLASSES = "production-classes"
+    SHIFTS = "production-shifts"
     UNITS = "production-units"
     UNASSIGNED = "production-unassigned"
     DOWNLOADS = "production-downloads"
@@ -134,18 +135,25 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
+def _short(name: str, most: int = 24) -> str:
+    """A bar's label: the reason without its category, cut to ``most`` characters (phones, wall screens)."""
+    leaf = name.rsplit(" / ", 1)[-1]
+    return leaf if len(leaf) <= most else leaf[: most - 1] + "…"
+
+
 def pareto_figure(data: dict[str, Any], plant: Plant, lang: str, by: str) -> go.Figure:
     """Downtime by reason, largest first (minutes, events or lost tonnes), with the cumulative share."""
     rows = pareto(events(data), by=by)[:PARETO_BARS]
     names = reason_labels(plant, lang)
     fig = go.Figure()
-    x = [names.get(r.key, r.key) for r in rows]
+    x = [_short(names.get(r.key, r.key)) for r in rows]
     fig.add_trace(
         go.Bar(
             x=x,
             y=[getattr(r, by) for r in rows],
             marker_color=BAR_COLOR,
-            hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>",
+            customdata=[names.get(r.key, r.key) for r in rows],
+            hovertemplate="%{customdata}<br>%{y:,.1f}<extra></extra>",
         )
     )
     fig.add_trace(
@@ -295,7 +303,7 @@ def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: boo
 
 def downloads(window: str, lang: str, by: str, horizon: str = "month") -> list[Any]:
     links: list[Any] = [html.Span(t("production.download", lang), className="sw-muted me-1")]
-    for name in ("plan", "units", "classes", "oee", "downtime", "pareto"):
+    for name in ("plan", "units", "classes", "shifts", "oee", "downtime", "pareto"):
         q = f"?window={window}&lang={lang}&by={by}&horizon={horizon}"
         links.append(
             html.Span(
@@ -332,6 +340,7 @@ def render(
         "pareto": pareto_figure(data, plant, lang, by),
         "oee": _table(*table(data, "oee", plant, lang), none, text_cols=(0, 3)),
         "classes": _table(*table(data, "classes", plant, lang), none),
+        "shifts": _table(*table(data, "shifts", plant, lang), none),
         "units": _table(*table(data, "units", plant, lang), none, text_cols=(0, 1)),
         "unassigned": unassigned_block(data, plant, lang, may_assign()),
         "downloads": downloads(window, lang, by, horizon),
@@ -431,6 +440,9 @@ def layout(**_query: str) -> html.Div:
                     ),
                     _panel(t("production.classes_title", lang), html.Div(b["classes"], id=ids.CLASSES)),
                     _panel(
+                        t("production.shifts_title", lang), html.Div(b["shifts"], id=ids.SHIFTS, className="sw-scroll")
+                    ),
+                    _panel(
                         t("production.units_title", lang),
                         html.Div(b["units"], id=ids.UNITS, className="sw-scroll"),
                         "sw-kpi-wide",
@@ -451,6 +463,7 @@ def layout(**_query: str) -> html.Div:
     Output(ids.PARETO, "figure"),
     Output(ids.OEE, "children"),
     Output(ids.CLASSES, "children"),
+    Output(ids.SHIFTS, "children"),
     Output(ids.UNITS, "children"),
     Output(ids.UNASSIGNED, "children"),
     Output(ids.DOWNLOADS, "children"),
@@ -493,6 +506,7 @@ def refresh(
         b["pareto"],
         b["oee"],
         b["classes"],
+        b["shifts"],
         b["units"],
         no_update if same_list else b["unassigned"],
         b["downloads"],
