@@ -714,20 +714,40 @@ class MeterEvent(StrictModel):
         return self
 
 
+class Intensity(Named):
+    """Energy per tonne of product: what ``meters`` read over what the production ``counters`` counted.
+
+    ``measure`` "native" keeps the meters' own unit (kWh/t; the meters must share one medium), "kgce" converts
+    every medium to kilograms of standard coal equivalent with the plant's ``kgce`` factors (on its
+    ``kgce_basis``). ``limit`` is drawn as the limit line, ``limit_source`` says where it comes from."""
+
+    meters: list[Id] = Field(min_length=1)
+    counters: list[Id] = Field(min_length=1)
+    measure: Literal["native", "kgce"] = "native"
+    limit: float | None = Field(default=None, gt=0)
+    limit_source: str = Field(default="", max_length=200)
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
-    energy page, and the share of a parent meter beyond its children above which reconciliation flags it."""
+    energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
+    energy per tonne: conversion to standard coal (kgce per meter unit, on the basis stated: the calorific
+    ("当量值") and the equivalent ("等价值") values of electricity differ about threefold) and the intensities."""
 
     currency: str = Field(default="CNY", min_length=1, max_length=8)
     prices: dict[Medium, float] = Field(default_factory=dict)
     reconciliation_threshold: float = Field(default=0.03, gt=0, lt=1)
+    kgce_basis: Literal["calorific", "equivalent"] = "calorific"
+    kgce: dict[Medium, float] = Field(default_factory=dict)
+    kgce_source: str = Field(default="", max_length=200)
+    intensities: list[Intensity] = Field(default_factory=list)
 
-    @field_validator("prices")
+    @field_validator("prices", "kgce")
     @classmethod
     def _prices(cls, v: dict[Medium, float]) -> dict[Medium, float]:
         for medium, price in v.items():
             if not math.isfinite(price) or price < 0:
-                raise ValueError(f"the price of {medium.value} must be a finite number >= 0")
+                raise ValueError(f"the value for {medium.value} must be a finite number >= 0")
         return v
 
 
@@ -926,6 +946,22 @@ class Plant(StrictModel):
                     problems.add("meters", i, "level", f"{m.level.value} meter under {parent.level.value} meter")
                 if parent.medium != m.medium:
                     problems.add("meters", i, "medium", f"{m.medium.value} meter under {parent.medium.value} meter")
+        counters = {t.id for t in self.tags if t.kind == TagKind.COUNTER}
+        for i, ki in enumerate(self.energy.intensities):
+            here = "energy.intensities"
+            found = [meters[mid] for mid in ki.meters if mid in meters]
+            for mid in ki.meters:
+                if mid not in meters:
+                    problems.add(here, i, "meters", f"unknown meter {mid!r}")
+            for counter in ki.counters:
+                if counter not in counters:
+                    problems.add(here, i, "counters", f"{counter!r} is not a production counter tag")
+            mediums = {mt.medium for mt in found}
+            if ki.measure == "native" and len(mediums) > 1:
+                problems.add(here, i, "meters", "a native intensity needs meters of one medium (or measure: kgce)")
+            if ki.measure == "kgce":
+                for medium in sorted(mediums - set(self.energy.kgce)):
+                    problems.add(here, i, "meters", f"no kgce factor for {medium.value} in energy.kgce")
         children = {m.parent for m in self.meters if m.parent}
         for i, ev in enumerate(self.meter_events):
             target = meters.get(ev.meter)

@@ -72,6 +72,20 @@ def test_meter_errors_name_the_entry(tmp_path: Path) -> None:
     assert "meter_events[0] (air-leak).meter" in msg and "reads no tag" in msg
     assert "meter_events[1] (blower-reset).meter" in msg and "unknown meter" in msg
     data = energy_plant_data()
+    data["energy"] = {
+        "kgce": {"electricity": 0.1229},
+        "intensities": [
+            {"id": "k1", "name": "a", "meters": ["E-SM", "nope"], "counters": ["FF-1.TEMP"]},
+            {"id": "k2", "name": "b", "meters": ["E", "A"], "counters": ["FF-1.CONC_FED"]},
+            {"id": "k3", "name": "c", "meters": ["E", "A"], "counters": ["FF-1.CONC_FED"], "measure": "kgce"},
+        ],
+    }
+    msg = _problems(tmp_path, data)
+    assert "energy.intensities[0] (k1).meters: unknown meter 'nope'" in msg
+    assert "energy.intensities[0] (k1).counters: 'FF-1.TEMP' is not a production counter tag" in msg
+    assert "energy.intensities[1] (k2).meters: a native intensity needs meters of one medium" in msg
+    assert "energy.intensities[2] (k3).meters: no kgce factor for compressed_air" in msg
+    data = energy_plant_data()
     data["meter_events"][2]["value"] = float("nan")
     assert "meter_events[2] (ff-swap).value" in _problems(tmp_path, data)
 

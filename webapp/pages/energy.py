@@ -26,7 +26,7 @@ from i18n import t
 from plant import Plant
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.live.energy import KINDS, ViewError, change, money, parse_view, table_rows, view_data
+from webapp.live.energy import KINDS, ViewError, change, full_view, money, parse_view, table_rows
 from webapp.live.summary import fmt_number
 from webapp.panels.energy.figures import CHART_HEIGHT, SANKEY_HEIGHT, layout_of, sankey_figure, trend_figure
 from webapp.shell import ids as shell_ids
@@ -51,6 +51,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     TOP = "energy-top"
     BALANCE = "energy-balance"
     SHIFTS = "energy-shifts"
+    INTENSITY = "energy-intensity"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
 
@@ -98,7 +99,7 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
             return html.Td(text, className="text-end text-nowrap")
         if v is None:
             return html.Td("–", className="text-end sw-muted", title=t("energy.unknown", lang))
-        flagged = v == t("energy.status.flagged", lang)
+        flagged = v in (t("energy.status.flagged", lang), t("energy.status.over", lang))
         return html.Td(str(v), className="sw-energy-flag" if flagged else "")
 
     return dbc.Table(
@@ -121,7 +122,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("top", "balance", "shifts", "trend")
+        for table in ("intensity", "top", "balance", "shifts", "trend")
     ]
     links.append(
         html.A(
@@ -135,7 +136,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
 
 
 def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dict[str, Any]:
-    data = view_data(view["medium"], view["kind"], view["anchor"])
+    data = full_view(view["medium"], view["kind"], view["anchor"])
     return {
         "cards": cards(data, lang),
         "sankey": sankey_figure(data, unit_mode, lang),
@@ -143,6 +144,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "top": _table(data, "top", plant, lang, TOP_N),
         "balance": _table(data, "balance", plant, lang),
         "shifts": _table(data, "shifts", plant, lang),
+        "intensity": _table(data, "intensity", plant, lang),
         "exports": _exports(view, lang),
     }
 
@@ -179,6 +181,7 @@ def layout(**query: str) -> html.Div:
         "top": empty,
         "balance": empty,
         "shifts": empty,
+        "intensity": empty,
         "exports": [],
     }
     media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
@@ -217,6 +220,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.top", lang), html.Div(b["top"], id=ids.TOP)),
                     _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
+                    _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(
                         t("energy.exports", lang),
                         html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
@@ -237,6 +241,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.TOP, "children"),
     Output(ids.BALANCE, "children"),
     Output(ids.SHIFTS, "children"),
+    Output(ids.INTENSITY, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
     Input(ids.MEDIUM, "value"),
@@ -254,7 +259,8 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 7, t(exc.key, lang))
+        return (*[dash.no_update] * 8, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
-    return (b["cards"], b["sankey"], b["trend"], b["top"], b["balance"], b["shifts"], b["exports"], "")
+    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "exports")
+    return (*[b[k] for k in blocks], "")
