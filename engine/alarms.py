@@ -87,9 +87,10 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION = "process", "quality", "personnel", "video", "emission"
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION)  # alarms raised from events
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, SPC = "process", "quality", "personnel", "video", "emission", "spc"
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, SPC)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, SPC)  # alarms raised from events
+OUT_OF_CONTROL = "OOC"  # an assay result breaking a Nelson rule on its SPC chart (advisory)
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
@@ -114,7 +115,8 @@ JOURNAL_KINDS: tuple[str, ...] = (
 )
 COMMAND_ACTIONS: tuple[str, ...] = (ACK, SHELVE, UNSHELVE, COMMENT, OUT_OF_SERVICE, IN_SERVICE)
 
-EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO, "emission": EMISSION}  # event kind -> alarm source type
+# event kind -> alarm source type
+EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO, "emission": EMISSION, "spc": SPC}
 
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0
@@ -686,6 +688,9 @@ class AlarmEngine:
             origin = camera or source
         elif source_type == EMISSION:  # source: the pollutant's tag; the hour and its average in the facts
             condition = EXCEED
+            origin = source
+        elif source_type == SPC:  # source: the assay's tag; its value and the Nelson rules in the facts
+            condition = OUT_OF_CONTROL
             origin = source
         else:
             condition = source
