@@ -1,6 +1,6 @@
 """The SPC service: every minute, judges the lab assays' newest results on their default SPC charts
-(``store.spc``: the last 30 days, limits frozen from the first 10, Nelson rules 1, 2, 3 and 5) and writes
-an ``spc`` event for each out-of-control result, which the alarm service raises as an advisory (low
+(``store.spc``: the last 30 days, limits frozen from the first 10 days of results, Nelson rules 1, 2, 3
+and 5) and writes an ``spc`` event for each out-of-control result, which the alarm service raises as an advisory (low
 priority) alarm within a step. On a start it looks back :data:`CATCH_UP_DAYS` (the backfill judges the
 history); an event is written once per tag and result, so judging again changes nothing.
 """

@@ -3,7 +3,7 @@ SPC charts with a reason, the lab CSV import, and out-of-control results as ``sp
 service raises as advisory alarms (``engine.alarms``, source type ``spc``).
 
 Default chart (what the service judges and the page opens on): the assay's results of the last
-:data:`WINDOW_DAYS` days, limits frozen from the first :data:`BASELINE_DAYS` days of that window, the
+:data:`WINDOW_DAYS` days, limits frozen from the first :data:`BASELINE_DAYS` days of its results, the
 Nelson rules :data:`ALARM_RULES`. A result breaking one of them is written once as an ``spc`` event (kind
 ``spc``, source the tag, at the result's time, the value and the rules in its data; low severity).
 
@@ -101,9 +101,8 @@ class AssayChart:
     count: int
 
 
-def default_window(now_ms: int) -> tuple[int, int, tuple[int, int]]:
-    t0 = now_ms - WINDOW_DAYS * DAY_MS
-    return t0, now_ms + 1, (t0, t0 + BASELINE_DAYS * DAY_MS)
+def default_window(now_ms: int) -> tuple[int, int]:
+    return now_ms - WINDOW_DAYS * DAY_MS, now_ms + 1
 
 
 def assay_chart(
@@ -112,10 +111,15 @@ def assay_chart(
     tag_id: int,
     t0: int,
     t1: int,
-    baseline: tuple[int, int],
+    baseline: tuple[int, int] | None,
     rules: Sequence[int],
 ) -> AssayChart:
+    """The I-MR chart of an assay's results in ``[t0, t1)``; ``baseline`` None: the first
+    :data:`BASELINE_DAYS` days from the window's first result."""
     ts, values = results(session, tag_id, t0, t1)
+    if baseline is None:
+        first = int(ts[0]) if ts.size else t0
+        baseline = (first, first + BASELINE_DAYS * DAY_MS)
     excl = {k: r.reason for k, r in exclusions(session, tag.id, t0, t1).items()}
     try:
         chart = imr_chart(ts, values, baseline=baseline, excluded=excl, rules=rules)
@@ -127,13 +131,13 @@ def assay_chart(
 def judge(session: Session, plant: Plant, tag_ids: dict[str, int], now_ms: int, since_ms: int) -> int:
     """Write an ``spc`` event for each result since ``since_ms`` that breaks an alarm rule on its default
     chart (once per tag and result). Returns how many were written."""
-    t0, t1, baseline = default_window(now_ms)
+    t0, t1 = default_window(now_ms)
     written = 0
     for tag in assay_tags(plant):
         tid = tag_ids.get(tag.id)
         if tid is None:
             continue
-        ac = assay_chart(session, tag, tid, t0, t1, baseline, ALARM_RULES)
+        ac = assay_chart(session, tag, tid, t0, t1, None, ALARM_RULES)
         if ac.chart is None:
             continue
         for i, rules in ac.chart.flagged().items():

@@ -93,8 +93,8 @@ def test_out_of_control_result_becomes_an_advisory_alarm_once(db: Engine, plant:
     now = H0 + 29 * DAY_MS
     with session_scope(db) as s:
         import_lab_csv(s, plant, ids, "\n".join(lines) + "\n", "lab.csv")
-        t0, _t1, _b = default_window(now)
-    # the window starts 29 days back from now: the baseline's first 10 days hold all 30 results
+        t0, _t1 = default_window(now)
+    # the window starts 30 days back from now: the baseline's first 10 days from the first result hold all 30
     out_ts = now - 3_600_000
     with session_scope(db) as s:
         import_lab_csv(s, plant, ids, f"time,tag,value\n{_iso(out_ts)},{TAG},0.95\n", "lab2.csv")
