@@ -87,8 +87,9 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO = "process", "quality", "personnel", "video"
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO)
+PROCESS, QUALITY, PERSONNEL, VIDEO, ENERGY = "process", "quality", "personnel", "video", "energy"
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, ENERGY)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, ENERGY)  # alarms raised and returned by events
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
 LIMIT_CONDITIONS: tuple[str, ...] = (HH, H, L, LL)
@@ -112,7 +113,7 @@ JOURNAL_KINDS: tuple[str, ...] = (
 )
 COMMAND_ACTIONS: tuple[str, ...] = (ACK, SHELVE, UNSHELVE, COMMENT, OUT_OF_SERVICE, IN_SERVICE)
 
-EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO}  # event kind -> alarm source type
+EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO, "energy": ENERGY}  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0
@@ -448,7 +449,7 @@ class AlarmEngine:
             alarm_id = get("id")
             st = self._states.get(alarm_id)
             if st is None:
-                if get("source_type") not in (PERSONNEL, VIDEO):
+                if get("source_type") not in EVENT_TYPES:
                     logger.info("alarm %s is no longer defined by the plant file; not restored", alarm_id)
                     continue
                 d = AlarmDef(
@@ -709,7 +710,7 @@ class AlarmEngine:
 
     def event_close(self, alarm_id: str, ts: int) -> bool:
         st = self._states.get(alarm_id)
-        if st is None or not st.active or st.d.source_type not in (PERSONNEL, VIDEO):
+        if st is None or not st.active or st.d.source_type not in EVENT_TYPES:
             return False
         self._return(st, ts, None)
         return True
@@ -718,7 +719,7 @@ class AlarmEngine:
         """Active event alarms: alarm id -> event id."""
         out: dict[str, int] = {}
         for alarm_id, st in self._states.items():
-            if st.active and st.d.source_type in (PERSONNEL, VIDEO):
+            if st.active and st.d.source_type in EVENT_TYPES:
                 out[alarm_id] = int(alarm_id.rsplit(":", 1)[1])
         return out
 
@@ -916,7 +917,7 @@ class AlarmEngine:
         over (returned, acknowledged, not shelved or out of service) are then forgotten."""
         batch = Batch(self._out, [self._view(st) for st in self._changed.values()])
         for st in self._changed.values():
-            if st.d.source_type in (PERSONNEL, VIDEO) and not st.active and st.acked and not st.hidden:
+            if st.d.source_type in EVENT_TYPES and not st.active and st.acked and not st.hidden:
                 del self._states[st.d.id]
         self._out = []
         self._changed = {}

@@ -36,7 +36,7 @@ MAX_IDS = 1000  # alarms in one submission ("acknowledge all visible")
 MAX_ID_LEN = 128
 MAX_USER_LEN = 64
 MAX_ADDRESS_LEN = 64
-EVENT_ALARM_KINDS = ("violation", "video")
+EVENT_ALARM_KINDS = ("violation", "video", "energy")
 
 _ALARM_COLUMNS = tuple(f.name for f in fields(AlarmView))
 # Control characters other than tab and line breaks, and the bidirectional overrides.
@@ -67,7 +67,7 @@ def load_states(session: Session) -> list[dict[str, Any]]:
 def last_event_ids(session: Session) -> dict[str, int]:
     """The newest event id that became an alarm, per event kind (``violation``, ``video``)."""
     out: dict[str, int] = {}
-    ids = session.scalars(select(Alarm.id).where(Alarm.source_type.in_(("personnel", "video"))))
+    ids = session.scalars(select(Alarm.id).where(Alarm.source_type.in_(("personnel", "video", "energy"))))
     for alarm_id in ids:
         kind, _, number = alarm_id.partition(":")
         if kind in EVENT_ALARM_KINDS and number.isdigit():
