@@ -32,11 +32,22 @@ from engine.personnel import RULES
 from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, ENERGY = "process", "quality", "personnel", "video", "energy"
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
-FACT_KEYS: tuple[str, ...] = ("fence", "region", "value", "limit", "role", "shift", "class", "confidence")
+FACT_KEYS: tuple[str, ...] = (
+    "fence",
+    "region",
+    "value",
+    "limit",
+    "role",
+    "shift",
+    "class",
+    "confidence",
+    "hour",  # an emission exceedance: the hour judged, "YYYY-MM-DD HH:00" plant time
+    "flags",
+)
 
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
 
@@ -183,6 +194,15 @@ def video_text(cls: str, camera: str | None, names: PlantNames, lang: str) -> st
     return t("text.video", lang, what=what, camera=camera_text(camera, names, lang))
 
 
+def emission_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, lang: str) -> str:
+    """The sentence of a stack emission exceedance: pollutant, hour, hourly average against the limit."""
+    unit = (names.tags.get(tag or "") or ("", None, ""))[2]
+    what = names.tag_text(tag, lang) or str(tag or "?")
+    hour = str(facts.get("hour") or "?")
+    value, limit = _num(facts.get("value")), _num(facts.get("limit"))
+    return t("text.emission.exceed", lang, what=what, hour=hour, value=value, limit=limit, unit=unit)
+
+
 def _get(alarm: Any, key: str) -> Any:
     return alarm.get(key) if isinstance(alarm, Mapping) else getattr(alarm, key, None)
 
@@ -210,6 +230,8 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             return message if show_names else ""
         badge, zone = _get(alarm, "badge"), _get(alarm, "zone")
         return personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
+    if source_type == EMISSION:
+        return emission_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
     if source_type == ENERGY:
         facts = facts_of(_get(alarm, "data")) or {}
         known = names.thresholds.get(condition)

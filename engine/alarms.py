@@ -87,9 +87,17 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, ENERGY = "process", "quality", "personnel", "video", "energy"
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, ENERGY)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, ENERGY)  # alarms raised and returned by events
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = (
+    "process",
+    "quality",
+    "personnel",
+    "video",
+    "emission",
+    "energy",
+)
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY)  # alarms raised and returned by events
+EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
 LIMIT_CONDITIONS: tuple[str, ...] = (HH, H, L, LL)
@@ -113,7 +121,12 @@ JOURNAL_KINDS: tuple[str, ...] = (
 )
 COMMAND_ACTIONS: tuple[str, ...] = (ACK, SHELVE, UNSHELVE, COMMENT, OUT_OF_SERVICE, IN_SERVICE)
 
-EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO, "energy": ENERGY}  # event kind -> alarm source type
+EVENT_SOURCE_TYPES = {
+    "violation": PERSONNEL,
+    "video": VIDEO,
+    "emission": EMISSION,
+    "energy": ENERGY,
+}  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0
@@ -683,6 +696,9 @@ class AlarmEngine:
         if source_type == VIDEO:
             condition = str(extra.get("class") or extra.get("detection") or source)
             origin = camera or source
+        elif source_type == EMISSION:  # source: the pollutant's tag; the hour and its average in the facts
+            condition = EXCEED
+            origin = source
         else:
             condition = source
             origin = badge or source

@@ -776,6 +776,8 @@ class IncidentKind(StrEnum):
     MAN_DOWN = "man_down"
     SOS = "sos"
     OVER_TEMPERATURE = "over_temperature"
+    EMISSION_EXCEEDANCE = "emission_exceedance"  # a stack pollutant held above its hourly limit
+    ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
 
 
 class Incident(StrictModel):
@@ -787,7 +789,7 @@ class Incident(StrictModel):
     every_s: float | None = Field(default=None, gt=0)  # repeat period; None = once
     jitter_s: float = Field(default=0, ge=0)  # seeded random offset added to each occurrence
     duration_s: float = Field(gt=0)
-    tag: Id | None = None  # gas_leak, over_temperature
+    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance
     zone: Id | None = None  # forbidden_entry target
     badge: Id | None = None  # forbidden_entry, man_down, sos
 
@@ -796,6 +798,8 @@ class Incident(StrictModel):
         need = {
             IncidentKind.GAS_LEAK: ("tag",),
             IncidentKind.OVER_TEMPERATURE: ("tag",),
+            IncidentKind.EMISSION_EXCEEDANCE: ("tag",),
+            IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),

@@ -154,3 +154,27 @@ def test_daily_amounts_equal_the_counters(db_url: str) -> None:
             exact = counter_increase(session, [tid], d0 + k * DAY_MS, d0 + (k + 1) * DAY_MS - 1)[tid]
             assert days[(d0 + k * DAY_MS + offset) // DAY_MS] == pytest.approx(exact, abs=0.5), k
     engine.dispose()
+
+
+def test_import_command(sqlite_url: str, tmp_path: Path) -> None:
+    """``python -m store.plan import``: a bad file exits 1 naming the cell and stores nothing; a good one is
+    a version listed by ``versions``."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"date,product,target\n2026-03-01,anode_cast,-5\n")
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(to_xlsx(PLANT, demo_plan(PLANT, date(2026, 3, 1), date(2026, 3, 2)), "zh"))
+    plant_file = str(ROOT / "plant" / "demo_smelter.yaml")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "store.plan", *args, "--db", sqlite_url, "--plant", plant_file]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+
+    refused_run = run("import", str(bad), "--user", "planner-li")
+    assert refused_run.returncode == 1 and "C2: -5.0 is not an amount" in refused_run.stderr
+    ok = run("import", str(good), "--user", "planner-li")
+    assert ok.returncode == 0 and "version 1: 12 targets, 2026-03-01 to 2026-03-02" in ok.stdout, ok.stderr
+    listed = run("versions")
+    assert listed.stdout.splitlines() == ["1\t2026-03-01..2026-03-02\t12\tplanner-li\tgood.xlsx"]

@@ -31,7 +31,7 @@ from engine.equipment import (
     pareto,
     unassigned,
 )
-from engine.plan import plan_report
+from engine.plan import plan_report, product_index
 from engine.production import periods
 from engine.shifts import day_start, shift_windows
 from i18n import label, t
@@ -486,6 +486,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
 
     head = [
         h("product"),
+        h("process"),
         h("period"),
         h("plan_full"),
         h("plan_to_date"),
@@ -493,6 +494,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         h("completion"),
         h("rate_needed"),
     ]
+    process_of = dict(product_index(plant).values())
     rows = []
     for r in data["products"]:
         s = r.get(kind)
@@ -504,6 +506,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         rows.append(
             [
                 title,
+                _process_label(process_of.get(r["key"], ""), lang),
                 s["label"],
                 _num(s["plan_full"]),
                 _num(s["plan_to_date"]),
@@ -513,6 +516,12 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
             ]
         )
     return head, rows
+
+
+def _process_label(process: str, lang: str) -> str:
+    key = f"production.process.{process}"
+    text = t(key, lang)
+    return process.replace("_", " ") if text == key else text
 
 
 def plan_versions(limit: int = 6) -> list[dict[str, Any]]:

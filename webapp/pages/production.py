@@ -327,7 +327,7 @@ def plan_block(plant: Plant, lang: str, horizon: str) -> Any:
         logger.exception("production: plan against actual not readable")
         return html.Div(t("production.plan_unavailable", lang), className="sw-muted py-2")
     head, rows = plan_table(data, horizon, plant, lang)
-    return _table(head, rows, t("production.no_plan", lang), text_cols=(0, 1))
+    return _table(head, rows, t("production.no_plan", lang), text_cols=(0, 1, 2))
 
 
 def render(
