@@ -5,17 +5,14 @@ within 2 minutes of the hour's close; and the simulator playing an exceedance an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 from sqlalchemy import Engine, select
 
 from engine.alarm_text import alarm_text, plant_names
 from engine.emissions import BAD_OUT_OF_SERVICE, HOUR_MS, MINUTE_MS, Flag, hourly
 from engine.types import BAD_NO_COMMUNICATION, GOOD, SampleIn
 from plant.loader import default_plant_path, load_plant
-from plant.schema import Plant
 from services.__main__ import FACTORIES
 from services.alarms import AlarmService
 from services.emissions import EmissionService
@@ -25,32 +22,9 @@ from store.emissions import EXCEEDANCE, hours_between, minute_series
 from store.models import Alarm, EmissionHour, Event
 from store.samples import write_samples
 from store.tags import sync_tags
+from tests.emissionsutil import stack_plant
 
-MINI = Path(__file__).parent / "fixtures" / "mini_plant.yaml"
 H0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC, 08:00 in the plant (Asia/Shanghai)
-
-
-def stack_plant() -> Plant:
-    data = yaml.safe_load(MINI.read_text(encoding="utf-8"))
-    for tag in data["tags"]:  # the fixture's stack and its SO2 analyser
-        if tag["id"] == "STK-1.SO2":
-            tag.update(description="Main stack SO2 (CEMS)", description_zh="主烟囱二氧化硫（在线监测）")
-    for meas, unit, kind in (("NOX", "mg/Nm3", "emission"), ("GAS_FLOW", "Nm3/h", "process")):
-        data["tags"].append(
-            {"id": f"STK-1.{meas}", "node_id": f"ns=2;s=STK-1.{meas}", "endpoint": "dcs", "kind": kind}
-            | {"unit": unit, "equipment": "STK-1", "zone": "acid-plant"}
-        )
-    data["emissions"] = {
-        "standard": "GB 25467-2010",
-        "stacks": [
-            {
-                "equipment": "STK-1",
-                "flow_tag": "STK-1.GAS_FLOW",
-                "pollutants": [{"tag": "STK-1.SO2", "limit": 400}, {"tag": "STK-1.NOX", "limit": 200}],
-            }
-        ],
-    }
-    return Plant.model_validate(data)
 
 
 @pytest.fixture
