@@ -27,11 +27,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.energy import threshold_unit
 from engine.personnel import RULES
 from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION = "process", "quality", "personnel", "video", "emission"
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -66,6 +67,7 @@ class PlantNames:
     badges: Names = field(default_factory=dict)
     vehicles: frozenset[str] = frozenset()
     tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)
+    thresholds: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # name, zh, unit
 
     @classmethod
     def from_plant(cls, plant: Plant) -> PlantNames:
@@ -79,6 +81,7 @@ class PlantNames:
             badges={b.id: (b.name, b.name_zh) for b in plant.badges},
             vehicles=frozenset(b.id for b in plant.badges if b.kind == BadgeKind.VEHICLE),
             tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
+            thresholds={th.id: (th.name, th.name_zh, threshold_unit(plant, th)) for th in plant.energy.thresholds},
         )
 
     def name(self, table: Names, key: str | None, lang: str) -> str | None:
@@ -229,6 +232,19 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
         return personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
     if source_type == EMISSION:
         return emission_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
+    if source_type == ENERGY:
+        facts = facts_of(_get(alarm, "data")) or {}
+        known = names.thresholds.get(condition)
+        what = label(known[0], known[1], lang) if known else condition
+        unit = known[2] if known else ""
+        return t(
+            "text.energy.over",
+            lang,
+            what=what,
+            value=_num(facts.get("value")),
+            limit=_num(facts.get("limit")),
+            unit=unit,
+        )
     if source_type == VIDEO:
         if facts_of(_get(alarm, "data")) is not None or condition in VIDEO_CLASSES or not message:
             return video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)

@@ -88,9 +88,16 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION = "process", "quality", "personnel", "video", "emission"
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION)  # alarms raised from events
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = (
+    "process",
+    "quality",
+    "personnel",
+    "video",
+    "emission",
+    "energy",
+)
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY)  # alarms raised and returned by events
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
@@ -115,7 +122,12 @@ JOURNAL_KINDS: tuple[str, ...] = (
 )
 COMMAND_ACTIONS: tuple[str, ...] = (ACK, SHELVE, UNSHELVE, COMMENT, OUT_OF_SERVICE, IN_SERVICE)
 
-EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO, "emission": EMISSION}  # event kind -> alarm source type
+EVENT_SOURCE_TYPES = {
+    "violation": PERSONNEL,
+    "video": VIDEO,
+    "emission": EMISSION,
+    "energy": ENERGY,
+}  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0

@@ -728,6 +728,24 @@ class Intensity(Named):
     limit_source: str = Field(default="", max_length=200)
 
 
+class EnergyThreshold(Named):
+    """A limit on a key meter's rate (``meter``: its units per hour over the last ``window_min``) or on an
+    intensity (``intensity``: per tonne over the last ``window_min``); crossing it raises an alarm of
+    ``priority`` through the alarm engine (the energy service opens an event, ``services.energy``)."""
+
+    meter: Id | None = None
+    intensity: Id | None = None
+    limit: float = Field(gt=0)
+    window_min: float = Field(default=15, ge=1, le=24 * 60)
+    priority: AlarmPriority = AlarmPriority.MEDIUM
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EnergyThreshold:
+        if (self.meter is None) == (self.intensity is None):
+            raise ValueError("a threshold names either a meter or an intensity")
+        return self
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
     energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
@@ -741,6 +759,7 @@ class EnergySettings(StrictModel):
     kgce: dict[Medium, float] = Field(default_factory=dict)
     kgce_source: str = Field(default="", max_length=200)
     intensities: list[Intensity] = Field(default_factory=list)
+    thresholds: list[EnergyThreshold] = Field(default_factory=list)
 
     @field_validator("prices", "kgce")
     @classmethod
@@ -966,6 +985,12 @@ class Plant(StrictModel):
             if ki.measure == "kgce":
                 for medium in sorted(mediums - set(self.energy.kgce)):
                     problems.add(here, i, "meters", f"no kgce factor for {medium.value} in energy.kgce")
+        known_intensities = {ki.id for ki in self.energy.intensities}
+        for i, th in enumerate(self.energy.thresholds):
+            if th.meter is not None and (th.meter not in meters or meters[th.meter].tag is None):
+                problems.add("energy.thresholds", i, "meter", f"{th.meter!r} is no meter that reads a tag")
+            if th.intensity is not None and th.intensity not in known_intensities:
+                problems.add("energy.thresholds", i, "intensity", f"unknown intensity {th.intensity!r}")
         children = {m.parent for m in self.meters if m.parent}
         for i, ev in enumerate(self.meter_events):
             target = meters.get(ev.meter)

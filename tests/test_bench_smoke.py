@@ -118,6 +118,11 @@ def check_production(f: Figures) -> None:
     _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
 
 
+def check_spc(f: Figures) -> None:
+    assert f["points"] == 500
+    _positive(f, "chart_ms", "xbar_ms", "flagged", "cpk")
+
+
 def check_plant(f: Figures) -> None:
     assert f["built"] == {"tags": 2500, "badges": 400, "cameras": 70}
     assert (f["tags"], f["badges"], f["cameras"], f["files"]) == (2500, 400, 70, 5)
@@ -140,6 +145,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "spc": check_spc,
     "trend": check_trend,
     "video": check_video,
 }
