@@ -20,6 +20,7 @@
  *   groundLayer(spec), gridLayer(spec)          site slab and 100 m grid ("ground", "grid")
  *   roadsLayer(spec, props)                     "roads"
  *   zonesLayer(spec, opts)                      "zones": risk volumes or flat outlines, colored by level
+ *   floorsLayer(spec)                           "zone-floors": the floor slabs of buildings with several floors
  *   zoneLabelsLayer(spec, zones)                "zone-labels": zone names, one size on screen
  *   fencesLayer(spec, alpha, props)             "fences"
  *   musterLayer(spec, fillAlpha)                "muster"
@@ -340,6 +341,38 @@
     });
   }
 
+  const floorPaths = new WeakMap();
+
+  function floorsLayer(spec) {
+    // one closed outline per upper floor of each zone that has several (zone.f floors over zone.h metres)
+    let paths = floorPaths.get(spec);
+    if (!paths) {
+      paths = [];
+      spec.zones.forEach(function (z) {
+        const floors = z.f || 1;
+        for (let k = 1; k < floors; k++) {
+          const h = (z.h * k) / floors;
+          const ring = z.poly.map(function (p) {
+            return [p[0], p[1], h];
+          });
+          ring.push(ring[0]);
+          paths.push(ring);
+        }
+      });
+      floorPaths.set(spec, paths);
+    }
+    return new window.deck.PathLayer({
+      id: "zone-floors",
+      data: paths,
+      getPath: function (p) {
+        return p;
+      },
+      getColor: [226, 232, 240, 150],
+      getWidth: 1.5,
+      widthUnits: "pixels",
+    });
+  }
+
   function roadsLayer(spec, props) {
     return new window.deck.PathLayer(
       Object.assign(
@@ -580,6 +613,7 @@
     gridLayer: gridLayer,
     roadsLayer: roadsLayer,
     zonesLayer: zonesLayer,
+    floorsLayer: floorsLayer,
     zoneLabelsLayer: zoneLabelsLayer,
     fencesLayer: fencesLayer,
     musterLayer: musterLayer,

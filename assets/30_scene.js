@@ -481,6 +481,7 @@
           line: 210,
           key: live.zl || "",
         }),
+        P.floorsLayer(s),
         P.zoneLabelsLayer(
           s,
           this.shownZones

@@ -42,6 +42,7 @@ MUSTER_DECLARED = "muster_declared"
 MUSTER_ENDED = "muster_ended"
 VIDEO_FALSE_POSITIVE = "video_false_positive"  # a video detection marked as a false positive
 DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its reason
+PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -65,6 +66,7 @@ KNOWN_EVENTS: tuple[str, ...] = (
     MUSTER_ENDED,
     VIDEO_FALSE_POSITIVE,
     DOWNTIME_REASON,
+    PLAN_IMPORTED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

@@ -41,6 +41,7 @@ class Perm(StrEnum):
     SCENE = "scene"  # the 3D plant and its meshes
     KPI = "kpi"  # alarm-system and production KPIs
     ENERGY = "energy"  # energy and cost
+    ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
     PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
@@ -50,6 +51,7 @@ class Perm(StrEnum):
     SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
     MUSTER = "muster"  # declare and end an emergency muster
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
+    PLAN = "plan.import"  # import a production plan file as a new version
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -71,6 +73,7 @@ _OPERATIONS = frozenset(
         Perm.SCENE,
         Perm.KPI,
         Perm.ENERGY,
+        Perm.ENVIRONMENT,
         Perm.POSITIONS,
         Perm.NAMES,
         Perm.PERSONNEL,
@@ -80,13 +83,14 @@ _OPERATIONS = frozenset(
         Perm.SHELVE,
         Perm.MUSTER,
         Perm.DOWNTIME,
+        Perm.PLAN,
         Perm.REPLAY,
     }
 )
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.EXECUTIVE: frozenset(
-        {Perm.OVERVIEW, Perm.SCENE, Perm.KPI, Perm.ENERGY, Perm.POSITIONS, Perm.PERSONNEL}
+        {Perm.OVERVIEW, Perm.SCENE, Perm.KPI, Perm.ENERGY, Perm.ENVIRONMENT, Perm.POSITIONS, Perm.PERSONNEL}
     ),  # no NAMES, no VIDEO, no alarm actions
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
@@ -102,6 +106,7 @@ PAGES: dict[str, Need] = {
     "/alarms": Perm.ALARMS,
     "/alarms/kpi": Perm.KPI,
     "/energy": Perm.ENERGY,
+    "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
@@ -127,6 +132,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     # store.alarms.submit_command)
     "video-sent": Perm.ACK,
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
+    "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -151,6 +157,8 @@ ROUTES: dict[str, Need] = {
     "/personnel/exposure.csv": Perm.PERSONNEL,
     "/energy/export.csv": Perm.ENERGY,  # the energy page's tables: meters, amounts, costs; no people
     "/energy/export.xlsx": Perm.ENERGY,  # names in it only for NAMES (viewer_of below decides)
+    "/environment/export.csv": Perm.ENVIRONMENT,  # the environment page's tables: stack emissions, no people
+    "/environment/export.xlsx": Perm.ENVIRONMENT,
     # Camera images (live, snapshot) and their online status; on-call: the cameras of their alerts, later.
     "/video/live/<camera>.mjpg": Perm.VIDEO,
     "/video/snapshot/<camera>.jpg": Perm.VIDEO,

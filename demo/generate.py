@@ -563,6 +563,7 @@ def build() -> Item:
         "energy": data("energy"),
         "incidents": make_incidents(badges),
         "production": data("production"),
+        "emissions": data("emissions"),
     }
 
 

@@ -27,15 +27,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.energy import threshold_unit
 from engine.personnel import RULES
 from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
-PROCESS, QUALITY, PERSONNEL, VIDEO = "process", "quality", "personnel", "video"
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
-FACT_KEYS: tuple[str, ...] = ("fence", "region", "value", "limit", "role", "shift", "class", "confidence")
+FACT_KEYS: tuple[str, ...] = (
+    "fence",
+    "region",
+    "value",
+    "limit",
+    "role",
+    "shift",
+    "class",
+    "confidence",
+    "hour",  # an emission exceedance: the hour judged, "YYYY-MM-DD HH:00" plant time
+    "flags",
+)
 
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
 
@@ -55,6 +67,7 @@ class PlantNames:
     badges: Names = field(default_factory=dict)
     vehicles: frozenset[str] = frozenset()
     tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)
+    thresholds: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # name, zh, unit
 
     @classmethod
     def from_plant(cls, plant: Plant) -> PlantNames:
@@ -68,6 +81,7 @@ class PlantNames:
             badges={b.id: (b.name, b.name_zh) for b in plant.badges},
             vehicles=frozenset(b.id for b in plant.badges if b.kind == BadgeKind.VEHICLE),
             tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
+            thresholds={th.id: (th.name, th.name_zh, threshold_unit(plant, th)) for th in plant.energy.thresholds},
         )
 
     def name(self, table: Names, key: str | None, lang: str) -> str | None:
@@ -180,6 +194,15 @@ def video_text(cls: str, camera: str | None, names: PlantNames, lang: str) -> st
     return t("text.video", lang, what=what, camera=camera_text(camera, names, lang))
 
 
+def emission_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, lang: str) -> str:
+    """The sentence of a stack emission exceedance: pollutant, hour, hourly average against the limit."""
+    unit = (names.tags.get(tag or "") or ("", None, ""))[2]
+    what = names.tag_text(tag, lang) or str(tag or "?")
+    hour = str(facts.get("hour") or "?")
+    value, limit = _num(facts.get("value")), _num(facts.get("limit"))
+    return t("text.emission.exceed", lang, what=what, hour=hour, value=value, limit=limit, unit=unit)
+
+
 def _get(alarm: Any, key: str) -> Any:
     return alarm.get(key) if isinstance(alarm, Mapping) else getattr(alarm, key, None)
 
@@ -207,6 +230,21 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             return message if show_names else ""
         badge, zone = _get(alarm, "badge"), _get(alarm, "zone")
         return personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
+    if source_type == EMISSION:
+        return emission_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
+    if source_type == ENERGY:
+        facts = facts_of(_get(alarm, "data")) or {}
+        known = names.thresholds.get(condition)
+        what = label(known[0], known[1], lang) if known else condition
+        unit = known[2] if known else ""
+        return t(
+            "text.energy.over",
+            lang,
+            what=what,
+            value=_num(facts.get("value")),
+            limit=_num(facts.get("limit")),
+            unit=unit,
+        )
     if source_type == VIDEO:
         if facts_of(_get(alarm, "data")) is not None or condition in VIDEO_CLASSES or not message:
             return video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)

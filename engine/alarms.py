@@ -73,6 +73,7 @@ in :attr:`AlarmEngine.skipped_late`), so a sample is never evaluated twice.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,8 +88,17 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO = "process", "quality", "personnel", "video"
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO)
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = (
+    "process",
+    "quality",
+    "personnel",
+    "video",
+    "emission",
+    "energy",
+)
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY)  # alarms raised and returned by events
+EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
 LIMIT_CONDITIONS: tuple[str, ...] = (HH, H, L, LL)
@@ -112,7 +122,12 @@ JOURNAL_KINDS: tuple[str, ...] = (
 )
 COMMAND_ACTIONS: tuple[str, ...] = (ACK, SHELVE, UNSHELVE, COMMENT, OUT_OF_SERVICE, IN_SERVICE)
 
-EVENT_SOURCE_TYPES = {"violation": PERSONNEL, "video": VIDEO}  # event kind -> alarm source type
+EVENT_SOURCE_TYPES = {
+    "violation": PERSONNEL,
+    "video": VIDEO,
+    "emission": EMISSION,
+    "energy": ENERGY,
+}  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
 ROC_WINDOW_S = 60.0
@@ -164,6 +179,16 @@ def default_deadband(tag: PlantTag, limit: float) -> float:
     if tag.nominal is not None and tag.nominal != limit:
         deadband = min(deadband, abs(limit - tag.nominal) / 2)
     return deadband
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _emission_fields(tag: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """An exceedance alarm's tag, stack and limit (its columns in the ``alarm`` table)."""
+    stack = facts.get("stack")
+    return {"tag": str(tag)[:64], "equipment": str(stack)[:64] if stack else None, "limit": _finite(facts.get("limit"))}
 
 
 def event_priority(severity: str | None) -> str:
@@ -448,7 +473,7 @@ class AlarmEngine:
             alarm_id = get("id")
             st = self._states.get(alarm_id)
             if st is None:
-                if get("source_type") not in (PERSONNEL, VIDEO):
+                if get("source_type") not in EVENT_TYPES:
                     logger.info("alarm %s is no longer defined by the plant file; not restored", alarm_id)
                     continue
                 d = AlarmDef(
@@ -463,6 +488,8 @@ class AlarmEngine:
                     badge=get("badge"),
                     camera=get("camera"),
                     message=get("message") or "",
+                    tag=get("source") if get("source_type") == EMISSION else None,
+                    limit=get("limit") if get("source_type") == EMISSION else None,
                 )
                 st = _State(d)
                 self._states[alarm_id] = st
@@ -682,6 +709,9 @@ class AlarmEngine:
         if source_type == VIDEO:
             condition = str(extra.get("class") or extra.get("detection") or source)
             origin = camera or source
+        elif source_type == EMISSION:  # source: the pollutant's tag; the hour and its average in the facts
+            condition = EXCEED
+            origin = source
         else:
             condition = source
             origin = badge or source
@@ -696,6 +726,7 @@ class AlarmEngine:
             badge=badge,
             camera=camera,
             message=message,
+            **(_emission_fields(source, extra) if source_type == EMISSION else {}),
         )
         state_data: dict[str, Any] = {"event_id": int(event_id)}
         if source_type == PERSONNEL:
@@ -704,21 +735,21 @@ class AlarmEngine:
             state_data["facts"] = {k: extra[k] for k in FACT_KEYS if extra.get(k) is not None}
         st = _State(d, data=state_data)
         self._states[alarm_id] = st
-        self._activate(st, ts, None, None)
+        self._activate(st, ts, _finite(extra.get("value")) if source_type == EMISSION else None, None)
         return alarm_id
 
     def event_close(self, alarm_id: str, ts: int) -> bool:
         st = self._states.get(alarm_id)
-        if st is None or not st.active or st.d.source_type not in (PERSONNEL, VIDEO):
+        if st is None or not st.active or st.d.source_type not in EVENT_TYPES:
             return False
-        self._return(st, ts, None)
+        self._return(st, ts, st.value if st.d.source_type == EMISSION else None)  # an hour's average stays
         return True
 
     def open_event_alarms(self) -> dict[str, int]:
         """Active event alarms: alarm id -> event id."""
         out: dict[str, int] = {}
         for alarm_id, st in self._states.items():
-            if st.active and st.d.source_type in (PERSONNEL, VIDEO):
+            if st.active and st.d.source_type in EVENT_TYPES:
                 out[alarm_id] = int(alarm_id.rsplit(":", 1)[1])
         return out
 
@@ -916,7 +947,7 @@ class AlarmEngine:
         over (returned, acknowledged, not shelved or out of service) are then forgotten."""
         batch = Batch(self._out, [self._view(st) for st in self._changed.values()])
         for st in self._changed.values():
-            if st.d.source_type in (PERSONNEL, VIDEO) and not st.active and st.acked and not st.hidden:
+            if st.d.source_type in EVENT_TYPES and not st.active and st.acked and not st.hidden:
                 del self._states[st.d.id]
         self._out = []
         self._changed = {}

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from engine.clock import to_local
-from plant.schema import Medium, Meter, MeterLevel, Plant, Tag, TagKind
+from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind
 
 logger = logging.getLogger(__name__)
 
@@ -286,3 +286,112 @@ def sankey_links(flows: Flows, max_depth: int = 4) -> list[Link]:
     for r in flows.tree.roots:
         walk(r, 0)
     return links
+
+
+# ------------------------------------------------------------------------------------------ energy per tonne
+
+
+@dataclass(frozen=True)
+class IntensityValue:
+    """One intensity of the plant file over one period."""
+
+    id: str
+    name: str
+    name_zh: str | None
+    unit: str  # "kWh/t", "kgce/t", ...
+    energy: float | None  # in the intensity's own unit times t: kWh, kgce, ...
+    production: float | None  # t
+    value: float | None  # energy / production; None when either is unknown or nothing was made
+    limit: float | None
+    limit_source: str
+    over: bool
+    basis: str | None  # the kgce basis for kgce intensities
+
+
+def node_values(plant: Plant, readings: Mapping[str, float | None]) -> dict[str, float | None]:
+    """Every meter node's value (metered, or the sum of its children) from readings per tag, all media."""
+    out: dict[str, float | None] = {}
+    for medium in media(plant):
+        out.update(reconcile(meter_tree(plant, medium), readings).values)
+    return out
+
+
+def intensities(
+    plant: Plant, values: Mapping[str, float | None], production: Mapping[str, float | None]
+) -> list[IntensityValue]:
+    """The plant file's intensities from meter node values (:func:`node_values`) and counter amounts (t)."""
+    meters = {m.id: m for m in plant.meters}
+    tags = {t.id: t for t in plant.tags}
+    cfg = plant.energy
+    out: list[IntensityValue] = []
+    for ki in cfg.intensities:
+        parts: list[float | None] = []
+        for mid in ki.meters:
+            v = values.get(mid)
+            if ki.measure == "kgce":
+                factor = cfg.kgce.get(meters[mid].medium)
+                v = None if v is None or factor is None else v * factor
+            parts.append(v)
+        energy = None if any(p is None for p in parts) else math.fsum(p for p in parts if p is not None)
+        made = [production.get(c) for c in ki.counters]
+        tonnes = None if any(p is None for p in made) else math.fsum(p for p in made if p is not None)
+        if ki.measure == "kgce":
+            unit = "kgce/t"
+        else:
+            first = meters[ki.meters[0]]
+            tag = tags.get(first.tag or "")
+            unit = f"{tag.unit if tag else meter_tree(plant, first.medium).unit}/t"
+        value = energy / tonnes if energy is not None and tonnes else None
+        over = value is not None and ki.limit is not None and value > ki.limit
+        basis = cfg.kgce_basis if ki.measure == "kgce" else None
+        out.append(
+            IntensityValue(
+                ki.id, ki.name, ki.name_zh, unit, energy, tonnes, value, ki.limit, ki.limit_source, over, basis
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ thresholds
+
+THRESHOLD_DEADBAND = 0.03  # an alarm returns when its value is this share below the limit
+
+
+def threshold_unit(plant: Plant, th: EnergyThreshold) -> str:
+    """The unit a threshold's value is in: the meter's per hour (kWh per hour as kW), or the intensity's."""
+    if th.intensity is not None:
+        ki = next((k for k in plant.energy.intensities if k.id == th.intensity), None)
+        if ki is None:
+            return ""
+        if ki.measure == "kgce":
+            return "kgce/t"
+        first = next((m for m in plant.meters if m.id == ki.meters[0]), None)
+        return f"{meter_tree(plant, first.medium).unit}/t" if first else "/t"
+    meter = next((m for m in plant.meters if m.id == th.meter), None)
+    tag = next((t for t in plant.tags if meter is not None and t.id == meter.tag), None)
+    unit = tag.unit if tag else ""
+    return "kW" if unit == "kWh" else f"{unit}/h"
+
+
+def threshold_value(
+    plant: Plant,
+    th: EnergyThreshold,
+    readings: Mapping[str, float | None],
+    production: Mapping[str, float | None],
+    window_h: float,
+) -> float | None:
+    """A threshold's value over its window: the meter's amount per hour, or the intensity (None: unknown)."""
+    if th.intensity is not None:
+        found = [v for v in intensities(plant, node_values(plant, readings), production) if v.id == th.intensity]
+        return found[0].value if found else None
+    meter = next((m for m in plant.meters if m.id == th.meter), None)
+    amount = readings.get(meter.tag or "") if meter is not None else None
+    return None if amount is None or window_h <= 0 else amount / window_h
+
+
+def threshold_active(value: float | None, limit: float, active: bool) -> bool:
+    """Whether a threshold's alarm stands: above the limit to start, until below it by the deadband; an
+    unknown value changes nothing."""
+    if value is None:
+        return active
+    return value > limit * (1 - THRESHOLD_DEADBAND) if active else value > limit

@@ -39,8 +39,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.clock import to_local
-from engine.production import periods, products
+from engine.production import Period, periods, products
 from engine.shifts import day_start
+from i18n import LANGS, t
 from plant.schema import Plant, TagKind
 
 logger = logging.getLogger(__name__)
@@ -89,7 +90,8 @@ def _norm(text: Any) -> str:
 
 
 def product_index(plant: Plant) -> dict[str, tuple[str, str]]:
-    """Every way a plan may name a product (key, names in both languages) -> (product key, its process)."""
+    """Every way a plan may name a product (its key, its counters' descriptions and its catalog name in each
+    language: ``anode_cast``, ``Anode copper``, ``阳极铜``) -> (product key, its process)."""
     process_of = {e.id: e.process for e in plant.equipment}
     out: dict[str, tuple[str, str]] = {}
     for tag in plant.tags:
@@ -97,7 +99,8 @@ def product_index(plant: Plant) -> dict[str, tuple[str, str]]:
             continue
         key = tag.id.rsplit(".", 1)[-1].lower()
         proc = process_of.get(tag.equipment or "", "")
-        for name in (key, tag.description, tag.description_zh):
+        catalog = [t(f"kpi.product.{key}", lang) for lang in LANGS]
+        for name in (key, tag.description, tag.description_zh, *[c for c in catalog if c != f"kpi.product.{key}"]):
             if name:
                 out.setdefault(_norm(name), (key, proc))
     return out
@@ -208,8 +211,8 @@ def parse_plan(rows: Sequence[Sequence[Any]], plant: Plant, source: str = "plan"
 def day_plans(targets: Iterable[Target]) -> dict[tuple[date, str], float]:
     """(day, product) -> the day's plan: its day row, or the sum of its shift rows."""
     out: dict[tuple[date, str], float] = defaultdict(float)
-    for t in targets:
-        out[(t.day, t.product)] += t.target
+    for target in targets:
+        out[(target.day, target.product)] += target.target
     return dict(out)
 
 
@@ -298,6 +301,18 @@ def plan_status(
     return PlanStatus(full, to_date, actual, left)
 
 
+def planned_rate(day_plan: dict[str, float], period: Period) -> float:
+    """Plan per hour of a shift or day from the day's plan (shift -> target, "" for the day): a shift's own
+    target over its hours, else the day's plan spread evenly over the day's hours (23 or 25 on DST days).
+    The overview's tiles and plan against actual both use it, so their plans to date agree."""
+    total = math.fsum(day_plan.values())
+    if period.kind == "shift":
+        if period.label in day_plan:
+            return day_plan[period.label] / period.hours
+        return total / 24
+    return total / period.hours
+
+
 def plan_report(
     plant: Plant,
     plan: dict[str, dict[Any, dict[str, float]]],
@@ -326,10 +341,7 @@ def plan_report(
                 if shift_period is None:
                     row[kind] = None
                     continue
-                today_plan = days.get(today, {})
-                target = today_plan.get(shift_period.label)
-                if target is None:  # a day target: the shift's share of it by hours
-                    target = by_day.get(today, 0.0) * shift_period.hours / 24
+                target = planned_rate(days.get(today, {}), shift_period) * shift_period.hours
                 share = shift_period.elapsed_hours(now) / shift_period.hours
                 left = 1.0 - share
                 done = shift_actual.get(p.key, 0.0)

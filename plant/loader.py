@@ -155,7 +155,8 @@ def _problems(raw: Any, exc: ValidationError, source: PlantSource | None = None)
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, PlantReferenceError):
             for coll, index, field_name, message in cause.items:
-                out.append(f"{at((*err['loc'], coll, index, field_name))}: {message}")
+                # a collection below the top level is named by its dotted path ("energy.intensities")
+                out.append(f"{at((*err['loc'], *coll.split('.'), index, field_name))}: {message}")
             continue
         loc = tuple(k for k in err["loc"] if not (isinstance(k, str) and k.startswith("function-")))
         msg = err["msg"].removeprefix("Value error, ")

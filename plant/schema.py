@@ -714,20 +714,59 @@ class MeterEvent(StrictModel):
         return self
 
 
+class Intensity(Named):
+    """Energy per tonne of product: what ``meters`` read over what the production ``counters`` counted.
+
+    ``measure`` "native" keeps the meters' own unit (kWh/t; the meters must share one medium), "kgce" converts
+    every medium to kilograms of standard coal equivalent with the plant's ``kgce`` factors (on its
+    ``kgce_basis``). ``limit`` is drawn as the limit line, ``limit_source`` says where it comes from."""
+
+    meters: list[Id] = Field(min_length=1)
+    counters: list[Id] = Field(min_length=1)
+    measure: Literal["native", "kgce"] = "native"
+    limit: float | None = Field(default=None, gt=0)
+    limit_source: str = Field(default="", max_length=200)
+
+
+class EnergyThreshold(Named):
+    """A limit on a key meter's rate (``meter``: its units per hour over the last ``window_min``) or on an
+    intensity (``intensity``: per tonne over the last ``window_min``); crossing it raises an alarm of
+    ``priority`` through the alarm engine (the energy service opens an event, ``services.energy``)."""
+
+    meter: Id | None = None
+    intensity: Id | None = None
+    limit: float = Field(gt=0)
+    window_min: float = Field(default=15, ge=1, le=24 * 60)
+    priority: AlarmPriority = AlarmPriority.MEDIUM
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EnergyThreshold:
+        if (self.meter is None) == (self.intensity is None):
+            raise ValueError("a threshold names either a meter or an intensity")
+        return self
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
-    energy page, and the share of a parent meter beyond its children above which reconciliation flags it."""
+    energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
+    energy per tonne: conversion to standard coal (kgce per meter unit, on the basis stated: the calorific
+    ("当量值") and the equivalent ("等价值") values of electricity differ about threefold) and the intensities."""
 
     currency: str = Field(default="CNY", min_length=1, max_length=8)
     prices: dict[Medium, float] = Field(default_factory=dict)
     reconciliation_threshold: float = Field(default=0.03, gt=0, lt=1)
+    kgce_basis: Literal["calorific", "equivalent"] = "calorific"
+    kgce: dict[Medium, float] = Field(default_factory=dict)
+    kgce_source: str = Field(default="", max_length=200)
+    intensities: list[Intensity] = Field(default_factory=list)
+    thresholds: list[EnergyThreshold] = Field(default_factory=list)
 
-    @field_validator("prices")
+    @field_validator("prices", "kgce")
     @classmethod
     def _prices(cls, v: dict[Medium, float]) -> dict[Medium, float]:
         for medium, price in v.items():
             if not math.isfinite(price) or price < 0:
-                raise ValueError(f"the price of {medium.value} must be a finite number >= 0")
+                raise ValueError(f"the value for {medium.value} must be a finite number >= 0")
         return v
 
 
@@ -737,6 +776,8 @@ class IncidentKind(StrEnum):
     MAN_DOWN = "man_down"
     SOS = "sos"
     OVER_TEMPERATURE = "over_temperature"
+    EMISSION_EXCEEDANCE = "emission_exceedance"  # a stack pollutant held above its hourly limit
+    ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
 
 
 class Incident(StrictModel):
@@ -748,7 +789,7 @@ class Incident(StrictModel):
     every_s: float | None = Field(default=None, gt=0)  # repeat period; None = once
     jitter_s: float = Field(default=0, ge=0)  # seeded random offset added to each occurrence
     duration_s: float = Field(gt=0)
-    tag: Id | None = None  # gas_leak, over_temperature
+    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance
     zone: Id | None = None  # forbidden_entry target
     badge: Id | None = None  # forbidden_entry, man_down, sos
 
@@ -757,6 +798,8 @@ class Incident(StrictModel):
         need = {
             IncidentKind.GAS_LEAK: ("tag",),
             IncidentKind.OVER_TEMPERATURE: ("tag",),
+            IncidentKind.EMISSION_EXCEEDANCE: ("tag",),
+            IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -765,6 +808,40 @@ class Incident(StrictModel):
         if missing:
             raise ValueError(f"{self.kind.value} incidents need {', '.join(missing)}")
         return self
+
+
+class EmissionLimit(StrictModel):
+    """One pollutant of a stack: its CEMS tag and its hourly emission limit (same unit as the tag, mg/m3)."""
+
+    tag: Id
+    limit: float = Field(gt=0)
+
+    @field_validator("limit")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("the limit must be a finite number")
+        return v
+
+
+class EmissionStack(StrictModel):
+    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+
+    equipment: Id
+    flow_tag: Id
+    pollutants: list[EmissionLimit] = Field(min_length=1)
+
+
+class EmissionSettings(StrictModel):
+    """Stack emissions (CEMS): the standard the limits come from, a note on their status, the validity rules
+    (an hour is valid with ``valid_minutes`` normal minutes, a day with ``valid_hours_per_day`` valid hours)."""
+
+    standard: str = Field(default="", max_length=200)
+    standard_zh: str | None = Field(default=None, max_length=200)
+    review: str | None = Field(default=None, max_length=300)  # e.g. limits to be checked against the text in force
+    valid_minutes: int = Field(default=45, ge=1, le=60)
+    valid_hours_per_day: int = Field(default=20, ge=1, le=24)
+    stacks: list[EmissionStack] = Field(default_factory=list)
 
 
 COLLECTIONS: tuple[str, ...] = (
@@ -804,6 +881,7 @@ class Plant(StrictModel):
     energy: EnergySettings = Field(default_factory=EnergySettings)
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
+    emissions: EmissionSettings = Field(default_factory=EmissionSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -891,6 +969,28 @@ class Plant(StrictModel):
                     problems.add("meters", i, "level", f"{m.level.value} meter under {parent.level.value} meter")
                 if parent.medium != m.medium:
                     problems.add("meters", i, "medium", f"{m.medium.value} meter under {parent.medium.value} meter")
+        counters = {t.id for t in self.tags if t.kind == TagKind.COUNTER}
+        for i, ki in enumerate(self.energy.intensities):
+            here = "energy.intensities"
+            found = [meters[mid] for mid in ki.meters if mid in meters]
+            for mid in ki.meters:
+                if mid not in meters:
+                    problems.add(here, i, "meters", f"unknown meter {mid!r}")
+            for counter in ki.counters:
+                if counter not in counters:
+                    problems.add(here, i, "counters", f"{counter!r} is not a production counter tag")
+            mediums = {mt.medium for mt in found}
+            if ki.measure == "native" and len(mediums) > 1:
+                problems.add(here, i, "meters", "a native intensity needs meters of one medium (or measure: kgce)")
+            if ki.measure == "kgce":
+                for medium in sorted(mediums - set(self.energy.kgce)):
+                    problems.add(here, i, "meters", f"no kgce factor for {medium.value} in energy.kgce")
+        known_intensities = {ki.id for ki in self.energy.intensities}
+        for i, th in enumerate(self.energy.thresholds):
+            if th.meter is not None and (th.meter not in meters or meters[th.meter].tag is None):
+                problems.add("energy.thresholds", i, "meter", f"{th.meter!r} is no meter that reads a tag")
+            if th.intensity is not None and th.intensity not in known_intensities:
+                problems.add("energy.thresholds", i, "intensity", f"unknown intensity {th.intensity!r}")
         children = {m.parent for m in self.meters if m.parent}
         for i, ev in enumerate(self.meter_events):
             target = meters.get(ev.meter)
@@ -904,6 +1004,22 @@ class Plant(StrictModel):
             ref("incidents", i, "tag", inc.tag, "tags")
             ref("incidents", i, "zone", inc.zone, "zones")
             ref("incidents", i, "badge", inc.badge, "badges")
+        tags_by_id = {tg.id: tg for tg in self.tags}
+        for i, st in enumerate(self.emissions.stacks):
+            where = "emissions.stacks"
+            ref(where, i, "equipment", st.equipment, "equipment")
+            if st.flow_tag not in tags_by_id:
+                problems.add(where, i, "flow_tag", f"unknown tag {st.flow_tag!r}")
+            seen_tags: set[str] = set()
+            for p in st.pollutants:
+                tg = tags_by_id.get(p.tag)
+                if tg is None:
+                    problems.add(where, i, "pollutants", f"unknown tag {p.tag!r}")
+                elif tg.kind != TagKind.EMISSION:
+                    problems.add(where, i, "pollutants", f"tag {p.tag!r} is a {tg.kind.value} tag, not an emission tag")
+                if p.tag in seen_tags:
+                    problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
+                seen_tags.add(p.tag)
         problems.raise_if_any()
         return self
 

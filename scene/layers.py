@@ -246,6 +246,7 @@ def static_scene(
                 "n": label(z.name, z.name_zh, lang),
                 "poly": [[_r(x), _r(y)] for x, y in z.polygon],
                 "h": z.height_m,
+                "f": z.floors,  # buildings show a slab outline at each upper floor
                 "c": [_r(cx), _r(cy)],
                 "s": LEVEL_CODE[z.level.value],
             }

@@ -19,6 +19,8 @@ from pathlib import Path
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
+from services.emissions import make_service as make_emission_service
+from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
@@ -38,6 +40,8 @@ FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
 FACTORIES["equipment"] = make_equipment_service
 FACTORIES["retention"] = make_retention_service
+FACTORIES["emissions"] = make_emission_service
+FACTORIES["energy"] = make_energy_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -40,6 +40,7 @@ from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
 from simulator.plan import ship_demo_plan
 from store.db import make_engine, migrate, session_scope
+from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
@@ -116,7 +117,8 @@ def backfill(
                 for name, v in values.items():
                     tid = tag_id.get(name)
                     if tid is not None:
-                        samples.append(SampleIn(tid, t, float(v), GOOD))  # type: ignore[arg-type]
+                        q = model.status(name) if name in model.maint_incidents else GOOD
+                        samples.append(SampleIn(tid, t, None if q else float(v), q))  # type: ignore[arg-type]
                     elif name in pos_badge:
                         x, y, floor = v  # type: ignore[misc]
                         q = OFF_SITE_QUALITY if model.off_site(name) else GOOD
@@ -144,7 +146,11 @@ def backfill(
         result.steps = k
         with session_scope(engine) as session:
             assign_demo_reasons(session, plant, start, end, seed=seed)
-            ship_demo_plan(session, plant, end)
+            ship_demo_plan(session, plant, end, history_from_ms=start)
+            first_hour = start - start % HOUR_MS + HOUR_MS
+            hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))
+            exceeded = judge_hours(session, plant, sync_tags(session, plant), hours, end)
+            logger.info("backfill: %d emission hours judged, %d exceedances", len(hours), exceeded)
     finally:
         engine.dispose()
     result.seconds = time.perf_counter() - t_wall

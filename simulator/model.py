@@ -35,7 +35,9 @@ steps give the same statistics):
   their range (0.1 for 0-1600 degC, 0.01 for 0-100 %, ...), counters to 0.001.
 - **Incidents** from ``plant.incidents`` follow :class:`simulator.incidents.IncidentSchedule`: gas leaks
   and over-temperatures ramp the tag above HH (a trapezoid: up in the first 25 % of the window, down in
-  the last 25 %), SOS holds the badge's SOS tag true, forbidden entries and man-downs move the badge.
+  the last 25 %), SOS holds the badge's SOS tag true, forbidden entries and man-downs move the badge; an
+  emission exceedance holds a stack pollutant at 1.4 times its hourly limit, an analyser maintenance
+  publishes a pollutant with the Bad_OutOfService status (:meth:`SmelterModel.status`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from engine.emissions import BAD_OUT_OF_SERVICE
 from plant.schema import EquipmentKind, EquipmentState, IncidentKind, Medium, MeterEventKind, Plant, Tag, TagKind
 from simulator.incidents import IncidentSchedule, Window
 from simulator.people import Crowd
@@ -59,6 +62,7 @@ Value = float | int | bool | list[float]
 
 REF_MS = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)  # counters integrate from here
 AMBIENT_C = 25.0
+EXCEEDANCE_FACTOR = 1.4  # an emission exceedance holds the pollutant at this multiple of its hourly limit
 RUN, IDLE, STOPPED, FAULT, MAINT = (
     EquipmentState.RUN.code,
     EquipmentState.IDLE.code,
@@ -603,14 +607,27 @@ class SmelterModel:
     def _init_incidents(self) -> None:
         self.inc_tag: dict[int, tuple[int, float]] = {}  # incident index -> (analog index, peak)
         self.inc_step: dict[int, float] = {}  # incident index -> how far the peak is above HH
+        self.plateau: set[int] = set()  # incidents held at their peak (emission exceedances)
+        self.maint_incidents: dict[str, list[int]] = {}  # analyser maintenance: tag -> incident indexes
+        emission_limits = {p.tag: p.limit for st in self.plant.emissions.stacks for p in st.pollutants}
         for i, inc in enumerate(self.schedule.incidents):
-            if inc.kind not in (IncidentKind.GAS_LEAK, IncidentKind.OVER_TEMPERATURE) or inc.tag is None:
+            if inc.kind == IncidentKind.ANALYSER_MAINTENANCE and inc.tag is not None:
+                self.maint_incidents.setdefault(inc.tag, []).append(i)
+                continue
+            driven = (IncidentKind.GAS_LEAK, IncidentKind.OVER_TEMPERATURE, IncidentKind.EMISSION_EXCEEDANCE)
+            if inc.kind not in driven or inc.tag is None:
                 continue
             k = self.a_index.get(inc.tag)
             if k is None:
                 logger.warning("incident %s: tag %s is not an analog tag; ignored", inc.id, inc.tag)
                 continue
             peak, step = self._peak(self.analog[k])
+            if inc.kind == IncidentKind.EMISSION_EXCEEDANCE:
+                # held at 1.4 times the hourly limit (ramps of 2 %): a window of 90 min or more holds a clock
+                # hour with at least 45 minutes over the limit, whose average is then over it
+                peak = EXCEEDANCE_FACTOR * emission_limits.get(inc.tag, peak / EXCEEDANCE_FACTOR)
+                step = abs(peak - _nominal(self.analog[k])) * 0.1
+                self.plateau.add(i)
             self.inc_tag[i] = (k, peak)
             self.inc_step[i] = step
         self.sos_incidents: dict[str, list[int]] = {}
@@ -741,7 +758,7 @@ class SmelterModel:
         for i, (k, peak) in self.inc_tag.items():
             for s, e in self.schedule.occurrences(i, now, now + 1):
                 if s <= now < e:
-                    f = _trapezoid((now - s) / (e - s))
+                    f = _trapezoid((now - s) / (e - s), 0.02 if i in self.plateau else 0.25)
                     noise = 0.08 * self.inc_step[i] * float(rng.standard_normal()) * f
                     value[k] = value[k] + (peak - value[k]) * f + noise
         self.a_value = value
@@ -863,6 +880,15 @@ class SmelterModel:
                 return self.crowd.on_site(k)
         raise KeyError(badge)
 
+    def status(self, tag_id: str) -> int:
+        """The OPC UA status a tag's value is published with now: Bad_OutOfService while its CEMS analyser is in
+        maintenance (``analyser_maintenance`` incidents), else Good (0)."""
+        for i in self.maint_incidents.get(tag_id, ()):
+            for s, e in self.schedule.occurrences(i, self.now_ms, self.now_ms + 1):
+                if s <= self.now_ms < e:
+                    return BAD_OUT_OF_SERVICE
+        return 0
+
     def off_site(self, tag_id: str) -> bool:
         """True for the position tag of a badge that is off site: its value is the gate it left by,
         published with an *uncertain* status (out of RTLS coverage, last usable value)."""
@@ -870,12 +896,12 @@ class SmelterModel:
         return k is not None and not self.crowd.on_site(k)
 
 
-def _trapezoid(f: float) -> float:
-    """0 -> 1 over the first quarter, 1 in the middle, 1 -> 0 over the last quarter."""
-    if f < 0.25:
-        return f / 0.25
-    if f > 0.75:
-        return max(0.0, (1.0 - f) / 0.25)
+def _trapezoid(f: float, ramp: float = 0.25) -> float:
+    """0 -> 1 over the first ``ramp`` (a quarter), 1 in the middle, 1 -> 0 over the last ``ramp``."""
+    if f < ramp:
+        return f / ramp
+    if f > 1.0 - ramp:
+        return max(0.0, (1.0 - f) / ramp)
     return 1.0
 
 

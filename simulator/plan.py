@@ -48,12 +48,21 @@ def demo_plan(plant: Plant, first: date, last: date) -> list[Target]:
     return out
 
 
-def ship_demo_plan(session: Session, plant: Plant, now_ms: int) -> bool:
-    """Import the demo plan for the year of ``now_ms`` (plant time) unless a plan already covers today."""
+def ship_demo_plan(session: Session, plant: Plant, now_ms: int, history_from_ms: int | None = None) -> bool:
+    """Import the demo plan for the rest of the year of ``now_ms`` (plant time) unless a plan already covers
+    today: from the first whole day of the history (``history_from_ms``), so that plan against actual does not
+    count days the demo has no history of, else from the year's first day."""
     today = to_local(now_ms, plant.tz()).date()
     if plan_in_force(session, today, today):
         return False
-    targets = demo_plan(plant, date(today.year, 1, 1), date(today.year, 12, 31))
+    first = date(today.year, 1, 1)
+    if history_from_ms is not None:
+        start = to_local(history_from_ms, plant.tz())
+        whole = (
+            start.date() if (start.hour, start.minute, start.second) == (0, 0, 0) else start.date() + timedelta(days=1)
+        )
+        first = max(first, min(whole, today))
+    targets = demo_plan(plant, first, date(today.year, 12, 31))
     store_targets(session, targets, f"demo-plan-{today.year}.xlsx", DEMO_PLANNER, now_ms, "the demo's plan")
     return True
 

@@ -366,6 +366,8 @@ class Simulator:
             status = _GOOD
             if var.kind == "pos" and model.off_site(tag_id):
                 status = _OFF_SITE
+            elif tag_id in model.maint_incidents and (code := model.status(tag_id)):
+                status = ua.StatusCode(code)
             dv = ua.DataValue(
                 Value=ua.Variant(value, var.vtype),
                 StatusCode=status,

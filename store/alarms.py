@@ -23,7 +23,16 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from engine.alarms import COMMAND_ACTIONS, COMMENT, MAX_SHELVE_S, OUT_OF_SERVICE, SHELVE, AlarmView, Batch
+from engine.alarms import (
+    COMMAND_ACTIONS,
+    COMMENT,
+    EVENT_TYPES,
+    MAX_SHELVE_S,
+    OUT_OF_SERVICE,
+    SHELVE,
+    AlarmView,
+    Batch,
+)
 from store.models import Alarm, AlarmCommand, AlarmJournal
 from store.samples import upsert
 
@@ -36,7 +45,7 @@ MAX_IDS = 1000  # alarms in one submission ("acknowledge all visible")
 MAX_ID_LEN = 128
 MAX_USER_LEN = 64
 MAX_ADDRESS_LEN = 64
-EVENT_ALARM_KINDS = ("violation", "video")
+EVENT_ALARM_KINDS = ("violation", "video", "emission", "energy")
 
 _ALARM_COLUMNS = tuple(f.name for f in fields(AlarmView))
 # Control characters other than tab and line breaks, and the bidirectional overrides.
@@ -54,7 +63,7 @@ def load_states(session: Session) -> list[dict[str, Any]]:
     """The ``alarm`` rows the engine needs to resume: every process and quality alarm, and the event
     alarms that are not over (still active, unacknowledged, shelved or out of service)."""
     over = (
-        Alarm.source_type.in_(("personnel", "video"))
+        Alarm.source_type.in_(EVENT_TYPES)
         & Alarm.active.is_(False)
         & Alarm.acked.is_(True)
         & Alarm.shelved_until.is_(None)
@@ -67,7 +76,7 @@ def load_states(session: Session) -> list[dict[str, Any]]:
 def last_event_ids(session: Session) -> dict[str, int]:
     """The newest event id that became an alarm, per event kind (``violation``, ``video``)."""
     out: dict[str, int] = {}
-    ids = session.scalars(select(Alarm.id).where(Alarm.source_type.in_(("personnel", "video"))))
+    ids = session.scalars(select(Alarm.id).where(Alarm.source_type.in_(EVENT_TYPES)))
     for alarm_id in ids:
         kind, _, number = alarm_id.partition(":")
         if kind in EVENT_ALARM_KINDS and number.isdigit():

@@ -366,3 +366,29 @@ class PlanTarget(Base):
     shift: Mapped[str] = mapped_column(String(16), primary_key=True)
     product: Mapped[str] = mapped_column(String(64), primary_key=True)
     target: Mapped[float] = mapped_column(Float)
+
+
+class EmissionHour(Base):
+    """One stack pollutant's hour as judged at the hour's close (``engine.emissions``): the average of its
+    normal minutes, the minutes by data flag, validity, the flags kept with the value, the limit then in
+    force, exceedance, the stack's mean flow and the mass emitted."""
+
+    __tablename__ = "emission_hour"
+    __table_args__ = (Index("ix_emission_hour_start", "hour"),)
+
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)  # the pollutant's tag name
+    hour: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # hour start, epoch ms
+    stack: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float | None] = mapped_column(Float)
+    normal: Mapped[int] = mapped_column(Integer)
+    maintenance: Mapped[int] = mapped_column(Integer)
+    calibration: Mapped[int] = mapped_column(Integer)
+    fault: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer)
+    valid: Mapped[bool] = mapped_column(Boolean)
+    flags: Mapped[str] = mapped_column(String(8))
+    limit: Mapped[float | None] = mapped_column(Float)
+    exceedance: Mapped[bool] = mapped_column(Boolean)
+    flow: Mapped[float | None] = mapped_column(Float)
+    mass_kg: Mapped[float | None] = mapped_column(Float)
+    judged_ts: Mapped[int] = mapped_column(BigInteger)  # when it was judged (epoch ms)

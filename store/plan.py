@@ -140,7 +140,7 @@ def daily_amounts(
     inner = case((r["last"] >= r["first"], r["last"] - r["first"]), else_=(r.vmax - r["first"]) + (r["last"] - r.vmin))
     step = r["first"] - func.lag(r["last"]).over(partition_by=r.tag_id, order_by=r.bucket)
     off = bindparam("off", offset_ms, type_=BigInteger)
-    day = cast((r.bucket + off) / DAY_MS, BigInteger)
+    day = (r.bucket + off) // DAY_MS  # floor division on both (a plain / is true division on PostgreSQL)
     per_hour = (
         select(r.tag_id.label("tag_id"), day.label("day"), cast(inner, Float).label("inner"), step.label("step"))
         .where(r.tag_id.in_(ids), r.bucket >= t0, r.bucket < t1)

@@ -308,6 +308,13 @@ def test_roles_match_the_requirements() -> None:
         for route in ("/energy/export.csv", "/energy/export.xlsx"):
             assert allowed(p[role], policy.ROUTES[route]), (role, route)
     assert not sees(Role.ON_CALL, "/energy") and not allowed(p[Role.ON_CALL], policy.ROUTES["/energy/export.csv"])
+    # environment: stack emissions against their limits (H5): executives, dispatchers, administrators; downloads too
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/environment"), role
+        for route in ("/environment/export.csv", "/environment/export.xlsx"):
+            assert allowed(p[role], policy.ROUTES[route]), (role, route)
+    assert not sees(Role.ON_CALL, "/environment")
+    assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)
@@ -315,6 +322,7 @@ def test_roles_match_the_requirements() -> None:
     assert sees(Role.EXECUTIVE, "/production") and not exe.can(policy.Perm.DOWNTIME)
     assert sees(Role.DISPATCHER, "/production") and p[Role.DISPATCHER].can(policy.Perm.DOWNTIME)
     assert sees(Role.ADMIN, "/production") and not sees(Role.ON_CALL, "/production")
+    assert not exe.can(policy.Perm.PLAN) and p[Role.DISPATCHER].can(policy.Perm.PLAN)
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):
         assert sees(Role.DISPATCHER, path), path

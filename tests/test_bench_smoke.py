@@ -118,20 +118,34 @@ def check_production(f: Figures) -> None:
     _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
 
 
+def check_spc(f: Figures) -> None:
+    assert f["points"] == 500
+    _positive(f, "chart_ms", "xbar_ms", "flagged", "cpk")
+
+
 def check_plant(f: Figures) -> None:
     assert f["built"] == {"tags": 2500, "badges": 400, "cameras": 70}
     assert (f["tags"], f["badges"], f["cameras"], f["files"]) == (2500, 400, 70, 5)
     _positive(f, "load_s", "read_s", "check_s", "lines")
 
 
+def check_energy(f: Figures) -> None:
+    assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    assert f["daily_values"] == f["meters"] * f["days"]
+    assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
+    "energy": check_energy,
     "ingest": check_ingest,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "spc": check_spc,
     "trend": check_trend,
     "video": check_video,
 }

@@ -18,7 +18,7 @@ from plant.schema import Medium, Plant
 from simulator.backfill import backfill
 from simulator.model import SmelterModel
 from store.db import make_engine, migrate, session_scope
-from store.energy import consumption
+from store.energy import consumption, hourly
 from store.samples import write_samples
 from store.tags import sync_tags, tag_ids
 from tests.energyutil import OUTAGE_AFTER_S, OUTAGE_S, energy_plant, energy_plant_data
@@ -72,6 +72,20 @@ def test_meter_errors_name_the_entry(tmp_path: Path) -> None:
     assert "meter_events[0] (air-leak).meter" in msg and "reads no tag" in msg
     assert "meter_events[1] (blower-reset).meter" in msg and "unknown meter" in msg
     data = energy_plant_data()
+    data["energy"] = {
+        "kgce": {"electricity": 0.1229},
+        "intensities": [
+            {"id": "k1", "name": "a", "meters": ["E-SM", "nope"], "counters": ["FF-1.TEMP"]},
+            {"id": "k2", "name": "b", "meters": ["E", "A"], "counters": ["FF-1.CONC_FED"]},
+            {"id": "k3", "name": "c", "meters": ["E", "A"], "counters": ["FF-1.CONC_FED"], "measure": "kgce"},
+        ],
+    }
+    msg = _problems(tmp_path, data)
+    assert "energy.intensities[0] (k1).meters: unknown meter 'nope'" in msg
+    assert "energy.intensities[0] (k1).counters: 'FF-1.TEMP' is not a production counter tag" in msg
+    assert "energy.intensities[1] (k2).meters: a native intensity needs meters of one medium" in msg
+    assert "energy.intensities[2] (k3).meters: no kgce factor for compressed_air" in msg
+    data = energy_plant_data()
     data["meter_events"][2]["value"] = float("nan")
     assert "meter_events[2] (ff-swap).value" in _problems(tmp_path, data)
 
@@ -109,14 +123,17 @@ def _backfill_with_truth(plant: Plant, db_url: str) -> dict[int, dict[str, float
     return truth
 
 
-def _read(plant: Plant, db_url: str, kind: PeriodKind, t0: int, t1: int) -> tuple[Any, dict[str, int]]:
+def _read(
+    plant: Plant, db_url: str, kind: PeriodKind, t0: int, t1: int, by_hour: bool = False
+) -> tuple[Any, dict[str, int]]:
     engine = make_engine(db_url)
     try:
         with session_scope(engine) as s:
             ids = tag_ids(s)
             rates = {ids[t]: r for t, r in max_rates(plant).items()}
             tags = [ids[t] for t in max_rates(plant)] + [ids[t] for m in plant.meters if m.tag for t in [m.tag]]
-            got = consumption(s, tags, periods(kind, t0, t1, plant.tz(), shift_starts(plant)), rates)
+            count = hourly if by_hour else consumption
+            got = count(s, tags, periods(kind, t0, t1, plant.tz(), shift_starts(plant)), rates)
     finally:
         engine.dispose()
     return got, ids
@@ -137,6 +154,10 @@ def test_consumption_equals_the_simulators_truth_and_reconciliation_flags_the_le
             have = got.values[ids[tag]][d]
             assert have is not None, (tag, d)
             assert have == pytest.approx(want, rel=1e-3), (tag, d)
+    # counted hour by hour (every step checked) the days come out the same
+    by_hour, _ = _read(plant, db_url, PeriodKind.DAY, T0, T0 + DAYS * DAY, by_hour=True)
+    for tag in meters:
+        assert by_hour.values[ids[tag]] == pytest.approx(got.values[ids[tag]], rel=1e-6), tag
     # hours: within 0.1 % where the meter was read; unknown (never zero) where the outage was
     got, ids = _read(plant, db_url, PeriodKind.HOUR, T0, T0 + DAYS * DAY)
     acid = got.values[ids["AP-1.ELEC"]]

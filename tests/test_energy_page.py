@@ -52,7 +52,18 @@ class Store:
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     tmp = tmp_path_factory.mktemp("energy-page")
     data = energy_plant_data()
-    data["energy"] = {"currency": "CNY", "prices": {"electricity": 0.6, "compressed_air": 0.12}}
+    data["energy"] = {
+        "currency": "CNY",
+        "prices": {"electricity": 0.6, "compressed_air": 0.12},
+        "kgce_basis": "equivalent",
+        "kgce": {"electricity": 0.3, "compressed_air": 0.04},
+        "intensities": [
+            {"id": "blow-power", "name": "Smelting area power per t of concentrate", "name_zh": "吨精矿熔炼电耗",
+             "meters": ["E-SM"], "counters": ["FF-1.CONC_FED"], "limit": 5},
+            {"id": "site-kgce", "name": "Site energy per t of acid", "name_zh": "吨酸综合能耗",
+             "meters": ["E", "A"], "counters": ["AP-1.ACID"], "measure": "kgce", "limit": 1000},
+        ],
+    }  # fmt: skip
     for m in data["meters"]:
         if m["id"] == "A-CV2":
             m["name"] = HOSTILE
@@ -120,7 +131,14 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, intensity, exports, error = outs
+    rows = _find(intensity, lambda d: d.get("type") == "Tr" and d.get("namespace") == "dash_html_components")
+    cells = [[_texts(td) for td in r["props"]["children"]] for r in rows[1:]]
+    assert [c[0][0] for c in cells] == ["Smelting area power per t of concentrate", "Site energy per t of acid"]
+    energy, made, per_t = (float(cells[0][i][0].split()[0].replace(",", "")) for i in (1, 2, 3))
+    assert per_t == pytest.approx(energy / made, rel=0.01) and cells[0][3][0].endswith("kWh/t")
+    assert cells[0][5][0] == t("energy.status.over", "en") and cells[1][5][0] == "OK"  # a limit of 5 kWh/t: over
+    assert cells[1][3][0].endswith("kgce/t") and "equivalent" in cells[1][6][0]
     card_texts = _texts(cards)
     assert "1" in card_texts  # one meter above the threshold: the smelting area's compressed-air main
     assert error == ""
@@ -148,7 +166,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[7] == ""
+    assert zh[8] == ""
     # a bad request answers with a message, never a server error
     bad = _refresh(app, client, "plutonium", "day", "2026-03-03", "energy")
     assert bad == [t("energy.bad_medium", "zh")]  # only the message changes
@@ -172,7 +190,7 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 4
+    assert len(sheets) == 5
     assert client.get(f"/energy/export.csv?{q}&table=nope").status_code == 400
     assert client.get("/energy/export.csv?medium=x&period=day").status_code == 400
     assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400

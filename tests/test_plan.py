@@ -91,9 +91,9 @@ def test_bad_files_are_refused_naming_the_cell(sqlite_url: str) -> None:
     engine.dispose()
 
 
-def test_newer_versions_replace_days_and_keep_history(sqlite_url: str) -> None:
-    migrate(sqlite_url)
-    engine = make_engine(sqlite_url)
+def test_newer_versions_replace_days_and_keep_history(db_url: str) -> None:
+    migrate(db_url)
+    engine = make_engine(db_url)
     month = to_csv(PLANT, demo_plan(PLANT, date(2026, 3, 1), date(2026, 3, 31)))
     change = (
         "日期,班次,产品,计划量\n2026-03-10,A,anode_cast,300\n2026-03-10,B,anode_cast,350\n2026-03-10,C,anode_cast,350\n"
@@ -131,11 +131,11 @@ def test_plan_status_by_hand() -> None:
     assert day_plans([]) == {}
 
 
-def test_daily_amounts_equal_the_counters(sqlite_url: str) -> None:
+def test_daily_amounts_equal_the_counters(db_url: str) -> None:
     """A counter read every minute for two days (with a reset): each plant day's amount from the hourly
     rollups equals ``store.counters.counter_increase`` over the same day."""
-    migrate(sqlite_url)
-    engine = make_engine(sqlite_url)
+    migrate(db_url)
+    engine = make_engine(db_url)
     d0 = plant_ms(PLANT, 2026, 3, 10)
     with session_scope(engine) as session:
         tid = sync_tags(session, PLANT)["CW1.ANODE_CAST"]
@@ -154,3 +154,27 @@ def test_daily_amounts_equal_the_counters(sqlite_url: str) -> None:
             exact = counter_increase(session, [tid], d0 + k * DAY_MS, d0 + (k + 1) * DAY_MS - 1)[tid]
             assert days[(d0 + k * DAY_MS + offset) // DAY_MS] == pytest.approx(exact, abs=0.5), k
     engine.dispose()
+
+
+def test_import_command(sqlite_url: str, tmp_path: Path) -> None:
+    """``python -m store.plan import``: a bad file exits 1 naming the cell and stores nothing; a good one is
+    a version listed by ``versions``."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"date,product,target\n2026-03-01,anode_cast,-5\n")
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(to_xlsx(PLANT, demo_plan(PLANT, date(2026, 3, 1), date(2026, 3, 2)), "zh"))
+    plant_file = str(ROOT / "plant" / "demo_smelter.yaml")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "store.plan", *args, "--db", sqlite_url, "--plant", plant_file]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=120, check=False)
+
+    refused_run = run("import", str(bad), "--user", "planner-li")
+    assert refused_run.returncode == 1 and "C2: -5.0 is not an amount" in refused_run.stderr
+    ok = run("import", str(good), "--user", "planner-li")
+    assert ok.returncode == 0 and "version 1: 12 targets, 2026-03-01 to 2026-03-02" in ok.stdout, ok.stderr
+    listed = run("versions")
+    assert listed.stdout.splitlines() == ["1\t2026-03-01..2026-03-02\t12\tplanner-li\tgood.xlsx"]

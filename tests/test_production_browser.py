@@ -6,14 +6,19 @@ this page's show the same number."""
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_production_page import Seeded, seed_production
+from plant.loader import load_plant
+from simulator.plan import demo_plan, to_xlsx
+from tests.test_production_page import DEMO, Seeded, seed_production
 from tests.webutil import ARTIFACTS, WAIT_MS, browser, serve_app, watch_page
 
 pytestmark = pytest.mark.slow
+PLANT = load_plant(DEMO)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +54,8 @@ def test_production_wall_and_phone(seeded: Seeded) -> None:
             context.close()
 
 
-def test_reason_in_two_clicks_and_one_kpi_on_two_views(seeded: Seeded) -> None:
+def test_reason_in_two_clicks_and_one_kpi_on_two_views(seeded: Seeded, tmp_path: Path) -> None:
+    tmp = tmp_path
     with serve_app(seeded.settings, role="dispatcher", clock=seeded.clock) as base, browser() as b:
         context, page, (errors, _) = _open(b, base, 1920, 1080, "en")
         page.wait_for_selector(".sw-reason-pick", timeout=WAIT_MS)
@@ -64,6 +70,17 @@ def test_reason_in_two_clicks_and_one_kpi_on_two_views(seeded: Seeded) -> None:
             f"document.querySelector('#production-unassigned-count').innerText === '{waiting - 1}'", timeout=WAIT_MS
         )
         page.screenshot(path=str(ARTIFACTS / "production-assigned-1920x1080-en.png"))
+        # a plan file: a bad one is refused naming its cell, a good Excel file with Chinese headers imports
+        upload = page.locator("#production-plan-upload input[type=file]")
+        bad = tmp / "bad.csv"
+        bad.write_bytes(b"date,product,target\n2026-03-13,anode_cast,lots\n")
+        upload.set_input_files(str(bad))
+        page.wait_for_selector("#production-plan-msg:has-text(\"C2: 'lots' is not a number\")", timeout=WAIT_MS)
+        good = tmp / "计划.xlsx"
+        good.write_bytes(to_xlsx(PLANT, demo_plan(PLANT, date(2026, 3, 12), date(2026, 3, 14)), "zh"))
+        upload.set_input_files(str(good))
+        page.wait_for_selector("#production-plan-msg:has-text('Imported as v2')", timeout=WAIT_MS)
+        page.wait_for_selector("#production-plan-versions:has-text('计划.xlsx')", timeout=WAIT_MS)
         here = page.locator("#production-available-now").inner_text()
         assert not errors, errors
         context.close()

@@ -23,7 +23,7 @@ from settings import ROOT, Settings
 from simulator.backfill import backfill
 from store.db import make_engine, migrate, session_scope
 from store.equipment import state_spans
-from store.models import Event, SecurityAudit
+from store.models import Event, PlanVersion, SecurityAudit
 from tests.fakeclock import plant_ms
 from tests.webutil import callback_key, logged_in_client, request_as
 
@@ -202,11 +202,12 @@ def test_plan_against_actual_from_the_shipped_plan(app: Any, seeded: Seeded) -> 
     per_day = 50 * 24 * 0.96
     month = anode["month"]
     assert month["label"] == "2026-03"
-    assert month["plan_full"] == pytest.approx(30 * per_day)  # the 20th is the planned shutdown
+    # the demo plan starts with the history (the 12th): 20 days of March but the 20th, a planned shutdown
+    assert month["plan_full"] == pytest.approx(19 * per_day)
     now = int(seeded.clock() * 1000)
     day0 = plant_ms(plant, 2026, 3, 12)
     fraction = (now - day0) / 86_400_000
-    assert month["plan_to_date"] == pytest.approx(11 * per_day + per_day * fraction)
+    assert month["plan_to_date"] == pytest.approx(per_day * fraction)
     engine = make_engine(seeded.settings.db_url)
     with session_scope(engine) as session:
         ids = tag_ids(session)
@@ -215,6 +216,83 @@ def test_plan_against_actual_from_the_shipped_plan(app: Any, seeded: Seeded) -> 
     today = sum(got.values())
     assert anode["day"]["actual"] == pytest.approx(today, rel=0.01)  # hourly rollups against the exact amount
     assert month["actual"] == anode["day"]["actual"]  # no history before today in this store
-    assert month["rate_needed"] == pytest.approx((30 * per_day - month["actual"]) / (18 + 1 - fraction))  # not the 20th
-    assert head[0] == "产品" and any(r[0] == "阳极铜" for r in rows)
+    assert month["rate_needed"] == pytest.approx((19 * per_day - month["actual"]) / (18 + 1 - fraction))
+    assert head[:2] == ["产品", "工序"] and ["阳极铜", "阳极浇铸"] in [r[:2] for r in rows]
     assert anode["shift"]["label"] == "B" and anode["year"]["label"] == "2026"
+
+
+def test_overview_tiles_use_the_same_plan(app: Any, seeded: Seeded) -> None:
+    """The overview's production tiles take their plan from the imported plan, through the same engine:
+    plan and plan to date of the shift and the day equal those of plan against actual."""
+    from webapp.live.production import plan_data
+    from webapp.live.summary import summary
+
+    with request_as(app, seeded.settings, "/", "executive"):
+        summ = summary()
+        plan = plan_data()
+    tiles = {r["key"]: r for r in summ["production"]}
+    for row in plan["products"]:
+        for kind in ("shift", "day"):
+            tile, ours = tiles[row["key"]][kind], row[kind]
+            assert tile["plan_full"] == pytest.approx(ours["plan_full"]), (row["key"], kind)
+            assert tile["plan_to_date"] == pytest.approx(ours["plan_to_date"]), (row["key"], kind)
+    assert tiles["anode_cast"]["day"]["plan_full"] == pytest.approx(50 * 24 * 0.96)  # not the nominal 50 t/h x 24
+
+
+def _upload_body(app: Any, name: str, data: bytes) -> dict[str, Any]:
+    import base64
+
+    key = callback_key(app, "production-plan-msg.children")
+    encoded = "data:text/csv;base64," + base64.b64encode(data).decode()
+    return {
+        "output": key,
+        "outputs": [
+            {"id": "production-plan-msg", "property": "children"},
+            {"id": "production-plan-versions", "property": "children"},
+        ],
+        "inputs": [{"id": "production-plan-upload", "property": "contents", "value": encoded}],
+        "state": [{"id": "production-plan-upload", "property": "filename", "value": name}],
+        "changedPropIds": ["production-plan-upload.contents"],
+    }
+
+
+def test_import_a_plan_file_from_the_page(app: Any, seeded: Seeded) -> None:
+    """A dispatcher imports a plan file as a new version (audited); a bad file is refused with its cells and
+    stores nothing; an executive may not import."""
+    from webapp.live.production import plan_data
+
+    good = "日期,班次,产品,计划量\n2026-03-12,A,阳极铜,300\n2026-03-12,B,阳极铜,420\n2026-03-12,C,阳极铜,420\n".encode()
+    bad = b"date,product,target\n2026-03-13,anode_cast,12O0\n"
+    executive = logged_in_client(app, seeded.settings, "executive")
+    assert executive.post("/_dash-update-component", json=_upload_body(app, "p.csv", good)).status_code == 403
+    dispatcher = logged_in_client(app, seeded.settings, "dispatcher")
+    refused = dispatcher.post("/_dash-update-component", json=_upload_body(app, "<b>p</b>.csv", bad))
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "C2: '12O0' is not a number" in text and "nothing imported" in text
+    engine = make_engine(seeded.settings.db_url)
+    with session_scope(engine) as session:
+        before = session.scalars(select(PlanVersion)).all()
+    ok = dispatcher.post("/_dash-update-component", json=_upload_body(app, "3月12日调整.csv", good))
+    assert ok.status_code == 200 and "Imported as v" in ok.get_data(as_text=True)
+    with session_scope(engine) as session:
+        after = session.scalars(select(PlanVersion).order_by(PlanVersion.id)).all()
+        audit = session.scalars(select(SecurityAudit).where(SecurityAudit.event == "plan_imported")).all()
+    engine.dispose()
+    assert len(after) == len(before) + 1 and after[-1].user == "test-dispatcher" and after[-1].rows == 3
+    assert [(a.user, a.detail) for a in audit] == [("test-dispatcher", "3月12日调整.csv")]
+    with request_as(app, seeded.settings, "/production", "executive"):
+        anode = next(r for r in plan_data()["products"] if r["key"] == "anode_cast")
+    assert anode["day"]["plan_full"] == pytest.approx(1140.0) and anode["shift"]["plan_full"] == pytest.approx(420.0)
+
+
+def test_by_shift_adds_up_to_the_day(app: Any, seeded: Seeded) -> None:
+    """The shifts of today split the day's times and count each failure once."""
+    from webapp.live.production import production_data
+
+    with request_as(app, seeded.settings, "/production", "executive"):
+        data = production_data("day")
+    shifts = data["shifts"]
+    assert [r["shift"] for r in shifts] == ["B", "A"]  # newest first: 08:00-10:00 and 00:00-08:00
+    assert sum(r["run_h"] for r in shifts) == pytest.approx(data["total"]["run_h"])
+    assert sum(r["failures"] for r in shifts) == data["total"]["failures"]
+    assert sum(r["short_stops"] for r in shifts) == sum(1 for d in data["downtime"] if d["short"])

@@ -217,6 +217,7 @@ def test_static_scene_is_json_and_complete(demo: Plant) -> None:
     assert spec["text"]["level.red"] == "Major risk"
     zh = static_scene(demo, bundle, "zh", mesh_url="/m.bin", deck_url="/d.js", ids={})
     assert zh["zones"][0]["n"] == demo.zones[0].name_zh
+    assert [z["f"] for z in spec["zones"]] == [z.floors for z in demo.zones] and max(z["f"] for z in spec["zones"]) > 1
     assert set(LAYER_KEYS) >= {"zones", "equipment", "people", "vehicles", "fences", "cameras", "muster", "roads"}
 
 

@@ -267,6 +267,7 @@ def test_scene_wall_and_phone(tmp_path: Path) -> None:
             " return {layers: s.deck.props.layers.map(l => l.id), people: s.live.b.length}; })()"
         )
         assert "zones" in scene["layers"] and "people" in scene["layers"] and "vehicles" in scene["layers"]
+        assert "zone-floors" in scene["layers"]  # buildings with several floors show their slabs
         assert any(i.startswith("eq-") for i in scene["layers"])
         assert scene["people"] > 10
 

@@ -22,13 +22,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.auditlog import DOWNTIME_REASON
+from auth.auditlog import DOWNTIME_REASON, PLAN_IMPORTED
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
 from plant.schema import Plant
 from store.alarms import submit_command
 from store.db import session_scope
 from store.equipment import assign_reason
+from store.models import PlanVersion
+from store.plan import import_plan
 from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
@@ -132,6 +134,24 @@ def downtime_reason(session: Session, op: Operator, event_id: int, reason: str, 
         data={"equipment": before.source, "start_ms": before.ts_start},
         session=session,
     )
+
+
+def import_plan_file(
+    session: Session, op: Operator, data: bytes, name: str, *, now_ms: int, plant: Plant
+) -> PlanVersion:
+    """Import a production plan file as a new version (whole or not at all: ``engine.plan.PlanFileError``, a
+    ``ValueError``, names the cells at fault) and record it in the security audit log, in one transaction."""
+    version = import_plan(session, data, name, plant, op.user, now_ms)
+    audit(
+        PLAN_IMPORTED,
+        user=op.user,
+        address=op.address,
+        target=f"plan:{version.id}",
+        detail=version.source,
+        data={"first_day": version.first_day, "last_day": version.last_day, "rows": version.rows},
+        session=session,
+    )
+    return version
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

@@ -9,6 +9,7 @@ and the export routes into CSV and Excel.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 import math
@@ -20,9 +21,11 @@ from engine.energy import (
     LOSSES,
     MeterTree,
     PeriodKind,
+    intensities,
     max_rates,
     media,
     meter_tree,
+    node_values,
     period_of,
     periods,
     reconcile,
@@ -45,7 +48,7 @@ TREND_OF = {
     PeriodKind.MONTH: PeriodKind.DAY,
     PeriodKind.YEAR: PeriodKind.MONTH,
 }
-TABLES = ("top", "balance", "shifts", "trend")
+TABLES = ("top", "balance", "shifts", "trend", "intensity")
 
 
 class ViewError(ValueError):
@@ -203,6 +206,21 @@ def build_view(plant: Plant, medium: str, kind: str, anchor: int, now_ms: int) -
     }
 
 
+def build_intensity(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
+    """The plant file's energy per tonne over ``[t0, t1)``: every meter of every medium and the counters."""
+    if t1 <= t0 or not plant.energy.intensities:
+        return []
+    counters = sorted({c for ki in plant.energy.intensities for c in ki.counters})
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        meter_tags = [m.tag for m in plant.meters if m.tag and m.tag in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        got = consumption(session, [ids[tg] for tg in meter_tags + counters if tg in ids], [(t0, t1)], rates)
+    readings = {tg: (got.values.get(ids[tg]) or [None])[0] for tg in meter_tags}
+    production = {c: (got.values.get(ids[c]) or [None])[0] if c in ids else None for c in counters}
+    return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
+
+
 def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     plant = web.plant()
     now = web.now_ms()
@@ -212,6 +230,24 @@ def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         ENERGY_SECONDS,
         lambda: build_view(plant, medium, kind, anchor, now),
     )
+
+
+def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
+    """Energy per tonne over the view's period (the same for every medium), shared like the view."""
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:intensity:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_intensity(plant, this[0], min(this[1], now)),
+    )
+
+
+def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    """The view of one medium with the period's energy per tonne (a new dict: the shared ones stay as they are)."""
+    return {**view_data(medium, kind, anchor), "intensity": intensity_data(kind, anchor)}
 
 
 # --- tables (page and export share them) --------------------------------------------------------------------
@@ -292,6 +328,37 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], money(data, r["value"])]
             for r in data["shifts"]
         ]
+        return head, rows
+    if table == "intensity":
+        head = [
+            t("energy.col.kpi", lang),
+            t("energy.col.energy", lang),
+            t("energy.col.production", lang),
+            t("energy.col.intensity", lang),
+            t("energy.col.limit", lang),
+            t("energy.col.status", lang),
+            t("energy.col.basis", lang),
+        ]
+        rows = []
+        for k in data.get("intensity") or []:
+            energy_unit = k["unit"].removesuffix("/t")
+            status = (
+                "energy.status.unknown"
+                if k["value"] is None
+                else ("energy.status.over" if k["over"] else "energy.status.ok")
+            )
+            basis = t(f"energy.basis.{k['basis']}", lang) if k["basis"] else ""
+            rows.append(
+                [
+                    label(k["name"], k["name_zh"], lang),
+                    f"{k['energy']:,.0f} {energy_unit}" if k["energy"] is not None else None,
+                    f"{k['production']:,.0f} t" if k["production"] is not None else None,
+                    f"{k['value']:,.1f} {k['unit']}" if k["value"] is not None else None,
+                    f"{k['limit']:,.0f} {k['unit']}" if k["limit"] is not None else "",
+                    t(status, lang),
+                    "; ".join(x for x in (basis, k["limit_source"]) if x),
+                ]
+            )
         return head, rows
     if table == "trend":
         head = [

@@ -22,6 +22,7 @@ from engine.equipment import (
     MAINTENANCE,
     Downtime,
     EquipmentKpi,
+    StateSpan,
     available_now,
     combine,
     downtime_events,
@@ -30,21 +31,22 @@ from engine.equipment import (
     pareto,
     unassigned,
 )
-from engine.plan import plan_report
+from engine.plan import plan_report, product_index
 from engine.production import periods
-from engine.shifts import day_start
+from engine.shifts import day_start, shift_windows
 from i18n import label, t
 from plant.schema import EquipmentKind, Plant, TagKind
 from store.counters import counter_increase
 from store.db import session_scope
 from store.equipment import state_spans
-from store.plan import plan_in_force, product_daily, product_tags
+from store.plan import plan_in_force, product_daily, product_tags, versions
 from store.tags import tag_ids
 from webapp import context as web
 
 DATA_SECONDS = 15
+MAX_SHIFTS = 21  # shifts shown by shift (a week of three shifts)
 WINDOWS = ("shift", "day", "7d", "30d")
-TABLES = ("units", "classes", "oee", "downtime", "pareto", "plan")
+TABLES = ("units", "classes", "shifts", "oee", "downtime", "pareto", "plan")
 PARETO_BY = ("minutes", "count", "lost")
 # Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
 # every other unit with a counter runs continuously and shows actual feed rate against design rate.
@@ -138,6 +140,24 @@ def compute(plant: Plant, spans: dict[str, list[Any]], produced: dict[str, float
                 ss, t0, now, now, short_stop_minutes=plant.production.short_stop_minutes, design_rates=dict(rates)
             )
     events.sort(key=lambda d: (-d.start_ms, d.equipment))
+    shift_rows = []
+    for sid, day, s0, s1 in shift_windows(plant, t0, now)[-MAX_SHIFTS:]:
+        k = combine("plant", [equipment_kpi(e, spans.get(e, []), s0, s1, now) for e in kpis])
+        evs = [d for d in events if d.start_ms < s1 and (d.end_ms is None or d.end_ms > s0)]
+        shift_rows.append(
+            {
+                "shift": sid,
+                "day": day,
+                "start_ms": s0,
+                **_kpi_dict(k),
+                "downtime_min": math.fsum(
+                    StateSpan(d.equipment, d.state, d.start_ms, d.end_ms).clipped(s0, min(s1, now)) / 60_000
+                    for d in evs
+                    if not d.short
+                ),
+                "short_stops": sum(1 for d in evs if d.short and s0 <= d.start_ms < s1),
+            }
+        )
     return {
         "t0": t0,
         "now_ms": now,
@@ -145,6 +165,7 @@ def compute(plant: Plant, spans: dict[str, list[Any]], produced: dict[str, float
         "classes": class_rows,
         "total": total,
         "oee": oee_rows,
+        "shifts": shift_rows[::-1],
         "downtime": [
             {
                 "event_id": d.event_id,
@@ -287,6 +308,31 @@ def table(
                     _num(r["mttr_h"], 2),
                 ]
             )
+        return head, rows
+    if name == "shifts":
+        head = [
+            h("shift"),
+            h("availability"),
+            h("run_h"),
+            h("fault_h"),
+            h("failures"),
+            h("mttr_h"),
+            h("downtime_min"),
+            h("short_stops"),
+        ]
+        rows = [
+            [
+                f"{r['day']} {r['shift']}",
+                _pct(r["availability"]),
+                _num(r["run_h"]),
+                _num(r["state_h"].get("fault")),
+                str(r["failures"]),
+                _num(r["mttr_h"], 2),
+                _num(r["downtime_min"], 0),
+                str(r["short_stops"]),
+            ]
+            for r in data["shifts"]
+        ]
         return head, rows
     if name == "oee":
         head = [h("unit"), h("availability"), h("performance"), h("basis"), h("quality"), h("oee"), h("produced_t")]
@@ -440,6 +486,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
 
     head = [
         h("product"),
+        h("process"),
         h("period"),
         h("plan_full"),
         h("plan_to_date"),
@@ -447,6 +494,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         h("completion"),
         h("rate_needed"),
     ]
+    process_of = dict(product_index(plant).values())
     rows = []
     for r in data["products"]:
         s = r.get(kind)
@@ -458,6 +506,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         rows.append(
             [
                 title,
+                _process_label(process_of.get(r["key"], ""), lang),
                 s["label"],
                 _num(s["plan_full"]),
                 _num(s["plan_to_date"]),
@@ -467,3 +516,31 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
             ]
         )
     return head, rows
+
+
+def _process_label(process: str, lang: str) -> str:
+    key = f"production.process.{process}"
+    text = t(key, lang)
+    return process.replace("_", " ") if text == key else text
+
+
+def plan_versions(limit: int = 6) -> list[dict[str, Any]]:
+    """The newest plan versions: days covered, targets, when, by whom, from which file."""
+    with session_scope(web.engine()) as session:
+        return [
+            {
+                "id": v.id,
+                "first_day": v.first_day,
+                "last_day": v.last_day,
+                "rows": v.rows,
+                "ts": v.ts,
+                "user": v.user,
+                "source": v.source,
+            }
+            for v in versions(session)[:limit]
+        ]
+
+
+def forget_plan() -> None:
+    """Drop the cached plan against actual (after an import, so every screen sees the new version)."""
+    web.cache.delete("sw:production:plan")

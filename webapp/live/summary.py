@@ -16,10 +16,13 @@ import math
 from typing import Any
 
 from engine.chain import chain
+from engine.clock import to_local
 from engine.metering import site_meters
+from engine.plan import planned_rate
 from engine.production import periods, plan_actual, products
 from store.counters import counter_increase
 from store.db import session_scope
+from store.plan import plan_in_force
 from store.tags import tag_ids
 from store.trend import trend
 from webapp import context as web
@@ -94,7 +97,8 @@ def pct(ratio: float | None) -> str:
 
 @web.shared(SUMMARY_SECONDS)
 def summary() -> dict[str, Any]:
-    """Production this shift and today per product vs plan, and energy used today per medium."""
+    """Production this shift and today per product vs plan (the imported plan in force today, or the counters'
+    nominal rates without one), and energy used today per medium."""
     plant = web.plant()
     now = web.now_ms()
     prods = products(plant)
@@ -104,6 +108,8 @@ def summary() -> dict[str, Any]:
         ids = tag_ids(session)
         wanted = [t for p in prods for t in p.tags] + [t for m in meters for t in m.tags]
         by_name = {name: ids[name] for name in wanted if name in ids}
+        today = to_local(now, plant.tz()).date()
+        plan = plan_in_force(session, today, today)  # the imported plan where there is one, else nominal rates
         amounts: dict[str, dict[str, float]] = {}
         for kind, period in windows.items():
             got = counter_increase(session, list(by_name.values()), period.start_ms, now)
@@ -117,9 +123,11 @@ def summary() -> dict[str, Any]:
             "name_zh": p.name_zh,
             "rate_per_h": p.rate_per_h,
         }
+        day_plan = plan.get(p.key, {}).get(today)
         for kind, period in windows.items():
             parts = [amounts[kind][t] for t in p.tags if t in amounts[kind]]
-            pa = plan_actual(math.fsum(parts) if parts else 0.0, p.rate_per_h, period, now)
+            rate = p.rate_per_h if day_plan is None else planned_rate(day_plan, period)
+            pa = plan_actual(math.fsum(parts) if parts else 0.0, rate, period, now)
             row[kind] = {
                 "actual": pa.actual if parts else None,
                 "plan_to_date": pa.plan_to_date,

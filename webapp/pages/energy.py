@@ -11,7 +11,6 @@ shared by every screen for ``ENERGY_SECONDS``). Dark, sized for wall screens, st
 from __future__ import annotations
 
 import logging
-from html import escape as html_escape
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,13 +21,14 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from engine.clock import to_local
-from engine.energy import LOSSES, media
+from engine.energy import media
 from i18n import t
 from plant import Plant
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.live.energy import KINDS, ViewError, change, money, node_name, parse_view, table_rows, view_data
+from webapp.live.energy import KINDS, ViewError, change, full_view, money, parse_view, table_rows
 from webapp.live.summary import fmt_number
+from webapp.panels.energy.figures import CHART_HEIGHT, SANKEY_HEIGHT, layout_of, sankey_figure, trend_figure
 from webapp.shell import ids as shell_ids
 
 logger = logging.getLogger(__name__)
@@ -36,12 +36,8 @@ logger = logging.getLogger(__name__)
 dash.register_page(__name__, path="/energy", name="nav.energy", order=15, title=web.page_title("nav.energy"))
 
 REFRESH_TICKS = 30  # shell ticks (2 s) between refreshes
-SANKEY_HEIGHT = 520
-CHART_HEIGHT = 340
 TOP_N = 15
 GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
-LEVEL_COLORS = {"site": "#58a6ff", "area": "#a371f7", "process": "#3fb950", "equipment": "#d29922"}
-LOSS_COLOR, FLAG_COLOR = "#8b949e", "#e5484d"
 
 
 class ids:  # noqa: N801 - a namespace of this page's component ids
@@ -55,6 +51,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     TOP = "energy-top"
     BALANCE = "energy-balance"
     SHIFTS = "energy-shifts"
+    INTENSITY = "energy-intensity"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
 
@@ -65,117 +62,6 @@ def _fmt(v: float | None, digits: int | None = None) -> str:
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v * 100:+.1f} %"
-
-
-def _layout(fig: go.Figure, height: int, **extra: Any) -> go.Figure:
-    extra.setdefault("margin", {"l": 56, "r": 12, "t": 12, "b": 40})
-    fig.update_layout(
-        template="plotly_dark",
-        height=height,
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        font={"size": 14, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
-        **extra,
-    )
-    fig.update_xaxes(gridcolor="#222a35", zeroline=False)
-    fig.update_yaxes(gridcolor="#222a35", zeroline=False)
-    return fig
-
-
-def sankey_figure(data: dict[str, Any], unit_mode: str, lang: str) -> go.Figure:
-    """The hierarchy as flows (energy or money): parent -> child for every known, positive value; losses."""
-    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
-    nodes = data["nodes"]
-    order: list[str] = []
-    index: dict[str, int] = {}
-
-    def at(nid: str) -> int:
-        if nid not in index:
-            index[nid] = len(order)
-            order.append(nid)
-        return index[nid]
-
-    src: list[int] = []
-    dst: list[int] = []
-    val: list[float] = []
-    colors: list[str] = []
-    for nid, n in nodes.items():
-        parent = n.get("parent")
-        v = n.get("value")
-        if parent and v is not None and v > 0 and nodes.get(parent, {}).get("value"):
-            src.append(at(parent))
-            dst.append(at(nid))
-            val.append(v * factor)
-            colors.append("rgba(88,166,255,0.28)")
-    for pid, b in data["losses"].items():
-        v = b.get("value")
-        if v is not None and v > 0 and pid in nodes:
-            src.append(at(pid))
-            dst.append(at(f"{pid}/{LOSSES}"))
-            val.append(v * factor)
-            colors.append("rgba(229,72,77,0.55)" if b["flagged"] else "rgba(139,148,158,0.35)")
-    labels, node_colors = [], []
-    for nid in order:
-        name = html_escape(node_name(data, nid, lang))  # plotly reads labels as a little HTML: names stay text
-        if nid.endswith("/" + LOSSES):
-            b = data["losses"][nid.rsplit("/", 1)[0]]
-            share = b.get("share")
-            labels.append(f"{name} {share * 100:.1f} %" if share is not None else name)
-            node_colors.append(FLAG_COLOR if b["flagged"] else LOSS_COLOR)
-        else:
-            labels.append(name)
-            node_colors.append(LEVEL_COLORS.get(nodes[nid]["level"] or "", "#8b949e"))
-    unit = data["currency"] if unit_mode == "money" else data["unit"]
-    fig = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            valueformat=",.0f",
-            valuesuffix=f" {unit}",
-            node={"label": labels, "color": node_colors, "pad": 8, "thickness": 14, "line": {"width": 0}},
-            link={"source": src, "target": dst, "value": val, "color": colors},
-        )
-    )
-    return _layout(fig, SANKEY_HEIGHT, margin={"l": 8, "r": 8, "t": 8, "b": 8})
-
-
-def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> go.Figure:
-    """This period's consumption per hour, day or month (bars; a gap: no bar) against the period before (line)."""
-    tz = plant.tz()
-    tr = data["trend"]
-    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
-    fmt = "%H:%M" if data["trend_kind"] == "hour" else ("%Y-%m" if data["trend_kind"] == "month" else "%m-%d")
-    x = [to_local(s, tz).strftime(fmt) for s in tr["starts"]]
-    px = [to_local(s, tz).strftime(fmt) for s in tr["prev_starts"]]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(
-            x=list(range(len(x))),
-            y=[None if v is None else v * factor for v in tr["values"]],
-            name=t("energy.this_period", lang),
-            marker_color="#58a6ff",
-            customdata=x,
-            hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=list(range(len(px))),
-            y=[None if v is None else v * factor for v in tr["prev"]],
-            name=t("energy.prev_period", lang),
-            mode="lines+markers",
-            line={"color": "#d29922", "width": 2},
-            customdata=px,
-            hovertemplate="%{customdata}: %{y:,.0f}<extra></extra>",
-        )
-    )
-    n = max(len(x), len(px))
-    labels = (x + px[len(x) :])[:n] if len(x) < n else x
-    step = max(1, n // 12)
-    fig.update_xaxes(tickmode="array", tickvals=list(range(0, n, step)), ticktext=labels[::step])
-    unit = data["currency"] if unit_mode == "money" else data["unit"]
-    fig.update_yaxes(title_text=unit, rangemode="tozero")
-    legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
-    return _layout(fig, CHART_HEIGHT, legend=legend, margin={"l": 64, "r": 12, "t": 30, "b": 40})
 
 
 def _card(value: str, text: str, status: str = "", key: str = "") -> html.Div:
@@ -213,7 +99,7 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
             return html.Td(text, className="text-end text-nowrap")
         if v is None:
             return html.Td("–", className="text-end sw-muted", title=t("energy.unknown", lang))
-        flagged = v == t("energy.status.flagged", lang)
+        flagged = v in (t("energy.status.flagged", lang), t("energy.status.over", lang))
         return html.Td(str(v), className="sw-energy-flag" if flagged else "")
 
     return dbc.Table(
@@ -236,7 +122,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("top", "balance", "shifts", "trend")
+        for table in ("intensity", "top", "balance", "shifts", "trend")
     ]
     links.append(
         html.A(
@@ -250,7 +136,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
 
 
 def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dict[str, Any]:
-    data = view_data(view["medium"], view["kind"], view["anchor"])
+    data = full_view(view["medium"], view["kind"], view["anchor"])
     return {
         "cards": cards(data, lang),
         "sankey": sankey_figure(data, unit_mode, lang),
@@ -258,6 +144,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "top": _table(data, "top", plant, lang, TOP_N),
         "balance": _table(data, "balance", plant, lang),
         "shifts": _table(data, "shifts", plant, lang),
+        "intensity": _table(data, "intensity", plant, lang),
         "exports": _exports(view, lang),
     }
 
@@ -286,7 +173,7 @@ def layout(**query: str) -> html.Div:
         logger.exception("energy: store not readable, showing the page without data")
         blocks = None
     empty = html.Div(t("energy.unavailable", lang), className="sw-muted")
-    blank = _layout(go.Figure(), CHART_HEIGHT)
+    blank = layout_of(go.Figure(), CHART_HEIGHT)
     b = blocks or {
         "cards": empty,
         "sankey": blank,
@@ -294,6 +181,7 @@ def layout(**query: str) -> html.Div:
         "top": empty,
         "balance": empty,
         "shifts": empty,
+        "intensity": empty,
         "exports": [],
     }
     media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
@@ -332,6 +220,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.top", lang), html.Div(b["top"], id=ids.TOP)),
                     _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
+                    _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(
                         t("energy.exports", lang),
                         html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
@@ -352,6 +241,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.TOP, "children"),
     Output(ids.BALANCE, "children"),
     Output(ids.SHIFTS, "children"),
+    Output(ids.INTENSITY, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
     Input(ids.MEDIUM, "value"),
@@ -369,7 +259,8 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 7, t(exc.key, lang))
+        return (*[dash.no_update] * 8, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
-    return (b["cards"], b["sankey"], b["trend"], b["top"], b["balance"], b["shifts"], b["exports"], "")
+    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "exports")
+    return (*[b[k] for k in blocks], "")

@@ -11,6 +11,7 @@ one column on phones.
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 
@@ -21,9 +22,9 @@ from dash import ALL, Input, Output, State, callback, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from auth.policy import Perm
-from engine.clock import DATE_MINUTE, format_local
+from engine.clock import DATE_MINUTE, DAY_MINUTE, format_local
 from engine.equipment import pareto, unassigned
-from engine.plan import HORIZONS
+from engine.plan import HORIZONS, PlanFileError
 from i18n import label, t
 from plant.schema import Plant
 from webapp import commands
@@ -35,8 +36,10 @@ from webapp.live.production import (
     availability_now,
     events,
     forget,
+    forget_plan,
     plan_data,
     plan_table,
+    plan_versions,
     production_data,
     reason_labels,
     table,
@@ -64,11 +67,15 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     WINDOW = "production-window"
     HORIZON = "production-horizon"
     PLAN = "production-plan"
+    PLAN_UPLOAD = "production-plan-upload"
+    PLAN_MSG = "production-plan-msg"  # the import's answer (its line in auth.policy.ACTION_OUTPUTS)
+    PLAN_VERSIONS = "production-plan-versions"
     BY = "production-by"
     CARDS = "production-cards"
     PARETO = "production-pareto"
     OEE = "production-oee"
     CLASSES = "production-classes"
+    SHIFTS = "production-shifts"
     UNITS = "production-units"
     UNASSIGNED = "production-unassigned"
     DOWNLOADS = "production-downloads"
@@ -128,18 +135,25 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     return fig
 
 
+def _short(name: str, most: int = 24) -> str:
+    """A bar's label: the reason without its category, cut to ``most`` characters (phones, wall screens)."""
+    leaf = name.rsplit(" / ", 1)[-1]
+    return leaf if len(leaf) <= most else leaf[: most - 1] + "…"
+
+
 def pareto_figure(data: dict[str, Any], plant: Plant, lang: str, by: str) -> go.Figure:
     """Downtime by reason, largest first (minutes, events or lost tonnes), with the cumulative share."""
     rows = pareto(events(data), by=by)[:PARETO_BARS]
     names = reason_labels(plant, lang)
     fig = go.Figure()
-    x = [names.get(r.key, r.key) for r in rows]
+    x = [_short(names.get(r.key, r.key)) for r in rows]
     fig.add_trace(
         go.Bar(
             x=x,
             y=[getattr(r, by) for r in rows],
             marker_color=BAR_COLOR,
-            hovertemplate="%{x}<br>%{y:,.1f}<extra></extra>",
+            customdata=[names.get(r.key, r.key) for r in rows],
+            hovertemplate="%{customdata}<br>%{y:,.1f}<extra></extra>",
         )
     )
     fig.add_trace(
@@ -198,6 +212,53 @@ def may_assign() -> bool:
     return user is not None and user.can(Perm.DOWNTIME)
 
 
+def _can(perm: Perm) -> bool:
+    user = current_user()
+    return user is not None and user.can(perm)
+
+
+def versions_block(lang: str) -> Any:
+    """The newest plan versions; who imported them only for those who may see names."""
+    rows = plan_versions()
+    if not rows:
+        return html.Div(t("production.no_versions", lang), className="sw-muted small")
+    names = _can(Perm.NAMES)
+    tz = web.plant().tz()
+    head = [t(f"production.col.{k}", lang) for k in ("version", "days", "targets", "imported")]
+    head += [t("production.col.by", lang)] if names else []
+    head += [t("production.col.file", lang)]
+    body = []
+    for v in rows:
+        cells = [
+            f"v{v['id']}",
+            f"{v['first_day']} – {v['last_day']}",
+            str(v["rows"]),
+            format_local(v["ts"], tz, DATE_MINUTE),
+        ]
+        cells += [v["user"]] if names else []
+        cells += [v["source"]]
+        body.append(html.Tr([html.Td(c) for c in cells]))
+    return dbc.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+        className="sw-kpi-table sw-table small",
+        size="sm",
+        responsive=True,
+    )
+
+
+def upload_block(lang: str) -> Any:
+    if not _can(Perm.PLAN):
+        return html.Div()
+    return dcc.Upload(
+        id=ids.PLAN_UPLOAD,
+        children=html.Div(t("production.upload", lang)),
+        accept=".csv,.xlsx",
+        multiple=False,
+        max_size=20 * 1024 * 1024,
+        className="sw-upload",
+    )
+
+
 def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: bool) -> Any:
     waiting = unassigned(events(data))[:MAX_UNASSIGNED]
     if not waiting:
@@ -224,7 +285,7 @@ def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: boo
                 [
                     html.Td(names.get(d.equipment, d.equipment), className="sw-unit-cell"),
                     html.Td(t(f"overview.state.{d.state}", lang)),
-                    html.Td(format_local(d.start_ms, tz, DATE_MINUTE), className="text-nowrap"),
+                    html.Td(format_local(d.start_ms, tz, DAY_MINUTE), className="text-nowrap"),
                     html.Td(f"{d.minutes:,.0f}", className="text-end"),
                     html.Td(f"{d.lost:,.1f}", className="text-end"),
                     html.Td(picker, className="sw-reason-cell"),
@@ -242,7 +303,7 @@ def unassigned_block(data: dict[str, Any], plant: Plant, lang: str, pickers: boo
 
 def downloads(window: str, lang: str, by: str, horizon: str = "month") -> list[Any]:
     links: list[Any] = [html.Span(t("production.download", lang), className="sw-muted me-1")]
-    for name in ("plan", "units", "classes", "oee", "downtime", "pareto"):
+    for name in ("plan", "units", "classes", "shifts", "oee", "downtime", "pareto"):
         q = f"?window={window}&lang={lang}&by={by}&horizon={horizon}"
         links.append(
             html.Span(
@@ -266,7 +327,7 @@ def plan_block(plant: Plant, lang: str, horizon: str) -> Any:
         logger.exception("production: plan against actual not readable")
         return html.Div(t("production.plan_unavailable", lang), className="sw-muted py-2")
     head, rows = plan_table(data, horizon, plant, lang)
-    return _table(head, rows, t("production.no_plan", lang), text_cols=(0, 1))
+    return _table(head, rows, t("production.no_plan", lang), text_cols=(0, 1, 2))
 
 
 def render(
@@ -279,6 +340,7 @@ def render(
         "pareto": pareto_figure(data, plant, lang, by),
         "oee": _table(*table(data, "oee", plant, lang), none, text_cols=(0, 3)),
         "classes": _table(*table(data, "classes", plant, lang), none),
+        "shifts": _table(*table(data, "shifts", plant, lang), none),
         "units": _table(*table(data, "units", plant, lang), none, text_cols=(0, 1)),
         "unassigned": unassigned_block(data, plant, lang, may_assign()),
         "downloads": downloads(window, lang, by, horizon),
@@ -327,6 +389,19 @@ def layout(**_query: str) -> html.Div:
                                     id=ids.HORIZON, options=horizons, value="month", inline=True, className="sw-by"
                                 ),
                                 html.Div(b["plan"], id=ids.PLAN),
+                                html.Div(
+                                    [
+                                        html.Div(versions_block(lang), id=ids.PLAN_VERSIONS, className="sw-versions"),
+                                        html.Div(
+                                            [
+                                                upload_block(lang),
+                                                html.Div(id=ids.PLAN_MSG, className="sw-plan-msg small", role="status"),
+                                            ],
+                                            className="sw-upload-box",
+                                        ),
+                                    ],
+                                    className="sw-plan-foot",
+                                ),
                             ]
                         ),
                         "sw-kpi-wide",
@@ -365,6 +440,9 @@ def layout(**_query: str) -> html.Div:
                     ),
                     _panel(t("production.classes_title", lang), html.Div(b["classes"], id=ids.CLASSES)),
                     _panel(
+                        t("production.shifts_title", lang), html.Div(b["shifts"], id=ids.SHIFTS, className="sw-scroll")
+                    ),
+                    _panel(
                         t("production.units_title", lang),
                         html.Div(b["units"], id=ids.UNITS, className="sw-scroll"),
                         "sw-kpi-wide",
@@ -385,6 +463,7 @@ def layout(**_query: str) -> html.Div:
     Output(ids.PARETO, "figure"),
     Output(ids.OEE, "children"),
     Output(ids.CLASSES, "children"),
+    Output(ids.SHIFTS, "children"),
     Output(ids.UNITS, "children"),
     Output(ids.UNASSIGNED, "children"),
     Output(ids.DOWNLOADS, "children"),
@@ -395,11 +474,18 @@ def layout(**_query: str) -> html.Div:
     Input(ids.HORIZON, "value"),
     Input(shell_ids.TICK, "n_intervals"),
     Input(ids.MSG, "children"),
+    Input(ids.PLAN_MSG, "children"),
     State(ids.SHOWN, "data"),
     prevent_initial_call=True,
 )
 def refresh(
-    window: str | None, by: str | None, horizon: str | None, n: int | None, _msg: Any, shown: dict[str, Any] | None
+    window: str | None,
+    by: str | None,
+    horizon: str | None,
+    n: int | None,
+    _msg: Any,
+    _plan_msg: Any,
+    shown: dict[str, Any] | None,
 ) -> tuple[Any, ...]:
     """The figures for the window; the unassigned list only when its events changed (a picker that is open
     is not redrawn under the user's hand)."""
@@ -420,6 +506,7 @@ def refresh(
         b["pareto"],
         b["oee"],
         b["classes"],
+        b["shifts"],
         b["units"],
         no_update if same_list else b["unassigned"],
         b["downloads"],
@@ -450,3 +537,34 @@ def assign(values: list[str | None]) -> str:
     forget()
     names = reason_labels(plant, lang)
     return t("production.assigned", lang, reason=names.get(reason, reason))
+
+
+@callback(
+    Output(ids.PLAN_MSG, "children"),
+    Output(ids.PLAN_VERSIONS, "children"),
+    Input(ids.PLAN_UPLOAD, "contents"),
+    State(ids.PLAN_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def import_plan(contents: str | None, filename: str | None) -> tuple[Any, Any]:
+    """Import the uploaded plan file as a new version (checked, audited), or list why it was refused."""
+    if not contents:
+        raise PreventUpdate
+    lang = web.lang()
+    name = str(filename or "plan.csv")[:200]
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1] if "," in contents else contents, validate=False)
+        with commands.operator_session((Perm.PLAN,)) as (session, op):
+            v = commands.import_plan_file(session, op, data, name, now_ms=web.now_ms(), plant=web.plant())
+            answer: Any = t(
+                "production.imported", lang, version=f"v{v.id}", rows=v.rows, first=v.first_day, last=v.last_day
+            )
+    except PlanFileError as exc:
+        items = [html.Li(p) for p in exc.problems[:30]]
+        return html.Div(
+            [html.Div(t("production.import_refused", lang, file=name)), html.Ul(items)], className="text-danger"
+        ), no_update
+    except commands.REFUSALS as exc:
+        return commands.refusal_message(exc, lang, what="plan import", refused_key="production.refused"), no_update
+    forget_plan()
+    return answer, versions_block(lang)

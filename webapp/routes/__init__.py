@@ -21,7 +21,18 @@ from flask.typing import RouteCallable
 from auth.policy import ROUTES, Access, Need, Perm
 from settings import Settings
 from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES
-from webapp.routes import energy, health, login, metrics, personnel, production, scene, video_live, video_media
+from webapp.routes import (
+    energy,
+    environment,
+    health,
+    login,
+    metrics,
+    personnel,
+    production,
+    scene,
+    video_live,
+    video_media,
+)
 
 VIDEO_MEDIA: Need = (Perm.VIDEO, Perm.ONCALL)  # on-call users: their areas' events only (video_media.may_see)
 
@@ -55,6 +66,9 @@ ROUTE_TABLE: tuple[Route, ...] = (
     # the energy page's tables (no names of people in them)
     Route("/energy/export.csv", energy.energy_export_csv, Perm.ENERGY),
     Route("/energy/export.xlsx", energy.energy_export_xlsx, Perm.ENERGY),
+    # the environment page's tables: stack emissions of a month (no people)
+    Route("/environment/export.csv", environment.environment_export_csv, Perm.ENVIRONMENT),
+    Route("/environment/export.xlsx", environment.environment_export_xlsx, Perm.ENVIRONMENT),
     # camera images and their online status
     Route("/video/live/<camera>.mjpg", video_live.video_live, Perm.VIDEO),
     Route("/video/snapshot/<camera>.jpg", video_live.video_snapshot, Perm.VIDEO),

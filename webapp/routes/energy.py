@@ -7,7 +7,7 @@ import flask
 
 from i18n import normalize_lang, t
 from webapp import context as web
-from webapp.live.energy import TABLES, ViewError, export_csv, export_xlsx, parse_view, view_data
+from webapp.live.energy import TABLES, ViewError, export_csv, export_xlsx, full_view, parse_view
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -41,7 +41,7 @@ def energy_export_csv() -> flask.Response:
     table = flask.request.args.get("table") or "top"
     if table not in TABLES:
         return _bad("energy.bad_table", lang)
-    data = view_data(str(view["medium"]), str(view["kind"]), int(view["anchor"]))  # type: ignore[call-overload]
+    data = full_view(str(view["medium"]), str(view["kind"]), int(view["anchor"]))  # type: ignore[call-overload]
     body = export_csv(data, table, web.plant(), lang)
     resp = flask.Response(body, mimetype="text/csv; charset=utf-8")
     return _headers(resp, f"energy-{view['medium']}-{view['kind']}-{table}.csv")
@@ -54,6 +54,6 @@ def energy_export_xlsx() -> flask.Response:
         view, lang = _view()
     except ViewError as exc:
         return _bad(exc.key, lang)
-    data = view_data(str(view["medium"]), str(view["kind"]), int(view["anchor"]))  # type: ignore[call-overload]
+    data = full_view(str(view["medium"]), str(view["kind"]), int(view["anchor"]))  # type: ignore[call-overload]
     resp = flask.Response(export_xlsx(data, web.plant(), lang), mimetype=XLSX)
     return _headers(resp, f"energy-{view['medium']}-{view['kind']}.xlsx")
