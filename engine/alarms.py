@@ -73,6 +73,7 @@ in :attr:`AlarmEngine.skipped_late`), so a sample is never evaluated twice.
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -178,6 +179,16 @@ def default_deadband(tag: PlantTag, limit: float) -> float:
     if tag.nominal is not None and tag.nominal != limit:
         deadband = min(deadband, abs(limit - tag.nominal) / 2)
     return deadband
+
+
+def _finite(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _emission_fields(tag: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """An exceedance alarm's tag, stack and limit (its columns in the ``alarm`` table)."""
+    stack = facts.get("stack")
+    return {"tag": str(tag)[:64], "equipment": str(stack)[:64] if stack else None, "limit": _finite(facts.get("limit"))}
 
 
 def event_priority(severity: str | None) -> str:
@@ -477,6 +488,8 @@ class AlarmEngine:
                     badge=get("badge"),
                     camera=get("camera"),
                     message=get("message") or "",
+                    tag=get("source") if get("source_type") == EMISSION else None,
+                    limit=get("limit") if get("source_type") == EMISSION else None,
                 )
                 st = _State(d)
                 self._states[alarm_id] = st
@@ -713,6 +726,7 @@ class AlarmEngine:
             badge=badge,
             camera=camera,
             message=message,
+            **(_emission_fields(source, extra) if source_type == EMISSION else {}),
         )
         state_data: dict[str, Any] = {"event_id": int(event_id)}
         if source_type == PERSONNEL:
@@ -721,14 +735,14 @@ class AlarmEngine:
             state_data["facts"] = {k: extra[k] for k in FACT_KEYS if extra.get(k) is not None}
         st = _State(d, data=state_data)
         self._states[alarm_id] = st
-        self._activate(st, ts, None, None)
+        self._activate(st, ts, _finite(extra.get("value")) if source_type == EMISSION else None, None)
         return alarm_id
 
     def event_close(self, alarm_id: str, ts: int) -> bool:
         st = self._states.get(alarm_id)
         if st is None or not st.active or st.d.source_type not in EVENT_TYPES:
             return False
-        self._return(st, ts, None)
+        self._return(st, ts, st.value if st.d.source_type == EMISSION else None)  # an hour's average stays
         return True
 
     def open_event_alarms(self) -> dict[str, int]:
