@@ -14,6 +14,7 @@ import math
 from datetime import date, datetime
 from typing import Any
 
+from engine.baseline import cusum, fit
 from engine.clock import to_local
 from engine.energy import (
     LOSSES,
@@ -245,9 +246,90 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
     )
 
 
+BASELINE_DAYS = 30  # the baseline is fitted on this many days before the reporting period
+
+
+def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
+    """The ISO 50001 baseline of the medium's site total on production (the counters of the first intensity
+    that uses the medium's meters), fitted on the :data:`BASELINE_DAYS` days before ``t0``, and the CUSUM of
+    savings over the whole days of ``[t0, t1)``."""
+    tree = meter_tree(plant, Medium(medium))
+    ki = next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
+    if ki is None:
+        return {"status": "no_driver"}
+    tz = plant.tz()
+    starts = shift_starts(plant)
+    base_days = periods(PeriodKind.DAY, t0 - BASELINE_DAYS * 86_400_000, t0, tz, starts)
+    report_days = [
+        p for p in periods(PeriodKind.DAY, t0, t1, tz, starts) if p[1] <= t1 and p[1] - p[0] >= 23 * 3_600_000
+    ]
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        tags = [tg for tg in tree.tags() if tg in ids]
+        counters = [c for c in ki.counters if c in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        wanted = [ids[tg] for tg in tags + counters]
+        base = consumption(session, wanted, base_days, rates) if base_days else None
+        rep = consumption(session, wanted, report_days, rates) if report_days else None
+
+    def daily(c: Any) -> tuple[list[float | None], list[float | None]]:
+        if c is None:
+            return [], []
+        energy: list[float | None] = []
+        made: list[float | None] = []
+        for i in range(len(c.periods)):
+            readings = {tg: c.values[ids[tg]][i] for tg in tags}
+            vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+            energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
+            got = [c.values[ids[cn]][i] for cn in counters]
+            made.append(None if any(v is None for v in got) else math.fsum(v for v in got if v is not None))
+        return energy, made
+
+    e_base, p_base = daily(base)
+    usable = [(e, p) for e, p in zip(e_base, p_base, strict=True) if e is not None and p is not None]
+    model = fit([e for e, _ in usable], [[p] for _, p in usable])
+    out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
+    if model is None:
+        return out | {"status": "few_days", "n": len(usable)}
+    e_rep, p_rep = daily(rep)
+    keep = [i for i, p in enumerate(p_rep) if p is not None]
+    c = cusum(model, [e_rep[i] for i in keep], [[p_rep[i] or 0.0] for i in keep])
+    return out | {
+        "status": "ok",
+        "n": model.n,
+        "intercept": model.intercept,
+        "slope": model.slopes[0],
+        "r2": model.r2,
+        "p": model.p_value,
+        "cv_rmse": model.cv_rmse,
+        "nmbe": model.nmbe,
+        "valid": model.valid,
+        "reasons": list(model.reasons),
+        "days": [report_days[i][0] for i in keep],
+        "cusum": c.cusum,
+    }
+
+
+def baseline_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:baseline:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_baseline(plant, medium, this[0], min(this[1], now)),
+    )
+
+
 def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
-    """The view of one medium with the period's energy per tonne (a new dict: the shared ones stay as they are)."""
-    return {**view_data(medium, kind, anchor), "intensity": intensity_data(kind, anchor)}
+    """The view of one medium with the period's energy per tonne and baseline (a new dict: the shared ones stay
+    as they are)."""
+    return {
+        **view_data(medium, kind, anchor),
+        "intensity": intensity_data(kind, anchor),
+        "baseline": baseline_data(medium, kind, anchor),
+    }
 
 
 # --- tables (page and export share them) --------------------------------------------------------------------
