@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -844,6 +845,102 @@ class EmissionSettings(StrictModel):
     stacks: list[EmissionStack] = Field(default_factory=list)
 
 
+class HazardSubstance(StrictModel):
+    """One hazardous substance of a hazard-source unit (GB 18218-2018): its design maximum quantity ``q_t`` in
+    tonnes, its critical quantity ``critical_t`` (Q, table 1 by name or table 2 by hazard class; None for a
+    substance kept for display that neither table lists, which counts nothing), its correction factor ``beta``
+    (table 3 for the toxic gases it names, else table 4 by hazard class), and ``basis``: the table and row."""
+
+    name: str = Field(max_length=120)
+    name_zh: str | None = Field(default=None, max_length=120)
+    cas: str | None = Field(default=None, pattern=r"^\d{2,7}-\d{2}-\d$")
+    q_t: float = Field(ge=0)
+    critical_t: float | None = Field(default=None, gt=0)
+    beta: float = Field(default=1.0, gt=0)
+    basis: str = Field(default="", max_length=200)
+
+    @field_validator("name", "name_zh")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_label(v)
+
+    @field_validator("basis")
+    @classmethod
+    def _basis(cls, v: str) -> str:
+        return _clean_text(v)
+
+
+class HazardLeadRole(StrEnum):
+    """The three safety leads of a major hazard source (安全包保: 主要负责人, 技术负责人, 操作负责人)."""
+
+    MAIN = "main"
+    TECHNICAL = "technical"
+    OPERATION = "operation"
+
+
+class HazardLead(StrictModel):
+    """A responsible person of a hazard source: a badge of the plant file or a user id of the web app."""
+
+    role: HazardLeadRole
+    badge: Id | None = None
+    user: Id | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> HazardLead:
+        if (self.badge is None) == (self.user is None):
+            raise ValueError("a responsible person names either a badge or a user")
+        return self
+
+
+class HazardReading(StrictModel):
+    """A live reading of a hazard source (level, pressure, temperature, gas): a numeric tag and its thresholds
+    for this source (``high``: above it is over; ``low``: below it is under)."""
+
+    tag: Id
+    high: float | None = None
+    low: float | None = None
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> HazardReading:
+        if self.high is None and self.low is None:
+            raise ValueError("a reading needs a high or a low threshold")
+        if self.high is not None and self.low is not None and not self.low < self.high:
+            raise ValueError(f"low threshold {self.low} must be below high threshold {self.high}")
+        return self
+
+
+class HazardSource(Named):
+    """A production or storage unit assessed under GB 18218-2018: its substances, the people within 500 m
+    outside the plant (for the exposure correction alpha, table 5), its zone, fence, leads and live readings."""
+
+    unit: Literal["production", "storage"]
+    zone: Id
+    equipment: list[Id] = Field(default_factory=list)
+    fence: list[Point]
+    people_500m: int = Field(ge=0)
+    substances: list[HazardSubstance] = Field(min_length=1)
+    responsible: list[HazardLead] = Field(min_length=1)
+    readings: list[HazardReading] = Field(default_factory=list)
+    note: str = Field(default="", max_length=300)
+    note_zh: str | None = Field(default=None, max_length=300)
+
+    _poly = field_validator("fence")(classmethod(lambda cls, v: _check_polygon(v)))
+
+    @field_validator("note", "note_zh")
+    @classmethod
+    def _note(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_text(v)
+
+
+class HazardSettings(StrictModel):
+    """Major hazard sources (GB 18218-2018): the standard, a note on the values' status, the sources."""
+
+    standard: str = Field(default="GB 18218-2018", max_length=200)
+    standard_zh: str | None = Field(default=None, max_length=200)
+    review: str | None = Field(default=None, max_length=300)
+    sources: list[HazardSource] = Field(default_factory=list)
+
+
 COLLECTIONS: tuple[str, ...] = (
     "endpoints",
     "areas",
@@ -882,6 +979,7 @@ class Plant(StrictModel):
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
+    hazards: HazardSettings = Field(default_factory=HazardSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -1020,8 +1118,45 @@ class Plant(StrictModel):
                 if p.tag in seen_tags:
                     problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
                 seen_tags.add(p.tag)
+        self._check_hazards(problems, ids, tags_by_id, inside)
         problems.raise_if_any()
         return self
+
+    def _check_hazards(
+        self,
+        problems: PlantReferenceError,
+        ids: dict[str, set[str]],
+        tags: dict[str, Tag],
+        inside: Callable[[str, int, str, list[Point]], None],
+    ) -> None:
+        where = "hazards.sources"
+        seen: set[str] = set()
+        for i, hs in enumerate(self.hazards.sources):
+            if hs.id in seen:
+                problems.add(where, i, "id", f"duplicate id {hs.id!r}")
+            seen.add(hs.id)
+            if hs.zone not in ids["zones"]:
+                problems.add(where, i, "zone", f"unknown zone {hs.zone!r}")
+            for eq in hs.equipment:
+                if eq not in ids["equipment"]:
+                    problems.add(where, i, "equipment", f"unknown equipment {eq!r}")
+            inside(where, i, "fence", hs.fence)
+            for lead in hs.responsible:
+                if lead.badge is not None and lead.badge not in ids["badges"]:
+                    problems.add(where, i, "responsible", f"unknown badge {lead.badge!r}")
+            if not any(s.critical_t is not None for s in hs.substances):
+                problems.add(where, i, "substances", "no substance has a critical quantity (critical_t)")
+            read: set[str] = set()
+            for r in hs.readings:
+                tg = tags.get(r.tag)
+                if tg is None:
+                    problems.add(where, i, "readings", f"unknown tag {r.tag!r}")
+                elif tg.kind not in (TagKind.PROCESS, TagKind.GAS):
+                    what = f"tag {r.tag!r} is a {tg.kind.value} tag, not a process or gas tag"
+                    problems.add(where, i, "readings", what)
+                if r.tag in read:
+                    problems.add(where, i, "readings", f"tag {r.tag!r} is listed twice")
+                read.add(r.tag)
 
     # Lookups used everywhere; cheap enough to rebuild, the model is frozen.
     def by_id(self, collection: str) -> dict[str, BaseModel]:
