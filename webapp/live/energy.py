@@ -8,9 +8,7 @@ and the export routes into CSV and Excel.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import logging
 import math
 from datetime import date, datetime
@@ -32,12 +30,14 @@ from engine.energy import (
     reconcile,
     shift_starts,
 )
+from engine.tables import to_csv
 from i18n import label, t
 from plant.schema import Medium, MeterLevel, Plant
 from store.db import session_scope
 from store.energy import consumption
 from store.tags import tag_ids
 from webapp import context as web
+from webapp.live.export import Sheet, to_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -457,52 +457,14 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
     raise ViewError("energy.bad_table")
 
 
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return round(v, 6)
-    return v
-
-
-def _safe(v: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula is written with a leading apostrophe."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
-def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> str:
+def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> bytes:
     head, rows = table_rows(data, table, plant, lang)
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel opens UTF-8 with Chinese names when the file starts with a BOM
-    w = csv.writer(buf)
-    w.writerow([_safe(h) for h in head])
-    for r in rows:
-        w.writerow([_safe(_cell(v)) for v in r])
-    return buf.getvalue()
+    return to_csv(head, rows)
 
 
 def export_xlsx(data: dict[str, Any], plant: Plant, lang: str) -> bytes:
-    """Every table of the view, one sheet each (XlsxWriter); unknown amounts are empty cells."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    for table in TABLES:
-        sheet = book.add_worksheet(t(f"energy.table.{table}", lang)[:31])
-        head, rows = table_rows(data, table, plant, lang)
-        sheet.write_row(0, 0, head, bold)
-        for i, r in enumerate(rows, start=1):
-            for j, v in enumerate(r):
-                if v is None:
-                    continue
-                if isinstance(v, float | int) and not isinstance(v, bool):
-                    sheet.write_number(i, j, float(v))
-                else:
-                    sheet.write_string(i, j, str(v))
-        sheet.set_column(0, 0, 36)
-        sheet.set_column(1, len(head), 16)
-    book.close()
-    return buf.getvalue()
+    """Every table of the view, one sheet each; unknown amounts are empty cells."""
+    return to_xlsx(
+        Sheet(t(f"energy.table.{table}", lang), *table_rows(data, table, plant, lang), first_width=36)
+        for table in TABLES
+    )
