@@ -534,6 +534,18 @@ def make_incidents(badges: list[Item]) -> list[Item]:
     return [{**inc, "badge": pick(inc["badge"])} if "badge" in inc else inc for inc in data("incidents")]
 
 
+def make_hazards(badges: list[Item]) -> Item:
+    """hazards.yaml with each lead's badge picked: the first day-staff badge (no shift) of the team named."""
+    hz = data("hazards")
+
+    def pick(team: str) -> str:
+        return next(b["id"] for b in badges if b.get("team") == team and "shift" not in b)
+
+    for src in hz["sources"]:
+        src["responsible"] = [{"role": r["role"], "badge": pick(r["team"])} for r in src["responsible"]]
+    return hz
+
+
 # -------------------------------------------------------------------------------------------------- plant
 def build() -> Item:
     site = data("site")
@@ -567,6 +579,7 @@ def build() -> Item:
         "incidents": make_incidents(badges),
         "production": data("production"),
         "emissions": data("emissions"),
+        "hazards": make_hazards(badges),
     }
 
 

@@ -27,11 +27,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.energy import threshold_unit
 from engine.personnel import RULES
 from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, SPC = "process", "quality", "personnel", "video", "emission", "spc"
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
+HAZARD, SPC = "hazard", "spc"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -67,6 +69,8 @@ class PlantNames:
     badges: Names = field(default_factory=dict)
     vehicles: frozenset[str] = frozenset()
     tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)
+    thresholds: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # name, zh, unit
+    hazards: Names = field(default_factory=dict)  # major hazard sources
 
     @classmethod
     def from_plant(cls, plant: Plant) -> PlantNames:
@@ -80,6 +84,8 @@ class PlantNames:
             badges={b.id: (b.name, b.name_zh) for b in plant.badges},
             vehicles=frozenset(b.id for b in plant.badges if b.kind == BadgeKind.VEHICLE),
             tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
+            thresholds={th.id: (th.name, th.name_zh, threshold_unit(plant, th)) for th in plant.energy.thresholds},
+            hazards={hs.id: (hs.name, hs.name_zh) for hs in plant.hazards.sources},
         )
 
     def name(self, table: Names, key: str | None, lang: str) -> str | None:
@@ -201,6 +207,25 @@ def emission_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, 
     return t("text.emission.exceed", lang, what=what, hour=hour, value=value, limit=limit, unit=unit)
 
 
+def hazard_text(alarm: Any, names: PlantNames, lang: str) -> str:
+    """The sentence of a major hazard source's reading beyond its threshold: source, reading, value, limit."""
+    source = _get(alarm, "source")
+    data = _get(alarm, "data")
+    tag = data.get("tag") if isinstance(data, Mapping) else None
+    tag = tag or str(_get(alarm, "id") or "").rsplit(":", 1)[0] or None
+    unit = (names.tags.get(tag or "") or ("", None, ""))[2]
+    key = "text.hazard.under" if _get(alarm, "condition") == "HZL" else "text.hazard.over"
+    return t(
+        key,
+        lang,
+        source=names.name(names.hazards, source, lang) or "?",
+        what=names.tag_text(tag, lang) or str(tag or "?"),
+        value=_num(_get(alarm, "value")),
+        limit=_num(_get(alarm, "limit")),
+        unit=unit,
+    )
+
+
 def spc_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, lang: str) -> str:
     """The sentence of an out-of-control assay result: the assay, its value and the Nelson rules broken."""
     unit = (names.tags.get(tag or "") or ("", None, ""))[2]
@@ -240,6 +265,21 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
         return spc_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
     if source_type == EMISSION:
         return emission_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
+    if source_type == ENERGY:
+        facts = facts_of(_get(alarm, "data")) or {}
+        known = names.thresholds.get(condition)
+        what = label(known[0], known[1], lang) if known else condition
+        unit = known[2] if known else ""
+        return t(
+            "text.energy.over",
+            lang,
+            what=what,
+            value=_num(facts.get("value")),
+            limit=_num(facts.get("limit")),
+            unit=unit,
+        )
+    if source_type == HAZARD:
+        return hazard_text(alarm, names, lang)
     if source_type == VIDEO:
         if facts_of(_get(alarm, "data")) is not None or condition in VIDEO_CLASSES or not message:
             return video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
 from engine.clock import to_local
-from plant.schema import Medium, Meter, MeterLevel, Plant, Tag, TagKind
+from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind
 
 logger = logging.getLogger(__name__)
 
@@ -350,3 +350,48 @@ def intensities(
             )
         )
     return out
+
+
+# ------------------------------------------------------------------------------------------------ thresholds
+
+THRESHOLD_DEADBAND = 0.03  # an alarm returns when its value is this share below the limit
+
+
+def threshold_unit(plant: Plant, th: EnergyThreshold) -> str:
+    """The unit a threshold's value is in: the meter's per hour (kWh per hour as kW), or the intensity's."""
+    if th.intensity is not None:
+        ki = next((k for k in plant.energy.intensities if k.id == th.intensity), None)
+        if ki is None:
+            return ""
+        if ki.measure == "kgce":
+            return "kgce/t"
+        first = next((m for m in plant.meters if m.id == ki.meters[0]), None)
+        return f"{meter_tree(plant, first.medium).unit}/t" if first else "/t"
+    meter = next((m for m in plant.meters if m.id == th.meter), None)
+    tag = next((t for t in plant.tags if meter is not None and t.id == meter.tag), None)
+    unit = tag.unit if tag else ""
+    return "kW" if unit == "kWh" else f"{unit}/h"
+
+
+def threshold_value(
+    plant: Plant,
+    th: EnergyThreshold,
+    readings: Mapping[str, float | None],
+    production: Mapping[str, float | None],
+    window_h: float,
+) -> float | None:
+    """A threshold's value over its window: the meter's amount per hour, or the intensity (None: unknown)."""
+    if th.intensity is not None:
+        found = [v for v in intensities(plant, node_values(plant, readings), production) if v.id == th.intensity]
+        return found[0].value if found else None
+    meter = next((m for m in plant.meters if m.id == th.meter), None)
+    amount = readings.get(meter.tag or "") if meter is not None else None
+    return None if amount is None or window_h <= 0 else amount / window_h
+
+
+def threshold_active(value: float | None, limit: float, active: bool) -> bool:
+    """Whether a threshold's alarm stands: above the limit to start, until below it by the deadband; an
+    unknown value changes nothing."""
+    if value is None:
+        return active
+    return value > limit * (1 - THRESHOLD_DEADBAND) if active else value > limit

@@ -12,8 +12,6 @@ pure function of the rows.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,7 +23,6 @@ from plant.schema import Plant
 
 HOUR_MS = 3_600_000
 DEFAULT_MAX_HOLD_MS = 8 * HOUR_MS
-CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -175,29 +172,3 @@ def exposure(
                     )
                 )
     return out
-
-
-def _cell(value: object) -> object:
-    """A CSV cell that a spreadsheet shows as text: cells starting with = + - @ (or a tab or carriage
-    return) get a leading apostrophe, so they are never run as formulas. Numbers pass unchanged."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, int | float):
-        return value
-    text = str(value)
-    if text.startswith(CSV_FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    """UTF-8 CSV with a byte-order mark (Excel then reads Chinese names right), a header row, CRLF lines and
-    formula-looking cells escaped."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")

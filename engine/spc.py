@@ -178,7 +178,14 @@ def xbar_r_limits(means: np.ndarray, ranges: np.ndarray, n: int, use: np.ndarray
     centre = float(means[use].mean())
     rbar = float(ranges[use].mean())
     return Limits(
-        centre, a2 * rbar / 3, centre + a2 * rbar, centre - a2 * rbar, rbar, d4 * rbar, d3 * rbar, rbar / d2,
+        centre,
+        a2 * rbar / 3,
+        centre + a2 * rbar,
+        centre - a2 * rbar,
+        rbar,
+        d4 * rbar,
+        d3 * rbar,
+        rbar / d2,
         int(use.sum()),
     )
 
@@ -266,7 +273,15 @@ def _judge(
     with np.errstate(invalid="ignore"):
         spread_out = [int(i) for i in np.flatnonzero(spread > limits.spread_ucl)]
     return Chart(
-        kind, ts, values, spread, limits, excl, violations, tuple(sorted(violations)), spread_out,
+        kind,
+        ts,
+        values,
+        spread,
+        limits,
+        excl,
+        violations,
+        tuple(sorted(violations)),
+        spread_out,
         lag1_autocorrelation(values[idx]),
     )
 

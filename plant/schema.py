@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -736,6 +737,24 @@ class Intensity(Named):
     limit_source: str = Field(default="", max_length=200)
 
 
+class EnergyThreshold(Named):
+    """A limit on a key meter's rate (``meter``: its units per hour over the last ``window_min``) or on an
+    intensity (``intensity``: per tonne over the last ``window_min``); crossing it raises an alarm of
+    ``priority`` through the alarm engine (the energy service opens an event, ``services.energy``)."""
+
+    meter: Id | None = None
+    intensity: Id | None = None
+    limit: float = Field(gt=0)
+    window_min: float = Field(default=15, ge=1, le=24 * 60)
+    priority: AlarmPriority = AlarmPriority.MEDIUM
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EnergyThreshold:
+        if (self.meter is None) == (self.intensity is None):
+            raise ValueError("a threshold names either a meter or an intensity")
+        return self
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
     energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
@@ -749,6 +768,7 @@ class EnergySettings(StrictModel):
     kgce: dict[Medium, float] = Field(default_factory=dict)
     kgce_source: str = Field(default="", max_length=200)
     intensities: list[Intensity] = Field(default_factory=list)
+    thresholds: list[EnergyThreshold] = Field(default_factory=list)
 
     @field_validator("prices", "kgce")
     @classmethod
@@ -768,6 +788,7 @@ class IncidentKind(StrEnum):
     EMISSION_EXCEEDANCE = "emission_exceedance"  # a stack pollutant held above its hourly limit
     ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
+    HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
 
 
 class Incident(StrictModel):
@@ -779,7 +800,7 @@ class Incident(StrictModel):
     every_s: float | None = Field(default=None, gt=0)  # repeat period; None = once
     jitter_s: float = Field(default=0, ge=0)  # seeded random offset added to each occurrence
     duration_s: float = Field(gt=0)
-    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance
+    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance, hazard_level
     zone: Id | None = None  # forbidden_entry target
     badge: Id | None = None  # forbidden_entry, man_down, sos
 
@@ -791,6 +812,7 @@ class Incident(StrictModel):
             IncidentKind.EMISSION_EXCEEDANCE: ("tag",),
             IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
+            IncidentKind.HAZARD_LEVEL: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -835,6 +857,103 @@ class EmissionSettings(StrictModel):
     stacks: list[EmissionStack] = Field(default_factory=list)
 
 
+class HazardSubstance(StrictModel):
+    """One hazardous substance of a hazard-source unit (GB 18218-2018): its design maximum quantity ``q_t`` in
+    tonnes, its critical quantity ``critical_t`` (Q, table 1 by name or table 2 by hazard class; None for a
+    substance kept for display that neither table lists, which counts nothing), its correction factor ``beta``
+    (table 3 for the toxic gases it names, else table 4 by hazard class), and ``basis``: the table and row."""
+
+    name: str = Field(max_length=120)
+    name_zh: str | None = Field(default=None, max_length=120)
+    cas: str | None = Field(default=None, pattern=r"^\d{2,7}-\d{2}-\d$")
+    q_t: float = Field(ge=0)
+    critical_t: float | None = Field(default=None, gt=0)
+    beta: float = Field(default=1.0, gt=0)
+    basis: str = Field(default="", max_length=200)
+
+    @field_validator("name", "name_zh")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_label(v)
+
+    @field_validator("basis")
+    @classmethod
+    def _basis(cls, v: str) -> str:
+        return _clean_text(v)
+
+
+class HazardLeadRole(StrEnum):
+    """The three safety leads of a major hazard source (安全包保: 主要负责人, 技术负责人, 操作负责人)."""
+
+    MAIN = "main"
+    TECHNICAL = "technical"
+    OPERATION = "operation"
+
+
+class HazardLead(StrictModel):
+    """A responsible person of a hazard source: a badge of the plant file or a user id of the web app."""
+
+    role: HazardLeadRole
+    badge: Id | None = None
+    user: Id | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> HazardLead:
+        if (self.badge is None) == (self.user is None):
+            raise ValueError("a responsible person names either a badge or a user")
+        return self
+
+
+class HazardReading(StrictModel):
+    """A live reading of a hazard source (level, pressure, temperature, gas): a numeric tag and its thresholds
+    for this source (``high``: above it is over; ``low``: below it is under)."""
+
+    tag: Id
+    high: float | None = None
+    low: float | None = None
+    priority: AlarmPriority = AlarmPriority.HIGH
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> HazardReading:
+        if self.high is None and self.low is None:
+            raise ValueError("a reading needs a high or a low threshold")
+        if self.high is not None and self.low is not None and not self.low < self.high:
+            raise ValueError(f"low threshold {self.low} must be below high threshold {self.high}")
+        return self
+
+
+class HazardSource(Named):
+    """A production or storage unit assessed under GB 18218-2018: its substances, the people within 500 m
+    outside the plant (for the exposure correction alpha, table 5), its zone, fence, leads and live readings."""
+
+    unit: Literal["production", "storage"]
+    zone: Id
+    equipment: list[Id] = Field(default_factory=list)
+    fence: list[Point]
+    people_500m: int = Field(ge=0)
+    substances: list[HazardSubstance] = Field(min_length=1)
+    responsible: list[HazardLead] = Field(min_length=1)
+    readings: list[HazardReading] = Field(default_factory=list)
+    note: str = Field(default="", max_length=300)
+    note_zh: str | None = Field(default=None, max_length=300)
+
+    _poly = field_validator("fence")(classmethod(lambda cls, v: _check_polygon(v)))
+
+    @field_validator("note", "note_zh")
+    @classmethod
+    def _note(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_text(v)
+
+
+class HazardSettings(StrictModel):
+    """Major hazard sources (GB 18218-2018): the standard, a note on the values' status, the sources."""
+
+    standard: str = Field(default="GB 18218-2018", max_length=200)
+    standard_zh: str | None = Field(default=None, max_length=200)
+    review: str | None = Field(default=None, max_length=300)
+    sources: list[HazardSource] = Field(default_factory=list)
+
+
 COLLECTIONS: tuple[str, ...] = (
     "endpoints",
     "areas",
@@ -873,6 +992,7 @@ class Plant(StrictModel):
     incidents: list[Incident] = Field(default_factory=list)
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
+    hazards: HazardSettings = Field(default_factory=HazardSettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -976,6 +1096,12 @@ class Plant(StrictModel):
             if ki.measure == "kgce":
                 for medium in sorted(mediums - set(self.energy.kgce)):
                     problems.add(here, i, "meters", f"no kgce factor for {medium.value} in energy.kgce")
+        known_intensities = {ki.id for ki in self.energy.intensities}
+        for i, th in enumerate(self.energy.thresholds):
+            if th.meter is not None and (th.meter not in meters or meters[th.meter].tag is None):
+                problems.add("energy.thresholds", i, "meter", f"{th.meter!r} is no meter that reads a tag")
+            if th.intensity is not None and th.intensity not in known_intensities:
+                problems.add("energy.thresholds", i, "intensity", f"unknown intensity {th.intensity!r}")
         children = {m.parent for m in self.meters if m.parent}
         for i, ev in enumerate(self.meter_events):
             target = meters.get(ev.meter)
@@ -1005,8 +1131,53 @@ class Plant(StrictModel):
                 if p.tag in seen_tags:
                     problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
                 seen_tags.add(p.tag)
+        self._check_hazards(problems, ids, tags_by_id, inside)
+        high_readings = {r.tag for hs in self.hazards.sources for r in hs.readings if r.high is not None}
+        for i, inc in enumerate(self.incidents):
+            if inc.kind == IncidentKind.HAZARD_LEVEL and inc.tag is not None and inc.tag not in high_readings:
+                problems.add("incidents", i, "tag", f"{inc.tag!r} is no hazard-source reading with a high threshold")
         problems.raise_if_any()
         return self
+
+    def _check_hazards(
+        self,
+        problems: PlantReferenceError,
+        ids: dict[str, set[str]],
+        tags: dict[str, Tag],
+        inside: Callable[[str, int, str, list[Point]], None],
+    ) -> None:
+        where = "hazards.sources"
+        seen: set[str] = set()
+        read_by: dict[str, str] = {}
+        for i, hs in enumerate(self.hazards.sources):
+            if hs.id in seen:
+                problems.add(where, i, "id", f"duplicate id {hs.id!r}")
+            seen.add(hs.id)
+            if hs.zone not in ids["zones"]:
+                problems.add(where, i, "zone", f"unknown zone {hs.zone!r}")
+            for eq in hs.equipment:
+                if eq not in ids["equipment"]:
+                    problems.add(where, i, "equipment", f"unknown equipment {eq!r}")
+            inside(where, i, "fence", hs.fence)
+            for lead in hs.responsible:
+                if lead.badge is not None and lead.badge not in ids["badges"]:
+                    problems.add(where, i, "responsible", f"unknown badge {lead.badge!r}")
+            if not any(s.critical_t is not None for s in hs.substances):
+                problems.add(where, i, "substances", "no substance has a critical quantity (critical_t)")
+            read: set[str] = set()
+            for r in hs.readings:
+                tg = tags.get(r.tag)
+                if tg is None:
+                    problems.add(where, i, "readings", f"unknown tag {r.tag!r}")
+                elif tg.kind not in (TagKind.PROCESS, TagKind.GAS):
+                    what = f"tag {r.tag!r} is a {tg.kind.value} tag, not a process or gas tag"
+                    problems.add(where, i, "readings", what)
+                if r.tag in read:
+                    problems.add(where, i, "readings", f"tag {r.tag!r} is listed twice")
+                elif r.tag in read_by:
+                    problems.add(where, i, "readings", f"tag {r.tag!r} is already a reading of {read_by[r.tag]!r}")
+                read.add(r.tag)
+                read_by.setdefault(r.tag, hs.id)
 
     # Lookups used everywhere; cheap enough to rebuild, the model is frozen.
     def by_id(self, collection: str) -> dict[str, BaseModel]:

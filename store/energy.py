@@ -325,7 +325,10 @@ def consumption(
         out.gaps[tag_id] = []
     for tag_id, idx in redo.items():
         lo_i, hi_i = min(idx), max(idx)
-        sub = hourly(session, [tag_id], periods[lo_i : hi_i + 1], max_rates)
+        try:
+            sub = hourly(session, [tag_id], periods[lo_i : hi_i + 1], max_rates)
+        except ValueError:  # periods not on whole hours (a window ending now): those stay unknown
+            continue
         for i in idx:
             out.values[tag_id][i] = sub.values[tag_id][i - lo_i]
         out.gaps[tag_id] = sub.gaps[tag_id]

@@ -1,6 +1,7 @@
-"""Stack emissions end to end on a real SQLite file: CEMS samples (maintenance as the analyser's OPC UA status)
--> minutes -> judged hours in the store -> an exceedance event -> an ``emission`` alarm from the alarm service
-within 2 minutes of the hour's close; and the simulator playing an exceedance and an analyser maintenance."""
+"""Stack emissions end to end on a real SQLite file and a real PostgreSQL database: CEMS samples (maintenance
+as the analyser's OPC UA status) -> minutes -> judged hours in the store -> an exceedance event -> an
+``emission`` alarm from the alarm service within 2 minutes of the hour's close; and the simulator playing an
+exceedance and an analyser maintenance."""
 
 from __future__ import annotations
 
@@ -28,9 +29,9 @@ H0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC, 08:00 in the plant (Asia/Shangha
 
 
 @pytest.fixture
-def db(sqlite_url: str) -> Iterator[Engine]:
-    migrate(sqlite_url)
-    eng = make_engine(sqlite_url)
+def db(db_url: str) -> Iterator[Engine]:
+    migrate(db_url)
+    eng = make_engine(db_url)
     yield eng
     eng.dispose()
 
@@ -101,6 +102,7 @@ def test_an_exceeding_hour_alarms_within_two_minutes_and_a_maintenance_hour_does
         )
         [al] = s.scalars(select(Alarm).where(Alarm.source_type == "emission"))
         assert al.id == f"emission:{ev.id}" and al.condition == "EXCEED" and al.priority == "high"
+        assert (al.equipment, al.value, al.limit, al.tag_id) == ("STK-1", 450.0, 400.0, ids["STK-1.SO2"])
         assert al.activated_at == close  # annunciated at the step 46 s after the close, unacknowledged
         assert al.acked is False
         en = alarm_text(al, plant_names(plant), "en", show_names=False)

@@ -70,7 +70,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     path = tmp / "plant.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     settings = seed_store(tmp, path)
-    backfill(Plant.model_validate(data), settings.db_url, 3, step_s=60, seed=5, end_ms=NOW, progress=False)
+    # twelve days: three to look at, and the days before them for the baseline
+    backfill(Plant.model_validate(data), settings.db_url, 12, step_s=120, seed=5, end_ms=NOW, progress=False)
     yield Store(settings, Plant.model_validate(data))
 
 
@@ -131,7 +132,12 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, intensity, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, intensity, baseline, exports, error = outs
+    words = [x for x in _texts(baseline) if not x[:1].isupper() or " " in x or x in ("R²", "CV(RMSE)", "NMBE")]
+    words = [x for x in words if not x.startswith("dash_") and x not in ("Th", "Td", "Tr")]
+    r2 = float(words[words.index("R²") + 1])
+    assert 0 <= r2 <= 1 and any(x.startswith("E = ") for x in words)
+    assert any(d.get("props", {}).get("id") == "energy-cusum" for d in _find(baseline, lambda d: "props" in d))
     rows = _find(intensity, lambda d: d.get("type") == "Tr" and d.get("namespace") == "dash_html_components")
     cells = [[_texts(td) for td in r["props"]["children"]] for r in rows[1:]]
     assert [c[0][0] for c in cells] == ["Smelting area power per t of concentrate", "Site energy per t of acid"]
@@ -166,7 +172,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[8] == ""
+    assert zh[9] == ""
     # a bad request answers with a message, never a server error
     bad = _refresh(app, client, "plutonium", "day", "2026-03-03", "energy")
     assert bad == [t("energy.bad_medium", "zh")]  # only the message changes

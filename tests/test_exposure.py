@@ -18,9 +18,9 @@ from engine.exposure import (
     ZoneArea,
     exposure,
     shift_windows,
-    to_csv,
     zone_areas,
 )
+from engine.tables import to_csv
 from plant import load_plant
 from tests.fakeclock import plant_ms
 from tests.webutil import MINI_PLANT

@@ -149,3 +149,46 @@ def test_screens_are_served_while_redis_is_down_and_share_again_when_it_is_back(
     finally:
         server.kill()
         server.wait(10)
+
+
+def test_one_rebuild_among_all_the_workers(tmp_path: Path, redis_url: str) -> None:
+    """Two workers on one Redis, the snapshot stale, the first worker's queries slow: the first to ask rebuilds
+    it, the other keeps serving the previous value without a query and then gets the rebuilt one."""
+    from webapp import context as web
+    from webapp.app import create_app
+    from webapp.live.snapshot import snapshot
+
+    settings = seed_store(tmp_path).model_copy(update={"cache_redis_url": redis_url})
+    first, second = create_app(settings), create_app(settings)
+    # the second worker's own copy of the producer (its own process-local lock), as in another process
+    in_second = web.Shared(snapshot.__wrapped__, web.SNAPSHOT_SECONDS)  # type: ignore[attr-defined]
+    statements: dict[str, list[str]] = {"first": [], "second": []}
+    slow = threading.Event()
+
+    def on_first(*a: object) -> None:
+        statements["first"].append(str(a[2]))
+        if slow.is_set():
+            time.sleep(0.05)  # a busy database: the rebuild takes a while
+
+    event.listen(first.server.extensions["sw_engine"], "before_cursor_execute", on_first)
+    event.listen(
+        second.server.extensions["sw_engine"], "before_cursor_execute", lambda *a: statements["second"].append(a[2])
+    )
+    with first.server.test_request_context("/"):
+        built = snapshot()
+    one_build = len(statements["first"])
+    statements["first"].clear()
+    time.sleep(web.SNAPSHOT_SECONDS + 0.1)  # stale now
+    slow.set()
+    with first.server.test_request_context("/"):
+        assert snapshot()["now_ms"] == built["now_ms"]  # the previous value, and the rebuild claimed
+    with second.server.test_request_context("/"):
+        assert in_second()["now_ms"] == built["now_ms"]  # the rebuild is running in the first worker
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and in_second()["now_ms"] == built["now_ms"]:
+            time.sleep(0.02)
+        queried = list(statements["second"])
+        newer = in_second()["now_ms"] > built["now_ms"]
+    assert newer, "the first worker's rebuild reached the second"
+    assert queried == [], "the second worker never queried"
+    assert len(statements["first"]) == one_build, "one rebuild"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -107,6 +108,19 @@ def cache_set(key: str, value: Any, timeout: int) -> None:
     local.values.set(key, value, timeout=timeout)
 
 
+def cache_claim(key: str, seconds: int) -> bool:
+    """Whether this process may do the work named ``key`` now: the first to ask among all workers gets it for
+    ``seconds`` (Redis ``SET NX``), until :func:`cache_delete` of the key; while the shared cache fails, yes."""
+    local = _local()
+    if local.down:
+        return True
+    try:
+        return bool(cache.add(key, os.getpid(), timeout=seconds))
+    except Exception as exc:
+        local.failed(exc)
+        return True
+
+
 def cache_delete(key: str) -> None:
     _local().values.delete(key)
     try:
@@ -122,7 +136,8 @@ class Shared(Generic[T]):
     """A no-argument producer whose value every screen shares, fresh for ``timeout`` seconds.
 
     When it expires, one background thread rebuilds it while screens keep getting the previous value
-    (stale-while-revalidate), so no refresh waits for the queries; only when there is no value at all
+    (stale-while-revalidate), so no refresh waits for the queries; with several workers sharing Redis, one
+    thread among them all (the first to claim the rebuild); only when there is no value at all
     (first use, or stale beyond ``STALE_PERIODS`` periods) does a request build it, once (single flight).
     """
 
@@ -133,6 +148,7 @@ class Shared(Generic[T]):
         self._produce = produce
         self._timeout = timeout
         self._key = f"sw:{produce.__module__}.{produce.__qualname__}"
+        self._claim = f"{self._key}:rebuilding"
         self._lock = threading.Lock()
 
     def _build(self) -> T:
@@ -143,7 +159,10 @@ class Shared(Generic[T]):
     def _rebuild_in_background(self, app: flask.Flask) -> None:
         try:
             with app.app_context():
-                self._build()
+                try:
+                    self._build()
+                finally:
+                    cache_delete(self._claim)
         except Exception:
             logger.exception("rebuilding %s failed; screens keep the previous value", self._key)
         finally:
@@ -156,8 +175,12 @@ class Shared(Generic[T]):
             stale = time.time() - built_at >= self._timeout
             cache_result(self._key, "stale" if stale else "hit")
             if stale and self._lock.acquire(blocking=False):
-                app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
-                threading.Thread(target=self._rebuild_in_background, args=(app,), daemon=True).start()
+                # one rebuild among all the workers: the others keep serving the previous value meanwhile
+                if cache_claim(self._claim, self._timeout * self.STALE_PERIODS // 2):
+                    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+                    threading.Thread(target=self._rebuild_in_background, args=(app,), daemon=True).start()
+                else:
+                    self._lock.release()
             return value  # type: ignore[no-any-return]
         with self._lock:
             entry = cache_get(self._key)

@@ -8,14 +8,13 @@ and the export routes into CSV and Excel.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import logging
 import math
 from datetime import date, datetime
 from typing import Any
 
+from engine.baseline import cusum, fit
 from engine.clock import to_local
 from engine.energy import (
     LOSSES,
@@ -31,12 +30,14 @@ from engine.energy import (
     reconcile,
     shift_starts,
 )
+from engine.tables import to_csv
 from i18n import label, t
 from plant.schema import Medium, MeterLevel, Plant
 from store.db import session_scope
 from store.energy import consumption
 from store.tags import tag_ids
 from webapp import context as web
+from webapp.live.export import Sheet, to_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -245,9 +246,90 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
     )
 
 
+BASELINE_DAYS = 30  # the baseline is fitted on this many days before the reporting period
+
+
+def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
+    """The ISO 50001 baseline of the medium's site total on production (the counters of the first intensity
+    that uses the medium's meters), fitted on the :data:`BASELINE_DAYS` days before ``t0``, and the CUSUM of
+    savings over the whole days of ``[t0, t1)``."""
+    tree = meter_tree(plant, Medium(medium))
+    ki = next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
+    if ki is None:
+        return {"status": "no_driver"}
+    tz = plant.tz()
+    starts = shift_starts(plant)
+    base_days = periods(PeriodKind.DAY, t0 - BASELINE_DAYS * 86_400_000, t0, tz, starts)
+    report_days = [
+        p for p in periods(PeriodKind.DAY, t0, t1, tz, starts) if p[1] <= t1 and p[1] - p[0] >= 23 * 3_600_000
+    ]
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        tags = [tg for tg in tree.tags() if tg in ids]
+        counters = [c for c in ki.counters if c in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        wanted = [ids[tg] for tg in tags + counters]
+        base = consumption(session, wanted, base_days, rates) if base_days else None
+        rep = consumption(session, wanted, report_days, rates) if report_days else None
+
+    def daily(c: Any) -> tuple[list[float | None], list[float | None]]:
+        if c is None:
+            return [], []
+        energy: list[float | None] = []
+        made: list[float | None] = []
+        for i in range(len(c.periods)):
+            readings = {tg: c.values[ids[tg]][i] for tg in tags}
+            vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+            energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
+            got = [c.values[ids[cn]][i] for cn in counters]
+            made.append(None if any(v is None for v in got) else math.fsum(v for v in got if v is not None))
+        return energy, made
+
+    e_base, p_base = daily(base)
+    usable = [(e, p) for e, p in zip(e_base, p_base, strict=True) if e is not None and p is not None]
+    model = fit([e for e, _ in usable], [[p] for _, p in usable])
+    out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
+    if model is None:
+        return out | {"status": "few_days", "n": len(usable)}
+    e_rep, p_rep = daily(rep)
+    keep = [i for i, p in enumerate(p_rep) if p is not None]
+    c = cusum(model, [e_rep[i] for i in keep], [[p_rep[i] or 0.0] for i in keep])
+    return out | {
+        "status": "ok",
+        "n": model.n,
+        "intercept": model.intercept,
+        "slope": model.slopes[0],
+        "r2": model.r2,
+        "p": model.p_value,
+        "cv_rmse": model.cv_rmse,
+        "nmbe": model.nmbe,
+        "valid": model.valid,
+        "reasons": list(model.reasons),
+        "days": [report_days[i][0] for i in keep],
+        "cusum": c.cusum,
+    }
+
+
+def baseline_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:baseline:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_baseline(plant, medium, this[0], min(this[1], now)),
+    )
+
+
 def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
-    """The view of one medium with the period's energy per tonne (a new dict: the shared ones stay as they are)."""
-    return {**view_data(medium, kind, anchor), "intensity": intensity_data(kind, anchor)}
+    """The view of one medium with the period's energy per tonne and baseline (a new dict: the shared ones stay
+    as they are)."""
+    return {
+        **view_data(medium, kind, anchor),
+        "intensity": intensity_data(kind, anchor),
+        "baseline": baseline_data(medium, kind, anchor),
+    }
 
 
 # --- tables (page and export share them) --------------------------------------------------------------------
@@ -375,52 +457,14 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
     raise ViewError("energy.bad_table")
 
 
-def _cell(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return round(v, 6)
-    return v
-
-
-def _safe(v: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula is written with a leading apostrophe."""
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
-def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> str:
+def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> bytes:
     head, rows = table_rows(data, table, plant, lang)
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel opens UTF-8 with Chinese names when the file starts with a BOM
-    w = csv.writer(buf)
-    w.writerow([_safe(h) for h in head])
-    for r in rows:
-        w.writerow([_safe(_cell(v)) for v in r])
-    return buf.getvalue()
+    return to_csv(head, rows)
 
 
 def export_xlsx(data: dict[str, Any], plant: Plant, lang: str) -> bytes:
-    """Every table of the view, one sheet each (XlsxWriter); unknown amounts are empty cells."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    for table in TABLES:
-        sheet = book.add_worksheet(t(f"energy.table.{table}", lang)[:31])
-        head, rows = table_rows(data, table, plant, lang)
-        sheet.write_row(0, 0, head, bold)
-        for i, r in enumerate(rows, start=1):
-            for j, v in enumerate(r):
-                if v is None:
-                    continue
-                if isinstance(v, float | int) and not isinstance(v, bool):
-                    sheet.write_number(i, j, float(v))
-                else:
-                    sheet.write_string(i, j, str(v))
-        sheet.set_column(0, 0, 36)
-        sheet.set_column(1, len(head), 16)
-    book.close()
-    return buf.getvalue()
+    """Every table of the view, one sheet each; unknown amounts are empty cells."""
+    return to_xlsx(
+        Sheet(t(f"energy.table.{table}", lang), *table_rows(data, table, plant, lang), first_width=36)
+        for table in TABLES
+    )

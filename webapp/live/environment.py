@@ -6,18 +6,18 @@ tables of the CSV and Excel downloads, in the reader's language.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from engine.emissions import daily, monthly_mass
+from engine.tables import to_csv
 from i18n import label, t
 from plant.schema import Plant
 from store.db import session_scope
 from store.emissions import as_hour, hours_between, pollutants
 from webapp import context as web
+from webapp.live.export import Sheet, to_xlsx
 
 logger = logging.getLogger(__name__)
 
@@ -219,57 +219,11 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
     return [t(f"env.col.{h}", lang) for h in head], rows
 
 
-def _safe(text: str) -> str:
-    """A cell Excel would read as a formula is written as text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _cell(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.6g}"
-    return str(v)
-
-
-def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> str:
+def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> bytes:
     head, rows = table_rows(data, table, plant, lang)
-    buf = io.StringIO()
-    buf.write("\ufeff")  # Excel opens UTF-8 with Chinese names when the file starts with a BOM
-    w = csv.writer(buf)
-    w.writerow([_safe(h) for h in head])
-    for r in rows:
-        w.writerow([_safe(_cell(v)) for v in r])
-    return buf.getvalue()
+    return to_csv(head, rows)
 
 
 def export_xlsx(data: dict[str, Any], plant: Plant, lang: str) -> bytes:
-    """Every table of the month, one sheet each (XlsxWriter)."""
-    import xlsxwriter
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    bold = book.add_format({"bold": True})
-    for table in TABLES:
-        sheet = book.add_worksheet(t(f"env.table.{table}", lang)[:31])
-        head, rows = table_rows(data, table, plant, lang)
-        sheet.write_row(0, 0, head, bold)
-        for i, r in enumerate(rows, start=1):
-            for j, v in enumerate(r):
-                if v is None:
-                    continue
-                if isinstance(v, float | int) and not isinstance(v, bool):
-                    sheet.write_number(i, j, float(v))
-                else:
-                    sheet.write_string(i, j, str(v))
-        sheet.set_column(0, len(head), 18)
-    book.close()
-    return buf.getvalue()
+    """Every table of the view, one sheet each; unknown amounts are empty cells."""
+    return to_xlsx(Sheet(t(f"env.table.{table}", lang), *table_rows(data, table, plant, lang)) for table in TABLES)

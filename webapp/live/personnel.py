@@ -27,6 +27,7 @@ from engine import exposure as exp
 from engine.clock import DATE_TIME, format_local, to_local
 from engine.personnel import RULES
 from engine.shifts import current_shift
+from engine.tables import to_csv
 from i18n import label, t
 from plant import Plant
 from plant.loader import load_plant_cached
@@ -485,4 +486,4 @@ def exposure_csv(day: date, shift: str | None, levels: str, viewer: Viewer | Non
                 format_local(r["last_ms"], plant.tz(), DATE_TIME),
             ]
         )
-    return exp.to_csv(header, body)
+    return to_csv(header, body)

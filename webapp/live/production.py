@@ -9,8 +9,6 @@ the page shows and the CSV and Excel downloads write, so a number is the same on
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -374,51 +372,6 @@ def table(
         ]
         return head, rows
     raise WindowError(f"unknown table {name!r}")
-
-
-def to_csv(head: list[str], rows: list[list[str]]) -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel opens Chinese names right."""
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(head)
-    w.writerows(_safe(r) for r in rows)
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _safe(row: list[str]) -> list[str]:
-    """Cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    return ["'" + c if c[:1] in ("=", "+", "-", "@") and not _is_number(c) else c for c in row]
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", "").replace(" %", ""))
-    except ValueError:
-        return False
-    return True
-
-
-def to_xlsx(sheet: str, head: list[str], rows: list[list[str]]) -> bytes:
-    """One sheet, headings bold, numbers as numbers (percent cells as fractions with a percent format)."""
-    import xlsxwriter  # imported here: only the download needs it
-
-    buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    ws = book.add_worksheet(sheet[:31])
-    bold = book.add_format({"bold": True})
-    percent = book.add_format({"num_format": "0.0%"})
-    ws.write_row(0, 0, head, bold)
-    for i, row in enumerate(rows, start=1):
-        for j, cell in enumerate(row):
-            if cell.endswith(" %") and _is_number(cell):
-                ws.write_number(i, j, float(cell[:-2].replace(",", "")) / 100, percent)
-            elif cell and _is_number(cell):
-                ws.write_number(i, j, float(cell.replace(",", "")))
-            else:
-                ws.write_string(i, j, cell)
-    ws.set_column(0, max(0, len(head) - 1), 18)
-    book.close()
-    return buf.getvalue()
 
 
 # --- plan against actual --------------------------------------------------------------------------------

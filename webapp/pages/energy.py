@@ -22,11 +22,11 @@ from dash.exceptions import PreventUpdate
 
 from engine.clock import to_local
 from engine.energy import media
-from i18n import t
+from i18n import label, t
 from plant import Plant
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.live.energy import KINDS, ViewError, change, full_view, money, parse_view, table_rows
+from webapp.live.energy import BASELINE_DAYS, KINDS, ViewError, change, full_view, money, parse_view, table_rows
 from webapp.live.summary import fmt_number
 from webapp.panels.energy.figures import CHART_HEIGHT, SANKEY_HEIGHT, layout_of, sankey_figure, trend_figure
 from webapp.shell import ids as shell_ids
@@ -52,6 +52,8 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     BALANCE = "energy-balance"
     SHIFTS = "energy-shifts"
     INTENSITY = "energy-intensity"
+    BASELINE = "energy-baseline"
+    CUSUM = "energy-cusum"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
 
@@ -113,6 +115,53 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
     )
 
 
+def baseline_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
+    """The ISO 50001 baseline: its fit and validity, and the CUSUM of savings over the period's days."""
+    b = data.get("baseline") or {}
+    status = b.get("status")
+    if status == "no_driver":
+        return html.Div(t("energy.baseline.no_driver", lang), className="sw-muted py-2")
+    driver = label(b.get("driver_name") or "", b.get("driver_name_zh"), lang)
+    if status != "ok":
+        return html.Div(
+            t("energy.baseline.few_days", lang, n=b.get("n", 0), days=BASELINE_DAYS), className="sw-muted py-2"
+        )
+    verdict = t("energy.baseline.valid" if b["valid"] else "energy.baseline.not_valid", lang)
+    facts = [
+        (t("energy.baseline.model", lang), f"E = {_fmt(b['intercept'])} + {_fmt(b['slope'])} × P ({driver})"),
+        ("R²", f"{b['r2']:.3f}"),
+        (t("energy.baseline.p", lang), f"{b['p']:.3g}"),
+        ("CV(RMSE)", "–" if b["cv_rmse"] is None else f"{b['cv_rmse'] * 100:.1f} %"),
+        ("NMBE", "–" if b["nmbe"] is None else f"{b['nmbe'] * 100:.2f} %"),
+        (t("energy.baseline.days", lang), str(b["n"])),
+        (t("energy.baseline.verdict", lang), verdict),
+    ]
+    rows = [
+        html.Tr([html.Th(k), html.Td(v, className="sw-energy-flag" if k == facts[-1][0] and not b["valid"] else "")])
+        for k, v in facts
+    ]
+    tz = plant.tz()
+    fig = go.Figure(
+        go.Scatter(
+            x=[to_local(d, tz).strftime("%m-%d") for d in b["days"]],
+            y=b["cusum"],
+            mode="lines+markers",
+            line={"color": "#3fb950", "width": 2},
+            name=t("energy.baseline.cusum", lang),
+        )
+    )
+    fig.update_yaxes(title_text=data["unit"], zeroline=True, zerolinecolor="#8b949e")
+    fig.update_xaxes(type="category")  # "03-03" is a day of the plant, not a date plotly should guess
+    graph = _graph(ids.CUSUM, layout_of(fig, 220, margin={"l": 64, "r": 12, "t": 8, "b": 32}), 220)
+    return html.Div(
+        [
+            dbc.Table(html.Tbody(rows), className="sw-kpi-table sw-table", size="sm"),
+            html.Div(t("energy.baseline.cusum", lang), className="sw-muted"),
+            graph,
+        ]
+    )
+
+
 def _exports(view: dict[str, Any], lang: str) -> list[Any]:
     q = {"medium": view["medium"], "period": view["kind"], "date": view.get("date") or "", "lang": lang}
     links: list[Any] = [
@@ -145,6 +194,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "balance": _table(data, "balance", plant, lang),
         "shifts": _table(data, "shifts", plant, lang),
         "intensity": _table(data, "intensity", plant, lang),
+        "baseline": baseline_block(data, plant, lang),
         "exports": _exports(view, lang),
     }
 
@@ -182,6 +232,7 @@ def layout(**query: str) -> html.Div:
         "balance": empty,
         "shifts": empty,
         "intensity": empty,
+        "baseline": empty,
         "exports": [],
     }
     media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
@@ -221,6 +272,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
                     _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
+                    _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
                     _box(
                         t("energy.exports", lang),
                         html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
@@ -242,6 +294,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.BALANCE, "children"),
     Output(ids.SHIFTS, "children"),
     Output(ids.INTENSITY, "children"),
+    Output(ids.BASELINE, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
     Input(ids.MEDIUM, "value"),
@@ -259,8 +312,8 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 8, t(exc.key, lang))
+        return (*[dash.no_update] * 9, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
-    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "exports")
+    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "baseline", "exports")
     return (*[b[k] for k in blocks], "")

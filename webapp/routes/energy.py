@@ -8,8 +8,7 @@ import flask
 from i18n import normalize_lang, t
 from webapp import context as web
 from webapp.live.energy import TABLES, ViewError, export_csv, export_xlsx, full_view, parse_view
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from webapp.live.export import XLSX
 
 
 def _view() -> tuple[dict[str, object], str]:

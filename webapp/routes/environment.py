@@ -8,8 +8,7 @@ import flask
 from i18n import normalize_lang, t
 from webapp import context as web
 from webapp.live.environment import TABLES, ViewError, export_csv, export_xlsx, month_data, parse_day
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+from webapp.live.export import XLSX
 
 
 def _bad(key: str, lang: str) -> flask.Response:

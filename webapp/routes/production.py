@@ -5,8 +5,10 @@ from __future__ import annotations
 import flask
 
 from engine.plan import HORIZONS
+from engine.tables import to_csv
 from i18n import normalize_lang, t
 from webapp import context as web
+from webapp.live.export import XLSX, Sheet, to_xlsx
 from webapp.live.production import (
     PARETO_BY,
     TABLES,
@@ -15,11 +17,7 @@ from webapp.live.production import (
     plan_table,
     production_data,
     table,
-    to_csv,
-    to_xlsx,
 )
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _export(name: str, fmt: str) -> flask.Response:
@@ -43,7 +41,7 @@ def _export(name: str, fmt: str) -> flask.Response:
     if fmt == "csv":
         resp = flask.Response(to_csv(head, rows), mimetype="text/csv; charset=utf-8")
     else:
-        resp = flask.Response(to_xlsx(name, head, rows), mimetype=XLSX)
+        resp = flask.Response(to_xlsx([Sheet(name, head, rows)]), mimetype=XLSX)
     resp.headers["Content-Disposition"] = f'attachment; filename="production-{name}-{window}.{fmt}"'
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Content-Type-Options"] = "nosniff"
