@@ -33,6 +33,7 @@ from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
 PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
+HAZARD = "hazard"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -68,6 +69,7 @@ class PlantNames:
     vehicles: frozenset[str] = frozenset()
     tags: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)
     thresholds: Mapping[str, tuple[str, str | None, str]] = field(default_factory=dict)  # name, zh, unit
+    hazards: Names = field(default_factory=dict)  # major hazard sources
 
     @classmethod
     def from_plant(cls, plant: Plant) -> PlantNames:
@@ -82,6 +84,7 @@ class PlantNames:
             vehicles=frozenset(b.id for b in plant.badges if b.kind == BadgeKind.VEHICLE),
             tags={tg.id: (tg.description, tg.description_zh, tg.unit) for tg in plant.tags},
             thresholds={th.id: (th.name, th.name_zh, threshold_unit(plant, th)) for th in plant.energy.thresholds},
+            hazards={hs.id: (hs.name, hs.name_zh) for hs in plant.hazards.sources},
         )
 
     def name(self, table: Names, key: str | None, lang: str) -> str | None:
@@ -203,6 +206,25 @@ def emission_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, 
     return t("text.emission.exceed", lang, what=what, hour=hour, value=value, limit=limit, unit=unit)
 
 
+def hazard_text(alarm: Any, names: PlantNames, lang: str) -> str:
+    """The sentence of a major hazard source's reading beyond its threshold: source, reading, value, limit."""
+    source = _get(alarm, "source")
+    data = _get(alarm, "data")
+    tag = data.get("tag") if isinstance(data, Mapping) else None
+    tag = tag or str(_get(alarm, "id") or "").rsplit(":", 1)[0] or None
+    unit = (names.tags.get(tag or "") or ("", None, ""))[2]
+    key = "text.hazard.under" if _get(alarm, "condition") == "HZL" else "text.hazard.over"
+    return t(
+        key,
+        lang,
+        source=names.name(names.hazards, source, lang) or "?",
+        what=names.tag_text(tag, lang) or str(tag or "?"),
+        value=_num(_get(alarm, "value")),
+        limit=_num(_get(alarm, "limit")),
+        unit=unit,
+    )
+
+
 def _get(alarm: Any, key: str) -> Any:
     return alarm.get(key) if isinstance(alarm, Mapping) else getattr(alarm, key, None)
 
@@ -245,6 +267,8 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             limit=_num(facts.get("limit")),
             unit=unit,
         )
+    if source_type == HAZARD:
+        return hazard_text(alarm, names, lang)
     if source_type == VIDEO:
         if facts_of(_get(alarm, "data")) is not None or condition in VIDEO_CLASSES or not message:
             return video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)

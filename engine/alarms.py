@@ -14,6 +14,11 @@ Alarm definitions, built from the plant model
   the last ``alarm.roc_window_s`` (default 60 s, values held between samples, as OPC UA reports by
   exception), per minute, in either direction. A window not yet filled counts as a full window (the rate
   is never overestimated after a start or a quality gap). It returns when the rate is 10 % below the limit.
+- **Hazard-source alarms** ``<tag>:HZH|HZL`` (source type ``hazard``, source the hazard source's id) for
+  every live reading of a major hazard source (``hazards.sources[].readings`` in the plant file): above its
+  ``high`` / below its ``low`` threshold, with the tag's deadband, priority ``high`` unless the reading sets
+  one. The row's ``data`` keeps the hazard source and its responsible people (``responsible``: role and badge
+  or user), so the alarm names whom it concerns.
 - **Quality alarms** ``<tag>:BAD`` (source type ``quality``) for every tag with a limit or ROC alarm.
 - **Personnel** ``violation:<event id>`` and **video** ``video:<event id>`` alarms from events, active
   while the event is open (:meth:`AlarmEngine.event_open` / :meth:`AlarmEngine.event_close`).
@@ -81,26 +86,28 @@ from functools import partial
 from typing import Any
 
 from engine.alarm_text import FACT_KEYS
-from plant.schema import PRIORITIES, EquipmentState, Plant, TagKind
+from plant.schema import PRIORITIES, EquipmentState, HazardReading, HazardSource, Plant, TagKind
 from plant.schema import Tag as PlantTag
 
 logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = (
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD = (
     "process",
     "quality",
     "personnel",
     "video",
     "emission",
     "energy",
+    "hazard",
 )
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY)
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD)
 EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY)  # alarms raised and returned by events
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
+HZH, HZL = "HZH", "HZL"  # a major hazard source's reading above its high / below its low threshold
 LIMIT_CONDITIONS: tuple[str, ...] = (HH, H, L, LL)
 
 ACTIVE, RETURN, ACK, COMMENT = "active", "return", "ack", "comment"
@@ -365,6 +372,10 @@ class AlarmEngine:
         self._changed: dict[str, _State] = {}
         self.skipped_late = 0
         self.values = 0
+        self._hazard_readings: dict[str, list[tuple[HazardSource, HazardReading]]] = {}
+        for hs in plant.hazards.sources:
+            for reading in hs.readings:
+                self._hazard_readings.setdefault(reading.tag, []).append((hs, reading))
         for tag in plant.tags:
             self._define(tag)
 
@@ -379,7 +390,8 @@ class AlarmEngine:
         settings = tag.alarm
         limits = tag.limits
         roc_limit = settings.roc_per_min if settings is not None else None
-        if limits is None and roc_limit is None:
+        hazard_readings = self._hazard_readings.get(tag.id, [])
+        if limits is None and roc_limit is None and not hazard_readings:
             return
         zone = tag.zone or (self._eq_zone.get(tag.equipment) if tag.equipment else None)
         area = self.zone_area.get(zone) if zone else None
@@ -418,6 +430,34 @@ class AlarmEngine:
                     continue
                 db = settings.deadband if settings and settings.deadband is not None else default_deadband(tag, limit)
                 st = make(name.upper(), PROCESS, limit, db)
+                conds.append(_Cond(st, high, limit, limit - db if high else limit + db, on_ms, off_ms))
+                if high:
+                    quiet_hi = min(quiet_hi, limit)
+                else:
+                    quiet_lo = max(quiet_lo, limit)
+        for hs, reading in hazard_readings:
+            for condition, high, limit in ((HZH, True, reading.high), (HZL, False, reading.low)):
+                if limit is None:
+                    continue
+                db = settings.deadband if settings and settings.deadband is not None else default_deadband(tag, limit)
+                d = AlarmDef(
+                    id=f"{tag.id}:{condition}",
+                    source_type=HAZARD,
+                    condition=condition,
+                    source=hs.id,
+                    priority=reading.priority.value,
+                    tag=tag.id,
+                    area=self.zone_area.get(hs.zone),
+                    zone=hs.zone,
+                    equipment=tag.equipment,
+                    limit=limit,
+                    deadband=db,
+                )
+                leads = [lead.model_dump(exclude_none=True, mode="json") for lead in hs.responsible]
+                st = _State(d, data={"hazard_source": hs.id, "tag": tag.id, "responsible": leads})
+                self._states[d.id] = st
+                if tag.equipment is not None:
+                    self._by_equipment.setdefault(tag.equipment, []).append(st)
                 conds.append(_Cond(st, high, limit, limit - db if high else limit + db, on_ms, off_ms))
                 if high:
                     quiet_hi = min(quiet_hi, limit)
@@ -505,7 +545,8 @@ class AlarmEngine:
             st.returned_at = get("returned_at")
             st.acked_at = get("acked_at")
             st.acked_by = get("acked_by")
-            st.data = get("data")
+            if st.d.source_type != HAZARD:  # a hazard alarm's source and leads come from the plant file
+                st.data = get("data")
             st.updated_at = get("updated_at") or 0
             if st.shelved_until is not None:
                 self._shelved.add(st)

@@ -37,6 +37,7 @@ SOURCE_TYPE_KEYS = {
     "personnel": "notify.source_type.personnel",
     "video": "notify.source_type.video",
     "energy": "notify.source_type.energy",
+    "hazard": "notify.source_type.hazard",
 }
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+")

@@ -821,6 +821,7 @@ class IncidentKind(StrEnum):
     OVER_TEMPERATURE = "over_temperature"
     EMISSION_EXCEEDANCE = "emission_exceedance"  # a stack pollutant held above its hourly limit
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
+    HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
 
 
 class Incident(StrictModel):
@@ -832,7 +833,7 @@ class Incident(StrictModel):
     every_s: float | None = Field(default=None, gt=0)  # repeat period; None = once
     jitter_s: float = Field(default=0, ge=0)  # seeded random offset added to each occurrence
     duration_s: float = Field(gt=0)
-    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance
+    tag: Id | None = None  # gas_leak, over_temperature, emission_exceedance, analyser_maintenance, hazard_level
     zone: Id | None = None  # forbidden_entry target
     badge: Id | None = None  # forbidden_entry, man_down, sos
 
@@ -843,6 +844,7 @@ class Incident(StrictModel):
             IncidentKind.OVER_TEMPERATURE: ("tag",),
             IncidentKind.EMISSION_EXCEEDANCE: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
+            IncidentKind.HAZARD_LEVEL: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -941,6 +943,7 @@ class HazardReading(StrictModel):
     tag: Id
     high: float | None = None
     low: float | None = None
+    priority: AlarmPriority = AlarmPriority.HIGH
 
     @model_validator(mode="after")
     def _thresholds(self) -> HazardReading:
@@ -1161,6 +1164,10 @@ class Plant(StrictModel):
                     problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
                 seen_tags.add(p.tag)
         self._check_hazards(problems, ids, tags_by_id, inside)
+        high_readings = {r.tag for hs in self.hazards.sources for r in hs.readings if r.high is not None}
+        for i, inc in enumerate(self.incidents):
+            if inc.kind == IncidentKind.HAZARD_LEVEL and inc.tag is not None and inc.tag not in high_readings:
+                problems.add("incidents", i, "tag", f"{inc.tag!r} is no hazard-source reading with a high threshold")
         problems.raise_if_any()
         return self
 
@@ -1173,6 +1180,7 @@ class Plant(StrictModel):
     ) -> None:
         where = "hazards.sources"
         seen: set[str] = set()
+        read_by: dict[str, str] = {}
         for i, hs in enumerate(self.hazards.sources):
             if hs.id in seen:
                 problems.add(where, i, "id", f"duplicate id {hs.id!r}")
@@ -1198,7 +1206,10 @@ class Plant(StrictModel):
                     problems.add(where, i, "readings", what)
                 if r.tag in read:
                     problems.add(where, i, "readings", f"tag {r.tag!r} is listed twice")
+                elif r.tag in read_by:
+                    problems.add(where, i, "readings", f"tag {r.tag!r} is already a reading of {read_by[r.tag]!r}")
                 read.add(r.tag)
+                read_by.setdefault(r.tag, hs.id)
 
     # Lookups used everywhere; cheap enough to rebuild, the model is frozen.
     def by_id(self, collection: str) -> dict[str, BaseModel]:

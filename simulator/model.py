@@ -610,11 +610,17 @@ class SmelterModel:
         self.plateau: set[int] = set()  # incidents held at their peak (emission exceedances)
         self.maint_incidents: dict[str, list[int]] = {}  # analyser maintenance: tag -> incident indexes
         emission_limits = {p.tag: p.limit for st in self.plant.emissions.stacks for p in st.pollutants}
+        hazard_high = {r.tag: r.high for hs in self.plant.hazards.sources for r in hs.readings if r.high is not None}
         for i, inc in enumerate(self.schedule.incidents):
             if inc.kind == IncidentKind.ANALYSER_MAINTENANCE and inc.tag is not None:
                 self.maint_incidents.setdefault(inc.tag, []).append(i)
                 continue
-            driven = (IncidentKind.GAS_LEAK, IncidentKind.OVER_TEMPERATURE, IncidentKind.EMISSION_EXCEEDANCE)
+            driven = (
+                IncidentKind.GAS_LEAK,
+                IncidentKind.OVER_TEMPERATURE,
+                IncidentKind.EMISSION_EXCEEDANCE,
+                IncidentKind.HAZARD_LEVEL,
+            )
             if inc.kind not in driven or inc.tag is None:
                 continue
             k = self.a_index.get(inc.tag)
@@ -628,12 +634,26 @@ class SmelterModel:
                 peak = EXCEEDANCE_FACTOR * emission_limits.get(inc.tag, peak / EXCEEDANCE_FACTOR)
                 step = abs(peak - _nominal(self.analog[k])) * 0.1
                 self.plateau.add(i)
+            elif inc.kind == IncidentKind.HAZARD_LEVEL and inc.tag in hazard_high:
+                peak, step = self._hazard_peak(self.analog[k], hazard_high[inc.tag])
             self.inc_tag[i] = (k, peak)
             self.inc_step[i] = step
         self.sos_incidents: dict[str, list[int]] = {}
         for i, inc in enumerate(self.schedule.incidents):
             if inc.kind == IncidentKind.SOS and inc.badge:
                 self.sos_incidents.setdefault(inc.badge, []).append(i)
+
+    @staticmethod
+    def _hazard_peak(tag: Tag, threshold: float) -> tuple[float, float]:
+        """Where a hazard-level incident drives ``tag``: over its hazard-source ``threshold`` by a third of the
+        way to the tag's own H limit when that is above it (else by 3 % of the tag's range), ramping up from
+        the normal value; the noise (8 % of the step) stays well inside the margin."""
+        lim = tag.limits
+        h = lim.h if lim is not None and lim.h is not None and lim.h > threshold else None
+        span = (tag.range[1] - tag.range[0]) if tag.range is not None else max(abs(threshold), 1.0)
+        margin = (h - threshold) / 3 if h is not None else 0.03 * span
+        peak = threshold + margin
+        return peak, margin / 2
 
     def _peak(self, tag: Tag) -> tuple[float, float]:
         """Where an incident drives ``tag``: above HH (or H) by a margin, inside the range when it can be."""

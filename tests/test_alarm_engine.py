@@ -651,7 +651,10 @@ def test_demo_plant_definitions() -> None:
     n_limits = sum(sum(v is not None for v in (t.limits.ll, t.limits.l, t.limits.h, t.limits.hh)) for t in limited)  # type: ignore[union-attr]
     n_roc = sum(1 for t in demo.tags if t.alarm is not None and t.alarm.roc_per_min is not None)
     assert n_roc == 46  # every gas detector and the flash furnace's matte temperature
-    assert len(defs) == n_limits + n_roc + len(limited)
+    readings = [r for hs in demo.hazards.sources for r in hs.readings]
+    n_hazard = sum((r.high is not None) + (r.low is not None) for r in readings)
+    assert n_hazard == 7  # major hazard sources' readings (every reading's tag has limits, so no extra BAD)
+    assert len(defs) == n_limits + n_roc + len(limited) + n_hazard
     leak = defs["acid-gas-cleaning.GD01.SO2:ROC"]
     assert (leak.priority, leak.limit, leak.area) == ("high", 2.0, "acid-plant")
     assert defs["acid-gas-cleaning.GD01.SO2:HH"].priority == "urgent"

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from engine.alarm_text import alarm_text, plant_names
+from engine.alarms import AlarmEngine
 from engine.hazards import NO_VALUE, OK, OVER, UNDER, alpha_for, assess, assess_all, grade_for, reading_state, readings
 from plant.loader import PlantFileError, default_plant_path, load_plant, parse_plant
 from plant.schema import HazardSource
+from simulator.model import SmelterModel
 
 
 def source(*subs: dict[str, object], people: int = 10) -> HazardSource:
@@ -125,3 +128,71 @@ def test_bad_hazard_entries_are_named(tmp_path: Path) -> None:
     msg2 = str(err2.value)
     assert "hazards.sources[1]" in msg2 and "unknown zone 'nowhere'" in msg2
     assert "hazards.sources[2]" in msg2 and "'HZ-BLD.EL_KWH' is a energy tag" in msg2
+
+
+def test_a_reading_over_its_hazard_threshold_alarms_naming_the_source_and_its_leads() -> None:
+    # the live reading of a major hazard source against its threshold (GB 18218-2018 clause 3.5 names the unit;
+    # the thresholds are the plant's): tank 6's level has threshold 12.0 m, below the tag's own H limit 12.32 m
+    plant = load_plant(default_plant_path())
+    eng = AlarmEngine(plant)
+    d = eng.get("AP-TK6.LEVEL:HZH")
+    assert d is not None and d.source_type == "hazard" and d.source == "HS-ACID-TANKS" and d.limit == 12.0
+    t0 = 1_800_000_000_000
+    eng.process("AP-TK6.LEVEL", t0, 11.9)
+    eng.process("AP-TK6.LEVEL", t0 + 1000, 12.1)
+    eng.process("AP-TK6.LEVEL", t0 + 31_000, 12.1)  # the tag's 30 s on-delay holds for its hazard alarm too
+    batch = eng.drain()
+    active = [tr for tr in batch.transitions if tr.kind == "active"]
+    assert [tr.alarm_id for tr in active] == ["AP-TK6.LEVEL:HZH"] and active[0].ts == t0 + 31_000
+    view = eng.get("AP-TK6.LEVEL:HZH")
+    assert view is not None and view.active and not view.acked and view.priority == "high"
+    hs = next(h for h in plant.hazards.sources if h.id == "HS-ACID-TANKS")
+    assert view.data is not None and view.data["hazard_source"] == "HS-ACID-TANKS"
+    assert view.data["responsible"] == [{"role": lead.role.value, "badge": lead.badge} for lead in hs.responsible]
+    names = plant_names(plant)
+    en = alarm_text(view, names, "en", show_names=False)
+    zh = alarm_text(view, names, "zh", show_names=False)
+    assert en.startswith("Acid tank farm (storage unit): ") and "12.1 m over the hazard-source threshold 12 m" in en
+    assert zh.startswith("硫酸罐区（储存单元）：") and "高于重大危险源阈值" in zh
+    eng.process("AP-TK6.LEVEL", t0 + 40_000, 11.0)
+    eng.process("AP-TK6.LEVEL", t0 + 80_000, 11.0)
+    assert not eng.get("AP-TK6.LEVEL:HZH").active  # type: ignore[union-attr]
+    low = eng.get("ASU-LOX1.LEVEL:HZL")
+    assert low is not None and low.limit == 2.0 and low.source == "HS-LOX"
+
+
+def test_a_tag_read_by_two_hazard_sources_is_refused(tmp_path: Path) -> None:
+    text = default_plant_path().read_text(encoding="utf-8")
+    bad = text.replace("- tag: HZ-BLD.ROOM_TEMP", "- tag: AP-TK6.TEMP")
+    with pytest.raises(PlantFileError) as err:
+        parse_plant(bad, tmp_path / "plant.yaml")
+    assert "hazards.sources[2]" in str(err.value) and "already a reading of 'HS-ACID-TANKS'" in str(err.value)
+
+
+def test_the_simulator_plays_the_oleum_tank_level_rising_over_its_threshold() -> None:
+    # the tank's level ramps over the acid tank farm's 12.0 m threshold and stays under the tag's H limit, so
+    # the hazard-source alarm comes and the tag's own H alarm does not (the same model makes the backfill)
+    plant = load_plant(default_plant_path())
+    incidents = list(plant.incidents)
+    i = next(k for k, inc in enumerate(incidents) if inc.kind.value == "hazard_level")
+    start = 1_800_000_000_000
+    model = SmelterModel(plant, seed=11, start_ms=start)
+    s, e = model.schedule.occurrence(i, 0)
+    eng = AlarmEngine(plant)
+    k = model.a_index["AP-TK6.LEVEL"]
+    levels: list[tuple[int, float]] = []
+    t = start
+    while t < e + 5 * 60_000:
+        t += 10_000
+        model.step(t)
+        levels.append((t, float(model.a_value[k])))
+        eng.process("AP-TK6.LEVEL", t, levels[-1][1])
+    assert max(v for ts, v in levels if ts < s) < 12.0
+    held = [v for ts, v in levels if s + (e - s) * 0.3 <= ts < s + (e - s) * 0.7]
+    assert held and min(held) > 12.0 and max(held) < 12.32
+    journal = [tr for tr in eng.drain().transitions if tr.kind in ("active", "return")]
+    assert [(tr.alarm_id, tr.kind) for tr in journal] == [
+        ("AP-TK6.LEVEL:HZH", "active"),
+        ("AP-TK6.LEVEL:HZH", "return"),
+    ]
+    assert s < journal[0].ts < journal[1].ts < e + 5 * 60_000
