@@ -79,6 +79,7 @@ class CoordinatorOptions:
 class _Outage:
     start: int  # epoch ms: last data time + 1 (or detection time when no data came yet)
     detected: int
+    unclean: bool = False  # the span an earlier collector was gone without stopping cleanly (killed, crashed)
 
 
 class _StateObserver(Observer):
@@ -191,6 +192,16 @@ class EndpointCoordinator:
     def stop(self) -> None:
         self._stopping = True
         self._stop.set()
+
+    def mark_unclean_stop(self, last_stored_ms: int) -> None:
+        """The collector before this one stopped uncleanly after storing data up to ``last_stored_ms``: the span
+        until the first connection of this one is an outage, written (gap event and markers) when it connects."""
+        self._outage = _Outage(start=last_stored_ms + 1, detected=now_ms(), unclean=True)
+        logger.warning(
+            "%s: the previous collector stopped uncleanly; its data ends at %d: marking the gap",
+            self.endpoint,
+            last_stored_ms,
+        )
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -432,13 +443,18 @@ class EndpointCoordinator:
                 chunk.samples.append(SampleIn(tag.tag_id, ts, None, BAD_NO_COMMUNICATION))
         seconds = (end - outage.start) / 1000
         message = f"no data from {self.endpoint} ({self.url}) for {seconds:.1f} s" + (
-            ": the collector stopped during the outage" if stopped else ""
+            ": the collector was not running (unclean stop)"
+            if outage.unclean
+            else ": the collector stopped during the outage"
+            if stopped
+            else ""
         )
         data: dict[str, Any] = {
             "url": self.url,
             "detected_at": outage.detected,
             "markers": len(chunk),
             "stopped": stopped,
+            "unclean_stop": outage.unclean,
         }
         chunk.events.append(
             EventIn(
@@ -452,7 +468,7 @@ class EndpointCoordinator:
             )
         )
         self.health.gaps += 1
-        if not stopped:
+        if not stopped and not outage.unclean:
             self.health.reconnects += 1
         logger.warning("%s: %s", self.endpoint, message)
         self.writer.submit(chunk)

@@ -26,11 +26,13 @@ from sqlalchemy.engine import make_url
 from collectors.coordinator import CoordinatorOptions, EndpointCoordinator
 from collectors.records import TagInfo
 from collectors.security import Pki
+from collectors.spool import Spool, decode_chunk
 from collectors.validate import SiteBounds, badge_speed_limits
 from collectors.writer import BatchWriter, WriterOptions, is_unavailable
 from plant.schema import Plant, TagKind
 from settings import get_settings
 from store.db import migrate, normalize_url, session_scope
+from store.health import newest_stored_ts, read_health
 from store.tags import sync_tags
 
 logger = logging.getLogger(__name__)
@@ -114,6 +116,7 @@ class CollectorService:
         self._writer_task: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._stopped: asyncio.Future[None] | None = None
+        self._unclean: dict[str, int] = {}  # endpoint -> newest source time its killed predecessor left
 
     # -- start-up ------------------------------------------------------------------------------------
 
@@ -123,7 +126,37 @@ class CollectorService:
         with session_scope(self.writer.engine) as session:
             ids = sync_tags(session, self.plant)
         self._save_cache(ids)
+        self._unclean = self._find_unclean_stops(ids)
         return ids
+
+    def _find_unclean_stops(self, ids: Mapping[str, int]) -> dict[str, int]:
+        """Endpoints whose previous collector did not stop cleanly (its health row still says connected: a
+        clean stop reports disconnected last), with the newest source time it left, in the store or in the
+        spool it had not replayed yet. Read before this collector writes anything."""
+        with session_scope(self.writer.engine) as session:
+            gone = {h.endpoint for h in read_health(session) if h.connected and h.endpoint in self.endpoint_ids}
+            if not gone:
+                return {}
+            newest: dict[str, int] = {}
+            for ep in sorted(gone):
+                tags = tag_infos(self.plant, ids, ep)
+                ts = newest_stored_ts(
+                    session, [t.tag_id for t in tags if not t.is_position], [t.badge for t in tags if t.badge]
+                )
+                if ts is not None:
+                    newest[ep] = ts
+        if self.spool_dir.exists() and any(self.spool_dir.glob("*.seg")):
+            with Spool(self.spool_dir) as spool:
+                spool.seal()
+                for seg in spool.sealed_segments():
+                    for record in spool.read(seg):
+                        chunk = decode_chunk(record)
+                        if chunk.endpoint not in gone:
+                            continue
+                        times = [x.ts for x in chunk.samples] + [p.ts for p in chunk.positions]
+                        if times:
+                            newest[chunk.endpoint] = max(newest.get(chunk.endpoint, 0), max(times))
+        return newest
 
     def _save_cache(self, ids: Mapping[str, int]) -> None:
         self.spool_dir.mkdir(parents=True, exist_ok=True)
@@ -182,6 +215,8 @@ class CollectorService:
                 config=self.endpoint_config[ep],
                 pki=self.pki,
             )
+        for ep, last in self._unclean.items():
+            self.coordinators[ep].mark_unclean_stop(last)
         self._writer_task = asyncio.create_task(self.writer.run(), name="writer")
         for ep, coord in self.coordinators.items():
             self._tasks.append(asyncio.create_task(coord.run(), name=f"coordinator-{ep}"))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import now_ms
-from store.models import CollectorHealth
+from store.models import CollectorHealth, Position, Sample
 from store.samples import upsert
 
 logger = logging.getLogger(__name__)
@@ -39,3 +40,18 @@ def upsert_health(session: Session, endpoint: str, **counters: Any) -> None:
 def read_health(session: Session) -> list[CollectorHealth]:
     """All health rows, by endpoint."""
     return list(session.scalars(select(CollectorHealth).order_by(CollectorHealth.endpoint)))
+
+
+def newest_stored_ts(session: Session, tag_ids: Iterable[int], badges: Iterable[str]) -> int | None:
+    """The newest source time stored for any of ``tag_ids`` (samples) or ``badges`` (positions): one primary-key
+    look-up per series, so it costs the same however long the history."""
+    newest: int | None = None
+    for tag in tag_ids:
+        ts = session.scalar(select(func.max(Sample.ts)).where(Sample.tag_id == tag))
+        if ts is not None and (newest is None or ts > newest):
+            newest = int(ts)
+    for badge in badges:
+        ts = session.scalar(select(func.max(Position.ts)).where(Position.badge == badge))
+        if ts is not None and (newest is None or ts > newest):
+            newest = int(ts)
+    return newest
