@@ -535,14 +535,18 @@ def make_incidents(badges: list[Item]) -> list[Item]:
 
 
 def make_hazards(badges: list[Item]) -> Item:
-    """hazards.yaml with each lead's badge picked: the first day-staff badge (no shift) of the team named."""
+    """hazards.yaml with each lead's badge picked: the first day-staff badge (no shift) of the team named (a lead
+    given as a user stays one)."""
     hz = data("hazards")
 
     def pick(team: str) -> str:
         return next(b["id"] for b in badges if b.get("team") == team and "shift" not in b)
 
     for src in hz["sources"]:
-        src["responsible"] = [{"role": r["role"], "badge": pick(r["team"])} for r in src["responsible"]]
+        src["responsible"] = [
+            {"role": r["role"], "user": r["user"]} if "user" in r else {"role": r["role"], "badge": pick(r["team"])}
+            for r in src["responsible"]
+        ]
     return hz
 
 

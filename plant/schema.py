@@ -755,6 +755,33 @@ class EnergyThreshold(Named):
         return self
 
 
+class TouBand(StrictModel):
+    """A time-of-use band of the electricity tariff: its price (currency per kWh) and its hours, local time,
+    as ``"HH:MM-HH:MM"`` ranges (``"23:00-07:00"`` runs across midnight); on whole hours."""
+
+    id: Id
+    name: str = Field(max_length=60)
+    name_zh: str | None = Field(default=None, max_length=60)
+    price: float = Field(ge=0)
+    hours: list[str] = Field(min_length=1)
+
+    @field_validator("hours")
+    @classmethod
+    def _ranges(cls, v: list[str]) -> list[str]:
+        for r in v:
+            m = re.fullmatch(r"([01]\d|2[0-3]):00-([01]\d|2[0-4]):00", r)
+            if m is None or m.group(1) == m.group(2):
+                raise ValueError(f"{r!r} is not a range of whole hours like 08:00-11:00")
+        return v
+
+    def hour_set(self) -> set[int]:
+        out: set[int] = set()
+        for r in self.hours:
+            a, b = int(r[:2]), int(r[6:8])
+            out.update(range(a, b) if a < b else [*range(a, 24), *range(0, b)])
+        return out
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
     energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
@@ -769,6 +796,21 @@ class EnergySettings(StrictModel):
     kgce_source: str = Field(default="", max_length=200)
     intensities: list[Intensity] = Field(default_factory=list)
     thresholds: list[EnergyThreshold] = Field(default_factory=list)
+    tou: list[TouBand] = Field(default_factory=list)  # electricity by time of use; empty: the flat price
+
+    @model_validator(mode="after")
+    def _tou_day(self) -> EnergySettings:
+        if self.tou:
+            seen: dict[int, str] = {}
+            for band in self.tou:
+                for h in band.hour_set():
+                    if h in seen:
+                        raise ValueError(f"tou: hour {h:02d}:00 is in both {seen[h]!r} and {band.id!r}")
+                    seen[h] = band.id
+            missing = [f"{h:02d}:00" for h in range(24) if h not in seen]
+            if missing:
+                raise ValueError(f"tou: the bands leave out {', '.join(missing)}")
+        return self
 
     @field_validator("prices", "kgce")
     @classmethod

@@ -86,6 +86,15 @@ def test_meter_errors_name_the_entry(tmp_path: Path) -> None:
     assert "energy.intensities[1] (k2).meters: a native intensity needs meters of one medium" in msg
     assert "energy.intensities[2] (k3).meters: no kgce factor for compressed_air" in msg
     data = energy_plant_data()
+    data["energy"] = {"tou": [{"id": "day", "name": "Day", "price": 1, "hours": ["08:00-20:00"]},
+                              {"id": "night", "name": "Night", "price": 0.5, "hours": ["19:00-07:00"]}]}  # fmt: skip
+    msg = _problems(tmp_path, data)
+    assert "19:00 is in both 'day' and 'night'" in msg and "leave out" not in msg
+    data["energy"]["tou"][1]["hours"] = ["20:00-06:00"]
+    assert "the bands leave out 06:00, 07:00" in _problems(tmp_path, data)
+    data["energy"]["tou"][1]["hours"] = ["20:30-08:00"]
+    assert "energy.tou.1.hours" in _problems(tmp_path, data) or "20:30-08:00" in _problems(tmp_path, data)
+    data = energy_plant_data()
     data["meter_events"][2]["value"] = float("nan")
     assert "meter_events[2] (ff-swap).value" in _problems(tmp_path, data)
 

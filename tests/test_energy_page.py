@@ -63,6 +63,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             {"id": "site-kgce", "name": "Site energy per t of acid", "name_zh": "吨酸综合能耗",
              "meters": ["E", "A"], "counters": ["AP-1.ACID"], "measure": "kgce", "limit": 1000},
         ],
+        "tou": [
+            {"id": "peak", "name": "Peak", "name_zh": "峰", "price": 1.05, "hours": ["08:00-11:00", "18:00-21:00"]},
+            {"id": "flat", "name": "Flat", "name_zh": "平", "price": 0.65,
+             "hours": ["07:00-08:00", "11:00-18:00", "21:00-23:00"]},
+            {"id": "valley", "name": "Valley", "name_zh": "谷", "price": 0.32, "hours": ["23:00-07:00"]},
+        ],
     }  # fmt: skip
     for m in data["meters"]:
         if m["id"] == "A-CV2":
@@ -132,7 +138,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, intensity, baseline, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, exports, error = outs
     words = [x for x in _texts(baseline) if not x[:1].isupper() or " " in x or x in ("R²", "CV(RMSE)", "NMBE")]
     words = [x for x in words if not x.startswith("dash_") and x not in ("Th", "Td", "Tr")]
     r2 = float(words[words.index("R²") + 1])
@@ -172,10 +178,23 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[9] == ""
+    assert zh[10] == ""
+    # electricity by time of use: the bands add up to the site's electricity of the day, each at its price
+    client.set_cookie("sw_lang", "en")
+    elec = _refresh(app, client, "electricity", "day", "2026-03-03", "energy")
+    s_el = elec[1]["data"][0]
+    root = s_el["node"]["label"].index("E")
+    site_kwh = sum(v for src, v in zip(s_el["link"]["source"], s_el["link"]["value"], strict=True) if src == root)
+    resp = client.get("/energy/export.csv?medium=electricity&period=day&date=2026-03-03&lang=en&table=tou")
+    bands = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))[1:]
+    assert [b[0] for b in bands] == ["Peak", "Flat", "Valley"]
+    assert sum(float(b[2]) for b in bands) == pytest.approx(site_kwh, rel=1e-3)
+    assert all(float(b[4]) == pytest.approx(float(b[2]) * float(b[3]), rel=1e-6) for b in bands)
+    assert [b[6] for b in bands] == ["0", "0", "0"]
+    assert _texts(tou).count("Peak") == 1
     # a bad request answers with a message, never a server error
     bad = _refresh(app, client, "plutonium", "day", "2026-03-03", "energy")
-    assert bad == [t("energy.bad_medium", "zh")]  # only the message changes
+    assert bad == [t("energy.bad_medium", "en")]  # only the message changes
 
 
 def test_exports_csv_and_excel(store: Store) -> None:
@@ -196,7 +215,7 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 5
+    assert len(sheets) == 6  # one per table
     assert client.get(f"/energy/export.csv?{q}&table=nope").status_code == 400
     assert client.get("/energy/export.csv?medium=x&period=day").status_code == 400
     assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400

@@ -10,6 +10,7 @@ import pytest
 from engine.alarm_text import alarm_text, plant_names
 from engine.alarms import AlarmEngine
 from engine.hazards import NO_VALUE, OK, OVER, UNDER, alpha_for, assess, assess_all, grade_for, reading_state, readings
+from notify.config import DEMO_ONCALL, load_oncall
 from plant.loader import PlantFileError, default_plant_path, load_plant, parse_plant
 from plant.schema import HazardSource
 from simulator.model import SmelterModel
@@ -102,10 +103,13 @@ def test_demo_plant_sources_graded_by_hand() -> None:
     got = {a.source: (round(a.r, 6), a.grade, round(a.s, 6)) for a in assess_all(plant)}
     assert got == {"HS-ACID-TANKS": (18.0, 3, 12.0), "HS-LOX": (5.4, 4, 4.5), "HS-HAZCHEM": (3.9, 4, 1.3)}
     badges = {b.id for b in plant.badges}
+    oncall = {p.id for p in load_oncall(DEMO_ONCALL).people}
     for hs in plant.hazards.sources:
         assert {lead.role.value for lead in hs.responsible} == {"main", "technical", "operation"}
-        assert all(lead.badge in badges for lead in hs.responsible)
+        assert all(lead.badge in badges or lead.user in oncall for lead in hs.responsible)
         assert all(s.basis for s in hs.substances)
+    acid = next(hs for hs in plant.hazards.sources if hs.id == "HS-ACID-TANKS")
+    assert [lead.user for lead in acid.responsible if lead.user] == ["liu.yang"]  # told of the source's alarms
 
 
 def test_bad_hazard_entries_are_named(tmp_path: Path) -> None:
@@ -148,7 +152,8 @@ def test_a_reading_over_its_hazard_threshold_alarms_naming_the_source_and_its_le
     assert view is not None and view.active and not view.acked and view.priority == "high"
     hs = next(h for h in plant.hazards.sources if h.id == "HS-ACID-TANKS")
     assert view.data is not None and view.data["hazard_source"] == "HS-ACID-TANKS"
-    assert view.data["responsible"] == [{"role": lead.role.value, "badge": lead.badge} for lead in hs.responsible]
+    assert view.data["responsible"] == [lead.model_dump(mode="json", exclude_none=True) for lead in hs.responsible]
+    assert view.data["responsible"][0] == {"role": "main", "user": "liu.yang"}
     names = plant_names(plant)
     en = alarm_text(view, names, "en", show_names=False)
     zh = alarm_text(view, names, "zh", show_names=False)

@@ -406,3 +406,23 @@ def test_texts_in_both_languages_and_hostile_labels_stay_inert() -> None:
     assert "By priority: Urgent 4, High 8" in en.text and "By area: Acid plant 6, Smelting 6" in en.text
     assert "按优先级：紧急 4、高 8" in zh.text and "按区域：制酸 6、熔炼 6" in zh.text
     assert "Urgent: T0:HH, T3:HH, T6:HH, T9:HH" in en.text
+
+
+def test_a_hazard_source_alarm_also_goes_to_its_responsible_people() -> None:
+    # a major hazard source's leads named as on-call users get the level-0 message too (the primary once);
+    # unknown users and badge-only leads are not on-call people and get nothing; escalation stays on the chain
+    sim = Sim()
+    t0 = MONDAY_10
+    leads = [
+        {"role": "main", "user": "cy"},
+        {"role": "technical", "user": "ann"},
+        {"role": "operation", "badge": "P0001"},
+        {"role": "operation", "user": "nobody"},
+    ]
+    data = {"hazard_source": "HS-ACID-TANKS", "responsible": leads}
+    sim.activate("AP-TK6.LEVEL:HZH", t0, priority="high", source_type="hazard", data=data)
+    out = sim.step(t0)
+    assert [(m.kind, m.level, m.person and m.person.id) for m in out] == [("alarm", 0, "ann"), ("alarm", 0, "cy")]
+    assert sim.step(t0 + 15 * MIN)[0].person.id == "bo"  # type: ignore[union-attr]
+    sim.activate("FSF.T101:HH", t0 + 16 * MIN)  # an alarm without responsible people: the chain only
+    assert [m.person and m.person.id for m in sim.step(t0 + 16 * MIN)] == ["ann"]

@@ -49,7 +49,7 @@ TREND_OF = {
     PeriodKind.MONTH: PeriodKind.DAY,
     PeriodKind.YEAR: PeriodKind.MONTH,
 }
-TABLES = ("top", "balance", "shifts", "trend", "intensity")
+TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou")
 
 
 class ViewError(ValueError):
@@ -246,6 +246,49 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
     )
 
 
+def build_tou(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
+    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
+    bands = plant.energy.tou
+    if not bands or t1 <= t0 or Medium.ELECTRICITY not in media(plant):
+        return []
+    tree = meter_tree(plant, Medium.ELECTRICITY)
+    tz = plant.tz()
+    hours = periods(PeriodKind.HOUR, t0, t1, tz)
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        tags = [tg for tg in tree.tags() if tg in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        got = consumption(session, [ids[tg] for tg in tags], hours, rates)
+    band_of = {h: b for b in bands for h in b.hour_set()}
+    rows: dict[str, dict[str, Any]] = {}
+    for b in bands:
+        rows[b.id] = {"id": b.id, "name": b.name, "name_zh": b.name_zh, "price": b.price}
+        rows[b.id].update(hours=", ".join(b.hours), kwh=0.0, unknown_h=0)
+    for i, (a, _) in enumerate(hours):
+        readings = {tg: got.values[ids[tg]][i] for tg in tags}
+        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+        row = rows[band_of[to_local(a, tz).hour].id]
+        if any(v is None for v in vals):
+            row["unknown_h"] += 1
+        else:
+            row["kwh"] += math.fsum(v for v in vals if v is not None)
+    for row in rows.values():
+        row["cost"] = row["kwh"] * row["price"]
+    return list(rows.values())
+
+
+def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:tou:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_tou(plant, this[0], min(this[1], now)),
+    )
+
+
 BASELINE_DAYS = 30  # the baseline is fitted on this many days before the reporting period
 
 
@@ -329,6 +372,7 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         **view_data(medium, kind, anchor),
         "intensity": intensity_data(kind, anchor),
         "baseline": baseline_data(medium, kind, anchor),
+        "tou": tou_data(kind, anchor),
     }
 
 
@@ -411,6 +455,30 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             for r in data["shifts"]
         ]
         return head, rows
+    if table == "tou":
+        head = [
+            t("energy.col.band", lang),
+            t("energy.col.hours", lang),
+            f"{t('energy.col.value', lang)} (kWh)",
+            f"{t('energy.col.price', lang)} ({cur}/kWh)",
+            f"{t('energy.col.cost', lang)} ({cur})",
+            t("energy.col.share", lang),
+            t("energy.col.unknown_h", lang),
+        ]
+        rows_t = data.get("tou") or []
+        total = math.fsum(r["cost"] for r in rows_t)
+        return head, [
+            [
+                label(r["name"], r["name_zh"], lang),
+                r["hours"],
+                r["kwh"],
+                f"{r['price']:.4g}",
+                r["cost"],
+                r["cost"] / total if total else None,
+                r["unknown_h"],
+            ]
+            for r in rows_t
+        ]
     if table == "intensity":
         head = [
             t("energy.col.kpi", lang),

@@ -53,6 +53,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     SHIFTS = "energy-shifts"
     INTENSITY = "energy-intensity"
     BASELINE = "energy-baseline"
+    TOU = "energy-tou"
     CUSUM = "energy-cusum"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
@@ -171,7 +172,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("intensity", "top", "balance", "shifts", "trend")
+        for table in ("intensity", "tou", "top", "balance", "shifts", "trend")
     ]
     links.append(
         html.A(
@@ -195,6 +196,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "shifts": _table(data, "shifts", plant, lang),
         "intensity": _table(data, "intensity", plant, lang),
         "baseline": baseline_block(data, plant, lang),
+        "tou": _table(data, "tou", plant, lang),
         "exports": _exports(view, lang),
     }
 
@@ -233,6 +235,7 @@ def layout(**query: str) -> html.Div:
         "shifts": empty,
         "intensity": empty,
         "baseline": empty,
+        "tou": empty,
         "exports": [],
     }
     media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
@@ -273,6 +276,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
                     _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
+                    _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU)),
                     _box(
                         t("energy.exports", lang),
                         html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
@@ -295,6 +299,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.SHIFTS, "children"),
     Output(ids.INTENSITY, "children"),
     Output(ids.BASELINE, "children"),
+    Output(ids.TOU, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
     Input(ids.MEDIUM, "value"),
@@ -312,8 +317,8 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 9, t(exc.key, lang))
+        return (*[dash.no_update] * 10, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
-    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "baseline", "exports")
+    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "baseline", "tou", "exports")
     return (*[b[k] for k in blocks], "")
