@@ -60,11 +60,11 @@ def assay_tags(plant: Plant) -> list[Tag]:
 
 def results(session: Session, tag_id: int, t0: int, t1: int) -> tuple[np.ndarray, np.ndarray]:
     """(times, values) of an assay's good results in ``[t0, t1)``, in time order."""
+    c = Sample.__table__.c
     rows = session.execute(
-        select(Sample.ts, Sample.value)
-        .where(Sample.tag_id == tag_id, Sample.ts >= t0, Sample.ts < t1, Sample.value.is_not(None))
-        .where(good_quality(Sample.quality))
-        .order_by(Sample.ts)
+        select(c.ts, c.value)
+        .where(c.tag_id == tag_id, c.ts >= t0, c.ts < t1, c.value.is_not(None), good_quality(c.quality))
+        .order_by(c.ts)
     ).all()
     return np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype=float)
 
