@@ -6,14 +6,21 @@ import math
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from engine.alarm_text import alarm_text, plant_names
 from engine.alarms import AlarmEngine
 from engine.hazards import NO_VALUE, OK, OVER, UNDER, alpha_for, assess, assess_all, grade_for, reading_state, readings
+from engine.types import SampleIn
 from notify.config import DEMO_ONCALL, load_oncall
 from plant.loader import PlantFileError, default_plant_path, load_plant, parse_plant
 from plant.schema import HazardSource
+from services.alarms import AlarmService
 from simulator.model import SmelterModel
+from store.db import make_engine, migrate, session_scope
+from store.models import Alarm
+from store.models import Tag as TagRow
+from store.samples import write_samples
 
 
 def source(*subs: dict[str, object], people: int = 10) -> HazardSource:
@@ -201,3 +208,29 @@ def test_the_simulator_plays_the_oleum_tank_level_rising_over_its_threshold() ->
         ("AP-TK6.LEVEL:HZH", "return"),
     ]
     assert s < journal[0].ts < journal[1].ts < e + 5 * 60_000
+
+
+def test_the_alarm_service_writes_the_hazard_alarm_row_with_its_source_and_leads(tmp_path: Path) -> None:
+    # end to end on a real store: samples of the oleum tank's level -> the alarm service -> the alarm row
+    plant = load_plant(default_plant_path())
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    alarms = AlarmService(plant, engine)
+    t0 = 1_800_000_000_000
+    try:
+        alarms.step(t0)
+        with session_scope(engine) as s:
+            tag_id = s.scalars(select(TagRow.id).where(TagRow.name == "AP-TK6.LEVEL")).one()
+            write_samples(s, [SampleIn(tag_id, t0 + 1000, 11.5), SampleIn(tag_id, t0 + 2000, 12.2)])
+        alarms.step(t0 + 40_000)  # past the tag's 30 s on-delay
+        with session_scope(engine) as s:
+            row = s.get(Alarm, "AP-TK6.LEVEL:HZH")
+            assert row is not None and row.active and row.source_type == "hazard" and row.source == "HS-ACID-TANKS"
+            assert row.zone == "acid-tank-farm" and row.value == 12.2 and row.limit == 12.0
+            assert row.data is not None and row.data["responsible"][0] == {"role": "main", "user": "liu.yang"}
+            own_h = s.get(Alarm, "AP-TK6.LEVEL:H")
+            assert own_h is None or not own_h.active  # 12.2 m is under the tag's own H limit
+    finally:
+        alarms.lock.release()
+        engine.dispose()
