@@ -246,6 +246,9 @@ def make_tags(equipment: list[Item], zones: dict[str, Item], badges: list[Item])
             alarm = {**cems, "deadband": rnd(cems["deadband"] * (hi - lo))}
             fields = {"unit": "mg/m3", "nominal": nom, "range": [lo, hi], "limits": {"h": h, "hh": hh}, "alarm": alarm}
             out.append(equipment_tag(by_id[sid], meas, "emission", f"{en} (CEMS)", f"{zh}（在线监测）", **fields))
+    for eid, meas, unit, nominal, low, high, en, zh in t["assays"]:
+        spec = [low, high]
+        out.append(equipment_tag(by_id[eid], meas, "assay", en, zh, unit=unit, nominal=nominal, spec=spec))
     for zid, counts in t["detectors"].items():
         z = zones[zid]
         for n, gas in enumerate((gas for gas, count in counts.items() for _ in range(count)), start=1):

@@ -33,7 +33,7 @@ from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
 PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
-HAZARD = "hazard"
+HAZARD, SPC = "hazard", "spc"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -48,6 +48,7 @@ FACT_KEYS: tuple[str, ...] = (
     "confidence",
     "hour",  # an emission exceedance: the hour judged, "YYYY-MM-DD HH:00" plant time
     "flags",
+    "rules",  # an out-of-control assay: the Nelson rules its result breaks, "1,5"
 )
 
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
@@ -225,6 +226,14 @@ def hazard_text(alarm: Any, names: PlantNames, lang: str) -> str:
     )
 
 
+def spc_text(tag: str | None, facts: Mapping[str, Any], names: PlantNames, lang: str) -> str:
+    """The sentence of an out-of-control assay result: the assay, its value and the Nelson rules broken."""
+    unit = (names.tags.get(tag or "") or ("", None, ""))[2]
+    what = names.tag_text(tag, lang) or str(tag or "?")
+    value, rules = _num(facts.get("value")), facts.get("rules") or "?"
+    return t("text.spc.ooc", lang, what=what, value=value, unit=unit, rules=rules)
+
+
 def _get(alarm: Any, key: str) -> Any:
     return alarm.get(key) if isinstance(alarm, Mapping) else getattr(alarm, key, None)
 
@@ -252,6 +261,8 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             return message if show_names else ""
         badge, zone = _get(alarm, "badge"), _get(alarm, "zone")
         return personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
+    if source_type == SPC:
+        return spc_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
     if source_type == EMISSION:
         return emission_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
     if source_type == ENERGY:

@@ -93,7 +93,7 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD = (
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC = (
     "process",
     "quality",
     "personnel",
@@ -101,9 +101,11 @@ PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD = (
     "emission",
     "energy",
     "hazard",
+    "spc",
 )
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY)  # alarms raised and returned by events
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC)
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY, SPC)  # alarms raised and returned by events
+OUT_OF_CONTROL = "OOC"  # an assay result breaking a Nelson rule on its SPC chart (advisory)
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
@@ -134,6 +136,7 @@ EVENT_SOURCE_TYPES = {
     "video": VIDEO,
     "emission": EMISSION,
     "energy": ENERGY,
+    "spc": SPC,
 }  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
@@ -752,6 +755,9 @@ class AlarmEngine:
             origin = camera or source
         elif source_type == EMISSION:  # source: the pollutant's tag; the hour and its average in the facts
             condition = EXCEED
+            origin = source
+        elif source_type == SPC:  # source: the assay's tag; its value and the Nelson rules in the facts
+            condition = OUT_OF_CONTROL
             origin = source
         else:
             condition = source

@@ -430,6 +430,7 @@ class TagKind(StrEnum):
     COUNTER = "counter"  # production counter, cumulative
     POSITION = "position"  # RTLS badge position [x, y, floor]
     SOS = "sos"  # RTLS badge SOS button, boolean
+    ASSAY = "assay"  # a lab result, published a few times a day (SPC charts, engine.spc)
 
 
 class EquipmentState(StrEnum):
@@ -520,6 +521,7 @@ class Tag(StrictModel):
     zone: Id | None = None
     badge: Id | None = None
     alarm: AlarmSettings | None = None
+    spec: tuple[float | None, float | None] | None = None  # assay specification (low, high): Cpk and Ppk
     review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
 
     @field_validator("description", "description_zh", "review")
@@ -540,6 +542,12 @@ class Tag(StrictModel):
             raise ValueError(f"{self.kind.value} tags must name their badge")
         if self.range is not None and not self.range[0] < self.range[1]:
             raise ValueError("range must be (low, high) with low < high")
+        if self.spec is not None:
+            low, high = self.spec
+            if self.kind != TagKind.ASSAY:
+                raise ValueError("only assay tags have a spec")
+            if (low is None and high is None) or (low is not None and high is not None and not low < high):
+                raise ValueError("spec must be (low, high) with low < high, one of them may be null")
         if self.alarm is not None:
             self._check_alarm(self.alarm)
         return self
@@ -820,6 +828,7 @@ class IncidentKind(StrEnum):
     SOS = "sos"
     OVER_TEMPERATURE = "over_temperature"
     EMISSION_EXCEEDANCE = "emission_exceedance"  # a stack pollutant held above its hourly limit
+    ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
     HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
 
@@ -843,6 +852,7 @@ class Incident(StrictModel):
             IncidentKind.GAS_LEAK: ("tag",),
             IncidentKind.OVER_TEMPERATURE: ("tag",),
             IncidentKind.EMISSION_EXCEEDANCE: ("tag",),
+            IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.HAZARD_LEVEL: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),

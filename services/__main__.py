@@ -26,6 +26,7 @@ from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
 from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
+from services.spc import make_service as make_spc_service
 from services.video import make_service as make_video_service
 from settings import get_settings
 from store.db import make_engine, migrate
@@ -42,6 +43,7 @@ FACTORIES["equipment"] = make_equipment_service
 FACTORIES["retention"] = make_retention_service
 FACTORIES["emissions"] = make_emission_service
 FACTORIES["energy"] = make_energy_service
+FACTORIES["spc"] = make_spc_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -44,6 +44,7 @@ from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
+from store.spc import judge as judge_assays
 from store.tags import sync_tags
 
 logger = logging.getLogger(__name__)
@@ -151,6 +152,8 @@ def backfill(
             hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))
             exceeded = judge_hours(session, plant, sync_tags(session, plant), hours, end)
             logger.info("backfill: %d emission hours judged, %d exceedances", len(hours), exceeded)
+            ooc = judge_assays(session, plant, sync_tags(session, plant), end, start)
+            logger.info("backfill: %d out-of-control assay results", ooc)
     finally:
         engine.dispose()
     result.seconds = time.perf_counter() - t_wall

@@ -45,6 +45,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -96,6 +97,8 @@ AVAILABILITY = 0.965  # what the fault, idle, stop and maintenance rates above a
 DEADBAND_SIGMA = 0.25  # analog values are reported when they moved this many sigmas ...
 COUNTER_DEADBAND_S = 10.0  # ... counters when they counted this many seconds of full-load rate ...
 HEARTBEAT_MS = 600_000  # ... and anything that changed at all at least every 10 simulated minutes
+ASSAY_EVERY_MS = 8 * 3_600_000  # the lab publishes each assay three times a day ...
+ASSAY_SHIFT_SIGMAS = 2.5  # ... and an ``assay_shift`` incident moves its mean this many sigmas
 IDLE_EVERY_DAYS = 4.0
 SIGMAS_TO_H = 4.0  # the process noise: H and L limits are this many sigmas from the nominal value ...
 SIGMAS_TO_HH = 6.0  # ... HH and LL (when there is no H or L) this many
@@ -244,6 +247,7 @@ class SmelterModel:
         self.crowd = Crowd(plant, np.random.default_rng(people_seq), self.schedule, self.start_ms)
         self._init_badge_tags()
         self._init_incidents()
+        self._init_assays()
         self._published: dict[str, Value] = {}
         self._compute(0.0)
         self._snapshot = self._collect(initial=True)
@@ -643,6 +647,39 @@ class SmelterModel:
             if inc.kind == IncidentKind.SOS and inc.badge:
                 self.sos_incidents.setdefault(inc.badge, []).append(i)
 
+    def _init_assays(self) -> None:
+        """The lab's assays: one result every :data:`ASSAY_EVERY_MS` per tag (each tag at its own minute of
+        the period), independent draws around the nominal with a capability near 1.33 (sigma a quarter of
+        the way to the nearer spec limit), shifted by :data:`ASSAY_SHIFT_SIGMAS` inside an ``assay_shift``
+        incident. A result is a pure function of (seed, tag, sample number), so every run agrees."""
+        self.assays: list[tuple[str, float, float, int, int, list[int]]] = []
+        self._assay_k: dict[str, int] = {}  # tag -> the sample number last published
+        shifts: dict[str, list[int]] = {}
+        for i, inc in enumerate(self.schedule.incidents):
+            if inc.kind == IncidentKind.ASSAY_SHIFT and inc.tag is not None:
+                shifts.setdefault(inc.tag, []).append(i)
+        for t in self.plant.tags:
+            if t.kind != TagKind.ASSAY:
+                continue
+            nominal = _nominal(t)
+            low, high = t.spec or (None, None)
+            gaps = [abs(v - nominal) for v in (low, high) if v is not None]
+            sigma = min(gaps) / 4 if gaps and min(gaps) > 0 else abs(nominal) * 0.01 or 0.1
+            decimals = max(0, math.ceil(-math.log10(sigma)) + 2)
+            offset = (zlib.crc32(t.id.encode()) % 96) * 300_000  # 0-8 h in 5 min steps
+            self.assays.append((t.id, nominal, sigma, decimals, offset, shifts.get(t.id, [])))
+
+    def assay_value(self, tag_id: str, k: int) -> tuple[int, float]:
+        """The ``k``-th result of an assay tag since the epoch: (sample time ms, value)."""
+        for tid, nominal, sigma, decimals, offset, shifts in self.assays:
+            if tid == tag_id:
+                ts = k * ASSAY_EVERY_MS + offset
+                z = float(np.random.default_rng([self.seed, zlib.crc32(tid.encode()), k]).standard_normal())
+                shifted = any(self.schedule.occurrences(i, ts, ts + 1) for i in shifts)
+                value = nominal + sigma * (z + (ASSAY_SHIFT_SIGMAS if shifted else 0.0))
+                return ts, round(value, decimals)
+        raise KeyError(tag_id)
+
     @staticmethod
     def _hazard_peak(tag: Tag, threshold: float) -> tuple[float, float]:
         """Where a hazard-level incident drives ``tag``: over its hazard-source ``threshold`` by a third of the
@@ -860,6 +897,11 @@ class SmelterModel:
                     sv = True
             if initial or pub.get(tid) != sv:
                 out[tid] = sv
+        for tid, *_rest, offset, _shifts in self.assays:
+            k = (now - offset) // ASSAY_EVERY_MS
+            if initial or self._assay_k.get(tid) != k:
+                out[tid] = self.assay_value(tid, k)[1]
+                self._assay_k[tid] = k
         pub.update(out)
         return out
 

@@ -392,3 +392,15 @@ class EmissionHour(Base):
     flow: Mapped[float | None] = mapped_column(Float)
     mass_kg: Mapped[float | None] = mapped_column(Float)
     judged_ts: Mapped[int] = mapped_column(BigInteger)  # when it was judged (epoch ms)
+
+
+class SpcExclusion(Base):
+    """An assay result left out of its SPC chart's limits and rules (still shown), with the reason, who and when."""
+
+    __tablename__ = "spc_exclusion"
+
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[int] = mapped_column(BigInteger)
