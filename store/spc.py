@@ -113,13 +113,14 @@ def assay_chart(
     t1: int,
     baseline: tuple[int, int] | None,
     rules: Sequence[int],
+    baseline_days: float = BASELINE_DAYS,
 ) -> AssayChart:
-    """The I-MR chart of an assay's results in ``[t0, t1)``; ``baseline`` None: the first
-    :data:`BASELINE_DAYS` days from the window's first result."""
+    """The I-MR chart of an assay's results in ``[t0, t1)``; ``baseline`` None: the first ``baseline_days``
+    days from the window's first result."""
     ts, values = results(session, tag_id, t0, t1)
     if baseline is None:
         first = int(ts[0]) if ts.size else t0
-        baseline = (first, first + BASELINE_DAYS * DAY_MS)
+        baseline = (first, first + int(baseline_days * DAY_MS))
     excl = {k: r.reason for k, r in exclusions(session, tag.id, t0, t1).items()}
     try:
         chart = imr_chart(ts, values, baseline=baseline, excluded=excl, rules=rules)

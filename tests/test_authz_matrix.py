@@ -326,6 +326,10 @@ def test_roles_match_the_requirements() -> None:
     assert sees(Role.EXECUTIVE, "/production") and not exe.can(policy.Perm.DOWNTIME)
     assert sees(Role.DISPATCHER, "/production") and p[Role.DISPATCHER].can(policy.Perm.DOWNTIME)
     assert sees(Role.ADMIN, "/production") and not sees(Role.ON_CALL, "/production")
+    # the quality (SPC) view: the same readers as the production page, read only
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/production/quality"), role
+    assert not sees(Role.ON_CALL, "/production/quality")
     assert not exe.can(policy.Perm.PLAN) and p[Role.DISPATCHER].can(policy.Perm.PLAN)
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):

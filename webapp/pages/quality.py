@@ -1,0 +1,255 @@
+"""Quality (``/production/quality``), the production page's quality view: an SPC chart per lab assay
+(individuals and moving range, ``engine.spc`` over ``store.spc``), the Nelson rules to apply, the baseline
+the limits are frozen from, the excluded results with their reasons, Cpk and Ppk against the assay's
+specification with 95 % confidence intervals, and a warning when the results are autocorrelated.
+
+Read only: choosing an assay, the rules, the window and the baseline changes the view, not the store.
+Executives see it too (no person names: an exclusion shows its reason, not who made it).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import dash
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import Input, Output, callback, dcc, html
+from plotly.subplots import make_subplots
+
+from engine.clock import DATE_MINUTE, format_local
+from engine.spc import ALL_RULES, Chart, chart_capability
+from i18n import label, t
+from plant.schema import Plant, Tag
+from store.db import session_scope
+from store.spc import ALARM_RULES, DAY_MS, assay_chart, assay_tags
+from store.tags import tag_ids
+from webapp import context as web
+
+logger = logging.getLogger(__name__)
+
+dash.register_page(
+    __name__, path="/production/quality", name="nav.quality", order=16, title=web.page_title("nav.quality")
+)
+
+WINDOWS_DAYS = (7, 30, 90)
+BASELINES = ("first10", "first5", "all")
+GRAPH_CONFIG: dcc.Graph.Config = {"displayModeBar": False, "responsive": True}
+POINT, LIMIT, CENTRE, FLAG, EXCLUDED = "#58a6ff", "#ff7b72", "#8b949e", "#ff4d4f", "#8b949e"
+
+
+class ids:  # noqa: N801 - a namespace of this page's component ids
+    ASSAY = "quality-assay"
+    RULES = "quality-rules"
+    WINDOW = "quality-window"
+    BASELINE = "quality-baseline"
+    CHART = "quality-chart"
+    FIGURES = "quality-figures"
+    WARN = "quality-warn"
+    EXCLUDED = "quality-excluded"
+
+
+def _name(tag: Tag, lang: str) -> str:
+    return label(tag.description, tag.description_zh, lang)
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    return "–" if v is None else f"{v:.{digits}g}"
+
+
+def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.68, 0.32], vertical_spacing=0.06)
+    if chart is not None:
+        tz = plant.tz()
+        when = [format_local(int(x), tz, DATE_MINUTE) for x in chart.ts]
+        lim = chart.limits
+        flagged = chart.flagged()
+        fig.add_trace(
+            go.Scatter(x=when, y=chart.values, mode="lines+markers", line={"color": POINT, "width": 1.5}),
+            row=1,
+            col=1,
+        )
+        for y, color, dash_ in ((lim.ucl, LIMIT, "dash"), (lim.centre, CENTRE, "solid"), (lim.lcl, LIMIT, "dash")):
+            fig.add_hline(y=y, line={"color": color, "dash": dash_, "width": 1}, row=1, col=1)
+        if flagged:
+            idx = sorted(flagged)
+            texts = [t("quality.rules_broken", lang, rules=", ".join(str(r) for r in flagged[i])) for i in idx]
+            fig.add_trace(
+                go.Scatter(
+                    x=[when[i] for i in idx],
+                    y=[chart.values[i] for i in idx],
+                    mode="markers",
+                    marker={"color": FLAG, "size": 10},
+                    text=texts,
+                    hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
+        if chart.excluded:
+            idx = sorted(chart.excluded)
+            fig.add_trace(
+                go.Scatter(
+                    x=[when[i] for i in idx],
+                    y=[chart.values[i] for i in idx],
+                    mode="markers",
+                    marker={"color": EXCLUDED, "size": 11, "symbol": "x"},
+                    text=[chart.excluded[i] for i in idx],
+                    hovertemplate="%{x}<br>%{y}<br>%{text}<extra></extra>",
+                ),
+                row=1,
+                col=1,
+            )
+        fig.add_trace(
+            go.Scatter(x=when, y=chart.spread, mode="lines+markers", line={"color": POINT, "width": 1}), row=2, col=1
+        )
+        fig.add_hline(y=lim.spread_ucl, line={"color": LIMIT, "dash": "dash", "width": 1}, row=2, col=1)
+        fig.add_hline(y=lim.spread_centre, line={"color": CENTRE, "width": 1}, row=2, col=1)
+    unit = tag.unit
+    fig.update_yaxes(title_text=f"{t('quality.individuals', lang)} ({unit})" if unit else "", row=1, col=1)
+    fig.update_yaxes(title_text=t("quality.moving_range", lang), row=2, col=1)
+    fig.update_layout(
+        template="plotly_dark",
+        height=520,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"size": 13, "color": "#e6edf3", "family": "system-ui, 'Noto Sans CJK SC', sans-serif"},
+        margin={"l": 56, "r": 16, "t": 8, "b": 40},
+        showlegend=False,
+    )
+    fig.update_xaxes(gridcolor="#222a35", zeroline=False, nticks=8)
+    fig.update_yaxes(gridcolor="#222a35", zeroline=False)
+    return fig
+
+
+def _card(value: str, text: str, cid: str | None = None) -> html.Div:
+    v = html.Div(value, className="sw-kpi-v", id=cid) if cid else html.Div(value, className="sw-kpi-v")
+    return html.Div([v, html.Div(text, className="sw-kpi-l")], className="sw-kpi-card")
+
+
+def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, baseline: str | None) -> dict[str, Any]:
+    """The chart, the figures, the warning and the exclusions of one assay as chosen."""
+    days = int(days) if isinstance(days, int | str) and str(days).isdigit() else 30
+    lang = web.lang()
+    plant = web.plant()
+    tags = {t_.id: t_ for t_ in assay_tags(plant)}
+    if not tags:
+        return {"figure": go.Figure(), "figures": [], "warn": t("quality.no_assays", lang), "excluded": []}
+    tag = tags.get(tag_id or "") or next(iter(tags.values()))
+    chosen = tuple(sorted({int(r) for r in (rules or []) if int(r) in ALL_RULES}))
+    days = days if days in WINDOWS_DAYS else 30
+    now = web.now_ms()
+    t0, t1 = now - days * DAY_MS, now + 1
+    with session_scope(web.engine()) as session:
+        tid = tag_ids(session).get(tag.id)
+        base = (t0, t1) if baseline == "all" else None
+        first_days = 5 if baseline == "first5" else 10
+        ac = assay_chart(session, tag, tid, t0, t1, base, chosen, first_days) if tid is not None else None
+    chart = ac.chart if ac is not None else None
+    figures: list[html.Div] = []
+    warn: list[Any] = []
+    excluded: list[Any] = []
+    if chart is None:
+        warn.append(t("quality.too_few", lang, n=ac.count if ac is not None else 0))
+    else:
+        lim = chart.limits
+        low, high = tag.spec or (None, None)
+        cap = chart_capability(chart, lsl=low, usl=high) if tag.spec else None
+        n_flagged = len(chart.flagged())
+        figures = [
+            _card(str(len(chart.values)), t("quality.results", lang)),
+            _card(_fmt(lim.centre, 5), t("quality.centre", lang)),
+            _card(f"{_fmt(lim.lcl, 5)} – {_fmt(lim.ucl, 5)}", t("quality.limits", lang)),
+            _card(str(n_flagged), t("quality.out_of_control", lang), "quality-flagged"),
+        ]
+        for name, c in zip(("Cpk", "Ppk"), cap or (None, None), strict=True):
+            if c is None:
+                figures.append(_card("–", name))
+            else:
+                ci = t("quality.ci", lang, low=f"{c.low:.2f}", high=f"{c.high:.2f}")
+                figures.append(_card(f"{c.index:.2f}", f"{name} · {ci}", f"quality-{name.lower()}"))
+        spec = t("quality.spec", lang, low=_fmt(low), high=_fmt(high), unit=tag.unit)
+        figures.append(_card(spec, t("quality.spec_label", lang)))
+        ac1 = chart.autocorrelation
+        if ac1 is not None and ac1.significant:
+            warn.append(t("quality.autocorrelated", lang, r1=f"{ac1.r1:.2f}", bound=f"{ac1.bound:.2f}"))
+        tz = plant.tz()
+        excluded = [
+            html.Li(f"{format_local(int(chart.ts[i]), tz, DATE_MINUTE)} · {_fmt(float(chart.values[i]))} · {reason}")
+            for i, reason in sorted(chart.excluded.items())
+        ] or [html.Li(t("quality.none_excluded", lang), className="sw-muted")]
+    return {"figure": figure(chart, tag, plant, lang), "figures": figures, "warn": warn, "excluded": excluded}
+
+
+def layout(**_query: str) -> html.Div:
+    lang = web.lang()
+    plant = web.plant()
+    tags = assay_tags(plant)
+    first = tags[0].id if tags else None
+    rules = list(ALARM_RULES)
+    v = view(first, rules, 30, "first10")
+    rule_options = [{"label": t(f"quality.rule.{r}", lang), "value": r} for r in ALL_RULES]
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H1(t("nav.quality", lang), className="sw-page-title"),
+                    dcc.Link(t("nav.production", lang), href="/production", className="sw-muted"),
+                ],
+                className="sw-page-head",
+            ),
+            html.Div(
+                [
+                    dbc.Select(
+                        id=ids.ASSAY,
+                        options=[{"label": _name(x, lang), "value": x.id} for x in tags],
+                        value=first,
+                        size="sm",
+                    ),
+                    dbc.Select(
+                        id=ids.WINDOW,
+                        options=[{"label": t("quality.window", lang, n=d), "value": str(d)} for d in WINDOWS_DAYS],
+                        value="30",
+                        size="sm",
+                    ),
+                    dbc.Select(
+                        id=ids.BASELINE,
+                        options=[{"label": t(f"quality.baseline.{b}", lang), "value": b} for b in BASELINES],
+                        value="first10",
+                        size="sm",
+                    ),
+                ],
+                className="sw-controls",
+            ),
+            html.Div(v["warn"], id=ids.WARN, className="text-warning", role="status"),
+            html.Div(v["figures"], id=ids.FIGURES, className="sw-kpi-grid"),
+            dcc.Graph(id=ids.CHART, figure=v["figure"], config=GRAPH_CONFIG),
+            html.Details(
+                [
+                    html.Summary(t("quality.rules_title", lang)),
+                    dcc.Checklist(id=ids.RULES, options=rule_options, value=rules, className="sw-rules"),
+                ],
+                open=True,
+            ),
+            html.H3(t("quality.excluded_title", lang), className="h6 mt-2"),
+            html.Ul(v["excluded"], id=ids.EXCLUDED, className="small"),
+        ],
+        className="sw-quality",
+    )
+
+
+@callback(
+    Output(ids.CHART, "figure"),
+    Output(ids.FIGURES, "children"),
+    Output(ids.WARN, "children"),
+    Output(ids.EXCLUDED, "children"),
+    Input(ids.ASSAY, "value"),
+    Input(ids.RULES, "value"),
+    Input(ids.WINDOW, "value"),
+    Input(ids.BASELINE, "value"),
+    prevent_initial_call=True,
+)
+def refresh(tag_id: str | None, rules: list[int] | None, days: str | None, baseline: str | None) -> tuple[Any, ...]:
+    v = view(tag_id, rules, days, baseline)
+    return v["figure"], v["figures"], v["warn"], v["excluded"]
