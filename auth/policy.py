@@ -42,6 +42,7 @@ class Perm(StrEnum):
     KPI = "kpi"  # alarm-system and production KPIs
     ENERGY = "energy"  # energy and cost
     ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
+    SAFETY = "safety"  # major hazard sources: grade, inputs, readings (lead names only with NAMES)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
     PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
@@ -74,6 +75,7 @@ _OPERATIONS = frozenset(
         Perm.KPI,
         Perm.ENERGY,
         Perm.ENVIRONMENT,
+        Perm.SAFETY,
         Perm.POSITIONS,
         Perm.NAMES,
         Perm.PERSONNEL,
@@ -90,7 +92,16 @@ _OPERATIONS = frozenset(
 
 ROLE_PERMS: dict[Role, frozenset[Perm]] = {
     Role.EXECUTIVE: frozenset(
-        {Perm.OVERVIEW, Perm.SCENE, Perm.KPI, Perm.ENERGY, Perm.ENVIRONMENT, Perm.POSITIONS, Perm.PERSONNEL}
+        {
+            Perm.OVERVIEW,
+            Perm.SCENE,
+            Perm.KPI,
+            Perm.ENERGY,
+            Perm.ENVIRONMENT,
+            Perm.SAFETY,
+            Perm.POSITIONS,
+            Perm.PERSONNEL,
+        }
     ),  # no NAMES, no VIDEO, no alarm actions
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
@@ -107,6 +118,7 @@ PAGES: dict[str, Need] = {
     "/alarms/kpi": Perm.KPI,
     "/energy": Perm.ENERGY,
     "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
+    "/safety": Perm.SAFETY,  # major hazard sources: executives (no lead names), dispatchers, administrators
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,

@@ -314,6 +314,10 @@ def test_roles_match_the_requirements() -> None:
         for route in ("/environment/export.csv", "/environment/export.xlsx"):
             assert allowed(p[role], policy.ROUTES[route]), (role, route)
     assert not sees(Role.ON_CALL, "/environment")
+    # safety: major hazard sources (H2, issue 15 item 1): executives, dispatchers, administrators; not on-call phones
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/safety"), role
+    assert not sees(Role.ON_CALL, "/safety")
     assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)

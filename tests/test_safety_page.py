@@ -1,0 +1,91 @@
+"""The safety page's major hazard sources on the demo plant's store: grade, R and inputs, a reading over its
+threshold, the leads' names for dispatchers and not for executives; English and Chinese in headless Chromium on
+the wall and on a phone, screenshots kept."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.types import SampleIn
+from i18n import label, t
+from plant.loader import DEMO_PLANT, load_plant
+from settings import Settings
+from store.db import make_engine, session_scope
+from store.samples import write_samples
+from store.tags import tag_ids
+from tests.webutil import ARTIFACTS, WAIT_MS, browser, logged_in_client, router_body, seed_store, serve_app, watch_page
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    tmp = tmp_path_factory.mktemp("safety-page")
+    settings = seed_store(tmp, DEMO_PLANT)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as s:
+        ids = tag_ids(s)
+        now = int(time.time() * 1000)
+        write_samples(s, [SampleIn(ids["AP-TK6.LEVEL"], now, 12.2), SampleIn(ids["HZ-BLD.ROOM_TEMP"], now, 24.0)])
+    engine.dispose()
+    yield settings
+
+
+def _body(settings: Settings, role: str, lang: str = "en") -> str:
+    from webapp.app import create_app
+
+    app = create_app(settings)
+    client = logged_in_client(app, settings, role)
+    client.set_cookie("sw_lang", lang)
+    resp = client.post("/_dash-update-component", json=router_body("/safety"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return json.dumps(resp.get_json(), ensure_ascii=False)
+
+
+def _lead_names() -> list[str]:
+    plant = load_plant(DEMO_PLANT)
+    badges = {b.id: b for b in plant.badges}
+    acid = next(hs for hs in plant.hazards.sources if hs.id == "HS-ACID-TANKS")
+    return [label(badges[x.badge].name, None, "en") for x in acid.responsible if x.badge]
+
+
+def test_executives_see_grades_inputs_and_readings_but_no_lead_names(settings: Settings) -> None:
+    body = _body(settings, "executive")
+    # GB 18218-2018 4.3.2/4.3.5 on the demo's values: acid tank farm R = 1.5 x 12 = 18, third grade
+    assert "Acid tank farm (storage unit)" in body and t("safety.grade.3", "en") in body and '"18"' in body
+    assert "8014-95-7" in body and t("safety.unlisted", "en") in body  # sulfuric acid: no Q, counts nothing
+    assert t("safety.state.over", "en") in body  # the oleum tank at 12.2 m over its 12 m threshold
+    assert t("safety.lead.main", "en") in body and "liu.yang" not in body
+    assert not any(name in body for name in _lead_names())
+
+
+def test_dispatchers_see_lead_names_and_chinese_reads_chinese(settings: Settings) -> None:
+    body = _body(settings, "dispatcher")
+    assert all(name in body for name in _lead_names()) and "liu.yang" in body
+    zh = _body(settings, "dispatcher", "zh")
+    assert "硫酸罐区（储存单元）" in zh and "三级" in zh and "超过阈值" in zh
+
+
+@pytest.mark.slow
+def test_safety_page_wall_and_phone_in_the_browser(settings: Settings) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(settings, role="executive") as base, browser() as b:
+        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
+            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + "/safety")
+            page.wait_for_selector("#hz-HS-ACID-TANKS", timeout=WAIT_MS)
+            page.wait_for_timeout(500)
+            text = page.inner_text("body")
+            assert t("safety.title", lang) in text and t("safety.grade.3", lang) in text
+            assert not errors, errors
+            assert not foreign, foreign
+            page.screenshot(path=str(ARTIFACTS / f"safety-{width}x{height}-{lang}.png"), full_page=(width < 500))
+            context.close()
+    assert Path(ARTIFACTS / "safety-390x844-zh.png").exists()

@@ -1,0 +1,161 @@
+"""Safety (``/safety``): the plant's major hazard sources (GB 18218-2018).
+
+Per source: its grade and R with the inputs they come from (alpha from the people within 500 m, and per
+substance q, Q, beta, beta x q / Q and the table row cited), S = sum(q / Q), its zone, its live readings against
+the source's thresholds (from ``webapp.live.safety``) and its safety leads (包保). Readers that may not see who
+a person is (executives, ``webapp.live.personnel.names_visible``) read the lead's role and badge id only. The
+standard and the review note of the plant file head the page. Server-rendered on each visit; every text is a
+Dash child (a text node), never markup.
+"""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+
+from engine.hazards import NO_VALUE, OVER, UNDER, Assessment, ReadingState
+from i18n import label, t
+from plant import Plant
+from plant.schema import HazardSource
+from webapp import context as web
+from webapp.live.personnel import names_visible
+from webapp.live.safety import latest_readings, sources
+
+dash.register_page(__name__, path="/safety", name="nav.safety", order=17, title=web.page_title("nav.safety"))
+
+GRADE_CLASS = {1: "sw-hz-g1", 2: "sw-hz-g2", 3: "sw-hz-g3", 4: "sw-hz-g4"}
+STATE_CLASS = {OVER: "sw-hz-over", UNDER: "sw-hz-over", NO_VALUE: "sw-muted"}
+
+
+def _num(v: float | None, digits: int = 4) -> str:
+    return "-" if v is None else f"{v:.{digits}g}"
+
+
+def _substances(a: Assessment, lang: str) -> dbc.Table:
+    head = html.Thead(
+        html.Tr([html.Th(t(f"safety.col.{c}", lang)) for c in ("substance", "cas", "q", "Q", "beta", "term", "basis")])
+    )
+    rows = [
+        html.Tr(
+            [
+                html.Td(label(term.name, term.name_zh, lang)),
+                html.Td(term.cas or "-"),
+                html.Td(_num(term.q_t, 6)),
+                html.Td(_num(term.critical_t, 6) if term.listed else t("safety.unlisted", lang)),
+                html.Td(_num(term.beta)),
+                html.Td(_num(term.weighted)),
+                html.Td(term.basis, className="sw-hz-basis"),
+            ]
+        )
+        for term in a.terms
+    ]
+    return dbc.Table([head, html.Tbody(rows)], size="sm", className="sw-table", responsive=True)
+
+
+def _readings(states: list[ReadingState], plant: Plant, lang: str) -> html.Div | dbc.Table:
+    if not states:
+        return html.Div(t("safety.no_readings", lang), className="sw-muted")
+    tags = {tg.id: tg for tg in plant.tags}
+    head = html.Thead(
+        html.Tr([html.Th(t(f"safety.col.{c}", lang)) for c in ("reading", "value", "threshold", "state")])
+    )
+    rows = []
+    for r in states:
+        tg = tags.get(r.tag)
+        unit = tg.unit if tg is not None else ""
+        what = label(tg.description or r.tag, tg.description_zh, lang) if tg is not None else r.tag
+        limits = " / ".join(
+            f"{t(k, lang)} {_num(v)} {unit}"
+            for k, v in (("safety.low", r.low), ("safety.high", r.high))
+            if v is not None
+        )
+        rows.append(
+            html.Tr(
+                [
+                    html.Td([html.Div(what), html.Div(r.tag, className="sw-muted small")]),
+                    html.Td(f"{_num(r.value)} {unit}" if r.value is not None else "-"),
+                    html.Td(limits),
+                    html.Td(t(f"safety.state.{r.state}", lang), className=STATE_CLASS.get(r.state, "")),
+                ]
+            )
+        )
+    return dbc.Table([head, html.Tbody(rows)], size="sm", className="sw-table", responsive=True)
+
+
+def _leads(hs: HazardSource, plant: Plant, lang: str, names: bool) -> html.Ul:
+    badges = {b.id: b for b in plant.badges}
+    items = []
+    for lead in hs.responsible:
+        role = t(f"safety.lead.{lead.role.value}", lang)
+        if lead.badge is not None:
+            b = badges.get(lead.badge)
+            who = f"{label(b.name, b.name_zh, lang)} ({lead.badge})" if names and b is not None else lead.badge
+        else:
+            who = lead.user if names and lead.user else t("safety.lead.user", lang)
+        items.append(html.Li(f"{role}: {who}"))
+    return html.Ul(items, className="sw-hz-leads")
+
+
+def _card(
+    a: Assessment, states: list[ReadingState], hs: HazardSource, plant: Plant, lang: str, names: bool
+) -> dbc.Card:
+    zones = {z.id: z for z in plant.zones}
+    zone = zones.get(hs.zone)
+    grade = t(f"safety.grade.{a.grade}", lang) if a.grade is not None else t("safety.not_major", lang)
+    facts = [
+        (t("safety.r", lang), _num(a.r)),
+        (t("safety.s", lang), _num(a.s)),
+        (t("safety.alpha", lang, people=a.people_500m), _num(a.alpha)),
+        (t("safety.zone", lang), label(zone.name, zone.name_zh, lang) if zone else hs.zone),
+        (t("safety.unit", lang), t(f"safety.unit.{hs.unit}", lang)),
+    ]
+    note = label(hs.note, hs.note_zh, lang) if hs.note else ""
+    return dbc.Card(
+        [
+            dbc.CardHeader(
+                [
+                    html.Span(label(hs.name, hs.name_zh, lang), className="fw-bold me-2"),
+                    html.Span(grade, className=f"badge {GRADE_CLASS.get(a.grade or 0, 'sw-hz-none')}"),
+                ]
+            ),
+            dbc.CardBody(
+                [
+                    html.Dl(
+                        [x for k, v in facts for x in (html.Dt(k), html.Dd(v))],
+                        className="sw-hz-facts",
+                    ),
+                    html.Div(t("safety.formula", lang), className="sw-muted small mb-2"),
+                    html.Div(note, className="small mb-2") if note else None,
+                    html.H6(t("safety.substances", lang)),
+                    _substances(a, lang),
+                    html.H6(t("safety.readings", lang)),
+                    _readings(states, plant, lang),
+                    html.H6(t("safety.leads", lang)),
+                    _leads(hs, plant, lang, names),
+                ]
+            ),
+        ],
+        className="sw-hz-card mb-3",
+        id=f"hz-{hs.id}",
+    )
+
+
+def layout(**_query: str) -> html.Div:
+    lang = web.lang()
+    plant = web.plant()
+    hz = plant.hazards
+    names = names_visible()
+    rows = sources(plant, latest_readings(plant))
+    by_id = {hs.id: hs for hs in hz.sources}
+    standard = label(hz.standard, hz.standard_zh, lang)
+    head = [
+        html.H4(t("safety.title", lang)),
+        html.Div(t("safety.standard", lang, standard=standard), className="sw-muted"),
+    ]
+    if hz.review:
+        head.append(html.Div(t("safety.review", lang, note=hz.review), className="sw-hz-review small mb-3"))
+    if not rows:
+        return html.Div([*head, html.Div(t("safety.none", lang), className="sw-muted")], className="sw-safety p-3")
+    cards = [_card(a, states, by_id[a.source], plant, lang, names) for a, states in rows]
+    return html.Div([*head, html.Div(cards, className="sw-hz-grid")], className="sw-safety p-3")
