@@ -374,6 +374,7 @@ def layout(**_query: str) -> html.Div:
                 [
                     html.H1(t("production.title", lang), className="sw-page-title"),
                     dbc.Select(id=ids.WINDOW, options=windows, value=window, size="sm", style={"width": "auto"}),
+                    dcc.Link(t("nav.quality", lang), href="/production/quality", id="production-quality-link"),
                 ],
                 className="sw-al-head",
             ),
