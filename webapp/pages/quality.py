@@ -10,6 +10,7 @@ Executives see it too (no person names: an exclusion shows its reason, not who m
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import dash
@@ -54,8 +55,18 @@ def _name(tag: Tag, lang: str) -> str:
     return label(tag.description, tag.description_zh, lang)
 
 
-def _fmt(v: float | None, digits: int = 4) -> str:
-    return "–" if v is None else f"{v:.{digits}g}"
+def _fixed(v: float, sigma: float) -> str:
+    """A figure to one decimal beyond the sigma's first significant digit (0.656, 62.05, 99.99503)."""
+    places = max(0, math.ceil(-math.log10(sigma)) + 1) if sigma > 0 else 3
+    return f"{v:.{min(places, 7)}f}"
+
+
+def _spec(low: float | None, high: float | None, unit: str) -> str:
+    if low is None:
+        return f"≤ {high:g} {unit}".strip()
+    if high is None:
+        return f"≥ {low:g} {unit}".strip()
+    return f"{low:g} – {high:g} {unit}".strip()
 
 
 def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
@@ -159,8 +170,8 @@ def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, ba
         n_flagged = len(chart.flagged())
         figures = [
             _card(str(len(chart.values)), t("quality.results", lang)),
-            _card(_fmt(lim.centre, 5), t("quality.centre", lang)),
-            _card(f"{_fmt(lim.lcl, 5)} – {_fmt(lim.ucl, 5)}", t("quality.limits", lang)),
+            _card(_fixed(lim.centre, lim.sigma), t("quality.centre", lang)),
+            _card(f"{_fixed(lim.lcl, lim.sigma)} – {_fixed(lim.ucl, lim.sigma)}", t("quality.limits", lang)),
             _card(str(n_flagged), t("quality.out_of_control", lang), "quality-flagged"),
         ]
         for name, c in zip(("Cpk", "Ppk"), cap or (None, None), strict=True):
@@ -169,14 +180,13 @@ def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, ba
             else:
                 ci = t("quality.ci", lang, low=f"{c.low:.2f}", high=f"{c.high:.2f}")
                 figures.append(_card(f"{c.index:.2f}", f"{name} · {ci}", f"quality-{name.lower()}"))
-        spec = t("quality.spec", lang, low=_fmt(low), high=_fmt(high), unit=tag.unit)
-        figures.append(_card(spec, t("quality.spec_label", lang)))
+        figures.append(_card(_spec(low, high, tag.unit), t("quality.spec_label", lang)))
         ac1 = chart.autocorrelation
         if ac1 is not None and ac1.significant:
             warn.append(t("quality.autocorrelated", lang, r1=f"{ac1.r1:.2f}", bound=f"{ac1.bound:.2f}"))
         tz = plant.tz()
         excluded = [
-            html.Li(f"{format_local(int(chart.ts[i]), tz, DATE_MINUTE)} · {_fmt(float(chart.values[i]))} · {reason}")
+            html.Li(f"{format_local(int(chart.ts[i]), tz, DATE_MINUTE)} · {float(chart.values[i]):g} · {reason}")
             for i, reason in sorted(chart.excluded.items())
         ] or [html.Li(t("quality.none_excluded", lang), className="sw-muted")]
     return {"figure": figure(chart, tag, plant, lang), "figures": figures, "warn": warn, "excluded": excluded}
