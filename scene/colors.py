@@ -33,6 +33,7 @@ FENCE = {
     "authorized": (251, 146, 60),
     "dwell": (250, 204, 21),
     "speed": (96, 165, 250),
+    "hazard": (192, 132, 252),  # a major hazard source's fence (GB 18218-2018), drawn with the fences
 }
 ALARM = {  # alarm markers by priority (the banner's plant colors)
     "urgent": (229, 72, 77),

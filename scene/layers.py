@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from engine.hazards import assess
 from i18n import label, t
 from plant import Plant
 from plant.schema import Camera, EquipmentKind, Limits, Point, TagKind, VideoClass, Zone
@@ -178,6 +179,23 @@ def hazard_sources(plant: Plant) -> list[Hazard]:
     return out
 
 
+def hazard_fences(plant: Plant, lang: str) -> list[dict[str, Any]]:
+    """The major hazard sources' fences as fences of kind ``hazard``, named with their grade (GB 18218-2018)."""
+    out = []
+    for hs in plant.hazards.sources:
+        a = assess(hs)
+        grade = t(f"safety.grade.{a.grade}", lang) if a.grade is not None else t("safety.not_major", lang)
+        out.append(
+            {
+                "id": hs.id,
+                "n": f"{label(hs.name, hs.name_zh, lang)} · {grade} · R {a.r:.3g}",
+                "k": "hazard",
+                "path": [[_r(x), _r(y), 1.2] for x, y in [*hs.fence, hs.fence[0]]],
+            }
+        )
+    return out
+
+
 def limit_state(value: float | None, limits: Limits | None) -> int:
     """0 inside limits, 1 beyond H or L, 2 beyond HH or LL, -1 no value."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -295,7 +313,8 @@ def static_scene(
                 "path": [[_r(x), _r(y), 1.2] for x, y in [*f.polygon, f.polygon[0]]],
             }
             for f in plant.fences
-        ],
+        ]
+        + hazard_fences(plant, lang),
         "cameras": [
             {
                 "id": c.id,

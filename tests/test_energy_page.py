@@ -245,3 +245,16 @@ def test_energy_page_wall_and_phone_in_the_browser(store: Store) -> None:
             page.screenshot(path=str(ARTIFACTS / f"energy-{width}x{height}-{lang}.png"), full_page=(width < 500))
             context.close()
     assert Path(ARTIFACTS / "energy-1920x1080-zh.png").exists()
+
+
+def test_an_empty_period_is_said_in_words_not_drawn_as_an_empty_sankey() -> None:
+    """Plotly's Sankey throws "Invalid array length" in the browser on a diagram with no flow (a plant without
+    meters of a medium); the page says "nothing in this period" instead."""
+    from webapp.panels.energy.figures import sankey_figure
+
+    empty = {"nodes": {}, "losses": {}, "price": None, "currency": "CNY", "unit": "kWh"}
+    for lang, text in (("en", "Nothing in this period."), ("zh", None)):
+        fig = sankey_figure(empty, "energy", lang)
+        assert not [tr for tr in fig.data if tr.type == "sankey"]
+        note = fig.layout.annotations[0].text
+        assert note and (text is None or note == text)

@@ -219,6 +219,12 @@ def test_static_scene_is_json_and_complete(demo: Plant) -> None:
     assert zh["zones"][0]["n"] == demo.zones[0].name_zh
     assert [z["f"] for z in spec["zones"]] == [z.floors for z in demo.zones] and max(z["f"] for z in spec["zones"]) > 1
     assert set(LAYER_KEYS) >= {"zones", "equipment", "people", "vehicles", "fences", "cameras", "muster", "roads"}
+    # the major hazard sources' fences on the fences layer, named with their grade (GB 18218-2018 4.3.5)
+    hz = [f for f in spec["fences"] if f["k"] == "hazard"]
+    assert [f["id"] for f in hz] == [hs.id for hs in demo.hazards.sources]
+    assert hz[0]["n"] == "Acid tank farm (storage unit) · Grade 3 · R 18" and hz[0]["path"][0] == hz[0]["path"][-1]
+    assert spec["text"]["fence.hazard"] == "major hazard source"
+    assert next(f for f in zh["fences"] if f["k"] == "hazard")["n"].startswith("硫酸罐区（储存单元） · 三级")
 
 
 def test_zone_colors_follow_risk_levels(demo: Plant) -> None:

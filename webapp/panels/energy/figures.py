@@ -77,6 +77,16 @@ def sankey_figure(data: dict[str, Any], unit_mode: str, lang: str) -> go.Figure:
         else:
             labels.append(name)
             node_colors.append(LEVEL_COLORS.get(nodes[nid]["level"] or "", "#8b949e"))
+    if not src:
+        # no metered flow in the period (a plant without meters of this medium, or all unknown): plotly's
+        # Sankey throws on an empty diagram in the browser, so say so in words instead
+        empty = go.Figure()
+        empty.add_annotation(
+            text=html_escape(t("energy.none", lang)), showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5
+        )
+        empty.update_xaxes(visible=False)
+        empty.update_yaxes(visible=False)
+        return layout_of(empty, SANKEY_HEIGHT, margin={"l": 8, "r": 8, "t": 8, "b": 8})
     unit = data["currency"] if unit_mode == "money" else data["unit"]
     fig = go.Figure(
         go.Sankey(
