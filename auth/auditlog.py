@@ -43,6 +43,8 @@ MUSTER_ENDED = "muster_ended"
 VIDEO_FALSE_POSITIVE = "video_false_positive"  # a video detection marked as a false positive
 DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its reason
 PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
+SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
+SPC_INCLUDED = "spc_included"  # an exclusion taken back
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -67,6 +69,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     VIDEO_FALSE_POSITIVE,
     DOWNTIME_REASON,
     PLAN_IMPORTED,
+    SPC_EXCLUDED,
+    SPC_INCLUDED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

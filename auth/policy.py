@@ -53,6 +53,7 @@ class Perm(StrEnum):
     MUSTER = "muster"  # declare and end an emergency muster
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
+    SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -86,6 +87,7 @@ _OPERATIONS = frozenset(
         Perm.MUSTER,
         Perm.DOWNTIME,
         Perm.PLAN,
+        Perm.SPC_EXCLUDE,
         Perm.REPLAY,
     }
 )
@@ -146,6 +148,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "video-sent": Perm.ACK,
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
+    "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its

@@ -81,3 +81,20 @@ def test_quality_wall_and_phone(seeded: tuple[Settings, int]) -> None:
             assert not errors, errors
             assert not foreign, foreign
             context.close()
+
+
+def test_dispatcher_sees_the_exclusion_box(seeded: tuple[Settings, int]) -> None:
+    settings, end = seeded
+    with serve_app(settings, role="dispatcher", clock=lambda: end / 1000 + 30) as base, browser() as b:
+        context = b.new_context(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+        page = context.new_page()
+        errors, _ = watch_page(page)
+        page.goto(base + "/production/quality")
+        page.wait_for_selector("#quality-chart .main-svg", timeout=WAIT_MS)
+        assert page.locator("#quality-exclude").is_visible()
+        page.locator("#quality-exclude").click()  # nothing picked yet: no answer, no error
+        page.wait_for_timeout(800)
+        assert page.locator("#quality-exclude-msg").inner_text() == ""
+        page.screenshot(path=str(ARTIFACTS / "quality-dispatcher-1920x1080-en.png"))
+        assert not errors, errors
+        context.close()

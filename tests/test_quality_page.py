@@ -103,3 +103,58 @@ def test_chinese_and_too_few_results(app: Any, seeded: tuple[Settings, int, list
         empty = quality.view("SF1.LAB_SLAG_CU", [1], 7, "first10")
     assert "质量（SPC）" in _texts(page)
     assert any("结果太少" in x for x in _texts(empty["warn"]))
+
+
+def _exclude_body(app: Any, button: str, ts: int, reason: str | None) -> dict[str, Any]:
+    from tests.webutil import callback_key
+
+    key = callback_key(app, "quality-exclude-msg.children")
+    return {
+        "output": key,
+        "outputs": {"id": "quality-exclude-msg", "property": "children"},
+        "inputs": [
+            {"id": "quality-exclude", "property": "n_clicks", "value": 1 if button == "quality-exclude" else None},
+            {"id": "quality-include", "property": "n_clicks", "value": 1 if button == "quality-include" else None},
+        ],
+        "state": [
+            {"id": "quality-picked", "property": "data", "value": {"tag": TAG, "ts": ts, "text": "x"}},
+            {"id": "quality-reason", "property": "value", "value": reason},
+        ],
+        "changedPropIds": [f"{button}.n_clicks"],
+    }
+
+
+def test_exclude_a_result_checked_stored_audited(app: Any, seeded: tuple[Settings, int, list[int]]) -> None:
+    from sqlalchemy import select
+
+    from store.models import SecurityAudit
+    from store.spc import exclusions
+    from tests.webutil import logged_in_client
+
+    settings, _end, ts = seeded
+    target = ts[-1]  # the 66.5 out of control
+    executive = logged_in_client(app, settings, "executive")
+    assert (
+        executive.post("/_dash-update-component", json=_exclude_body(app, "quality-exclude", target, "x")).status_code
+        == 403
+    )
+    dispatcher = logged_in_client(app, settings, "dispatcher")
+    empty = dispatcher.post("/_dash-update-component", json=_exclude_body(app, "quality-exclude", target, "  "))
+    assert "Give a reason first" in empty.get_data(as_text=True)
+    ok = dispatcher.post(
+        "/_dash-update-component", json=_exclude_body(app, "quality-exclude", target, "furnace tap sample")
+    )
+    assert ok.status_code == 200 and "Excluded" in ok.get_data(as_text=True)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as s:
+        assert exclusions(s, TAG)[target].reason == "furnace tap sample"
+    back = dispatcher.post("/_dash-update-component", json=_exclude_body(app, "quality-include", target, None))
+    assert "Taken back" in back.get_data(as_text=True)
+    with session_scope(engine) as s:
+        assert target not in exclusions(s, TAG)
+        rows = s.scalars(select(SecurityAudit).where(SecurityAudit.event.in_(("spc_excluded", "spc_included")))).all()
+        assert [(r.event, r.user, r.target) for r in rows] == [
+            ("spc_excluded", "test-dispatcher", f"spc:{TAG}:{target}"),
+            ("spc_included", "test-dispatcher", f"spc:{TAG}:{target}"),
+        ]
+    engine.dispose()

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.auditlog import DOWNTIME_REASON, PLAN_IMPORTED
+from auth.auditlog import DOWNTIME_REASON, PLAN_IMPORTED, SPC_EXCLUDED, SPC_INCLUDED
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
 from plant.schema import Plant
@@ -31,6 +31,7 @@ from store.db import session_scope
 from store.equipment import assign_reason
 from store.models import PlanVersion
 from store.plan import import_plan
+from store.spc import exclude, include
 from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
@@ -152,6 +153,28 @@ def import_plan_file(
         session=session,
     )
     return version
+
+
+def spc_exclusion(
+    session: Session, op: Operator, tag: str, ts: int, reason: str | None, *, now_ms: int, plant: Plant
+) -> bool:
+    """Leave the result of assay ``tag`` at ``ts`` out of its SPC chart with ``reason`` (None: take an
+    exclusion back) and record it in the security audit log, in one transaction. ``ValueError`` for a tag
+    that is not an assay or an empty reason. Returns whether anything changed."""
+    if not any(t_.id == tag and t_.kind.value == "assay" for t_ in plant.tags):
+        raise ValueError(f"{tag[:64]!r} is not an assay tag")
+    if reason is None:
+        changed = include(session, tag, int(ts))
+        kind = SPC_INCLUDED
+    else:
+        exclude(session, tag, int(ts), reason, op.user, now_ms)
+        changed = True
+        kind = SPC_EXCLUDED
+    if changed:
+        audit(
+            kind, user=op.user, address=op.address, target=f"spc:{tag}:{int(ts)}", detail=reason or "", session=session
+        )
+    return changed
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

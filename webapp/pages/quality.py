@@ -15,10 +15,13 @@ from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
+import numpy as np
 import plotly.graph_objects as go
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html
+from dash.exceptions import PreventUpdate
 from plotly.subplots import make_subplots
 
+from auth.policy import Perm
 from engine.clock import DATE_MINUTE, format_local
 from engine.spc import ALL_RULES, Chart, chart_capability
 from i18n import label, t
@@ -26,7 +29,9 @@ from plant.schema import Plant, Tag
 from store.db import session_scope
 from store.spc import ALARM_RULES, DAY_MS, assay_chart, assay_tags
 from store.tags import tag_ids
+from webapp import commands
 from webapp import context as web
+from webapp.gate import current_user
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,12 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     FIGURES = "quality-figures"
     WARN = "quality-warn"
     EXCLUDED = "quality-excluded"
+    PICKED = "quality-picked"  # the result clicked on the chart: {"tag", "ts", "text"}
+    PICKED_TEXT = "quality-picked-text"
+    REASON = "quality-reason"
+    EXCLUDE = "quality-exclude"
+    INCLUDE = "quality-include"
+    MSG = "quality-exclude-msg"  # the action's answer (its line in auth.policy.ACTION_OUTPUTS)
 
 
 def _name(tag: Tag, lang: str) -> str:
@@ -77,7 +88,13 @@ def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
         lim = chart.limits
         flagged = chart.flagged()
         fig.add_trace(
-            go.Scatter(x=when, y=chart.values, mode="lines+markers", line={"color": POINT, "width": 1.5}),
+            go.Scatter(
+                x=when,
+                y=chart.values,
+                customdata=[int(x) for x in chart.ts],
+                mode="lines+markers",
+                line={"color": POINT, "width": 1.5},
+            ),
             row=1,
             col=1,
         )
@@ -90,6 +107,7 @@ def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
                 go.Scatter(
                     x=[when[i] for i in idx],
                     y=[chart.values[i] for i in idx],
+                    customdata=[int(chart.ts[i]) for i in idx],
                     mode="markers",
                     marker={"color": FLAG, "size": 10},
                     text=texts,
@@ -104,6 +122,7 @@ def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
                 go.Scatter(
                     x=[when[i] for i in idx],
                     y=[chart.values[i] for i in idx],
+                    customdata=[int(chart.ts[i]) for i in idx],
                     mode="markers",
                     marker={"color": EXCLUDED, "size": 11, "symbol": "x"},
                     text=[chart.excluded[i] for i in idx],
@@ -117,6 +136,12 @@ def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
         )
         fig.add_hline(y=lim.spread_ucl, line={"color": LIMIT, "dash": "dash", "width": 1}, row=2, col=1)
         fig.add_hline(y=lim.spread_centre, line={"color": CENTRE, "width": 1}, row=2, col=1)
+        # the limits inside the plot, whatever the results
+        low, high = min(lim.lcl, float(chart.values.min())), max(lim.ucl, float(chart.values.max()))
+        pad = (high - low) * 0.06 or 1.0
+        fig.update_yaxes(range=[low - pad, high + pad], row=1, col=1)
+        top = max(lim.spread_ucl, float(np.nanmax(chart.spread)) if np.isfinite(chart.spread).any() else 0.0)
+        fig.update_yaxes(range=[0, top * 1.08 or 1.0], row=2, col=1)
     unit = tag.unit
     fig.update_yaxes(title_text=f"{t('quality.individuals', lang)} ({unit})" if unit else "", row=1, col=1)
     fig.update_yaxes(title_text=t("quality.moving_range", lang), row=2, col=1)
@@ -242,6 +267,18 @@ def layout(**_query: str) -> html.Div:
                 ],
                 open=True,
             ),
+            html.Div(
+                [
+                    html.Div(t("quality.pick_hint", lang), id=ids.PICKED_TEXT, className="sw-muted small"),
+                    dbc.Input(id=ids.REASON, placeholder=t("quality.reason", lang), maxLength=200, size="sm"),
+                    dbc.Button(t("quality.exclude", lang), id=ids.EXCLUDE, size="sm", color="secondary"),
+                    dbc.Button(t("quality.include", lang), id=ids.INCLUDE, size="sm", color="secondary", outline=True),
+                    html.Div(id=ids.MSG, className="small", role="status"),
+                ],
+                className="sw-exclude-box",
+                style=None if _can_exclude() else {"display": "none"},
+            ),
+            dcc.Store(id=ids.PICKED),
             html.H3(t("quality.excluded_title", lang), className="h6 mt-2"),
             html.Ul(v["excluded"], id=ids.EXCLUDED, className="small"),
         ],
@@ -258,8 +295,68 @@ def layout(**_query: str) -> html.Div:
     Input(ids.RULES, "value"),
     Input(ids.WINDOW, "value"),
     Input(ids.BASELINE, "value"),
+    Input(ids.MSG, "children"),
     prevent_initial_call=True,
 )
-def refresh(tag_id: str | None, rules: list[int] | None, days: str | None, baseline: str | None) -> tuple[Any, ...]:
+def refresh(
+    tag_id: str | None, rules: list[int] | None, days: str | None, baseline: str | None, _msg: Any = None
+) -> tuple[Any, ...]:
     v = view(tag_id, rules, days, baseline)
     return v["figure"], v["figures"], v["warn"], v["excluded"]
+
+
+def _can_exclude() -> bool:
+    user = current_user()
+    return user is not None and user.can(Perm.SPC_EXCLUDE)
+
+
+@callback(
+    Output(ids.PICKED, "data"),
+    Output(ids.PICKED_TEXT, "children"),
+    Input(ids.CHART, "clickData"),
+    State(ids.ASSAY, "value"),
+    prevent_initial_call=True,
+)
+def pick(click: dict[str, Any] | None, tag_id: str | None) -> tuple[Any, Any]:
+    """The result clicked on the chart, for the exclusion box."""
+    points = (click or {}).get("points") or []
+    if not points or points[0].get("customdata") is None or not tag_id:
+        raise PreventUpdate
+    p = points[0]
+    text = t("quality.picked", web.lang(), when=str(p.get("x", ""))[:20], value=str(p.get("y", ""))[:20])
+    return {"tag": str(tag_id)[:64], "ts": int(p["customdata"]), "text": text}, text
+
+
+@callback(
+    Output(ids.MSG, "children"),
+    Input(ids.EXCLUDE, "n_clicks"),
+    Input(ids.INCLUDE, "n_clicks"),
+    State(ids.PICKED, "data"),
+    State(ids.REASON, "value"),
+    prevent_initial_call=True,
+)
+def exclude_result(_ex: int | None, _in: int | None, picked: dict[str, Any] | None, reason: str | None) -> str:
+    """Exclude the picked result with the reason given, or take it back (checked, audited)."""
+    lang = web.lang()
+    if not picked or "ts" not in picked:
+        raise PreventUpdate
+    back = dash.ctx.triggered_id == ids.INCLUDE
+    if not back and not (reason or "").strip():
+        return t("quality.need_reason", lang)
+    try:
+        with commands.operator_session((Perm.SPC_EXCLUDE,)) as (session, op):
+            commands.spc_exclusion(
+                session,
+                op,
+                str(picked.get("tag", "")),
+                int(picked["ts"]),
+                None if back else str(reason),
+                now_ms=web.now_ms(),
+                plant=web.plant(),
+            )
+    except commands.REFUSALS as exc:
+        return commands.refusal_message(exc, lang, what="spc exclusion", refused_key="quality.refused")
+    except (ValueError, TypeError) as exc:
+        return t("quality.refused", lang, error=str(exc)[:200])
+    key = "quality.included_ok" if back else "quality.excluded_ok"
+    return t(key, lang, when=str(picked.get("text", "")))
