@@ -84,7 +84,9 @@ def test_page_figures_are_the_engines_over_the_store(app: Any, seeded: Seeded) -
     whole = combine("plant", kpis)
     assert data["total"]["availability"] == pytest.approx(whole.availability)
     assert data["total"]["failures"] == whole.failures
-    assert sum(len(v) for v in spans.values()) > 20  # a plant's worth of stops, faults and short stops
+    # a plant's worth of stops, faults and short stops in ten hours (18 with seed 3 since the hazard-source
+    # incident joined the simulator's random stream; the figure depends on the stream, the equalities above do not)
+    assert sum(len(v) for v in spans.values()) >= 10
     assert any(d["short"] for d in data["downtime"]) and any(not d["short"] for d in data["downtime"])
     # the simulator feeds the furnace at its design rate while it runs: performance near 100 %
     furnace = next(r for r in data["oee"] if r["id"] == "FSF1")
