@@ -35,6 +35,7 @@ from asyncua import Client, ua
 from plant.schema import Medium, TagKind
 
 BATCH = 500
+COUNTER_WORDS = ("FED", "PRODUCED", "CAST", "TREATED", "TOTAL", "COUNT", "CATHODE", "COPPER")  # totals in t
 _ID_CLEAN = re.compile(r"[^A-Za-z0-9_.\-]")
 
 # unit -> (kind, medium) for cumulative meters and analysers; anything else numeric is a process value
@@ -136,7 +137,7 @@ def guess_kind(v: Variable) -> tuple[TagKind, Medium | None, str | None]:
             Medium.COMPRESSED_AIR,
         )
         return TagKind.ENERGY, medium, None
-    if unit == "t" and any(w in name for w in ("FED", "PRODUCED", "CAST", "TREATED", "TOTAL", "COUNT")):
+    if unit == "t" and any(w in name for w in COUNTER_WORDS):
         return TagKind.COUNTER, None, None
     if unit == "t" and "STEAM" in name:
         return TagKind.ENERGY, Medium.STEAM, None

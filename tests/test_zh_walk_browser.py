@@ -47,7 +47,16 @@ PAGES: dict[str, str] = {  # page -> what shows once it has its data
     "/oncall": ".sw-oc-card",
     "/video": ".sw-vf-cam",
     "/admin/audit": "table, .sw-muted",
+    "/energy": ".main-svg",
+    "/production": "table",
+    "/production/quality": ".main-svg",
+    "/environment": ".main-svg",
+    "/safety": "table, .sw-muted",
 }
+# Terms that Chinese plants write in Latin letters (as GB/T and ISO texts in Chinese do): statistical process
+# control and its indices and rules, the equipment KPIs, standards' codes, the currency's ISO 4217 code.
+ACRONYMS = {"SPC", "Cpk", "Ppk", "I-MR", "Nelson", "OEE", "MTBF", "MTTR", "CUSUM", "CV", "RMSE", "NMBE", "EnPI"}
+ACRONYMS |= {"GB", "GB/T", "ISO", "CNY"}
 # Violations as the personnel service writes them (rule -> badge, zone, the rule's facts).
 VIOLATIONS: dict[str, tuple[str | None, str, dict[str, Any]]] = {
     "forbidden_zone": ("P001", "tank-farm", {"fence": "tank-fence"}),
@@ -128,7 +137,7 @@ def seed(tmp_path: Path) -> tuple[Settings, Plant]:
 def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Pattern[str]]]:
     """Ids, units and names without a Chinese form, from the plant file and the user table: what may stay in
     Latin letters. The language switch names the other language in that language."""
-    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", *users}  # CSV: a file format
+    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", "Excel", *users, *ACRONYMS}
     for items in (plant.tags, plant.badges, plant.cameras, plant.zones, plant.areas, plant.equipment, plant.fences):
         words.update(x.id for x in items)
     words.update(s.id for s in plant.site.shifts)
@@ -144,6 +153,7 @@ def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Patt
         re.compile(r"YYYY-MM-DD|HH:MM"),  # how to type a time, in the time fields' hints
         re.compile(r"(?:[A-Z][a-z]?[₀-₉]*)*[A-Z][a-z]?[₀-₉]+(?:[A-Z][a-z]?[₀-₉]*)*"),  # chemical formulas (SO₂)
         re.compile(r"[LECD]"),  # the LEC risk method's symbols (D = L × E × C), written so in Chinese practice
+        re.compile(r"python|import|[a-z_]+(?:\.[a-z_]+)+"),  # a command or a plant-file key shown as code
     ]
     return words, patterns
 

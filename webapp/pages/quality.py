@@ -35,8 +35,14 @@ from webapp.gate import current_user
 
 logger = logging.getLogger(__name__)
 
+# not in the navbar (the production page links to it): ten links and the user's block must fit one line on a wall
 dash.register_page(
-    __name__, path="/production/quality", name="nav.quality", order=16, title=web.page_title("nav.quality")
+    __name__,
+    path="/production/quality",
+    name="nav.quality",
+    order=16,
+    title=web.page_title("nav.quality"),
+    nav=False,
 )
 
 WINDOWS_DAYS = (7, 30, 90)

@@ -49,6 +49,7 @@ def update_health(_n: int | None) -> list[dbc.Badge]:
                 [html.Span(label(h["name"], h["name_zh"], lang), className="fw-bold me-1"), text],
                 color=color,
                 className="sw-health-badge",
+                title=f"{label(h['name'], h['name_zh'], lang)} {text}",  # the whole text where a wall cuts it
             )
         )
     return badges
