@@ -5,7 +5,7 @@ still needed against hand-computed values; daily amounts from the rollups equal 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -147,7 +147,8 @@ def test_daily_amounts_equal_the_counters(db_url: str) -> None:
             samples.append(SampleIn(tid, d0 + m * 60_000, value, GOOD))
         bulk_load_samples(session, samples)
         rebuild_rollups(session, [tid], d0 - 3_600_000, d0 + 2 * DAY_MS)
-    offset = 8 * 3_600_000  # Asia/Shanghai
+    at = datetime.fromtimestamp(d0 / 1000, tz=PLANT.tz())
+    offset = int(at.utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]  # the plant's zone then
     with session_scope(engine) as session:
         days = daily_amounts(session, [tid], d0, d0 + 2 * DAY_MS, offset)[tid]
         for k in range(2):

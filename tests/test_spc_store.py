@@ -31,6 +31,7 @@ from store.spc import (
     include,
 )
 from store.tags import sync_tags
+from tests.fakeclock import plant_ms
 
 H0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC, 08:00 in the plant (Asia/Shanghai)
 TAG = "SF1.LAB_SLAG_CU"
@@ -54,6 +55,7 @@ def db(sqlite_url: str) -> Iterator[Engine]:
 
 
 def test_lab_csv_all_or_nothing(db: Engine, plant: Plant) -> None:
+    at8 = plant_ms(plant, 2026, 1, 1, 8, 0)  # the CSV's times are the plant's
     with session_scope(db) as s:
         ids = sync_tags(s, plant)
     bad = (
@@ -81,7 +83,7 @@ def test_lab_csv_all_or_nothing(db: Engine, plant: Plant) -> None:
         assert import_lab_csv(s, plant, ids, good, "lab.csv") == 2
     with session_scope(db) as s:
         rows = s.execute(select(Sample.ts, Sample.value).where(Sample.tag_id == ids[TAG]).order_by(Sample.ts)).all()
-    assert [tuple(r) for r in rows] == [(H0, 0.61), (H0 + 8 * 3_600_000, 0.58)]
+    assert [tuple(r) for r in rows] == [(at8, 0.61), (at8 + 8 * 3_600_000, 0.58)]
 
 
 def test_out_of_control_result_becomes_an_advisory_alarm_once(db: Engine, plant: Plant) -> None:
