@@ -82,7 +82,9 @@ def test_login_page_in_the_dark_theme_on_a_wall_and_a_phone(tmp_path: Path) -> N
             for sel in ("#sw-login-user", "#sw-login-password", "#sw-login-submit"):
                 box = page.locator(sel).bounding_box()
                 assert box is not None and box["height"] >= 44 and box["x"] >= 0 and box["x"] + box["width"] <= width
-            assert page.evaluate("document.activeElement.id") == "sw-login-user"
+            # the user field takes the focus by itself (autofocus); on a cold browser that can come a moment
+            # after the load event, so wait for it rather than read it once
+            page.wait_for_function("document.activeElement && document.activeElement.id === 'sw-login-user'")
             page.screenshot(path=str(ARTIFACTS / f"login-{width}x{height}-{lang}.png"))
             _login(page, "nobody", "wrong password")
             page.wait_for_selector(".sw-auth-msg")
