@@ -975,6 +975,9 @@ class HazardSource(Named):
     people_500m: int = Field(ge=0)
     substances: list[HazardSubstance] = Field(min_length=1)
     responsible: list[HazardLead] = Field(min_length=1)
+    # Badges allowed inside the fence (the unit's operators); the leads' badges and, while a work permit
+    # covering the place is valid, its crew are allowed too. Anyone else inside alarms (hazard_intrusion).
+    authorized: list[Id] = Field(default_factory=list)
     readings: list[HazardReading] = Field(default_factory=list)
     note: str = Field(default="", max_length=300)
     note_zh: str | None = Field(default=None, max_length=300)
@@ -1204,6 +1207,9 @@ class Plant(StrictModel):
             for lead in hs.responsible:
                 if lead.badge is not None and lead.badge not in ids["badges"]:
                     problems.add(where, i, "responsible", f"unknown badge {lead.badge!r}")
+            for badge in hs.authorized:
+                if badge not in ids["badges"]:
+                    problems.add(where, i, "authorized", f"unknown badge {badge!r}")
             if not any(s.critical_t is not None for s in hs.substances):
                 problems.add(where, i, "substances", "no substance has a critical quantity (critical_t)")
             read: set[str] = set()
