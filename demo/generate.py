@@ -584,6 +584,7 @@ def build() -> Item:
         "production": data("production"),
         "emissions": data("emissions"),
         "hazards": make_hazards(badges),
+        "emergency": data("emergency"),
     }
 
 
