@@ -584,6 +584,11 @@ class CameraAnalytics(StrictModel):
     detect: list[VideoClass] = Field(min_length=1)
     restricted: list[list[Point]] = Field(default_factory=list)  # polygons for intrusion, 0..1 image coords
     fps: float = Field(default=2.0, gt=0, le=15)  # frames analysed per second
+    # How people are found (intrusion, hard hats, counting): "model" = the trained SSD person detector
+    # (video.models), "hi-vis" = the colour rules of video.detect (people in hi-vis vests: the demo's
+    # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
+    # camera with a source, the rules for the demo's rendered cameras (no source).
+    people: Literal["auto", "model", "hi-vis"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
