@@ -1,8 +1,8 @@
 """Disk that the demo plant's history takes, after compression, thinning and retention: a year projected.
 
-    python -m bench storage             24 simulated hours on SQLite, 6 on PostgreSQL
-    python -m bench storage --quick     6 hours on SQLite, 2 on PostgreSQL
-    python -m bench storage --smoke     3 simulated minutes, compressed after 1 minute: checks that it runs
+    python -m bench storage             6 simulated hours on SQLite, 2 on PostgreSQL
+    python -m bench storage --quick     2 hours on SQLite, 1 on PostgreSQL
+    python -m bench storage --smoke     2 simulated minutes, compressed after 1 minute: checks that it runs
     python -m bench storage --hours H --pg-hours H2 [--pg DSN | --pg '']
 
 Method. The simulator's own model of the demo plant (``simulator.model.SmelterModel``, the plant file
@@ -15,13 +15,14 @@ Every simulated hour the compaction pass runs (``store.compaction.compact``, the
 what is older than ``storage.compact_after_minutes``, as the services process does. Nothing is skipped or sped
 up but the clock.
 
-At the end each table's bytes are measured (SQLite: ``dbstat``, pages of the table and its indexes; PostgreSQL:
-``pg_total_relation_size`` of the table, its partitions, indexes and TOAST). Per simulated day: the rows of each
-table in the steady part of the run (the first hour, with every tag's initial value, and the last,
-not compressed yet, are left out for samples) and bytes per row from the whole table. The year is then
-``retention days x (samples + positions per day) + 365 x hour rollups per day + kept days x minute rollups per
-day`` with the settings' retention (90 days of raw samples and positions), once with minute rollups kept for
-the whole year and once with them kept 90 days (``SW_RETENTION_ROLLUP_1M_DAYS=90``). Events, alarms and the
+A last pass then compresses the final hour too, as the next passes would. Each table's bytes are measured
+(SQLite: ``dbstat``, pages of the table and its indexes; PostgreSQL: ``pg_total_relation_size`` of the table,
+its partitions, indexes and TOAST, after ``VACUUM FULL``: the live rows, as autovacuum keeps a steady table near
+them; the size before is reported too). Per simulated day: the rows of each table over the run's length, at the
+table's bytes per row. The year is then ``retention days x (samples + positions per day) + 365 x hour rollups
+per day + kept days x minute rollups per day`` with the settings' retention (90 days of raw samples and
+positions), once with minute rollups kept for the whole year and once with them kept 90 days
+(``SW_RETENTION_ROLLUP_1M_DAYS=90``). Events, alarms and the
 audit are left out (kilobytes a day in the demo). ``year_gb_uncompressed`` is the same year had every sample
 been kept raw (the rows written, at the same bytes per row).
 """
@@ -119,7 +120,7 @@ def simulate(
     values = model.initial_values()
     samples: list[SampleIn] = []
     positions: list[PositionIn] = []
-    written = written_steady = 0
+    written = 0
     ingest_s = compact_s = model_s = 0.0
     compacted = 0
     next_compaction = START_MS + HOUR_MS
@@ -141,8 +142,6 @@ def simulate(
                 write_positions(session, positions, thinning.filter(positions))
             ingest_s += time.perf_counter() - w0
             written += result.inserted
-            if t - WRITE_EVERY_MS >= START_MS + HOUR_MS and t <= end - HOUR_MS:
-                written_steady += result.inserted
             samples, positions = [], []
         if t >= next_compaction or t > end:
             c0 = time.perf_counter()
@@ -155,31 +154,31 @@ def simulate(
         m0 = time.perf_counter()
         values = model.step(t)
         model_s += time.perf_counter() - m0
+    # the last hour as the next passes will leave it: everything settled and compressed
+    c0 = time.perf_counter()
+    r = compact(engine, devs, end + 1, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+    compact_s += time.perf_counter() - c0
+    compacted += r.deleted
     incremental_vacuum(engine, min_free_fraction=0.0, max_pages=10**9)
-    sizes = _bytes_sqlite(engine) if engine.dialect.name == "sqlite" else _bytes_pg(engine)
+    bloated: dict[str, int] = {}
+    if engine.dialect.name == "sqlite":
+        sizes = _bytes_sqlite(engine)
+    else:
+        # MVCC leaves the old versions of every rollup update and compacted sample behind until autovacuum
+        # reuses them: the size before is reported, the live size after VACUUM FULL is the one projected
+        bloated = _bytes_pg(engine)
+        with engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM FULL sample, position, rollup_1m, rollup_1h"
+            )
+        sizes = _bytes_pg(engine)
     with session_scope(engine) as session:
         rows = {name: int(session.scalar(select(func.count()).select_from(m)) or 0) for name, m in TABLES.items()}
-        steady_lo, steady_hi = START_MS + HOUR_MS, end - HOUR_MS
-        steady_samples = int(
-            session.scalar(
-                select(func.count()).select_from(Sample).where(Sample.ts >= steady_lo, Sample.ts < steady_hi)
-            )
-            or 0
-        )
-        steady_positions = int(
-            session.scalar(select(func.count()).select_from(Position).where(Position.ts >= steady_lo)) or 0
-        )
     engine.dispose()
-    steady_days = max(steady_hi - steady_lo, 1) / DAY_MS
     days = hours / 24
     bpr = {name: sizes.get(name, 0) / rows[name] if rows[name] else 0.0 for name in TABLES}
-    per_day = {
-        "sample": steady_samples / steady_days if steady_hi > steady_lo else rows["sample"] / days,
-        "position": steady_positions / ((end - steady_lo) / DAY_MS) if end > steady_lo else rows["position"] / days,
-        "rollup_1m": rows["rollup_1m"] / days,
-        "rollup_1h": rows["rollup_1h"] / days,
-    }
-    raw_per_day = written_steady / steady_days if steady_hi > steady_lo else written / days
+    per_day = {name: rows[name] / days for name in TABLES}
+    raw_per_day = written / days
     bytes_day = {name: per_day[name] * bpr[name] for name in TABLES}
     raw_days = settings.retention_samples_days or 365
     pos_days = settings.retention_positions_days or 365
@@ -198,7 +197,8 @@ def simulate(
         "samples_written": written,
         "samples_removed_by_compaction": compacted,
         "rows": rows,
-        "bytes": sizes,
+        "bytes": {name: sizes.get(name, 0) for name in TABLES},
+        "bytes_before_vacuum_full": bloated,
         "bytes_per_row": {k: round(v, 1) for k, v in bpr.items()},
         "rows_per_day": {k: round(v) for k, v in per_day.items()},
         "samples_per_s_received": round(raw_per_day / 86400, 1),
@@ -218,10 +218,10 @@ def simulate(
 
 def main(argv: list[str]) -> dict[str, Any]:
     p = argparse.ArgumentParser(prog="python -m bench storage", description=__doc__.split("\n\n")[0])
-    p.add_argument("--hours", type=float, default=24.0, help="simulated hours on SQLite")
-    p.add_argument("--pg-hours", type=float, default=6.0, help="simulated hours on PostgreSQL (0: none)")
+    p.add_argument("--hours", type=float, default=6.0, help="simulated hours on SQLite")
+    p.add_argument("--pg-hours", type=float, default=2.0, help="simulated hours on PostgreSQL (0: none)")
     p.add_argument("--pg", default=PG_ADMIN_DSN, help="admin DSN of a PostgreSQL server ('' to skip)")
-    p.add_argument("--quick", action="store_true", help="6 hours on SQLite, 2 on PostgreSQL")
+    p.add_argument("--quick", action="store_true", help="2 hours on SQLite, 1 on PostgreSQL")
     p.add_argument("--position-min-distance-m", type=float, default=None, help="thinning distance (default: settings)")
     _smoke.add_flag(p)
     args = p.parse_args(argv)
@@ -229,9 +229,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     after_ms = round(plant.storage.compact_after_minutes * 60_000)
     hours, pg_hours = args.hours, args.pg_hours
     if args.quick:
-        hours, pg_hours = 6.0, 2.0
+        hours, pg_hours = 2.0, 1.0
     if args.smoke:
-        hours, pg_hours, after_ms = 0.05, 0.05, 60_000
+        hours, pg_hours, after_ms = 0.03, 0.03, 60_000
     distance = args.position_min_distance_m
     figures: dict[str, Any] = {"plant": PLANT.name, "target_year_gb": 20}
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ Figures = dict[str, Any]
 # starts, then Chromium), ingest about 30 s (two simulators and a collector), video about 20 s, alarms about
 # 10 s, the others 3-6 s; at load 20 about 2.5 times that. The timeouts leave room for a busy machine.
 SLOW = frozenset({"alarms", "dashboard", "ingest", "video"})
-TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0, "storage": 240.0}
+TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0, "storage": 300.0}
 DEFAULT_TIMEOUT_S = 120.0
 
 
