@@ -30,12 +30,13 @@ Figures:
 - ``model``: the trained person detector (:mod:`video.models`, SSD-MobileNet v2 COCO through OpenCV DNN on
   ``cv2.setNumThreads`` threads): ``ssd_ms_p50`` per 1280x720 frame, ``capacity_fps`` (frames a second it
   can analyse in all), ``fps_per_camera_8`` (that shared by 8 cameras, every frame analysed: no motion
-  gating credited); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped with a message when
-  absent) ``real_precision`` / ``real_recall`` of people counted on 5 frames counted by hand (count-based:
-  found vs counted per frame), ``real_empty_people`` (people found in the street emptied of walkers, the
-  median of its frames) and ``real_intrusion_stays`` (the annotated stays of tests/test_video_models.py
-  matched within 1 s); on the demo's rendered cameras ``rendered_person_recall`` (frames with a drawn
-  person of at least 60 px where the SSD finds one);
+  gating credited), ``ssd_cpu_ms_p50`` (the process's CPU time per frame, all threads) and
+  ``cpu_bound_fps_per_camera_8`` (what the machine's cores would give 8 cameras were they not shared with
+  other work: cores x 1000 / CPU ms / 8); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped
+  with a message when absent) ``real_precision`` / ``real_recall`` of people on 5 frames counted by hand
+  (count-based: found vs counted per frame) and ``real_empty_people`` (people found in the street emptied
+  of walkers, the median of its frames); on the demo's rendered cameras ``rendered_person_recall``
+  (frames with a drawn person of at least 60 px where the SSD finds one);
 - ``relay_viewers``: the most viewers of one camera through :class:`video.relay.VideoRelay` (4 fps) for
   which every viewer still gets >= 90 % of the relay's frame rate (tried 1, 2, 4, ... up to 128).
 """
@@ -421,6 +422,7 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
     crowd, scenes = Crowd(plant), bench_scenes(plant)
     renderers = {c.id: CameraRenderer(plant, c, *SIZE, scenes=scenes) for c in cams}
     times: list[float] = []
+    cpu: list[float] = []  # CPU time of the process (all of OpenCV's threads) per frame
     frames_with, found_in = 0, 0
     steps = 2 if smoke else 12
     for k in range(steps):
@@ -428,16 +430,24 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
         for c in cams:
             figures = crowd(t)
             img = renderers[c.id].frame(figures, t)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             people = [f for f in ssd.detect(img) if f.person and f.score >= 0.5]
             times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
             drawn = _drawn_boxes(c, figures + scenes.figures(c.id, t * 1000), *SIZE)
             if any(kind != "vehicle" and 0 <= foot[0] < SIZE[0] and box[3] >= 60 for _, box, kind, foot in drawn):
                 frames_with += 1
                 found_in += bool(people)
     times.sort()
-    p50 = times[len(times) // 2]
+    cpu.sort()
+    p50, cpu50 = times[len(times) // 2], cpu[len(cpu) // 2]
+    cores = os.cpu_count() or 1
     out.update(
+        ssd_cpu_ms_p50=round(cpu50, 1),
+        # What the cores could analyse were they not shared: all of their CPU time spent on the network.
+        cpu_bound_fps=round(1000 * cores / cpu50, 2),
+        cpu_bound_fps_per_camera_8=round(1000 * cores / cpu50 / 8, 2),
+        load_avg=[round(x, 2) for x in os.getloadavg()],
         ssd_ms_p50=round(p50, 1),
         ssd_ms_p95=round(times[int(len(times) * 0.95)], 1),
         capacity_fps=round(1000 / p50, 2),
