@@ -45,6 +45,8 @@ DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its r
 PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
 SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
 SPC_INCLUDED = "spc_included"  # an exclusion taken back
+HIDDEN_DANGER_REPORTED = "hidden_danger_reported"  # a hidden danger reported (its id the target)
+HIDDEN_DANGER_MOVED = "hidden_danger_moved"  # a hidden danger assessed, assigned, planned, rectified, verified...
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -71,6 +73,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     PLAN_IMPORTED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
+    HIDDEN_DANGER_REPORTED,
+    HIDDEN_DANGER_MOVED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")
