@@ -523,6 +523,7 @@ class Tag(StrictModel):
     alarm: AlarmSettings | None = None
     spec: tuple[float | None, float | None] | None = None  # assay specification (low, high): Cpk and Ppk
     review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
+    deviation: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # compression deviation, tag's unit
 
     @field_validator("description", "description_zh", "review")
     @classmethod
@@ -550,6 +551,8 @@ class Tag(StrictModel):
                 raise ValueError("spec must be (low, high) with low < high, one of them may be null")
         if self.alarm is not None:
             self._check_alarm(self.alarm)
+        if self.deviation is not None and self.kind in (*CUMULATIVE_KINDS, TagKind.POSITION):
+            raise ValueError(f"{self.kind.value} tags are stored raw and take no compression deviation")
         return self
 
     def _check_alarm(self, alarm: AlarmSettings) -> None:
@@ -565,6 +568,51 @@ class Tag(StrictModel):
     @property
     def numeric(self) -> bool:
         return self.kind not in (TagKind.POSITION,)
+
+
+CUMULATIVE_KINDS = (TagKind.ENERGY, TagKind.COUNTER)  # counted amounts: read at exact times, never compressed
+
+
+class StorageSettings(StrictModel):
+    """Swinging-door compression of the raw samples (``engine.compression``, applied by ``store.compaction``
+    once samples are ``compact_after_minutes`` old, after the rollups took every reading).
+
+    ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
+    0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
+    meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
+    and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
+    unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
+least every ``max_span_minutes``."""
+
+    deviation_pct: dict[TagKind, float] = Field(
+        default_factory=lambda: {TagKind.PROCESS: 2.0, TagKind.GAS: 2.0, TagKind.STATE: 0.0, TagKind.SOS: 0.0}
+    )
+    max_gap_s: float = Field(default=600.0, gt=0)
+    max_span_minutes: float = Field(default=60.0, gt=0)  # a point kept at least this often (PI's CompMax)
+    compact_after_minutes: float = Field(default=60.0, ge=1)
+
+    @field_validator("deviation_pct")
+    @classmethod
+    def _kinds(cls, v: dict[TagKind, float]) -> dict[TagKind, float]:
+        for kind, pct in v.items():
+            if kind in (*CUMULATIVE_KINDS, TagKind.POSITION):
+                raise ValueError(f"{kind.value} tags are not compressed (counted amounts and positions are kept)")
+            if not 0 <= pct <= 50:
+                raise ValueError(f"deviation_pct.{kind.value} must be between 0 and 50 (percent of the range)")
+        return v
+
+    def deviation(self, tag: Tag) -> float | None:
+        """The compression deviation of ``tag`` in its unit, or None when it is stored raw."""
+        if tag.deviation is not None:
+            return tag.deviation
+        pct = self.deviation_pct.get(tag.kind)
+        if pct is None:
+            return None
+        if pct == 0:
+            return 0.0
+        if tag.range is None:
+            return None
+        return (tag.range[1] - tag.range[0]) * pct / 100.0
 
 
 class VideoClass(StrEnum):
@@ -584,6 +632,11 @@ class CameraAnalytics(StrictModel):
     detect: list[VideoClass] = Field(min_length=1)
     restricted: list[list[Point]] = Field(default_factory=list)  # polygons for intrusion, 0..1 image coords
     fps: float = Field(default=2.0, gt=0, le=15)  # frames analysed per second
+    # How people are found (intrusion, hard hats, counting): "model" = the trained SSD person detector
+    # (video.models), "hi-vis" = the colour rules of video.detect (people in hi-vis vests: the demo's
+    # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
+    # camera with a source, the rules for the demo's rendered cameras (no source).
+    people: Literal["auto", "model", "hi-vis"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
@@ -1133,6 +1186,7 @@ class Plant(StrictModel):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 
     @model_validator(mode="after")

@@ -56,6 +56,16 @@ class Sample(Base):
     quality: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SampleCompaction(Base):
+    """How far each tag's raw samples are compressed (``store.compaction``): ``through_ts`` is the last point
+    kept; samples after it are as received. Samples written later at or before it skip the rollups."""
+
+    __tablename__ = "sample_compaction"
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through_ts: Mapped[int] = mapped_column(BigInteger)
+
+
 class _Rollup:
     """Aggregates of the good samples of one tag in one bucket; avg = total / n."""
 
