@@ -1,7 +1,7 @@
 """Hidden-danger register: dangers, their report photos and the log of every move.
 
-Revision ID: 0009_hidden_dangers
-Revises: 0008_spc_exclusion
+Revision ID: 0012_hidden_dangers
+Revises: 0011_emergency
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_hidden_dangers"
-down_revision: str | None = "0008_spc_exclusion"
+revision: str = "0012_hidden_dangers"
+down_revision: str | None = "0011_emergency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
