@@ -138,6 +138,7 @@ PAGES: dict[str, Need] = {
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's

@@ -20,6 +20,7 @@ from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
 from services.compaction import make_service as make_compaction_service
+from services.emergency import make_service as make_emergency_service
 from services.emissions import make_service as make_emission_service
 from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
@@ -48,6 +49,7 @@ FACTORIES["emissions"] = make_emission_service
 FACTORIES["energy"] = make_energy_service
 FACTORIES["spc"] = make_spc_service
 FACTORIES["safety"] = make_safety_service
+FACTORIES["emergency"] = make_emergency_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
