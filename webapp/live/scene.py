@@ -86,7 +86,8 @@ def emergency_layer() -> dict[str, Any] | None:
         return None
     view = emergency_live.view(Viewer(access=Access.ANONYMOUS))
     sit = view.get("situation") or {}
-    routes, out = [], []
+    routes: list[list[list[float]]] = []
+    out: list[list[list[float]]] = []
     for r in sit.get("people") or []:
         if r["class"] in ("at_point", "left_site") or not r["path"]:
             continue
