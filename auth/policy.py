@@ -55,6 +55,7 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
+    LAB = "lab.import"  # import a lab CSV file of assay results
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -90,6 +91,7 @@ _OPERATIONS = frozenset(
         Perm.DOWNTIME,
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
+        Perm.LAB,
         Perm.REPLAY,
     }
 )
@@ -157,6 +159,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
