@@ -111,7 +111,7 @@ def _count(settings: Settings) -> int:
 
 
 def test_lab_upload_refused_by_cell_harmless_and_audited(app: Any, seeded: tuple[Settings, int]) -> None:
-    settings, end = seeded
+    settings, _end = seeded
     before = _count(settings)
     executive = logged_in_client(app, settings, "executive")
     good = f"time,tag,value\n2026-03-12T08:00:00,{TAG},63.1\n2026-03-12T09:00:00,{TAG},62.7\n"
