@@ -930,6 +930,7 @@ class IncidentKind(StrEnum):
     ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
     HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
+    EVACUATION = "evacuation"  # a release over HH on ``tag``; everyone on site walks to the nearest muster point
 
 
 class Incident(StrictModel):
@@ -954,6 +955,7 @@ class Incident(StrictModel):
             IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.HAZARD_LEVEL: ("tag",),
+            IncidentKind.EVACUATION: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
