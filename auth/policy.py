@@ -54,7 +54,8 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
-    REPLAY = "replay"  # incident replay
+    REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
+    INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
     SETTINGS = "settings"
@@ -89,6 +90,7 @@ _OPERATIONS = frozenset(
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
         Perm.REPLAY,
+        Perm.INCIDENT,
     }
 )
 
@@ -103,8 +105,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.SAFETY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
+            Perm.REPLAY,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions
+    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -127,6 +130,10 @@ PAGES: dict[str, Need] = {
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    # incident replay: dispatchers and administrators; executives without names or images; on-call users only
+    # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
+    "/replay": (Perm.REPLAY, Perm.ONCALL),
+    "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -149,6 +156,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -187,6 +195,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
+    "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

@@ -178,3 +178,46 @@ def musters_between(session: Session, plant: Plant, t0: int, t1: int) -> list[Mu
         extra = sorted(a.first_ts for b, a in arrivals.items() if b not in roll)
         out.append(MusterReplay(int(ev.id), start, None if ev.ts_end is None else int(ev.ts_end), len(roll), on, extra))
     return out
+
+
+@dataclass(frozen=True)
+class AlarmAnchor:
+    """The moment a replay opened from an alarm shows: the alarm's newest activation (or first journal row)."""
+
+    alarm_id: str
+    ts: int
+    end_ms: int | None
+    equipment: str | None
+    zone: str | None
+    area: str | None
+
+
+def alarm_anchor(session: Session, alarm_id: str) -> AlarmAnchor | None:
+    a = session.get(Alarm, alarm_id)
+    if a is None:
+        return None
+    ts = a.activated_at
+    if ts is None:
+        ts = session.scalar(select(func.min(AlarmJournal.ts)).where(AlarmJournal.alarm_id == alarm_id))
+    if ts is None:
+        return None
+    end = a.returned_at if a.returned_at is not None and a.returned_at >= ts else None
+    return AlarmAnchor(a.id, int(ts), None if end is None else int(end), a.equipment, a.zone, a.area)
+
+
+@dataclass(frozen=True)
+class EventAnchor:
+    event_id: int
+    kind: str
+    source: str
+    ts: int
+    end_ms: int | None
+    zone: str | None
+
+
+def event_anchor(session: Session, event_id: int) -> EventAnchor | None:
+    """A video detection, violation, muster or other event a replay is opened from."""
+    ev = session.get(Event, int(event_id))
+    if ev is None:
+        return None
+    return EventAnchor(int(ev.id), ev.kind, ev.source, int(ev.ts_start), ev.ts_end, ev.zone)

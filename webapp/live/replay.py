@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from engine.alarm_text import alarm_text, plant_names
@@ -34,6 +36,7 @@ from i18n import label, t
 from plant import Plant
 from plant.schema import TagKind
 from scene.layers import alarm_markers, hazard_sources, live_scene
+from store import incidents
 from store import replay as store_replay
 from store.db import session_scope
 from store.people import Access, Viewer, access, replay_people
@@ -336,3 +339,123 @@ def load(
             }
         )
     return packed
+
+
+# --- how a replay is opened (the page's URL) ----------------------------------------------------------------------
+
+_DT_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+
+def parse_time(text: str | None, plant: Plant) -> int | None:
+    """A moment from a URL or a form: epoch ms, or ``YYYY-MM-DD HH:MM[:SS]`` in the plant's time zone; None
+    for nothing. :class:`WindowError` for text that is neither."""
+    raw = (text or "").strip()
+    if not raw:
+        return None
+    if raw.isdigit() and len(raw) >= 10:
+        return int(raw)
+    m = _DT_RE.match(raw)
+    if m is None:
+        raise WindowError("replay.error.time", text=raw[:40])
+    try:
+        when = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6] or 0), tzinfo=plant.tz())
+    except ValueError:
+        raise WindowError("replay.error.time", text=raw[:40]) from None
+    return int(when.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What a replay opens on: its window, the moment of the cursor, the trends, and what it was opened from."""
+
+    t0: int
+    t1: int
+    at: int
+    tags: list[str]
+    source: str  # alarm | event | muster | incident | range
+    ref: str = ""
+    equipment: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    alarms: tuple[str, ...] = ()
+    events: tuple[int, ...] = ()
+
+
+def _around(ms: int, end_ms: int | None, now_ms: int) -> tuple[int, int]:
+    t0 = ms - DEFAULT_BEFORE_MS
+    t1 = max(ms, end_ms or ms) + DEFAULT_AFTER_MS
+    t1 = min(t1, max(now_ms, ms + 1000), t0 + MAX_WINDOW_MS)
+    return t0, t1
+
+
+def resolve(
+    query: Mapping[str, Any], plant: Plant, engine: Any, now_ms: int, *, areas: Sequence[str] | None = None
+) -> Opening:
+    """The replay a URL asks for: ``alarm=<id>``, ``event=<id>`` (a video detection or a violation),
+    ``muster=<event id>``, ``incident=<id>`` or ``t0=...&t1=...``; ``at=`` the cursor's moment, ``tags=a,b``
+    the trends (else those of the incident's equipment and zone). :class:`WindowError` for what cannot be."""
+    q = {k: str(v) for k, v in query.items() if isinstance(v, str | int)}
+    tags = [x for x in (q.get("tags") or "").split(",") if x][:MAX_TRENDS]
+    at = parse_time(q.get("at"), plant)
+    equipment: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    alarms: tuple[str, ...] = ()
+    events: tuple[int, ...] = ()
+    with session_scope(engine) as session:
+        if q.get("incident"):
+            inc = incidents.get_incident(session, _int(q["incident"]), areas=areas)
+            if inc is None:
+                raise WindowError("replay.error.not_found")
+            t0, t1 = inc.t0, inc.t1
+            at = at if at is not None else inc.at
+            tags = tags or list(inc.tags)
+            source, ref = "incident", str(inc.id)
+            alarms, events = tuple(inc.alarms), tuple(inc.events)
+            zones = tuple(inc.zones)
+        elif areas is not None:  # on-call users replay only the incidents of their areas
+            raise WindowError("replay.error.incident_only")
+        elif q.get("alarm"):
+            found = store_replay.alarm_anchor(session, q["alarm"][:128])
+            if found is None:
+                raise WindowError("replay.error.not_found")
+            source, ref = "alarm", found.alarm_id
+            ms = at if at is not None else found.ts
+            t0, t1 = _around(found.ts, found.end_ms, now_ms)
+            equipment = tuple(x for x in (found.equipment,) if x)
+            zones = tuple(x for x in (found.zone,) if x)
+            alarms = (found.alarm_id,)
+            at = ms
+        elif q.get("event") or q.get("muster"):
+            ev = store_replay.event_anchor(session, _int(q.get("event") or q.get("muster")))
+            if ev is None or (q.get("muster") and ev.kind != "muster"):
+                raise WindowError("replay.error.not_found")
+            source, ref = ("muster" if ev.kind == "muster" else "event"), str(ev.event_id)
+            t0, t1 = _around(ev.ts, ev.end_ms, now_ms)
+            zones = tuple(x for x in (ev.zone,) if x)
+            equipment = tuple(e.id for e in plant.equipment if e.id == ev.source)
+            events = (ev.event_id,)
+            at = at if at is not None else ev.ts
+        else:
+            a = parse_time(q.get("t0"), plant)
+            b = parse_time(q.get("t1"), plant)
+            if a is None and b is None:
+                b = now_ms
+                a = b - DEFAULT_BEFORE_MS - DEFAULT_AFTER_MS
+            elif a is None:
+                a = (b or now_ms) - DEFAULT_BEFORE_MS - DEFAULT_AFTER_MS
+            elif b is None:
+                b = a + DEFAULT_BEFORE_MS + DEFAULT_AFTER_MS
+            t0, t1 = int(a), int(b or now_ms)
+            source, ref = "range", ""
+            zones = tuple(z for z in (q.get("zone") or "").split(",") if z in {x.id for x in plant.zones})
+    t0, t1 = check_window(t0, t1)
+    if not tags:
+        tags = default_tags(plant, equipment, zones)
+    cursor = t0 if at is None else min(max(at, t0), t1)
+    return Opening(t0, t1, cursor, tags, source, ref, equipment, zones, alarms, events)
+
+
+def _int(text: Any) -> int:
+    try:
+        return int(str(text))
+    except ValueError:
+        raise WindowError("replay.error.not_found") from None

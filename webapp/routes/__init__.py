@@ -29,6 +29,7 @@ from webapp.routes import (
     metrics,
     personnel,
     production,
+    replay,
     scene,
     video_live,
     video_media,
@@ -81,6 +82,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     # the production page's tables as files
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
+    # an incident's bundle for investigators (audited)
+    Route("/replay/incident/<int:incident_id>/export.zip", replay.incident_export, Perm.INCIDENT),
 )
 
 # Rules of the server that have no line in ROUTES: the gate decides pages, callbacks and asset files by its own
