@@ -43,6 +43,7 @@ class Perm(StrEnum):
     ENERGY = "energy"  # energy and cost
     ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
     SAFETY = "safety"  # major hazard sources: grade, inputs, readings (lead names only with NAMES)
+    EMERGENCY = "emergency"  # the emergency view: danger area, counts, routes (names only with NAMES)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
     PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
@@ -50,7 +51,7 @@ class Perm(StrEnum):
     ALARMS = "alarms"  # the alarm list with every alarm
     ACK = "alarms.ack"  # acknowledge (on-call: only the alarms of their areas)
     SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
-    MUSTER = "muster"  # declare and end an emergency muster
+    MUSTER = "muster"  # declare and end an emergency muster, and an emergency (its checklist, its danger area)
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
@@ -78,6 +79,7 @@ _OPERATIONS = frozenset(
         Perm.ENERGY,
         Perm.ENVIRONMENT,
         Perm.SAFETY,
+        Perm.EMERGENCY,
         Perm.POSITIONS,
         Perm.NAMES,
         Perm.PERSONNEL,
@@ -103,6 +105,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.ENERGY,
             Perm.ENVIRONMENT,
             Perm.SAFETY,
+            Perm.EMERGENCY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
             Perm.REPLAY,
@@ -123,7 +126,9 @@ PAGES: dict[str, Need] = {
     "/alarms/kpi": Perm.KPI,
     "/energy": Perm.ENERGY,
     "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
-    "/safety": Perm.SAFETY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    "/safety": Perm.SAFETY,
+    # emergency mode: executives (counts, dots, no names), dispatchers and administrators
+    "/emergency": Perm.EMERGENCY,  # major hazard sources: executives (no lead names), dispatchers, administrators
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
@@ -148,6 +153,8 @@ CALLBACK_MODULES: dict[str, Need] = {
 # "type" of a pattern-matching id) needs this as well as its page's line.
 ACTION_OUTPUTS: dict[str, Need] = {
     "personnel-muster-msg": Perm.MUSTER,  # declare or end an emergency muster
+    # declare, accept or dismiss an emergency, tick its actions, grow its danger area, end it
+    "emergency-msg": Perm.MUSTER,
     "alarms-sent": (Perm.ACK, Perm.SHELVE),  # operator commands to the alarm service (each checked there too)
     "oncall-sent": Perm.ACK,  # acknowledge from the on-call page (areas checked by store.alarms.submit_command)
     # acknowledge a video detection or mark it a false positive (/video; areas checked by store.video and
@@ -168,6 +175,9 @@ ROUTES: dict[str, Need] = {
     # Liveness for monitoring and the screens' offline watchdog: counts and ages per data source, no plant
     # values, no names, no positions.
     "/api/health": Access.PUBLIC,
+    # whether an emergency runs (its id and declaration time, nothing else): every screen polls it to switch to
+    # the emergency view
+    "/api/emergency": Access.AUTHENTICATED,
     # Prometheus metrics: no session (a scraper has none); the route itself admits only the bearer token of
     # SW_METRICS_TOKEN, or without one a caller on this machine not behind a proxy (webapp.routes.metrics).
     "/metrics": Access.PUBLIC,

@@ -19,6 +19,7 @@ from pathlib import Path
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
+from services.compaction import make_service as make_compaction_service
 from services.emissions import make_service as make_emission_service
 from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
@@ -41,6 +42,7 @@ FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
 FACTORIES["equipment"] = make_equipment_service
 FACTORIES["retention"] = make_retention_service
+FACTORIES["compaction"] = make_compaction_service
 FACTORIES["emissions"] = make_emission_service
 FACTORIES["energy"] = make_energy_service
 FACTORIES["spc"] = make_spc_service

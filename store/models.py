@@ -56,6 +56,16 @@ class Sample(Base):
     quality: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class SampleCompaction(Base):
+    """How far each tag's raw samples are compressed (``store.compaction``): ``through_ts`` is the last point
+    kept; samples after it are as received. Samples written later at or before it skip the rollups."""
+
+    __tablename__ = "sample_compaction"
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through_ts: Mapped[int] = mapped_column(BigInteger)
+
+
 class _Rollup:
     """Aggregates of the good samples of one tag in one bucket; avg = total / n."""
 
@@ -404,6 +414,50 @@ class SpcExclusion(Base):
     reason: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Emergency(Base):
+    """An emergency (H5): proposed from an urgent alarm, declared by a dispatcher, ended with a summary.
+
+    ``state``: proposed | dismissed | active | ended. The danger area is the plan's, with ``radius_m`` (the
+    plan's radius, or larger once the dispatcher grows it); ``muster_event`` is the muster declared with it.
+    """
+
+    __tablename__ = "emergency"
+    __table_args__ = (Index("ix_emergency_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(12))
+    plan: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    radius_m: Mapped[float] = mapped_column(Float)
+    proposed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    alarm: Mapped[str | None] = mapped_column(String(128))  # the alarm that proposed it
+    declared_ms: Mapped[int | None] = mapped_column(BigInteger)
+    declared_by: Mapped[str | None] = mapped_column(String(64))
+    ended_ms: Mapped[int | None] = mapped_column(BigInteger)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    muster_event: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EmergencyStep(Base):
+    """The timeline of an emergency, append-only: declared, an action done or reopened, the danger area grown,
+    notifications sent, ended; who and when."""
+
+    __tablename__ = "emergency_step"
+    __table_args__ = (Index("ix_emergency_step", "emergency_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    emergency_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str | None] = mapped_column(String(64))
+    user: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Incident(Base):

@@ -319,6 +319,15 @@ def test_roles_match_the_requirements() -> None:
         assert sees(role, "/safety"), role
     assert not sees(Role.ON_CALL, "/safety")
     assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])
+    # emergency mode (H5, issue 16): executives see it (counts and dots, no names), dispatchers and administrators
+    # act on it (declare, checklist, danger area, end: the muster permission); every logged-in screen may ask
+    # whether one runs, to switch to it; nobody without a session
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/emergency"), role
+    assert not sees(Role.ON_CALL, "/emergency")
+    assert policy.ACTION_OUTPUTS["emergency-msg"] == policy.Perm.MUSTER
+    assert [r for r in Role if p[r].can(policy.Perm.MUSTER)] == [Role.DISPATCHER, Role.ADMIN]
+    assert policy.ROUTES["/api/emergency"] == Access.AUTHENTICATED
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)

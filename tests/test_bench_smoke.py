@@ -136,8 +136,17 @@ def check_energy(f: Figures) -> None:
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
 
 
+def check_evacuation(f: Figures) -> None:
+    assert f["people"] == 200 and f["graph_nodes"] > 100
+    _positive(f, "routes_ms", "grown_ms", "graph_ms", "routed", "blocked_edges")
+    assert f["routed"] + f["in_danger"] + f["no_route"] == f["people"]
+    assert f["blocked_edges_grown"] > f["blocked_edges"] and f["in_danger_grown"] >= f["in_danger"]
+    assert f["routes_crossing_danger"] == 0
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,

@@ -9,12 +9,18 @@ frames with a detection of at least ``min_confidence`` and not within ``cooldown
 previous start; an ``end`` trigger once it has not been seen for ``end_after_s`` (short gaps, a flame
 flickering out for a frame, do not end it).
 
-The detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
+People (intrusion, hard hats, counting) are found by the trained SSD-MobileNet COCO detector
+(:mod:`video.models`) on real cameras; the colour rules below remain for the demo's rendered cameras,
+whose cartoon people a trained detector does not see (``analytics.people``; README, "models used").
+With the model, a person is its box: the foot point is the box's bottom centre, the head is the top
+sixth of the box (the hard-hat check reads the colour there), and vehicles are counted.
+
+The other detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
 components), nothing downloaded and no trained model. They were tuned on the simulator's rendered demo
 cameras (``simulator.cameras``, ``simulator.video_scenes``) and measured there (``python -m bench
 video``); on a real camera each would need what the notes below say.
 
-- **People** (for intrusion and hard hats): blobs of high-visibility orange shaped like an upright body
+- **People by colour** (the demo's rendered cameras): blobs of high-visibility orange shaped like an upright body
   (second moments: axis within ~35 degrees of vertical, 1.8-4.6 times longer than wide, filled like an
   ellipse) with a head at the top of that axis (skin or hard-hat colours). Every demo person wears hi-vis,
   as smelter rules require; two people overlapping make one blob and are missed, and an orange vehicle is
@@ -38,6 +44,7 @@ video``); on a real camera each would need what the notes below say.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -48,9 +55,13 @@ from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
 from video.types import Analysis, Box, Detection, Trigger
 
+logger = logging.getLogger(__name__)
+
 WORK_WIDTH = 640  # the detectors look at a copy this wide (people's heads: at full resolution)
 MIN_PERSON_PX = 28  # at 720 lines
 MIN_HEAD_PX = 64  # at 720 lines
+PERSON_SCORE = 0.5  # the SSD's score from which a box is a person
+VEHICLE_SCORE = 0.5
 KEYFRAME_S = 3.0
 
 
@@ -78,6 +89,7 @@ class DetectParams:
     motion: MotionParams = field(default_factory=MotionParams)
     min_person_px: int = MIN_PERSON_PX  # at 720 lines, scaled to the frame
     min_head_px: int = MIN_HEAD_PX
+    person_score: float = PERSON_SCORE
 
 
 @dataclass(slots=True)
@@ -87,6 +99,7 @@ class Person:
     tall: float  # frame pixels
     face: float  # skin share of the lower head
     hat: float  # hard-hat colour share of the top of the head
+    score: float = 1.0  # the detector's confidence (1.0: the colour rules)
 
 
 class _Work:
@@ -103,6 +116,7 @@ class _Work:
         self.scale = w / ww  # frame pixels per work pixel
         self.top = max(2, round(wh / 18) + 2)  # below the name/clock banner
         self._persons: list[Person] | None = None
+        self.vehicles: list[Box] = []
 
     def to_frame(self, x: int, y: int, bw: int, bh: int) -> Box:
         s = self.scale
@@ -170,27 +184,63 @@ def find_people(work: _Work) -> list[Person]:
     return out
 
 
-def detect_intrusion(work: _Work, polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
+def head_colours(frame: np.ndarray, box: Box) -> tuple[float, float]:
+    """(face, hat): the skin share of the lower head and the saturated-colour share of the top of the head,
+    the head being the top sixth of a standing person's box, its middle half in width."""
+    x, y, w, h = box
+    fh, fw = frame.shape[:2]
+    hh = max(2, round(h / 6))
+    x0, x1 = max(0, round(x + w / 4)), min(fw, round(x + 3 * w / 4))
+    y0, y1 = max(0, y), min(fh, y + hh)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0, 0.0
+    head = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    mid = head.shape[0] // 2
+    skin = _in_range(head[mid:], (0, 0, 150), (179, 100, 255))
+    colour = _in_range(head[: max(1, round(mid * 0.8))], (0, 100, 140), (179, 255, 255))
+    return float(np.count_nonzero(skin)) / max(1, skin.size), float(np.count_nonzero(colour)) / max(1, colour.size)
+
+
+def find_people_model(work: _Work, min_score: float) -> list[Person]:
+    """People (and vehicles, kept on the work) by the trained SSD (:mod:`video.models`)."""
+    if work._persons is not None:
+        return work._persons
+    from video.models import shared_ssd
+
+    out: list[Person] = []
+    for f in shared_ssd().detect(work.frame):
+        if f.vehicle and f.score >= VEHICLE_SCORE:
+            work.vehicles.append(f.box)
+        if not f.person or f.score < min_score:
+            continue
+        x, y, w, h = f.box
+        face, hat = head_colours(work.frame, f.box)
+        out.append(Person(f.box, (x + w / 2, float(y + h)), float(h), face, hat, f.score))
+    work._persons = out
+    return out
+
+
+def detect_intrusion(people: list[Person], polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
     out = []
-    for p in find_people(work):
+    for p in people:
         if p.tall < min_person_px:
             continue
         depth = max((cv2.pointPolygonTest(poly, p.foot, True) for poly in polygons), default=-1.0)
         if depth <= 0:
             continue
-        conf = 0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall))
+        conf = p.score * (0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall)))
         out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box))
     return out
 
 
-def detect_no_hardhat(work: _Work, min_head_px: float) -> list[Detection]:
+def detect_no_hardhat(people: list[Person], min_head_px: float) -> list[Detection]:
     out = []
-    for p in find_people(work):
+    for p in people:
         if p.tall < min_head_px or p.face < 0.15:
             continue
         if p.hat >= 0.06:
             continue
-        conf = 0.5 + 0.5 * (1.0 - p.hat / 0.06) * min(1.0, p.face / 0.3)
+        conf = min(p.score, 0.5 + 0.5 * (1.0 - p.hat / 0.06) * min(1.0, p.face / 0.3))
         out.append(Detection(VideoClass.NO_HARDHAT, round(conf, 3), p.box))
     return out
 
@@ -289,6 +339,15 @@ def detect_spill(work: _Work) -> list[Detection]:
     return out
 
 
+def people_by(camera: Camera) -> str:
+    """How a camera's people are found: "model" (the trained SSD) or "hi-vis" (the colour rules)."""
+    assert camera.analytics is not None
+    how = camera.analytics.people
+    if how == "auto":
+        return "model" if camera.source is not None else "hi-vis"
+    return how
+
+
 @dataclass(slots=True)
 class _ClassState:
     streak: int = 0
@@ -311,10 +370,22 @@ class Analyzer:
         self.motion = MotionDetector(self.params.motion)
         self._flame = FlameDetector()
         self._state = {c: _ClassState() for c in self.classes}
+        self.people_by = people_by(camera)
+        self.warning: str | None = None  # why the camera runs on a fallback (shown as a health warning)
+        if self.people_by == "model":
+            from video.models import ModelMissingError, shared_ssd
+
+            try:
+                shared_ssd()
+            except ModelMissingError as e:
+                self.people_by = "hi-vis"
+                self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
+                logger.warning("%s", self.warning)
         self._last_run_ms: int | None = None
         self._next_due: int | None = None
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
+        self.counts: tuple[int, int] = (0, 0)  # people, vehicles in the last analysed frame
 
     def due(self, ts_ms: int) -> bool:
         """Whether a frame at ``ts_ms`` should be analysed: on average the camera's analytics fps, whatever
@@ -335,16 +406,27 @@ class Analyzer:
             self._polys[size] = got
         return got
 
+    def people(self, work: _Work) -> list[Person]:
+        """The people of a frame, by the camera's person finder (the model or the colour rules)."""
+        if self.people_by == "model":
+            return find_people_model(work, self.params.person_score)
+        return find_people(work)
+
     def detect(self, frame: np.ndarray) -> list[Detection]:
         """Run every detector of the camera on one frame (no gating, no debouncing)."""
-        work = _Work(frame)
+        return self._detect(_Work(frame))
+
+    def _detect(self, work: _Work) -> list[Detection]:
         scale = work.size[1] / 720
         out: list[Detection] = []
+        needs_people = VideoClass.INTRUSION in self.classes or VideoClass.NO_HARDHAT in self.classes
+        people = self.people(work) if needs_people or self.people_by == "model" else []
+        self.counts = (len(people), len(work.vehicles))
         for cls in self.classes:
             if cls == VideoClass.INTRUSION:
-                out += detect_intrusion(work, self.polygons(work.size), self.params.min_person_px * scale)
+                out += detect_intrusion(people, self.polygons(work.size), self.params.min_person_px * scale)
             elif cls == VideoClass.NO_HARDHAT:
-                out += detect_no_hardhat(work, self.params.min_head_px * scale)
+                out += detect_no_hardhat(people, self.params.min_head_px * scale)
             elif cls == VideoClass.FLAME:
                 out += self._flame(work)
             elif cls == VideoClass.SMOKE:
@@ -362,11 +444,12 @@ class Analyzer:
         motion: Motion = self.motion.update(frame_bgr)
         keyframe = self._last_run_ms is None or ts_ms - self._last_run_ms >= self.params.keyframe_s * 1000
         if not (motion.moved or keyframe):
-            return Analysis(ts_ms, False, False, list(self._detections), [])
+            return Analysis(ts_ms, False, False, list(self._detections), [], *self.counts)
         self._last_run_ms = ts_ms
         detections = self.detect(frame_bgr)
         self._detections = detections
-        return Analysis(ts_ms, motion.moved, True, list(detections), self._debounce(detections, ts_ms))
+        triggers = self._debounce(detections, ts_ms)
+        return Analysis(ts_ms, motion.moved, True, list(detections), triggers, *self.counts)
 
     def _debounce(self, detections: list[Detection], ts_ms: int) -> list[Trigger]:
         triggers: list[Trigger] = []

@@ -64,6 +64,8 @@ class PipelineStats:
     ring_bytes: int = 0
     open_events: int = 0
     last_analysis_ms: int | None = None
+    people: int = 0  # people in view at the last analysed frame (counting)
+    vehicles: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,6 +180,7 @@ class CameraPipeline:
         self._stats.analysed += 1
         self._stats.ran += int(analysis.ran)
         self._stats.last_analysis_ms = ts_ms
+        self._stats.people, self._stats.vehicles = analysis.people, analysis.vehicles
         for trigger in analysis.triggers:
             if trigger.kind == "start":
                 self._start_event(trigger, frame)

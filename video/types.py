@@ -52,3 +52,5 @@ class Analysis:
     ran: bool  # the detectors ran on this frame (False: gated, the previous detections stand)
     detections: list[Detection] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+    people: int = 0  # people in view at the last analysed frame (counting)
+    vehicles: int = 0  # vehicles in view (found by the trained detector only)

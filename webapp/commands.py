@@ -22,10 +22,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.auditlog import DOWNTIME_REASON, PLAN_IMPORTED, SPC_EXCLUDED, SPC_INCLUDED
+from auth.auditlog import (
+    DOWNTIME_REASON,
+    EMERGENCY_ACTION,
+    EMERGENCY_DECLARED,
+    EMERGENCY_DISMISSED,
+    EMERGENCY_ENDED,
+    EMERGENCY_GROWN,
+    PLAN_IMPORTED,
+    SPC_EXCLUDED,
+    SPC_INCLUDED,
+)
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
 from plant.schema import Plant
+from store import emergency as em
 from store.alarms import submit_command
 from store.db import session_scope
 from store.equipment import assign_reason
@@ -175,6 +186,49 @@ def spc_exclusion(
             kind, user=op.user, address=op.address, target=f"spc:{tag}:{int(ts)}", detail=reason or "", session=session
         )
     return changed
+
+
+def emergency_command(session: Session, op: Operator, plant: Plant, what: str, *, now_ms: int, **args: Any) -> str:
+    """One emergency action as ``op`` (checked for ``Perm.MUSTER`` by :func:`operator_session`), recorded in
+    the security audit log in the same transaction: ``declare`` (plan, zone, note), ``accept`` and ``dismiss``
+    (proposal), ``action`` (action, done), ``grow`` (radius_m), ``end``. Returns the audit target;
+    ``store.emergency.EmergencyError`` (a ``ValueError``) when the store refuses it."""
+    if what == "declare":
+        e = em.declare(
+            session,
+            plant,
+            op.user,
+            str(args["plan"]),
+            str(args["zone"]),
+            now_ms,
+            args.get("note"),
+            args.get("proposal"),
+        )
+        kind, detail = EMERGENCY_DECLARED, f"{e.plan} @ {e.zone}"
+    elif what == "accept":
+        proposal = em.get(session, int(args["proposal"]))
+        if proposal is None or proposal.state != em.PROPOSED:
+            raise em.EmergencyError("that proposal is no longer open")
+        e = em.declare(session, plant, op.user, proposal.plan, proposal.zone, now_ms, None, int(proposal.id))
+        kind, detail = EMERGENCY_DECLARED, f"{e.plan} @ {e.zone} (proposal)"
+    elif what == "dismiss":
+        em.dismiss(session, int(args["proposal"]), op.user, now_ms)
+        kind, detail = EMERGENCY_DISMISSED, None
+        e = em.get(session, int(args["proposal"]))  # type: ignore[assignment]  # just dismissed: it exists
+    elif what == "action":
+        e = em.set_action(session, plant, str(args["action"]), bool(args["done"]), op.user, now_ms)
+        kind, detail = EMERGENCY_ACTION, f"{args['action']}: {'done' if args['done'] else 'reopened'}"
+    elif what == "grow":
+        e = em.grow(session, float(args["radius_m"]), op.user, now_ms)
+        kind, detail = EMERGENCY_GROWN, f"{e.radius_m:g} m"
+    elif what == "end":
+        e = em.end(session, plant, op.user, now_ms)
+        kind, detail = EMERGENCY_ENDED, None
+    else:
+        raise ValueError(f"unknown emergency action {what[:32]!r}")
+    target = f"emergency:{e.id if e is not None else '?'}"
+    audit(kind, user=op.user, address=op.address, target=target, detail=detail, session=session)
+    return target
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:
