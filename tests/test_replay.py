@@ -8,6 +8,8 @@ alarm's journal row appearing at its journal time, not before."""
 from __future__ import annotations
 
 import math
+import time
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engine.manifest import main as manifest_main
+from engine.manifest import read_zip, verify, verify_zip
 from engine.replay import (
     Series,
     Timeline,
@@ -36,6 +40,7 @@ from services.alarms import AlarmService
 from services.personnel import PersonnelService
 from simulator.model import SmelterModel
 from store.db import make_engine, migrate, session_scope
+from store.incidents import IncidentError, create_incident, get_incident, search_incidents
 from store.people import SYSTEM, Access, Viewer
 from store.positions import write_positions
 from store.samples import write_samples
@@ -235,4 +240,126 @@ def test_replay_for_an_executive_has_no_names(man_down: Run) -> None:
     )
     assert counts["trips"] == [] and counts["badges"] == [] and counts["hc"]
     assert np.isfinite(len(counts["zl"]))
+    engine.dispose()
+
+
+# --- incident records and their bundle -----------------------------------------------------------------------
+
+
+def _web_store(tmp_path: Path) -> tuple[Any, Plant, int]:
+    from tests.webutil import seed_store
+
+    settings = seed_store(tmp_path, plant_file=DEMO_PLANT)
+    plant = load_plant(DEMO_PLANT)
+    return settings, plant, int(time.time() * 1000)
+
+
+def test_incidents_saved_searched_and_scoped(tmp_path: Path) -> None:
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        a = create_incident(
+            session,
+            plant,
+            title="SO2 leak <script>x</script>",
+            t0=now - 600_000,
+            t1=now,
+            user="disp",
+            now_ms=now,
+            zones=["acid-gas-cleaning"],
+            notes="line 1\nline 2",
+            alarms=["x:H"],
+            events=["12"],
+        )
+        b = create_incident(
+            session,
+            plant,
+            title="Man down",
+            t0=now - 900_000,
+            t1=now - 300_000,
+            user="disp",
+            now_ms=now,
+            zones=["fsf-hall"],
+        )
+        for bad, err in (
+            ({"title": " "}, "title"),
+            ({"title": "x", "zones": ["nowhere"]}, "zones"),
+            ({"title": "x\x07"}, "control"),
+        ):
+            with pytest.raises(IncidentError, match=err):
+                create_incident(session, plant, t0=now - 1, t1=now, user="u", now_ms=now, **bad)
+        with pytest.raises(IncidentError, match="window"):
+            create_incident(session, plant, title="x", t0=now, t1=now, user="u", now_ms=now)
+    with session_scope(engine) as session:
+        assert [i.id for i in search_incidents(session)] == [a, b]
+        assert [i.id for i in search_incidents(session, "leak")] == [a]
+        assert [i.id for i in search_incidents(session, "line 2")] == [a]
+        acid = next(z.area for z in plant.zones if z.id == "acid-gas-cleaning")
+        assert [i.id for i in search_incidents(session, areas=[acid])] == [a]
+        assert get_incident(session, b, areas=[acid]) is None and get_incident(session, a, areas=[acid]) is not None
+        inc = get_incident(session, a)
+        assert inc is not None and inc.areas == [acid] and inc.events == [12] and inc.notes == "line 1\nline 2"
+    engine.dispose()
+
+
+def test_export_bundle_verifies_and_detects_tampering(tmp_path: Path) -> None:
+    from auth.auditlog import AuditQuery
+    from auth.auditlog import search as audit_search
+    from tests.webutil import logged_in_client
+    from webapp.app import create_app
+
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        ids = sync_tags(session, plant)
+        write_samples(session, [SampleIn(ids["acid-gas-cleaning.GD01.SO2"], now - 300_000, 7.5, GOOD)])
+        write_positions(session, [PositionIn(plant.badges[0].id, now - 200_000, 100.0, 100.0, 0, GOOD)])
+        inc = create_incident(
+            session,
+            plant,
+            title="Leak",
+            t0=now - 600_000,
+            t1=now - 60_000,
+            user="disp",
+            now_ms=now,
+            zones=["acid-gas-cleaning"],
+            tags=["acid-gas-cleaning.GD01.SO2"],
+            notes='=HYPERLINK("x")',
+        )
+    app = create_app(settings)
+    disp = logged_in_client(app, settings, "dispatcher")
+    resp = disp.get(f"/replay/incident/{inc}/export.zip")
+    assert resp.status_code == 200 and resp.mimetype == "application/zip"
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(resp.data)
+    assert verify_zip(bundle) == []
+    files = read_zip(bundle)
+    assert {
+        "manifest.json",
+        "incident.json",
+        "data/replay.json",
+        "data/journal.csv",
+        "data/trends.csv",
+        "data/positions.csv",
+        "summary.html",
+        "summary.txt",
+    } <= set(files)
+    assert "7.5" in files["data/trends.csv"].decode() and plant.badges[0].id in files["data/positions.csv"].decode()
+    # a changed file, an added one and a removed one are each found
+    tampered = dict(files, **{"data/trends.csv": files["data/trends.csv"].replace(b"7.5", b"0.5")})
+    assert verify(tampered) == ["data/trends.csv: changed (SHA-256 differs from the manifest)"]
+    assert verify({**files, "extra.txt": b"x"}) == ["extra.txt: not in the manifest"]
+    assert verify({k: v for k, v in files.items() if k != "summary.txt"}) == ["summary.txt: missing"]
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as z:
+        for k, v in tampered.items():
+            z.writestr(k, v)
+    assert manifest_main(["verify", str(bad)]) == 1 and manifest_main(["verify", str(bundle)]) == 0
+    # the export is audited; executives and on-call users may not export
+    with session_scope(engine) as session:
+        rows, _n = audit_search(session, AuditQuery(event="incident_export"))
+    assert rows and rows[0].target == f"incident:{inc}" and rows[0].data and rows[0].data["sha256"]
+    assert logged_in_client(app, settings, "executive").get(f"/replay/incident/{inc}/export.zip").status_code == 403
+    assert logged_in_client(app, settings, "on-call").get(f"/replay/incident/{inc}/export.zip").status_code == 403
+    assert disp.get("/replay/incident/999/export.zip").status_code == 404
     engine.dispose()

@@ -218,7 +218,7 @@ def trend_figure(packed: dict[str, Any], lang: str, at_ms: int, plant: Plant) ->
     )
     fig.update_xaxes(
         type="date",
-        range=[format_local(packed["t0"], plant.tz(), DATE_TIME), format_local(packed["t1"], plant.tz(), DATE_TIME)]
+        range=[format_local(packed["t0"], plant.tz(), DATE_TIME), format_local(packed["t1"], plant.tz(), DATE_TIME)],
     )
     if not trends:
         fig.add_annotation(
