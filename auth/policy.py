@@ -43,6 +43,8 @@ class Perm(StrEnum):
     ENERGY = "energy"  # energy and cost
     ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
     SAFETY = "safety"  # major hazard sources: grade, inputs, readings (lead names only with NAMES)
+    HD_REPORT = "hidden_danger.report"  # report a hidden danger (dispatcher screen, on-call phone)
+    HD_MANAGE = "hidden_danger.manage"  # assess, assign, plan, rectify, verify or reject a hidden danger
     EMERGENCY = "emergency"  # the emergency view: danger area, counts, routes (names only with NAMES)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
@@ -79,6 +81,8 @@ _OPERATIONS = frozenset(
         Perm.ENERGY,
         Perm.ENVIRONMENT,
         Perm.SAFETY,
+        Perm.HD_REPORT,
+        Perm.HD_MANAGE,
         Perm.EMERGENCY,
         Perm.POSITIONS,
         Perm.NAMES,
@@ -112,7 +116,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
         }
     ),  # no NAMES, no VIDEO, no alarm actions; the replay without names
     Role.DISPATCHER: _OPERATIONS,
-    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
+    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
     # every screen; plants that separate duties give their administrators a second, dispatcher account.
     Role.ADMIN: frozenset(Perm),
@@ -126,15 +130,18 @@ PAGES: dict[str, Need] = {
     "/alarms/kpi": Perm.KPI,
     "/energy": Perm.ENERGY,
     "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
-    "/safety": Perm.SAFETY,
+    "/safety": Perm.SAFETY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    # report a hidden danger with a photo and a point (dispatchers, on-call phones, administrators)
+    "/safety/report": Perm.HD_REPORT,
     # emergency mode: executives (counts, dots, no names), dispatchers and administrators
-    "/emergency": Perm.EMERGENCY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    "/emergency": Perm.EMERGENCY,
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
     # incident replay: dispatchers and administrators; executives without names or images; on-call users only
     # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
     "/replay": (Perm.REPLAY, Perm.ONCALL),
@@ -163,6 +170,8 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
+    "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
 }
 
@@ -203,6 +212,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
+    # a hidden danger's report photo (the safety page's readers; no names in it)
+    "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
     # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited

@@ -621,6 +621,7 @@ class SmelterModel:
                 continue
             driven = (
                 IncidentKind.GAS_LEAK,
+                IncidentKind.EVACUATION,
                 IncidentKind.OVER_TEMPERATURE,
                 IncidentKind.EMISSION_EXCEEDANCE,
                 IncidentKind.HAZARD_LEVEL,

@@ -1,7 +1,7 @@
 """Emergencies: proposed, declared and ended, with their timeline.
 
-Revision ID: 0010_emergency
-Revises: 0009_sample_compaction
+Revision ID: 0011_emergency
+Revises: 0010_sample_partitions
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_emergency"
-down_revision: str | None = "0009_sample_compaction"
+revision: str = "0011_emergency"
+down_revision: str | None = "0010_sample_partitions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,10 +1,7 @@
 """Incident records: a replay window saved with its notes and findings.
 
-It also joins the two migrations that both followed 0009_sample_compaction (the emergency tables and the sample
-partitions) into one line again, so ``head`` names one revision.
-
-Revision ID: 0011_incident
-Revises: 0010_emergency, 0010_sample_partitions
+Revision ID: 0013_incident
+Revises: 0012_hidden_dangers
 Create Date: 2026-12-07
 """
 
@@ -15,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_incident"
-down_revision: str | tuple[str, ...] | None = ("0010_emergency", "0010_sample_partitions")
+revision: str = "0013_incident"
+down_revision: str | None = "0012_hidden_dangers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
