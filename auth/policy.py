@@ -57,6 +57,7 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
+    LAB = "lab.import"  # import a lab CSV file of assay results
     REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
     INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
@@ -95,6 +96,7 @@ _OPERATIONS = frozenset(
         Perm.DOWNTIME,
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
+        Perm.LAB,
         Perm.REPLAY,
         Perm.INCIDENT,
     }
@@ -170,6 +172,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)

@@ -621,14 +621,14 @@ CUMULATIVE_KINDS = (TagKind.ENERGY, TagKind.COUNTER)  # counted amounts: read at
 
 class StorageSettings(StrictModel):
     """Swinging-door compression of the raw samples (``engine.compression``, applied by ``store.compaction``
-    once samples are ``compact_after_minutes`` old, after the rollups took every reading).
+        once samples are ``compact_after_minutes`` old, after the rollups took every reading).
 
-    ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
-    0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
-    meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
-    and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
-    unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
-least every ``max_span_minutes``."""
+        ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
+        0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
+        meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
+        and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
+        unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
+    least every ``max_span_minutes``."""
 
     deviation_pct: dict[TagKind, float] = Field(
         default_factory=lambda: {TagKind.PROCESS: 2.0, TagKind.GAS: 2.0, TagKind.STATE: 0.0, TagKind.SOS: 0.0}
