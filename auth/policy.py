@@ -43,6 +43,8 @@ class Perm(StrEnum):
     ENERGY = "energy"  # energy and cost
     ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
     SAFETY = "safety"  # major hazard sources: grade, inputs, readings (lead names only with NAMES)
+    HD_REPORT = "hidden_danger.report"  # report a hidden danger (dispatcher screen, on-call phone)
+    HD_MANAGE = "hidden_danger.manage"  # assess, assign, plan, rectify, verify or reject a hidden danger
     EMERGENCY = "emergency"  # the emergency view: danger area, counts, routes (names only with NAMES)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
@@ -55,6 +57,7 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
+    LAB = "lab.import"  # import a lab CSV file of assay results
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -78,6 +81,8 @@ _OPERATIONS = frozenset(
         Perm.ENERGY,
         Perm.ENVIRONMENT,
         Perm.SAFETY,
+        Perm.HD_REPORT,
+        Perm.HD_MANAGE,
         Perm.EMERGENCY,
         Perm.POSITIONS,
         Perm.NAMES,
@@ -90,6 +95,7 @@ _OPERATIONS = frozenset(
         Perm.DOWNTIME,
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
+        Perm.LAB,
         Perm.REPLAY,
     }
 )
@@ -109,7 +115,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
         }
     ),  # no NAMES, no VIDEO, no alarm actions
     Role.DISPATCHER: _OPERATIONS,
-    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
+    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
     # every screen; plants that separate duties give their administrators a second, dispatcher account.
     Role.ADMIN: frozenset(Perm),
@@ -123,15 +129,18 @@ PAGES: dict[str, Need] = {
     "/alarms/kpi": Perm.KPI,
     "/energy": Perm.ENERGY,
     "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
-    "/safety": Perm.SAFETY,
+    "/safety": Perm.SAFETY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    # report a hidden danger with a photo and a point (dispatchers, on-call phones, administrators)
+    "/safety/report": Perm.HD_REPORT,
     # emergency mode: executives (counts, dots, no names), dispatchers and administrators
-    "/emergency": Perm.EMERGENCY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    "/emergency": Perm.EMERGENCY,
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -156,6 +165,9 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
+    "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
+    "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -195,6 +207,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
+    # a hidden danger's report photo (the safety page's readers; no names in it)
+    "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -414,6 +414,63 @@ class SpcExclusion(Base):
     reason: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[int] = mapped_column(BigInteger)
+
+
+class HiddenDanger(Base):
+    """A hidden danger of the register (隐患, ``engine.hidden_dangers``): what, where, its grade, owner, deadline,
+    a major one's rectification plan, and where the workflow stands. Written only by ``store.hidden_dangers``."""
+
+    __tablename__ = "hidden_danger"
+    __table_args__ = (Index("ix_hidden_danger_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    zone: Mapped[str | None] = mapped_column(String(64))
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))  # dispatcher | phone
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))  # general | major
+    owner: Mapped[str | None] = mapped_column(String(120))
+    deadline_ms: Mapped[int | None] = mapped_column(BigInteger)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rectified_at: Mapped[int | None] = mapped_column(BigInteger)
+    rectified_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class HiddenDangerPhoto(Base):
+    """The photo of a hidden danger's report (JPEG, PNG or WebP as checked on upload), kept apart from the list."""
+
+    __tablename__ = "hidden_danger_photo"
+
+    danger_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mime: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HiddenDangerLog(Base):
+    """Every move of a hidden danger (report, assess, assign, plan, rectify, verify, reject, escalate): who, when,
+    from which state to which, the note and the fields set. Only ever appended to."""
+
+    __tablename__ = "hidden_danger_log"
+    __table_args__ = (Index("ix_hidden_danger_log_danger", "danger_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    danger_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Emergency(Base):

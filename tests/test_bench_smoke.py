@@ -109,6 +109,10 @@ def check_video(f: Figures) -> None:
     assert f["relay_fps"] > 0 and f["relay_worst_fps_by_viewers"]["1"] > 0, f["relay_worst_fps_by_viewers"]
     for key in ("precision", "recall"):  # None when the few seconds held nothing to find
         assert f[key] is None or 0 <= f[key] <= 1
+    model = f["model"]  # the trained person detector: its speed, and real footage when installed
+    assert model["ssd_ms_p50"] > 0 and model["capacity_fps"] > 0
+    if "real_counted" in model:
+        assert model["real_recall"] >= 0.8 and model["real_empty_people"] == 0
 
 
 def check_production(f: Figures) -> None:

@@ -53,6 +53,7 @@ import numpy as np
 
 from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
+from video.track import IouTracker
 from video.types import Analysis, Box, Detection, Trigger
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,7 @@ class Person:
     face: float  # skin share of the lower head
     hat: float  # hard-hat colour share of the top of the head
     score: float = 1.0  # the detector's confidence (1.0: the colour rules)
+    track: int | None = None  # the person's track id (the model's people, video.track)
 
 
 class _Work:
@@ -229,7 +231,7 @@ def detect_intrusion(people: list[Person], polygons: list[np.ndarray], min_perso
         if depth <= 0:
             continue
         conf = p.score * (0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall)))
-        out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box))
+        out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box, p.track))
     return out
 
 
@@ -369,7 +371,9 @@ class Analyzer:
         self.interval_ms = round(1000 / camera.analytics.fps)
         self.motion = MotionDetector(self.params.motion)
         self._flame = FlameDetector()
-        self._state = {c: _ClassState() for c in self.classes}
+        # Debounce state per class, and for intrusion by the model per (class, person track): an event is
+        # one person's stay (video.track).
+        self._state: dict[tuple[VideoClass, int | None], _ClassState] = {(c, None): _ClassState() for c in self.classes}
         self.people_by = people_by(camera)
         self.warning: str | None = None  # why the camera runs on a fallback (shown as a health warning)
         if self.people_by == "model":
@@ -381,6 +385,11 @@ class Analyzer:
                 self.people_by = "hi-vis"
                 self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
                 logger.warning("%s", self.warning)
+        self.tracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
+        self.tracked: set[VideoClass] = set()
+        if self.people_by == "model" and VideoClass.INTRUSION in self.classes:
+            self.tracked.add(VideoClass.INTRUSION)
+            del self._state[(VideoClass.INTRUSION, None)]
         self._last_run_ms: int | None = None
         self._next_due: int | None = None
         self._detections: list[Detection] = []
@@ -394,7 +403,7 @@ class Analyzer:
 
     def active(self) -> set[VideoClass]:
         """The classes currently started and not ended."""
-        return {c for c, s in self._state.items() if s.active}
+        return {c for (c, _), s in self._state.items() if s.active}
 
     def polygons(self, size: tuple[int, int]) -> list[np.ndarray]:
         """The restricted polygons in pixels of a ``size`` (width, height) frame."""
@@ -412,15 +421,19 @@ class Analyzer:
             return find_people_model(work, self.params.person_score)
         return find_people(work)
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Run every detector of the camera on one frame (no gating, no debouncing)."""
-        return self._detect(_Work(frame))
+    def detect(self, frame: np.ndarray, ts_ms: int | None = None) -> list[Detection]:
+        """Run every detector of the camera on one frame (no gating, no debouncing); with ``ts_ms`` the
+        model's people are also tracked (their detections carry the track id)."""
+        return self._detect(_Work(frame), ts_ms)
 
-    def _detect(self, work: _Work) -> list[Detection]:
+    def _detect(self, work: _Work, ts_ms: int | None = None) -> list[Detection]:
         scale = work.size[1] / 720
         out: list[Detection] = []
         needs_people = VideoClass.INTRUSION in self.classes or VideoClass.NO_HARDHAT in self.classes
         people = self.people(work) if needs_people or self.people_by == "model" else []
+        if self.tracked and ts_ms is not None:
+            for p, tid in zip(people, self.tracker.update([p.box for p in people], ts_ms), strict=True):
+                p.track = tid
         self.counts = (len(people), len(work.vehicles))
         for cls in self.classes:
             if cls == VideoClass.INTRUSION:
@@ -446,21 +459,25 @@ class Analyzer:
         if not (motion.moved or keyframe):
             return Analysis(ts_ms, False, False, list(self._detections), [], *self.counts)
         self._last_run_ms = ts_ms
-        detections = self.detect(frame_bgr)
+        detections = self.detect(frame_bgr, ts_ms)
         self._detections = detections
         triggers = self._debounce(detections, ts_ms)
         return Analysis(ts_ms, motion.moved, True, list(detections), triggers, *self.counts)
 
     def _debounce(self, detections: list[Detection], ts_ms: int) -> list[Trigger]:
         triggers: list[Trigger] = []
-        best: dict[VideoClass, Detection] = {}
+        best: dict[tuple[VideoClass, int | None], Detection] = {}
         for d in detections:
             cp = self.params.classes.get(d.cls, ClassParams())
-            if d.confidence >= cp.min_confidence and (d.cls not in best or d.confidence > best[d.cls].confidence):
-                best[d.cls] = d
-        for cls, st in self._state.items():
+            key = (d.cls, d.track if d.cls in self.tracked else None)
+            if d.confidence >= cp.min_confidence and (key not in best or d.confidence > best[key].confidence):
+                best[key] = d
+                if key not in self._state and d.cls in self.classes:
+                    self._state[key] = _ClassState()
+        for key, st in list(self._state.items()):
+            cls, track = key
             cp = self.params.classes.get(cls, ClassParams())
-            d = best.get(cls)
+            d = best.get(key)
             if d is not None:
                 st.streak += 1
                 st.last_seen_ms = ts_ms
@@ -469,11 +486,13 @@ class Analyzer:
                 if not st.active and st.streak >= cp.min_frames and cooled:
                     st.active = True
                     st.last_start_ms = ts_ms
-                    triggers.append(Trigger("start", cls, ts_ms, d))
+                    triggers.append(Trigger("start", cls, ts_ms, d, track))
             else:
                 st.streak = 0
                 seen = st.last_seen_ms if st.last_seen_ms is not None else -math.inf
                 if st.active and ts_ms - seen >= cp.end_after_s * 1000:
                     st.active = False
-                    triggers.append(Trigger("end", cls, ts_ms, st.last))
+                    triggers.append(Trigger("end", cls, ts_ms, st.last, track, st.last_seen_ms))
+                if track is not None and not st.active and ts_ms - seen >= max(cp.cooldown_s, cp.end_after_s) * 1000:
+                    del self._state[key]  # a person gone for good
         return triggers

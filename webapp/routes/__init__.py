@@ -30,6 +30,7 @@ from webapp.routes import (
     metrics,
     personnel,
     production,
+    safety,
     scene,
     video_live,
     video_media,
@@ -81,6 +82,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/video/media/<int:event_id>/clip.avi", video_media.video_media_clip, VIDEO_MEDIA),
     Route("/video/media/<int:event_id>/clip.mjpg", video_media.video_media_replay, VIDEO_MEDIA),
     # the production page's tables as files
+    # a hidden danger's report photo
+    Route("/safety/hidden-danger/<int:danger_id>/photo", safety.hidden_danger_photo, Perm.SAFETY),
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
 )
