@@ -53,6 +53,7 @@ import numpy as np
 
 from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
+from video.plugins import PluginError, SiteModel
 from video.track import IouTracker
 from video.types import Analysis, Box, Detection, Trigger
 
@@ -385,6 +386,16 @@ class Analyzer:
                 self.people_by = "hi-vis"
                 self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
                 logger.warning("%s", self.warning)
+        # A site's own models (analytics.models), checked now; a broken one leaves the class on its rules.
+        self.plugins: dict[VideoClass, SiteModel] = {}
+        self.warnings: list[str] = [self.warning] if self.warning else []
+        for cls, spec in camera.analytics.models.items():
+            try:
+                self.plugins[cls] = SiteModel(cls, spec)
+            except PluginError as e:
+                msg = f"camera {camera.id}: the {cls.value} model is refused, the rule detector runs instead: {e}"
+                self.warnings.append(msg)
+                logger.warning("%s", msg)
         self.tracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
         self.tracked: set[VideoClass] = set()
         if self.people_by == "model" and VideoClass.INTRUSION in self.classes:
@@ -436,7 +447,9 @@ class Analyzer:
                 p.track = tid
         self.counts = (len(people), len(work.vehicles))
         for cls in self.classes:
-            if cls == VideoClass.INTRUSION:
+            if cls in self.plugins:
+                out += self.plugins[cls].detect(work.frame)
+            elif cls == VideoClass.INTRUSION:
                 out += detect_intrusion(people, self.polygons(work.size), self.params.min_person_px * scale)
             elif cls == VideoClass.NO_HARDHAT:
                 out += detect_no_hardhat(people, self.params.min_head_px * scale)

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -66,6 +66,7 @@ class PipelineStats:
     last_analysis_ms: int | None = None
     people: int = 0  # people in view at the last analysed frame (counting)
     vehicles: int = 0
+    warnings: list[str] = field(default_factory=list)  # fallbacks of the analyser (a refused model...)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,7 +106,7 @@ class CameraPipeline:
         self.open: dict[tuple[VideoClass, int | None], int] = {}
         self._seen_written: dict[int, int] = {}  # event id -> seen_ms last written
         self._last_frame_ms: int | None = None
-        self._stats = PipelineStats(camera.id)
+        self._stats = PipelineStats(camera.id, warnings=list(getattr(self.analyzer, "warnings", [])))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error_log = 0.0
