@@ -663,6 +663,9 @@ class CameraAnalytics(StrictModel):
     # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
     # camera with a source, the rules for the demo's rendered cameras (no source).
     people: Literal["auto", "model", "hi-vis"] = "auto"
+    # Vehicles (the trained detector's cars, trucks, buses, motorcycles, bicycles) inside a restricted polygon
+    # are intrusions too (needs people: model, i.e. a camera with a source or people: model).
+    vehicles_forbidden: bool = False
     # A site's own models, per class (flame, smoke, no_hardhat, spill): used instead of the rules.
     models: dict[VideoClass, VideoModel] = Field(default_factory=dict)
 
