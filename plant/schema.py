@@ -401,12 +401,58 @@ class DowntimeReason(Named):
     children: list[DowntimeReason] = Field(default_factory=list)
 
 
+class FlowUnit(Named):
+    """One unit of the process flow view (K4): the plant's equipment of one ``process`` drawn as one box.
+
+    ``at`` is its place on the flowsheet's grid, ``[column, row]`` (the chain runs along the columns; a wall
+    screen draws it left to right, a phone top to bottom); without it the unit takes the column of its
+    depth along the streams. ``tags`` are the key values shown in the box (at most four); without them the
+    smelting chain's picks for the process (``engine.chain``) are shown."""
+
+    process: str = Field(pattern=r"^[a-z_]+$")
+    at: tuple[int, int] | None = None
+    tags: list[Id] = Field(default_factory=list, max_length=4)
+
+
+class FlowStream(Named):
+    """A material or gas stream of the flowsheet from one unit to another, with an optional live value."""
+
+    source: Id
+    target: Id
+    tag: Id | None = None
+
+
+class Flowsheet(StrictModel):
+    units: list[FlowUnit] = Field(default_factory=list)
+    streams: list[FlowStream] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _refs(self) -> Flowsheet:
+        seen: set[str] = set()
+        for u in self.units:
+            if u.id in seen:
+                raise ValueError(f"duplicate flowsheet unit id {u.id!r}")
+            seen.add(u.id)
+        names: set[str] = set()
+        for s in self.streams:
+            if s.id in names:
+                raise ValueError(f"duplicate flowsheet stream id {s.id!r}")
+            names.add(s.id)
+            for end in (s.source, s.target):
+                if end not in seen:
+                    raise ValueError(f"stream {s.id!r}: unknown flowsheet unit {end!r}")
+            if s.source == s.target:
+                raise ValueError(f"stream {s.id!r} goes from {s.source!r} to itself")
+        return self
+
+
 class ProductionSettings(StrictModel):
     """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
-    never asked for a reason); the reason tree for the rest."""
+    never asked for a reason); the reason tree for the rest; the process flow view's units and streams."""
 
     short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
     downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+    flowsheet: Flowsheet = Field(default_factory=Flowsheet)
 
     @model_validator(mode="after")
     def _unique_reasons(self) -> ProductionSettings:
@@ -920,6 +966,7 @@ class IncidentKind(StrEnum):
     ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
     HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
+    EVACUATION = "evacuation"  # a release over HH on ``tag``; everyone on site walks to the nearest muster point
 
 
 class Incident(StrictModel):
@@ -944,6 +991,7 @@ class Incident(StrictModel):
             IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.HAZARD_LEVEL: ("tag",),
+            IncidentKind.EVACUATION: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -1347,6 +1395,17 @@ class Plant(StrictModel):
             ref("incidents", i, "zone", inc.zone, "zones")
             ref("incidents", i, "badge", inc.badge, "badges")
         tags_by_id = {tg.id: tg for tg in self.tags}
+        processes = {e.process for e in self.equipment}
+        for i, fu in enumerate(self.production.flowsheet.units):
+            where = "production.flowsheet.units"
+            if fu.process not in processes:
+                problems.add(where, i, "process", f"no equipment has process {fu.process!r}")
+            for tg_id in fu.tags:
+                if tg_id not in tags_by_id:
+                    problems.add(where, i, "tags", f"unknown tag {tg_id!r}")
+        for i, fs in enumerate(self.production.flowsheet.streams):
+            if fs.tag is not None and fs.tag not in tags_by_id:
+                problems.add("production.flowsheet.streams", i, "tag", f"unknown tag {fs.tag!r}")
         for i, st in enumerate(self.emissions.stacks):
             where = "emissions.stacks"
             ref(where, i, "equipment", st.equipment, "equipment")
