@@ -150,6 +150,13 @@ def check_evacuation(f: Figures) -> None:
     assert f["routes_crossing_danger"] == 0
 
 
+def check_replay(f: Figures) -> None:
+    assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
+    assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
+    _positive(f, "load_ms", "seek_p95_ms", "play10x_frame_p95_ms", "payload_bytes")
+    assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "evacuation": check_evacuation,
@@ -160,6 +167,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "replay": check_replay,
     "spc": check_spc,
     "trend": check_trend,
     "video": check_video,
