@@ -138,6 +138,8 @@ def check_energy(f: Figures) -> None:
     _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+    _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
+    assert f["forecast_origins_and_days"] == 0
 
 
 def check_evacuation(f: Figures) -> None:
