@@ -1012,6 +1012,17 @@
     }
   }).observe(document.documentElement, { childList: true, subtree: true });
 
+  // Other pages draw the same scene with fields of their own (the incident replay, 95_replay.js).
+  window.swScene = {
+    show: function (el, spec, live, layers) {
+      const scene = slot.at(el, function (host) {
+        return new Scene(host);
+      });
+      scene.update(spec, live, layers);
+      return scene;
+    },
+  };
+
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     swscene: {
       render: function (spec, live, layers, reset) {

@@ -58,7 +58,8 @@ class Perm(StrEnum):
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     LAB = "lab.import"  # import a lab CSV file of assay results
-    REPLAY = "replay"  # incident replay
+    REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
+    INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
     SETTINGS = "settings"
@@ -97,6 +98,7 @@ _OPERATIONS = frozenset(
         Perm.SPC_EXCLUDE,
         Perm.LAB,
         Perm.REPLAY,
+        Perm.INCIDENT,
     }
 )
 
@@ -112,8 +114,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.EMERGENCY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
+            Perm.REPLAY,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions
+    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -141,6 +144,10 @@ PAGES: dict[str, Need] = {
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
     "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
+    # incident replay: dispatchers and administrators; executives without names or images; on-call users only
+    # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
+    "/replay": (Perm.REPLAY, Perm.ONCALL),
+    "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -168,6 +175,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
+    "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -211,6 +219,8 @@ ROUTES: dict[str, Need] = {
     "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
+    "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts
