@@ -148,6 +148,11 @@ def check_evacuation(f: Figures) -> None:
     assert f["routes_crossing_danger"] == 0
 
 
+def check_permits(f: Figures) -> None:
+    assert f["badges"] == 200 and f["permits"] == 5
+    _positive(f, "checks_ms", "rules_ms", "findings")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "evacuation": check_evacuation,
@@ -155,6 +160,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,
     "ingest": check_ingest,
+    "permits": check_permits,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
