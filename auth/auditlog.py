@@ -45,6 +45,7 @@ DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its r
 PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
 SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
 SPC_INCLUDED = "spc_included"  # an exclusion taken back
+LAB_IMPORTED = "lab_imported"  # a lab CSV file imported as assay results
 HIDDEN_DANGER_REPORTED = "hidden_danger_reported"  # a hidden danger reported (its id the target)
 HIDDEN_DANGER_MOVED = "hidden_danger_moved"  # a hidden danger assessed, assigned, planned, rectified, verified...
 EMERGENCY_DECLARED = "emergency_declared"  # an emergency declared (or a proposal accepted)
@@ -80,6 +81,7 @@ KNOWN_EVENTS: tuple[str, ...] = (
     PLAN_IMPORTED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
+    LAB_IMPORTED,
     HIDDEN_DANGER_REPORTED,
     HIDDEN_DANGER_MOVED,
     EMERGENCY_DECLARED,

@@ -58,7 +58,9 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
-    REPLAY = "replay"  # incident replay
+    LAB = "lab.import"  # import a lab CSV file of assay results
+    REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
+    INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
     SETTINGS = "settings"
@@ -96,7 +98,9 @@ _OPERATIONS = frozenset(
         Perm.DOWNTIME,
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
+        Perm.LAB,
         Perm.REPLAY,
+        Perm.INCIDENT,
     }
 )
 
@@ -112,8 +116,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.EMERGENCY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
+            Perm.REPLAY,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions
+    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -141,6 +146,10 @@ PAGES: dict[str, Need] = {
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
     "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
+    # incident replay: dispatchers and administrators; executives without names or images; on-call users only
+    # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
+    "/replay": (Perm.REPLAY, Perm.ONCALL),
+    "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -165,9 +174,11 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)
+    "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -211,6 +222,8 @@ ROUTES: dict[str, Need] = {
     "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
+    "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

@@ -31,6 +31,7 @@ from auth.auditlog import (
     EMERGENCY_GROWN,
     HIDDEN_DANGER_MOVED,
     HIDDEN_DANGER_REPORTED,
+    LAB_IMPORTED,
     PERMIT_APPLIED,
     PERMIT_MOVED,
     PLAN_IMPORTED,
@@ -49,7 +50,8 @@ from store.models import PlanVersion
 from store.permits import apply as apply_permit
 from store.permits import move as move_permit
 from store.plan import import_plan
-from store.spc import exclude, include
+from store.spc import LabImportError, exclude, import_lab_csv, include
+from store.tags import tag_ids
 from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
@@ -171,6 +173,19 @@ def import_plan_file(
         session=session,
     )
     return version
+
+
+def import_lab_file(session: Session, op: Operator, data: bytes, name: str, *, plant: Plant) -> int:
+    """Import a lab CSV file as assay results (whole or not at all: ``store.spc.LabImportError``, a
+    ``ValueError``, names the line and cell at fault) and record it in the security audit log, in one
+    transaction. Returns the number of results."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LabImportError([f"{name}: not a UTF-8 text file"]) from exc
+    n = import_lab_csv(session, plant, tag_ids(session), text, name)
+    audit(LAB_IMPORTED, user=op.user, address=op.address, target=f"lab:{name}", detail=f"{n} results", session=session)
+    return n
 
 
 def spc_exclusion(

@@ -30,6 +30,7 @@ from webapp.routes import (
     metrics,
     personnel,
     production,
+    replay,
     safety,
     scene,
     video_live,
@@ -86,6 +87,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/safety/hidden-danger/<int:danger_id>/photo", safety.hidden_danger_photo, Perm.SAFETY),
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
+    # an incident's bundle for investigators (audited)
+    Route("/replay/incident/<int:incident_id>/export.zip", replay.incident_export, Perm.INCIDENT),
 )
 
 # Rules of the server that have no line in ROUTES: the gate decides pages, callbacks and asset files by its own
