@@ -401,12 +401,58 @@ class DowntimeReason(Named):
     children: list[DowntimeReason] = Field(default_factory=list)
 
 
+class FlowUnit(Named):
+    """One unit of the process flow view (K4): the plant's equipment of one ``process`` drawn as one box.
+
+    ``at`` is its place on the flowsheet's grid, ``[column, row]`` (the chain runs along the columns; a wall
+    screen draws it left to right, a phone top to bottom); without it the unit takes the column of its
+    depth along the streams. ``tags`` are the key values shown in the box (at most four); without them the
+    smelting chain's picks for the process (``engine.chain``) are shown."""
+
+    process: str = Field(pattern=r"^[a-z_]+$")
+    at: tuple[int, int] | None = None
+    tags: list[Id] = Field(default_factory=list, max_length=4)
+
+
+class FlowStream(Named):
+    """A material or gas stream of the flowsheet from one unit to another, with an optional live value."""
+
+    source: Id
+    target: Id
+    tag: Id | None = None
+
+
+class Flowsheet(StrictModel):
+    units: list[FlowUnit] = Field(default_factory=list)
+    streams: list[FlowStream] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _refs(self) -> Flowsheet:
+        seen: set[str] = set()
+        for u in self.units:
+            if u.id in seen:
+                raise ValueError(f"duplicate flowsheet unit id {u.id!r}")
+            seen.add(u.id)
+        names: set[str] = set()
+        for s in self.streams:
+            if s.id in names:
+                raise ValueError(f"duplicate flowsheet stream id {s.id!r}")
+            names.add(s.id)
+            for end in (s.source, s.target):
+                if end not in seen:
+                    raise ValueError(f"stream {s.id!r}: unknown flowsheet unit {end!r}")
+            if s.source == s.target:
+                raise ValueError(f"stream {s.id!r} goes from {s.source!r} to itself")
+        return self
+
+
 class ProductionSettings(StrictModel):
     """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
-    never asked for a reason); the reason tree for the rest."""
+    never asked for a reason); the reason tree for the rest; the process flow view's units and streams."""
 
     short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
     downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+    flowsheet: Flowsheet = Field(default_factory=Flowsheet)
 
     @model_validator(mode="after")
     def _unique_reasons(self) -> ProductionSettings:
@@ -575,14 +621,14 @@ CUMULATIVE_KINDS = (TagKind.ENERGY, TagKind.COUNTER)  # counted amounts: read at
 
 class StorageSettings(StrictModel):
     """Swinging-door compression of the raw samples (``engine.compression``, applied by ``store.compaction``
-    once samples are ``compact_after_minutes`` old, after the rollups took every reading).
+        once samples are ``compact_after_minutes`` old, after the rollups took every reading).
 
-    ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
-    0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
-    meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
-    and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
-    unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
-least every ``max_span_minutes``."""
+        ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
+        0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
+        meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
+        and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
+        unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
+    least every ``max_span_minutes``."""
 
     deviation_pct: dict[TagKind, float] = Field(
         default_factory=lambda: {TagKind.PROCESS: 2.0, TagKind.GAS: 2.0, TagKind.STATE: 0.0, TagKind.SOS: 0.0}
@@ -625,6 +671,32 @@ class VideoClass(StrEnum):
     SPILL = "spill"  # a spill or leak on the floor
 
 
+class VideoModel(StrictModel):
+    """A site's own trained detector for one video class (``video.plugins``): an ONNX file run by OpenCV's DNN
+    module, with the common SSD or YOLO output layouts. ``classes`` names the model's outputs in order (an SSD
+    label ``i`` is ``classes[i]``: put ``background`` first when the model has one); ``fire`` names those that
+    count as the camera class (default: all but ``background``). A relative ``path`` is from the directory
+    the services run in (the project root)."""
+
+    path: str = Field(min_length=1, max_length=500)
+    layout: Literal["ssd", "yolo"]
+    input: tuple[int, int] = (640, 640)  # width, height the model takes
+    classes: list[str] = Field(min_length=1)
+    fire: list[str] = Field(default_factory=list)
+    min_confidence: float = Field(default=0.5, gt=0, le=1)
+    scale: float = Field(default=1 / 255, gt=0)  # pixel value multiplier
+    swap_rb: bool = True  # the model takes RGB
+
+    @model_validator(mode="after")
+    def _check(self) -> VideoModel:
+        if min(self.input) < 8 or max(self.input) > 4096:
+            raise ValueError(f"input {list(self.input)} is not a plausible model input size")
+        unknown = [n for n in self.fire if n not in self.classes]
+        if unknown:
+            raise ValueError(f"fire names {unknown} not among classes {self.classes}")
+        return self
+
+
 class CameraAnalytics(StrictModel):
     """Which detectors run on a camera, and where (image coordinates as fractions of width and height,
     so a polygon survives a change of stream resolution)."""
@@ -637,11 +709,21 @@ class CameraAnalytics(StrictModel):
     # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
     # camera with a source, the rules for the demo's rendered cameras (no source).
     people: Literal["auto", "model", "hi-vis"] = "auto"
+    # Vehicles (the trained detector's cars, trucks, buses, motorcycles, bicycles) inside a restricted polygon
+    # are intrusions too (needs people: model, i.e. a camera with a source or people: model).
+    vehicles_forbidden: bool = False
+    # A site's own models, per class (flame, smoke, no_hardhat, spill): used instead of the rules.
+    models: dict[VideoClass, VideoModel] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
         if len(set(self.detect)) != len(self.detect):
             raise ValueError("detect lists a class twice")
+        for cls in self.models:
+            if cls not in self.detect:
+                raise ValueError(f"models.{cls.value}: the class is not in detect")
+            if cls == VideoClass.INTRUSION:
+                raise ValueError("models.intrusion: intrusion uses the person detector (people: model)")
         if VideoClass.INTRUSION in self.detect and not self.restricted:
             raise ValueError("intrusion detection needs at least one restricted polygon")
         for i, poly in enumerate(self.restricted):
@@ -884,6 +966,7 @@ class IncidentKind(StrEnum):
     ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
     HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
+    EVACUATION = "evacuation"  # a release over HH on ``tag``; everyone on site walks to the nearest muster point
 
 
 class Incident(StrictModel):
@@ -908,6 +991,7 @@ class Incident(StrictModel):
             IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.HAZARD_LEVEL: ("tag",),
+            IncidentKind.EVACUATION: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -933,11 +1017,13 @@ class EmissionLimit(StrictModel):
 
 
 class EmissionStack(StrictModel):
-    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+    """A monitored discharge point: a stack (``flue_gas``: concentrations in mg/m3, flow in Nm3/h) or a
+    wastewater outfall (``wastewater``: concentrations in mg/L, flow in m3/h); the same hourly validity rules."""
 
     equipment: Id
     flow_tag: Id
     pollutants: list[EmissionLimit] = Field(min_length=1)
+    medium: Literal["flue_gas", "wastewater"] = "flue_gas"
 
 
 class EmissionSettings(StrictModel):
@@ -1311,6 +1397,17 @@ class Plant(StrictModel):
             ref("incidents", i, "zone", inc.zone, "zones")
             ref("incidents", i, "badge", inc.badge, "badges")
         tags_by_id = {tg.id: tg for tg in self.tags}
+        processes = {e.process for e in self.equipment}
+        for i, fu in enumerate(self.production.flowsheet.units):
+            where = "production.flowsheet.units"
+            if fu.process not in processes:
+                problems.add(where, i, "process", f"no equipment has process {fu.process!r}")
+            for tg_id in fu.tags:
+                if tg_id not in tags_by_id:
+                    problems.add(where, i, "tags", f"unknown tag {tg_id!r}")
+        for i, fs in enumerate(self.production.flowsheet.streams):
+            if fs.tag is not None and fs.tag not in tags_by_id:
+                problems.add("production.flowsheet.streams", i, "tag", f"unknown tag {fs.tag!r}")
         for i, st in enumerate(self.emissions.stacks):
             where = "emissions.stacks"
             ref(where, i, "equipment", st.equipment, "equipment")

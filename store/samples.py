@@ -380,8 +380,9 @@ def _insert_with_edges(session: Session, target: Any, grouped: Any, source: Any,
     session.execute(insert(target).from_select(cols, sel))
 
 
-def latest_values(session: Session, tag_ids: Sequence[int]) -> dict[int, SampleIn]:
-    """The newest stored sample (any quality) of each tag; tags without samples are absent."""
+def latest_values(session: Session, tag_ids: Sequence[int], until: int | None = None) -> dict[int, SampleIn]:
+    """The newest stored sample (any quality) of each tag, at or before ``until`` when given; tags without
+    samples are absent."""
     ids = sorted({int(t) for t in tag_ids})
     out: dict[int, SampleIn] = {}
     for i in range(0, len(ids), 500):
@@ -389,7 +390,7 @@ def latest_values(session: Session, tag_ids: Sequence[int]) -> dict[int, SampleI
         wanted = values(column("id", Integer), name="wanted").data([(t,) for t in chunk]).cte("wanted")
         newest = (
             select(SAMPLE.c.ts)
-            .where(SAMPLE.c.tag_id == wanted.c.id)
+            .where(SAMPLE.c.tag_id == wanted.c.id, *(() if until is None else (SAMPLE.c.ts <= until,)))
             .order_by(SAMPLE.c.ts.desc())
             .limit(1)
             .scalar_subquery()

@@ -22,6 +22,7 @@ from werkzeug.routing.converters import NumberConverter
 from auth import policy
 from auth.policy import Access, Principal, Role, allowed
 from settings import Settings
+from store import people
 from tests.webutil import ROUTER_KEY, router_body, seed_store, session_token
 from webapp.gate import (
     ASSET_RULE,
@@ -318,7 +319,30 @@ def test_roles_match_the_requirements() -> None:
     for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
         assert sees(role, "/safety"), role
     assert not sees(Role.ON_CALL, "/safety")
+    # hidden dangers (H3, issue 15 item 2): reported from the control room or an on-call phone; moved through their
+    # workflow (assess, assign, plan, rectify, verify) by dispatchers and administrators; executives read the register
+    for role in (Role.DISPATCHER, Role.ON_CALL, Role.ADMIN):
+        assert sees(role, "/safety/report") and p[role].can(policy.Perm.HD_REPORT), role
+    assert not sees(Role.EXECUTIVE, "/safety/report") and not p[Role.EXECUTIVE].can(policy.Perm.HD_MANAGE)
+    assert not p[Role.ON_CALL].can(policy.Perm.HD_MANAGE) and p[Role.DISPATCHER].can(policy.Perm.HD_MANAGE)
+    assert policy.ACTION_OUTPUTS["safety-hd-msg"] == policy.Perm.HD_MANAGE
+    assert policy.ACTION_OUTPUTS["hd-report-msg"] == policy.Perm.HD_REPORT
+    # special-work permits (issue 15 item 3): applied for and moved by dispatchers and administrators
+    assert p[Role.DISPATCHER].can(policy.Perm.PERMIT) and p[Role.ADMIN].can(policy.Perm.PERMIT)
+    assert not p[Role.EXECUTIVE].can(policy.Perm.PERMIT) and not p[Role.ON_CALL].can(policy.Perm.PERMIT)
+    assert policy.ACTION_OUTPUTS["safety-pt-msg"] == policy.Perm.PERMIT
+    photo = policy.ROUTES["/safety/hidden-danger/<int:danger_id>/photo"]
+    assert allowed(p[Role.EXECUTIVE], photo) and not allowed(p[Role.ON_CALL], photo)
     assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])
+    # emergency mode (H5, issue 16): executives see it (counts and dots, no names), dispatchers and administrators
+    # act on it (declare, checklist, danger area, end: the muster permission); every logged-in screen may ask
+    # whether one runs, to switch to it; nobody without a session
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/emergency"), role
+    assert not sees(Role.ON_CALL, "/emergency")
+    assert policy.ACTION_OUTPUTS["emergency-msg"] == policy.Perm.MUSTER
+    assert [r for r in Role if p[r].can(policy.Perm.MUSTER)] == [Role.DISPATCHER, Role.ADMIN]
+    assert policy.ROUTES["/api/emergency"] == Access.AUTHENTICATED
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)
@@ -344,6 +368,16 @@ def test_roles_match_the_requirements() -> None:
         assert not sees(Role.ON_CALL, path), path
     assert sees(Role.ON_CALL, "/oncall") and p[Role.ON_CALL].can(policy.Perm.ACK)
     assert not p[Role.ON_CALL].can(policy.Perm.MUSTER)
+    # incident replay (S5): dispatchers and administrators; executives too, without names or images; on-call
+    # users only the incident records of their areas; saving an incident and its export bundle: not executives
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN, Role.ON_CALL):
+        assert sees(role, "/replay") and sees(role, "/incidents"), role
+    assert not exe.can(policy.Perm.INCIDENT) and not p[Role.ON_CALL].can(policy.Perm.INCIDENT)
+    assert disp.can(policy.Perm.INCIDENT) and p[Role.ADMIN].can(policy.Perm.INCIDENT)
+    export = policy.ROUTES["/replay/incident/<int:incident_id>/export.zip"]
+    assert allowed(disp, export) and not allowed(exe, export) and not allowed(p[Role.ON_CALL], export)
+    assert policy.ACTION_OUTPUTS["replay-save-msg"] == policy.Perm.INCIDENT
+    assert policy.viewer_of(exe) is not None and policy.viewer_of(exe).access == people.Access.ANONYMOUS  # type: ignore[union-attr]
     # admin: users, settings, audit (and the screens, to set the plant up)
     assert sees(Role.ADMIN, "/admin/audit") and p[Role.ADMIN].can(policy.Perm.USERS)
     # no session: only the login page, the liveness check and style sheets

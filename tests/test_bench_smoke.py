@@ -109,6 +109,10 @@ def check_video(f: Figures) -> None:
     assert f["relay_fps"] > 0 and f["relay_worst_fps_by_viewers"]["1"] > 0, f["relay_worst_fps_by_viewers"]
     for key in ("precision", "recall"):  # None when the few seconds held nothing to find
         assert f[key] is None or 0 <= f[key] <= 1
+    model = f["model"]  # the trained person detector: its speed, and real footage when installed
+    assert model["ssd_ms_p50"] > 0 and model["capacity_fps"] > 0
+    if "real_counted" in model:
+        assert model["real_recall"] >= 0.8 and model["real_empty_people"] == 0
 
 
 def check_production(f: Figures) -> None:
@@ -134,6 +138,8 @@ def check_energy(f: Figures) -> None:
     _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+    _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
+    assert f["forecast_origins_and_days"] == 0
 
 
 def check_evacuation(f: Figures) -> None:
@@ -157,6 +163,16 @@ def check_storage(f: Figures) -> None:
         assert all(v > 0 for v in f["postgresql"]["bytes"].values())
 
 
+def check_permits(f: Figures) -> None:
+    assert f["badges"] == 200 and f["permits"] == 5
+    _positive(f, "checks_ms", "rules_ms", "findings")
+def check_replay(f: Figures) -> None:
+    assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
+    assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
+    _positive(f, "load_ms", "seek_p95_ms", "play10x_frame_p95_ms", "payload_bytes")
+    assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "evacuation": check_evacuation,
@@ -164,9 +180,11 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,
     "ingest": check_ingest,
+    "permits": check_permits,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "replay": check_replay,
     "spc": check_spc,
     "storage": check_storage,
     "trend": check_trend,

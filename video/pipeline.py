@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,7 +32,7 @@ from engine.clock import now_ms as clock_now_ms
 from plant.schema import Camera, VideoClass
 from video.capture import Capture, CaptureStatus
 from video.events import SEEN_EVERY_MS, VideoEvents
-from video.media import CLIP_FPS, CLIP_WIDTH, POST_S, PRE_S, EventMedia, MediaWriter
+from video.media import CLIP_FPS, CLIP_WIDTH, POST_S, PRE_S, EventMedia, MediaWriter, Sighting
 from video.types import Analysis, Trigger
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class PipelineStats:
     last_analysis_ms: int | None = None
     people: int = 0  # people in view at the last analysed frame (counting)
     vehicles: int = 0
+    warnings: list[str] = field(default_factory=list)  # fallbacks of the analyser (a refused model...)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,10 +102,11 @@ class CameraPipeline:
         self.capture = Capture(camera.id, source, **(capture_kwargs or {}))
         self.media = EventMedia(writer, pre_s=pre_s, post_s=post_s, fps=clip_fps, width=clip_width)
         self.analyzer: Analyzer = analyzer_factory(camera)
-        self.open: dict[VideoClass, int] = {}  # class -> id of its open event
+        # (class, person track or None) -> id of its open event
+        self.open: dict[tuple[VideoClass, int | None], int] = {}
         self._seen_written: dict[int, int] = {}  # event id -> seen_ms last written
         self._last_frame_ms: int | None = None
-        self._stats = PipelineStats(camera.id)
+        self._stats = PipelineStats(camera.id, warnings=list(getattr(self.analyzer, "warnings", [])))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error_log = 0.0
@@ -185,15 +187,19 @@ class CameraPipeline:
             if trigger.kind == "start":
                 self._start_event(trigger, frame)
             elif trigger.kind == "end":
-                self._end_event(trigger.cls, trigger.ts_ms)
+                # A tracked person's stay ends when the person was last seen; a class when it is over.
+                end = trigger.seen_ms if trigger.track is not None and trigger.seen_ms is not None else trigger.ts_ms
+                self._end_event((trigger.cls, trigger.track), end)
         if self.open:
             self._refresh_seen(analysis, ts_ms)
+            self._follow(analysis, frame, ts_ms)
         if self.on_analysis is not None:
             self.on_analysis(analysis)
 
     def _start_event(self, trigger: Trigger, frame: np.ndarray) -> None:
-        if trigger.cls in self.open:  # a start without an end (should not happen): the old one ends here
-            self._end_event(trigger.cls, trigger.ts_ms)
+        key = (trigger.cls, trigger.track)
+        if key in self.open:  # a start without an end (should not happen): the old one ends here
+            self._end_event(key, trigger.ts_ms)
         if self.events is None:
             return
         try:
@@ -202,13 +208,13 @@ class CameraPipeline:
             self._stats.errors += 1
             self._log_error("camera %s: the %s event could not be written", self.camera.id, trigger.cls.value)
             return
-        self.open[trigger.cls] = event_id
+        self.open[key] = event_id
         self._seen_written[event_id] = trigger.ts_ms
         self._stats.opened += 1
         self.media.start(event_id, frame, trigger.detection, trigger.ts_ms)
 
-    def _end_event(self, cls: VideoClass, ts_ms: int) -> None:
-        event_id = self.open.pop(cls, None)
+    def _end_event(self, key: tuple[VideoClass, int | None], ts_ms: int) -> None:
+        event_id = self.open.pop(key, None)
         if event_id is None or self.events is None:
             return
         self._seen_written.pop(event_id, None)
@@ -223,15 +229,24 @@ class CameraPipeline:
         if not self.open:
             return
         end = ts_ms if ts_ms is not None else clock_now_ms()
-        for cls in list(self.open):
-            self._end_event(cls, end)
+        for key in list(self.open):
+            self._end_event(key, end)
+
+    def _follow(self, analysis: Analysis, frame: np.ndarray, ts_ms: int) -> None:
+        """Each open tracked event's person box at this frame, for its clip (the box follows the person)."""
+        if not analysis.ran:
+            return
+        size = (frame.shape[1], frame.shape[0])
+        for d in analysis.detections:
+            if d.track is not None and (event_id := self.open.get((d.cls, d.track))) is not None:
+                self.media.follow(event_id, Sighting(ts_ms, d.box, size))
 
     def _refresh_seen(self, analysis: Analysis, ts_ms: int) -> None:
         if self.events is None:
             return
-        seen = {d.cls for d in analysis.detections}
-        for cls, event_id in self.open.items():
-            if cls in seen and ts_ms - self._seen_written.get(event_id, 0) >= SEEN_EVERY_MS:
+        seen = {(d.cls, d.track) for d in analysis.detections}
+        for key, event_id in self.open.items():
+            if key in seen and ts_ms - self._seen_written.get(event_id, 0) >= SEEN_EVERY_MS:
                 self._seen_written[event_id] = ts_ms
                 try:
                     self.events.seen(event_id, ts_ms)

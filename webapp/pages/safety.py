@@ -1,4 +1,6 @@
-"""Safety (``/safety``): the plant's major hazard sources (GB 18218-2018).
+"""Safety (``/safety``), in tabs: the plant's major hazard sources (GB 18218-2018) and the hidden-danger register
+(``webapp.panels.safety.hidden``; ``?tab=hidden`` opens it) and the special-work permits
+(``webapp.panels.safety.permits``; ``?tab=permits``).
 
 Per source: its grade and R with the inputs they come from (alpha from the people within 500 m, and per
 substance q, Q, beta, beta x q / Q and the table row cited), S = sum(q / Q), its zone, its live readings against
@@ -28,15 +30,20 @@ from webapp import context as web
 from webapp.live.alarms import alarm_text
 from webapp.live.personnel import names_visible
 from webapp.live.safety import fence_centre, latest_readings, source_alarms, sources
+from webapp.panels import register_panels
+from webapp.panels.safety import hidden, permits
 from webapp.shell import ids as shell_ids
 
 dash.register_page(__name__, path="/safety", name="nav.safety", order=17, title=web.page_title("nav.safety"))
+
+register_panels(hidden, permits)
 
 REFRESH_TICKS = 3  # shell ticks (2 s) between refreshes: readings and alarms at most 6 s old
 
 
 class ids:  # noqa: N801 - a namespace of this page's component ids
     CARDS = "safety-hz-cards"
+    TABS = "safety-tabs"
 
 
 GRADE_CLASS = {1: "sw-hz-g1", 2: "sw-hz-g2", 3: "sw-hz-g3", 4: "sw-hz-g4"}
@@ -200,26 +207,36 @@ def cards(plant: Plant, lang: str) -> list[dbc.Card]:
     return [_card(a, states, by_id[a.source], plant, lang, names, alarms.get(a.source, [])) for a, states in rows]
 
 
-def layout(**_query: str) -> html.Div:
+def layout(tab: str | None = None, **_query: str) -> html.Div:
     lang = web.lang()
     plant = web.plant()
     hz = plant.hazards
     standard = label(hz.standard, hz.standard_zh, lang)
     head = [
-        html.H4(t("safety.title", lang)),
-        html.Div(t("safety.standard", lang, standard=standard), className="sw-muted"),
+        html.H4(t("safety.heading", lang)),
     ]
+    intro = [html.Div(t("safety.standard", lang, standard=standard), className="sw-muted")]
     if hz.review:
-        head.append(html.Div(t("safety.review", lang, note=hz.review), className="sw-hz-review small mb-3"))
-    if not hz.sources:
-        return html.Div([*head, html.Div(t("safety.none", lang), className="sw-muted")], className="sw-safety p-3")
-    return html.Div(
-        [*head, html.Div(cards(plant, lang), id=ids.CARDS, className="sw-hz-grid")], className="sw-safety p-3"
+        intro.append(html.Div(t("safety.review", lang, note=hz.review), className="sw-hz-review small mb-3"))
+    if hz.sources:
+        sources_tab = html.Div([*intro, html.Div(cards(plant, lang), id=ids.CARDS, className="sw-hz-grid")])
+    else:
+        sources_tab = html.Div([*intro, html.Div(t("safety.none", lang), className="sw-muted")])
+    tabs = dbc.Tabs(
+        [
+            dbc.Tab(sources_tab, label=t("safety.title", lang), tab_id="sources"),
+            dbc.Tab(hidden.layout(lang), label=t("safety.tab.hidden", lang), tab_id="hidden"),
+            dbc.Tab(permits.layout(lang), label=t("safety.tab.permits", lang), tab_id="permits"),
+        ],
+        id=ids.TABS,
+        active_tab=tab if tab in ("sources", "hidden", "permits") else "sources",
+        className="mb-3",
     )
+    return html.Div([*head, tabs], className="sw-safety p-3")
 
 
 @callback(Output(ids.CARDS, "children"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)
 def refresh(n: int | None) -> Any:
-    if (n or 0) % REFRESH_TICKS:
+    if (n or 0) % REFRESH_TICKS or not web.plant().hazards.sources:
         raise PreventUpdate
     return cards(web.plant(), web.lang())
