@@ -165,7 +165,8 @@ def check_storage(f: Figures) -> None:
 
 def check_permits(f: Figures) -> None:
     assert f["badges"] == 200 and f["permits"] == 5
-    _positive(f, "checks_ms", "rules_ms", "findings")
+    _positive(f, "checks_ms", "rules_ms", "index_ms", "findings")
+    assert f["zones"] > 0
 def check_replay(f: Figures) -> None:
     assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
     assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
