@@ -1017,11 +1017,13 @@ class EmissionLimit(StrictModel):
 
 
 class EmissionStack(StrictModel):
-    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+    """A monitored discharge point: a stack (``flue_gas``: concentrations in mg/m3, flow in Nm3/h) or a
+    wastewater outfall (``wastewater``: concentrations in mg/L, flow in m3/h); the same hourly validity rules."""
 
     equipment: Id
     flow_tag: Id
     pollutants: list[EmissionLimit] = Field(min_length=1)
+    medium: Literal["flue_gas", "wastewater"] = "flue_gas"
 
 
 class EmissionSettings(StrictModel):

@@ -150,6 +150,9 @@ def check_evacuation(f: Figures) -> None:
     assert f["routes_crossing_danger"] == 0
 
 
+def check_permits(f: Figures) -> None:
+    assert f["badges"] == 200 and f["permits"] == 5
+    _positive(f, "checks_ms", "rules_ms", "findings")
 def check_replay(f: Figures) -> None:
     assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
     assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
@@ -164,6 +167,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,
     "ingest": check_ingest,
+    "permits": check_permits,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
