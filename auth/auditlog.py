@@ -45,6 +45,8 @@ DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its r
 PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
 SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
 SPC_INCLUDED = "spc_included"  # an exclusion taken back
+REPORT_ISSUED = "report_issued"  # a report of a past period made on demand (period, formats, versions)
+REPORT_DOWNLOADED = "report_downloaded"  # an archived report file downloaded
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -71,6 +73,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     PLAN_IMPORTED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
+    REPORT_ISSUED,
+    REPORT_DOWNLOADED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

@@ -54,6 +54,7 @@ class Perm(StrEnum):
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
+    REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
@@ -89,6 +90,7 @@ _OPERATIONS = frozenset(
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
         Perm.REPLAY,
+        Perm.REPORTS,
     }
 )
 
@@ -103,8 +105,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.SAFETY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
+            Perm.REPORTS,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions
+    ),  # no NAMES, no VIDEO, no alarm actions; reports without person names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -127,6 +130,7 @@ PAGES: dict[str, Need] = {
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    "/reports": Perm.REPORTS,  # shift, day and month reports: executives get editions without person names
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -149,6 +153,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -187,6 +192,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    # an archived report file (SHA-256 checked); editions with person names only with NAMES (checked in the route)
+    "/reports/file/<int:issue_id>": Perm.REPORTS,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

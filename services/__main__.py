@@ -24,6 +24,7 @@ from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
+from services.reports import make_service as make_report_service
 from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.spc import make_service as make_spc_service
@@ -44,6 +45,7 @@ FACTORIES["retention"] = make_retention_service
 FACTORIES["emissions"] = make_emission_service
 FACTORIES["energy"] = make_energy_service
 FACTORIES["spc"] = make_spc_service
+FACTORIES["reports"] = make_report_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -136,6 +136,11 @@ def check_energy(f: Figures) -> None:
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
 
 
+def check_reports(f: Figures) -> None:
+    _positive(f, "shift_s", "month_s", "shift_content_s", "month_content_s", "month_pages")
+    assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "dashboard": check_dashboard,
@@ -145,6 +150,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "reports": check_reports,
     "spc": check_spc,
     "trend": check_trend,
     "video": check_video,

@@ -29,6 +29,7 @@ from webapp.routes import (
     metrics,
     personnel,
     production,
+    reports,
     scene,
     video_live,
     video_media,
@@ -81,6 +82,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     # the production page's tables as files
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
+    # an archived report (names only for NAMES, checked in the route)
+    Route("/reports/file/<int:issue_id>", reports.report_file, Perm.REPORTS),
 )
 
 # Rules of the server that have no line in ROUTES: the gate decides pages, callbacks and asset files by its own
