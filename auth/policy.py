@@ -43,6 +43,9 @@ class Perm(StrEnum):
     ENERGY = "energy"  # energy and cost
     ENVIRONMENT = "environment"  # stack emissions (CEMS) against their limits, exceedances, emitted mass
     SAFETY = "safety"  # major hazard sources: grade, inputs, readings (lead names only with NAMES)
+    HD_REPORT = "hidden_danger.report"  # report a hidden danger (dispatcher screen, on-call phone)
+    HD_MANAGE = "hidden_danger.manage"  # assess, assign, plan, rectify, verify or reject a hidden danger
+    EMERGENCY = "emergency"  # the emergency view: danger area, counts, routes (names only with NAMES)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
     PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
@@ -50,10 +53,11 @@ class Perm(StrEnum):
     ALARMS = "alarms"  # the alarm list with every alarm
     ACK = "alarms.ack"  # acknowledge (on-call: only the alarms of their areas)
     SHELVE = "alarms.shelve"  # shelve and unshelve, take out of service and return to service
-    MUSTER = "muster"  # declare and end an emergency muster
+    MUSTER = "muster"  # declare and end an emergency muster, and an emergency (its checklist, its danger area)
     DOWNTIME = "downtime.reason"  # give a downtime event its reason
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
+    LAB = "lab.import"  # import a lab CSV file of assay results
     REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
     REPLAY = "replay"  # incident replay
     ONCALL = "oncall"  # my alerts, on a phone
@@ -78,6 +82,9 @@ _OPERATIONS = frozenset(
         Perm.ENERGY,
         Perm.ENVIRONMENT,
         Perm.SAFETY,
+        Perm.HD_REPORT,
+        Perm.HD_MANAGE,
+        Perm.EMERGENCY,
         Perm.POSITIONS,
         Perm.NAMES,
         Perm.PERSONNEL,
@@ -89,6 +96,7 @@ _OPERATIONS = frozenset(
         Perm.DOWNTIME,
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
+        Perm.LAB,
         Perm.REPLAY,
         Perm.REPORTS,
     }
@@ -103,13 +111,14 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.ENERGY,
             Perm.ENVIRONMENT,
             Perm.SAFETY,
+            Perm.EMERGENCY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
             Perm.REPORTS,
         }
     ),  # no NAMES, no VIDEO, no alarm actions; reports without person names
     Role.DISPATCHER: _OPERATIONS,
-    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK}),
+    Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
     # every screen; plants that separate duties give their administrators a second, dispatcher account.
     Role.ADMIN: frozenset(Perm),
@@ -124,12 +133,17 @@ PAGES: dict[str, Need] = {
     "/energy": Perm.ENERGY,
     "/environment": Perm.ENVIRONMENT,  # stack emissions: executives, dispatchers, administrators
     "/safety": Perm.SAFETY,  # major hazard sources: executives (no lead names), dispatchers, administrators
+    # report a hidden danger with a photo and a point (dispatchers, on-call phones, administrators)
+    "/safety/report": Perm.HD_REPORT,
+    # emergency mode: executives (counts, dots, no names), dispatchers and administrators
+    "/emergency": Perm.EMERGENCY,
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
+    "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
     "/reports": Perm.REPORTS,  # shift, day and month reports: executives get editions without person names
 }
 
@@ -145,6 +159,8 @@ CALLBACK_MODULES: dict[str, Need] = {
 # "type" of a pattern-matching id) needs this as well as its page's line.
 ACTION_OUTPUTS: dict[str, Need] = {
     "personnel-muster-msg": Perm.MUSTER,  # declare or end an emergency muster
+    # declare, accept or dismiss an emergency, tick its actions, grow its danger area, end it
+    "emergency-msg": Perm.MUSTER,
     "alarms-sent": (Perm.ACK, Perm.SHELVE),  # operator commands to the alarm service (each checked there too)
     "oncall-sent": Perm.ACK,  # acknowledge from the on-call page (areas checked by store.alarms.submit_command)
     # acknowledge a video detection or mark it a false positive (/video; areas checked by store.video and
@@ -153,6 +169,9 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-reason-msg": Perm.DOWNTIME,  # a downtime event's reason (dispatchers, admin)
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
+    "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
+    "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
+    "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
 }
 
@@ -165,6 +184,9 @@ ROUTES: dict[str, Need] = {
     # Liveness for monitoring and the screens' offline watchdog: counts and ages per data source, no plant
     # values, no names, no positions.
     "/api/health": Access.PUBLIC,
+    # whether an emergency runs (its id and declaration time, nothing else): every screen polls it to switch to
+    # the emergency view
+    "/api/emergency": Access.AUTHENTICATED,
     # Prometheus metrics: no session (a scraper has none); the route itself admits only the bearer token of
     # SW_METRICS_TOKEN, or without one a caller on this machine not behind a proxy (webapp.routes.metrics).
     "/metrics": Access.PUBLIC,
@@ -190,6 +212,8 @@ ROUTES: dict[str, Need] = {
     "/video/media/<int:event_id>/thumb.jpg": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.avi": (Perm.VIDEO, Perm.ONCALL),
     "/video/media/<int:event_id>/clip.mjpg": (Perm.VIDEO, Perm.ONCALL),
+    # a hidden danger's report photo (the safety page's readers; no names in it)
+    "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
     # an archived report file (SHA-256 checked); editions with person names only with NAMES (checked in the route)

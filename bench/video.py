@@ -27,6 +27,16 @@ Figures:
 - ``event_precision`` / ``event_recall``: one truth occurrence per contiguous stretch of a class on a
   camera (gaps under 3 s merged); a start trigger is a true event when it falls inside an occurrence
   (+- 2 s), an occurrence is found when a start trigger falls inside it;
+- ``model``: the trained person detector (:mod:`video.models`, SSD-MobileNet v2 COCO through OpenCV DNN on
+  ``cv2.setNumThreads`` threads): ``ssd_ms_p50`` per 1280x720 frame, ``capacity_fps`` (frames a second it
+  can analyse in all), ``fps_per_camera_8`` (that shared by 8 cameras, every frame analysed: no motion
+  gating credited), ``ssd_cpu_ms_p50`` (the process's CPU time per frame, all threads) and
+  ``cpu_bound_fps_per_camera_8`` (what the machine's cores would give 8 cameras were they not shared with
+  other work: cores x 1000 / CPU ms / 8); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped
+  with a message when absent) ``real_precision`` / ``real_recall`` of people on 5 frames counted by hand
+  (count-based: found vs counted per frame) and ``real_empty_people`` (people found in the street emptied
+  of walkers, the median of its frames); on the demo's rendered cameras ``rendered_person_recall``
+  (frames with a drawn person of at least 60 px where the SSD finds one);
 - ``relay_viewers``: the most viewers of one camera through :class:`video.relay.VideoRelay` (4 fps) for
   which every viewer still gets >= 90 % of the relay's frame rate (tried 1, 2, 4, ... up to 128).
 """
@@ -47,7 +57,7 @@ from typing import Any
 from bench import _smoke
 from plant import load_plant
 from plant.schema import Camera, Plant, VideoClass
-from simulator.video_scenes import Figure, Scenes, ground_point
+from simulator.video_scenes import Figure, Scenes, _drawn_boxes, ground_point
 
 PLANT_FILE = Path(__file__).resolve().parent.parent / "plant" / "demo_smelter.yaml"
 BENCH_EVERY_S = (36.0, 48.0)
@@ -386,7 +396,89 @@ def main(argv: list[str]) -> dict[str, Any]:
     }
     out.update(score(plant, records))
     out.update(relay)
+    out["model"] = model_figures(plant, smoke)
     return _smoke.mark(out, smoke)
+
+
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+# People counted by hand on frames of vtest.avi (frame index -> people whose whole body is in view).
+VTEST_COUNTED = {0: 3, 200: 7, 400: 3, 600: 6, 700: 8}
+
+
+def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
+    """The trained person detector: speed at 1280x720, counts on real footage, recall on rendered people."""
+    import cv2
+    import numpy as np
+
+    from simulator.cameras import CameraRenderer
+    from video.models import ModelMissingError, shared_ssd
+
+    try:
+        ssd = shared_ssd()
+    except ModelMissingError as e:
+        return {"skipped": str(e)}
+    out: dict[str, Any] = {"threads": cv2.getNumThreads()}
+    cams = smoke_cameras(plant) if smoke else analysed(plant)
+    crowd, scenes = Crowd(plant), bench_scenes(plant)
+    renderers = {c.id: CameraRenderer(plant, c, *SIZE, scenes=scenes) for c in cams}
+    times: list[float] = []
+    cpu: list[float] = []  # CPU time of the process (all of OpenCV's threads) per frame
+    frames_with, found_in = 0, 0
+    steps = 2 if smoke else 12
+    for k in range(steps):
+        t = 1_800_000_000.0 + 7.3 * k
+        for c in cams:
+            figures = crowd(t)
+            img = renderers[c.id].frame(figures, t)
+            t0, c0 = time.perf_counter(), time.process_time()
+            people = [f for f in ssd.detect(img) if f.person and f.score >= 0.5]
+            times.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
+            drawn = _drawn_boxes(c, figures + scenes.figures(c.id, t * 1000), *SIZE)
+            if any(kind != "vehicle" and 0 <= foot[0] < SIZE[0] and box[3] >= 60 for _, box, kind, foot in drawn):
+                frames_with += 1
+                found_in += bool(people)
+    times.sort()
+    cpu.sort()
+    p50, cpu50 = times[len(times) // 2], cpu[len(cpu) // 2]
+    cores = os.cpu_count() or 1
+    out.update(
+        ssd_cpu_ms_p50=round(cpu50, 1),
+        # What the cores could analyse were they not shared: all of their CPU time spent on the network.
+        cpu_bound_fps=round(1000 * cores / cpu50, 2),
+        cpu_bound_fps_per_camera_8=round(1000 * cores / cpu50 / 8, 2),
+        load_avg=[round(x, 2) for x in os.getloadavg()],
+        ssd_ms_p50=round(p50, 1),
+        ssd_ms_p95=round(times[int(len(times) * 0.95)], 1),
+        capacity_fps=round(1000 / p50, 2),
+        fps_per_camera_8=round(1000 / p50 / 8, 2),
+        rendered_person_recall=round(found_in / frames_with, 3) if frames_with else None,
+        rendered_frames_with_people=frames_with,
+    )
+    if not VTEST.exists():
+        out["real"] = f"skipped: {VTEST} is not installed (apt-get install opencv-doc)"
+        return out
+    cap = cv2.VideoCapture(str(VTEST))
+    frames: dict[int, np.ndarray] = {}
+    k = 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        if k in VTEST_COUNTED or k % 25 == 0:
+            frames[k] = frame
+        k += 1
+    found = {i: len([f for f in ssd.detect(frames[i]) if f.person and f.score >= 0.5]) for i in VTEST_COUNTED}
+    agree = sum(min(found[i], n) for i, n in VTEST_COUNTED.items())
+    empty = np.median(np.stack([f for i, f in frames.items() if i % 25 == 0]), axis=0).astype(np.uint8)
+    out.update(
+        real_counted=sum(VTEST_COUNTED.values()),
+        real_found=sum(found.values()),
+        real_precision=round(agree / max(1, sum(found.values())), 3),
+        real_recall=round(agree / sum(VTEST_COUNTED.values()), 3),
+        real_empty_people=len([f for f in ssd.detect(empty) if f.person and f.score >= 0.5]),
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -536,7 +536,7 @@ def make_incidents(badges: list[Item]) -> list[Item]:
 
 def make_hazards(badges: list[Item]) -> Item:
     """hazards.yaml with each lead's badge picked: the first day-staff badge (no shift) of the team named (a lead
-    given as a user stays one)."""
+    given as a user stays one), and the badges allowed inside each fence: those who work in its zone."""
     hz = data("hazards")
 
     def pick(team: str) -> str:
@@ -546,6 +546,13 @@ def make_hazards(badges: list[Item]) -> Item:
         src["responsible"] = [
             {"role": r["role"], "user": r["user"]} if "user" in r else {"role": r["role"], "badge": pick(r["team"])}
             for r in src["responsible"]
+        ]
+        leads = {r["badge"] for r in src["responsible"] if "badge" in r}
+        # allowed inside the fence: the people who work in the source's zone (its operators), leads aside
+        src["authorized"] = [
+            b["id"]
+            for b in badges
+            if b["kind"] == "person" and src["zone"] in b.get("work_zones", []) and b["id"] not in leads
         ]
     return hz
 
@@ -584,6 +591,7 @@ def build() -> Item:
         "production": data("production"),
         "emissions": data("emissions"),
         "hazards": make_hazards(badges),
+        "emergency": data("emergency"),
     }
 
 

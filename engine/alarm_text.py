@@ -49,6 +49,7 @@ FACT_KEYS: tuple[str, ...] = (
     "hour",  # an emission exceedance: the hour judged, "YYYY-MM-DD HH:00" plant time
     "flags",
     "rules",  # an out-of-control assay: the Nelson rules its result breaks, "1,5"
+    "hazard_source",  # a hazard-source intrusion: the source's id
 )
 
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
@@ -187,6 +188,9 @@ def personnel_text(
         values["limit"] = duration(facts.get("limit"), lang)
     elif rule == "man_down":
         values["limit"] = duration(facts.get("limit"), lang)
+    elif rule == "hazard_intrusion":
+        source = facts.get("hazard_source") or facts.get("region")
+        values["where"] = names.name(names.hazards, source, lang) or str(source or "?")
     if rule not in RULES:
         return t("text.personnel.other", lang, rule=rule, **values)
     return t(f"text.personnel.{rule}", lang, **values)

@@ -778,6 +778,9 @@ class AlarmEngine:
         state_data: dict[str, Any] = {"event_id": int(event_id)}
         if source_type == PERSONNEL:
             state_data["rule"] = source
+            if isinstance(extra.get("responsible"), list):  # a hazard-source intrusion: its leads are notified
+                state_data["hazard_source"] = extra.get("hazard_source")
+                state_data["responsible"] = extra["responsible"]
         if not message:  # an event without a sentence: its text is built when shown, from these facts
             state_data["facts"] = {k: extra[k] for k in FACT_KEYS if extra.get(k) is not None}
         st = _State(d, data=state_data)

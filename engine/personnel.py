@@ -19,6 +19,11 @@ Rules (names are the ``source`` of the violation events):
 - ``man_down``: a person that has not moved beyond ``man_down_radius_m`` for ``man_down_s`` in a hazard zone
   (``zone.hazard`` or risk level orange or red).
 - ``sos``: the badge's SOS button is pressed (from the SOS changes the caller passes in).
+- ``hazard_intrusion``: a person inside a major hazard source's fence (``hazards.sources[].fence``) who is not
+  allowed there: not on its ``authorized`` list, not one of its leads' badges and not on a valid work permit
+  that covers the place (:meth:`RulesEngine.set_permitted`). The violation names the source and its leads
+  (``responsible``), so the alarm's notification reaches them; it is reported beside a ``forbidden_zone`` of
+  the same entry, since it goes to other people.
 - ``speeding``: a vehicle faster than the lowest limit of the speed fences it is in.
 - ``off_route``: a vehicle further than ``off_route_m`` from the edge of every road, and not in a zone that
   admits drivers (yards, loading bays).
@@ -80,6 +85,7 @@ MAN_DOWN = "man_down"
 SOS = "sos"
 SPEEDING = "speeding"
 OFF_ROUTE = "off_route"
+HAZARD_INTRUSION = "hazard_intrusion"
 RULES: tuple[str, ...] = (
     FORBIDDEN_ZONE,
     ROLE_NOT_ALLOWED,
@@ -92,12 +98,14 @@ RULES: tuple[str, ...] = (
     SOS,
     SPEEDING,
     OFF_ROUTE,
+    HAZARD_INTRUSION,
 )
 
 SEVERITY: dict[str, str] = {
     SOS: "urgent",
     MAN_DOWN: "urgent",
     FORBIDDEN_ZONE: "high",
+    HAZARD_INTRUSION: "high",
     LONE_WORKER: "high",
     ROLE_NOT_ALLOWED: "medium",
     UNESCORTED_VISITOR: "medium",
@@ -111,6 +119,7 @@ SEVERITY: dict[str, str] = {
 # How long a condition must hold before it opens (s) ...
 DEFAULT_ON_DELAY_S: dict[str, float] = {
     FORBIDDEN_ZONE: 2.0,
+    HAZARD_INTRUSION: 3.0,
     ROLE_NOT_ALLOWED: 5.0,
     UNESCORTED_VISITOR: 30.0,
     DWELL_EXCEEDED: 0.0,
@@ -125,6 +134,7 @@ DEFAULT_ON_DELAY_S: dict[str, float] = {
 # ... and be gone before it ends (s).
 DEFAULT_CLEAR_DELAY_S: dict[str, float] = {
     FORBIDDEN_ZONE: 5.0,
+    HAZARD_INTRUSION: 5.0,
     ROLE_NOT_ALLOWED: 5.0,
     UNESCORTED_VISITOR: 10.0,
     DWELL_EXCEEDED: 5.0,
@@ -143,7 +153,7 @@ _EMPLOYEE = _ROLE_CODE[Role.EMPLOYEE]
 _VISITOR = _ROLE_CODE[Role.VISITOR]
 _DRIVER = _ROLE_CODE[Role.DRIVER]
 _BAD_OR_UNCERTAIN = 0xC0000000  # the severity bits of an OPC UA status code
-_REGION_KEYED = {DWELL_EXCEEDED, UNDER_STAFFED, OVER_STAFFED, LONE_WORKER}
+_REGION_KEYED = {DWELL_EXCEEDED, UNDER_STAFFED, OVER_STAFFED, LONE_WORKER, HAZARD_INTRUSION}
 
 
 @dataclass(frozen=True)
@@ -305,15 +315,33 @@ class RulesEngine:
             regions.append(_region(z.id, z.name, True, z.polygon))
         for f in plant.fences:
             regions.append(_region(f.id, f.name, False, f.polygon))
+        # then the major hazard sources' fences (region id: the source's id)
+        self.hazard_first = len(regions)
+        for hs in plant.hazards.sources:
+            regions.append(_region(hs.id, hs.name, False, hs.fence))
         self.regions = regions
         self.n_zones = len(plant.zones)
         self._bbox = np.array([r.bbox for r in regions], dtype=np.float64).reshape(-1, 4)
         self._edges = _edge_table(regions)
         zones, fences = plant.zones, plant.fences
         nr = len(regions)
+        hazards = plant.hazards.sources
         self.forbidden = np.array(
-            [z.forbidden for z in zones] + [f.kind == FenceKind.FORBIDDEN for f in fences], dtype=bool
+            [z.forbidden for z in zones] + [f.kind == FenceKind.FORBIDDEN for f in fences] + [False] * len(hazards),
+            dtype=bool,
         )
+        # who may be inside each hazard source's fence: its authorized list and its leads' badges (static) ...
+        self.hazard_ids = [hs.id for hs in hazards]
+        self.hazard_static = np.zeros((len(hazards), n), dtype=bool)
+        self.hazard_facts: list[dict[str, Any]] = []
+        for h, hs in enumerate(hazards):
+            for b in [*hs.authorized, *(lead.badge for lead in hs.responsible if lead.badge)]:
+                if b in self.badge_index:
+                    self.hazard_static[h, self.badge_index[b]] = True
+            leads = [lead.model_dump(exclude_none=True, mode="json") for lead in hs.responsible]
+            self.hazard_facts.append({"hazard_source": hs.id, "responsible": leads})
+        # ... and the crews of valid work permits (set_permitted)
+        self.hazard_permitted = np.zeros_like(self.hazard_static)
         role_ok = np.ones((nr, len(_ROLES)), dtype=bool)
         restricts = np.zeros(nr, dtype=bool)
         for i, z in enumerate(zones):
@@ -440,6 +468,21 @@ class RulesEngine:
         inside[r_idx[hit], b_idx[hit]] = True
         return inside
 
+    def set_permitted(self, permitted: Mapping[str, Iterable[str]]) -> None:
+        """The badges a valid work permit allows inside each hazard source's fence now (source id -> badges);
+        replaces what was set before. Unknown sources and badges are ignored."""
+        allowed = np.zeros_like(self.hazard_static)
+        index = {h: i for i, h in enumerate(self.hazard_ids)}
+        for source, badges in permitted.items():
+            h = index.get(source)
+            if h is None:
+                continue
+            for b in badges:
+                i = self.badge_index.get(b)
+                if i is not None:
+                    allowed[h, i] = True
+        self.hazard_permitted = allowed
+
     def restore(self, violations: Iterable[Violation]) -> int:
         """Re-attach violations still open in the store (after a restart); returns how many were taken.
 
@@ -518,6 +561,14 @@ class RulesEngine:
                     badge_cond(FORBIDDEN_ZONE, i, zone=reg.id)
                 else:
                     badge_cond(FORBIDDEN_ZONE, i, fence=reg.id)
+
+        # major hazard sources' fences: people neither authorized, nor leads, nor on a valid permit
+        if self.hazard_ids:
+            hin = inside[self.hazard_first : self.hazard_first + len(self.hazard_ids)]
+            intruder = hin & ~(self.hazard_static | self.hazard_permitted) & self.person[None, :]
+            for h, i in zip(*np.nonzero(intruder), strict=True):
+                facts = dict(self.hazard_facts[int(h)])
+                badge_cond(HAZARD_INTRUSION, int(i), region=self.hazard_ids[int(h)], extra=facts)
 
         # roles (zones and authorized fences), not where forbidden already says it
         rr = self.role_regions

@@ -3,7 +3,8 @@
 Rules, each giving a floor for the zone's level (the highest wins, never below the static level):
 - a gas detector of the zone over H: one level above static; over HH: red;
 - equipment of the zone in fault: one level above static;
-- headcount over the zone's maximum for the current shift: one level above static.
+- headcount over the zone's maximum for the current shift: one level above static;
+- an open major hidden danger in the zone (``engine.hidden_dangers``): at least orange.
 Every rule that fires is kept as a reason, so a screen can say why a zone has its color.
 """
 
@@ -54,8 +55,10 @@ def zone_risks(
     equipment_state: Mapping[str, str],
     headcount: Mapping[str, int],
     shift: str | None,
+    major_dangers: Mapping[str, int] | None = None,
 ) -> dict[str, ZoneRisk]:
-    """The dynamic level of every zone from the latest values, equipment states and headcounts."""
+    """The dynamic level of every zone from the latest values, equipment states, headcounts and the open major
+    hidden dangers per zone."""
     gas_by_zone: dict[str, list[Any]] = {}
     for tag in plant.tags:
         if tag.kind == TagKind.GAS and tag.zone is not None:
@@ -87,5 +90,9 @@ def zone_risks(
         if limits is not None and count > limits.max:
             floor = max(floor, static.rank + 1)
             reasons.append(Reason("over_staffed", {"count": count, "max": limits.max}))
+        majors = (major_dangers or {}).get(zone.id, 0)
+        if majors:
+            floor = max(floor, RiskLevel.ORANGE.rank)
+            reasons.append(Reason("hidden_danger_major", {"count": majors}))
         out[zone.id] = ZoneRisk(zone.id, static, RiskLevel.from_rank(floor), zone.lec.score, tuple(reasons))
     return out

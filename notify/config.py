@@ -207,6 +207,7 @@ class Person(StrictModel):
     lang: Lang | None = None  # None: the file's ``language``
     email: str | None = Field(default=None, max_length=255)
     mobile: str | None = None  # for @-mentions in group robots
+    badge: Id | None = None  # the person's badge in the plant file: a hazard-source lead named by badge is them
     channels: list[Id] = Field(min_length=1)
 
     @field_validator("name")

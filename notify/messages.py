@@ -215,3 +215,33 @@ def _minutes(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:g}"
+
+
+def emergency_message(
+    plan: str,
+    zone: str,
+    level: int,
+    declared_ms: int,
+    lang: str,
+    tz: ZoneInfo,
+    *,
+    app_url: str | None = None,
+    site: tuple[str, str | None] = ("", None),
+) -> Rendered:
+    """A declared emergency for a person on its plan's call list: the plan and zone (names in ``lang``, from
+    the plant file), the response level, when, and where to follow it. Values are data, never markup."""
+    w = _Writer()
+    subject = t("notify.subject.emergency", lang, plan=inline(plan), zone=inline(zone))
+    w.line("notify.emergency.line", lang, plan=inline(plan), zone=inline(zone), level=level)
+    w.line("notify.emergency.declared", lang, time=format_local(declared_ms, tz, DATE_TIME))
+    if app_url:
+        w.line("notify.emergency.follow", lang, trusted=("url",), url=f"{app_url}/emergency")
+    if site[0]:
+        w.line("notify.footer", lang, site=label(site[0], site[1], lang))
+    subject = inline(subject, SUBJECT_MAX)
+    return Rendered(
+        subject=subject,
+        text="\n".join(w.plain),
+        markdown=f"### {md_escape(subject)}\n\n" + "\n\n".join(w.md),
+        lang=lang,
+    )

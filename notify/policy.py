@@ -12,9 +12,9 @@ Rules:
 - One message per alarm activation. An alarm that comes back within ``dedup_min`` of its last message
   without having been acknowledged in between is not sent again (a chattering alarm pages once).
 - Level 0 goes to the first person of the chain on call now, and to the alarm's responsible people who are in
-  the on-call file (a major hazard source's safety leads named by ``user``, kept in the alarm's
-  ``data["responsible"]``); escalation and flood digests follow the chain only. Not acknowledged
-  ``escalate_after_min`` (per priority) after the previous level's message, the alarm goes to the next
+  the on-call file (a major hazard source's safety leads named by ``user`` or by a ``badge`` an on-call person
+  carries, kept in the alarm's ``data["responsible"]``); escalation and flood digests follow the chain only.
+  Not acknowledged ``escalate_after_min`` (per priority) after the previous level's message, the alarm goes to the next
   person in the chain; acknowledging it stops the escalation. The chain's last person is the last level.
 - Flood: when more than ``flood.threshold`` alarms were to be sent within ``flood.window_min`` (or more
   than that many are waiting at once), single messages stop and one digest per level goes out at once and
@@ -368,17 +368,22 @@ class Notifier:
         return out
 
     def responsible(self, alarm: AlarmInfo) -> list[Person]:
-        """The people of the on-call file an alarm names as responsible (a major hazard source's safety leads
-        given as ``user``: ``data["responsible"]``), in the order named, each once."""
+        """The people of the on-call file an alarm names as responsible (a major hazard source's safety leads,
+        ``data["responsible"]``, given as ``user`` or as a ``badge`` that an on-call person carries), in the
+        order named, each once."""
         data = alarm.data
         leads = data.get("responsible") if isinstance(data, Mapping) else None
         if not isinstance(leads, list):
             return []
         known = {p.id: p for p in self.config.people}
+        by_badge = {p.badge: p for p in self.config.people if p.badge}
         out: list[Person] = []
         for lead in leads:
             user = lead.get("user") if isinstance(lead, Mapping) else None
+            badge = lead.get("badge") if isinstance(lead, Mapping) else None
             person = known.get(user) if isinstance(user, str) else None
+            if person is None and isinstance(badge, str):
+                person = by_badge.get(badge)
             if person is not None and person not in out:
                 out.append(person)
         return out

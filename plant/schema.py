@@ -11,7 +11,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -403,12 +403,58 @@ class DowntimeReason(Named):
     children: list[DowntimeReason] = Field(default_factory=list)
 
 
+class FlowUnit(Named):
+    """One unit of the process flow view (K4): the plant's equipment of one ``process`` drawn as one box.
+
+    ``at`` is its place on the flowsheet's grid, ``[column, row]`` (the chain runs along the columns; a wall
+    screen draws it left to right, a phone top to bottom); without it the unit takes the column of its
+    depth along the streams. ``tags`` are the key values shown in the box (at most four); without them the
+    smelting chain's picks for the process (``engine.chain``) are shown."""
+
+    process: str = Field(pattern=r"^[a-z_]+$")
+    at: tuple[int, int] | None = None
+    tags: list[Id] = Field(default_factory=list, max_length=4)
+
+
+class FlowStream(Named):
+    """A material or gas stream of the flowsheet from one unit to another, with an optional live value."""
+
+    source: Id
+    target: Id
+    tag: Id | None = None
+
+
+class Flowsheet(StrictModel):
+    units: list[FlowUnit] = Field(default_factory=list)
+    streams: list[FlowStream] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _refs(self) -> Flowsheet:
+        seen: set[str] = set()
+        for u in self.units:
+            if u.id in seen:
+                raise ValueError(f"duplicate flowsheet unit id {u.id!r}")
+            seen.add(u.id)
+        names: set[str] = set()
+        for s in self.streams:
+            if s.id in names:
+                raise ValueError(f"duplicate flowsheet stream id {s.id!r}")
+            names.add(s.id)
+            for end in (s.source, s.target):
+                if end not in seen:
+                    raise ValueError(f"stream {s.id!r}: unknown flowsheet unit {end!r}")
+            if s.source == s.target:
+                raise ValueError(f"stream {s.id!r} goes from {s.source!r} to itself")
+        return self
+
+
 class ProductionSettings(StrictModel):
     """Equipment performance settings: stops shorter than ``short_stop_minutes`` are short stops (counted,
-    never asked for a reason); the reason tree for the rest."""
+    never asked for a reason); the reason tree for the rest; the process flow view's units and streams."""
 
     short_stop_minutes: float = Field(default=5.0, ge=0, le=120)
     downtime_reasons: list[DowntimeReason] = Field(default_factory=list)
+    flowsheet: Flowsheet = Field(default_factory=Flowsheet)
 
     @model_validator(mode="after")
     def _unique_reasons(self) -> ProductionSettings:
@@ -525,6 +571,7 @@ class Tag(StrictModel):
     alarm: AlarmSettings | None = None
     spec: tuple[float | None, float | None] | None = None  # assay specification (low, high): Cpk and Ppk
     review: str | None = Field(default=None, max_length=300)  # set by the tag import: check, then delete the line
+    deviation: float | None = Field(default=None, ge=0, allow_inf_nan=False)  # compression deviation, tag's unit
 
     @field_validator("description", "description_zh", "review")
     @classmethod
@@ -552,6 +599,8 @@ class Tag(StrictModel):
                 raise ValueError("spec must be (low, high) with low < high, one of them may be null")
         if self.alarm is not None:
             self._check_alarm(self.alarm)
+        if self.deviation is not None and self.kind in (*CUMULATIVE_KINDS, TagKind.POSITION):
+            raise ValueError(f"{self.kind.value} tags are stored raw and take no compression deviation")
         return self
 
     def _check_alarm(self, alarm: AlarmSettings) -> None:
@@ -567,6 +616,51 @@ class Tag(StrictModel):
     @property
     def numeric(self) -> bool:
         return self.kind not in (TagKind.POSITION,)
+
+
+CUMULATIVE_KINDS = (TagKind.ENERGY, TagKind.COUNTER)  # counted amounts: read at exact times, never compressed
+
+
+class StorageSettings(StrictModel):
+    """Swinging-door compression of the raw samples (``engine.compression``, applied by ``store.compaction``
+    once samples are ``compact_after_minutes`` old, after the rollups took every reading).
+
+    ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
+    0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
+    meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
+    and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
+    unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
+least every ``max_span_minutes``."""
+
+    deviation_pct: dict[TagKind, float] = Field(
+        default_factory=lambda: {TagKind.PROCESS: 2.0, TagKind.GAS: 2.0, TagKind.STATE: 0.0, TagKind.SOS: 0.0}
+    )
+    max_gap_s: float = Field(default=600.0, gt=0)
+    max_span_minutes: float = Field(default=60.0, gt=0)  # a point kept at least this often (PI's CompMax)
+    compact_after_minutes: float = Field(default=60.0, ge=1)
+
+    @field_validator("deviation_pct")
+    @classmethod
+    def _kinds(cls, v: dict[TagKind, float]) -> dict[TagKind, float]:
+        for kind, pct in v.items():
+            if kind in (*CUMULATIVE_KINDS, TagKind.POSITION):
+                raise ValueError(f"{kind.value} tags are not compressed (counted amounts and positions are kept)")
+            if not 0 <= pct <= 50:
+                raise ValueError(f"deviation_pct.{kind.value} must be between 0 and 50 (percent of the range)")
+        return v
+
+    def deviation(self, tag: Tag) -> float | None:
+        """The compression deviation of ``tag`` in its unit, or None when it is stored raw."""
+        if tag.deviation is not None:
+            return tag.deviation
+        pct = self.deviation_pct.get(tag.kind)
+        if pct is None:
+            return None
+        if pct == 0:
+            return 0.0
+        if tag.range is None:
+            return None
+        return (tag.range[1] - tag.range[0]) * pct / 100.0
 
 
 class VideoClass(StrEnum):
@@ -586,6 +680,11 @@ class CameraAnalytics(StrictModel):
     detect: list[VideoClass] = Field(min_length=1)
     restricted: list[list[Point]] = Field(default_factory=list)  # polygons for intrusion, 0..1 image coords
     fps: float = Field(default=2.0, gt=0, le=15)  # frames analysed per second
+    # How people are found (intrusion, hard hats, counting): "model" = the trained SSD person detector
+    # (video.models), "hi-vis" = the colour rules of video.detect (people in hi-vis vests: the demo's
+    # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
+    # camera with a source, the rules for the demo's rendered cameras (no source).
+    people: Literal["auto", "model", "hi-vis"] = "auto"
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
@@ -833,6 +932,7 @@ class IncidentKind(StrEnum):
     ASSAY_SHIFT = "assay_shift"  # a lab assay's mean shifted by 2.5 sigma: an out-of-control run
     ANALYSER_MAINTENANCE = "analyser_maintenance"  # a CEMS analyser out of service (its data flagged M)
     HAZARD_LEVEL = "hazard_level"  # a major hazard source's reading rising over its threshold
+    EVACUATION = "evacuation"  # a release over HH on ``tag``; everyone on site walks to the nearest muster point
 
 
 class Incident(StrictModel):
@@ -857,6 +957,7 @@ class Incident(StrictModel):
             IncidentKind.ASSAY_SHIFT: ("tag",),
             IncidentKind.ANALYSER_MAINTENANCE: ("tag",),
             IncidentKind.HAZARD_LEVEL: ("tag",),
+            IncidentKind.EVACUATION: ("tag",),
             IncidentKind.FORBIDDEN_ENTRY: ("zone", "badge"),
             IncidentKind.MAN_DOWN: ("badge",),
             IncidentKind.SOS: ("badge",),
@@ -977,6 +1078,9 @@ class HazardSource(Named):
     people_500m: int = Field(ge=0)
     substances: list[HazardSubstance] = Field(min_length=1)
     responsible: list[HazardLead] = Field(min_length=1)
+    # Badges allowed inside the fence (the unit's operators); the leads' badges and, while a work permit
+    # covering the place is valid, its crew are allowed too. Anyone else inside alarms (hazard_intrusion).
+    authorized: list[Id] = Field(default_factory=list)
     readings: list[HazardReading] = Field(default_factory=list)
     note: str = Field(default="", max_length=300)
     note_zh: str | None = Field(default=None, max_length=300)
@@ -996,6 +1100,101 @@ class HazardSettings(StrictModel):
     standard_zh: str | None = Field(default=None, max_length=200)
     review: str | None = Field(default=None, max_length=300)
     sources: list[HazardSource] = Field(default_factory=list)
+
+
+class EmergencyKind(StrEnum):
+    """Kinds of incident an emergency plan answers (GB/T 29639-2020: special plans per kind of accident)."""
+
+    GAS_RELEASE = "gas_release"  # toxic or asphyxiant gas (SO2, CO, O2 depletion): the danger area goes downwind
+    FIRE = "fire"
+    EXPLOSION = "explosion"
+    MOLTEN_METAL = "molten_metal"  # breakout or eruption of matte, slag or copper
+    CHEMICAL_SPILL = "chemical_spill"  # acid or reagent spill
+    ELECTRICAL = "electrical"
+
+
+class PlanAction(StrictModel):
+    """One action of a plan's checklist: what to do and who owns it (a post or team, not a person)."""
+
+    id: Id
+    text: str = Field(min_length=1, max_length=200)
+    text_zh: str | None = Field(default=None, max_length=200)
+    owner: str = Field(min_length=1, max_length=80)
+    owner_zh: str | None = Field(default=None, max_length=80)
+
+    @field_validator("text", "text_zh", "owner", "owner_zh")
+    @classmethod
+    def _label(cls, v: str | None) -> str | None:
+        return None if v is None else _clean_label(v)
+
+
+class EmergencyPlan(Named):
+    """An on-site emergency plan (GB/T 29639-2020 special plan or on-site disposal plan): the kind of incident,
+    the zones it applies to, its response level (1 the highest), the danger area it declares (the incident
+    zone and ``danger_radius_m`` around it; for a gas release also ``downwind_m`` downwind, a sector of
+    ``downwind_half_angle_deg`` either side of the wind), the actions with their owners, the users it calls
+    (``call_list``, by user name, through the notification channels) and the tags whose urgent alarm proposes
+    it."""
+
+    kind: EmergencyKind
+    zones: list[Id] = Field(min_length=1)
+    level: int = Field(default=2, ge=1, le=4)
+    danger_radius_m: float = Field(default=50, gt=0, le=2000)
+    downwind_m: float = Field(default=0, ge=0, le=5000)
+    downwind_half_angle_deg: float = Field(default=20, gt=0, le=90)
+    actions: list[PlanAction] = Field(min_length=1)
+    call_list: list[str] = Field(default_factory=list)
+    triggers: list[Id] = Field(default_factory=list)
+
+    @field_validator("call_list")
+    @classmethod
+    def _users(cls, v: list[str]) -> list[str]:
+        for u in v:
+            if not re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", u):
+                raise ValueError(f"{u[:64]!r} is no user name")
+        return v
+
+    @model_validator(mode="after")
+    def _unique_actions(self) -> EmergencyPlan:
+        seen: set[str] = set()
+        for a in self.actions:
+            if a.id in seen:
+                raise ValueError(f"action {a.id!r} is listed twice")
+            seen.add(a.id)
+        return self
+
+
+class ResourceKind(StrEnum):
+    BREATHING_APPARATUS = "breathing_apparatus"
+    GAS_DETECTOR = "gas_detector"
+    FIRE_EQUIPMENT = "fire_equipment"
+    RESCUE_VEHICLE = "rescue_vehicle"
+    FIRST_AID = "first_aid"
+    SPILL_KIT = "spill_kit"
+    RESCUE_TEAM = "rescue_team"
+
+
+class EmergencyResource(Named):
+    """Emergency equipment or a team where it is kept: kind, position, how many, last and next inspection."""
+
+    kind: ResourceKind
+    position: Point
+    count: int = Field(default=1, ge=1, le=100_000)
+    inspected: date | None = None
+    next_inspection: date | None = None
+
+
+class EmergencySettings(StrictModel):
+    """Emergency plans and resources, the wind tag (direction the wind comes from, degrees clockwise from
+    north) and the spacing of the walkway graph the evacuation routes run on (the plant's roads)."""
+
+    standard: str = Field(default="GB/T 29639-2020", max_length=200)
+    standard_zh: str | None = Field(default=None, max_length=200)
+    wind_from_tag: Id | None = None
+    wind_from_deg: float = Field(default=0, ge=0, lt=360)  # used while the wind tag has no value
+    walkway_step_m: float = Field(default=10, ge=2, le=100)
+    plans: list[EmergencyPlan] = Field(default_factory=list)
+    resources: list[EmergencyResource] = Field(default_factory=list)
 
 
 COLLECTIONS: tuple[str, ...] = (
@@ -1037,6 +1236,8 @@ class Plant(StrictModel):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 
     @model_validator(mode="after")
     def _references(self) -> Plant:
@@ -1160,6 +1361,17 @@ class Plant(StrictModel):
             ref("incidents", i, "zone", inc.zone, "zones")
             ref("incidents", i, "badge", inc.badge, "badges")
         tags_by_id = {tg.id: tg for tg in self.tags}
+        processes = {e.process for e in self.equipment}
+        for i, fu in enumerate(self.production.flowsheet.units):
+            where = "production.flowsheet.units"
+            if fu.process not in processes:
+                problems.add(where, i, "process", f"no equipment has process {fu.process!r}")
+            for tg_id in fu.tags:
+                if tg_id not in tags_by_id:
+                    problems.add(where, i, "tags", f"unknown tag {tg_id!r}")
+        for i, fs in enumerate(self.production.flowsheet.streams):
+            if fs.tag is not None and fs.tag not in tags_by_id:
+                problems.add("production.flowsheet.streams", i, "tag", f"unknown tag {fs.tag!r}")
         for i, st in enumerate(self.emissions.stacks):
             where = "emissions.stacks"
             ref(where, i, "equipment", st.equipment, "equipment")
@@ -1176,6 +1388,7 @@ class Plant(StrictModel):
                     problems.add(where, i, "pollutants", f"tag {p.tag!r} is listed twice")
                 seen_tags.add(p.tag)
         self._check_hazards(problems, ids, tags_by_id, inside)
+        self._check_emergency(problems, ids, tags_by_id, inside)
         high_readings = {r.tag for hs in self.hazards.sources for r in hs.readings if r.high is not None}
         for i, inc in enumerate(self.incidents):
             if inc.kind == IncidentKind.HAZARD_LEVEL and inc.tag is not None and inc.tag not in high_readings:
@@ -1206,6 +1419,9 @@ class Plant(StrictModel):
             for lead in hs.responsible:
                 if lead.badge is not None and lead.badge not in ids["badges"]:
                     problems.add(where, i, "responsible", f"unknown badge {lead.badge!r}")
+            for badge in hs.authorized:
+                if badge not in ids["badges"]:
+                    problems.add(where, i, "authorized", f"unknown badge {badge!r}")
             if not any(s.critical_t is not None for s in hs.substances):
                 problems.add(where, i, "substances", "no substance has a critical quantity (critical_t)")
             read: set[str] = set()
@@ -1222,6 +1438,38 @@ class Plant(StrictModel):
                     problems.add(where, i, "readings", f"tag {r.tag!r} is already a reading of {read_by[r.tag]!r}")
                 read.add(r.tag)
                 read_by.setdefault(r.tag, hs.id)
+
+    def _check_emergency(
+        self,
+        problems: PlantReferenceError,
+        ids: dict[str, set[str]],
+        tags: dict[str, Tag],
+        inside: Callable[[str, int, str, list[Point]], None],
+    ) -> None:
+        em = self.emergency
+        if em.wind_from_tag is not None and em.wind_from_tag not in tags:
+            problems.add("emergency", 0, "wind_from_tag", f"unknown tag {em.wind_from_tag!r}")
+        seen: set[str] = set()
+        for i, pl in enumerate(em.plans):
+            where = "emergency.plans"
+            if pl.id in seen:
+                problems.add(where, i, "id", f"duplicate id {pl.id!r}")
+            seen.add(pl.id)
+            for z in pl.zones:
+                if z not in ids["zones"]:
+                    problems.add(where, i, "zones", f"unknown zone {z!r}")
+            for tg in pl.triggers:
+                if tg not in tags:
+                    problems.add(where, i, "triggers", f"unknown tag {tg!r}")
+        seen = set()
+        for i, r in enumerate(em.resources):
+            where = "emergency.resources"
+            if r.id in seen:
+                problems.add(where, i, "id", f"duplicate id {r.id!r}")
+            seen.add(r.id)
+            inside(where, i, "position", [r.position])
+            if r.inspected is not None and r.next_inspection is not None and r.next_inspection < r.inspected:
+                problems.add(where, i, "next_inspection", "the next inspection is before the last one")
 
     # Lookups used everywhere; cheap enough to rebuild, the model is frozen.
     def by_id(self, collection: str) -> dict[str, BaseModel]:

@@ -1,5 +1,5 @@
-"""``python -m services``: the alarm engine, personnel rules, notifications, video analytics and equipment
-states, next to the collectors.
+"""``python -m services``: the alarm engine, personnel rules, notifications, video analytics, equipment
+states and safety (hidden dangers' escalation), next to the collectors.
 
     python -m services [--plant FILE] [--db URL] [--only NAME ...]
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import make_service as make_alarm_service
+from services.compaction import make_service as make_compaction_service
+from services.emergency import make_service as make_emergency_service
 from services.emissions import make_service as make_emission_service
 from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
@@ -27,6 +29,7 @@ from services.personnel import make_service as make_personnel_service
 from services.reports import make_service as make_report_service
 from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
+from services.safety import make_service as make_safety_service
 from services.spc import make_service as make_spc_service
 from services.video import make_service as make_video_service
 from settings import get_settings
@@ -42,9 +45,12 @@ FACTORIES["notify"] = make_notify_service
 FACTORIES["video"] = make_video_service
 FACTORIES["equipment"] = make_equipment_service
 FACTORIES["retention"] = make_retention_service
+FACTORIES["compaction"] = make_compaction_service
 FACTORIES["emissions"] = make_emission_service
 FACTORIES["energy"] = make_energy_service
 FACTORIES["spc"] = make_spc_service
+FACTORIES["safety"] = make_safety_service
+FACTORIES["emergency"] = make_emergency_service
 FACTORIES["reports"] = make_report_service
 
 

@@ -33,13 +33,14 @@ step, and takes over from the database when the holder goes away.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import weakref
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, column, select, values
+from sqlalchemy import Engine, TextClause, select, text
 from sqlalchemy.orm import Session
 
 from engine.alarms import COMMENT, MAX_SHELVE_S, AlarmEngine
@@ -55,7 +56,7 @@ from store.alarms import (
     pending_commands,
 )
 from store.db import session_scope
-from store.models import Alarm, Event, Sample
+from store.models import Alarm, Event
 from store.samples import latest_values
 from store.tags import sync_tags
 
@@ -209,7 +210,8 @@ class AlarmService:
         wanted = alarms.alarmed_tags() | set(alarms.state_tags())
         self._tag_of = {tag_id: name for name, tag_id in ids.items() if name in wanted}
         restored = alarms.restore(load_states(session))
-        latest = latest_values(session, list(self._tag_of))
+        # a sample stamped further ahead than MAX_FUTURE_MS waits for its time, here as in _samples
+        latest = latest_values(session, list(self._tag_of), until=now_ms + MAX_FUTURE_MS)
         state_tags = alarms.state_tags()
         first = sorted((s for s in latest.values() if self._tag_of[s.tag_id] in state_tags), key=lambda s: s.ts)
         rest = sorted((s for s in latest.values() if self._tag_of[s.tag_id] not in state_tags), key=lambda s: s.ts)
@@ -294,21 +296,14 @@ class AlarmService:
         ids = sorted(after)
         rows: list[tuple[int, int, float | None, int]] = []
         cut: int | None = None  # a chunk hit the row limit: only rows up to here are complete
+        conn = session.connection()
         for i in range(0, len(ids), IN_CHUNK):
             chunk = ids[i : i + IN_CHUNK]
-            wanted = (
-                values(column("id", Integer), column("after", BigInteger), name="wanted")
-                .data([(t, after[t]) for t in chunk])
-                .cte("wanted")
-            )
-            stmt = (
-                select(Sample.tag_id, Sample.ts, Sample.value, Sample.quality)
-                .join(wanted, Sample.tag_id == wanted.c.id)
-                .where(Sample.ts > wanted.c.after, Sample.ts > floor, Sample.ts <= until)
-                .order_by(Sample.ts)
-                .limit(self.span_rows)
-            )
-            got = list(session.connection().execute(stmt).tuples())
+            params: dict[str, int] = {"floor": floor, "until": until, "lim": self.span_rows}
+            for k, t in enumerate(chunk):
+                params[f"i{k}"] = t
+                params[f"a{k}"] = after[t]
+            got = [(r[0], r[1], r[2], r[3]) for r in conn.execute(_span_sql(len(chunk)), params)]
             if len(got) == self.span_rows:
                 cut = got[-1][1] if cut is None else min(cut, got[-1][1])
             rows.extend(got)
@@ -391,6 +386,21 @@ class AlarmService:
             results.append((c.id, result))
         finish_commands(session, results, now_ms)
         return len(results)
+
+
+@functools.lru_cache(maxsize=4)
+def _span_sql(n: int) -> TextClause:
+    """The span read for ``n`` tags, each with the time after which its samples are new.
+
+    Plain SQL with bound parameters, built once per chunk size: the same statement from SQLAlchemy's
+    ``values()`` construct is compiled anew at every step (its rows are literals), which cost about 80 ms of
+    CPU per 500 tags, every second."""
+    rows = ", ".join(f"(:i{k}, :a{k})" for k in range(n))
+    return text(
+        f"WITH wanted(id, after) AS (VALUES {rows}) "
+        "SELECT s.tag_id, s.ts, s.value, s.quality FROM sample AS s JOIN wanted ON s.tag_id = wanted.id "
+        "WHERE s.ts > wanted.after AND s.ts > :floor AND s.ts <= :until ORDER BY s.ts LIMIT :lim"
+    )
 
 
 def make_service(plant: Plant, engine: Engine, settings: Any) -> AlarmService:

@@ -3,7 +3,9 @@
 Every ``IDLE_S`` seconds a pass deletes what has left the windows (``SW_RETENTION_SAMPLES_DAYS``,
 ``SW_RETENTION_POSITIONS_DAYS``, ``SW_RETENTION_ROLLUP_1M_DAYS``; 0 keeps for ever) in small transactions for at
 most ``BUDGET_S`` seconds; while old rows remain (the first passes over a long history) the next pass follows
-after ``BUSY_S`` seconds.
+after ``BUSY_S`` seconds. On PostgreSQL it first creates the coming months' sample partitions and drops the
+months that lie wholly before the window (``store.partitions``); the rest of the window's oldest month goes row
+by row.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from plant.schema import Plant
+from store.compaction import incremental_vacuum
+from store.partitions import drop_before, ensure_partitions
 from store.retention import cutoffs_for, purge
 
 logger = logging.getLogger(__name__)
@@ -36,11 +40,20 @@ class RetentionService:
         self.interval_s = IDLE_S
 
     def step(self, now_ms: int) -> None:
+        created = ensure_partitions(self.engine, now_ms)  # PostgreSQL: next months' sample partitions
+        if created:
+            logger.info("retention: sample partitions %s created", ", ".join(created))
         cutoffs = cutoffs_for(now_ms, self.samples_days, self.positions_days, self.rollup_1m_days)
         if not cutoffs:
             return
+        if "sample" in cutoffs:
+            dropped = drop_before(self.engine, cutoffs["sample"])  # PostgreSQL: whole months, no row deletes
+            if dropped:
+                logger.info("retention: sample partitions %s dropped", ", ".join(dropped))
         result = purge(self.engine, cutoffs, batch=BATCH, budget_s=BUDGET_S, pause_s=PAUSE_S)
         self.interval_s = IDLE_S if result.finished else BUSY_S
+        if result.finished:
+            incremental_vacuum(self.engine)  # SQLite: the pages of deleted rows back to the file system
         if any(result.deleted.values()):
             logger.info(
                 "retention: deleted %s in %d transactions, %.1f s%s",

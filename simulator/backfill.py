@@ -25,13 +25,16 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from engine.personnel import RulesEngine, SosChange, Violation
 from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant, TagKind
@@ -39,9 +42,11 @@ from settings import get_settings
 from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
 from simulator.plan import ship_demo_plan
+from simulator.safety import play_hidden_dangers
 from store.db import make_engine, migrate, session_scope
 from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
+from store.events import VIOLATION, add_event
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
 from store.spc import judge as judge_assays
@@ -63,6 +68,7 @@ class BackfillResult:
     positions: int
     positions_inserted: int
     seconds: float
+    violations: int = 0
 
 
 def backfill(
@@ -78,10 +84,15 @@ def backfill(
     progress: bool = True,
     on_chunk: Callable[[int, int], None] | None = None,
     observe: Callable[[int, SmelterModel], None] | None = None,
+    violations: bool = False,
 ) -> BackfillResult:
     """Write ``days`` of history ending at ``end_ms`` (default: now) into the store at ``db_url``.
 
-    ``observe(t, model)`` is called at the start and after every step (tests read the model's truth there)."""
+    ``observe(t, model)`` is called at the start and after every step (tests read the model's truth there).
+    ``violations``: the personnel rules (``engine.personnel.RulesEngine``, as the personnel service runs them)
+    are evaluated on the positions and SOS buttons at every position step, and what they open and close is
+    stored as violation events, as the personnel service would have stored them; one still open at the end
+    stays open (the live service re-attaches to it)."""
     if days <= 0 or step_s <= 0:
         raise ValueError("days and step must be positive")
     t_wall = time.perf_counter()
@@ -108,6 +119,7 @@ def backfill(
         samples: list[SampleIn] = []
         positions: list[PositionIn] = []
         pending: dict[str, PositionIn] = {}
+        rules = _Rules(plant) if violations else None
         t = chunk_start = start
         values = model.initial_values()
         if observe is not None:
@@ -126,6 +138,8 @@ def backfill(
                         pending[name] = PositionIn(pos_badge[name], t, x, y, int(floor), q)
                 t_next = t + step_ms
                 if k % pos_every == 0 or t_next > end:
+                    if rules is not None:
+                        rules.evaluate(t, pending.values(), values)
                     positions.extend(pending.values())
                     pending.clear()
                 if t_next > end:
@@ -146,8 +160,12 @@ def backfill(
         bar.close()
         result.steps = k
         with session_scope(engine) as session:
+            if rules is not None:
+                result.violations = rules.store(session)
+                logger.info("backfill: %d violation events", result.violations)
             assign_demo_reasons(session, plant, start, end, seed=seed)
             ship_demo_plan(session, plant, end, history_from_ms=start)
+            play_hidden_dangers(session, plant, end)
             first_hour = start - start % HOUR_MS + HOUR_MS
             hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))
             exceeded = judge_hours(session, plant, sync_tags(session, plant), hours, end)
@@ -169,6 +187,47 @@ def backfill(
         result.seconds,
     )
     return result
+
+
+class _Rules:
+    """The personnel rules over the simulated positions and SOS buttons, stored at the end as events."""
+
+    def __init__(self, plant: Plant) -> None:
+        self.engine = RulesEngine(plant)
+        self.sos = {t.id: t.badge for t in plant.tags if t.kind == TagKind.SOS and t.badge}
+        self.pressed: dict[str, bool] = {}
+        self.positions: dict[str, PositionIn] = {}
+        self.seen: dict[tuple[str, str, str], Violation] = {}
+        self.order: list[Violation] = []
+
+    def evaluate(self, t: int, fresh: Iterable[PositionIn], values: dict[str, Any]) -> None:
+        for p in fresh:
+            self.positions[p.badge] = p
+        changes = []
+        for tag, badge in self.sos.items():
+            v = values.get(tag)
+            if isinstance(v, (int, float)):
+                now = float(v) >= 0.5
+                if self.pressed.get(tag) != now:
+                    self.pressed[tag] = now
+                    changes.append(SosChange(badge, t, now))
+        tick = self.engine.evaluate(t, list(self.positions.values()), changes)
+        self.order.extend(tick.opened)
+
+    def store(self, session: Session) -> int:
+        for v in self.order:
+            v.event_id = add_event(
+                session,
+                VIOLATION,
+                v.rule,
+                v.start_ms,
+                ts_end=v.end_ms,
+                severity=v.severity,
+                badge=v.badge,
+                zone=v.zone,
+                data=v.data(),
+            )
+        return len(self.order)
 
 
 class _Writer:
@@ -260,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--db", default=settings.db_url, help="database URL (default: the configured store)")
     p.add_argument("--seed", type=int, default=settings.sim_seed)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--violations",
+        action="store_true",
+        help="also evaluate the personnel rules over the history and store their violation events",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -275,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         pos_step_s=args.pos_step_s,
         seed=args.seed,
         progress=not args.quiet,
+        violations=args.violations,
     )
     logger.info("result: %s", asdict(result))
     return 0

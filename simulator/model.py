@@ -10,6 +10,10 @@ steps give the same statistics):
   mean time between failures, repaired after an exponential time), has short stops of a few minutes
   (conveyors, casting wheels, pumps, mills, cranes, every 1.5 days on average) or goes to planned
   maintenance every 3-5 weeks. Its *load* (run x throughput, a slow Ornstein-Uhlenbeck around 1) drives its tags.
+- **Planned shutdown**: on the demo plan's shutdown day (the :data:`SHUTDOWN_DAY` of every month, plant time,
+  ``simulator.plan``) the smelter line (:data:`SHUTDOWN_PROCESSES`: smelting, converting, fire refining,
+  casting, slag treatment and the acid plant fed by their gas) is in maintenance from midnight to midnight:
+  nothing runs, counts or faults there, and it starts again at the next midnight.
 - **Converters** cycle charge -> blow -> skim -> charge -> blow -> skim -> idle (each phase's length
   varies by +-20 %). Blowing sets the load (blast air, off-gas SO2, blower power); the bath heats while
   blowing and cools when charging, skimming or idle.
@@ -48,7 +52,7 @@ import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import numpy as np
 
@@ -93,6 +97,9 @@ MTBF_DAYS: dict[EquipmentKind, float] = {
     EquipmentKind.CRANE: 8,
 }
 MTTR_H = 2.5
+# The demo plan's planned shutdown (simulator.plan writes target 0 on that day for these processes' products).
+SHUTDOWN_DAY = 20
+SHUTDOWN_PROCESSES = frozenset({"smelting", "converting", "fire_refining", "casting", "slag", "acid"})
 AVAILABILITY = 0.965  # what the fault, idle, stop and maintenance rates above add up to, roughly
 DEADBAND_SIGMA = 0.25  # analog values are reported when they moved this many sigmas ...
 COUNTER_DEADBAND_S = 10.0  # ... counters when they counted this many seconds of full-load rate ...
@@ -307,6 +314,10 @@ class SmelterModel:
         self.has_gas = bool(self.gas_w.any())
         self.eq_acid = np.array(["acid" in e.process or "gas_clean" in e.process for e in eqs], dtype=bool)
         self.eq_zone = [e.zone for e in eqs]
+        self.eq_shutdown = np.array([e.process in SHUTDOWN_PROCESSES for e in eqs], dtype=bool) & self.eq_has_state
+        self.tz = self.plant.tz()
+        self._down_until = -math.inf  # end of the planned shutdown under way (ms), if any ...
+        self._next_day = -math.inf  # ... and the next local midnight, when the day is looked at again
         # storage levels (per equipment with a level tag) are set up in _init_analog
         self.gas_load = 1.0
 
@@ -621,6 +632,7 @@ class SmelterModel:
                 continue
             driven = (
                 IncidentKind.GAS_LEAK,
+                IncidentKind.EVACUATION,
                 IncidentKind.OVER_TEMPERATURE,
                 IncidentKind.EMISSION_EXCEEDANCE,
                 IncidentKind.HAZARD_LEVEL,
@@ -706,10 +718,27 @@ class SmelterModel:
 
     # ------------------------------------------------------------------------------------------ stepping
 
+    def _local_midnight_after(self, now: float) -> tuple[int, float]:
+        """The plant-time day of month at ``now`` and the epoch ms of the next local midnight."""
+        local = datetime.fromtimestamp(now / 1000, self.tz)
+        nxt = datetime.combine(local.date() + timedelta(days=1), time(0), self.tz)
+        return local.day, nxt.timestamp() * 1000
+
+    def planned_shutdown(self, now: float) -> bool:
+        """Whether ``now`` falls on the plan's shutdown day (plant time); the day is looked at once a day."""
+        if now >= self._next_day:
+            day, self._next_day = self._local_midnight_after(now)
+            self._down_until = self._next_day if day == SHUTDOWN_DAY else -math.inf
+        return now < self._down_until
+
     def _equipment(self, dt: float, now: float) -> None:
         rng = self.rng
         n = len(self.eq_ids)
         u = rng.random(n)
+        if self.planned_shutdown(now) and self.eq_shutdown.any():
+            down = self.eq_shutdown & ((self.eq_state != MAINT) | (self.eq_until < self._down_until))
+            self.eq_state[down] = MAINT
+            self.eq_until[down] = self._down_until
         if dt > 0:
             p_fault = -np.expm1(-dt / self.eq_mtbf_s)
             p_idle = np.where(self.eq_idle_ok, -np.expm1(-dt / (IDLE_EVERY_DAYS * 86400)), 0.0)

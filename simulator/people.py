@@ -23,6 +23,10 @@ Behaviour, in simulated plant-local time:
   it as off site (:meth:`Crowd.on_site`), which the server publishes as the status
   ``UncertainLastUsableValue`` of its position (badge out of RTLS coverage, last known position).
 
+An evacuation (incident ``evacuation``) sends every person on site to the nearest muster point along the roads
+for its duration, where they wait, then back to work; people off site stay off site until it ends, and a
+person pinned by a man-down stays where they lie (trapped).
+
 Scripted incidents pin the badge on site: before a forbidden entry it waits next to the zone, at the
 start walks in, stays inside until the end and then leaves; before a man-down it works deep inside the
 hazard zone and at the start stops dead until the end.
@@ -122,6 +126,8 @@ class Crowd:
             for pts in self.zone_points
         ]
         self.shifts = {s.id: s for s in plant.site.shifts}
+        self.muster = [(float(m.position[0]), float(m.position[1]), float(m.radius_m)) for m in plant.muster_points]
+        self.evacuations = [k for k, inc in enumerate(schedule.incidents) if inc.kind == IncidentKind.EVACUATION]
         gates = [g.position for g in plant.gates] or [self._default_gate()]
         self.gates: list[Pt] = [(float(g[0]), float(g[1])) for g in gates]
         walk_zones = [
@@ -154,6 +160,10 @@ class Crowd:
                 offset=(float(rng.uniform(-2.5, 2.5)), float(rng.uniform(-2.5, 2.5))),
             )
             w.incidents = [self._badge_incident(w, k) for k in schedule.badge_incidents(b.id)]
+            if not vehicle:  # after the badge's own: a man-down lies where it is during an evacuation
+                w.incidents += [
+                    _BadgeIncident(k, IncidentKind.EVACUATION, first, first, -1, 0.0) for k in self.evacuations
+                ]
             self.walkers.append(w)
         # leaders move before their followers
         self.order = sorted(range(len(self.walkers)), key=lambda k: self.walkers[k].escort is not None)
@@ -206,7 +216,8 @@ class Crowd:
             w = self.walkers[k]
             w.cursor = t0
             stage = self._stage(w, t0)
-            if stage is not None and stage[1] in ("approach", "active") and stage[0].kind != IncidentKind.SOS:
+            quiet = (IncidentKind.SOS, IncidentKind.EVACUATION)
+            if stage is not None and stage[1] in ("approach", "active") and stage[0].kind not in quiet:
                 p = stage[0].target
                 w.mode = STAGE_WAIT
                 w.zone = stage[0].zone
@@ -317,6 +328,10 @@ class Crowd:
         w.cursor = t
         w.pos = p
         stage = self._stage(w, t) if w.incidents else None
+        if stage is not None and stage[0].kind == IncidentKind.EVACUATION:
+            if self._evacuate(w, t, p, stage[3]):
+                return
+            stage = None
         if stage is not None and stage[0].kind != IncidentKind.SOS:
             bi, what, _s, e = stage
             if what == "active" and bi.kind == IncidentKind.MAN_DOWN:
@@ -386,6 +401,23 @@ class Crowd:
                 w.route = self._loiter_zone(w, t, p)
             return
         self._next_destination(w, t, p, entering=False)
+
+    def _evacuate(self, w: _Walker, t: float, p: Pt, end: float) -> bool:
+        """During an evacuation: to the nearest muster point and wait there until ``end``. False for a badge off
+        site or on its way out (it carries on as it would)."""
+        if w.mode in (LEAVING, TO_GATE) or not self.muster:
+            return False
+        if w.mode == OFF:
+            w.route = Route.still(p, t, end)
+            return True
+        mx, my, r = min(self.muster, key=lambda m: math.dist(p, (m[0], m[1])))
+        if math.dist(p, (mx, my)) <= 0.7 * r:
+            w.mode = STAGE_WAIT
+            w.route = self._loiter(w, t, p, (mx, my), 0.5 * r, 0)
+        else:
+            w.mode = STAGE_GO
+            w.route = self._travel(w, t, p, (mx, my))
+        return True
 
     def _next_destination(self, w: _Walker, t: float, p: Pt, entering: bool) -> None:
         w.mode = TO_ZONE

@@ -4,7 +4,8 @@
 
 A day's target is what the plant's counters make at 96 % of their design rate (the simulator's long-run
 availability); on the 20th of each month the smelter line (concentrate, blister, anodes, slag) and the
-acid plant fed by its gas are planned down for maintenance (target 0). The backfill imports it as the
+acid plant fed by its gas are planned down for maintenance (target 0), and the simulator stops those units for the
+day (``simulator.model``: their state is maintenance, their counters stand still). The backfill imports it as the
 first version when no plan covers today (``store.plan``), so the demo's plan-against-actual has a plan.
 """
 
@@ -24,9 +25,9 @@ from sqlalchemy.orm import Session
 from engine.clock import to_local
 from engine.plan import Target
 from plant.schema import Plant, TagKind
+from simulator.model import SHUTDOWN_DAY
 from store.plan import plan_in_force, store_targets
 
-SHUTDOWN_DAY = 20
 SHUTDOWN_PRODUCTS = {"conc_fed", "blister", "anode_cast", "slag_treated", "acid_produced"}
 PLAN_SHARE = 0.96
 DEMO_PLANNER = "demo-planner"

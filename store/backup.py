@@ -7,7 +7,8 @@ the target through SQLite's own locking (so a stale ``-wal`` file of the target 
 
 PostgreSQL: ``pg_dump`` (custom format) run on a snapshot exported by a REPEATABLE READ transaction that stays
 open while the dump runs; the manifest's counts and checksum are read in that same transaction, so they describe
-exactly what the dump holds. Restore is ``pg_restore --clean --if-exists --single-transaction``.
+exactly what the dump holds. Restore is ``pg_restore --clean --if-exists``'s script run by ``psql`` in one
+transaction (after dropping the partitioned ``sample`` whole, see :func:`_pg_restore`).
 
 Beside each backup ``PATH`` its manifest ``PATH.json``: the kind of database, the migration revision, the rows of
 every table and, when asked, a SHA-256 of every sample in key order. ``restore`` refuses a backup whose manifest is
@@ -246,27 +247,44 @@ def _pg_backup(url: str | URL, dest: Path, checksum: bool) -> Manifest:
     return manifest
 
 
+# Dropped before pg_restore's own --clean drops run: those drop a partition's inherited primary key on its own,
+# which PostgreSQL refuses ("cannot drop inherited constraint"); the partitioned parent takes its partitions along.
+_PG_RESTORE_PREFIX = "DROP TABLE IF EXISTS public.sample CASCADE;\n"
+
+
 def _pg_restore(backup: Path, url: str | URL) -> None:
+    """pg_restore's script (``--clean --if-exists``) streamed into psql as one transaction, after the prefix."""
     uri, env = _pg_conninfo(url)
-    done = subprocess.run(
-        [
-            _tool("pg_restore"),
-            "--clean",
-            "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
-            f"--dbname={uri}",
-            str(backup),
-        ],
+    script = subprocess.Popen(
+        [_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--file=-", str(backup)],
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    if done.returncode != 0:
-        raise BackupError(f"pg_restore failed: {done.stderr.strip()[-2000:]}")
+    quiet = {**env, "PGOPTIONS": "-c client_min_messages=warning"}  # no NOTICE per absent object to fill the pipe
+    psql = subprocess.Popen(
+        [_tool("psql"), "--no-psqlrc", "--quiet", "--single-transaction", "-v", "ON_ERROR_STOP=1", f"--dbname={uri}"],
+        env=quiet,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert script.stdout is not None and script.stderr is not None and psql.stdin is not None
+    assert psql.stderr is not None
+    try:
+        psql.stdin.write(_PG_RESTORE_PREFIX.encode())
+        shutil.copyfileobj(script.stdout, psql.stdin, 1 << 20)
+        psql.stdin.close()
+    except BrokenPipeError:
+        pass  # psql stopped at an error: its message follows
+    script_err = script.stderr.read().decode(errors="replace")
+    psql_err = psql.stderr.read().decode(errors="replace")
+    if script.wait() != 0:
+        psql.kill()
+        psql.wait()
+        raise BackupError(f"pg_restore failed: {script_err.strip()[-2000:]}")
+    if psql.wait() != 0:
+        raise BackupError(f"pg_restore failed: {psql_err.strip()[-2000:]}")
 
 
 def _pg_describe(url: str | URL, checksum: bool) -> Manifest:

@@ -5,7 +5,8 @@ One URL selects the database: ``sqlite:///path/to/file.db`` (the default, a file
 mapped to psycopg 3).
 
 SQLite is opened in WAL mode with ``synchronous=NORMAL`` (durable at checkpoints, never corrupt), a 10 s
-busy timeout so a reader or a second writer waits instead of failing, and foreign keys on. PostgreSQL
+busy timeout so a reader or a second writer waits instead of failing, and foreign keys on; a new file gets
+``auto_vacuum=INCREMENTAL`` (deleted space goes back with ``store.compaction.incremental_vacuum``). PostgreSQL
 sessions run with ``jit=off`` unless the URL sets ``options``.
 
 Repositories in ``store/`` take a :class:`~sqlalchemy.orm.Session` and never commit;
@@ -45,6 +46,9 @@ def is_sqlite(url: str | URL) -> bool:
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     try:
+        # Before anything creates a table: a new file returns deleted pages with ``PRAGMA incremental_vacuum``
+        # (store.compaction.incremental_vacuum); on an existing file it changes nothing until a VACUUM.
+        cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")

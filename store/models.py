@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, String, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -54,6 +54,16 @@ class Sample(Base):
     ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     value: Mapped[float | None] = mapped_column(Float)
     quality: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SampleCompaction(Base):
+    """How far each tag's raw samples are compressed (``store.compaction``): ``through_ts`` is the last point
+    kept; samples after it are as received. Samples written later at or before it skip the rollups."""
+
+    __tablename__ = "sample_compaction"
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    through_ts: Mapped[int] = mapped_column(BigInteger)
 
 
 class _Rollup:
@@ -404,6 +414,107 @@ class SpcExclusion(Base):
     reason: Mapped[str] = mapped_column(String(200))
     by: Mapped[str] = mapped_column(String(64))
     at: Mapped[int] = mapped_column(BigInteger)
+
+
+class HiddenDanger(Base):
+    """A hidden danger of the register (隐患, ``engine.hidden_dangers``): what, where, its grade, owner, deadline,
+    a major one's rectification plan, and where the workflow stands. Written only by ``store.hidden_dangers``."""
+
+    __tablename__ = "hidden_danger"
+    __table_args__ = (Index("ix_hidden_danger_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    zone: Mapped[str | None] = mapped_column(String(64))
+    x: Mapped[float | None] = mapped_column(Float)
+    y: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(16))  # dispatcher | phone
+    reported_by: Mapped[str] = mapped_column(String(64))
+    reported_at: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))  # general | major
+    owner: Mapped[str | None] = mapped_column(String(120))
+    deadline_ms: Mapped[int | None] = mapped_column(BigInteger)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rectified_at: Mapped[int | None] = mapped_column(BigInteger)
+    rectified_by: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    has_photo: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class HiddenDangerPhoto(Base):
+    """The photo of a hidden danger's report (JPEG, PNG or WebP as checked on upload), kept apart from the list."""
+
+    __tablename__ = "hidden_danger_photo"
+
+    danger_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mime: Mapped[str] = mapped_column(String(32))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class HiddenDangerLog(Base):
+    """Every move of a hidden danger (report, assess, assign, plan, rectify, verify, reject, escalate): who, when,
+    from which state to which, the note and the fields set. Only ever appended to."""
+
+    __tablename__ = "hidden_danger_log"
+    __table_args__ = (Index("ix_hidden_danger_log_danger", "danger_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    danger_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Emergency(Base):
+    """An emergency (H5): proposed from an urgent alarm, declared by a dispatcher, ended with a summary.
+
+    ``state``: proposed | dismissed | active | ended. The danger area is the plan's, with ``radius_m`` (the
+    plan's radius, or larger once the dispatcher grows it); ``muster_event`` is the muster declared with it.
+    """
+
+    __tablename__ = "emergency"
+    __table_args__ = (Index("ix_emergency_state", "state", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    state: Mapped[str] = mapped_column(String(12))
+    plan: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    zone: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    radius_m: Mapped[float] = mapped_column(Float)
+    proposed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    alarm: Mapped[str | None] = mapped_column(String(128))  # the alarm that proposed it
+    declared_ms: Mapped[int | None] = mapped_column(BigInteger)
+    declared_by: Mapped[str | None] = mapped_column(String(64))
+    ended_ms: Mapped[int | None] = mapped_column(BigInteger)
+    ended_by: Mapped[str | None] = mapped_column(String(64))
+    muster_event: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EmergencyStep(Base):
+    """The timeline of an emergency, append-only: declared, an action done or reopened, the danger area grown,
+    notifications sent, ended; who and when."""
+
+    __tablename__ = "emergency_step"
+    __table_args__ = (Index("ix_emergency_step", "emergency_id", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    emergency_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(24))
+    action: Mapped[str | None] = mapped_column(String(64))
+    user: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ReportSchedule(Base):

@@ -6,8 +6,10 @@ Deletion goes key range by key range in small transactions (one tag's or one bad
 time, found through the primary key ``(tag_id, ts)`` / ``(badge, ts)``), so each transaction holds SQLite's write
 lock for milliseconds and the collectors' writer never waits long; a pass stops after ``budget_s`` seconds and
 the next one goes on where the data is still old. The same statements run on PostgreSQL (where autovacuum
-reclaims the space). On SQLite the freed pages are reused by new rows, so the file stops growing at about the
-window's size; it shrinks only with a ``VACUUM`` while the store is stopped.
+reclaims the space), after the retention service has dropped the sample partitions of the months wholly before
+the window (``store.partitions``). On SQLite the freed pages are reused by new rows, so the file stops growing at
+about the window's size; a file created with ``auto_vacuum=INCREMENTAL`` gives them back to the file system
+(``store.compaction.incremental_vacuum``, after each finished pass).
 """
 
 from __future__ import annotations

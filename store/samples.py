@@ -6,6 +6,9 @@ from the rows the database reports as actually inserted (``INSERT ... ON CONFLIC
 Late samples merge into the bucket of their own timestamp, so out-of-order arrival gives the same rollups
 as in-order arrival (up to floating-point summation order in ``total``).
 
+Samples at or before a tag's compacted point (``store.compaction``: swinging-door compression of settled
+samples) are stored but not merged into the rollups, which already counted what compaction removed.
+
 Only samples of good quality (:func:`engine.types.is_good`) with a finite value enter the rollups; every
 sample is stored raw. Non-finite values (NaN, inf) are stored as NULL so SQLite and PostgreSQL agree.
 
@@ -38,7 +41,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.types import SampleIn, WriteResult
-from store.models import Rollup1h, Rollup1m, Sample
+from store.models import Rollup1h, Rollup1m, Sample, SampleCompaction, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ HOUR_MS = 3_600_000
 GOOD_MASK = 0xC0000000  # severity bits of an OPC UA status code: 00 = good
 
 SAMPLE = Sample.__table__
+COMPACTION = SampleCompaction.__table__
 ROLLUPS: tuple[tuple[Any, int], ...] = ((Rollup1m.__table__, MINUTE_MS), (Rollup1h.__table__, HOUR_MS))
 
 ROLLUP_COLS = ("tag_id", "bucket", "n", "total", "vmin", "vmax", "first_ts", "first", "last_ts", "last")
@@ -201,9 +205,21 @@ def write_samples(session: Session, samples: Sequence[SampleIn]) -> WriteResult:
     if not clean:
         return WriteResult(0, len(samples))
     inserted = _insert_samples(session, clean)
+    fresh = _not_compacted(session, inserted)
     for table, bucket_ms in ROLLUPS:
-        _merge_rollups(session, table, _aggregate(inserted, bucket_ms))
+        _merge_rollups(session, table, _aggregate(fresh, bucket_ms))
     return WriteResult(len(inserted), len(samples) - len(inserted))
+
+
+def _not_compacted(session: Session, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` less those at or before their tag's compacted point (``store.compaction``): such a row may be a
+    replay of a sample that compaction deleted after the rollups had taken it, so it is stored, not counted again."""
+    if not rows:
+        return rows
+    through = dict(session.execute(select(COMPACTION.c.tag_id, COMPACTION.c.through_ts)).tuples().all())
+    if not through:
+        return rows
+    return [r for r in rows if r[1] > through.get(r[0], r[1] - 1)]
 
 
 def bulk_load_samples(session: Session, samples: Iterable[SampleIn], chunk: int = 50_000) -> WriteResult:
@@ -266,13 +282,22 @@ def rebuild_rollups(session: Session, tag_ids: Sequence[int] | None, t0: int, t1
 
     Every hour overlapping the range is recomputed whole (its minute buckets from raw, then the hour
     from those minutes), so partially covered buckets come out right. ``tag_ids=None`` means all tags.
-    Does not commit.
+    Tags whose samples in the range were compressed (``store.compaction``) are left out: their rollups
+    counted the readings compaction removed, and a rebuild from what is left would lose them. Does not commit.
     """
     if t1 <= t0:
         return
     h0 = bucket_of(t0, HOUR_MS)
     h1 = bucket_of(t1 - 1, HOUR_MS) + HOUR_MS
     ids = None if tag_ids is None else sorted({int(t) for t in tag_ids})
+    compacted = set(session.scalars(select(COMPACTION.c.tag_id).where(COMPACTION.c.through_ts >= h0)))
+    if compacted:
+        if ids is None:
+            ids = sorted(set(session.scalars(select(Tag.id))))
+        skipped = [t for t in ids if t in compacted]
+        ids = [t for t in ids if t not in compacted]
+        if skipped:
+            logger.warning("rollups of %d compressed tag(s) kept as they are, not rebuilt", len(skipped))
     if ids is not None and not ids:
         return
     m_table, h_table = Rollup1m.__table__, Rollup1h.__table__
@@ -355,8 +380,9 @@ def _insert_with_edges(session: Session, target: Any, grouped: Any, source: Any,
     session.execute(insert(target).from_select(cols, sel))
 
 
-def latest_values(session: Session, tag_ids: Sequence[int]) -> dict[int, SampleIn]:
-    """The newest stored sample (any quality) of each tag; tags without samples are absent."""
+def latest_values(session: Session, tag_ids: Sequence[int], until: int | None = None) -> dict[int, SampleIn]:
+    """The newest stored sample (any quality) of each tag, at or before ``until`` when given; tags without
+    samples are absent."""
     ids = sorted({int(t) for t in tag_ids})
     out: dict[int, SampleIn] = {}
     for i in range(0, len(ids), 500):
@@ -364,7 +390,7 @@ def latest_values(session: Session, tag_ids: Sequence[int]) -> dict[int, SampleI
         wanted = values(column("id", Integer), name="wanted").data([(t,) for t in chunk]).cte("wanted")
         newest = (
             select(SAMPLE.c.ts)
-            .where(SAMPLE.c.tag_id == wanted.c.id)
+            .where(SAMPLE.c.tag_id == wanted.c.id, *(() if until is None else (SAMPLE.c.ts <= until,)))
             .order_by(SAMPLE.c.ts.desc())
             .limit(1)
             .scalar_subquery()

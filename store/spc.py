@@ -32,7 +32,8 @@ import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from engine.spc import Chart, imr_chart
+from engine.plan import cell
+from engine.spc import Chart, imr_chart, xbar_r_chart
 from engine.types import GOOD, SampleIn
 from plant.schema import Plant, Tag, TagKind
 from store.models import Event, Sample, SpcExclusion
@@ -99,6 +100,34 @@ class AssayChart:
     chart: Chart | None  # None: too few results for limits
     baseline: tuple[int, int]
     count: int
+    raw: np.ndarray | None = None  # an X-bar chart's individual results (its Cpk and Ppk are of these)
+    subgroup: int = 1  # results per subgroup (X-bar and R), 1 for individuals
+    left_out: int = 0  # results of days with another number of results (X-bar and R)
+
+
+CHART_KINDS = ("imr", "xbar_r")
+
+
+def day_subgroups(
+    ts: np.ndarray, values: np.ndarray, excluded: dict[int, str], tz: Any
+) -> tuple[list[int], list[list[float]], int, int]:
+    """The results grouped by plant day (a lab's samples of one day are a rational subgroup), excluded ones
+    left out; only days with the most common number of results (2 to 10) are kept. Returns the subgroups'
+    times (their first result), the subgroups, their size and how many results were left out."""
+    days: dict[Any, tuple[int, list[float]]] = {}
+    for ms, v in zip(ts.tolist(), values.tolist(), strict=True):
+        if int(ms) in excluded:
+            continue
+        day = datetime.fromtimestamp(ms / 1000, tz).date()
+        _, group = days.setdefault(day, (int(ms), []))
+        group.append(float(v))
+    sizes = [len(g) for _, g in days.values() if 2 <= len(g) <= 10]
+    if not sizes:
+        return [], [], 0, sum(len(g) for _, g in days.values())
+    n = max(set(sizes), key=lambda k: (sizes.count(k), k))
+    kept = [(first, g) for first, g in days.values() if len(g) == n]
+    left = sum(len(g) for _, g in days.values()) - n * len(kept)
+    return [f for f, _ in kept], [g for _, g in kept], n, left
 
 
 def default_window(now_ms: int) -> tuple[int, int]:
@@ -114,14 +143,25 @@ def assay_chart(
     baseline: tuple[int, int] | None,
     rules: Sequence[int],
     baseline_days: float = BASELINE_DAYS,
+    kind: str = "imr",
+    tz: Any = None,
 ) -> AssayChart:
-    """The I-MR chart of an assay's results in ``[t0, t1)``; ``baseline`` None: the first ``baseline_days``
-    days from the window's first result."""
+    """The I-MR chart (``kind`` "imr") or the X-bar and R chart of the plant days' results (``kind`` "xbar_r",
+    ``tz`` the plant's zone) of an assay's results in ``[t0, t1)``; ``baseline`` None: the first
+    ``baseline_days`` days from the window's first result."""
     ts, values = results(session, tag_id, t0, t1)
     if baseline is None:
         first = int(ts[0]) if ts.size else t0
         baseline = (first, first + int(baseline_days * DAY_MS))
     excl = {k: r.reason for k, r in exclusions(session, tag.id, t0, t1).items()}
+    if kind == "xbar_r":
+        times, groups, n, left = day_subgroups(ts, values, excl, tz)
+        try:
+            chart = xbar_r_chart(times, groups, baseline=baseline, rules=rules) if len(groups) >= 2 else None
+        except ValueError:
+            chart = None
+        raw = np.array([v for g in groups for v in g], dtype=float)
+        return AssayChart(tag, chart, baseline, int(ts.size), raw, n, left)
     try:
         chart = imr_chart(ts, values, baseline=baseline, excluded=excl, rules=rules)
     except ValueError:
@@ -190,21 +230,22 @@ def parse_lab_csv(plant: Plant, text: str, filename: str = "lab.csv") -> list[tu
             errors.append(f"{where}: {len(row)} cells, expected {len(cols)}")
             continue
         tag, raw_t, raw_v = row[pos["tag"]].strip(), row[pos["time"]], row[pos["value"]].strip()
+        at = {k: f"{where}, cell {cell(line - 1, c)}" for k, c in pos.items()}  # "lab.csv line 3, cell C3"
         if tag not in assays:
-            errors.append(f"{where}: {tag[:64]!r} is not an assay tag of the plant file")
+            errors.append(f"{at['tag']}: {tag[:64]!r} is not an assay tag of the plant file")
             continue
         try:
             ms = _time(raw_t, plant)
         except ValueError:
-            errors.append(f"{where}: time {raw_t[:40]!r} is not an ISO 8601 time")
+            errors.append(f"{at['time']}: time {raw_t[:40]!r} is not an ISO 8601 time")
             continue
         try:
             value = float(raw_v)
         except ValueError:
-            errors.append(f"{where}: value {raw_v[:40]!r} is not a number")
+            errors.append(f"{at['value']}: value {raw_v[:40]!r} is not a number")
             continue
         if not math.isfinite(value):
-            errors.append(f"{where}: value {raw_v[:40]!r} is not a finite number")
+            errors.append(f"{at['value']}: value {raw_v[:40]!r} is not a finite number")
             continue
         if (tag, ms) in seen:
             errors.append(f"{where}: a second result for {tag} at {raw_t.strip()[:40]}")

@@ -78,6 +78,7 @@ FACTS: dict[str, dict[str, Any]] = {
     "sos": {"value": 1.0},
     "speeding": {"value": 32.5, "limit": 20.0},
     "off_route": {"value": 21.0},
+    "hazard_intrusion": {"hazard_source": "HS-X", "region": "HS-X"},
 }
 EN = {
     "forbidden_zone": "Wu Xiaoming (P001) entered forbidden area Tank farm fence",
@@ -91,6 +92,7 @@ EN = {
     "sos": "Wu Xiaoming (P001) pressed SOS in Acid tank farm",
     "speeding": "Wu Xiaoming (P001) at 32.5 km/h, limit 20 km/h in Acid tank farm",
     "off_route": "Wu Xiaoming (P001) 21 m off the roads",
+    "hazard_intrusion": "Wu Xiaoming (P001) entered major hazard source HS-X without authorization",
 }
 ZH = {
     "forbidden_zone": "吴晓明（P001） 闯入禁区：酸罐区围堰",
@@ -104,6 +106,7 @@ ZH = {
     "sos": "吴晓明（P001） 在 酸罐区 按下紧急求救按钮",
     "speeding": "吴晓明（P001） 在 酸罐区 车速 32.5 km/h，限速 20 km/h",
     "off_route": "吴晓明（P001） 偏离道路 21 m",
+    "hazard_intrusion": "吴晓明（P001） 未经授权进入重大危险源：HS-X",
 }
 
 

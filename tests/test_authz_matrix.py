@@ -318,7 +318,26 @@ def test_roles_match_the_requirements() -> None:
     for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
         assert sees(role, "/safety"), role
     assert not sees(Role.ON_CALL, "/safety")
+    # hidden dangers (H3, issue 15 item 2): reported from the control room or an on-call phone; moved through their
+    # workflow (assess, assign, plan, rectify, verify) by dispatchers and administrators; executives read the register
+    for role in (Role.DISPATCHER, Role.ON_CALL, Role.ADMIN):
+        assert sees(role, "/safety/report") and p[role].can(policy.Perm.HD_REPORT), role
+    assert not sees(Role.EXECUTIVE, "/safety/report") and not p[Role.EXECUTIVE].can(policy.Perm.HD_MANAGE)
+    assert not p[Role.ON_CALL].can(policy.Perm.HD_MANAGE) and p[Role.DISPATCHER].can(policy.Perm.HD_MANAGE)
+    assert policy.ACTION_OUTPUTS["safety-hd-msg"] == policy.Perm.HD_MANAGE
+    assert policy.ACTION_OUTPUTS["hd-report-msg"] == policy.Perm.HD_REPORT
+    photo = policy.ROUTES["/safety/hidden-danger/<int:danger_id>/photo"]
+    assert allowed(p[Role.EXECUTIVE], photo) and not allowed(p[Role.ON_CALL], photo)
     assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])
+    # emergency mode (H5, issue 16): executives see it (counts and dots, no names), dispatchers and administrators
+    # act on it (declare, checklist, danger area, end: the muster permission); every logged-in screen may ask
+    # whether one runs, to switch to it; nobody without a session
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/emergency"), role
+    assert not sees(Role.ON_CALL, "/emergency")
+    assert policy.ACTION_OUTPUTS["emergency-msg"] == policy.Perm.MUSTER
+    assert [r for r in Role if p[r].can(policy.Perm.MUSTER)] == [Role.DISPATCHER, Role.ADMIN]
+    assert policy.ROUTES["/api/emergency"] == Access.AUTHENTICATED
     exe = p[Role.EXECUTIVE]
     assert not exe.can(policy.Perm.NAMES) and not exe.can(policy.Perm.VIDEO) and not exe.can(policy.Perm.MUSTER)
     assert not exe.can(policy.Perm.ACK) and not exe.can(policy.Perm.SHELVE)

@@ -109,6 +109,10 @@ def check_video(f: Figures) -> None:
     assert f["relay_fps"] > 0 and f["relay_worst_fps_by_viewers"]["1"] > 0, f["relay_worst_fps_by_viewers"]
     for key in ("precision", "recall"):  # None when the few seconds held nothing to find
         assert f[key] is None or 0 <= f[key] <= 1
+    model = f["model"]  # the trained person detector: its speed, and real footage when installed
+    assert model["ssd_ms_p50"] > 0 and model["capacity_fps"] > 0
+    if "real_counted" in model:
+        assert model["real_recall"] >= 0.8 and model["real_empty_people"] == 0
 
 
 def check_production(f: Figures) -> None:
@@ -136,6 +140,12 @@ def check_energy(f: Figures) -> None:
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
 
 
+def check_evacuation(f: Figures) -> None:
+    assert f["people"] == 200 and f["graph_nodes"] > 100
+    _positive(f, "routes_ms", "grown_ms", "graph_ms", "routed", "blocked_edges")
+    assert f["routed"] + f["in_danger"] + f["no_route"] == f["people"]
+    assert f["blocked_edges_grown"] > f["blocked_edges"] and f["in_danger_grown"] >= f["in_danger"]
+    assert f["routes_crossing_danger"] == 0
 def check_reports(f: Figures) -> None:
     _positive(f, "shift_s", "month_s", "shift_content_s", "month_content_s", "month_pages")
     assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
@@ -143,6 +153,7 @@ def check_reports(f: Figures) -> None:
 
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,

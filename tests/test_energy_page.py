@@ -11,7 +11,6 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,12 @@ import pytest
 import yaml
 
 from i18n import t
+from plant.loader import load_plant
 from plant.schema import Plant
 from settings import Settings
 from simulator.backfill import backfill
-from tests.energyutil import energy_plant_data
+from tests.energyutil import MINI, energy_plant_data
+from tests.fakeclock import plant_ms
 from tests.webutil import (
     ARTIFACTS,
     WAIT_MS,
@@ -37,7 +38,7 @@ from tests.webutil import (
 )
 
 DAY = 86_400_000
-T0 = int(datetime(2026, 3, 1, 16, 0, tzinfo=UTC).timestamp() * 1000)  # local midnight (Asia/Shanghai)
+T0 = plant_ms(load_plant(MINI), 2026, 3, 2)  # 2 Mar 00:00 in the plant file's zone (the sweep may replace it)
 NOW = T0 + 3 * DAY - 2 * 3_600_000  # 22:00 on the third day
 HOSTILE = "<script>alert(1)</script>=cmd"
 

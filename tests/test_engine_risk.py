@@ -67,6 +67,16 @@ def test_equipment_fault_and_over_staffing_raise_one_level_each_not_cumulatively
         assert not at_max.raised
 
 
+def test_an_open_major_hidden_danger_raises_its_zone_to_at_least_orange() -> None:
+    # issue 15 item 2: an open major hidden danger raises its zone's dynamic risk to at least orange
+    for zone in PLANT.zones:
+        r = zone_risks(PLANT, {}, {}, {}, None, {zone.id: 2})[zone.id]
+        want = max(zone.lec.level.rank, RiskLevel.ORANGE.rank)
+        assert r.level.rank == want and r.reasons[-1].as_dict() == {"code": "hidden_danger_major", "count": 2}
+    quiet = zone_risks(PLANT, {}, {}, {}, None, {"no-such-zone": 1})
+    assert all(not r.raised for r in quiet.values())
+
+
 def test_red_stays_red() -> None:
     assert RiskLevel.from_rank(RiskLevel.RED.rank + 1) == RiskLevel.RED
 

@@ -10,7 +10,6 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,12 @@ import pytest
 import yaml
 
 from i18n import t
+from plant.loader import load_plant
 from plant.schema import Plant
 from settings import Settings
 from simulator.backfill import backfill
-from tests.emissionsutil import stack_plant_data
+from tests.emissionsutil import MINI, stack_plant_data
+from tests.fakeclock import plant_ms
 from tests.webutil import (
     ARTIFACTS,
     WAIT_MS,
@@ -36,7 +37,7 @@ from tests.webutil import (
 )
 
 DAY = 86_400_000
-T0 = int(datetime(2026, 3, 1, 16, 0, tzinfo=UTC).timestamp() * 1000)  # 2 Mar 00:00 in the plant (Asia/Shanghai)
+T0 = plant_ms(load_plant(MINI), 2026, 3, 2)  # 2 Mar 00:00 in the plant file's zone (the sweep may replace it)
 NOW = T0 + 2 * DAY - 2 * 3_600_000  # 3 Mar 22:00; the backfill starts 1 Mar 22:00
 # The SO2 exceedance runs 2 h after the start for 100 min: 2 and 3 Mar 00:00-01:40 (hours 00:00 and 01:00
 # over 400); the NOx analyser maintenance 10 h after the start for 30 min: 2 and 3 Mar 08:00-08:30.

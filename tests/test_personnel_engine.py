@@ -642,7 +642,7 @@ def test_config_is_checked() -> None:
         RuleConfig(on_delay_s={"<script>": 1.0})
     with pytest.raises(ValueError, match="finite"):
         RuleConfig(clear_delay_s={SOS: math.inf})
-    assert set(SEVERITY) == set(RULES) and len(RULES) == 11
+    assert set(SEVERITY) == set(RULES) and len(RULES) == 12
 
 
 def test_violation_data_has_the_event_fields() -> None:

@@ -109,6 +109,11 @@ def test_demo_incidents(demo: Plant) -> None:
             assert inc.duration_s >= (5400 if inc.kind == IncidentKind.EMISSION_EXCEEDANCE else 900)
             assert inc.first_after_s <= 2 * 3600
             continue
+        if inc.kind == IncidentKind.EVACUATION:  # a site-wide evacuation: twice a day, 15 min, proposes a plan
+            assert tags[inc.tag].kind == TagKind.GAS and inc.every_s == 43200 and inc.duration_s == 900
+            assert inc.first_after_s <= 2 * 3600
+            assert any(inc.tag in p.triggers for p in demo.emergency.plans)
+            continue
         if inc.kind == IncidentKind.ASSAY_SHIFT:  # lab results come three times a day: a run of a day or more
             assert tags[inc.tag].kind == TagKind.ASSAY and inc.every_s is not None and inc.duration_s >= 86400
             continue

@@ -19,7 +19,19 @@ from settings import Settings
 from store.db import make_engine, session_scope
 from store.samples import write_samples
 from store.tags import tag_ids
-from tests.webutil import ARTIFACTS, WAIT_MS, browser, logged_in_client, router_body, seed_store, serve_app, watch_page
+from tests.webutil import (
+    ARTIFACTS,
+    WAIT_MS,
+    alarm_row,
+    browser,
+    callback_body,
+    callback_key,
+    logged_in_client,
+    router_body,
+    seed_store,
+    serve_app,
+    watch_page,
+)
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +43,39 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
         ids = tag_ids(s)
         now = int(time.time() * 1000)
         write_samples(s, [SampleIn(ids["AP-TK6.LEVEL"], now, 12.2), SampleIn(ids["HZ-BLD.ROOM_TEMP"], now, 24.0)])
+        leads = [{"role": "main", "user": "liu.yang"}]
+        s.add(
+            alarm_row(
+                "AP-TK6.LEVEL:HZH",
+                now,
+                source_type="hazard",
+                source="HS-ACID-TANKS",
+                zone="acid-tank-farm",
+                area="acid-plant",
+                value=12.2,
+                limit=12.0,
+                data={"hazard_source": "HS-ACID-TANKS", "tag": "AP-TK6.LEVEL", "responsible": leads},
+            )
+        )
+        s.add(
+            alarm_row(
+                "violation:9",
+                now,
+                source_type="personnel",
+                condition="hazard_intrusion",
+                source="P0039",
+                badge="P0039",
+                zone="hazchem-store",
+                area="acid-plant",
+                data={
+                    "event_id": 9,
+                    "rule": "hazard_intrusion",
+                    "hazard_source": "HS-HAZCHEM",
+                    "responsible": leads,
+                    "facts": {"hazard_source": "HS-HAZCHEM"},
+                },
+            )
+        )
     engine.dispose()
     yield settings
 
@@ -68,6 +113,29 @@ def test_dispatchers_see_lead_names_and_chinese_reads_chinese(settings: Settings
     assert all(name in body for name in _lead_names()) and "liu.yang" in body
     zh = _body(settings, "dispatcher", "zh")
     assert "硫酸罐区（储存单元）" in zh and "三级" in zh and "超过阈值" in zh
+
+
+def test_each_source_lists_its_alarms_links_the_map_and_refreshes(settings: Settings) -> None:
+    from webapp.app import create_app
+
+    body = _body(settings, "executive")
+    # the oleum tank's level over its hazard threshold, and an intrusion into the hazchem store's fence
+    assert "Oleum tank" in body or "AP-TK6" in body
+    assert "entered major hazard source Hazardous-chemicals store (storage unit) without authorization" in body
+    assert "Badge P0039" in body  # executives read the badge, not the name
+    assert "/scene?at=1225,130" in body and t("safety.on_map", "en") in body  # the acid tank farm's fence centre
+    zh = _body(settings, "dispatcher", "zh")
+    assert "未经授权进入重大危险源：危险化学品库（储存单元）" in zh and "在三维地图上查看" in zh
+    app = create_app(settings)
+    client = logged_in_client(app, settings, "executive")
+    assert client.post("/_dash-update-component", json=router_body("/safety")).status_code == 200
+    key = callback_key(app, "safety-hz-cards.children")
+    tick = [{"id": "shell-tick", "property": "n_intervals", "value": 3}]
+    resp = client.post("/_dash-update-component", json=callback_body(key, tick, [], ["shell-tick.n_intervals"]))
+    assert resp.status_code == 200 and "HS-HAZCHEM" in resp.get_data(as_text=True)
+    tick[0]["value"] = 4  # between refreshes: nothing
+    resp = client.post("/_dash-update-component", json=callback_body(key, tick, [], ["shell-tick.n_intervals"]))
+    assert resp.status_code == 204
 
 
 @pytest.mark.slow

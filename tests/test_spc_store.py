@@ -70,7 +70,11 @@ def test_lab_csv_all_or_nothing(db: Engine, plant: Plant) -> None:
     )
     with pytest.raises(LabImportError) as err, session_scope(db) as s:
         import_lab_csv(s, plant, ids, bad, "lab.csv")
-    assert [e.split(":")[0] for e in err.value.errors] == [f"lab.csv line {n}" for n in (3, 4, 5, 6, 7, 8)]
+    assert [e.split(":")[0].split(",")[0] for e in err.value.errors] == [
+        f"lab.csv line {n}" for n in (3, 4, 5, 6, 7, 8)
+    ]
+    cells = [e.split(":")[0].split(", cell ")[-1] for e in err.value.errors]
+    assert cells == ["C3", "B4", "A5", "C6", "lab.csv line 7", "B8"]  # the cell at fault (a repeat: its line)
     assert "'abc' is not a number" in err.value.errors[0]
     assert "not an assay tag" in err.value.errors[1] and "not a finite number" in err.value.errors[3]
     with session_scope(db) as s:

@@ -70,6 +70,7 @@ VIOLATIONS: dict[str, tuple[str | None, str, dict[str, Any]]] = {
     "sos": ("P005", "converter-aisle", {"value": 1.0}),
     "speeding": ("V01", "tank-farm", {"value": 38.2, "limit": 20.0}),
     "off_route": ("V01", "office", {"value": 22.5}),
+    "hazard_intrusion": ("P001", "tank-farm", {"region": "HS-X", "hazard_source": "HS-X", "responsible": []}),
 }
 
 

@@ -217,8 +217,17 @@ def router_body(path: str, search: str = "") -> dict[str, Any]:
     }
 
 
+def set_up(app: Any) -> None:
+    """Let Dash set ``app`` up, as its first request does: only then does the app hold the callbacks the page
+    modules declare with ``dash.callback`` (Dash keeps them in a global map until an app's first request moves
+    them into that app's ``callback_map``). A test that reads the map before its app served anything would see
+    only the shell's callbacks, or pass only when an earlier test happened to send a request first."""
+    app.server.test_client().get("/_dash-dependencies")  # Dash's set-up runs before the login check
+
+
 def callback_key(app: Any, *parts: str) -> str:
     """The one key of ``webapp.app``'s callback map that contains every one of ``parts``."""
+    set_up(app)
     found = [k for k in app.callback_map if all(p in k for p in parts)]
     assert len(found) == 1, (parts, found)
     return found[0]

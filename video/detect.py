@@ -9,12 +9,18 @@ frames with a detection of at least ``min_confidence`` and not within ``cooldown
 previous start; an ``end`` trigger once it has not been seen for ``end_after_s`` (short gaps, a flame
 flickering out for a frame, do not end it).
 
-The detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
+People (intrusion, hard hats, counting) are found by the trained SSD-MobileNet COCO detector
+(:mod:`video.models`) on real cameras; the colour rules below remain for the demo's rendered cameras,
+whose cartoon people a trained detector does not see (``analytics.people``; README, "models used").
+With the model, a person is its box: the foot point is the box's bottom centre, the head is the top
+sixth of the box (the hard-hat check reads the colour there), and vehicles are counted.
+
+The other detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
 components), nothing downloaded and no trained model. They were tuned on the simulator's rendered demo
 cameras (``simulator.cameras``, ``simulator.video_scenes``) and measured there (``python -m bench
 video``); on a real camera each would need what the notes below say.
 
-- **People** (for intrusion and hard hats): blobs of high-visibility orange shaped like an upright body
+- **People by colour** (the demo's rendered cameras): blobs of high-visibility orange shaped like an upright body
   (second moments: axis within ~35 degrees of vertical, 1.8-4.6 times longer than wide, filled like an
   ellipse) with a head at the top of that axis (skin or hard-hat colours). Every demo person wears hi-vis,
   as smelter rules require; two people overlapping make one blob and are missed, and an orange vehicle is
@@ -38,6 +44,7 @@ video``); on a real camera each would need what the notes below say.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
@@ -46,11 +53,16 @@ import numpy as np
 
 from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
+from video.track import IouTracker
 from video.types import Analysis, Box, Detection, Trigger
+
+logger = logging.getLogger(__name__)
 
 WORK_WIDTH = 640  # the detectors look at a copy this wide (people's heads: at full resolution)
 MIN_PERSON_PX = 28  # at 720 lines
 MIN_HEAD_PX = 64  # at 720 lines
+PERSON_SCORE = 0.5  # the SSD's score from which a box is a person
+VEHICLE_SCORE = 0.5
 KEYFRAME_S = 3.0
 
 
@@ -78,6 +90,7 @@ class DetectParams:
     motion: MotionParams = field(default_factory=MotionParams)
     min_person_px: int = MIN_PERSON_PX  # at 720 lines, scaled to the frame
     min_head_px: int = MIN_HEAD_PX
+    person_score: float = PERSON_SCORE
 
 
 @dataclass(slots=True)
@@ -87,6 +100,8 @@ class Person:
     tall: float  # frame pixels
     face: float  # skin share of the lower head
     hat: float  # hard-hat colour share of the top of the head
+    score: float = 1.0  # the detector's confidence (1.0: the colour rules)
+    track: int | None = None  # the person's track id (the model's people, video.track)
 
 
 class _Work:
@@ -103,6 +118,7 @@ class _Work:
         self.scale = w / ww  # frame pixels per work pixel
         self.top = max(2, round(wh / 18) + 2)  # below the name/clock banner
         self._persons: list[Person] | None = None
+        self.vehicles: list[Box] = []
 
     def to_frame(self, x: int, y: int, bw: int, bh: int) -> Box:
         s = self.scale
@@ -170,27 +186,63 @@ def find_people(work: _Work) -> list[Person]:
     return out
 
 
-def detect_intrusion(work: _Work, polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
+def head_colours(frame: np.ndarray, box: Box) -> tuple[float, float]:
+    """(face, hat): the skin share of the lower head and the saturated-colour share of the top of the head,
+    the head being the top sixth of a standing person's box, its middle half in width."""
+    x, y, w, h = box
+    fh, fw = frame.shape[:2]
+    hh = max(2, round(h / 6))
+    x0, x1 = max(0, round(x + w / 4)), min(fw, round(x + 3 * w / 4))
+    y0, y1 = max(0, y), min(fh, y + hh)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0, 0.0
+    head = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    mid = head.shape[0] // 2
+    skin = _in_range(head[mid:], (0, 0, 150), (179, 100, 255))
+    colour = _in_range(head[: max(1, round(mid * 0.8))], (0, 100, 140), (179, 255, 255))
+    return float(np.count_nonzero(skin)) / max(1, skin.size), float(np.count_nonzero(colour)) / max(1, colour.size)
+
+
+def find_people_model(work: _Work, min_score: float) -> list[Person]:
+    """People (and vehicles, kept on the work) by the trained SSD (:mod:`video.models`)."""
+    if work._persons is not None:
+        return work._persons
+    from video.models import shared_ssd
+
+    out: list[Person] = []
+    for f in shared_ssd().detect(work.frame):
+        if f.vehicle and f.score >= VEHICLE_SCORE:
+            work.vehicles.append(f.box)
+        if not f.person or f.score < min_score:
+            continue
+        x, y, w, h = f.box
+        face, hat = head_colours(work.frame, f.box)
+        out.append(Person(f.box, (x + w / 2, float(y + h)), float(h), face, hat, f.score))
+    work._persons = out
+    return out
+
+
+def detect_intrusion(people: list[Person], polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
     out = []
-    for p in find_people(work):
+    for p in people:
         if p.tall < min_person_px:
             continue
         depth = max((cv2.pointPolygonTest(poly, p.foot, True) for poly in polygons), default=-1.0)
         if depth <= 0:
             continue
-        conf = 0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall))
-        out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box))
+        conf = p.score * (0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall)))
+        out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box, p.track))
     return out
 
 
-def detect_no_hardhat(work: _Work, min_head_px: float) -> list[Detection]:
+def detect_no_hardhat(people: list[Person], min_head_px: float) -> list[Detection]:
     out = []
-    for p in find_people(work):
+    for p in people:
         if p.tall < min_head_px or p.face < 0.15:
             continue
         if p.hat >= 0.06:
             continue
-        conf = 0.5 + 0.5 * (1.0 - p.hat / 0.06) * min(1.0, p.face / 0.3)
+        conf = min(p.score, 0.5 + 0.5 * (1.0 - p.hat / 0.06) * min(1.0, p.face / 0.3))
         out.append(Detection(VideoClass.NO_HARDHAT, round(conf, 3), p.box))
     return out
 
@@ -289,6 +341,15 @@ def detect_spill(work: _Work) -> list[Detection]:
     return out
 
 
+def people_by(camera: Camera) -> str:
+    """How a camera's people are found: "model" (the trained SSD) or "hi-vis" (the colour rules)."""
+    assert camera.analytics is not None
+    how = camera.analytics.people
+    if how == "auto":
+        return "model" if camera.source is not None else "hi-vis"
+    return how
+
+
 @dataclass(slots=True)
 class _ClassState:
     streak: int = 0
@@ -310,11 +371,30 @@ class Analyzer:
         self.interval_ms = round(1000 / camera.analytics.fps)
         self.motion = MotionDetector(self.params.motion)
         self._flame = FlameDetector()
-        self._state = {c: _ClassState() for c in self.classes}
+        # Debounce state per class, and for intrusion by the model per (class, person track): an event is
+        # one person's stay (video.track).
+        self._state: dict[tuple[VideoClass, int | None], _ClassState] = {(c, None): _ClassState() for c in self.classes}
+        self.people_by = people_by(camera)
+        self.warning: str | None = None  # why the camera runs on a fallback (shown as a health warning)
+        if self.people_by == "model":
+            from video.models import ModelMissingError, shared_ssd
+
+            try:
+                shared_ssd()
+            except ModelMissingError as e:
+                self.people_by = "hi-vis"
+                self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
+                logger.warning("%s", self.warning)
+        self.tracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
+        self.tracked: set[VideoClass] = set()
+        if self.people_by == "model" and VideoClass.INTRUSION in self.classes:
+            self.tracked.add(VideoClass.INTRUSION)
+            del self._state[(VideoClass.INTRUSION, None)]
         self._last_run_ms: int | None = None
         self._next_due: int | None = None
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
+        self.counts: tuple[int, int] = (0, 0)  # people, vehicles in the last analysed frame
 
     def due(self, ts_ms: int) -> bool:
         """Whether a frame at ``ts_ms`` should be analysed: on average the camera's analytics fps, whatever
@@ -323,7 +403,7 @@ class Analyzer:
 
     def active(self) -> set[VideoClass]:
         """The classes currently started and not ended."""
-        return {c for c, s in self._state.items() if s.active}
+        return {c for (c, _), s in self._state.items() if s.active}
 
     def polygons(self, size: tuple[int, int]) -> list[np.ndarray]:
         """The restricted polygons in pixels of a ``size`` (width, height) frame."""
@@ -335,16 +415,31 @@ class Analyzer:
             self._polys[size] = got
         return got
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Run every detector of the camera on one frame (no gating, no debouncing)."""
-        work = _Work(frame)
+    def people(self, work: _Work) -> list[Person]:
+        """The people of a frame, by the camera's person finder (the model or the colour rules)."""
+        if self.people_by == "model":
+            return find_people_model(work, self.params.person_score)
+        return find_people(work)
+
+    def detect(self, frame: np.ndarray, ts_ms: int | None = None) -> list[Detection]:
+        """Run every detector of the camera on one frame (no gating, no debouncing); with ``ts_ms`` the
+        model's people are also tracked (their detections carry the track id)."""
+        return self._detect(_Work(frame), ts_ms)
+
+    def _detect(self, work: _Work, ts_ms: int | None = None) -> list[Detection]:
         scale = work.size[1] / 720
         out: list[Detection] = []
+        needs_people = VideoClass.INTRUSION in self.classes or VideoClass.NO_HARDHAT in self.classes
+        people = self.people(work) if needs_people or self.people_by == "model" else []
+        if self.tracked and ts_ms is not None:
+            for p, tid in zip(people, self.tracker.update([p.box for p in people], ts_ms), strict=True):
+                p.track = tid
+        self.counts = (len(people), len(work.vehicles))
         for cls in self.classes:
             if cls == VideoClass.INTRUSION:
-                out += detect_intrusion(work, self.polygons(work.size), self.params.min_person_px * scale)
+                out += detect_intrusion(people, self.polygons(work.size), self.params.min_person_px * scale)
             elif cls == VideoClass.NO_HARDHAT:
-                out += detect_no_hardhat(work, self.params.min_head_px * scale)
+                out += detect_no_hardhat(people, self.params.min_head_px * scale)
             elif cls == VideoClass.FLAME:
                 out += self._flame(work)
             elif cls == VideoClass.SMOKE:
@@ -362,22 +457,27 @@ class Analyzer:
         motion: Motion = self.motion.update(frame_bgr)
         keyframe = self._last_run_ms is None or ts_ms - self._last_run_ms >= self.params.keyframe_s * 1000
         if not (motion.moved or keyframe):
-            return Analysis(ts_ms, False, False, list(self._detections), [])
+            return Analysis(ts_ms, False, False, list(self._detections), [], *self.counts)
         self._last_run_ms = ts_ms
-        detections = self.detect(frame_bgr)
+        detections = self.detect(frame_bgr, ts_ms)
         self._detections = detections
-        return Analysis(ts_ms, motion.moved, True, list(detections), self._debounce(detections, ts_ms))
+        triggers = self._debounce(detections, ts_ms)
+        return Analysis(ts_ms, motion.moved, True, list(detections), triggers, *self.counts)
 
     def _debounce(self, detections: list[Detection], ts_ms: int) -> list[Trigger]:
         triggers: list[Trigger] = []
-        best: dict[VideoClass, Detection] = {}
+        best: dict[tuple[VideoClass, int | None], Detection] = {}
         for d in detections:
             cp = self.params.classes.get(d.cls, ClassParams())
-            if d.confidence >= cp.min_confidence and (d.cls not in best or d.confidence > best[d.cls].confidence):
-                best[d.cls] = d
-        for cls, st in self._state.items():
+            key = (d.cls, d.track if d.cls in self.tracked else None)
+            if d.confidence >= cp.min_confidence and (key not in best or d.confidence > best[key].confidence):
+                best[key] = d
+                if key not in self._state and d.cls in self.classes:
+                    self._state[key] = _ClassState()
+        for key, st in list(self._state.items()):
+            cls, track = key
             cp = self.params.classes.get(cls, ClassParams())
-            d = best.get(cls)
+            d = best.get(key)
             if d is not None:
                 st.streak += 1
                 st.last_seen_ms = ts_ms
@@ -386,11 +486,13 @@ class Analyzer:
                 if not st.active and st.streak >= cp.min_frames and cooled:
                     st.active = True
                     st.last_start_ms = ts_ms
-                    triggers.append(Trigger("start", cls, ts_ms, d))
+                    triggers.append(Trigger("start", cls, ts_ms, d, track))
             else:
                 st.streak = 0
                 seen = st.last_seen_ms if st.last_seen_ms is not None else -math.inf
                 if st.active and ts_ms - seen >= cp.end_after_s * 1000:
                     st.active = False
-                    triggers.append(Trigger("end", cls, ts_ms, st.last))
+                    triggers.append(Trigger("end", cls, ts_ms, st.last, track, st.last_seen_ms))
+                if track is not None and not st.active and ts_ms - seen >= max(cp.cooldown_s, cp.end_after_s) * 1000:
+                    del self._state[key]  # a person gone for good
         return triggers

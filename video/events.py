@@ -44,7 +44,7 @@ NO_MEDIA: dict[str, bool] = {"snapshot": False, "thumb": False, "clip": False}
 def event_data(camera: Camera, trigger: Trigger, frame_size: tuple[int, int]) -> dict[str, Any]:
     """The ``data`` of a new video event (contract in :mod:`video.types`)."""
     det = trigger.detection
-    return {
+    out: dict[str, Any] = {
         "camera": camera.id,
         "class": trigger.cls.value,
         "confidence": round(float(det.confidence), 3) if det is not None else None,
@@ -53,6 +53,9 @@ def event_data(camera: Camera, trigger: Trigger, frame_size: tuple[int, int]) ->
         "media": dict(NO_MEDIA),
         "seen_ms": int(trigger.ts_ms),
     }
+    if trigger.track is not None:
+        out["track"] = int(trigger.track)  # one person's stay (its dwell is the event's duration)
+    return out
 
 
 class VideoEvents:

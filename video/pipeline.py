@@ -64,6 +64,8 @@ class PipelineStats:
     ring_bytes: int = 0
     open_events: int = 0
     last_analysis_ms: int | None = None
+    people: int = 0  # people in view at the last analysed frame (counting)
+    vehicles: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +101,8 @@ class CameraPipeline:
         self.capture = Capture(camera.id, source, **(capture_kwargs or {}))
         self.media = EventMedia(writer, pre_s=pre_s, post_s=post_s, fps=clip_fps, width=clip_width)
         self.analyzer: Analyzer = analyzer_factory(camera)
-        self.open: dict[VideoClass, int] = {}  # class -> id of its open event
+        # (class, person track or None) -> id of its open event
+        self.open: dict[tuple[VideoClass, int | None], int] = {}
         self._seen_written: dict[int, int] = {}  # event id -> seen_ms last written
         self._last_frame_ms: int | None = None
         self._stats = PipelineStats(camera.id)
@@ -178,19 +181,23 @@ class CameraPipeline:
         self._stats.analysed += 1
         self._stats.ran += int(analysis.ran)
         self._stats.last_analysis_ms = ts_ms
+        self._stats.people, self._stats.vehicles = analysis.people, analysis.vehicles
         for trigger in analysis.triggers:
             if trigger.kind == "start":
                 self._start_event(trigger, frame)
             elif trigger.kind == "end":
-                self._end_event(trigger.cls, trigger.ts_ms)
+                # A tracked person's stay ends when the person was last seen; a class when it is over.
+                end = trigger.seen_ms if trigger.track is not None and trigger.seen_ms is not None else trigger.ts_ms
+                self._end_event((trigger.cls, trigger.track), end)
         if self.open:
             self._refresh_seen(analysis, ts_ms)
         if self.on_analysis is not None:
             self.on_analysis(analysis)
 
     def _start_event(self, trigger: Trigger, frame: np.ndarray) -> None:
-        if trigger.cls in self.open:  # a start without an end (should not happen): the old one ends here
-            self._end_event(trigger.cls, trigger.ts_ms)
+        key = (trigger.cls, trigger.track)
+        if key in self.open:  # a start without an end (should not happen): the old one ends here
+            self._end_event(key, trigger.ts_ms)
         if self.events is None:
             return
         try:
@@ -199,13 +206,13 @@ class CameraPipeline:
             self._stats.errors += 1
             self._log_error("camera %s: the %s event could not be written", self.camera.id, trigger.cls.value)
             return
-        self.open[trigger.cls] = event_id
+        self.open[key] = event_id
         self._seen_written[event_id] = trigger.ts_ms
         self._stats.opened += 1
         self.media.start(event_id, frame, trigger.detection, trigger.ts_ms)
 
-    def _end_event(self, cls: VideoClass, ts_ms: int) -> None:
-        event_id = self.open.pop(cls, None)
+    def _end_event(self, key: tuple[VideoClass, int | None], ts_ms: int) -> None:
+        event_id = self.open.pop(key, None)
         if event_id is None or self.events is None:
             return
         self._seen_written.pop(event_id, None)
@@ -220,15 +227,15 @@ class CameraPipeline:
         if not self.open:
             return
         end = ts_ms if ts_ms is not None else clock_now_ms()
-        for cls in list(self.open):
-            self._end_event(cls, end)
+        for key in list(self.open):
+            self._end_event(key, end)
 
     def _refresh_seen(self, analysis: Analysis, ts_ms: int) -> None:
         if self.events is None:
             return
-        seen = {d.cls for d in analysis.detections}
-        for cls, event_id in self.open.items():
-            if cls in seen and ts_ms - self._seen_written.get(event_id, 0) >= SEEN_EVERY_MS:
+        seen = {(d.cls, d.track) for d in analysis.detections}
+        for key, event_id in self.open.items():
+            if key in seen and ts_ms - self._seen_written.get(event_id, 0) >= SEEN_EVERY_MS:
                 self._seen_written[event_id] = ts_ms
                 try:
                     self.events.seen(event_id, ts_ms)

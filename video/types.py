@@ -7,7 +7,8 @@
 
 The event rows written for detections (kind ``video``) carry in ``data``: ``camera``, ``class``,
 ``confidence``, ``box`` ([x, y, w, h] in frame pixels), ``frame`` ([width, height]) and ``media``
-(``{"snapshot": bool, "thumb": bool, "clip": bool}``, what exists under ``var/media``). The alarm
+(``{"snapshot": bool, "thumb": bool, "clip": bool}``, what exists under ``var/media``), and for a
+tracked person's stay ``track`` (the person's track id on that camera; the event's duration is the dwell). The alarm
 service turns each into the alarm ``video:<event id>`` (source type ``video``).
 """
 
@@ -35,6 +36,7 @@ class Detection:
     cls: VideoClass
     confidence: float  # 0..1
     box: Box
+    track: int | None = None  # the person's track id, when people are tracked (video.track)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,8 @@ class Trigger:
     cls: VideoClass
     ts_ms: int  # the frame's time (capture wall clock, epoch milliseconds)
     detection: Detection | None = None  # the confirming detection (start), the last one seen (end)
+    track: int | None = None  # one person's stay (tracked classes); None: the class as a whole
+    seen_ms: int | None = None  # end: when it was last seen (the event's end)
 
 
 @dataclass(slots=True)
@@ -52,3 +56,5 @@ class Analysis:
     ran: bool  # the detectors ran on this frame (False: gated, the previous detections stand)
     detections: list[Detection] = field(default_factory=list)
     triggers: list[Trigger] = field(default_factory=list)
+    people: int = 0  # people in view at the last analysed frame (counting)
+    vehicles: int = 0  # vehicles in view (found by the trained detector only)

@@ -22,16 +22,32 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from auth.auditlog import DOWNTIME_REASON, PLAN_IMPORTED, SPC_EXCLUDED, SPC_INCLUDED
+from auth.auditlog import (
+    DOWNTIME_REASON,
+    EMERGENCY_ACTION,
+    EMERGENCY_DECLARED,
+    EMERGENCY_DISMISSED,
+    EMERGENCY_ENDED,
+    EMERGENCY_GROWN,
+    HIDDEN_DANGER_MOVED,
+    HIDDEN_DANGER_REPORTED,
+    LAB_IMPORTED,
+    PLAN_IMPORTED,
+    SPC_EXCLUDED,
+    SPC_INCLUDED,
+)
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
 from plant.schema import Plant
+from store import emergency as em
 from store.alarms import submit_command
 from store.db import session_scope
 from store.equipment import assign_reason
+from store.hidden_dangers import act, report
 from store.models import PlanVersion
 from store.plan import import_plan
-from store.spc import exclude, include
+from store.spc import LabImportError, exclude, import_lab_csv, include
+from store.tags import tag_ids
 from webapp import context as web
 from webapp.audit import audit
 from webapp.gate import client_address, current_user
@@ -155,6 +171,19 @@ def import_plan_file(
     return version
 
 
+def import_lab_file(session: Session, op: Operator, data: bytes, name: str, *, plant: Plant) -> int:
+    """Import a lab CSV file as assay results (whole or not at all: ``store.spc.LabImportError``, a
+    ``ValueError``, names the line and cell at fault) and record it in the security audit log, in one
+    transaction. Returns the number of results."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LabImportError([f"{name}: not a UTF-8 text file"]) from exc
+    n = import_lab_csv(session, plant, tag_ids(session), text, name)
+    audit(LAB_IMPORTED, user=op.user, address=op.address, target=f"lab:{name}", detail=f"{n} results", session=session)
+    return n
+
+
 def spc_exclusion(
     session: Session, op: Operator, tag: str, ts: int, reason: str | None, *, now_ms: int, plant: Plant
 ) -> bool:
@@ -175,6 +204,108 @@ def spc_exclusion(
             kind, user=op.user, address=op.address, target=f"spc:{tag}:{int(ts)}", detail=reason or "", session=session
         )
     return changed
+
+
+def hidden_danger_report(
+    session: Session,
+    op: Operator,
+    *,
+    title: str,
+    description: str,
+    zone: str | None,
+    x: float | None,
+    y: float | None,
+    source: str,
+    photo: bytes | None,
+    now_ms: int,
+    plant: Plant,
+) -> int:
+    """Report a hidden danger (``store.hidden_dangers.report`` checks it) and audit it, in one transaction; its id."""
+    row = report(
+        session,
+        title=title,
+        description=description,
+        zone=zone,
+        x=x,
+        y=y,
+        source=source,
+        actor=op.user,
+        now_ms=now_ms,
+        photo=photo,
+        zones=[z.id for z in plant.zones],
+    )
+    audit(
+        HIDDEN_DANGER_REPORTED,
+        user=op.user,
+        address=op.address,
+        target=f"hidden_danger:{row.id}",
+        detail=row.title,
+        data={"zone": zone, "source": source, "photo": row.has_photo},
+        session=session,
+    )
+    return row.id
+
+
+def hidden_danger_move(
+    session: Session, op: Operator, danger_id: int, action: str, *, now_ms: int, **given: Any
+) -> str:
+    """Move a hidden danger through its workflow (``engine.hidden_dangers`` refuses illegal moves with
+    ``IllegalMoveError``, a ``ValueError``) and audit it, in one transaction; the new state."""
+    row = act(session, danger_id, action, op.user, now_ms, **given)
+    detail = str(given.get("note") or "")
+    audit(
+        HIDDEN_DANGER_MOVED,
+        user=op.user,
+        address=op.address,
+        target=f"hidden_danger:{row.id}",
+        detail=f"{action} -> {row.state}" + (f": {detail}" if detail else ""),
+        data={"action": action, "state": row.state},
+        session=session,
+    )
+    return row.state
+
+
+def emergency_command(session: Session, op: Operator, plant: Plant, what: str, *, now_ms: int, **args: Any) -> str:
+    """One emergency action as ``op`` (checked for ``Perm.MUSTER`` by :func:`operator_session`), recorded in
+    the security audit log in the same transaction: ``declare`` (plan, zone, note), ``accept`` and ``dismiss``
+    (proposal), ``action`` (action, done), ``grow`` (radius_m), ``end``. Returns the audit target;
+    ``store.emergency.EmergencyError`` (a ``ValueError``) when the store refuses it."""
+    if what == "declare":
+        e = em.declare(
+            session,
+            plant,
+            op.user,
+            str(args["plan"]),
+            str(args["zone"]),
+            now_ms,
+            args.get("note"),
+            args.get("proposal"),
+        )
+        kind, detail = EMERGENCY_DECLARED, f"{e.plan} @ {e.zone}"
+    elif what == "accept":
+        proposal = em.get(session, int(args["proposal"]))
+        if proposal is None or proposal.state != em.PROPOSED:
+            raise em.EmergencyError("that proposal is no longer open")
+        e = em.declare(session, plant, op.user, proposal.plan, proposal.zone, now_ms, None, int(proposal.id))
+        kind, detail = EMERGENCY_DECLARED, f"{e.plan} @ {e.zone} (proposal)"
+    elif what == "dismiss":
+        em.dismiss(session, int(args["proposal"]), op.user, now_ms)
+        kind, detail = EMERGENCY_DISMISSED, None
+        e = em.get(session, int(args["proposal"]))  # type: ignore[assignment]  # just dismissed: it exists
+    elif what == "action":
+        e = em.set_action(session, plant, str(args["action"]), bool(args["done"]), op.user, now_ms)
+        kind, detail = EMERGENCY_ACTION, f"{args['action']}: {'done' if args['done'] else 'reopened'}"
+    elif what == "grow":
+        e = em.grow(session, float(args["radius_m"]), op.user, now_ms)
+        kind, detail = EMERGENCY_GROWN, f"{e.radius_m:g} m"
+    elif what == "end":
+        e = em.end(session, plant, op.user, now_ms)
+        kind, detail = EMERGENCY_ENDED, None
+    else:
+        raise ValueError(f"unknown emergency action {what[:32]!r}")
+    target = f"emergency:{e.id if e is not None else '?'}"
+    audit(kind, user=op.user, address=op.address, target=target, detail=detail, session=session)
+    return target
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

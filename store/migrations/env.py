@@ -10,6 +10,7 @@ from sqlalchemy.pool import NullPool
 
 from store.db import make_engine
 from store.models import Base
+from store.partitions import include_name
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                include_name=include_name,
             )
             with context.begin_transaction():
                 context.run_migrations()

@@ -8,6 +8,8 @@ from typing import Any
 
 from engine.hazards import Assessment, ReadingState, assess, readings
 from plant import Plant
+from plant.schema import HazardSource
+from store.alarm_views import AlarmFilter, AlarmView, open_alarms
 from store.db import session_scope
 from store.samples import latest_values
 from store.tags import tag_ids
@@ -29,3 +31,27 @@ def latest_readings(plant: Plant) -> dict[str, float | None]:
 def sources(plant: Plant, values: dict[str, Any]) -> list[tuple[Assessment, list[ReadingState]]]:
     """Every hazard source of the plant file with its assessment and its readings now."""
     return [(assess(hs), readings(hs, values)) for hs in plant.hazards.sources]
+
+
+def source_alarms(plant: Plant) -> dict[str, list[AlarmView]]:
+    """The annunciated alarms of each hazard source, most urgent first: its readings over their thresholds
+    (source type ``hazard``) and intrusions into its fence (personnel alarms naming it)."""
+    known = {hs.id for hs in plant.hazards.sources}
+    out: dict[str, list[AlarmView]] = {}
+    if not known:
+        return out
+    flt = AlarmFilter(source_types=("hazard", "personnel"))
+    with session_scope(web.engine()) as session:
+        views = open_alarms(session, web.now_ms(), flt, limit=500)
+    for a in views:
+        source = a.source if a.source_type == "hazard" else (a.data or {}).get("hazard_source")
+        if isinstance(source, str) and source in known:
+            out.setdefault(source, []).append(a)
+    return out
+
+
+def fence_centre(hs: HazardSource) -> tuple[float, float]:
+    """The middle of a hazard source's fence (its vertices' mean), where the map opens on it."""
+    xs = [p[0] for p in hs.fence]
+    ys = [p[1] for p in hs.fence]
+    return sum(xs) / len(xs), sum(ys) / len(ys)

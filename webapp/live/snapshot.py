@@ -20,6 +20,7 @@ from i18n import t
 from plant.schema import EquipmentState, Plant, TagKind
 from store.db import session_scope
 from store.health import read_health
+from store.hidden_dangers import open_major_zones
 from store.positions import current_positions
 from store.samples import latest_values
 from store.tags import tag_ids
@@ -63,6 +64,7 @@ def snapshot() -> dict[str, Any]:
         wanted = {t.id: ids[t.id] for t in plant.tags if t.kind in _LIVE_KINDS and t.id in ids}
         latest_by_id = latest_values(session, list(wanted.values()))
         positions = current_positions(session, since=now - POSITION_MAX_AGE_MS)
+        majors = open_major_zones(session)
     by_id = {v: k for k, v in wanted.items()}
     latest = {by_id[i]: (s.ts, s.value, s.quality) for i, s in latest_by_id.items() if i in by_id}
     violations = limit_violations(plant.tags, latest)
@@ -73,7 +75,7 @@ def snapshot() -> dict[str, Any]:
         if b["zone"] is not None and b["kind"] == "person":
             headcount[b["zone"]] = headcount.get(b["zone"], 0) + 1
     found = current_shift(plant, now)
-    risks = zone_risks(plant, latest, states, headcount, found[0].id if found else None)
+    risks = zone_risks(plant, latest, states, headcount, found[0].id if found else None, majors)
     return {
         "now_ms": now,
         "health": [

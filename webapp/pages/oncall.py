@@ -241,6 +241,7 @@ def layout(**_query: str) -> html.Div:
             html.Div(id=ids.RESULT, className="sw-oc-result", role="status", **wildcard({"aria-live": "polite"})),
             html.Div(id=ids.LIST, className="sw-oc-list"),
             html.Div(id=ids.NOTE, className="sw-oc-note"),
+            html.A(t("hd.report_link", lang), href="/safety/report", className="btn btn-outline-warning w-100 mt-3"),
             dcc.Store(id=ids.SHOWN),
             dcc.Store(id=ids.PENDING),
             dcc.Store(id=ids.SENT),

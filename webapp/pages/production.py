@@ -375,6 +375,7 @@ def layout(**_query: str) -> html.Div:
                     html.H1(t("production.title", lang), className="sw-page-title"),
                     dbc.Select(id=ids.WINDOW, options=windows, value=window, size="sm", style={"width": "auto"}),
                     dcc.Link(t("nav.quality", lang), href="/production/quality", id="production-quality-link"),
+                    dcc.Link(t("production.flow_link", lang), href="/production/flow", id="production-flow-link"),
                 ],
                 className="sw-al-head",
             ),

@@ -9,6 +9,7 @@ Executives see it too (no person names: an exclusion shows its reason, not who m
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 from typing import Any
@@ -23,11 +24,11 @@ from plotly.subplots import make_subplots
 
 from auth.policy import Perm
 from engine.clock import DATE_MINUTE, format_local
-from engine.spc import ALL_RULES, Chart, chart_capability
+from engine.spc import ALL_RULES, XBAR_R, Chart, chart_capability
 from i18n import label, t
 from plant.schema import Plant, Tag
 from store.db import session_scope
-from store.spc import ALARM_RULES, DAY_MS, assay_chart, assay_tags
+from store.spc import ALARM_RULES, CHART_KINDS, DAY_MS, LabImportError, assay_chart, assay_tags
 from store.tags import tag_ids
 from webapp import commands
 from webapp import context as web
@@ -66,6 +67,9 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     EXCLUDE = "quality-exclude"
     INCLUDE = "quality-include"
     MSG = "quality-exclude-msg"  # the action's answer (its line in auth.policy.ACTION_OUTPUTS)
+    KIND = "quality-kind"  # individuals and moving range, or X-bar and R of the plant days' results
+    LAB_UPLOAD = "quality-lab-upload"
+    LAB_MSG = "quality-lab-msg"  # the lab import's answer (its line in auth.policy.ACTION_OUTPUTS)
 
 
 def _name(tag: Tag, lang: str) -> str:
@@ -149,8 +153,10 @@ def figure(chart: Chart | None, tag: Tag, plant: Plant, lang: str) -> go.Figure:
         top = max(lim.spread_ucl, float(np.nanmax(chart.spread)) if np.isfinite(chart.spread).any() else 0.0)
         fig.update_yaxes(range=[0, top * 1.08 or 1.0], row=2, col=1)
     unit = tag.unit
-    fig.update_yaxes(title_text=f"{t('quality.individuals', lang)} ({unit})" if unit else "", row=1, col=1)
-    fig.update_yaxes(title_text=t("quality.moving_range", lang), row=2, col=1)
+    xbar = chart is not None and chart.kind == XBAR_R
+    top_title = t("quality.subgroup_mean" if xbar else "quality.individuals", lang)
+    fig.update_yaxes(title_text=f"{top_title} ({unit})" if unit else top_title, row=1, col=1)
+    fig.update_yaxes(title_text=t("quality.range" if xbar else "quality.moving_range", lang), row=2, col=1)
     fig.update_layout(
         template="plotly_dark",
         height=520,
@@ -170,8 +176,15 @@ def _card(value: str, text: str, cid: str | None = None) -> html.Div:
     return html.Div([v, html.Div(text, className="sw-kpi-l")], className="sw-kpi-card")
 
 
-def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, baseline: str | None) -> dict[str, Any]:
+def view(
+    tag_id: str | None,
+    rules: list[int] | None,
+    days: int | str | None,
+    baseline: str | None,
+    kind: str | None = "imr",
+) -> dict[str, Any]:
     """The chart, the figures, the warning and the exclusions of one assay as chosen."""
+    kind = kind if kind in CHART_KINDS else "imr"
     days = int(days) if isinstance(days, int | str) and str(days).isdigit() else 30
     lang = web.lang()
     plant = web.plant()
@@ -187,7 +200,11 @@ def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, ba
         tid = tag_ids(session).get(tag.id)
         base = (t0, t1) if baseline == "all" else None
         first_days = 5 if baseline == "first5" else 10
-        ac = assay_chart(session, tag, tid, t0, t1, base, chosen, first_days) if tid is not None else None
+        ac = (
+            assay_chart(session, tag, tid, t0, t1, base, chosen, first_days, kind=kind, tz=plant.tz())
+            if tid is not None
+            else None
+        )
     chart = ac.chart if ac is not None else None
     figures: list[html.Div] = []
     warn: list[Any] = []
@@ -197,10 +214,16 @@ def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, ba
     else:
         lim = chart.limits
         low, high = tag.spec or (None, None)
-        cap = chart_capability(chart, lsl=low, usl=high) if tag.spec else None
+        raw = ac.raw.tolist() if ac is not None and ac.raw is not None else None
+        cap = chart_capability(chart, lsl=low, usl=high, raw=raw) if tag.spec else None
         n_flagged = len(chart.flagged())
+        count = (
+            _card(f"{len(chart.values)} × {ac.subgroup}", t("quality.subgroups", lang), "quality-subgroups")
+            if kind == "xbar_r" and ac is not None
+            else _card(str(len(chart.values)), t("quality.results", lang))
+        )
         figures = [
-            _card(str(len(chart.values)), t("quality.results", lang)),
+            count,
             _card(_fixed(lim.centre, lim.sigma), t("quality.centre", lang)),
             _card(f"{_fixed(lim.lcl, lim.sigma)} – {_fixed(lim.ucl, lim.sigma)}", t("quality.limits", lang)),
             _card(str(n_flagged), t("quality.out_of_control", lang), "quality-flagged"),
@@ -215,6 +238,8 @@ def view(tag_id: str | None, rules: list[int] | None, days: int | str | None, ba
         ac1 = chart.autocorrelation
         if ac1 is not None and ac1.significant:
             warn.append(t("quality.autocorrelated", lang, r1=f"{ac1.r1:.2f}", bound=f"{ac1.bound:.2f}"))
+        if kind == "xbar_r" and ac is not None and ac.left_out:
+            warn.append(t("quality.left_out", lang, n=ac.left_out, size=ac.subgroup))
         tz = plant.tz()
         excluded = [
             html.Li(f"{format_local(int(chart.ts[i]), tz, DATE_MINUTE)} · {float(chart.values[i]):g} · {reason}")
@@ -255,6 +280,12 @@ def layout(**_query: str) -> html.Div:
                         size="sm",
                     ),
                     dbc.Select(
+                        id=ids.KIND,
+                        options=[{"label": t(f"quality.kind.{k}", lang), "value": k} for k in CHART_KINDS],
+                        value="imr",
+                        size="sm",
+                    ),
+                    dbc.Select(
                         id=ids.BASELINE,
                         options=[{"label": t(f"quality.baseline.{b}", lang), "value": b} for b in BASELINES],
                         value="first10",
@@ -287,6 +318,21 @@ def layout(**_query: str) -> html.Div:
             dcc.Store(id=ids.PICKED),
             html.H3(t("quality.excluded_title", lang), className="h6 mt-2"),
             html.Ul(v["excluded"], id=ids.EXCLUDED, className="small"),
+            html.Div(
+                [
+                    dcc.Upload(
+                        id=ids.LAB_UPLOAD,
+                        children=html.Div(t("quality.lab_upload", lang)),
+                        accept=".csv,.txt",
+                        multiple=False,
+                        max_size=10 * 1024 * 1024,
+                        className="sw-upload",
+                    ),
+                    html.Div(id=ids.LAB_MSG, className="small", role="status"),
+                ],
+                className="sw-upload-box mt-2",
+                style=None if _can(Perm.LAB) else {"display": "none"},
+            ),
         ],
         className="sw-quality",
     )
@@ -302,18 +348,30 @@ def layout(**_query: str) -> html.Div:
     Input(ids.WINDOW, "value"),
     Input(ids.BASELINE, "value"),
     Input(ids.MSG, "children"),
+    Input(ids.KIND, "value"),
+    Input(ids.LAB_MSG, "children"),
     prevent_initial_call=True,
 )
 def refresh(
-    tag_id: str | None, rules: list[int] | None, days: str | None, baseline: str | None, _msg: Any = None
+    tag_id: str | None,
+    rules: list[int] | None,
+    days: str | None,
+    baseline: str | None,
+    _msg: Any = None,
+    kind: str | None = "imr",
+    _lab: Any = None,
 ) -> tuple[Any, ...]:
-    v = view(tag_id, rules, days, baseline)
+    v = view(tag_id, rules, days, baseline, kind)
     return v["figure"], v["figures"], v["warn"], v["excluded"]
 
 
-def _can_exclude() -> bool:
+def _can(perm: Perm) -> bool:
     user = current_user()
-    return user is not None and user.can(Perm.SPC_EXCLUDE)
+    return user is not None and user.can(perm)
+
+
+def _can_exclude() -> bool:
+    return _can(Perm.SPC_EXCLUDE)
 
 
 @callback(
@@ -321,11 +379,14 @@ def _can_exclude() -> bool:
     Output(ids.PICKED_TEXT, "children"),
     Input(ids.CHART, "clickData"),
     State(ids.ASSAY, "value"),
+    State(ids.KIND, "value"),
     prevent_initial_call=True,
 )
-def pick(click: dict[str, Any] | None, tag_id: str | None) -> tuple[Any, Any]:
-    """The result clicked on the chart, for the exclusion box."""
+def pick(click: dict[str, Any] | None, tag_id: str | None, kind: str | None = "imr") -> tuple[Any, Any]:
+    """The result clicked on the chart, for the exclusion box (a single result: not on an X-bar chart)."""
     points = (click or {}).get("points") or []
+    if kind == "xbar_r":
+        return None, t("quality.pick_imr", web.lang())
     if not points or points[0].get("customdata") is None or not tag_id:
         raise PreventUpdate
     p = points[0]
@@ -366,3 +427,27 @@ def exclude_result(_ex: int | None, _in: int | None, picked: dict[str, Any] | No
         return t("quality.refused", lang, error=str(exc)[:200])
     key = "quality.included_ok" if back else "quality.excluded_ok"
     return t(key, lang, when=str(picked.get("text", "")))
+
+
+@callback(
+    Output(ids.LAB_MSG, "children"),
+    Input(ids.LAB_UPLOAD, "contents"),
+    State(ids.LAB_UPLOAD, "filename"),
+    prevent_initial_call=True,
+)
+def import_lab(contents: str | None, filename: str | None) -> Any:
+    """Import the uploaded lab CSV as assay results (checked, audited, all or nothing), or list why not."""
+    if not contents:
+        raise PreventUpdate
+    lang = web.lang()
+    name = str(filename or "lab.csv")[:200]
+    try:
+        data = base64.b64decode(contents.split(",", 1)[1] if "," in contents else contents, validate=False)
+        with commands.operator_session((Perm.LAB,)) as (session, op):
+            n = commands.import_lab_file(session, op, data, name, plant=web.plant())
+    except LabImportError as exc:
+        items = [html.Li(p) for p in exc.errors[:30]]
+        return html.Div([html.Div(t("quality.lab_refused", lang, file=name)), html.Ul(items)], className="text-danger")
+    except commands.REFUSALS as exc:
+        return commands.refusal_message(exc, lang, what="lab import", refused_key="quality.refused")
+    return t("quality.lab_imported", lang, n=n, file=name)

@@ -1,28 +1,49 @@
-"""Safety (``/safety``): the plant's major hazard sources (GB 18218-2018).
+"""Safety (``/safety``), in tabs: the plant's major hazard sources (GB 18218-2018) and the hidden-danger register
+(``webapp.panels.safety.hidden``; ``?tab=hidden`` opens it).
 
 Per source: its grade and R with the inputs they come from (alpha from the people within 500 m, and per
 substance q, Q, beta, beta x q / Q and the table row cited), S = sum(q / Q), its zone, its live readings against
 the source's thresholds (from ``webapp.live.safety``) and its safety leads (包保). Readers that may not see who
 a person is (executives, ``webapp.live.personnel.names_visible``) read the lead's role and badge id only. The
-standard and the review note of the plant file head the page. Server-rendered on each visit; every text is a
-Dash child (a text node), never markup.
+standard and the review note of the plant file head the page. The cards refresh every ``REFRESH_TICKS``
+shell ticks (readings and alarms live); each card lists the source's annunciated alarms (readings over their
+thresholds and intrusions into its fence) with a link to the alarm list, and opens the 3D scene on its fence
+(``/scene?at=x,y``). Every text is a Dash child (a text node), never markup.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Input, Output, callback, html
+from dash.exceptions import PreventUpdate
 
 from engine.hazards import NO_VALUE, OVER, UNDER, Assessment, ReadingState
 from i18n import label, t
 from plant import Plant
 from plant.schema import HazardSource
+from store.alarm_views import AlarmView
 from webapp import context as web
+from webapp.live.alarms import alarm_text
 from webapp.live.personnel import names_visible
-from webapp.live.safety import latest_readings, sources
+from webapp.live.safety import fence_centre, latest_readings, source_alarms, sources
+from webapp.panels import register_panels
+from webapp.panels.safety import hidden
+from webapp.shell import ids as shell_ids
 
 dash.register_page(__name__, path="/safety", name="nav.safety", order=17, title=web.page_title("nav.safety"))
+
+register_panels(hidden)
+
+REFRESH_TICKS = 3  # shell ticks (2 s) between refreshes: readings and alarms at most 6 s old
+
+
+class ids:  # noqa: N801 - a namespace of this page's component ids
+    CARDS = "safety-hz-cards"
+    TABS = "safety-tabs"
+
 
 GRADE_CLASS = {1: "sw-hz-g1", 2: "sw-hz-g2", 3: "sw-hz-g3", 4: "sw-hz-g4"}
 STATE_CLASS = {OVER: "sw-hz-over", UNDER: "sw-hz-over", NO_VALUE: "sw-muted"}
@@ -97,8 +118,35 @@ def _leads(hs: HazardSource, plant: Plant, lang: str, names: bool) -> html.Ul:
     return html.Ul(items, className="sw-hz-leads")
 
 
+def _alarms(alarms: list[AlarmView], plant: Plant, lang: str) -> html.Div:
+    if not alarms:
+        return html.Div(t("safety.no_alarms", lang), className="sw-muted small")
+    items = [
+        html.Li(
+            [
+                html.Span(t(f"alarm.priority.{a.priority}", lang), className=f"badge sw-prio-{a.priority} me-2"),
+                html.Span(alarm_text(a, plant, lang)),
+            ]
+        )
+        for a in alarms[:5]
+    ]
+    more = [html.Li(t("safety.more_alarms", lang, n=len(alarms) - 5), className="sw-muted")] if len(alarms) > 5 else []
+    return html.Div(
+        [
+            html.Ul(items + more, className="sw-hz-alarms"),
+            html.A(t("safety.to_alarms", lang), href="/alarms", className="small"),
+        ]
+    )
+
+
 def _card(
-    a: Assessment, states: list[ReadingState], hs: HazardSource, plant: Plant, lang: str, names: bool
+    a: Assessment,
+    states: list[ReadingState],
+    hs: HazardSource,
+    plant: Plant,
+    lang: str,
+    names: bool,
+    alarms: list[AlarmView],
 ) -> dbc.Card:
     zones = {z.id: z for z in plant.zones}
     zone = zones.get(hs.zone)
@@ -111,13 +159,19 @@ def _card(
         (t("safety.unit", lang), t(f"safety.unit.{hs.unit}", lang)),
     ]
     note = label(hs.note, hs.note_zh, lang) if hs.note else ""
+    x, y = fence_centre(hs)
     return dbc.Card(
         [
             dbc.CardHeader(
                 [
                     html.Span(label(hs.name, hs.name_zh, lang), className="fw-bold me-2"),
                     html.Span(grade, className=f"badge {GRADE_CLASS.get(a.grade or 0, 'sw-hz-none')}"),
-                ]
+                    html.Span(t("safety.alarm_count", lang, n=len(alarms)), className="badge sw-hz-alarmed ms-2")
+                    if alarms
+                    else None,
+                    html.A(t("safety.on_map", lang), href=f"/scene?at={x:.0f},{y:.0f}", className="ms-auto small"),
+                ],
+                className="d-flex align-items-center flex-wrap gap-1",
             ),
             dbc.CardBody(
                 [
@@ -129,6 +183,8 @@ def _card(
                     html.Div(note, className="small mb-2") if note else None,
                     html.H6(t("safety.substances", lang)),
                     _substances(a, lang),
+                    html.H6(t("safety.alarms", lang)),
+                    _alarms(alarms, plant, lang),
                     html.H6(t("safety.readings", lang)),
                     _readings(states, plant, lang),
                     html.H6(t("safety.leads", lang)),
@@ -141,21 +197,44 @@ def _card(
     )
 
 
-def layout(**_query: str) -> html.Div:
+def cards(plant: Plant, lang: str) -> list[dbc.Card]:
+    """Every hazard source's card with its readings and alarms now."""
+    names = names_visible()
+    rows = sources(plant, latest_readings(plant))
+    alarms = source_alarms(plant)
+    by_id = {hs.id: hs for hs in plant.hazards.sources}
+    return [_card(a, states, by_id[a.source], plant, lang, names, alarms.get(a.source, [])) for a, states in rows]
+
+
+def layout(tab: str | None = None, **_query: str) -> html.Div:
     lang = web.lang()
     plant = web.plant()
     hz = plant.hazards
-    names = names_visible()
-    rows = sources(plant, latest_readings(plant))
-    by_id = {hs.id: hs for hs in hz.sources}
     standard = label(hz.standard, hz.standard_zh, lang)
     head = [
-        html.H4(t("safety.title", lang)),
-        html.Div(t("safety.standard", lang, standard=standard), className="sw-muted"),
+        html.H4(t("safety.heading", lang)),
     ]
+    intro = [html.Div(t("safety.standard", lang, standard=standard), className="sw-muted")]
     if hz.review:
-        head.append(html.Div(t("safety.review", lang, note=hz.review), className="sw-hz-review small mb-3"))
-    if not rows:
-        return html.Div([*head, html.Div(t("safety.none", lang), className="sw-muted")], className="sw-safety p-3")
-    cards = [_card(a, states, by_id[a.source], plant, lang, names) for a, states in rows]
-    return html.Div([*head, html.Div(cards, className="sw-hz-grid")], className="sw-safety p-3")
+        intro.append(html.Div(t("safety.review", lang, note=hz.review), className="sw-hz-review small mb-3"))
+    if hz.sources:
+        sources_tab = html.Div([*intro, html.Div(cards(plant, lang), id=ids.CARDS, className="sw-hz-grid")])
+    else:
+        sources_tab = html.Div([*intro, html.Div(t("safety.none", lang), className="sw-muted")])
+    tabs = dbc.Tabs(
+        [
+            dbc.Tab(sources_tab, label=t("safety.title", lang), tab_id="sources"),
+            dbc.Tab(hidden.layout(lang), label=t("safety.tab.hidden", lang), tab_id="hidden"),
+        ],
+        id=ids.TABS,
+        active_tab=tab if tab in ("sources", "hidden") else "sources",
+        className="mb-3",
+    )
+    return html.Div([*head, tabs], className="sw-safety p-3")
+
+
+@callback(Output(ids.CARDS, "children"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)
+def refresh(n: int | None) -> Any:
+    if (n or 0) % REFRESH_TICKS or not web.plant().hazards.sources:
+        raise PreventUpdate
+    return cards(web.plant(), web.lang())

@@ -22,6 +22,7 @@ from auth.policy import ROUTES, Access, Need, Perm
 from settings import Settings
 from webapp.gate import ASSET_RULE, CALLBACK_RULE, LOGIN_PATH, LOGOUT_PATH, PAGE_RULES
 from webapp.routes import (
+    emergency,
     energy,
     environment,
     health,
@@ -30,6 +31,7 @@ from webapp.routes import (
     personnel,
     production,
     reports,
+    safety,
     scene,
     video_live,
     video_media,
@@ -52,6 +54,7 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route(LOGIN_PATH, login.login, Access.PUBLIC, ("GET", "POST")),
     Route(LOGOUT_PATH, login.logout, Access.PUBLIC, ("POST",)),  # ends the caller's own session, if any
     Route("/api/health", health.api_health, Access.PUBLIC),  # counts and ages per data source, nothing else
+    Route("/api/emergency", emergency.api_emergency, Access.AUTHENTICATED),  # whether one runs: id and time only
     Route("/metrics", metrics.metrics, Access.PUBLIC),  # Prometheus: token or local callers (checked in the route)
     # Dash's own
     Route("/_favicon.ico", None, Access.PUBLIC),
@@ -80,6 +83,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/video/media/<int:event_id>/clip.avi", video_media.video_media_clip, VIDEO_MEDIA),
     Route("/video/media/<int:event_id>/clip.mjpg", video_media.video_media_replay, VIDEO_MEDIA),
     # the production page's tables as files
+    # a hidden danger's report photo
+    Route("/safety/hidden-danger/<int:danger_id>/photo", safety.hidden_danger_photo, Perm.SAFETY),
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
     # an archived report (names only for NAMES, checked in the route)

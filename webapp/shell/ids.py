@@ -12,3 +12,4 @@ LANG = "shell-lang"
 LANG_SINK = "shell-lang-sink"
 NAV = "shell-nav"
 OFFLINE = "shell-offline"  # banner shown while the server does not answer (assets/40_kiosk.js)
+EMERGENCY = "shell-emergency"  # the strip shown on every page while an emergency runs (assets/40_kiosk.js)

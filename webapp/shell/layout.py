@@ -3,7 +3,8 @@
 Kiosk mode (``?kiosk=1``, optional ``&pages=/,/scene&every=30&lang=zh``) is handled in the browser by
 ``assets/40_kiosk.js``: it hides what carries the ``sw-kiosk-hide`` class (navigation, language switch),
 leaving a slim status strip with the clock and data health, rotates the pages, and reloads the page once
-the server answers again after an outage (the ``ids.OFFLINE`` banner shows meanwhile).
+the server answers again after an outage (the ``ids.OFFLINE`` banner shows meanwhile). While an emergency runs,
+kiosk screens switch to ``/emergency`` and stay there, other screens show the ``ids.EMERGENCY`` strip.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def shell_layout() -> html.Div:
             dcc.Interval(id=ids.CLOCK_TICK, interval=1000),
             navbar,
             alarm_banner(lang, plant),
+            html.A(t("em.banner", lang), id=ids.EMERGENCY, href="/emergency", className="sw-emergency-strip"),
             dbc.Container(dash.page_container, fluid=True, className="sw-main py-2"),
             html.Div(
                 t("kiosk.offline", lang),

@@ -122,7 +122,11 @@ def chain_card(v: View, plant: Plant, stages: list[Stage], spark: dict[str, Any]
                 [
                     html.Div(
                         [
-                            html.Span(t(f"overview.stage.{stage.key}", lang)),
+                            dcc.Link(
+                                t(f"overview.stage.{stage.key}", lang),
+                                href=f"/production/flow?unit={stage.key}",
+                                className="sw-stage-link",
+                            ),
                             html.Span("›", className="sw-stage-arrow") if i < len(stages) - 1 else None,
                         ],
                         className="sw-stage-title",
@@ -137,6 +141,7 @@ def chain_card(v: View, plant: Plant, stages: list[Stage], spark: dict[str, Any]
             html.Div(
                 [
                     html.Span(t("overview.chain", lang), className="sw-card-title"),
+                    dcc.Link(t("overview.chain_flow", lang), href="/production/flow", className="sw-chain-flow ms-3"),
                     html.Span(t("overview.trend_span", lang), className="sw-muted ms-auto"),
                 ],
                 className="sw-card-head",

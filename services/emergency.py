@@ -1,0 +1,106 @@
+"""The emergency service (issue 16, H5): proposes an emergency from an urgent alarm and tells a declared one's
+call list.
+
+Every step: each active, unshelved urgent alarm on a tag that a plan names among its ``triggers`` proposes that
+plan in the alarm's zone (``store.emergency.propose``: once per alarm in half an hour, never while an emergency
+runs; a dispatcher accepts or dismisses it on ``/emergency``). A declared emergency whose call list has not been
+told yet is sent to every person of the plan's ``call_list`` over their channels of the on-call file
+(``notify``), in each person's language, and the timeline records who was told.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, or_, select
+
+from i18n import label
+from notify.channels import send
+from notify.config import OncallConfig, OncallFileError, load_oncall
+from notify.messages import emergency_message
+from notify.policy import Outgoing
+from plant.schema import Plant
+from store import emergency as em
+from store.db import session_scope
+from store.models import Alarm
+
+logger = logging.getLogger(__name__)
+
+
+class EmergencyService:
+    name = "emergency"
+    interval_s = 2.0
+
+    def __init__(self, plant: Plant, engine: Engine, oncall_path: Path | None = None) -> None:
+        self.plant = plant
+        self.engine = engine
+        self.triggers = {tag: p for p in plant.emergency.plans for tag in p.triggers}
+        self.config: OncallConfig | None = None
+        if oncall_path is not None:
+            try:
+                self.config = load_oncall(oncall_path)
+            except OncallFileError as error:
+                logger.error("emergency notifications are off until the on-call file is fixed: %s", error)
+
+    def step(self, now_ms: int) -> None:
+        with session_scope(self.engine) as session:
+            if self.triggers:
+                stmt = select(Alarm.id, Alarm.source, Alarm.zone).where(
+                    Alarm.active.is_(True),
+                    Alarm.priority == "urgent",
+                    Alarm.source.in_(list(self.triggers)),
+                    or_(Alarm.shelved_until.is_(None), Alarm.shelved_until <= now_ms),
+                )
+                for alarm_id, tag, zone in session.execute(stmt).all():
+                    plan = self.triggers[tag]
+                    where = zone if zone in plan.zones else plan.zones[0]
+                    em.propose(session, self.plant, plan.id, where, alarm_id, now_ms)
+            e = em.active(session)
+            if e is not None and not any(s.kind == em.NOTIFIED for s in em.steps(session, int(e.id))):
+                told = self.notify(e, now_ms)
+                em.notified(session, int(e.id), told, now_ms)
+
+    def notify(self, e: Any, now_ms: int) -> list[str]:
+        """Send the declared emergency ``e`` to its plan's call list; the people it reached."""
+        plan = em.plan_of(self.plant, e.plan)
+        if self.config is None or not plan.call_list:
+            return []
+        zone = next((z for z in self.plant.zones if z.id == e.zone), None)
+        tz = self.config.tz(self.plant.site.timezone)
+        told: list[str] = []
+        for pid in plan.call_list:
+            person = next((p for p in self.config.people if p.id == pid), None)
+            if person is None:
+                logger.warning("emergency %d: %s on the call list is not in the on-call file", e.id, pid)
+                continue
+            lang = self.config.lang_of(person)
+            rendered = emergency_message(
+                label(plan.name, plan.name_zh, lang),
+                label(zone.name, zone.name_zh, lang) if zone else e.zone,
+                int(e.level),
+                int(e.declared_ms or now_ms),
+                lang,
+                tz,
+                app_url=self.config.app_url,
+                site=(self.plant.site.name, self.plant.site.name_zh),
+            )
+            message = Outgoing(kind="emergency", level=0, alarms=(), person=person)
+            for cid in person.channels:
+                channel = self.config.channel(cid)
+                if not getattr(channel, "enabled", True):
+                    continue
+                if (
+                    send(channel, rendered, person, message, retry=self.config.retry_of(channel), now_ms=now_ms).status
+                    == "sent"
+                ):
+                    told.append(person.id)
+                    break
+        logger.warning("emergency %d: call list told: %s", e.id, ", ".join(told) or "nobody")
+        return told
+
+
+def make_service(plant: Plant, engine: Engine, settings: Any = None) -> EmergencyService:
+    """The ``services`` factory: ``(plant, engine, settings) -> Service``."""
+    return EmergencyService(plant, engine, Path(settings.oncall_file) if settings is not None else None)

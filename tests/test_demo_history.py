@@ -1,0 +1,128 @@
+"""The demo's history is whole: the backfill stores the personnel rules' violations, and the history pass runs
+the energy and alarm services and the console over the same hours, so the alarm journal and the ISA-18.2
+figures have data from the first minute, at their true times, as the live services would have written them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from demo.history import CONSOLE_USERS, HistoryError, ack_delay_s, annunciated_at, console_user, run_history
+from plant.loader import load_plant
+from plant.schema import Plant
+from services.alarms import AlarmService
+from simulator.backfill import backfill
+from store.alarm_kpi import alarm_kpis
+from store.db import make_engine, session_scope
+from store.models import Alarm, AlarmJournal, Event, Sample
+from store.tags import tag_ids
+from tests.conftest import ROOT
+from tests.fakeclock import plant_ms
+
+pytestmark = pytest.mark.timeout(240)
+
+DEMO = ROOT / "plant" / "demo_smelter.yaml"
+HOUR = 3_600_000
+SEED = 7
+
+
+@pytest.fixture(scope="module")
+def demo() -> Plant:
+    return load_plant(DEMO)
+
+
+@pytest.fixture(scope="module")
+def history(demo: Plant, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, int, int, int]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('history') / 'store.db'}"
+    end = plant_ms(demo, 2026, 3, 2, 12, 0)
+    result = backfill(demo, url, 4 / 24, step_s=60, seed=SEED, end_ms=end, progress=False, violations=True)
+    run_history(demo, url, seed=SEED)
+    return url, result.start_ms, result.end_ms, result.violations
+
+
+def test_violations_alarms_and_acknowledgements_fill_the_history(
+    demo: Plant, history: tuple[str, int, int, int]
+) -> None:
+    url, start, end, violations = history
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            # the personnel rules' events, and an alarm for each that the alarm engine raises
+            n_events = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "violation"))
+            assert violations > 0 and n_events == violations
+            assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.source_type == "personnel")) > 0
+            assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.source_type == "process")) > 0
+            # every transition at a moment of the history, none at the wall clock
+            lo, hi = s.execute(select(func.min(AlarmJournal.ts), func.max(AlarmJournal.ts))).one()
+            assert start <= lo and hi <= end
+            # a process alarm came when its tag was past its limit (the stored sample at or before it says so)
+            ids = {v: k for k, v in tag_ids(s).items()}
+            highs = list(
+                s.scalars(
+                    select(Alarm).where(Alarm.condition.in_(("H", "HH")), Alarm.activated_at.is_not(None)).limit(5)
+                )
+            )
+            assert highs
+            for row in highs:
+                value = s.scalar(
+                    select(Sample.value)
+                    .where(Sample.tag_id == row.tag_id, Sample.ts <= row.activated_at)
+                    .order_by(Sample.ts.desc())
+                    .limit(1)
+                )
+                assert value is not None and row.limit is not None and value > row.limit, ids.get(row.tag_id)
+            # the console: acknowledged by the dispatcher on shift, after the delay drawn for that alarm
+            acks = list(s.execute(select(AlarmJournal).where(AlarmJournal.kind == "ack")).scalars())
+            assert acks
+            for j in acks[:50]:
+                assert j.user in CONSOLE_USERS and j.user == console_user(demo, j.ts)
+                activated = annunciated_at(s, j.alarm_id, j.ts)
+                assert activated is not None
+                delay = ack_delay_s(j.alarm_id, activated, j.priority, SEED)
+                assert delay is not None and j.ts == activated + round(delay * 1000)
+            kpis = alarm_kpis(s, start, end, end)
+        assert kpis.total > 0 and kpis.average_per_10min > 0 and kpis.top_bad_actors
+    finally:
+        engine.dispose()
+
+
+def test_the_live_service_takes_over_without_repeating_the_history(
+    demo: Plant, history: tuple[str, int, int, int]
+) -> None:
+    url, _start, end, _ = history
+    engine = make_engine(url)
+    live = AlarmService(demo, engine)
+    try:
+        with session_scope(engine) as s:
+            before = s.scalar(select(func.count()).select_from(AlarmJournal))
+        live.step(end + 1_000)
+        with session_scope(engine) as s:
+            after = s.scalar(select(func.count()).select_from(AlarmJournal))
+            assert after == before
+        with pytest.raises(HistoryError, match="already has alarms"):
+            run_history(demo, url, seed=SEED)
+    finally:
+        live.close()
+        engine.dispose()
+
+
+def test_acknowledgement_delays_are_drawn_per_alarm(demo: Plant) -> None:
+    delays = [ack_delay_s(f"T{i}:H", 1_000 * i, "high", SEED) for i in range(400)]
+    assert delays == [ack_delay_s(f"T{i}:H", 1_000 * i, "high", SEED) for i in range(400)]  # the same each run
+    never = sum(d is None for d in delays)
+    assert 0 < never < 40  # a few stand unacknowledged
+    given = sorted(d for d in delays if d is not None)
+    assert 30 < given[len(given) // 2] < 180  # about 75 s for a high-priority alarm
+    urgent = sorted(d for i in range(400) if (d := ack_delay_s(f"T{i}:HH", i, "urgent", SEED)) is not None)
+    assert urgent[len(urgent) // 2] < given[len(given) // 2]
+    # the two dispatchers take turns shift by shift
+    day = plant_ms(demo, 2026, 3, 2, 10, 0)
+    users = {console_user(demo, day + k * 12 * HOUR) for k in range(4)}
+    assert users == set(CONSOLE_USERS)
+
+
+def test_an_empty_store_is_refused(demo: Plant, tmp_path: Path) -> None:
+    with pytest.raises(HistoryError, match="no samples"):
+        run_history(demo, f"sqlite:///{tmp_path / 'empty.db'}")

@@ -1,0 +1,1 @@
+"""Panels of the safety page (``/safety``): the hidden-danger register and its workflow actions."""
