@@ -576,6 +576,98 @@
         })
       );
     }
+    if (on.has("emergency") && live.em) {
+      // An emergency: its danger area on the ground, the evacuation routes over the roads (green; orange for
+      // the way out of people inside the danger area).
+      const em = live.em;
+      layers.push(
+        new d.PolygonLayer({
+          id: "danger",
+          data: em.d || [],
+          getPolygon: function (poly) {
+            return poly.map(function (p) {
+              return [p[0], p[1], 0.4];
+            });
+          },
+          getFillColor: rgba(c.danger, 70),
+          getLineColor: rgba(c.danger, 230),
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          pickable: true,
+          parameters: P.NO_DEPTH_WRITE,
+        }),
+        new d.PathLayer({
+          id: "routes",
+          data: (em.r || []).concat(em.x || []),
+          getPath: function (path) {
+            return path;
+          },
+          getColor: function (path) {
+            return (em.x || []).indexOf(path) >= 0 ? [255, 138, 0, 230] : rgba(c.route, 220);
+          },
+          getWidth: 2.5,
+          widthUnits: "meters",
+          widthMinPixels: 2,
+          jointRounded: true,
+          capRounded: true,
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
+    if (on.has("emissions") && s.stacks && s.stacks.length) {
+      // A column over each stack: its highest pollutant now against that pollutant's hourly limit (height in
+      // proportion, 60 m at the limit; green under 80 %, amber up to the limit, red over it).
+      const ec = live.ec || [];
+      const cols = s.stacks.map(function (st, i) {
+        return { st: st, v: ec[i] === undefined ? null : ec[i] };
+      });
+      layers.push(
+        new d.ColumnLayer({
+          id: "emission-columns",
+          data: cols,
+          getPosition: function (o) {
+            return o.st.p;
+          },
+          diskResolution: 16,
+          radius: 5,
+          extruded: true,
+          getElevation: function (o) {
+            return o.v === null ? 2 : Math.max(2, Math.min(3, o.v) * 60);
+          },
+          getFillColor: function (o) {
+            if (o.v === null) {
+              return [110, 119, 129, 200];
+            }
+            return o.v > 1 ? [229, 72, 77, 230] : o.v >= 0.8 ? [255, 197, 61, 230] : [34, 197, 94, 220];
+          },
+          updateTriggers: { getElevation: ec, getFillColor: ec },
+          pickable: true,
+        })
+      );
+    }
+    if (on.has("resources") && s.resources && s.resources.length) {
+      layers.push(
+        new d.ScatterplotLayer({
+          id: "resources",
+          data: s.resources,
+          getPosition: function (r) {
+            return [r.p[0], r.p[1], 1.5];
+          },
+          getRadius: 7,
+          radiusUnits: "pixels",
+          getFillColor: rgba(c.resource, 240),
+          getLineColor: [13, 17, 23, 255],
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          billboard: true,
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
     if (on.has("alarms") && live.al && live.al.length) {
       // Alarm markers at their equipment or zone: most urgent priority's color, a white ring while any
       // alarm there is unacknowledged, the number of alarms inside.
@@ -843,6 +935,20 @@
       }
       return { lines: lines, sel: { type: "camera", id: cam.id } };
     }
+    if (id === "resources") {
+      const due = o.due ? tx["tip.next_inspection"] + ": " + o.due : "";
+      return { lines: [o.n, (tx["em.resource." + o.k] || o.k) + " × " + o.c, due], sel: null };
+    }
+    if (id === "emission-columns") {
+      const pct = o.v === null ? tx["tip.no_value"] : Math.round(o.v * 100) + " %";
+      return { lines: [o.st.n, tx["tip.emission"] + ": " + pct], sel: { type: "equipment", id: o.st.id } };
+    }
+    if (id === "danger") {
+      return { lines: [tx["tip.danger"]], sel: null };
+    }
+    if (id === "routes") {
+      return { lines: [tx["tip.route"]], sel: null };
+    }
     if (id === "muster") {
       return { lines: [o.n, tx["tip.muster"] + ": " + o.cap], sel: null };
     }
@@ -905,6 +1011,17 @@
       stopDetachedStreams();
     }
   }).observe(document.documentElement, { childList: true, subtree: true });
+
+  // Other pages draw the same scene with fields of their own (the incident replay, 95_replay.js).
+  window.swScene = {
+    show: function (el, spec, live, layers) {
+      const scene = slot.at(el, function (host) {
+        return new Scene(host);
+      });
+      scene.update(spec, live, layers);
+      return scene;
+    },
+  };
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     swscene: {

@@ -59,7 +59,8 @@ class Perm(StrEnum):
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     LAB = "lab.import"  # import a lab CSV file of assay results
     REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
-    REPLAY = "replay"  # incident replay
+    REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
+    INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
     USERS = "users"  # add, disable, reset users
     SETTINGS = "settings"
@@ -98,6 +99,7 @@ _OPERATIONS = frozenset(
         Perm.SPC_EXCLUDE,
         Perm.LAB,
         Perm.REPLAY,
+        Perm.INCIDENT,
         Perm.REPORTS,
     }
 )
@@ -114,9 +116,10 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.EMERGENCY,
             Perm.POSITIONS,
             Perm.PERSONNEL,
+            Perm.REPLAY,
             Perm.REPORTS,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions; reports without person names
+    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names; reports without person names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -144,6 +147,10 @@ PAGES: dict[str, Need] = {
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
     "/production/flow": Perm.KPI,  # the process flow view: unit states, key values, trends (read only; no names)
+    # incident replay: dispatchers and administrators; executives without names or images; on-call users only
+    # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
+    "/replay": (Perm.REPLAY, Perm.ONCALL),
+    "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
     "/reports": Perm.REPORTS,  # shift, day and month reports: executives get editions without person names
 }
 
@@ -172,6 +179,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
+    "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
     "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
 }
 
@@ -216,6 +224,8 @@ ROUTES: dict[str, Need] = {
     "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
+    "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
     # an archived report file (SHA-256 checked); editions with person names only with NAMES (checked in the route)
     "/reports/file/<int:issue_id>": Perm.REPORTS,
 }

@@ -34,9 +34,9 @@ Figures:
   ``cpu_bound_fps_per_camera_8`` (what the machine's cores would give 8 cameras were they not shared with
   other work: cores x 1000 / CPU ms / 8); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped
   with a message when absent) ``real_precision`` / ``real_recall`` of people on 5 frames counted by hand
-  (count-based: found vs counted per frame) and ``real_empty_people`` (people found in the street emptied
-  of walkers, the median of its frames); on the demo's rendered cameras ``rendered_person_recall``
-  (frames with a drawn person of at least 60 px where the SSD finds one);
+  (count-based: found vs counted per frame), ``real_empty_people`` (people found in the street emptied of
+  walkers, the median of its frames) and ``pose_ms_p50`` (MoveNet on one walker); on the demo's rendered
+  cameras ``rendered_person_recall`` (frames with a drawn person of at least 60 px where the SSD finds one);
 - ``relay_viewers``: the most viewers of one camera through :class:`video.relay.VideoRelay` (4 fps) for
   which every viewer still gets >= 90 % of the relay's frame rate (tried 1, 2, 4, ... up to 128).
 """
@@ -478,6 +478,20 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
         real_recall=round(agree / sum(VTEST_COUNTED.values()), 3),
         real_empty_people=len([f for f in ssd.detect(empty) if f.person and f.score >= 0.5]),
     )
+    try:  # the pose (hard-hat head region) per person, on the walkers of a real frame
+        from video.pose import shared_pose
+
+        pose = shared_pose()
+        walkers = [f for f in ssd.detect(frames[200]) if f.person and f.score >= 0.5]
+        pose_ms = []
+        for f in walkers * (1 if smoke else 5):
+            t0 = time.perf_counter()
+            pose.keypoints(frames[200], f.box)
+            pose_ms.append((time.perf_counter() - t0) * 1000)
+        pose_ms.sort()
+        out["pose_ms_p50"] = round(pose_ms[len(pose_ms) // 2], 1) if pose_ms else None
+    except Exception as e:  # LiteRT not installed
+        out["pose_ms_p50"] = f"skipped: {e}"
     return out
 
 

@@ -623,14 +623,14 @@ CUMULATIVE_KINDS = (TagKind.ENERGY, TagKind.COUNTER)  # counted amounts: read at
 
 class StorageSettings(StrictModel):
     """Swinging-door compression of the raw samples (``engine.compression``, applied by ``store.compaction``
-    once samples are ``compact_after_minutes`` old, after the rollups took every reading).
+        once samples are ``compact_after_minutes`` old, after the rollups took every reading).
 
-    ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
-    0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
-    meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
-    and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
-    unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
-least every ``max_span_minutes``."""
+        ``deviation_pct``: per tag kind, the compression deviation in percent of the tag's ``range`` (its EURange);
+        0 keeps only the points where the signal changes (states, SOS). A kind left out is stored raw: cumulative
+        meters and counters (consumption is read at exact times), emissions (CEMS data is kept as measured), assays,
+        and every tag without a ``range`` when its kind's percentage is above 0. A tag's own ``deviation`` (in its
+        unit) overrides its kind's. Readings around a gap longer than ``max_gap_s`` are always kept, and a reading at
+    least every ``max_span_minutes``."""
 
     deviation_pct: dict[TagKind, float] = Field(
         default_factory=lambda: {TagKind.PROCESS: 2.0, TagKind.GAS: 2.0, TagKind.STATE: 0.0, TagKind.SOS: 0.0}
@@ -673,6 +673,32 @@ class VideoClass(StrEnum):
     SPILL = "spill"  # a spill or leak on the floor
 
 
+class VideoModel(StrictModel):
+    """A site's own trained detector for one video class (``video.plugins``): an ONNX file run by OpenCV's DNN
+    module, with the common SSD or YOLO output layouts. ``classes`` names the model's outputs in order (an SSD
+    label ``i`` is ``classes[i]``: put ``background`` first when the model has one); ``fire`` names those that
+    count as the camera class (default: all but ``background``). A relative ``path`` is from the directory
+    the services run in (the project root)."""
+
+    path: str = Field(min_length=1, max_length=500)
+    layout: Literal["ssd", "yolo"]
+    input: tuple[int, int] = (640, 640)  # width, height the model takes
+    classes: list[str] = Field(min_length=1)
+    fire: list[str] = Field(default_factory=list)
+    min_confidence: float = Field(default=0.5, gt=0, le=1)
+    scale: float = Field(default=1 / 255, gt=0)  # pixel value multiplier
+    swap_rb: bool = True  # the model takes RGB
+
+    @model_validator(mode="after")
+    def _check(self) -> VideoModel:
+        if min(self.input) < 8 or max(self.input) > 4096:
+            raise ValueError(f"input {list(self.input)} is not a plausible model input size")
+        unknown = [n for n in self.fire if n not in self.classes]
+        if unknown:
+            raise ValueError(f"fire names {unknown} not among classes {self.classes}")
+        return self
+
+
 class CameraAnalytics(StrictModel):
     """Which detectors run on a camera, and where (image coordinates as fractions of width and height,
     so a polygon survives a change of stream resolution)."""
@@ -685,11 +711,21 @@ class CameraAnalytics(StrictModel):
     # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
     # camera with a source, the rules for the demo's rendered cameras (no source).
     people: Literal["auto", "model", "hi-vis"] = "auto"
+    # Vehicles (the trained detector's cars, trucks, buses, motorcycles, bicycles) inside a restricted polygon
+    # are intrusions too (needs people: model, i.e. a camera with a source or people: model).
+    vehicles_forbidden: bool = False
+    # A site's own models, per class (flame, smoke, no_hardhat, spill): used instead of the rules.
+    models: dict[VideoClass, VideoModel] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
         if len(set(self.detect)) != len(self.detect):
             raise ValueError("detect lists a class twice")
+        for cls in self.models:
+            if cls not in self.detect:
+                raise ValueError(f"models.{cls.value}: the class is not in detect")
+            if cls == VideoClass.INTRUSION:
+                raise ValueError("models.intrusion: intrusion uses the person detector (people: model)")
         if VideoClass.INTRUSION in self.detect and not self.restricted:
             raise ValueError("intrusion detection needs at least one restricted polygon")
         for i, poly in enumerate(self.restricted):
@@ -983,11 +1019,13 @@ class EmissionLimit(StrictModel):
 
 
 class EmissionStack(StrictModel):
-    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+    """A monitored discharge point: a stack (``flue_gas``: concentrations in mg/m3, flow in Nm3/h) or a
+    wastewater outfall (``wastewater``: concentrations in mg/L, flow in m3/h); the same hourly validity rules."""
 
     equipment: Id
     flow_tag: Id
     pollutants: list[EmissionLimit] = Field(min_length=1)
+    medium: Literal["flue_gas", "wastewater"] = "flue_gas"
 
 
 class EmissionSettings(StrictModel):

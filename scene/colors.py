@@ -46,6 +46,9 @@ ROAD = (62, 67, 76)
 CAMERA = (56, 189, 248)
 MUSTER = (34, 197, 94)
 SOS = (255, 40, 40)
+DANGER = (229, 72, 77)  # an emergency's danger area
+ROUTE = (34, 197, 94)  # evacuation routes
+RESOURCE = (255, 197, 61)  # emergency resources
 VIDEO_ALARM = (255, 45, 85)  # a camera with a video alarm, its view cone and its zone
 
 

@@ -29,7 +29,7 @@ from typing import Any
 from engine.hazards import assess
 from i18n import label, t
 from plant import Plant
-from plant.schema import Camera, EquipmentKind, Limits, Point, TagKind, VideoClass, Zone
+from plant.schema import Camera, EquipmentKind, Limits, Point, ResourceKind, TagKind, VideoClass, Zone
 from scene import colors
 from scene.bundle import MeshBundle
 
@@ -46,6 +46,9 @@ LAYER_KEYS: tuple[str, ...] = (
     "cameras",
     "muster",
     "roads",
+    "emissions",
+    "resources",
+    "emergency",
 )
 DEFAULT_LAYERS: list[str] = [k for k in LAYER_KEYS if k != "cameras"]
 STATE_CODE = {"run": "r", "idle": "i", "fault": "f", "maintenance": "m", "stopped": "s"}
@@ -230,7 +233,12 @@ def text_table(lang: str) -> dict[str, str]:
         "scene.tip.alarms",
         "scene.tip.unacked",
         "scene.tip.video_alarm",
+        "scene.tip.emission",
+        "scene.tip.next_inspection",
+        "scene.tip.danger",
+        "scene.tip.route",
     ]
+    keys += [f"em.resource.{k.value}" for k in ResourceKind]
     keys += [f"alarm.cond.{c.value}" for c in VideoClass]  # video alarm classes, as the alarm list names them
     keys += [f"alarm.priority.{p}" for p in colors.ALARM]
     return {k.removeprefix("scene."): t(k, lang) for k in keys}
@@ -344,6 +352,29 @@ def static_scene(
             for b in plant.badges
         ],
         "hazards": hazards,
+        "stacks": [
+            {
+                "id": st.equipment,
+                "n": label(eq.name, eq.name_zh, lang),
+                "p": [_r(eq.position[0]), _r(eq.position[1]), _r(eq.position[2] + eq.size[2])],
+                "tags": [pl.tag for pl in st.pollutants],
+                "lim": [pl.limit for pl in st.pollutants],
+            }
+            for st in plant.emissions.stacks
+            for eq in plant.equipment
+            if eq.id == st.equipment
+        ],
+        "resources": [
+            {
+                "id": r.id,
+                "n": label(r.name, r.name_zh, lang),
+                "k": r.kind.value,
+                "p": [_r(r.position[0]), _r(r.position[1])],
+                "c": r.count,
+                "due": r.next_inspection.isoformat() if r.next_inspection else "",
+            }
+            for r in plant.emergency.resources
+        ],
         "colors": {
             "risk": colors.RISK,
             "state": colors.STATE,
@@ -357,6 +388,9 @@ def static_scene(
             "sos": colors.SOS,
             "alarm": colors.ALARM,
             "video": colors.VIDEO_ALARM,
+            "danger": colors.DANGER,
+            "route": colors.ROUTE,
+            "resource": colors.RESOURCE,
         },
         "text": text_table(lang),
     }
@@ -412,7 +446,32 @@ def live_scene(plant: Plant, snap: dict[str, Any], hazards: list[Hazard] | None 
         hz.append(v)
         s = limit_state(v, h.limits)
         hs.append("-" if s < 0 else str(s))
-    return {"t": snap.get("now_ms"), "eq": eq, "zl": zl, "hc": hc, "b": badges, "hz": hz, "hs": "".join(hs)}
+    return {
+        "t": snap.get("now_ms"),
+        "eq": eq,
+        "zl": zl,
+        "hc": hc,
+        "b": badges,
+        "hz": hz,
+        "hs": "".join(hs),
+        "ec": emission_columns(plant, latest),
+    }
+
+
+def emission_columns(plant: Plant, latest: dict[str, Any]) -> list[float | None]:
+    """Per stack (the plant file's order) its highest pollutant concentration now as a share of that pollutant's
+    hourly limit (1.0: at the limit); None without a value. The scene draws a column of that height and colour
+    over the stack."""
+    out: list[float | None] = []
+    for st in plant.emissions.stacks:
+        shares = []
+        for pl in st.pollutants:
+            row = latest.get(pl.tag)
+            v = _value(row[1]) if row else None
+            if v is not None:
+                shares.append(v / pl.limit)
+        out.append(round(max(shares), 3) if shares else None)
+    return out
 
 
 ALARM_RANK = {p: i for i, p in enumerate(colors.ALARM)}  # urgent 0 ... low 3

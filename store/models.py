@@ -517,6 +517,31 @@ class EmergencyStep(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class Incident(Base):
+    """An incident record (S5): a replay window saved with its title, trends, notes, findings and the alarms and
+    events it concerns; ``areas`` (of its zones) decide which on-call users see it."""
+
+    __tablename__ = "incident"
+    __table_args__ = (Index("ix_incident_t0", "t0"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    t0: Mapped[int] = mapped_column(BigInteger)
+    t1: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[int | None] = mapped_column(BigInteger)  # the moment it opens at
+    tags: Mapped[list[str] | None] = mapped_column(JSON)
+    zones: Mapped[list[str] | None] = mapped_column(JSON)
+    areas: Mapped[list[str] | None] = mapped_column(JSON)
+    alarms: Mapped[list[str] | None] = mapped_column(JSON)
+    events: Mapped[list[int] | None] = mapped_column(JSON)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    findings: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="range")  # alarm | event | muster | range
+    ref: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
 class ReportSchedule(Base):
     """A report run on a schedule: after each shift, daily at a local time, or monthly on a day at a time.
 

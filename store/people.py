@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from engine import exposure as exp
 from engine import muster as mus
+from engine import replay as replay_engine
 from engine.geometry import locate
 from engine.onsite import LiveView, live_view
 from engine.tracks import (
@@ -609,6 +610,46 @@ def playback(
             trips.append((index[badge], trip))
     found = [v for v in violations_between(session, a, b, viewer) if z is None or v.zone == z.id]
     return Playback(a, b, step, zone_id, level, shown, trips, found)
+
+
+def replay_people(
+    session: Session,
+    plant: Plant,
+    start_ms: int,
+    end_ms: int,
+    times: Sequence[int],
+    *,
+    viewer: Viewer | None,
+    max_age_ms: int,
+    points: int = PLAYBACK_POINTS,
+    tolerance_m: float = PLAYBACK_TOLERANCE_M,
+) -> tuple[Playback, list[dict[str, int]]]:
+    """An incident replay's people (``engine.replay``): the plant-wide :func:`playback` of the window and the
+    headcount per zone at each of ``times``, from one read of the positions. Headcounts are counts, which
+    every viewer may see; the playback is empty for a viewer who may not see positions."""
+    a, b = _window(start_ms, end_ms)
+    level = access(viewer)
+    badges = _plant_badges(plant)
+    step = max(step_for(b - a, points), step_for((b - a) * len(badges), PLAYBACK_BUDGET))
+    tracks = _tracks(session, badges, a, b, step, sample=True)
+    persons = {bd.id for bd in plant.badges if bd.kind == BadgeKind.PERSON}
+    counts = replay_engine.headcounts(
+        [tr for bd, tr in tracks.items() if bd in persons], times, [(z.id, z.polygon) for z in plant.zones], max_age_ms
+    )
+    if not _may_locate(viewer):
+        return Playback(a, b, 0, None, level, [], [], []), counts
+    ids = identities(plant, viewer)
+    index: dict[str, int] = {}
+    shown: list[Identity] = []
+    trips: list[tuple[int, Trip]] = []
+    for badge in sorted(tracks):
+        for trip in replay(tracks[badge], step, a, b, None, tolerance_m):
+            if badge not in index:
+                index[badge] = len(shown)
+                shown.append(ids[badge])
+            trips.append((index[badge], trip))
+    found = violations_between(session, a, b, viewer)
+    return Playback(a, b, step, None, level, shown, trips, found), counts
 
 
 # --- heatmap ------------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from werkzeug.routing.converters import NumberConverter
 from auth import policy
 from auth.policy import Access, Principal, Role, allowed
 from settings import Settings
+from store import people
 from tests.webutil import ROUTER_KEY, router_body, seed_store, session_token
 from webapp.gate import (
     ASSET_RULE,
@@ -370,6 +371,16 @@ def test_roles_match_the_requirements() -> None:
         assert not sees(Role.ON_CALL, path), path
     assert sees(Role.ON_CALL, "/oncall") and p[Role.ON_CALL].can(policy.Perm.ACK)
     assert not p[Role.ON_CALL].can(policy.Perm.MUSTER)
+    # incident replay (S5): dispatchers and administrators; executives too, without names or images; on-call
+    # users only the incident records of their areas; saving an incident and its export bundle: not executives
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN, Role.ON_CALL):
+        assert sees(role, "/replay") and sees(role, "/incidents"), role
+    assert not exe.can(policy.Perm.INCIDENT) and not p[Role.ON_CALL].can(policy.Perm.INCIDENT)
+    assert disp.can(policy.Perm.INCIDENT) and p[Role.ADMIN].can(policy.Perm.INCIDENT)
+    export = policy.ROUTES["/replay/incident/<int:incident_id>/export.zip"]
+    assert allowed(disp, export) and not allowed(exe, export) and not allowed(p[Role.ON_CALL], export)
+    assert policy.ACTION_OUTPUTS["replay-save-msg"] == policy.Perm.INCIDENT
+    assert policy.viewer_of(exe) is not None and policy.viewer_of(exe).access == people.Access.ANONYMOUS  # type: ignore[union-attr]
     # admin: users, settings, audit (and the screens, to set the plant up)
     assert sees(Role.ADMIN, "/admin/audit") and p[Role.ADMIN].can(policy.Perm.USERS)
     # no session: only the login page, the liveness check and style sheets

@@ -138,6 +138,8 @@ def check_energy(f: Figures) -> None:
     _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+    _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
+    assert f["forecast_origins_and_days"] == 0
 
 
 def check_evacuation(f: Figures) -> None:
@@ -151,6 +153,13 @@ def check_reports(f: Figures) -> None:
     assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
 
 
+def check_replay(f: Figures) -> None:
+    assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
+    assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
+    _positive(f, "load_ms", "seek_p95_ms", "play10x_frame_p95_ms", "payload_bytes")
+    assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "evacuation": check_evacuation,
@@ -162,6 +171,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "plant": check_plant,
     "production": check_production,
     "reports": check_reports,
+    "replay": check_replay,
     "spc": check_spc,
     "trend": check_trend,
     "video": check_video,

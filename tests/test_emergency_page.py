@@ -236,6 +236,22 @@ def test_emergency_view_in_the_browser(store: Store) -> None:
                 page.screenshot(path=str(ARTIFACTS / f"emergency-{width}x{height}-{lang}.png"), full_page=(width < 500))
                 errors += errs
                 context.close()
+        # the 3D scene: the danger area and the routes, the resources and the stacks' emission columns as layers
+        page = b.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
+        page.goto(base + "/scene")
+        page.wait_for_selector("#scene-deck canvas", timeout=WAIT_MS)
+        page.wait_for_function(
+            "(() => { const s = document.getElementById('scene-deck').swScene;"
+            " return !!(s && s.deck && s.live && s.live.em); })()",
+            timeout=WAIT_MS,
+        )
+        layers = page.evaluate(
+            "(() => document.getElementById('scene-deck').swScene.deck.props.layers.map(l => l.id))()"
+        )
+        assert {"danger", "routes", "resources", "emission-columns"} <= set(layers), layers
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "emergency-scene-1920x1080-en.png"))
+        page.close()
         # another page, not a kiosk: the red strip links to the emergency view
         page = b.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
         page.goto(base + "/energy")

@@ -9,7 +9,9 @@ from typing import Any
 from plant.loader import load_plant_cached
 from scene.bundle import deck_url, mesh_url, plant_bundle
 from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
+from store.people import Access, Viewer
 from webapp import context as web
+from webapp.live import emergency as emergency_live
 from webapp.live.alarms import alarm_snapshot
 from webapp.live.snapshot import snapshot
 
@@ -67,4 +69,28 @@ def live_payload() -> dict[str, Any]:
     except Exception:  # the scene still draws without the alarm store
         logger.exception("scene: no alarm markers this refresh")
         live["al"] = []
+    try:
+        em = emergency_layer()
+        if em:
+            live["em"] = em
+    except Exception:  # the scene still draws without the emergency
+        logger.exception("scene: no emergency layer this refresh")
     return live
+
+
+def emergency_layer() -> dict[str, Any] | None:
+    """While an emergency runs: its danger area (``d``, polygons) and the evacuation routes (``r``: paths of
+    the people still to reach safety; ``x``: those that start inside the danger area). Positions without names,
+    as every scene viewer may see them."""
+    if emergency_live.state()["active"] is None:
+        return None
+    view = emergency_live.view(Viewer(access=Access.ANONYMOUS))
+    sit = view.get("situation") or {}
+    routes: list[list[list[float]]] = []
+    out: list[list[list[float]]] = []
+    for r in sit.get("people") or []:
+        if r["class"] in ("at_point", "left_site") or not r["path"]:
+            continue
+        path = [[round(x, 1), round(y, 1), 0.6] for x, y in r["path"]]
+        (out if r["route"] == "in_danger" else routes).append(path)
+    return {"d": sit.get("danger") or [], "r": routes, "x": out}

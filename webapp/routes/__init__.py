@@ -30,6 +30,7 @@ from webapp.routes import (
     metrics,
     personnel,
     production,
+    replay,
     reports,
     safety,
     scene,
@@ -87,6 +88,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/safety/hidden-danger/<int:danger_id>/photo", safety.hidden_danger_photo, Perm.SAFETY),
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
+    # an incident's bundle for investigators (audited)
+    Route("/replay/incident/<int:incident_id>/export.zip", replay.incident_export, Perm.INCIDENT),
     # an archived report (names only for NAMES, checked in the route)
     Route("/reports/file/<int:issue_id>", reports.report_file, Perm.REPORTS),
 )

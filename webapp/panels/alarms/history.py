@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from engine.clock import DATE_TIME, DAY_TIME, format_local
@@ -57,6 +58,7 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
                 html.Th(t("alarm.col.reading", lang), className="sw-al-hide-sm"),
                 html.Th(t("alarm.col.user", lang)),
                 html.Th(t("alarm.col.comment", lang)),
+                html.Th(""),
             ]
         )
     )
@@ -82,6 +84,14 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
                     html.Td("" if r.value is None else fmt_number(r.value), className="sw-al-hide-sm text-end"),
                     html.Td(who),
                     html.Td(r.comment or ""),
+                    html.Td(
+                        dcc.Link(
+                            t("replay.link", lang),
+                            href=f"/replay?alarm={quote(r.alarm_id, safe='')}&at={r.ts}",
+                            className="sw-al-replay",
+                            title=t("replay.open", lang),
+                        )
+                    ),
                 ],
                 className=f"sw-prio-{r.priority}",
             )

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash import ALL, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
+from auth.policy import Perm
 from engine.clock import DATE_TIME, format_local
 from i18n import t
 from plant import Plant
@@ -17,6 +18,7 @@ from store.db import session_scope
 from store.video import FALSE_POSITIVE, FeedItem, get_item
 from webapp import context as web
 from webapp.commands import who_line
+from webapp.gate import current_user
 from webapp.panels import panel_callback
 from webapp.panels.video.common import class_name, may_act, may_view, names, scope_of, state_text
 from webapp.panels.video.ids import ids
@@ -198,6 +200,10 @@ def _event_info(selected: Any, _n: int | None, is_open: bool) -> tuple[Any, ...]
             rows.append((t("video.event.comment", lang), item.review_comment))
     if item.message:
         rows.append((t("video.event.message", lang), item.message))
+    user = current_user()
+    if user is not None and user.can(Perm.REPLAY):  # the minutes around it, everything together
+        link = dcc.Link(t("replay.open", lang), href=f"/replay?event={item.event_id}", className="sw-vf-replay")
+        rows.append((t("replay.link", lang), link))
     info = html.Dl([part for k, v in rows for part in (html.Dt(k), html.Dd(v))], className="sw-vf-dl")
     acting = may_act()
     no_ack = not acting or item.alarm_state is None or bool(item.acked)

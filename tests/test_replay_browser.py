@@ -1,0 +1,206 @@
+"""The incident replay page in real headless Chromium (SwiftShader WebGL), offline, on the demo plant with a
+stored quarter of an hour: people walking, a gas leak that raised a zone's level, its alarm raised,
+acknowledged and returned, a video detection. Play, seek (drag) and step to the next event move one cursor
+over the scene, the journal and the detections; the zone's colour at the cursor is the one it had then.
+Screenshots (English and Chinese, wall 1920x1080 and phone 390x844) go to test-artifacts/ (replay-*.png)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.types import PositionIn, SampleIn
+from plant import load_plant
+from plant.loader import DEMO_PLANT
+from plant.schema import Plant
+from settings import Settings
+from store.db import make_engine, session_scope
+from store.events import add_event
+from store.models import Alarm, AlarmJournal
+from store.positions import write_positions
+from store.samples import write_samples
+from store.tags import tag_ids
+from tests.webutil import ARTIFACTS, PHONE, browser, seed_store, serve_app, watch_page
+
+pytestmark = pytest.mark.slow
+
+GAS = "acid-gas-cleaning.GD01.SO2"
+ALARM = f"{GAS}:H"
+MIN = 60_000
+
+
+def seed(tmp_path: Path) -> tuple[Settings, Plant, int]:
+    """A quarter of an hour ending two minutes ago: 40 people walking east-west across their zone, the gas leak
+    (8 ppm from minute 6 to minute 10), its alarm journal, a video detection at minute 8."""
+    settings = seed_store(tmp_path, plant_file=DEMO_PLANT)
+    plant = load_plant(DEMO_PLANT)
+    end = int(time.time() * 1000) - 2 * MIN
+    t0 = end - 15 * MIN
+    zones = {z.id: z for z in plant.zones}
+    people = [b for b in plant.badges if b.kind.value == "person"][:40]
+    pos: list[PositionIn] = []
+    for i, b in enumerate(people):
+        z = zones[b.work_zones[0]] if b.work_zones else plant.zones[i % len(plant.zones)]
+        xs = [p[0] for p in z.polygon]
+        ys = [p[1] for p in z.polygon]
+        cx, cy = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+        w = (max(xs) - min(xs)) / 3
+        for k in range(0, 15 * 60 + 1, 5):
+            f = (k % 300) / 300
+            pos.append(PositionIn(b.id, t0 + k * 1000, cx - w + 2 * w * f, cy))
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        write_positions(session, pos)
+        ids = tag_ids(session)
+        gas = [SampleIn(ids[GAS], t0 - 1000, 1.0, 0), SampleIn(ids[GAS], t0 + 6 * MIN, 8.0, 0)]
+        gas.append(SampleIn(ids[GAS], t0 + 10 * MIN, 1.0, 0))
+        write_samples(session, gas)
+        session.add(
+            Alarm(
+                id=ALARM,
+                source_type="process",
+                condition="H",
+                source=GAS,
+                priority="high",
+                area="acid",
+                zone="acid-gas-cleaning",
+                equipment=None,
+                active=False,
+                acked=True,
+                suppressed=False,
+                out_of_service=False,
+                activated_at=t0 + 6 * MIN + 2000,
+                returned_at=t0 + 10 * MIN + 1000,
+                message="",
+                updated_at=t0 + 10 * MIN,
+            )
+        )
+        for ts, kind, active, acked, user in (
+            (t0 + 6 * MIN + 2000, "active", True, False, None),
+            (t0 + 7 * MIN, "ack", True, True, "disp1"),
+            (t0 + 10 * MIN + 1000, "return", False, True, None),
+        ):
+            session.add(
+                AlarmJournal(
+                    ts=ts,
+                    alarm_id=ALARM,
+                    kind=kind,
+                    source_type="process",
+                    priority="high",
+                    area="acid",
+                    zone="acid-gas-cleaning",
+                    active=active,
+                    acked=acked,
+                    value=8.0,
+                    user=user,
+                )
+            )
+        cam = (
+            next(c for c in plant.cameras if c.zone == "acid-gas-cleaning")
+            if any(c.zone == "acid-gas-cleaning" for c in plant.cameras)
+            else plant.cameras[0]
+        )
+        add_event(
+            session,
+            "video",
+            cam.id,
+            t0 + 8 * MIN,
+            zone=cam.zone,
+            severity="high",
+            message="smoke",
+            data={"camera": cam.id, "class": "smoke", "confidence": 0.91, "media": {}},
+        )
+    engine.dispose()
+    return settings, plant, t0
+
+
+def _cursor(page: Any) -> float:
+    return float(page.get_attribute(".sw-rp", "data-cursor-s") or "nan")
+
+
+def _wait(page: Any, body: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(f"(() => {{ {body} }})()"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout_s} s: {body}")
+        page.wait_for_timeout(200)
+
+
+def _zone_code(page: Any, plant: Plant, zone: str) -> str:
+    i = [z.id for z in plant.zones].index(zone)
+    return str(page.evaluate(f"window.swReplay.player.liveAt(window.swReplay.player.s).zl[{i}]"))
+
+
+def _open(page: Any, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(".sw-rp-play", timeout=90_000)
+    _wait(page, "return !!document.querySelector('#replay-deck canvas');", 60)
+    page.wait_for_timeout(1500)
+
+
+def test_play_seek_and_step(tmp_path: Path) -> None:
+    settings, plant, _t0 = seed(tmp_path)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(settings, role="dispatcher") as base, browser() as b:
+        page = b.new_page(viewport={"width": 1920, "height": 1080})
+        errors, foreign = watch_page(page)
+        _open(page, f"{base}/replay?alarm={ALARM}")
+        # opened at the alarm: the cursor on its activation, its row the newest in the journal
+        start = _cursor(page)
+        t_alarm = 600.0  # the window starts ten minutes before the alarm
+        assert abs(start - t_alarm) < 0.6, start
+        assert page.locator("#replay-journal .sw-rp-row").count() == 1
+        assert _zone_code(page, plant, "acid-gas-cleaning") == "r"  # raised while the gas was high
+        # drag to the window's start: nothing has happened yet, the zone has its static colour
+        page.evaluate(
+            "(() => { const r = document.querySelector('.sw-rp-range'); r.value = '5';"
+            " r.dispatchEvent(new Event('input', {bubbles: true})); })()"
+        )
+        assert abs(_cursor(page) - 5) < 0.2
+        assert page.locator("#replay-journal .sw-rp-row").count() == 0
+        assert _zone_code(page, plant, "acid-gas-cleaning") == "o"
+        page.screenshot(path=str(ARTIFACTS / "replay-seek-start.png"), timeout=120_000)
+        # step: to the next event (the alarm raised), then the detection
+        page.click(".sw-rp-next")
+        assert abs(_cursor(page) - t_alarm) < 0.2
+        assert page.locator("#replay-journal .sw-rp-row").count() == 1
+        page.click(".sw-rp-next")
+        assert page.locator("#replay-video .sw-rp-det").count() == 1
+        page.click(".sw-rp-prev")
+        assert abs(_cursor(page) - t_alarm) < 0.2 and page.locator("#replay-video .sw-rp-det").count() == 0
+        # play at 60x for about two seconds: the cursor keeps up with the clock
+        page.select_option(".sw-rp-speed", "60")
+        before = _cursor(page)
+        page.click(".sw-rp-play")
+        t_start = time.monotonic()
+        page.wait_for_timeout(2000)
+        page.click(".sw-rp-play")
+        wall = time.monotonic() - t_start
+        moved = _cursor(page) - before
+        assert 60 * wall * 0.6 <= moved <= 60 * wall * 1.1, (moved, wall)
+        assert page.locator("#replay-journal .sw-rp-row").count() >= 2  # the acknowledge came into view
+        stats = page.evaluate("window.swReplay.player.stats")
+        assert stats["scene"] >= 5 and stats["sceneMaxMs"] < 1000, stats
+        # people are on the scene at the cursor
+        assert page.evaluate("window.swReplay.player.liveAt(300).b.length") >= 30
+        page.screenshot(path=str(ARTIFACTS / "replay-en-wall.png"), timeout=120_000)
+        assert not [e for e in errors if "favicon" not in e], errors
+        assert not foreign, foreign
+        page.close()
+        for lang in ("en", "zh"):
+            ctx = b.new_context(**PHONE)
+            ctx.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            phone = ctx.new_page()
+            _open(phone, f"{base}/replay?alarm={ALARM}")
+            phone.screenshot(path=str(ARTIFACTS / f"replay-{lang}-phone.png"), full_page=True, timeout=120_000)
+            ctx.close()
+        ctx = b.new_context(viewport={"width": 1920, "height": 1080})
+        ctx.add_cookies([{"name": "sw_lang", "value": "zh", "url": base}])
+        wall_zh = ctx.new_page()
+        _open(wall_zh, f"{base}/replay?alarm={ALARM}")
+        wall_zh.evaluate("document.querySelector('.sw-rp-next').click()")
+        wall_zh.screenshot(path=str(ARTIFACTS / "replay-zh-wall.png"), timeout=120_000)
+        ctx.close()

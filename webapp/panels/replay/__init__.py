@@ -1,0 +1,1 @@
+"""Panels of the incident replay page (``/replay``)."""

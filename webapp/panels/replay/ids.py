@@ -1,0 +1,27 @@
+"""The component ids of the incident replay page (``/replay``), defined once for the page and its panels."""
+
+
+class ids:  # noqa: N801 - a namespace of this page's component ids
+    ROOT = "replay-root"
+    DECK = "replay-deck"
+    BAR = "replay-bar"
+    STATIC = "replay-static"
+    PARAMS = "replay-params"
+    DATA = "replay-data"
+    CURSOR = "replay-cursor"
+    SELECTED = "replay-selected"
+    RENDERED = "replay-rendered"
+    START = "replay-start"
+    END = "replay-end"
+    RELOAD = "replay-reload"
+    MSG = "replay-msg"
+    MUSTER = "replay-muster"
+    JOURNAL = "replay-journal"
+    VIDEO = "replay-video"
+    TRENDS = "replay-trends"
+    SAVE_PANEL = "replay-save-panel"
+    SAVE_TITLE = "replay-save-title"
+    SAVE_NOTES = "replay-save-notes"
+    SAVE_FINDINGS = "replay-save-findings"
+    SAVE = "replay-save"
+    SAVE_MSG = "replay-save-msg"  # an action: saving an incident (Perm.INCIDENT)
