@@ -24,6 +24,8 @@ from engine.alarm_text import plant_names
 from engine.clock import DATE_MINUTE, format_local, to_local
 from engine.energy import PeriodKind, media
 from engine.equipment import MAINTENANCE, Downtime, pareto
+from engine.hidden_dangers import on_time as hd_on_time
+from engine.hidden_dangers import overdue as hd_overdue
 from engine.plan import plan_report
 from i18n import label, t
 from plant.schema import Plant
@@ -32,6 +34,7 @@ from store import figures
 from store.alarm_kpi import alarm_kpis
 from store.emissions import hours_between
 from store.events import events_between
+from store.hidden_dangers import reported_before
 from store.people import MUSTER, SYSTEM, Access, viewer_for, violations_between
 from store.plan import plan_in_force, product_daily
 from store.tags import keep_tag_ids
@@ -616,6 +619,29 @@ def safety_section(
             r2.append(str(data.get("declared_by") or ""))
         mrows.append(r2)
     sec.tables.append(Table("musters", t("report.musters", lang), mhead, mrows))
+    dangers = [d for d in reported_before(session, p.t1) if d.closed_at is None or d.closed_at >= p.t0]
+    if dangers:
+        closed = [d for d in dangers if d.closed_at is not None and d.closed_at < p.t1]
+        open_end = [d for d in dangers if d.closed_at is None or d.closed_at >= p.t1]
+        reported = [d for d in dangers if d.reported_at >= p.t0]
+        values["safety.hidden_dangers_reported"] = float(len(reported))
+        values["safety.hidden_dangers_closed"] = float(len(closed))
+        values["safety.hidden_dangers_open"] = float(len(open_end))
+        sec.tables.append(
+            Table(
+                "hidden_dangers",
+                t("report.hidden_dangers", lang),
+                [t("report.col.indicator", lang), t("report.col.count", lang)],
+                [
+                    [t("report.hd.reported", lang), len(reported)],
+                    [t("report.hd.major_reported", lang), sum(1 for d in reported if d.grade == "major")],
+                    [t("report.hd.closed", lang), len(closed)],
+                    [t("report.hd.closed_on_time", lang), sum(1 for d in closed if hd_on_time(d))],
+                    [t("report.hd.open_end", lang), len(open_end)],
+                    [t("report.hd.overdue_end", lang), sum(1 for d in open_end if hd_overdue(d, p.t1))],
+                ],
+            )
+        )
     hours = hours_between(session, p.t0, p.t1)
     if hours:
         tags = {tg.id: tg for tg in plant.tags}

@@ -211,3 +211,10 @@ def history(session: Session, danger_id: int) -> list[HiddenDangerLog]:
 
 def photo(session: Session, danger_id: int) -> HiddenDangerPhoto | None:
     return session.get(HiddenDangerPhoto, int(danger_id))
+
+
+def reported_before(session: Session, t1: int) -> list[Danger]:
+    """Every hidden danger reported before ``t1`` that was still open at ``t0`` or later is among these (the
+    reports count those reported, closed and open in a period)."""
+    rows = session.scalars(select(HiddenDanger).where(HiddenDanger.reported_at < t1).order_by(HiddenDanger.id))
+    return [as_danger(r) for r in rows]

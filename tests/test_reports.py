@@ -99,6 +99,21 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
                     acked=False,
                 )
             )
+        from store import hidden_dangers
+
+        for i in range(2):
+            hidden_dangers.report(
+                session,
+                title=f"Guard rail loose {i}",
+                description="",
+                zone=plant.zones[0].id,
+                x=None,
+                y=None,
+                source="dispatcher",
+                actor="ops.chen",
+                now_ms=b + i * 60_000,
+                zones=[z.id for z in plant.zones],
+            )
     return Seeded(settings, plant, end)
 
 
@@ -204,6 +219,7 @@ def test_a_reports_figures_are_the_screens_for_the_same_period(seeded: Seeded) -
         prod = production_data("shift")
     assert by_shift.values["equipment.availability_pct"] == pytest.approx(100 * prod["total"]["availability"], abs=1e-3)
     assert by_day.values["safety.violations"] == 3 and by_day.values["safety.musters"] == 1
+    assert by_day.values["safety.hidden_dangers_reported"] == 2 == by_day.values["safety.hidden_dangers_open"]
 
 
 def test_issues_are_archived_with_sha256_and_reissue_is_a_new_version(seeded: Seeded) -> None:
