@@ -97,7 +97,7 @@ def _f(v: Any) -> float | None:
 
 def _pct(v: Any) -> float | None:
     x = _f(v)
-    return None if x is None else round(100 * x, 2)
+    return None if x is None else 100 * x  # full precision: files and templates round as they show it
 
 
 def shift_name(plant: Plant, shift_id: str, lang: str) -> str:
