@@ -1131,6 +1131,40 @@ class HazardSource(Named):
         return None if v is None else _clean_text(v)
 
 
+class SafetyIndexSettings(StrictModel):
+    """The safety early-warning index (``engine.safety_index``): each part's weight (summing to 1), the colour
+    thresholds (yellow, orange, red) and the hysteresis on the way down, in index points."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "static": 0.20,
+            "alarms": 0.20,
+            "violations": 0.15,
+            "hidden_dangers": 0.15,
+            "permits": 0.10,
+            "staffing": 0.05,
+            "environment": 0.15,
+        }
+    )
+    thresholds: tuple[float, float, float] = (25.0, 50.0, 75.0)
+    hysteresis: float = Field(default=5.0, ge=0, le=25)
+
+    @model_validator(mode="after")
+    def _check(self) -> SafetyIndexSettings:
+        parts = ("static", "alarms", "violations", "hidden_dangers", "permits", "staffing", "environment")
+        unknown = sorted(set(self.weights) - set(parts))
+        if unknown:
+            raise ValueError(f"weights: unknown part(s) {unknown}; parts: {list(parts)}")
+        if any(not math.isfinite(v) or v < 0 for v in self.weights.values()):
+            raise ValueError("weights must be finite numbers >= 0")
+        if abs(sum(self.weights.values()) - 1.0) > 0.001:
+            raise ValueError(f"weights must sum to 1, not {sum(self.weights.values()):.3f}")
+        t = self.thresholds
+        if not (0 < t[0] < t[1] < t[2] < 100):
+            raise ValueError(f"thresholds must rise between 0 and 100: {list(t)}")
+        return self
+
+
 class HazardSettings(StrictModel):
     """Major hazard sources (GB 18218-2018): the standard, a note on the values' status, the sources."""
 
@@ -1274,6 +1308,7 @@ class Plant(StrictModel):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    safety_index: SafetyIndexSettings = Field(default_factory=SafetyIndexSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 

@@ -28,7 +28,7 @@ Figures = dict[str, Any]
 # starts, then Chromium), ingest about 30 s (two simulators and a collector), video about 20 s, alarms about
 # 10 s, the others 3-6 s; at load 20 about 2.5 times that. The timeouts leave room for a busy machine.
 SLOW = frozenset({"alarms", "dashboard", "ingest", "video"})
-TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0}
+TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0, "storage": 300.0}
 DEFAULT_TIMEOUT_S = 120.0
 
 
@@ -153,6 +153,23 @@ def check_reports(f: Figures) -> None:
     assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
 
 
+def check_storage(f: Figures) -> None:
+    lite = f["sqlite"]
+    assert lite["samples_written"] == lite["rows"]["sample"] + lite["samples_removed_by_compaction"]
+    assert lite["samples_removed_by_compaction"] > 0 and lite["compression_ratio"] > 1
+    _positive(lite, "year_gb_rollup_1m_kept", "year_gb_rollup_1m_90_days", "samples_per_s_stored")
+    assert lite["year_gb_uncompressed"] > lite["year_gb_rollup_1m_kept"] >= lite["year_gb_rollup_1m_90_days"]
+    for table in ("sample", "position", "rollup_1m", "rollup_1h"):
+        assert lite["rows"][table] > 0 and 10 < lite["bytes_per_row"][table] < 500, table
+    if "postgresql" in f:  # the same simulated plant, the same rows on both databases
+        assert f["postgresql"]["rows"] == lite["rows"]
+        assert all(v > 0 for v in f["postgresql"]["bytes"].values())
+
+
+def check_permits(f: Figures) -> None:
+    assert f["badges"] == 200 and f["permits"] == 5
+    _positive(f, "checks_ms", "rules_ms", "index_ms", "findings")
+    assert f["zones"] > 0
 def check_replay(f: Figures) -> None:
     assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
     assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
@@ -167,12 +184,14 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,
     "ingest": check_ingest,
+    "permits": check_permits,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
     "reports": check_reports,
     "replay": check_replay,
     "spc": check_spc,
+    "storage": check_storage,
     "trend": check_trend,
     "video": check_video,
 }

@@ -2,8 +2,8 @@
 
 Each person box of the trained detector (:mod:`video.models`) is cut out as a square around it (1.25 times
 its longer side, padded with black at the picture's edges), resized to 192x192 and given to MoveNet, which
-returns each keypoint's position in the square and a score. Lightning is the fast variant: about 8 ms a
-person on one core. Used for:
+returns each keypoint's position in the square and a score. Lightning is the fast variant: 9-13 ms a
+person on two threads of a busy 2-core machine. Used for:
 
 - the head region of the hard-hat check (:func:`head_box`): from the face keypoints (nose, eyes, ears),
   the head's centre and size; the hat is read in the region above the eyes, not in the top of the person's

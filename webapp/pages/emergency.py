@@ -544,9 +544,16 @@ def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
         t("em.none.unaccounted", lang),
         tid="emergency-summary-people",
     )
+    replay = None
+    principal = current_user()
+    if s.get("muster_event") and principal is not None and principal.can(Perm.REPLAY):
+        replay = dcc.Link(
+            t("em.replay", lang), href=f"/replay?muster={int(s['muster_event'])}", id="emergency-replay-link"
+        )
     return html.Div(
         [
             head,
+            replay,
             cards,
             html.H3(t("em.summary.people", lang), className="sw-panel-h mt-2"),
             people_table,

@@ -1,7 +1,7 @@
 """Reports: the schedules and the archive of issued report files.
 
-Revision ID: 0014_reports
-Revises: 0013_incident
+Revision ID: 0015_reports
+Revises: 0014_work_permits
 Create Date: 2026-12-07
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_reports"
-down_revision: str | None = "0013_incident"
+revision: str = "0015_reports"
+down_revision: str | None = "0014_work_permits"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
