@@ -36,6 +36,7 @@ from store.emissions import hours_between
 from store.events import events_between
 from store.hidden_dangers import reported_before
 from store.people import MUSTER, SYSTEM, Access, viewer_for, violations_between
+from store.permits import overlapping
 from store.plan import plan_in_force, product_daily
 from store.tags import keep_tag_ids
 
@@ -362,6 +363,7 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
     sec = Section("energy", t("report.section.energy", lang))
     pk = {Kind.SHIFT: PeriodKind.SHIFT, Kind.DAY: PeriodKind.DAY, Kind.MONTH: PeriodKind.MONTH}[p.kind]
     rows = []
+    daily_cols: list[tuple[str, dict[int, Any]]] = []
     for m in media(plant):
         view = figures.energy_view(session, plant, m.value, pk.value, p.t0, p.t1)
         name = t(f"overview.medium.{m.value}", lang)
@@ -378,6 +380,8 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
             ]
         )
         tr = view["trend"]
+        if p.kind == Kind.MONTH:
+            daily_cols.append((f"{name} ({view['unit']})", dict(zip(tr["starts"], tr["values"], strict=True))))
         if tr["values"]:
             tz = plant.tz()
             fmt = "%H" if p.kind != Kind.MONTH else "%d"
@@ -392,6 +396,16 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
                 )
             )
     cur = plant.energy.currency
+    if daily_cols:
+        starts = sorted({s for _, col in daily_cols for s in col})
+        sec.tables.append(
+            Table(
+                "daily",
+                t("report.energy_by_day", lang),
+                [t("report.col.day", lang), *[h for h, _ in daily_cols]],
+                [[format_local(s, plant.tz(), "%Y-%m-%d"), *[_f(col.get(s)) for _, col in daily_cols]] for s in starts],
+            )
+        )
     sec.tables.append(
         Table(
             "media",
@@ -640,6 +654,19 @@ def safety_section(
                     [t("report.hd.open_end", lang), len(open_end)],
                     [t("report.hd.overdue_end", lang), sum(1 for d in open_end if hd_overdue(d, p.t1))],
                 ],
+            )
+        )
+    permits = overlapping(session, p.t0, p.t1)
+    if permits:
+        kinds = Counter(w.kind for w in permits)
+        worked = Counter(w.kind for w in permits if w.activated_at is not None and w.activated_at < p.t1)
+        values["safety.permits"] = float(len(permits))
+        sec.tables.append(
+            Table(
+                "permits",
+                t("report.permits", lang),
+                [t("report.col.kind", lang), t("report.col.count", lang), t("report.col.activated", lang)],
+                [[t(f"permit.kind.{k}", lang), n, worked.get(k, 0)] for k, n in kinds.most_common()],
             )
         )
     hours = hours_between(session, p.t0, p.t1)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -46,12 +48,13 @@ class Issued:
     named: bool
 
 
-def render(report: Report, fmt: str, template: Path | None = None) -> bytes:
-    """The report's file in ``fmt`` (pdf, xlsx, csv, template)."""
+def render(report: Report, fmt: str, template: Path | None = None, prepared: Future[Any] | None = None) -> bytes:
+    """The report's file in ``fmt`` (pdf, xlsx, csv, template); ``prepared``: a PDF begun by
+    ``reports.pdf.prepare``."""
     if fmt == "pdf":
         from reports.pdf import to_pdf
 
-        return to_pdf(report)
+        return to_pdf(report, prepared)
     if fmt == "xlsx":
         from reports.tables import to_workbook
 
@@ -104,12 +107,17 @@ def issue(
     report: Report | None = None,
 ) -> list[Issued]:
     """Build ``p``'s report once (or use ``report``), render each format, archive each as a new version."""
+    prepared = None
+    if "pdf" in formats:
+        from reports.pdf import prepare
+
+        prepared = prepare()  # the font loads while the store is read
     if report is None:
         with session_scope(engine) as session:
             report = build(session, plant, p, lang, named=named, now_ms=now_ms)
     out: list[Issued] = []
     for fmt in formats:
-        data = render(report, fmt, template)
+        data = render(report, fmt, template, prepared if fmt == "pdf" else None)
         digest = hashlib.sha256(data).hexdigest()
         for _attempt in range(5):  # two issuers of the same period at once: the loser takes the next version
             try:

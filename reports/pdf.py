@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -82,24 +83,40 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-class _Doc:
-    def __init__(self, report: Report) -> None:
-        from fpdf import FPDF
+def blank() -> Any:
+    """An empty A4 document with the CJK font loaded (about a second: :func:`prepare` starts it early)."""
+    from fpdf import FPDF
 
-        path, index = find_font()
+    path, index = find_font()
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_compression(True)
+    pdf.set_auto_page_break(auto=True, margin=16)
+    pdf.set_margins(14, 18, 14)
+    if index is None:
+        pdf.add_font(FAMILY, fname=str(path))
+    else:
+        pdf.add_font(FAMILY, fname=str(path), collection_font_number=index)
+    for font in pdf.fonts.values():  # keep the font's own bounding box: recomputing it from every outline
+        ttfont = getattr(font, "ttfont", None)  # of the subset doubles the time of a report
+        if ttfont is not None:
+            ttfont.recalcBBoxes = False
+    return pdf
+
+
+def prepare() -> Future[Any]:
+    """Load the font for the next PDF in a thread while the caller reads the store (the queries leave the
+    interpreter free): a report's PDF then starts with its font ready. :class:`FontMissingError` comes out of
+    the future's result."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-font")
+    future = pool.submit(blank)
+    pool.shutdown(wait=False)
+    return future
+
+
+class _Doc:
+    def __init__(self, report: Report, pdf: Any = None) -> None:
         self.report = report
-        pdf = FPDF(orientation="P", unit="mm", format="A4")
-        pdf.set_compression(True)
-        pdf.set_auto_page_break(auto=True, margin=16)
-        pdf.set_margins(14, 18, 14)
-        if index is None:
-            pdf.add_font(FAMILY, fname=str(path))
-        else:
-            pdf.add_font(FAMILY, fname=str(path), collection_font_number=index)
-        for font in pdf.fonts.values():  # keep the font's own bounding box: recomputing it from every outline
-            ttfont = getattr(font, "ttfont", None)  # of the subset doubles the time of a report
-            if ttfont is not None:
-                ttfont.recalcBBoxes = False
+        pdf = pdf if pdf is not None else blank()
         pdf.set_title(f"{report.title} {report.plant_name} {report.period_label}")
         pdf.set_author(report.plant_name)
         pdf.set_creator("SmeltWatch")
@@ -124,8 +141,8 @@ class _Doc:
             pdf.cell(0, 5, t("report.page", lang, page=pdf.page_no(), generated=report.generated), align="C")
             pdf.set_text_color(0, 0, 0)
 
-        pdf.header = header  # type: ignore[method-assign]
-        pdf.footer = footer  # type: ignore[method-assign]
+        pdf.header = header
+        pdf.footer = footer
         self.pdf = pdf
 
     # --- pieces ---------------------------------------------------------------------------------------------
@@ -223,7 +240,7 @@ class _Doc:
         top += bottom
 
         def y_of(v: float) -> float:
-            return y0 + h - (v - bottom) / (top - bottom) * h
+            return float(y0 + h - (v - bottom) / (top - bottom) * h)
 
         pdf.set_draw_color(210, 210, 210)
         pdf.set_line_width(0.15)
@@ -320,6 +337,6 @@ def _nice(span: float) -> tuple[float, float]:
     return math.ceil(span / step) * step, step
 
 
-def to_pdf(report: Report) -> bytes:
-    """The report as PDF bytes."""
-    return _Doc(report).render()
+def to_pdf(report: Report, prepared: Future[Any] | None = None) -> bytes:
+    """The report as PDF bytes (in the document of :func:`prepare` when given)."""
+    return _Doc(report, prepared.result() if prepared is not None else None).render()
