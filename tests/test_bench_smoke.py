@@ -148,6 +148,9 @@ def check_evacuation(f: Figures) -> None:
     assert f["routed"] + f["in_danger"] + f["no_route"] == f["people"]
     assert f["blocked_edges_grown"] > f["blocked_edges"] and f["in_danger_grown"] >= f["in_danger"]
     assert f["routes_crossing_danger"] == 0
+def check_reports(f: Figures) -> None:
+    _positive(f, "shift_s", "month_s", "shift_content_s", "month_content_s", "month_pages")
+    assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
 
 
 def check_storage(f: Figures) -> None:
@@ -185,6 +188,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "reports": check_reports,
     "replay": check_replay,
     "spc": check_spc,
     "storage": check_storage,

@@ -8,6 +8,7 @@ and the export routes into CSV and Excel.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import logging
 import math
@@ -20,11 +21,9 @@ from engine.energy import (
     LOSSES,
     MeterTree,
     PeriodKind,
-    intensities,
     max_rates,
     media,
     meter_tree,
-    node_values,
     period_of,
     periods,
     reconcile,
@@ -33,7 +32,8 @@ from engine.energy import (
 from engine.forecast import FORECAST_DAYS, HISTORY_DAYS, backtest, forecast
 from engine.tables import to_csv
 from i18n import label, t
-from plant.schema import Medium, MeterLevel, Plant
+from plant.schema import Medium, Plant
+from store import figures
 from store.db import session_scope
 from store.energy import consumption
 from store.tags import tag_ids
@@ -44,13 +44,8 @@ logger = logging.getLogger(__name__)
 
 ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
 KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
-TREND_OF = {
-    PeriodKind.DAY: PeriodKind.HOUR,
-    PeriodKind.WEEK: PeriodKind.DAY,
-    PeriodKind.MONTH: PeriodKind.DAY,
-    PeriodKind.YEAR: PeriodKind.MONTH,
-}
-TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "forecast", "backtest")
+TREND_OF = figures.TREND_OF
+TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "cost", "forecast", "backtest")
 
 
 class ViewError(ValueError):
@@ -83,144 +78,16 @@ def parse_view(plant: Plant, medium: str | None, kind: str | None, day: str | No
     return {"medium": medium, "kind": kind, "anchor": anchor}
 
 
-def _names(plant: Plant, tree: MeterTree) -> dict[str, dict[str, Any]]:
-    return {
-        nid: {
-            "name": n.name,
-            "name_zh": n.name_zh,
-            "level": n.level.value if n.level else None,
-            "parent": n.parent,
-            "tag": n.tag,
-        }
-        for nid, n in tree.nodes.items()
-    }
-
-
 def build_view(plant: Plant, medium: str, kind: str, anchor: int, now_ms: int) -> dict[str, Any]:
-    """Every figure of one view as plain data (see the module docstring)."""
-    tree = meter_tree(plant, Medium(medium))
-    tz = plant.tz()
-    pk = PeriodKind(kind)
-    starts = shift_starts(plant)
-    this = period_of(pk, anchor, tz, starts)
-    end = min(this[1], now_ms)
-    prev = period_of(pk, this[0] - 1, tz, starts)
-    prev_end = min(prev[1], prev[0] + (end - this[0]))  # the same length of the previous period, to compare
-    trend_kind = TREND_OF[pk]
-    threshold = plant.energy.reconciliation_threshold
+    """Every figure of one view as plain data (``store.figures.energy_view``, which the reports print too)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        tid = [ids[tg] for tg in tags]
-        whole = consumption(session, tid, [(this[0], end)], rates) if end > this[0] else None
-        same_prev = consumption(session, tid, [(prev[0], prev_end)], rates) if prev_end > prev[0] else None
-        full_prev = consumption(session, tid, [prev], rates)
-        trend = (
-            consumption(session, tid, periods(trend_kind, this[0], end, tz, starts), rates) if end > this[0] else None
-        )
-        trend_prev = consumption(session, tid, periods(trend_kind, prev[0], prev[1], tz, starts), rates)
-        shifts = (
-            consumption(session, tid, periods(PeriodKind.SHIFT, this[0], end, tz, starts), rates)
-            if end > this[0]
-            else None
-        )
-
-    def readings(c: Any, i: int) -> dict[str, float | None]:
-        return {tg: (c.values.get(ids[tg]) or [None] * (i + 1))[i] if c is not None else None for tg in tags}
-
-    now_flows = reconcile(tree, readings(whole, 0), threshold)
-    prev_flows = reconcile(tree, readings(same_prev, 0), threshold)
-    full_flows = reconcile(tree, readings(full_prev, 0), threshold)
-
-    def root_total(flows: Any) -> float | None:
-        vals = [flows.values.get(r) for r in tree.roots]
-        return None if not vals or any(v is None for v in vals) else math.fsum(vals)
-
-    def series(c: Any) -> tuple[list[int], list[float | None]]:
-        if c is None:
-            return [], []
-        out: list[float | None] = []
-        for i in range(len(c.periods)):
-            out.append(root_total(reconcile(tree, readings(c, i), threshold)))
-        return [p[0] for p in c.periods], out
-
-    t_starts, t_values = series(trend)
-    p_starts, p_values = series(trend_prev)
-    shift_rows: list[dict[str, Any]] = []
-    if shifts is not None:
-        for i, (a, b) in enumerate(shifts.periods):
-            local = to_local(a, tz)
-            minute = local.hour * 60 + local.minute
-            sid = next((s.id for s in plant.site.shifts if s.start.hour * 60 + s.start.minute == minute), "?")
-            shift_rows.append(
-                {
-                    "start": a,
-                    "end": b,
-                    "shift": sid,
-                    "value": root_total(reconcile(tree, readings(shifts, i), threshold)),
-                }
-            )
-    nodes = _names(plant, tree)
-    for nid, info in nodes.items():
-        info["value"] = now_flows.values.get(nid)
-        info["prev"] = prev_flows.values.get(nid) if prev_flows is not None else None
-    losses = {
-        pid: {
-            "metered": b.metered,
-            "children": b.children,
-            "value": b.unaccounted,
-            "share": b.share,
-            "flagged": b.flagged,
-            "missing": list(b.missing),
-        }
-        for pid, b in now_flows.balances.items()
-    }
-    leaf_level = MeterLevel.EQUIPMENT.value
-    top = sorted(
-        (
-            {"id": nid, "value": n["value"], "prev": n["prev"]}
-            for nid, n in nodes.items()
-            if n["level"] == leaf_level and n["value"] is not None
-        ),
-        key=lambda r: -(r["value"] or 0.0),
-    )
-    return {
-        "medium": medium,
-        "unit": tree.unit,
-        "currency": plant.energy.currency,
-        "price": plant.energy.prices.get(Medium(medium)),
-        "kind": kind,
-        "trend_kind": trend_kind.value,
-        "period": [this[0], end],
-        "period_end": this[1],
-        "previous": [prev[0], prev_end],
-        "total": root_total(now_flows),
-        "total_prev": root_total(prev_flows) if prev_flows is not None else None,
-        "total_prev_full": root_total(full_flows),
-        "roots": list(tree.roots),
-        "nodes": nodes,
-        "losses": losses,
-        "threshold": threshold,
-        "trend": {"starts": t_starts, "values": t_values, "prev_starts": p_starts, "prev": p_values},
-        "shifts": shift_rows,
-        "top": top,
-    }
+        return figures.energy_view(session, plant, medium, kind, anchor, now_ms)
 
 
 def build_intensity(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """The plant file's energy per tonne over ``[t0, t1)``: every meter of every medium and the counters."""
-    if t1 <= t0 or not plant.energy.intensities:
-        return []
-    counters = sorted({c for ki in plant.energy.intensities for c in ki.counters})
+    """The plant file's energy per tonne over ``[t0, t1)`` (``store.figures.energy_intensity``)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        meter_tags = [m.tag for m in plant.meters if m.tag and m.tag in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        got = consumption(session, [ids[tg] for tg in meter_tags + counters if tg in ids], [(t0, t1)], rates)
-    readings = {tg: (got.values.get(ids[tg]) or [None])[0] for tg in meter_tags}
-    production = {c: (got.values.get(ids[c]) or [None])[0] if c in ids else None for c in counters}
-    return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
+        return figures.energy_intensity(session, plant, t0, t1)
 
 
 def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
@@ -248,34 +115,9 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
 
 
 def build_tou(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
-    bands = plant.energy.tou
-    if not bands or t1 <= t0 or Medium.ELECTRICITY not in media(plant):
-        return []
-    tree = meter_tree(plant, Medium.ELECTRICITY)
-    tz = plant.tz()
-    hours = periods(PeriodKind.HOUR, t0, t1, tz)
+    """Electricity of the site per time-of-use band over ``[t0, t1)`` (``store.figures.energy_tou``)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        got = consumption(session, [ids[tg] for tg in tags], hours, rates)
-    band_of = {h: b for b in bands for h in b.hour_set()}
-    rows: dict[str, dict[str, Any]] = {}
-    for b in bands:
-        rows[b.id] = {"id": b.id, "name": b.name, "name_zh": b.name_zh, "price": b.price}
-        rows[b.id].update(hours=", ".join(b.hours), kwh=0.0, unknown_h=0)
-    for i, (a, _) in enumerate(hours):
-        readings = {tg: got.values[ids[tg]][i] for tg in tags}
-        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
-        row = rows[band_of[to_local(a, tz).hour].id]
-        if any(v is None for v in vals):
-            row["unknown_h"] += 1
-        else:
-            row["kwh"] += math.fsum(v for v in vals if v is not None)
-    for row in rows.values():
-        row["cost"] = row["kwh"] * row["price"]
-    return list(rows.values())
+        return figures.energy_tou(session, plant, t0, t1)
 
 
 def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:
@@ -439,6 +281,92 @@ def forecast_data(medium: str) -> dict[str, Any]:
     )
 
 
+def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
+    """The medium's cost over ``[t0, t1)``: each day's site total at that day's price (a price period of the
+    plant file, else its flat price: a period across a tariff change is priced piecewise), for electricity the
+    demand charge on the period's maximum demand (the highest hourly mean, in kW) prorated by the period's share
+    of its months, and the cost per tonne of the production that the medium's first intensity counts (over the
+    days whose production is known, with their share of the demand charge)."""
+    es = plant.energy
+    tree = meter_tree(plant, Medium(medium))
+    ki = next((k for k in es.intensities if any(m in tree.nodes for m in k.meters)), None)
+    tz = plant.tz()
+    days = periods(PeriodKind.DAY, t0, t1, tz, shift_starts(plant)) if t1 > t0 else []
+    energy, made = _daily_energy(plant, tree, ki.counters if ki else [], days)
+    cost = 0.0
+    unknown = 0
+    segments: list[dict[str, Any]] = []
+    share = 0.0  # of the months the period covers, for the demand charge
+    ok_cost, ok_made, ok_share = 0.0, 0.0, 0.0  # over the days whose cost and production are both known
+    for (a, b), e, p in zip(days, energy, made, strict=True):
+        day = to_local(a, tz).date()
+        price = es.price_on(Medium(medium), day)
+        part = (b - a) / 86_400_000 / calendar.monthrange(day.year, day.month)[1]
+        share += part
+        if e is not None and price is not None and p is not None:
+            ok_cost, ok_made, ok_share = ok_cost + e * price, ok_made + p, ok_share + part
+        if segments and segments[-1]["price"] == price:
+            segments[-1]["to"] = day.isoformat()
+        else:
+            segments.append({"price": price, "from": day.isoformat(), "to": day.isoformat()})
+        if e is None or price is None:
+            unknown += 1
+        else:
+            cost += e * price
+    out: dict[str, Any] = {
+        "energy_cost": cost if days and unknown < len(days) else None,
+        "unknown_days": unknown,
+        "days": len(days),
+        "segments": segments,
+        "demand_charge": None,
+        "driver_name": ki.name if ki else None,
+        "driver_name_zh": ki.name_zh if ki else None,
+    }
+    if medium == Medium.ELECTRICITY.value and es.demand_charge is not None and t1 > t0:
+        hours = periods(PeriodKind.HOUR, t0, t1, tz)
+        with session_scope(web.engine()) as session:
+            ids = tag_ids(session)
+            tags = [tg for tg in tree.tags() if tg in ids]
+            rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+            got = consumption(session, [ids[tg] for tg in tags], hours, rates)
+        peak: tuple[float, int] | None = None
+        for i, (a, b) in enumerate(hours):
+            vals = [reconcile(tree, {tg: got.values[ids[tg]][i] for tg in tags}).values.get(r) for r in tree.roots]
+            if b - a == 3_600_000 and vals and all(v is not None for v in vals):
+                kw = math.fsum(v for v in vals if v is not None)  # kWh in one hour: the hour's mean kW
+                if peak is None or kw > peak[0]:
+                    peak = (kw, a)
+        if peak is not None:
+            out |= {
+                "demand_charge": es.demand_charge,
+                "max_kw": peak[0],
+                "max_at": peak[1],
+                "demand_share": share,
+                "demand_cost": peak[0] * es.demand_charge * share,
+            }
+    total = None if out["energy_cost"] is None else out["energy_cost"] + (out.get("demand_cost") or 0.0)
+    demand_ok = (out.get("demand_cost") or 0.0) * (ok_share / share if share else 0.0)
+    out |= {
+        "total": total,
+        "production": ok_made if ok_made else None,
+        "production_days": sum(p is not None for p in made),
+        "per_t": (ok_cost + demand_ok) / ok_made if ok_made else None,
+    }
+    return out
+
+
+def cost_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:cost:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_cost(plant, medium, this[0], min(this[1], now)),
+    )
+
+
 def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     """The view of one medium with the period's energy per tonne and baseline (a new dict: the shared ones stay
     as they are)."""
@@ -448,6 +376,7 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         "baseline": baseline_data(medium, kind, anchor),
         "tou": tou_data(kind, anchor),
         "forecast": forecast_data(medium),
+        "cost": cost_data(medium, kind, anchor),
     }
 
 
@@ -530,6 +459,8 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             for r in data["shifts"]
         ]
         return head, rows
+    if table == "cost":
+        return [t("energy.cost.item", lang), t("energy.cost.amount", lang)], cost_rows(data, plant, lang)
     if table == "forecast":
         f = data.get("forecast") or {}
         head = [
@@ -620,6 +551,33 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         return head, rows
     raise ViewError("energy.bad_table")
+
+
+def cost_rows(data: dict[str, Any], plant: Plant, lang: str) -> list[list[Any]]:
+    """The cost of the view as (item, amount) rows: the prices and their days, the energy cost, the demand
+    charge, the total and the cost per tonne (plain values; None when unknown)."""
+    c = data.get("cost") or {}
+    unit, cur = data["unit"], data["currency"]
+    rows: list[list[Any]] = []
+    for seg in c.get("segments") or []:
+        days = seg["from"] if seg["from"] == seg["to"] else f"{seg['from']} – {seg['to']}"
+        price = None if seg["price"] is None else f"{seg['price']:.4g}"
+        rows.append([t("energy.cost.price", lang, days=days, unit=f"{cur}/{unit}"), price])
+    rows.append([t("energy.cost.energy", lang, cur=cur), c.get("energy_cost")])
+    if c.get("unknown_days"):
+        rows.append([t("energy.cost.unknown_days", lang), c["unknown_days"]])
+    if c.get("demand_charge") is not None:
+        at = to_local(c["max_at"], plant.tz()).strftime("%Y-%m-%d %H:%M")
+        rows.append([t("energy.cost.max_kw", lang, at=at), c["max_kw"]])
+        rows.append([t("energy.cost.demand_rate", lang, cur=cur), f"{c['demand_charge']:.4g}"])
+        rows.append([t("energy.cost.demand", lang, cur=cur, share=f"{c['demand_share']:.2f}"), c["demand_cost"]])
+    rows.append([t("energy.cost.total", lang, cur=cur), c.get("total")])
+    if c.get("driver_name"):
+        driver = label(c["driver_name"], c.get("driver_name_zh"), lang)
+        n = c.get("production_days", 0)
+        rows.append([t("energy.cost.production", lang, driver=driver, n=n, days=c.get("days", 0)), c.get("production")])
+        rows.append([t("energy.cost.per_t", lang, cur=cur), c.get("per_t")])
+    return rows
 
 
 def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> bytes:
