@@ -328,6 +328,12 @@
       }
     }
     const parts = [];
+    const ems = [];
+    (d.emergency || []).forEach(function (e) {
+      if (e.s0 <= s) {
+        ems.push([e, e.s1 !== null && e.s1 <= s]);
+      }
+    });
     (d.muster || []).forEach(function (m) {
       if (m.s0 > s) {
         return;
@@ -337,16 +343,32 @@
       }) + 1;
       parts.push([m, arrived]);
     });
-    const key = parts
-      .map(function (p) {
-        return p[0].id + ":" + p[1];
-      })
-      .join(",");
+    const key =
+      parts
+        .map(function (p) {
+          return p[0].id + ":" + p[1];
+        })
+        .join(",") +
+      "|" +
+      ems
+        .map(function (e) {
+          return e[0].id + ":" + e[1];
+        })
+        .join(",");
     if (key !== this.shown.muster) {
       this.shown.muster = key;
       const box = document.getElementById(d.ids.muster);
       if (box) {
         box.textContent = "";
+        ems.forEach(function (e) {
+          const em = e[0];
+          const line = el("div", "sw-rp-emergency" + (e[1] ? " is-ended" : ""));
+          line.append(
+            el("span", "sw-rp-kind", e[1] ? self.t("emergency_ended") : self.t("emergency")),
+            el("span", null, " " + em.plan + " · " + em.zone + " · " + self.local(em.s0).slice(11)),
+          );
+          box.appendChild(line);
+        });
         if (!parts.length) {
           box.appendChild(el("div", "sw-muted", this.t("muster_none")));
         }

@@ -25,7 +25,7 @@ from engine.replay import Series
 from plant.schema import Plant
 from store import people
 from store.alarm_views import JournalView, _journal_view
-from store.models import Alarm, AlarmJournal, Event, Sample
+from store.models import Alarm, AlarmJournal, Emergency, Event, Sample
 from store.people import MUSTER
 from store.video import VIDEO, FeedItem, Scope, _item, _latest_reviews, _scope_sql, _with_alarms
 
@@ -221,3 +221,40 @@ def event_anchor(session: Session, event_id: int) -> EventAnchor | None:
     if ev is None:
         return None
     return EventAnchor(int(ev.id), ev.kind, ev.source, int(ev.ts_start), ev.ts_end, ev.zone)
+
+
+@dataclass(frozen=True)
+class EmergencyReplay:
+    """A declared emergency overlapping a window: its plan, kind and zone, declared and ended."""
+
+    emergency_id: int
+    plan: str
+    kind: str
+    zone: str
+    declared_ms: int
+    ended_ms: int | None
+    muster_event: int | None
+
+
+def emergencies_between(session: Session, t0: int, t1: int) -> list[EmergencyReplay]:
+    """The emergencies declared before ``t1`` and not ended before ``t0``, oldest first."""
+    stmt = (
+        select(Emergency)
+        .where(
+            Emergency.declared_ms.is_not(None),
+            Emergency.declared_ms <= t1,
+            or_(Emergency.ended_ms.is_(None), Emergency.ended_ms >= t0),
+        )
+        .order_by(Emergency.declared_ms, Emergency.id)
+    )
+    return [
+        EmergencyReplay(int(e.id), e.plan, e.kind, e.zone, int(e.declared_ms or 0), e.ended_ms, e.muster_event)
+        for e in session.scalars(stmt)
+    ]
+
+
+def emergency_anchor(session: Session, emergency_id: int) -> EmergencyReplay | None:
+    e = session.get(Emergency, int(emergency_id))
+    if e is None or e.declared_ms is None:
+        return None
+    return EmergencyReplay(int(e.id), e.plan, e.kind, e.zone, int(e.declared_ms), e.ended_ms, e.muster_event)

@@ -46,7 +46,7 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
 from tests.fakeclock import plant_ms
-from webapp.live.replay import Who, WindowError, check_window, default_tags, load
+from webapp.live.replay import Who, WindowError, check_window, default_tags, load, resolve
 
 # --- the pieces ------------------------------------------------------------------------------------------------
 
@@ -362,4 +362,41 @@ def test_export_bundle_verifies_and_detects_tampering(tmp_path: Path) -> None:
     assert logged_in_client(app, settings, "executive").get(f"/replay/incident/{inc}/export.zip").status_code == 403
     assert logged_in_client(app, settings, "on-call").get(f"/replay/incident/{inc}/export.zip").status_code == 403
     assert disp.get("/replay/incident/999/export.zip").status_code == 404
+    engine.dispose()
+
+
+def test_replay_of_an_emergency(tmp_path: Path) -> None:
+    from store.models import Emergency
+
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    plan = plant.emergency.plans[0]
+    declared, ended = now - 20 * 60_000, now - 12 * 60_000
+    with session_scope(engine) as session:
+        e = Emergency(
+            state="ended",
+            plan=plan.id,
+            kind=str(plan.kind),
+            zone="acid-gas-cleaning",
+            level=1,
+            radius_m=50.0,
+            declared_ms=declared,
+            ended_ms=ended,
+            note="",
+        )
+        session.add(e)
+        session.flush()
+        em_id = int(e.id)
+    op = resolve({"emergency": str(em_id)}, plant, engine, now)
+    assert op.source == "emergency" and op.at == declared and op.t0 < declared and op.t1 >= ended
+    assert op.zones == ("acid-gas-cleaning",) and op.tags  # the zone's gas detectors by default
+    packed = load(engine, plant, op.t0, op.t1, Who(SYSTEM, video=True), "zh", tags=op.tags, now_ms=now)
+    (em,) = packed["emergency"]
+    assert em["id"] == em_id and em["s0"] == round((declared - op.t0) / 1000, 1) and em["s0"] in packed["events"]
+    assert em["zone"] == next(z.name_zh for z in plant.zones if z.id == "acid-gas-cleaning")
+    with pytest.raises(WindowError):
+        resolve({"emergency": "999"}, plant, engine, now)
+    with pytest.raises(WindowError) as err:
+        resolve({"alarm": "x:H"}, plant, engine, now, areas=["acid"])
+    assert err.value.key == "replay.error.incident_only"  # on-call users open incident records only
     engine.dispose()

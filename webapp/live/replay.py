@@ -161,6 +161,7 @@ def load(
         scope = None if who.areas is None else Scope.of_areas(plant, who.areas)
         video = store_replay.video_between(session, t0, t1, scope=scope, now_ms=now_ms) if who.video else []
         musters = store_replay.musters_between(session, plant, t0, t1)
+        emergencies = store_replay.emergencies_between(session, t0, t1)
         trends = {tg: trend(session, ids[tg], t0, t1, TREND_WIDTH) for tg in wanted if tg in ids}
 
     # the scene's live fields at every frame, by the live screens' rules
@@ -320,6 +321,21 @@ def load(
     for m in packed["muster"]:
         if m["s0"] >= 0:
             events.add(m["s0"])
+    plans = {p.id: label(p.name, p.name_zh, lang) for p in plant.emergency.plans}
+    packed["emergency"] = [
+        {
+            "id": e.emergency_id,
+            "s0": _s(e.declared_ms, t0),
+            "s1": None if e.ended_ms is None else _s(e.ended_ms, t0),
+            "plan": plans.get(e.plan, e.plan),
+            "zone": names.get(e.zone, e.zone),
+        }
+        for e in emergencies
+    ]
+    for em in packed["emergency"]:
+        for edge in (em["s0"], em["s1"]):
+            if edge is not None and edge >= 0:
+                events.add(edge)
     packed["events"] = sorted(e for e in events if 0 <= e <= _s(t1, t0))
 
     # trends (the page draws them; the cursor moves on them)
@@ -372,7 +388,7 @@ class Opening:
     t1: int
     at: int
     tags: list[str]
-    source: str  # alarm | event | muster | incident | range
+    source: str  # alarm | event | muster | emergency | incident | range
     ref: str = ""
     equipment: tuple[str, ...] = ()
     zones: tuple[str, ...] = ()
@@ -392,7 +408,8 @@ def resolve(
 ) -> Opening:
     """The replay a URL asks for: ``alarm=<id>``, ``event=<id>`` (a video detection or a violation),
     ``muster=<event id>``, ``incident=<id>`` or ``t0=...&t1=...``; ``at=`` the cursor's moment, ``tags=a,b``
-    the trends (else those of the incident's equipment and zone). :class:`WindowError` for what cannot be."""
+    the trends (else those of the incident's equipment and zone); ``emergency=<id>`` a declared emergency.
+    :class:`WindowError` for what cannot be."""
     q = {k: str(v) for k, v in query.items() if isinstance(v, str | int)}
     tags = [x for x in (q.get("tags") or "").split(",") if x][:MAX_TRENDS]
     at = parse_time(q.get("at"), plant)
@@ -424,6 +441,15 @@ def resolve(
             zones = tuple(x for x in (found.zone,) if x)
             alarms = (found.alarm_id,)
             at = ms
+        elif q.get("emergency"):
+            em = store_replay.emergency_anchor(session, _int(q["emergency"]))
+            if em is None:
+                raise WindowError("replay.error.not_found")
+            source, ref = "emergency", str(em.emergency_id)
+            t0, t1 = _around(em.declared_ms, em.ended_ms, now_ms)
+            zones = (em.zone,)
+            events = tuple(x for x in (em.muster_event,) if x is not None)
+            at = at if at is not None else em.declared_ms
         elif q.get("event") or q.get("muster"):
             ev = store_replay.event_anchor(session, _int(q.get("event") or q.get("muster")))
             if ev is None or (q.get("muster") and ev.kind != "muster"):

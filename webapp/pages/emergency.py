@@ -544,9 +544,15 @@ def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
         t("em.none.unaccounted", lang),
         tid="emergency-summary-people",
     )
+    replay = (
+        dcc.Link(t("replay.open", lang), href=f"/replay?emergency={int(s['id'])}", className="sw-em-replay")
+        if isinstance(s.get("id"), int)
+        else None
+    )
     return html.Div(
         [
             head,
+            replay,
             cards,
             html.H3(t("em.summary.people", lang), className="sw-panel-h mt-2"),
             people_table,
