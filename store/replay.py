@@ -25,7 +25,7 @@ from engine.replay import Series
 from plant.schema import Plant
 from store import people
 from store.alarm_views import JournalView, _journal_view
-from store.models import Alarm, AlarmJournal, Emergency, Event, Sample
+from store.models import Alarm, AlarmJournal, Emergency, Event, HiddenDanger, Sample
 from store.people import MUSTER
 from store.video import VIDEO, FeedItem, Scope, _item, _latest_reviews, _scope_sql, _with_alarms
 
@@ -258,3 +258,15 @@ def emergency_anchor(session: Session, emergency_id: int) -> EmergencyReplay | N
     if e is None or e.declared_ms is None:
         return None
     return EmergencyReplay(int(e.id), e.plan, e.kind, e.zone, int(e.declared_ms), e.ended_ms, e.muster_event)
+
+
+def major_dangers_between(session: Session, t0: int, t1: int) -> list[tuple[str, int, int | None]]:
+    """Major hidden dangers open at some moment of ``[t0, t1]``: (zone, reported, closed or None). They raise
+    their zone's dynamic risk while open (``engine.risk``); the grade is the one they carry now."""
+    stmt = select(HiddenDanger.zone, HiddenDanger.reported_at, HiddenDanger.closed_at).where(
+        HiddenDanger.grade == "major",
+        HiddenDanger.zone.is_not(None),
+        HiddenDanger.reported_at <= t1,
+        or_(HiddenDanger.closed_at.is_(None), HiddenDanger.closed_at > t0),
+    )
+    return [(str(z), int(a), None if b is None else int(b)) for z, a, b in session.execute(stmt)]

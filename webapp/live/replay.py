@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from engine.alarm_text import alarm_text, plant_names
 from engine.clock import DATE_TIME, format_local
 from engine.replay import changes, frame_step, frame_times, latest_at
@@ -54,6 +56,7 @@ MAX_WINDOW_MS = 4 * 3_600_000  # the longest replay window
 DEFAULT_BEFORE_MS = 10 * 60_000  # a replay opened on a moment starts this long before it
 DEFAULT_AFTER_MS = 5 * 60_000  # ... and ends this long after it
 MAX_TRENDS = 20
+PEOPLE_POINTS = 360  # positions per badge in a window (10 s apart in an hour; people between them interpolated)
 DEFAULT_TRENDS = 6
 TREND_WIDTH = 600
 SOS_RULES = ("man_down", "sos")
@@ -156,21 +159,40 @@ def load(
     with session_scope(engine) as session:
         ids = tag_ids(session)
         series = store_replay.series_between(session, {tg: ids[tg] for tg in risk_tags if tg in ids}, t0, t1)
-        pb, counts = replay_people(session, plant, t0, t1, times, viewer=who.viewer, max_age_ms=POSITION_MAX_AGE_MS)
+        pb, counts = replay_people(
+            session, plant, t0, t1, times, viewer=who.viewer, max_age_ms=POSITION_MAX_AGE_MS, points=PEOPLE_POINTS
+        )
         journal = store_replay.journal_between(session, t0, t1, areas=who.areas)
         scope = None if who.areas is None else Scope.of_areas(plant, who.areas)
         video = store_replay.video_between(session, t0, t1, scope=scope, now_ms=now_ms) if who.video else []
         musters = store_replay.musters_between(session, plant, t0, t1)
         emergencies = store_replay.emergencies_between(session, t0, t1)
+        dangers = store_replay.major_dangers_between(session, t0, t1)
         trends = {tg: trend(session, ids[tg], t0, t1, TREND_WIDTH) for tg in wanted if tg in ids}
 
     # the scene's live fields at every frame, by the live screens' rules
+    # a frame is computed only where something it depends on changed: a sample, a headcount, the shift, an
+    # open major hidden danger
     frames: list[dict[str, Any]] = []
-    for at, hc in zip(times, counts, strict=True):
+    marks = np.array(
+        [np.searchsorted(np.asarray(sr.ts, dtype=np.int64), times, side="right") for sr in series.values()]
+    )
+    shifts = [found[0].id if (found := current_shift(plant, at)) else None for at in times]
+    majors: list[dict[str, int]] = []
+    for at in times:
+        open_now: dict[str, int] = {}
+        for zone, a, b in dangers:
+            if a <= at and (b is None or at < b):
+                open_now[zone] = open_now.get(zone, 0) + 1
+        majors.append(open_now)
+    for f, (at, hc) in enumerate(zip(times, counts, strict=True)):
+        same = f > 0 and hc == counts[f - 1] and shifts[f] == shifts[f - 1] and majors[f] == majors[f - 1]
+        if same and (marks.size == 0 or not (marks[:, f] != marks[:, f - 1]).any()):
+            frames.append(dict(frames[-1], t=at))
+            continue
         latest = latest_at(series, at)
         states = equipment_states(plant, latest)
-        found = current_shift(plant, at)
-        risks = zone_risks(plant, latest, states, hc, found[0].id if found else None)
+        risks = zone_risks(plant, latest, states, hc, shifts[f], majors[f])
         snap = {
             "now_ms": at,
             "latest": latest,
