@@ -298,7 +298,8 @@
       if (box) {
         box.textContent = "";
         if (nv < 0) {
-          box.appendChild(el("div", "sw-muted", (d.video || []).length ? this.t("video_later") : this.t("video_none")));
+          const why = !d.video_ok ? "video_hidden" : (d.video || []).length ? "video_later" : "video_none";
+          box.appendChild(el("div", "sw-muted", this.t(why)));
         }
         for (let i = nv; i >= 0 && i > nv - LIST_MAX; i--) {
           const v = d.video[i];
