@@ -53,6 +53,8 @@ EMERGENCY_DISMISSED = "emergency_dismissed"  # a proposed emergency dismissed
 EMERGENCY_ACTION = "emergency_action"  # a plan action ticked done or reopened
 EMERGENCY_GROWN = "emergency_grown"  # the danger area grown
 EMERGENCY_ENDED = "emergency_ended"
+PERMIT_APPLIED = "permit_applied"  # a special-work permit applied for
+PERMIT_MOVED = "permit_moved"  # a permit approved, gas tested, activated, suspended, resumed or closed
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -87,6 +89,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     EMERGENCY_ACTION,
     EMERGENCY_GROWN,
     EMERGENCY_ENDED,
+    PERMIT_APPLIED,
+    PERMIT_MOVED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

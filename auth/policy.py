@@ -46,6 +46,7 @@ class Perm(StrEnum):
     HD_REPORT = "hidden_danger.report"  # report a hidden danger (dispatcher screen, on-call phone)
     HD_MANAGE = "hidden_danger.manage"  # assess, assign, plan, rectify, verify or reject a hidden danger
     EMERGENCY = "emergency"  # the emergency view: danger area, counts, routes (names only with NAMES)
+    PERMIT = "permit"  # apply for a special-work permit and move it (approve, gas test, activate, suspend, close)
     POSITIONS = "positions"  # people and vehicles as dots, headcounts, muster counts
     NAMES = "names"  # who is where: names on positions, trajectories, lists of the missing, exposure
     PERSONNEL = "personnel"  # the personnel page (names on it only with NAMES)
@@ -85,6 +86,7 @@ _OPERATIONS = frozenset(
         Perm.HD_REPORT,
         Perm.HD_MANAGE,
         Perm.EMERGENCY,
+        Perm.PERMIT,
         Perm.POSITIONS,
         Perm.NAMES,
         Perm.PERSONNEL,
@@ -175,6 +177,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
+    "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
 }
 

@@ -34,9 +34,12 @@ Figures:
   ``cpu_bound_fps_per_camera_8`` (what the machine's cores would give 8 cameras were they not shared with
   other work: cores x 1000 / CPU ms / 8); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped
   with a message when absent) ``real_precision`` / ``real_recall`` of people on 5 frames counted by hand
-  (count-based: found vs counted per frame) and ``real_empty_people`` (people found in the street emptied
-  of walkers, the median of its frames); on the demo's rendered cameras ``rendered_person_recall``
-  (frames with a drawn person of at least 60 px where the SSD finds one);
+  (count-based: found vs counted per frame), ``real_empty_people`` (people found in the street emptied of
+  walkers, the median of its frames) and ``pose_ms_p50`` (MoveNet on one walker); on the demo's rendered
+  cameras ``rendered_person_recall`` (frames with a drawn person of at least 60 px where the SSD finds one);
+  ``concurrent_fps_per_camera`` (median; ``_min``): every camera at once through ``Analyzer`` with
+  ``people: model`` in its own thread, each taking its newest frame when free (frames in between dropped),
+  and ``concurrent_frame_age_ms_p95``, how old a frame is when its analysis ends (no queue builds up);
 - ``relay_viewers``: the most viewers of one camera through :class:`video.relay.VideoRelay` (4 fps) for
   which every viewer still gets >= 90 % of the relay's frame rate (tried 1, 2, 4, ... up to 128).
 """
@@ -400,6 +403,54 @@ def main(argv: list[str]) -> dict[str, Any]:
     return _smoke.mark(out, smoke)
 
 
+def concurrent_cameras(
+    plant: Plant, cams: list[Camera], renderers: dict[str, Any], crowd: Crowd, seconds: float
+) -> dict[str, Any]:
+    """The cameras analysed at once with the trained detector (``people: model``), each in its own thread
+    as in the video service, each taking its newest frame when it is free (frames between are dropped):
+    analysed frames a second per camera, and how old a frame is when its analysis ends (no queue: about
+    one analysis)."""
+    from video.detect import Analyzer
+
+    frames = {}
+    for c in cams:
+        frames[c.id] = [
+            renderers[c.id].frame(crowd(1_800_000_000.0 + 0.5 * k), 1_800_000_000.0 + 0.5 * k) for k in range(4)
+        ]
+    counts: dict[str, int] = {c.id: 0 for c in cams}
+    ages: list[float] = []
+    stop = time.monotonic() + seconds
+
+    def run(cam: Camera) -> None:
+        assert cam.analytics is not None
+        model_cam = cam.model_copy(update={"analytics": cam.analytics.model_copy(update={"people": "model"})})
+        an = Analyzer(model_cam)
+        k = 0
+        while time.monotonic() < stop:
+            taken = time.monotonic()  # the newest frame, now
+            an.process(frames[cam.id][k % 4], int(time.time() * 1000))
+            ages.append((time.monotonic() - taken) * 1000)
+            counts[cam.id] += 1
+            k += 1
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in cams]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    fps = sorted(n / wall for n in counts.values())
+    ages.sort()
+    return {
+        "concurrent_cameras": len(cams),
+        "concurrent_fps_per_camera": round(statistics.median(fps), 2),
+        "concurrent_fps_min": round(fps[0], 2),
+        "concurrent_frame_age_ms_p95": round(ages[int(len(ages) * 0.95)], 1) if ages else None,
+        "concurrent_load_avg": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 # People counted by hand on frames of vtest.avi (frame index -> people whose whole body is in view).
 VTEST_COUNTED = {0: 3, 200: 7, 400: 3, 600: 6, 700: 8}
@@ -455,6 +506,7 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
         rendered_person_recall=round(found_in / frames_with, 3) if frames_with else None,
         rendered_frames_with_people=frames_with,
     )
+    out.update(concurrent_cameras(plant, cams, renderers, crowd, 3.0 if smoke else 20.0))
     if not VTEST.exists():
         out["real"] = f"skipped: {VTEST} is not installed (apt-get install opencv-doc)"
         return out
@@ -478,6 +530,20 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
         real_recall=round(agree / sum(VTEST_COUNTED.values()), 3),
         real_empty_people=len([f for f in ssd.detect(empty) if f.person and f.score >= 0.5]),
     )
+    try:  # the pose (hard-hat head region) per person, on the walkers of a real frame
+        from video.pose import shared_pose
+
+        pose = shared_pose()
+        walkers = [f for f in ssd.detect(frames[200]) if f.person and f.score >= 0.5]
+        pose_ms = []
+        for f in walkers * (1 if smoke else 5):
+            t0 = time.perf_counter()
+            pose.keypoints(frames[200], f.box)
+            pose_ms.append((time.perf_counter() - t0) * 1000)
+        pose_ms.sort()
+        out["pose_ms_p50"] = round(pose_ms[len(pose_ms) // 2], 1) if pose_ms else None
+    except Exception as e:  # LiteRT not installed
+        out["pose_ms_p50"] = f"skipped: {e}"
     return out
 
 

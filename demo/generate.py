@@ -246,6 +246,14 @@ def make_tags(equipment: list[Item], zones: dict[str, Item], badges: list[Item])
             alarm = {**cems, "deadband": rnd(cems["deadband"] * (hi - lo))}
             fields = {"unit": "mg/m3", "nominal": nom, "range": [lo, hi], "limits": {"h": h, "hh": hh}, "alarm": alarm}
             out.append(equipment_tag(by_id[sid], meas, "emission", f"{en} (CEMS)", f"{zh}（在线监测）", **fields))
+    for oid, rows in t["wastewater"].items():  # outfall analysers: the same rules, in mg/L
+        for meas, nom, lo, hi, h, hh in rows:
+            en, zh = t["pollutants"][meas]
+            alarm = {**cems, "deadband": rnd(cems["deadband"] * (hi - lo))}
+            fields = {"unit": "mg/L", "nominal": nom, "range": [lo, hi], "limits": {"h": h, "hh": hh}, "alarm": alarm}
+            out.append(
+                equipment_tag(by_id[oid], meas, "emission", f"{en} (outfall)", f"{zh}（排口在线监测）", **fields)
+            )
     for eid, meas, unit, nominal, low, high, en, zh in t["assays"]:
         spec = [low, high]
         out.append(equipment_tag(by_id[eid], meas, "assay", en, zh, unit=unit, nominal=nominal, spec=spec))

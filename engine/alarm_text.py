@@ -50,7 +50,10 @@ FACT_KEYS: tuple[str, ...] = (
     "flags",
     "rules",  # an out-of-control assay: the Nelson rules its result breaks, "1,5"
     "hazard_source",  # a hazard-source intrusion: the source's id
+    "permit",  # a special-work permit's finding: the permit's number ...
+    "tag",  # ... and the gas detector over its limit
 )
+PERMIT_RULES: tuple[str, ...] = ("permit_guardian_away", "permit_area_intrusion", "permit_gas_over")
 
 VIDEO_CLASSES: tuple[str, ...] = tuple(c.value for c in VideoClass)
 
@@ -191,6 +194,11 @@ def personnel_text(
     elif rule == "hazard_intrusion":
         source = facts.get("hazard_source") or facts.get("region")
         values["where"] = names.name(names.hazards, source, lang) or str(source or "?")
+    if rule in PERMIT_RULES:
+        tag = facts.get("tag")
+        values["permit"] = f"#{facts.get('permit') or '?'}"
+        values["tag"] = names.tag_text(tag, lang) or str(tag or "?")
+        return t(f"text.{rule}", lang, **values)
     if rule not in RULES:
         return t("text.personnel.other", lang, rule=rule, **values)
     return t(f"text.personnel.{rule}", lang, **values)

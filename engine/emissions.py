@@ -34,7 +34,8 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 VALID_MINUTES = 45
 VALID_HOURS_PER_DAY = 20
-MG_TO_KG = 1e-6
+MG_TO_KG = 1e-6  # mg/m3 x Nm3/h over an hour: kg (flue gas)
+MG_PER_L_TO_KG = 1e-3  # mg/L x m3/h over an hour: kg (wastewater: 1 mg/L is 1 g/m3)
 
 # OPC UA status codes (Part 4) a CEMS data acquisition system reports for a pollutant's value.
 BAD_OUT_OF_SERVICE = 0x808D0000  # maintenance
@@ -114,6 +115,7 @@ def hour_average(
     limit: float | None = None,
     valid_minutes: int = VALID_MINUTES,
     flow: float | None = None,
+    mass_factor: float = MG_TO_KG,
 ) -> HourAverage:
     """The hour starting at ``start_ms`` from its minutes (minutes outside it are ignored; a minute not given is
     missing; a minute given twice counts once, the last one)."""
@@ -137,7 +139,7 @@ def hour_average(
     marks = "".join(f.value for f in (*_ORDER, Flag.MISSING) if counts[f])
     not_judged = any(counts[f] for f in _NOT_JUDGED)
     exceed = bool(valid and not not_judged and limit is not None and value is not None and value > limit)
-    mass = value * flow * MG_TO_KG if valid and value is not None and flow is not None else None
+    mass = value * flow * mass_factor if valid and value is not None and flow is not None else None
     return HourAverage(
         start_ms=start_ms,
         value=value,
@@ -167,6 +169,7 @@ def hourly(
     flow_minutes: Iterable[Minute] = (),
     valid_minutes: int = VALID_MINUTES,
     hours: Sequence[int] | None = None,
+    mass_factor: float = MG_TO_KG,
 ) -> list[HourAverage]:
     """Hourly averages of a pollutant's minutes (and its stack's flow), one per hour that has any minute, or
     one per start in ``hours`` when given (an hour with no minute is then all missing)."""
@@ -177,7 +180,10 @@ def hourly(
     for m in flow_minutes:
         flows.setdefault(m.start_ms - m.start_ms % HOUR_MS, []).append(m)
     starts = sorted(by_hour) if hours is None else list(hours)
-    return [hour_average(h, by_hour.get(h, ()), limit, valid_minutes, flow_average(flows.get(h, ()))) for h in starts]
+    return [
+        hour_average(h, by_hour.get(h, ()), limit, valid_minutes, flow_average(flows.get(h, ())), mass_factor)
+        for h in starts
+    ]
 
 
 @dataclass(frozen=True)

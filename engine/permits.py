@@ -36,6 +36,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 STANDARD = "GB 30871-2022"
 
 HOT_WORK, CONFINED_SPACE, BLINDING, HEIGHT = "hot_work", "confined_space", "blinding", "height"
@@ -432,6 +434,8 @@ class Checker:
     ) -> list[Finding]:
         out: list[Finding] = []
         seen: set[int] = set()
+        names = list(positions)
+        xy = np.array([positions[b] for b in names], dtype=np.float64).reshape(-1, 2)
         for p in permits:
             if p.state != ACTIVE:
                 continue
@@ -446,10 +450,13 @@ class Checker:
                     out.append(Finding(p.id, GUARDIAN_AWAY, p.guardian, None, value, GUARDIAN_MAX_M, True))
             else:
                 self._away_since.pop(p.id, None)
-            # badges in the work area that are not on the permit
+            # badges in the work area that are not on the permit (bounding box first, over all badges at once)
             allowed = {*p.crew, p.guardian}
-            for badge, (x, y) in positions.items():
-                if badge not in allowed and point_in_polygon(x, y, p.area):
+            ax, ay = [q[0] for q in p.area], [q[1] for q in p.area]
+            box = (xy[:, 0] >= min(ax)) & (xy[:, 0] <= max(ax)) & (xy[:, 1] >= min(ay)) & (xy[:, 1] <= max(ay))
+            for i in np.flatnonzero(box).tolist():
+                badge = names[i]
+                if badge not in allowed and point_in_polygon(float(xy[i, 0]), float(xy[i, 1]), p.area):
                     out.append(Finding(p.id, AREA_INTRUSION, badge))
             # gas near an active hot work or confined space
             if p.kind in GAS_KINDS:

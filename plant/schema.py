@@ -671,6 +671,32 @@ class VideoClass(StrEnum):
     SPILL = "spill"  # a spill or leak on the floor
 
 
+class VideoModel(StrictModel):
+    """A site's own trained detector for one video class (``video.plugins``): an ONNX file run by OpenCV's DNN
+    module, with the common SSD or YOLO output layouts. ``classes`` names the model's outputs in order (an SSD
+    label ``i`` is ``classes[i]``: put ``background`` first when the model has one); ``fire`` names those that
+    count as the camera class (default: all but ``background``). A relative ``path`` is from the directory
+    the services run in (the project root)."""
+
+    path: str = Field(min_length=1, max_length=500)
+    layout: Literal["ssd", "yolo"]
+    input: tuple[int, int] = (640, 640)  # width, height the model takes
+    classes: list[str] = Field(min_length=1)
+    fire: list[str] = Field(default_factory=list)
+    min_confidence: float = Field(default=0.5, gt=0, le=1)
+    scale: float = Field(default=1 / 255, gt=0)  # pixel value multiplier
+    swap_rb: bool = True  # the model takes RGB
+
+    @model_validator(mode="after")
+    def _check(self) -> VideoModel:
+        if min(self.input) < 8 or max(self.input) > 4096:
+            raise ValueError(f"input {list(self.input)} is not a plausible model input size")
+        unknown = [n for n in self.fire if n not in self.classes]
+        if unknown:
+            raise ValueError(f"fire names {unknown} not among classes {self.classes}")
+        return self
+
+
 class CameraAnalytics(StrictModel):
     """Which detectors run on a camera, and where (image coordinates as fractions of width and height,
     so a polygon survives a change of stream resolution)."""
@@ -683,11 +709,21 @@ class CameraAnalytics(StrictModel):
     # rendered cameras draw such cartoons, which a trained detector does not see), "auto" = the model for a
     # camera with a source, the rules for the demo's rendered cameras (no source).
     people: Literal["auto", "model", "hi-vis"] = "auto"
+    # Vehicles (the trained detector's cars, trucks, buses, motorcycles, bicycles) inside a restricted polygon
+    # are intrusions too (needs people: model, i.e. a camera with a source or people: model).
+    vehicles_forbidden: bool = False
+    # A site's own models, per class (flame, smoke, no_hardhat, spill): used instead of the rules.
+    models: dict[VideoClass, VideoModel] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
         if len(set(self.detect)) != len(self.detect):
             raise ValueError("detect lists a class twice")
+        for cls in self.models:
+            if cls not in self.detect:
+                raise ValueError(f"models.{cls.value}: the class is not in detect")
+            if cls == VideoClass.INTRUSION:
+                raise ValueError("models.intrusion: intrusion uses the person detector (people: model)")
         if VideoClass.INTRUSION in self.detect and not self.restricted:
             raise ValueError("intrusion detection needs at least one restricted polygon")
         for i, poly in enumerate(self.restricted):
@@ -981,11 +1017,13 @@ class EmissionLimit(StrictModel):
 
 
 class EmissionStack(StrictModel):
-    """A stack (equipment) with its flue-gas flow tag (Nm3/h) and its monitored pollutants."""
+    """A monitored discharge point: a stack (``flue_gas``: concentrations in mg/m3, flow in Nm3/h) or a
+    wastewater outfall (``wastewater``: concentrations in mg/L, flow in m3/h); the same hourly validity rules."""
 
     equipment: Id
     flow_tag: Id
     pollutants: list[EmissionLimit] = Field(min_length=1)
+    medium: Literal["flue_gas", "wastewater"] = "flue_gas"
 
 
 class EmissionSettings(StrictModel):
@@ -1089,6 +1127,40 @@ class HazardSource(Named):
     @classmethod
     def _note(cls, v: str | None) -> str | None:
         return None if v is None else _clean_text(v)
+
+
+class SafetyIndexSettings(StrictModel):
+    """The safety early-warning index (``engine.safety_index``): each part's weight (summing to 1), the colour
+    thresholds (yellow, orange, red) and the hysteresis on the way down, in index points."""
+
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "static": 0.20,
+            "alarms": 0.20,
+            "violations": 0.15,
+            "hidden_dangers": 0.15,
+            "permits": 0.10,
+            "staffing": 0.05,
+            "environment": 0.15,
+        }
+    )
+    thresholds: tuple[float, float, float] = (25.0, 50.0, 75.0)
+    hysteresis: float = Field(default=5.0, ge=0, le=25)
+
+    @model_validator(mode="after")
+    def _check(self) -> SafetyIndexSettings:
+        parts = ("static", "alarms", "violations", "hidden_dangers", "permits", "staffing", "environment")
+        unknown = sorted(set(self.weights) - set(parts))
+        if unknown:
+            raise ValueError(f"weights: unknown part(s) {unknown}; parts: {list(parts)}")
+        if any(not math.isfinite(v) or v < 0 for v in self.weights.values()):
+            raise ValueError("weights must be finite numbers >= 0")
+        if abs(sum(self.weights.values()) - 1.0) > 0.001:
+            raise ValueError(f"weights must sum to 1, not {sum(self.weights.values()):.3f}")
+        t = self.thresholds
+        if not (0 < t[0] < t[1] < t[2] < 100):
+            raise ValueError(f"thresholds must rise between 0 and 100: {list(t)}")
+        return self
 
 
 class HazardSettings(StrictModel):
@@ -1234,6 +1306,7 @@ class Plant(StrictModel):
     production: ProductionSettings = Field(default_factory=ProductionSettings)
     emissions: EmissionSettings = Field(default_factory=EmissionSettings)
     hazards: HazardSettings = Field(default_factory=HazardSettings)
+    safety_index: SafetyIndexSettings = Field(default_factory=SafetyIndexSettings)
     storage: StorageSettings = Field(default_factory=StorageSettings)
     emergency: EmergencySettings = Field(default_factory=EmergencySettings)
 

@@ -9,6 +9,10 @@ values that arrived since the last step, and whether the RTLS collectors are con
 ``data`` = camera, fence, value, limit and the rule's facts; no sentence: texts are built when shown), closing it with
 ``store.events.close_event`` when the condition ends. All of a step is one transaction.
 
+The special-work permits' live checks run in the same step (``services.permits``): expiry, the guardian away,
+badges in a work area not on its permit, gas over a permit's limit; their findings are violation events too, and
+the crews of active permits are allowed inside the hazard-source fences their work lies in.
+
 Restart: at its first step the service re-attaches to the violation events still open in the store (the
 engine takes them back as active), so a violation that still holds is not written twice and one that ended
 while the service was down is closed. If a step fails (database unavailable), the engine's state may no
@@ -31,6 +35,8 @@ from sqlalchemy.orm import Session
 from engine.personnel import RuleConfig, RulesEngine, SosChange, Tick, Violation
 from engine.types import is_good
 from plant.schema import Plant, TagKind
+from services.permits import RULES as PERMIT_RULES
+from services.permits import PermitWatch
 from store.db import session_scope
 from store.events import VIOLATION, add_event, close_event, open_events
 from store.health import read_health
@@ -65,6 +71,7 @@ class PersonnelService:
         self.sos_tags: dict[str, str] = {t.id: t.badge for t in plant.tags if t.kind == TagKind.SOS and t.badge}
         self.rtls_endpoints = {t.endpoint for t in plant.tags if t.kind == TagKind.POSITION}
         self.rules = RulesEngine(plant, self.config)
+        self.permits = PermitWatch(plant)
         self.last_tick: Tick | None = None
         self.opened = 0  # events written since start
         self.closed = 0
@@ -92,6 +99,7 @@ class PersonnelService:
     def _reset(self) -> None:
         """Forget everything: the next step rebuilds the state from the store."""
         self.rules = RulesEngine(self.plant, self.config)
+        self.permits = PermitWatch(self.plant)
         self._started = False
         self._sos_ids = {}
         self._sos_last = {}
@@ -104,6 +112,7 @@ class PersonnelService:
         newest = max((p.ts for p in positions), default=0)
         self._data_clock = max(self._data_clock, newest)
         clock = max(now_ms, min(self._data_clock, now_ms + 3_600_000))  # data ahead of the wall: follow it
+        self.rules.set_permitted(self.permits.step(session, clock, positions))
         tick = self.rules.evaluate(clock, positions, sos, positions_live=self._rtls_live(session))
         for v in tick.opened:
             v.event_id = add_event(
@@ -131,7 +140,7 @@ class PersonnelService:
 
     def _start(self, session: Session) -> list[SosChange]:
         """Re-attach to open violation events and take the SOS buttons' current values."""
-        restored = [_from_event(ev) for ev in open_events(session, VIOLATION)]
+        restored = [_from_event(ev) for ev in open_events(session, VIOLATION) if ev.source not in PERMIT_RULES]
         self.restored = self.rules.restore(restored)
         if self.restored:
             logger.info("re-attached to %d open violation(s)", self.restored)

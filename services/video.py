@@ -197,7 +197,8 @@ class VideoService:
             span = now - at
             if span > 0:
                 logger.info(
-                    "camera %s: %s, %.2f analysed frames/s, detectors on %d of %d, %d event(s), ring %d frames %.0f kB",
+                    "camera %s: %s, %.2f analysed frames/s, detectors on %d of %d, %d event(s), "
+                    "ring %d frames %.0f kB, %d people and %d vehicles in view",
                     cid,
                     "online" if s.online else "offline",
                     (s.analysed - analysed) / span,
@@ -206,6 +207,8 @@ class VideoService:
                     s.opened,
                     s.ring_frames,
                     s.ring_bytes / 1000,
+                    s.people,
+                    s.vehicles,
                 )
             self._logged[cid] = (s.analysed, s.ran, now)
 

@@ -42,7 +42,7 @@ from settings import get_settings
 from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
 from simulator.plan import ship_demo_plan
-from simulator.safety import play_hidden_dangers
+from simulator.safety import play_hidden_dangers, play_permits
 from store.db import make_engine, migrate, session_scope
 from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
@@ -167,6 +167,7 @@ def backfill(
             assign_demo_reasons(session, plant, start, end, seed=seed)
             ship_demo_plan(session, plant, end, history_from_ms=start)
             play_hidden_dangers(session, plant, end)
+            play_permits(session, plant, end)
             ship_demo_incident(session, plant, model, start, end)
             first_hour = start - start % HOUR_MS + HOUR_MS
             hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))

@@ -1,8 +1,12 @@
-"""The demo's hidden-danger register: a month of dangers found on rounds and by phone, assessed, assigned, rectified
-and verified, as people would have done it, ending at the backfill's end: two closed (one on time, one late), one
-overdue and escalated, a major one under its approved plan (its zone's dynamic risk goes orange), one rectified and
-waiting for verification, one just reported from a phone. Written once: a store that already has a register is
-left alone. Each move goes through ``store.hidden_dangers`` (the workflow's checks and log), as a person's would."""
+"""The demo's safety records, ending at the backfill's end, each written once (a store that already has them is
+left alone), every step through the store's rules as a person's would go.
+
+The hidden-danger register: a month of dangers found on rounds and by phone, assessed, assigned, rectified and
+verified: two closed (one on time, one late), one overdue and escalated, a major one under its approved plan (its
+zone's dynamic risk goes orange), one rectified and waiting for verification, one just reported from a phone.
+
+The special-work permits of the day (:func:`play_permits`).
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from sqlalchemy.orm import Session
 from engine.hidden_dangers import DAY_MS
 from plant.schema import Plant
 from store.hidden_dangers import act, escalate, report
-from store.models import HiddenDanger
+from store.models import HiddenDanger, WorkPermit
+from store.permits import apply as apply_permit
+from store.permits import move as move_permit
 
 logger = logging.getLogger(__name__)
 
@@ -154,3 +160,69 @@ def play_hidden_dangers(session: Session, plant: Plant, end_ms: int) -> int:
     escalate(session, end_ms)
     logger.info("demo: %d hidden dangers in the register", count)
     return count
+
+
+def _crew(plant: Plant, zone: str, n: int = 3) -> list[str]:
+    people = [b.id for b in plant.badges if zone in b.work_zones and b.kind.value == "person"]
+    return people[:n] if len(people) >= n else [b.id for b in plant.badges if b.kind.value == "person"][:n]
+
+
+def play_permits(session: Session, plant: Plant, end_ms: int) -> int:
+    """Write the demo's special-work permits of the day ending at ``end_ms`` (nothing when the store has some):
+    a hot-work permit whose guardian walked away (suspended, analysed again, resumed, closed), a confined-space
+    entry whose first gas analysis came back too high and which a gas rise suspended, a lifting job closed, work
+    at height waiting for its isolations and temporary power waiting for approval. Every step goes through
+    ``store.permits`` (the rules of GB 30871-2022), as a person's would; the live ones are left to the live checks."""
+    if session.scalar(select(func.count()).select_from(WorkPermit)):
+        return 0
+    zones = {z.id: z for z in plant.zones}
+    badges = [b.id for b in plant.badges]
+
+    def at(hours: float) -> int:
+        return end_ms - round(hours * H)
+
+    def new(kind: str, grade: str | None, title: str, zone: str, start_h: float, hours: float) -> int:
+        z = zones.get(zone) or plant.zones[0]
+        x = sum(p[0] for p in z.polygon) / len(z.polygon)
+        y = sum(p[1] for p in z.polygon) / len(z.polygon)
+        g, *crew = _crew(plant, z.id)
+        row = apply_permit(
+            session, kind=kind, grade=grade, title=title, zone=z.id, point=(x, y),
+            area=[(x - 10, y - 10), (x + 10, y - 10), (x + 10, y + 10), (x - 10, y + 10)], guardian=g, crew=crew,
+            valid_from=at(start_h), valid_to=at(start_h) + round(hours * H), isolations=["能量隔离 / isolation"],
+            applicant="zhang.wei", now_ms=at(start_h + 1), badges=badges, zones=list(zones),
+        )  # fmt: skip
+        return row.id
+
+    def step(pid: int, hours: float, action: str, actor: str, **given: Any) -> None:
+        move_permit(session, pid, action, actor, at(hours), **given)
+
+    hot = new("hot_work", "first", "制酸净化工段烟道法兰补焊 / Weld repair of the gas-cleaning duct flange",
+              "acid-gas-cleaning", 4, 8)  # fmt: skip
+    step(hot, 3.9, "approve", "chen.jing", signoff="unit")
+    step(hot, 3.8, "approve", "liu.yang", signoff="safety")
+    step(hot, 3.7, "gas_test", "zhao.min", readings=[("CO", 8, "ppm"), ("CH4", 0.05, "%vol")])
+    step(hot, 3.65, "isolate", "wang.lei")
+    step(hot, 3.6, "activate", "wang.lei")
+    step(hot, 3.0, "suspend", "system", reason="permit_guardian_away")  # the guardian walked off the work
+    step(hot, 2.9, "gas_test", "zhao.min", readings=[("CO", 6, "ppm"), ("CH4", 0.04, "%vol")])
+    step(hot, 2.85, "resume", "wang.lei")
+    step(hot, 1.0, "close", "wang.lei")
+    cs = new("confined_space", None, "硫酸罐6号内部检查 / Inspection inside tank 6", "acid-tank-farm", 3, 8)
+    step(cs, 2.9, "approve", "chen.jing", signoff="unit")
+    step(cs, 2.8, "gas_test", "zhao.min", readings=[("O2", 20.6, "%vol"), ("H2S", 12, "ppm")])  # too high
+    step(cs, 2.3, "gas_test", "zhao.min", readings=[("O2", 20.8, "%vol"), ("H2S", 1, "ppm")])
+    step(cs, 2.25, "isolate", "wang.lei")
+    step(cs, 2.2, "activate", "wang.lei")
+    step(cs, 1.5, "suspend", "system", reason="permit_gas_over")  # SO2 rose over the permit's limit
+    lift = new("lifting", "III", "电解槽阴极板吊装 / Lifting cathode plates", "tankhouse-1", 9, 6)
+    step(lift, 8.9, "approve", "chen.jing", signoff="unit")
+    step(lift, 8.8, "isolate", "wang.lei")
+    step(lift, 8.7, "activate", "wang.lei")
+    step(lift, 5.0, "close", "wang.lei")
+    height = new("height", "II", "转炉通道照明更换 / Replacing lights over the converter aisle", "converter-aisle",
+                 0.5, 8)  # fmt: skip
+    step(height, 0.4, "approve", "chen.jing", signoff="unit")
+    new("temp_power", None, "渣缓冷场临时照明接电 / Temporary power for the slag yard lights", "slag-cooling", 0.2, 8)
+    logger.info("demo: 5 special-work permits of the day")
+    return 5

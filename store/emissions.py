@@ -20,7 +20,18 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from engine.emissions import HOUR_MS, MINUTE_MS, Flag, HourAverage, Minute, hourly, minute_flag, quality_flag
+from engine.emissions import (
+    HOUR_MS,
+    MG_PER_L_TO_KG,
+    MG_TO_KG,
+    MINUTE_MS,
+    Flag,
+    HourAverage,
+    Minute,
+    hourly,
+    minute_flag,
+    quality_flag,
+)
 from engine.types import is_good
 from plant.schema import Plant
 from store.models import EmissionHour, Event, Sample
@@ -38,15 +49,17 @@ class Pollutant:
     flow_tag: str
     limit: float
     zone: str | None
+    mass_factor: float = MG_TO_KG  # concentration x flow over an hour -> kg (MG_PER_L_TO_KG for wastewater)
 
 
 def pollutants(plant: Plant) -> list[Pollutant]:
-    """The plant file's monitored pollutants, stack by stack."""
+    """The plant file's monitored pollutants, stack by stack (wastewater outfalls too)."""
     eq = {e.id: e for e in plant.equipment}
     out: list[Pollutant] = []
     for st in plant.emissions.stacks:
         zone = eq[st.equipment].zone if st.equipment in eq else None
-        out += [Pollutant(p.tag, st.equipment, st.flow_tag, p.limit, zone) for p in st.pollutants]
+        factor = MG_PER_L_TO_KG if st.medium == "wastewater" else MG_TO_KG
+        out += [Pollutant(p.tag, st.equipment, st.flow_tag, p.limit, zone, factor) for p in st.pollutants]
     return out
 
 
@@ -116,7 +129,7 @@ def judge(
             fid = tag_ids.get(p.flow_tag)
             flows[p.flow_tag] = read_minutes(session, fid, t0, t1) if fid is not None else []
         minutes = read_minutes(session, tag_ids[p.tag], t0, t1)
-        for h in hourly(minutes, p.limit, flows[p.flow_tag], valid_minutes, hours=hours):
+        for h in hourly(minutes, p.limit, flows[p.flow_tag], valid_minutes, hours=hours, mass_factor=p.mass_factor):
             out.append((p, h))
     save(session, out, now_ms)
     return out

@@ -211,3 +211,8 @@ def history(session: Session, danger_id: int) -> list[HiddenDangerLog]:
 
 def photo(session: Session, danger_id: int) -> HiddenDangerPhoto | None:
     return session.get(HiddenDangerPhoto, int(danger_id))
+
+
+def open_dangers(session: Session) -> list[HiddenDanger]:
+    """Every hidden danger not yet closed."""
+    return list(session.scalars(select(HiddenDanger).where(HiddenDanger.state.in_(OPEN_STATES))))

@@ -517,6 +517,58 @@ class EmergencyStep(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
+class WorkPermit(Base):
+    """A special-work permit (GB 30871-2022, ``engine.permits``): kind, grade, the work, its place (work point and
+    area in plant metres), its guardian's and crew's badges, validity, approvals, isolations, the last gas analysis
+    and where the lifecycle stands. Written only by ``store.permits``."""
+
+    __tablename__ = "work_permit"
+    __table_args__ = (Index("ix_work_permit_state", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    area: Mapped[list[Any]] = mapped_column(JSON)
+    guardian: Mapped[str | None] = mapped_column(String(64))
+    crew: Mapped[list[Any]] = mapped_column(JSON)
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_to: Mapped[int] = mapped_column(BigInteger)
+    isolations: Mapped[list[Any]] = mapped_column(JSON)
+    applicant: Mapped[str] = mapped_column(String(64))
+    applied_at: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    approvals: Mapped[list[Any]] = mapped_column(JSON)
+    isolations_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    gas_test: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    activated_at: Mapped[int | None] = mapped_column(BigInteger)
+    paused_at: Mapped[int | None] = mapped_column(BigInteger)
+    suspend_reason: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class WorkPermitLog(Base):
+    """Every step of a permit (apply, approve, gas test, isolate, activate, suspend, resume, close, expire): who,
+    when, from which state to which, the note and the facts. Only ever appended to."""
+
+    __tablename__ = "work_permit_log"
+    __table_args__ = (Index("ix_work_permit_log_permit", "permit_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    permit_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class Incident(Base):
     """An incident record (S5): a replay window saved with its title, trends, notes, findings and the alarms and
     events it concerns; ``areas`` (of its zones) decide which on-call users see it."""

@@ -327,6 +327,10 @@ def test_roles_match_the_requirements() -> None:
     assert not p[Role.ON_CALL].can(policy.Perm.HD_MANAGE) and p[Role.DISPATCHER].can(policy.Perm.HD_MANAGE)
     assert policy.ACTION_OUTPUTS["safety-hd-msg"] == policy.Perm.HD_MANAGE
     assert policy.ACTION_OUTPUTS["hd-report-msg"] == policy.Perm.HD_REPORT
+    # special-work permits (issue 15 item 3): applied for and moved by dispatchers and administrators
+    assert p[Role.DISPATCHER].can(policy.Perm.PERMIT) and p[Role.ADMIN].can(policy.Perm.PERMIT)
+    assert not p[Role.EXECUTIVE].can(policy.Perm.PERMIT) and not p[Role.ON_CALL].can(policy.Perm.PERMIT)
+    assert policy.ACTION_OUTPUTS["safety-pt-msg"] == policy.Perm.PERMIT
     photo = policy.ROUTES["/safety/hidden-danger/<int:danger_id>/photo"]
     assert allowed(p[Role.EXECUTIVE], photo) and not allowed(p[Role.ON_CALL], photo)
     assert not allowed(p[Role.ON_CALL], policy.ROUTES["/environment/export.xlsx"])

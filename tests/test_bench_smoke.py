@@ -138,6 +138,8 @@ def check_energy(f: Figures) -> None:
     _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
+    _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
+    assert f["forecast_origins_and_days"] == 0
 
 
 def check_evacuation(f: Figures) -> None:
@@ -148,6 +150,10 @@ def check_evacuation(f: Figures) -> None:
     assert f["routes_crossing_danger"] == 0
 
 
+def check_permits(f: Figures) -> None:
+    assert f["badges"] == 200 and f["permits"] == 5
+    _positive(f, "checks_ms", "rules_ms", "index_ms", "findings")
+    assert f["zones"] > 0
 def check_replay(f: Figures) -> None:
     assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
     assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10
@@ -162,6 +168,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "demo_alarm_rate": check_demo_alarm_rate,
     "energy": check_energy,
     "ingest": check_ingest,
+    "permits": check_permits,
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,

@@ -204,6 +204,8 @@ def test_declare_follow_and_end_through_the_page(store: Store) -> None:
     # the replay (or anyone with the link) opens a summary by its id
     opened = disp.post("/_dash-update-component", json=router_body("/emergency", f"?summary={ended.id}"))
     assert opened.status_code == 200 and "emergency-summary-people" in opened.get_data(as_text=True)
+    # it opens in the incident replay (Dash writes "/" as \u002f)
+    assert f"replay?muster={ended.muster_event}" in opened.get_data(as_text=True)
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from engine.emissions import (
     BAD_DEVICE_FAILURE,
     BAD_OUT_OF_SERVICE,
     HOUR_MS,
+    MG_PER_L_TO_KG,
     MINUTE_MS,
     Flag,
     Minute,
@@ -169,10 +170,24 @@ def test_demo_plant_carries_the_limits_marked_for_review() -> None:
     assert (em.valid_minutes, em.valid_hours_per_day) == (45, 20)
     limits = {p.tag: p.limit for st in em.stacks for p in st.pollutants}
     assert limits["STK-MAIN.SO2"] == 400 and limits["STK-TG.H2SO4_MIST"] == 40
+    # the wastewater outfall: GB 25467-2010 Table 2, direct discharge
+    assert (limits["WT-CL2.COD"], limits["WT-CL2.NH3N"], limits["WT-CL2.CU"], limits["WT-CL2.AS"]) == (60, 8, 0.5, 0.5)
     tags = {t.id: t for t in plant.tags}
     for st in em.stacks:
-        assert tags[st.flow_tag].unit == "Nm3/h"
-        assert all(tags[p.tag].unit == "mg/m3" for p in st.pollutants)
+        water = st.medium == "wastewater"
+        assert tags[st.flow_tag].unit == ("m3/h" if water else "Nm3/h")
+        assert all(tags[p.tag].unit == ("mg/L" if water else "mg/m3") for p in st.pollutants)
+    assert [st.medium for st in em.stacks].count("wastewater") == 1
+
+
+def test_wastewater_mass_is_mg_per_litre_times_cubic_metres() -> None:
+    """An outfall's hour: 40 mg/L at 500 m3/h for a valid hour is 20 kg (1 mg/L = 1 g/m3); the same figures as a
+    flue gas (mg/m3, Nm3/h) are 20 g."""
+    conc = minutes((60, 40.0, Flag.NORMAL))
+    flow = minutes((60, 500.0, Flag.NORMAL))
+    (water,) = hourly(conc, 60.0, flow, mass_factor=MG_PER_L_TO_KG)
+    (gas,) = hourly(conc, 60.0, flow)
+    assert water.valid and water.mass_kg == pytest.approx(20.0) and gas.mass_kg == pytest.approx(0.02)
 
 
 def test_bad_emission_settings_are_named(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,19 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, forecast, exports, error = outs
+    # the forecast of today and the six days after it from the demo plan the backfill imported, and its
+    # backtest over the few days stored: too few forecasts to claim it beats the naive one
+    today = datetime.fromtimestamp(NOW / 1000, load_plant(MINI).tz()).date()
+    f_rows = [r for r in _find(forecast, lambda d: d.get("type") == "Tr") if _texts(r)[:1] != ["Day"]]
+    f_cells = [[_texts(td)[0] for td in r["props"]["children"]] for r in f_rows]
+    assert [c[0] for c in f_cells[:7]] == [(today + timedelta(days=i)).isoformat() for i in range(7)]
+    for c in f_cells[:7]:
+        plan, value = (float(c[i].replace(",", "")) for i in (1, 2))
+        low, high = (float(x.replace(",", "")) for x in c[3].split(" – "))
+        assert plan > 0 and low < value < high
+    assert "1 d ahead" in [c[0] for c in f_cells[7:]]
+    assert t("energy.forecast.too_few", "en") in _texts(forecast)
     words = [x for x in _texts(baseline) if not x[:1].isupper() or " " in x or x in ("R²", "CV(RMSE)", "NMBE")]
     words = [x for x in words if not x.startswith("dash_") and x not in ("Th", "Td", "Tr")]
     r2 = float(words[words.index("R²") + 1])
@@ -179,7 +192,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[10] == ""
+    assert zh[11] == ""
     # electricity by time of use: the bands add up to the site's electricity of the day, each at its price
     client.set_cookie("sw_lang", "en")
     elec = _refresh(app, client, "electricity", "day", "2026-03-03", "energy")
@@ -216,7 +229,12 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 6  # one per table
+    assert len(sheets) == 8  # one per table
+    # the forecast and its backtest as plain numbers: seven days with their plan inside their interval
+    fc = list(csv.reader(io.StringIO(client.get(f"/energy/export.csv?{q}&table=forecast").get_data(as_text=True))))
+    assert len(fc) == 8 and all(float(r[3]) < float(r[2]) < float(r[4]) and float(r[1]) > 0 for r in fc[1:])
+    bt = list(csv.reader(io.StringIO(client.get(f"/energy/export.csv?{q}&table=backtest").get_data(as_text=True))))
+    assert [r[0] for r in bt[1:]] == ["1", "2", "3", "7"]
     assert client.get(f"/energy/export.csv?{q}&table=nope").status_code == 400
     assert client.get("/energy/export.csv?medium=x&period=day").status_code == 400
     assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400
@@ -241,9 +259,13 @@ def test_energy_page_wall_and_phone_in_the_browser(store: Store) -> None:
             text = page.inner_text("body")
             assert t("energy.status.flagged", lang) in text
             assert HOSTILE in text or lang == "zh"  # shown as text, not run (its Chinese name is plain)
+            assert t("energy.forecast", lang) in text and t("energy.forecast.too_few", lang) in text
             assert not errors, errors
             assert not foreign, foreign
             page.screenshot(path=str(ARTIFACTS / f"energy-{width}x{height}-{lang}.png"), full_page=(width < 500))
+            forecast = page.locator("#energy-forecast")
+            forecast.scroll_into_view_if_needed()
+            forecast.screenshot(path=str(ARTIFACTS / f"energy-forecast-{width}x{height}-{lang}.png"))
             context.close()
     assert Path(ARTIFACTS / "energy-1920x1080-zh.png").exists()
 

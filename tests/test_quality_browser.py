@@ -98,3 +98,38 @@ def test_dispatcher_sees_the_exclusion_box(seeded: tuple[Settings, int]) -> None
         page.screenshot(path=str(ARTIFACTS / "quality-dispatcher-1920x1080-en.png"))
         assert not errors, errors
         context.close()
+
+
+def test_xbar_r_chart_and_lab_upload(seeded: tuple[Settings, int], tmp_path: Path) -> None:
+    """X-bar and R of the plant days' results on a wall and a phone, in English and Chinese; a dispatcher
+    uploads a lab CSV with a bad cell (refused, the cell named) and then a good one."""
+    settings, end = seeded
+    with serve_app(settings, role="dispatcher", clock=lambda: end / 1000 + 30) as base, browser() as b:
+        for width, height, lang in [(1920, 1080, "en"), (390, 844, "zh"), (1920, 1080, "zh"), (390, 844, "en")]:
+            context = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + "/production/quality")
+            page.wait_for_selector("#quality-chart .main-svg", timeout=WAIT_MS)
+            page.select_option("#quality-assay", "SF1.LAB_SLAG_CU")
+            page.select_option("#quality-kind", "xbar_r")
+            page.wait_for_selector("#quality-subgroups", timeout=WAIT_MS)
+            assert page.locator("#quality-subgroups").inner_text().endswith("× 3")
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(ARTIFACTS / f"quality-xbar-{width}x{height}-{lang}.png"), full_page=width < 800)
+            if width < 800:
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+            if (width, lang) == (1920, "en"):
+                bad = tmp_path / "lab-bad.csv"
+                bad.write_text("time,tag,value\n2026-03-12T08:00:00,SF1.LAB_SLAG_CU,0.6x\n", encoding="utf-8")
+                page.locator("#quality-lab-upload input[type=file]").set_input_files(str(bad))
+                page.wait_for_selector("#quality-lab-msg:has-text('cell C2')", timeout=WAIT_MS)
+                good = tmp_path / "lab-good.csv"
+                good.write_text("time,tag,value\n2026-03-12T08:00:00,SF1.LAB_SLAG_CU,0.64\n", encoding="utf-8")
+                page.locator("#quality-lab-upload input[type=file]").set_input_files(str(good))
+                page.wait_for_selector("#quality-lab-msg:has-text('1 results imported')", timeout=WAIT_MS)
+                page.screenshot(path=str(ARTIFACTS / "quality-lab-1920x1080-en.png"), full_page=True)
+            assert not errors, errors
+            assert not foreign, foreign
+            context.close()

@@ -147,7 +147,7 @@ def test_safety_page_wall_and_phone_in_the_browser(settings: Settings) -> None:
             context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
             page = context.new_page()
             errors, foreign = watch_page(page)
-            page.goto(base + "/safety")
+            page.goto(base + "/safety?tab=sources")
             page.wait_for_selector("#hz-HS-ACID-TANKS", timeout=WAIT_MS)
             page.wait_for_timeout(500)
             text = page.inner_text("body")

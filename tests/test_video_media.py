@@ -21,6 +21,7 @@ from video.media import (
     EventMedia,
     FrameRing,
     MediaWriter,
+    Sighting,
     apply_retention,
     clip_jpegs,
     media_events,
@@ -199,3 +200,30 @@ def test_retention_removes_leftover_temporary_files(tmp_path: Path) -> None:
     os.utime(fresh, (now, now))  # the file system stamps the real time; the test's clock may be another
     report = apply_retention(tmp_path, days=30, max_gb=5, now=now)
     assert report.deleted == [] and not tmp.exists() and fresh.exists()
+
+
+def test_a_tracked_persons_box_follows_them_in_the_clip(tmp_path: Path) -> None:
+    """A tracked stay: the box of each analysed sighting is drawn on the clip frames near its time, so it
+    moves with the person (here from the left of the picture to the right)."""
+    writer = MediaWriter(tmp_path).start()
+    media = EventMedia(writer, pre_s=1.0, post_s=2.0, fps=5.0, width=320)
+    grey = np.full((360, 640, 3), 90, np.uint8)
+    for i in range(5):
+        media.add_frame(grey, T0 + i * 200)
+    media.start(4, grey, None, T0 + 1000)
+    for i in range(5, 16):
+        media.add_frame(grey, T0 + i * 200)
+        if i % 2 == 1:  # analysed at 2.5 fps: the person walks 40 px per sighting
+            media.follow(4, Sighting(T0 + i * 200, (40 * (i - 5), 100, 60, 160), (640, 360)))
+    media.flush()
+    assert writer.wait_idle(60)
+    writer.close()
+    _, jpegs = clip_jpegs(media_file(tmp_path, 4, CLIP))
+    shots = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpegs]
+
+    def red_columns(img: np.ndarray) -> np.ndarray:
+        red = (img[..., 2] > 180) & (img[..., 1] < 90)
+        return np.nonzero(red.any(axis=0))[0]
+
+    first, last = red_columns(shots[6]), red_columns(shots[-1])  # 1.2 s and 3 s into the clip
+    assert first.size and last.size and last.min() > first.min() + 40  # the box moved right (clip: half size)

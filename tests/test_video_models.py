@@ -78,10 +78,15 @@ TRUTH_S = [(17.3, 18.7), (19.5, 20.6), (23.6, 25.3)]
 T0 = 1_800_000_000_000
 
 
-def street_camera(people: str = "auto") -> Camera:
+def street_camera(people: str = "auto", detect: list[VideoClass] | None = None) -> Camera:
     demo = load_plant(DEMO_FILE)
     cam = next(c for c in demo.cameras if c.analytics is not None)
-    analytics = CameraAnalytics(detect=[VideoClass.INTRUSION], restricted=[POLYGON], fps=2.0, people=people)  # type: ignore[arg-type]
+    analytics = CameraAnalytics(
+        detect=detect or [VideoClass.INTRUSION],
+        restricted=[POLYGON],
+        fps=2.0,
+        people=people,  # type: ignore[arg-type]
+    )
     return cam.model_copy(update={"source": str(VTEST), "analytics": analytics})
 
 
@@ -123,3 +128,62 @@ def test_no_intrusion_in_the_street_without_people() -> None:
         noisy = cv2.add(empty, rng.integers(0, 6, empty.shape, dtype=np.uint8))
         a = an.process(noisy, T0 + k * 500)
         assert a.triggers == [] and a.people == 0
+
+
+def test_pose_gives_the_head_region_for_hard_hats_and_tells_lying_people() -> None:
+    """On a real street frame (nobody in a hard hat): MoveNet's face keypoints give each walker's head at
+    the top of the person; the walkers are upright, and lying when the picture is turned a quarter; the
+    hard-hat check flags bare heads, and no longer the one given a painted yellow helmet."""
+    from video.pose import head_box, lying, shared_pose
+
+    frame = vtest_frames(every=200)[1]  # frame 200: 7 walkers
+    pose = shared_pose()
+    people = [f for f in shared_ssd().detect(frame) if f.person and f.score >= 0.5 and f.box[3] >= 60]
+    assert len(people) >= 4
+    upright, turned = 0, 0
+    heads: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = {}
+    for p in people:
+        x, y, w, h = p.box
+        kp = pose.keypoints(frame, p.box)
+        head = head_box(kp)
+        assert head is not None
+        hx, hy, hw, hh = head
+        assert x - w / 2 <= hx + hw / 2 <= x + 1.5 * w and y - 0.2 * h <= hy + hh / 2 <= y + 0.3 * h  # at the top
+        heads[p.box] = head
+        upright += lying(kp) is False
+        crop = cv2.rotate(frame[max(0, y - 10) : y + h + 10, max(0, x - 10) : x + w + 10], cv2.ROTATE_90_CLOCKWISE)
+        canvas = np.full((300, 300, 3), 120, np.uint8)
+        canvas[100 : 100 + crop.shape[0], 50 : 50 + crop.shape[1]] = crop
+        turned += lying(pose.keypoints(canvas, (50, 100, crop.shape[1], crop.shape[0]))) is True
+    assert upright == len(people) and turned >= 2
+    an = Analyzer(street_camera(detect=[VideoClass.NO_HARDHAT]))
+    assert an.pose
+    bare = an.detect(frame)
+    assert len(bare) >= 3 and all(d.cls == VideoClass.NO_HARDHAT for d in bare)
+    box = bare[0].box
+    hx, hy, hw, hh = heads[min(heads, key=lambda b: abs(b[0] - box[0]) + abs(b[1] - box[1]))]
+    hat = frame.copy()
+    cv2.ellipse(hat, (hx + hw // 2, hy + hh // 4), (hw // 2, hh // 4), 0, 0, 360, (0, 220, 255), -1)
+    after = Analyzer(street_camera(detect=[VideoClass.NO_HARDHAT])).detect(hat)
+    assert len(after) == len(bare) - 1 and box not in [d.box for d in after]
+
+
+def test_vehicles_where_vehicles_are_forbidden() -> None:
+    """The cars parked at the top right of the real street, in a restricted polygon: an intrusion per
+    vehicle where vehicles are forbidden, none where only people are."""
+    from video.detect import VEHICLE_TRACKS
+
+    parked = [(0.80, 0.05), (1.0, 0.05), (1.0, 0.21), (0.80, 0.21)]
+    frames = vtest_frames(every=5)[:12]  # 6 s at 2 fps
+    for forbidden in (True, False):
+        demo = load_plant(DEMO_FILE)
+        cam = next(c for c in demo.cameras if c.analytics is not None)
+        analytics = CameraAnalytics(detect=[VideoClass.INTRUSION], restricted=[parked], vehicles_forbidden=forbidden)
+        an = Analyzer(cam.model_copy(update={"source": str(VTEST), "analytics": analytics}))
+        starts = [t for k, f in enumerate(frames) for t in an.process(f, T0 + 500 * k).triggers if t.kind == "start"]
+        vehicles = [t for t in starts if t.track is not None and t.track >= VEHICLE_TRACKS]
+        if forbidden:
+            assert len(vehicles) >= 1 and len({t.track for t in vehicles}) == len(vehicles)
+            assert all(t.detection is not None and t.detection.box[1] < 0.21 * 576 for t in vehicles)
+        else:
+            assert vehicles == []

@@ -13,7 +13,9 @@ People (intrusion, hard hats, counting) are found by the trained SSD-MobileNet C
 (:mod:`video.models`) on real cameras; the colour rules below remain for the demo's rendered cameras,
 whose cartoon people a trained detector does not see (``analytics.people``; README, "models used").
 With the model, a person is its box: the foot point is the box's bottom centre, the head is the top
-sixth of the box (the hard-hat check reads the colour there), and vehicles are counted.
+of the box; the hard-hat check reads the colour of the head placed by the pose, :mod:`video.pose`), and
+vehicles are counted; where ``analytics.vehicles_forbidden`` is set, a vehicle whose bottom centre is inside
+a restricted polygon is an intrusion too (tracked like people: one event per vehicle's stay).
 
 The other detectors are rule-based classical image analysis (OpenCV colour spaces, morphology, connected
 components), nothing downloaded and no trained model. They were tuned on the simulator's rendered demo
@@ -53,7 +55,8 @@ import numpy as np
 
 from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
-from video.track import IouTracker
+from video.plugins import PluginError, SiteModel
+from video.track import IouTracker, iou
 from video.types import Analysis, Box, Detection, Trigger
 
 logger = logging.getLogger(__name__)
@@ -62,7 +65,8 @@ WORK_WIDTH = 640  # the detectors look at a copy this wide (people's heads: at f
 MIN_PERSON_PX = 28  # at 720 lines
 MIN_HEAD_PX = 64  # at 720 lines
 PERSON_SCORE = 0.5  # the SSD's score from which a box is a person
-VEHICLE_SCORE = 0.5
+VEHICLE_SCORE = 0.45
+VEHICLE_TRACKS = 1_000_000  # vehicles' track ids start here (people's below)
 KEYFRAME_S = 3.0
 
 
@@ -102,6 +106,8 @@ class Person:
     hat: float  # hard-hat colour share of the top of the head
     score: float = 1.0  # the detector's confidence (1.0: the colour rules)
     track: int | None = None  # the person's track id (the model's people, video.track)
+    head: Box | None = None  # from the pose's face keypoints (the model's people, video.pose)
+    lying: bool | None = None  # the torso more than 60 degrees off vertical (None: unsure or no pose)
 
 
 class _Work:
@@ -118,7 +124,7 @@ class _Work:
         self.scale = w / ww  # frame pixels per work pixel
         self.top = max(2, round(wh / 18) + 2)  # below the name/clock banner
         self._persons: list[Person] | None = None
-        self.vehicles: list[Box] = []
+        self.vehicles: list[tuple[Box, float]] = []  # the trained detector's vehicles: box, score
 
     def to_frame(self, x: int, y: int, bw: int, bh: int) -> Box:
         s = self.scale
@@ -186,38 +192,57 @@ def find_people(work: _Work) -> list[Person]:
     return out
 
 
-def head_colours(frame: np.ndarray, box: Box) -> tuple[float, float]:
-    """(face, hat): the skin share of the lower head and the saturated-colour share of the top of the head,
-    the head being the top sixth of a standing person's box, its middle half in width."""
-    x, y, w, h = box
+def head_colours(frame: np.ndarray, head: Box) -> tuple[float, float]:
+    """(face, hat) of a head box: the skin share of its lower part and the saturated-colour share of its top
+    (above the eyes)."""
+    x, y, w, h = head
     fh, fw = frame.shape[:2]
-    hh = max(2, round(h / 6))
-    x0, x1 = max(0, round(x + w / 4)), min(fw, round(x + 3 * w / 4))
-    y0, y1 = max(0, y), min(fh, y + hh)
-    if x1 - x0 < 2 or y1 - y0 < 2:
+    x0, x1, y0, y1 = max(0, x), min(fw, x + w), max(0, y), min(fh, y + h)
+    if x1 - x0 < 2 or y1 - y0 < 4:
         return 0.0, 0.0
-    head = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
-    mid = head.shape[0] // 2
-    skin = _in_range(head[mid:], (0, 0, 150), (179, 100, 255))
-    colour = _in_range(head[: max(1, round(mid * 0.8))], (0, 100, 140), (179, 255, 255))
+    hsv = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    n = hsv.shape[0]
+    skin = _in_range(hsv[round(n * 0.55) :], (0, 0, 150), (179, 100, 255))
+    colour = _in_range(hsv[: max(1, round(n * 0.4))], (0, 100, 140), (179, 255, 255))
     return float(np.count_nonzero(skin)) / max(1, skin.size), float(np.count_nonzero(colour)) / max(1, colour.size)
 
 
-def find_people_model(work: _Work, min_score: float) -> list[Person]:
-    """People (and vehicles, kept on the work) by the trained SSD (:mod:`video.models`)."""
+def find_people_model(work: _Work, min_score: float, pose_min_px: float | None = None) -> list[Person]:
+    """People (and vehicles, kept on the work) by the trained SSD (:mod:`video.models`); with
+    ``pose_min_px``, people at least that tall get their pose (:mod:`video.pose`): the head region for the
+    hard-hat check and whether they lie."""
     if work._persons is not None:
         return work._persons
     from video.models import shared_ssd
 
+    pose = None
+    if pose_min_px is not None:
+        from video.pose import shared_pose
+
+        pose = shared_pose()
     out: list[Person] = []
     for f in shared_ssd().detect(work.frame):
         if f.vehicle and f.score >= VEHICLE_SCORE:
-            work.vehicles.append(f.box)
+            # the same box is often both "car" and "truck": keep the better
+            same = [i for i, (b, _) in enumerate(work.vehicles) if iou(b, f.box) > 0.7]
+            if not same:
+                work.vehicles.append((f.box, f.score))
+            elif f.score > work.vehicles[same[0]][1]:
+                work.vehicles[same[0]] = (f.box, f.score)
         if not f.person or f.score < min_score:
             continue
         x, y, w, h = f.box
-        face, hat = head_colours(work.frame, f.box)
-        out.append(Person(f.box, (x + w / 2, float(y + h)), float(h), face, hat, f.score))
+        p = Person(f.box, (x + w / 2, float(y + h)), float(h), 0.0, 0.0, f.score)
+        if pose is not None and pose_min_px is not None and h >= pose_min_px:
+            from video.pose import head_box, lying
+
+            kp = pose.keypoints(work.frame, f.box)
+            head = head_box(kp)
+            p.head = head
+            p.lying = lying(kp)
+            if head is not None:
+                p.face, p.hat = head_colours(work.frame, head)
+        out.append(p)
     work._persons = out
     return out
 
@@ -385,7 +410,30 @@ class Analyzer:
                 self.people_by = "hi-vis"
                 self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
                 logger.warning("%s", self.warning)
+        # A site's own models (analytics.models), checked now; a broken one leaves the class on its rules.
+        self.plugins: dict[VideoClass, SiteModel] = {}
+        self.warnings: list[str] = [self.warning] if self.warning else []
+        for cls, spec in camera.analytics.models.items():
+            try:
+                self.plugins[cls] = SiteModel(cls, spec)
+            except PluginError as e:
+                msg = f"camera {camera.id}: the {cls.value} model is refused, the rule detector runs instead: {e}"
+                self.warnings.append(msg)
+                logger.warning("%s", msg)
+        # Pose (video.pose) for the hard-hat check's head region, on the model's people.
+        self.pose = self.people_by == "model" and VideoClass.NO_HARDHAT in self.classes
+        if self.pose:
+            try:
+                from video.pose import shared_pose
+
+                shared_pose()
+            except Exception as e:  # LiteRT missing or the model file: no hard-hat check by pose
+                self.pose = False
+                msg = f"camera {camera.id}: no pose model ({e}); no_hardhat judged without it is not run"
+                self.warnings.append(msg)
+                logger.warning("%s", msg)
         self.tracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
+        self.vtracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
         self.tracked: set[VideoClass] = set()
         if self.people_by == "model" and VideoClass.INTRUSION in self.classes:
             self.tracked.add(VideoClass.INTRUSION)
@@ -418,8 +466,29 @@ class Analyzer:
     def people(self, work: _Work) -> list[Person]:
         """The people of a frame, by the camera's person finder (the model or the colour rules)."""
         if self.people_by == "model":
-            return find_people_model(work, self.params.person_score)
+            pose_px = self.params.min_head_px * work.size[1] / 720 if self.pose else None
+            return find_people_model(work, self.params.person_score, pose_px)
         return find_people(work)
+
+    def _vehicle_intrusion(self, work: _Work, ts_ms: int | None) -> list[Detection]:
+        """Vehicles whose bottom centre is inside a restricted polygon (where vehicles are forbidden)."""
+        boxes = [b for b, _ in work.vehicles]
+        ids: list[int | None] = list(self.vtracker.update(boxes, ts_ms)) if ts_ms is not None else [None] * len(boxes)
+        out = []
+        for (box, score), tid in zip(work.vehicles, ids, strict=True):
+            x, y, w, h = box
+            if (
+                max(
+                    (cv2.pointPolygonTest(p, (x + w / 2, float(y + h)), False) for p in self.polygons(work.size)),
+                    default=-1,
+                )
+                < 0
+            ):
+                continue
+            out.append(
+                Detection(VideoClass.INTRUSION, round(score, 3), box, None if tid is None else VEHICLE_TRACKS + tid)
+            )
+        return out
 
     def detect(self, frame: np.ndarray, ts_ms: int | None = None) -> list[Detection]:
         """Run every detector of the camera on one frame (no gating, no debouncing); with ``ts_ms`` the
@@ -435,8 +504,13 @@ class Analyzer:
             for p, tid in zip(people, self.tracker.update([p.box for p in people], ts_ms), strict=True):
                 p.track = tid
         self.counts = (len(people), len(work.vehicles))
+        assert self.camera.analytics is not None
+        if VideoClass.INTRUSION in self.tracked and self.camera.analytics.vehicles_forbidden:
+            out += self._vehicle_intrusion(work, ts_ms)
         for cls in self.classes:
-            if cls == VideoClass.INTRUSION:
+            if cls in self.plugins:
+                out += self.plugins[cls].detect(work.frame)
+            elif cls == VideoClass.INTRUSION:
                 out += detect_intrusion(people, self.polygons(work.size), self.params.min_person_px * scale)
             elif cls == VideoClass.NO_HARDHAT:
                 out += detect_no_hardhat(people, self.params.min_head_px * scale)

@@ -257,10 +257,14 @@ def clip_fps(frames: Sequence[RingFrame], nominal: float = CLIP_FPS) -> float:
     return round(min(30.0, max(0.5, fps)), 3)
 
 
-def write_clip(path: Path, frames: Sequence[RingFrame], nominal_fps: float = CLIP_FPS) -> int:
+def write_clip(
+    path: Path, frames: Sequence[RingFrame], nominal_fps: float = CLIP_FPS, track: Sequence[Sighting] = ()
+) -> int:
     """A Motion-JPEG AVI of ``frames`` at their own rate, written atomically; the frames written (0: no
-    file)."""
+    file). With ``track`` (a person's boxes over time), each frame shows the box of the nearest sighting
+    within :data:`TRACK_NEAR_MS`, so the box follows the person."""
     images = (cv2.imdecode(np.frombuffer(f.jpeg, np.uint8), cv2.IMREAD_COLOR) for f in frames)
+    ts = [f.ts_ms for f in frames]
     first: np.ndarray | None = None
     writer: cv2.VideoWriter | None = None
     tmp = _tmp_path(path)
@@ -279,7 +283,10 @@ def write_clip(path: Path, frames: Sequence[RingFrame], nominal_fps: float = CLI
                 if not writer.isOpened():
                     raise RuntimeError(f"cannot open a {CLIP_FOURCC} video writer")
             assert writer is not None
-            writer.write(resize_to(img, (first.shape[1], first.shape[0])))
+            img = resize_to(img, (first.shape[1], first.shape[0]))
+            if track:
+                _draw_sighting(img, track, ts[written])
+            writer.write(img)
             written += 1
     except Exception:
         if writer is not None:
@@ -293,6 +300,27 @@ def write_clip(path: Path, frames: Sequence[RingFrame], nominal_fps: float = CLI
         return 0
     os.replace(tmp, path)
     return written
+
+
+TRACK_NEAR_MS = 1500  # a clip frame shows a sighting's box at most this far from it in time
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """Where a tracked person was at one analysed frame (box in pixels of a ``frame`` [w, h] picture)."""
+
+    ts_ms: int
+    box: tuple[int, int, int, int]
+    frame: tuple[int, int]
+
+
+def _draw_sighting(img: np.ndarray, track: Sequence[Sighting], ts_ms: int) -> None:
+    near = min(track, key=lambda s: abs(s.ts_ms - ts_ms))
+    if abs(near.ts_ms - ts_ms) > TRACK_NEAR_MS:
+        return
+    sx, sy = img.shape[1] / near.frame[0], img.shape[0] / near.frame[1]
+    x, y, w, h = near.box
+    cv2.rectangle(img, (round(x * sx), round(y * sy)), (round((x + w) * sx), round((y + h) * sy)), (0, 0, 255), 2)
 
 
 class MediaWriter:
@@ -360,11 +388,11 @@ class MediaWriter:
         """Queue an event's snapshot and thumbnail (``frame`` is not modified; it must not be changed after)."""
         self._submit(event_id, lambda: write_snapshot(self.root, event_id, frame, detection), "snapshot")
 
-    def clip(self, event_id: int, frames: Sequence[RingFrame]) -> None:
+    def clip(self, event_id: int, frames: Sequence[RingFrame], track: Sequence[Sighting] = ()) -> None:
         """Queue an event's clip of ``frames``."""
 
         def job() -> dict[str, bool]:
-            n = write_clip(media_file(self.root, event_id, CLIP), frames, self.nominal_fps)
+            n = write_clip(media_file(self.root, event_id, CLIP), frames, self.nominal_fps, track)
             if n:
                 logger.info("event %d: clip of %d frames written", event_id, n)
             return {"clip": bool(n)}
@@ -411,6 +439,7 @@ class _PendingClip:
     start_ms: int
     until_ms: int
     frames: list[RingFrame] = field(default_factory=list)
+    track: list[Sighting] = field(default_factory=list)  # a tracked person's boxes (drawn in the clip)
 
 
 class EventMedia:
@@ -452,6 +481,12 @@ class EventMedia:
         self.writer.reserve(event_id)  # held until the clip is queued
         self._pending.append(_PendingClip(event_id, ts_ms, ts_ms + self.post_ms, self.ring.since(ts_ms - self.pre_ms)))
 
+    def follow(self, event_id: int, sighting: Sighting) -> None:
+        """A tracked person's box at an analysed frame, drawn on the event's clip frames near that time."""
+        for p in self._pending:
+            if p.event_id == event_id:
+                p.track.append(sighting)
+
     def tick(self, now_ms: int) -> None:
         """Write the clips whose end passed ``grace_ms`` ago without frames (the camera went quiet)."""
         self._finish(lambda p: now_ms > p.until_ms + self.grace_ms)
@@ -470,7 +505,7 @@ class EventMedia:
         keep: list[_PendingClip] = []
         for p in self._pending:
             if done(p):
-                self.writer.clip(p.event_id, p.frames)
+                self.writer.clip(p.event_id, p.frames, p.track)
                 self.writer.release(p.event_id)
             else:
                 keep.append(p)

@@ -23,7 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,7 +32,7 @@ from engine.clock import now_ms as clock_now_ms
 from plant.schema import Camera, VideoClass
 from video.capture import Capture, CaptureStatus
 from video.events import SEEN_EVERY_MS, VideoEvents
-from video.media import CLIP_FPS, CLIP_WIDTH, POST_S, PRE_S, EventMedia, MediaWriter
+from video.media import CLIP_FPS, CLIP_WIDTH, POST_S, PRE_S, EventMedia, MediaWriter, Sighting
 from video.types import Analysis, Trigger
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class PipelineStats:
     last_analysis_ms: int | None = None
     people: int = 0  # people in view at the last analysed frame (counting)
     vehicles: int = 0
+    warnings: list[str] = field(default_factory=list)  # fallbacks of the analyser (a refused model...)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -105,7 +106,7 @@ class CameraPipeline:
         self.open: dict[tuple[VideoClass, int | None], int] = {}
         self._seen_written: dict[int, int] = {}  # event id -> seen_ms last written
         self._last_frame_ms: int | None = None
-        self._stats = PipelineStats(camera.id)
+        self._stats = PipelineStats(camera.id, warnings=list(getattr(self.analyzer, "warnings", [])))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error_log = 0.0
@@ -191,6 +192,7 @@ class CameraPipeline:
                 self._end_event((trigger.cls, trigger.track), end)
         if self.open:
             self._refresh_seen(analysis, ts_ms)
+            self._follow(analysis, frame, ts_ms)
         if self.on_analysis is not None:
             self.on_analysis(analysis)
 
@@ -229,6 +231,15 @@ class CameraPipeline:
         end = ts_ms if ts_ms is not None else clock_now_ms()
         for key in list(self.open):
             self._end_event(key, end)
+
+    def _follow(self, analysis: Analysis, frame: np.ndarray, ts_ms: int) -> None:
+        """Each open tracked event's person box at this frame, for its clip (the box follows the person)."""
+        if not analysis.ran:
+            return
+        size = (frame.shape[1], frame.shape[0])
+        for d in analysis.detections:
+            if d.track is not None and (event_id := self.open.get((d.cls, d.track))) is not None:
+                self.media.follow(event_id, Sighting(ts_ms, d.box, size))
 
     def _refresh_seen(self, analysis: Analysis, ts_ms: int) -> None:
         if self.events is None:

@@ -32,6 +32,8 @@ from auth.auditlog import (
     HIDDEN_DANGER_MOVED,
     HIDDEN_DANGER_REPORTED,
     LAB_IMPORTED,
+    PERMIT_APPLIED,
+    PERMIT_MOVED,
     PLAN_IMPORTED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
@@ -45,6 +47,8 @@ from store.db import session_scope
 from store.equipment import assign_reason
 from store.hidden_dangers import act, report
 from store.models import PlanVersion
+from store.permits import apply as apply_permit
+from store.permits import move as move_permit
 from store.plan import import_plan
 from store.spc import LabImportError, exclude, import_lab_csv, include
 from store.tags import tag_ids
@@ -306,6 +310,72 @@ def emergency_command(session: Session, op: Operator, plant: Plant, what: str, *
     target = f"emergency:{e.id if e is not None else '?'}"
     audit(kind, user=op.user, address=op.address, target=target, detail=detail, session=session)
     return target
+
+
+def permit_apply(
+    session: Session,
+    op: Operator,
+    *,
+    plant: Plant,
+    now_ms: int,
+    kind: str,
+    grade: str | None,
+    title: str,
+    zone: str | None,
+    point: tuple[float, float],
+    area: list[tuple[float, float]],
+    guardian: str | None,
+    crew: list[str],
+    valid_from: int,
+    valid_to: int,
+    isolations: list[str],
+) -> int:
+    """Apply for a special-work permit (``engine.permits`` checks it; ``PermitRefusedError`` names the rule) and
+    audit it, in one transaction; its number."""
+    row = apply_permit(
+        session,
+        kind=kind,
+        grade=grade,
+        title=title,
+        zone=zone,
+        point=point,
+        area=area,
+        guardian=guardian,
+        crew=crew,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        isolations=isolations,
+        applicant=op.user,
+        now_ms=now_ms,
+        badges=[b.id for b in plant.badges],
+        zones=[z.id for z in plant.zones],
+    )
+    audit(
+        PERMIT_APPLIED,
+        user=op.user,
+        address=op.address,
+        target=f"permit:{row.id}",
+        detail=row.title,
+        data={"kind": kind, "grade": grade, "guardian": guardian, "crew": crew},
+        session=session,
+    )
+    return row.id
+
+
+def permit_move(session: Session, op: Operator, permit_id: int, action: str, *, now_ms: int, **given: Any) -> str:
+    """One step of a permit's lifecycle (approve, gas test, isolations, activate, suspend, resume, close), checked
+    by ``engine.permits``, stored and audited in one transaction; the new state."""
+    row = move_permit(session, permit_id, action, op.user, now_ms, **given)
+    audit(
+        PERMIT_MOVED,
+        user=op.user,
+        address=op.address,
+        target=f"permit:{row.id}",
+        detail=f"{action} -> {row.state}",
+        data={"action": action, "state": row.state, "signoff": given.get("signoff") if action == "approve" else None},
+        session=session,
+    )
+    return row.state
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

@@ -63,6 +63,7 @@ def _row(e: Any, named: bool) -> dict[str, Any]:
         "ended_ms": e.ended_ms,
         "ended_by": (e.ended_by or "") if named else "",
         "note": (e.note or "") if named else "",
+        "muster_event": e.muster_event,
     }
 
 

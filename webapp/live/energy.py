@@ -30,6 +30,7 @@ from engine.energy import (
     reconcile,
     shift_starts,
 )
+from engine.forecast import FORECAST_DAYS, HISTORY_DAYS, backtest, forecast
 from engine.tables import to_csv
 from i18n import label, t
 from plant.schema import Medium, MeterLevel, Plant
@@ -49,7 +50,7 @@ TREND_OF = {
     PeriodKind.MONTH: PeriodKind.DAY,
     PeriodKind.YEAR: PeriodKind.MONTH,
 }
-TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou")
+TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "forecast", "backtest")
 
 
 class ViewError(ValueError):
@@ -292,6 +293,30 @@ def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:
 BASELINE_DAYS = 30  # the baseline is fitted on this many days before the reporting period
 
 
+def _daily_energy(
+    plant: Plant, tree: MeterTree, counters: list[str], days: list[tuple[int, int]]
+) -> tuple[list[float | None], list[float | None]]:
+    """Each day's energy (the sum of the tree's roots, reconciled) and production (the sum of ``counters``);
+    None where a meter or counter is unknown."""
+    if not days:
+        return [], []
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        tags = [tg for tg in tree.tags() if tg in ids]
+        known = [c for c in counters if c in ids]
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        c = consumption(session, [ids[tg] for tg in tags + known], days, rates)
+    energy: list[float | None] = []
+    made: list[float | None] = []
+    for i in range(len(c.periods)):
+        readings = {tg: c.values[ids[tg]][i] for tg in tags}
+        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+        energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
+        got = [c.values[ids[cn]][i] for cn in known]
+        made.append(None if not got or any(v is None for v in got) else math.fsum(v for v in got if v is not None))
+    return energy, made
+
+
 def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
     """The ISO 50001 baseline of the medium's site total on production (the counters of the first intensity
     that uses the medium's meters), fitted on the :data:`BASELINE_DAYS` days before ``t0``, and the CUSUM of
@@ -306,35 +331,13 @@ def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any
     report_days = [
         p for p in periods(PeriodKind.DAY, t0, t1, tz, starts) if p[1] <= t1 and p[1] - p[0] >= 23 * 3_600_000
     ]
-    with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        counters = [c for c in ki.counters if c in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        wanted = [ids[tg] for tg in tags + counters]
-        base = consumption(session, wanted, base_days, rates) if base_days else None
-        rep = consumption(session, wanted, report_days, rates) if report_days else None
-
-    def daily(c: Any) -> tuple[list[float | None], list[float | None]]:
-        if c is None:
-            return [], []
-        energy: list[float | None] = []
-        made: list[float | None] = []
-        for i in range(len(c.periods)):
-            readings = {tg: c.values[ids[tg]][i] for tg in tags}
-            vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
-            energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
-            got = [c.values[ids[cn]][i] for cn in counters]
-            made.append(None if any(v is None for v in got) else math.fsum(v for v in got if v is not None))
-        return energy, made
-
-    e_base, p_base = daily(base)
+    e_base, p_base = _daily_energy(plant, tree, ki.counters, base_days)
     usable = [(e, p) for e, p in zip(e_base, p_base, strict=True) if e is not None and p is not None]
     model = fit([e for e, _ in usable], [[p] for _, p in usable])
     out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
     if model is None:
         return out | {"status": "few_days", "n": len(usable)}
-    e_rep, p_rep = daily(rep)
+    e_rep, p_rep = _daily_energy(plant, tree, ki.counters, report_days)
     keep = [i for i, p in enumerate(p_rep) if p is not None]
     c = cusum(model, [e_rep[i] for i in keep], [[p_rep[i] or 0.0] for i in keep])
     return out | {
@@ -365,6 +368,77 @@ def baseline_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     )
 
 
+FORECAST_SECONDS = 600  # one forecast and backtest per medium and plant day per this period
+
+
+def _plan_per_day(plant: Plant, counters: list[str], first: date, last: date) -> dict[date, float]:
+    """The plan of the products the ``counters`` count (a product is a counter's last name part, as
+    ``store.plan.product_tags`` has it), per day: a day's target or the sum of its shift targets."""
+    from store.plan import plan_in_force
+
+    products = {c.rsplit(".", 1)[-1].lower() for c in counters}
+    with session_scope(web.engine()) as session:
+        plan = plan_in_force(session, first, last)
+    out: dict[date, float] = {}
+    for product in products & set(plan):
+        for d, by_shift in plan[product].items():
+            out[d] = out.get(d, 0.0) + (by_shift[""] if "" in by_shift else math.fsum(by_shift.values()))
+    return out
+
+
+def build_forecast(plant: Plant, medium: str, now_ms: int) -> dict[str, Any]:
+    """The medium's site total forecast for today and the coming days from the production plan
+    (``engine.forecast``), and the backtest of the same model over the :data:`HISTORY_DAYS` days before
+    today, with the stored plan of each past day as its input where there is one."""
+    tree = meter_tree(plant, Medium(medium))
+    ki = next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
+    if ki is None:
+        return {"status": "no_driver"}
+    tz = plant.tz()
+    starts = shift_starts(plant)
+    today = period_of(PeriodKind.DAY, now_ms, tz, starts)
+    past = periods(PeriodKind.DAY, today[0] - HISTORY_DAYS * 86_400_000, today[0], tz, starts)
+    coming = periods(PeriodKind.DAY, today[0], today[0] + FORECAST_DAYS * 86_400_000 - 1, tz, starts)
+    energy, made = _daily_energy(plant, tree, ki.counters, past)
+    days = [to_local(a, tz).date() for a, _ in past + coming]
+    plan = _plan_per_day(plant, ki.counters, days[0], days[-1]) if days else {}
+    past_plan = [plan.get(d) for d in days[: len(past)]]
+    next_plan = [plan.get(d) for d in days[len(past) :]]
+    points = forecast(energy, made, next_plan)
+    bt = backtest(energy, made, past_plan)
+    out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
+    return out | {
+        "status": "ok" if any(p is not None for p in points) else ("no_plan" if not any(next_plan) else "few_days"),
+        "unit": tree.unit,
+        "days": [
+            {
+                "day": d.isoformat(),
+                "plan": pl,
+                "value": pt.value if pt else None,
+                "low": pt.low if pt else None,
+                "high": pt.high if pt else None,
+            }
+            for d, pl, pt in zip(days[len(past) :], next_plan, points, strict=True)
+        ],
+        "backtest": {
+            "origins": bt.origins,
+            "plan_days": sum(p is not None for p in past_plan),
+            "judged": bt.judged,
+            "beats_naive": bt.beats_naive,
+            "horizons": [dataclasses.asdict(h) for h in bt.horizons],
+        },
+    }
+
+
+def forecast_data(medium: str) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    bucket = now // (FORECAST_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:forecast:{medium}:{bucket}", FORECAST_SECONDS, lambda: build_forecast(plant, medium, now)
+    )
+
+
 def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     """The view of one medium with the period's energy per tonne and baseline (a new dict: the shared ones stay
     as they are)."""
@@ -373,6 +447,7 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         "intensity": intensity_data(kind, anchor),
         "baseline": baseline_data(medium, kind, anchor),
         "tou": tou_data(kind, anchor),
+        "forecast": forecast_data(medium),
     }
 
 
@@ -455,6 +530,28 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             for r in data["shifts"]
         ]
         return head, rows
+    if table == "forecast":
+        f = data.get("forecast") or {}
+        head = [
+            t("energy.forecast.day", lang),
+            t("energy.forecast.plan", lang),
+            f"{t('energy.forecast.value', lang)} ({unit})",
+            f"{t('energy.forecast.low', lang)} ({unit})",
+            f"{t('energy.forecast.high', lang)} ({unit})",
+        ]
+        return head, [[d["day"], d["plan"], d["value"], d["low"], d["high"]] for d in f.get("days") or []]
+    if table == "backtest":
+        f = data.get("forecast") or {}
+        head = [
+            t("energy.forecast.horizon_days", lang),
+            t("energy.forecast.n", lang),
+            "MAPE",
+            f"RMSE ({unit})",
+            t("energy.forecast.mase", lang),
+            t("energy.forecast.coverage", lang),
+        ]
+        hs = (f.get("backtest") or {}).get("horizons") or []
+        return head, [[h["horizon"], h["n"], h["mape"], h["rmse"], h["mase"], h["coverage"]] for h in hs]
     if table == "tou":
         head = [
             t("energy.col.band", lang),

@@ -544,11 +544,12 @@ def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
         t("em.none.unaccounted", lang),
         tid="emergency-summary-people",
     )
-    replay = (
-        dcc.Link(t("replay.open", lang), href=f"/replay?emergency={int(s['id'])}", className="sw-em-replay")
-        if isinstance(s.get("id"), int)
-        else None
-    )
+    replay = None
+    principal = current_user()
+    if s.get("muster_event") and principal is not None and principal.can(Perm.REPLAY):
+        replay = dcc.Link(
+            t("em.replay", lang), href=f"/replay?muster={int(s['muster_event'])}", id="emergency-replay-link"
+        )
     return html.Div(
         [
             head,

@@ -55,6 +55,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     BASELINE = "energy-baseline"
     TOU = "energy-tou"
     CUSUM = "energy-cusum"
+    FORECAST = "energy-forecast"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
 
@@ -65,6 +66,10 @@ def _fmt(v: float | None, digits: int | None = None) -> str:
 
 def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v * 100:+.1f} %"
+
+
+def _share(v: float | None) -> str:
+    return "–" if v is None else f"{v * 100:.1f} %"
 
 
 def _card(value: str, text: str, status: str = "", key: str = "") -> html.Div:
@@ -163,6 +168,94 @@ def baseline_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     )
 
 
+def forecast_block(data: dict[str, Any], lang: str) -> Any:
+    """The forecast of today and the coming days from the production plan, and its backtest error per horizon
+    beside the naive "same day last week" (``engine.forecast``)."""
+    f = data.get("forecast") or {}
+    status = f.get("status")
+    if status == "no_driver":
+        return html.Div(t("energy.baseline.no_driver", lang), className="sw-muted py-2")
+    unit = f.get("unit", "")
+    driver = label(f.get("driver_name") or "", f.get("driver_name_zh"), lang)
+    parts: list[Any] = [html.Div(t("energy.forecast.note", lang, driver=driver), className="sw-muted")]
+    if status == "ok":
+        head = [
+            t("energy.forecast.day", lang),
+            t("energy.forecast.plan", lang),
+            f"{t('energy.forecast.value', lang)} ({unit})",
+            t("energy.forecast.interval", lang),
+        ]
+        rows = [
+            html.Tr(
+                [
+                    html.Td(d["day"]),
+                    html.Td(_fmt(d["plan"])),
+                    html.Td(_fmt(d["value"])),
+                    html.Td("–" if d["low"] is None else f"{_fmt(d['low'])} – {_fmt(d['high'])}"),
+                ]
+            )
+            for d in f["days"]
+        ]
+        parts.append(
+            dbc.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                className="sw-kpi-table sw-table",
+                size="sm",
+                responsive=True,
+            )
+        )
+    else:
+        parts.append(html.Div(t(f"energy.forecast.{status or 'few_days'}", lang), className="sw-muted py-2"))
+    bt = f.get("backtest") or {}
+    hs = bt.get("horizons") or []
+    if bt.get("origins"):
+        head = [
+            t("energy.forecast.horizon", lang),
+            t("energy.forecast.n", lang),
+            "MAPE",
+            f"RMSE ({unit})",
+            t("energy.forecast.mase", lang),
+            t("energy.forecast.coverage", lang),
+        ]
+        rows = [
+            html.Tr(
+                [
+                    html.Td(t("energy.forecast.days_ahead", lang, n=h["horizon"])),
+                    html.Td(str(h["n"])),
+                    html.Td(_share(h["mape"])),
+                    html.Td(_fmt(h["rmse"])),
+                    html.Td("–" if h["mase"] is None else f"{h['mase']:.2f}"),
+                    html.Td(_share(h["coverage"])),
+                ]
+            )
+            for h in hs
+        ]
+        verdict = t(
+            "energy.forecast.too_few"
+            if not bt.get("judged")
+            else "energy.forecast.beats"
+            if bt.get("beats_naive")
+            else "energy.forecast.not_beats",
+            lang,
+        )
+        parts += [
+            html.Div(
+                t("energy.forecast.backtest", lang, origins=bt["origins"], plan_days=bt.get("plan_days", 0)),
+                className="sw-muted mt-2",
+            ),
+            dbc.Table(
+                [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)],
+                className="sw-kpi-table sw-table",
+                size="sm",
+                responsive=True,
+            ),
+            html.Div(verdict, className="" if bt.get("beats_naive") else "sw-energy-flag"),
+        ]
+    else:
+        parts.append(html.Div(t("energy.forecast.no_backtest", lang), className="sw-muted py-2"))
+    return html.Div(parts)
+
+
 def _exports(view: dict[str, Any], lang: str) -> list[Any]:
     q = {"medium": view["medium"], "period": view["kind"], "date": view.get("date") or "", "lang": lang}
     links: list[Any] = [
@@ -172,7 +265,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("intensity", "tou", "top", "balance", "shifts", "trend")
+        for table in ("intensity", "tou", "top", "balance", "shifts", "trend", "forecast", "backtest")
     ]
     links.append(
         html.A(
@@ -197,6 +290,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "intensity": _table(data, "intensity", plant, lang),
         "baseline": baseline_block(data, plant, lang),
         "tou": _table(data, "tou", plant, lang),
+        "forecast": forecast_block(data, lang),
         "exports": _exports(view, lang),
     }
 
@@ -236,6 +330,7 @@ def layout(**query: str) -> html.Div:
         "intensity": empty,
         "baseline": empty,
         "tou": empty,
+        "forecast": empty,
         "exports": [],
     }
     media_opts = [{"label": t(f"overview.medium.{m.value}", lang), "value": m.value} for m in media(plant)]
@@ -277,6 +372,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
                     _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU)),
+                    _box(t("energy.forecast", lang), html.Div(b["forecast"], id=ids.FORECAST), wide=True),
                     _box(
                         t("energy.exports", lang),
                         html.Div(b["exports"], id=ids.EXPORTS, className="sw-energy-exports"),
@@ -300,6 +396,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.INTENSITY, "children"),
     Output(ids.BASELINE, "children"),
     Output(ids.TOU, "children"),
+    Output(ids.FORECAST, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
     Input(ids.MEDIUM, "value"),
@@ -317,8 +414,20 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 10, t(exc.key, lang))
+        return (*[dash.no_update] * 11, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
-    blocks = ("cards", "sankey", "trend", "top", "balance", "shifts", "intensity", "baseline", "tou", "exports")
+    blocks = (
+        "cards",
+        "sankey",
+        "trend",
+        "top",
+        "balance",
+        "shifts",
+        "intensity",
+        "baseline",
+        "tou",
+        "forecast",
+        "exports",
+    )
     return (*[b[k] for k in blocks], "")

@@ -1,5 +1,7 @@
-"""Safety (``/safety``), in tabs: the plant's major hazard sources (GB 18218-2018) and the hidden-danger register
-(``webapp.panels.safety.hidden``; ``?tab=hidden`` opens it).
+"""Safety (``/safety``), in tabs: the safety early-warning index (``webapp.panels.safety.index``), the plant's major
+hazard sources (GB 18218-2018) and the hidden-danger register
+(``webapp.panels.safety.hidden``; ``?tab=hidden`` opens it) and the special-work permits
+(``webapp.panels.safety.permits``; ``?tab=permits``).
 
 Per source: its grade and R with the inputs they come from (alpha from the people within 500 m, and per
 substance q, Q, beta, beta x q / Q and the table row cited), S = sum(q / Q), its zone, its live readings against
@@ -30,12 +32,12 @@ from webapp.live.alarms import alarm_text
 from webapp.live.personnel import names_visible
 from webapp.live.safety import fence_centre, latest_readings, source_alarms, sources
 from webapp.panels import register_panels
-from webapp.panels.safety import hidden
+from webapp.panels.safety import hidden, index, permits
 from webapp.shell import ids as shell_ids
 
 dash.register_page(__name__, path="/safety", name="nav.safety", order=17, title=web.page_title("nav.safety"))
 
-register_panels(hidden)
+register_panels(hidden, permits, index)
 
 REFRESH_TICKS = 3  # shell ticks (2 s) between refreshes: readings and alarms at most 6 s old
 
@@ -223,11 +225,13 @@ def layout(tab: str | None = None, **_query: str) -> html.Div:
         sources_tab = html.Div([*intro, html.Div(t("safety.none", lang), className="sw-muted")])
     tabs = dbc.Tabs(
         [
+            dbc.Tab(index.layout(lang), label=t("safety.tab.index", lang), tab_id="index"),
             dbc.Tab(sources_tab, label=t("safety.title", lang), tab_id="sources"),
             dbc.Tab(hidden.layout(lang), label=t("safety.tab.hidden", lang), tab_id="hidden"),
+            dbc.Tab(permits.layout(lang), label=t("safety.tab.permits", lang), tab_id="permits"),
         ],
         id=ids.TABS,
-        active_tab=tab if tab in ("sources", "hidden") else "sources",
+        active_tab=tab if tab in ("index", "sources", "hidden", "permits") else "index",
         className="mb-3",
     )
     return html.Div([*head, tabs], className="sw-safety p-3")

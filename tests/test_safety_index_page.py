@@ -1,0 +1,85 @@
+"""The safety early-warning index on the safety page, on a real store: an urgent alarm, an open violation, an open
+major hidden danger and an active hot-work permit in the acid plant make it the worst zone, its contributors named;
+executives see it; English and Chinese; wall and phone screenshots."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from i18n import t
+from settings import Settings
+from store.db import make_engine, session_scope
+from store.events import VIOLATION, add_event
+from store.hidden_dangers import act, report
+from tests.webutil import (
+    ARTIFACTS,
+    WAIT_MS,
+    alarm_row,
+    browser,
+    logged_in_client,
+    router_body,
+    seed_store,
+    serve_app,
+    watch_page,
+)
+
+ZONES = ["smelter-hall", "converter-aisle", "acid-plant", "tank-farm", "office"]
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    settings = seed_store(tmp_path_factory.mktemp("safety-index"))
+    engine = make_engine(settings.db_url)
+    now = int(time.time() * 1000)
+    with session_scope(engine) as s:
+        s.add(alarm_row("GD-AP-1.SO2:HH", now, priority="urgent", zone="acid-plant", area="acid"))
+        add_event(s, VIOLATION, "forbidden_zone", now - 60_000, severity="high", badge="P001", zone="acid-plant")
+        d = report(s, title="leak", description="", zone="acid-plant", x=None, y=None, source="dispatcher",
+                   actor="a", now_ms=now - 3_600_000, zones=ZONES)  # fmt: skip
+        act(s, d.id, "assess", "b", now - 3_600_000, grade="major")
+    engine.dispose()
+    yield settings
+
+
+def _body(settings: Settings, role: str, lang: str = "en") -> str:
+    from webapp.app import create_app
+
+    app = create_app(settings)
+    client = logged_in_client(app, settings, role)
+    client.set_cookie("sw_lang", lang)
+    resp = client.post("/_dash-update-component", json=router_body("/safety", "?tab=index"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return json.dumps(resp.get_json(), ensure_ascii=False)
+
+
+def test_the_index_names_the_worst_zone_and_its_contributors(settings: Settings) -> None:
+    body = _body(settings, "executive")
+    assert t("si.title", "en") in body and t("si.worst", "en", zone="Acid plant") in body
+    for part in ("alarms", "violations", "hidden_dangers"):
+        assert t(f"si.part.{part}", "en") in body, part
+    assert "Scatterpolar" in body or "scatterpolar" in body
+    zh = _body(settings, "dispatcher", "zh")
+    assert "安全预警指数" in zh and "隐患" in zh
+
+
+@pytest.mark.slow
+def test_the_index_in_the_browser(settings: Settings) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(settings, role="executive") as base, browser() as b:
+        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
+            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + "/safety?tab=index")
+            page.wait_for_selector(".sw-si-radar .main-svg", timeout=WAIT_MS)
+            page.wait_for_timeout(600)
+            assert not errors, errors
+            assert not foreign, foreign
+            page.screenshot(path=str(ARTIFACTS / f"safety-index-{width}x{height}-{lang}.png"), full_page=width < 500)
+            context.close()
