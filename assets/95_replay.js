@@ -330,6 +330,15 @@
     }
     const parts = [];
     const ems = [];
+    const pms = [];
+    (d.permits || []).forEach(function (pm) {
+      const st = inForce(pm.st.map(function (c) {
+        return [c[0], c];
+      }), s);
+      if (st && st[1] !== "closed" && st[1] !== "expired") {
+        pms.push([pm, st]);
+      }
+    });
     (d.emergency || []).forEach(function (e) {
       if (e.s0 <= s) {
         ems.push([e, e.s1 !== null && e.s1 <= s]);
@@ -351,6 +360,12 @@
         })
         .join(",") +
       "|" +
+      pms
+        .map(function (p) {
+          return p[0].id + ":" + p[1][1];
+        })
+        .join(",") +
+      "|" +
       ems
         .map(function (e) {
           return e[0].id + ":" + e[1];
@@ -361,6 +376,14 @@
       const box = document.getElementById(d.ids.muster);
       if (box) {
         box.textContent = "";
+        pms.forEach(function (pm) {
+          const line = el("div", "sw-rp-permit is-" + pm[1][1]);
+          line.append(
+            el("span", "sw-rp-kind", pm[0].kind),
+            el("span", null, " " + [pm[0].title, pm[0].zone, pm[1][2]].filter(Boolean).join(" · ")),
+          );
+          box.appendChild(line);
+        });
         ems.forEach(function (e) {
           const em = e[0];
           const line = el("div", "sw-rp-emergency" + (e[1] ? " is-ended" : ""));

@@ -25,7 +25,7 @@ from engine.replay import Series
 from plant.schema import Plant
 from store import people
 from store.alarm_views import JournalView, _journal_view
-from store.models import Alarm, AlarmJournal, Emergency, Event, HiddenDanger, Sample
+from store.models import Alarm, AlarmJournal, Emergency, Event, HiddenDanger, Sample, WorkPermit, WorkPermitLog
 from store.people import MUSTER
 from store.video import VIDEO, FeedItem, Scope, _item, _latest_reviews, _scope_sql, _with_alarms
 
@@ -270,3 +270,46 @@ def major_dangers_between(session: Session, t0: int, t1: int) -> list[tuple[str,
         or_(HiddenDanger.closed_at.is_(None), HiddenDanger.closed_at > t0),
     )
     return [(str(z), int(a), None if b is None else int(b)) for z, a, b in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PermitReplay:
+    """A special-work permit during a window: what and where, and its state changes (``(ts, state)``, the one
+    in force at the window's start first)."""
+
+    permit_id: int
+    kind: str
+    grade: str | None
+    title: str
+    zone: str | None
+    x: float
+    y: float
+    changes: list[tuple[int, str]]
+
+
+def permits_between(session: Session, t0: int, t1: int) -> list[PermitReplay]:
+    """The permits applied for before ``t1`` and not closed or expired before ``t0``, with their journal."""
+    stmt = select(WorkPermit).where(
+        WorkPermit.applied_at <= t1, or_(WorkPermit.closed_at.is_(None), WorkPermit.closed_at >= t0)
+    )
+    permits = {int(p.id): p for p in session.scalars(stmt.order_by(WorkPermit.id))}
+    if not permits:
+        return []
+    logs: dict[int, list[tuple[int, str]]] = {}
+    ids = sorted(permits)
+    for i in range(0, len(ids), 500):
+        q = (
+            select(WorkPermitLog.permit_id, WorkPermitLog.ts, WorkPermitLog.to_state)
+            .where(WorkPermitLog.permit_id.in_(ids[i : i + 500]), WorkPermitLog.ts <= t1)
+            .order_by(WorkPermitLog.permit_id, WorkPermitLog.ts, WorkPermitLog.id)
+        )
+        for pid, ts, state in session.execute(q):
+            logs.setdefault(int(pid), []).append((int(ts), str(state)))
+    out: list[PermitReplay] = []
+    for pid, p in permits.items():
+        rows = logs.get(pid, [])
+        before = [r for r in rows if r[0] <= t0]
+        changes = ([(t0, before[-1][1])] if before else []) + [r for r in rows if r[0] > t0]
+        if changes:
+            out.append(PermitReplay(pid, p.kind, p.grade, p.title, p.zone, float(p.x), float(p.y), changes))
+    return out

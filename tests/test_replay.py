@@ -400,3 +400,52 @@ def test_replay_of_an_emergency(tmp_path: Path) -> None:
         resolve({"alarm": "x:H"}, plant, engine, now, areas=["acid"])
     assert err.value.key == "replay.error.incident_only"  # on-call users open incident records only
     engine.dispose()
+
+
+def test_permits_at_the_cursor(tmp_path: Path) -> None:
+    from store.models import WorkPermit, WorkPermitLog
+
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    t0, t1 = now - 30 * 60_000, now - 60_000
+    with session_scope(engine) as session:
+        p = WorkPermit(
+            kind="hot_work",
+            grade="first",
+            title="Weld flange <b>",
+            zone="acid-gas-cleaning",
+            x=1.0,
+            y=2.0,
+            area=[],
+            guardian=None,
+            crew=[],
+            valid_from=t0 - 3_600_000,
+            valid_to=t1 + 3_600_000,
+            isolations=[],
+            applicant="a",
+            applied_at=t0 - 3_600_000,
+            state="closed",
+            approvals=[],
+            isolations_confirmed=True,
+            activated_at=t0 + 300_000,
+            closed_at=t0 + 1_200_000,
+            updated_at=now,
+        )
+        session.add(p)
+        session.flush()
+        for ts, frm, to in (
+            (t0 - 3_600_000, None, "applied"),
+            (t0 - 600_000, "applied", "approved"),
+            (t0 + 300_000, "isolated", "active"),
+            (t0 + 900_000, "active", "suspended"),
+            (t0 + 1_200_000, "suspended", "closed"),
+        ):
+            session.add(WorkPermitLog(permit_id=p.id, ts=ts, actor="a", action="x", from_state=frm, to_state=to))
+    packed = load(engine, plant, t0, t1, Who(SYSTEM, video=True), "en", now_ms=now)
+    (pm,) = packed["permits"]
+    assert pm["kind"] == "Hot work" and pm["title"] == "Weld flange <b>"
+    assert [c[1] for c in pm["st"]] == ["approved", "active", "suspended", "closed"] and pm["st"][0][0] == 0
+    assert 300.0 in packed["events"] and 900.0 in packed["events"]
+    anon = load(engine, plant, t0, t1, Who(Viewer(user="e", access=Access.ANONYMOUS), video=False), "en", now_ms=now)
+    assert anon["permits"][0]["title"] == ""
+    engine.dispose()

@@ -14,7 +14,8 @@ What a window holds (times ``s`` in seconds from its start, to 0.1 s):
 - ``viol``: personnel violations (their badges, for the SOS ring of a man-down);
 - ``muster``: musters with the roll and the arrival times, for counts at the cursor;
 - ``events``: the moments "step" goes to (alarms raised, detections, violations, musters);
-- ``permits``: active permits to work; empty until the plant keeps permits (the hook is here).
+- ``permits``: special-work permits of the window with their state changes (active, suspended...) for the
+  cursor; titles only for readers who may see names (a title may name the crew).
 """
 
 from __future__ import annotations
@@ -168,6 +169,7 @@ def load(
         musters = store_replay.musters_between(session, plant, t0, t1)
         emergencies = store_replay.emergencies_between(session, t0, t1)
         dangers = store_replay.major_dangers_between(session, t0, t1)
+        permits = store_replay.permits_between(session, t0, t1)
         trends = {tg: trend(session, ids[tg], t0, t1, TREND_WIDTH) for tg in wanted if tg in ids}
 
     # the scene's live fields at every frame, by the live screens' rules
@@ -212,7 +214,6 @@ def load(
         "eq": [list(c) for c in changes(secs, [f["eq"] for f in frames])],
         "hc": [list(c) for c in changes(secs, [f["hc"] for f in frames])],
         "hz": [list(c) for c in changes(secs, [[f["hz"], f["hs"]] for f in frames])],
-        "permits": [],  # permits to work: none kept by the plant yet
     }
 
     # people
@@ -358,6 +359,21 @@ def load(
         for edge in (em["s0"], em["s1"]):
             if edge is not None and edge >= 0:
                 events.add(edge)
+    # special-work permits: their state at the cursor (the browser lists those not closed)
+    packed["permits"] = [
+        {
+            "id": pm.permit_id,
+            "kind": t(f"permit.kind.{pm.kind}", lang),
+            "title": pm.title if who.names else "",
+            "zone": names.get(pm.zone or "", pm.zone or ""),
+            "st": [[max(0.0, _s(ts, t0)), st, t(f"permit.state.{st}", lang)] for ts, st in pm.changes],
+        }
+        for pm in permits
+    ]
+    for pm in packed["permits"]:
+        for ch in pm["st"][1:]:
+            if ch[1] in ("active", "suspended"):
+                events.add(ch[0])
     packed["events"] = sorted(e for e in events if 0 <= e <= _s(t1, t0))
 
     # trends (the page draws them; the cursor moves on them)
