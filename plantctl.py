@@ -118,6 +118,46 @@ def _has_history(settings: Settings) -> bool:
     return found
 
 
+# The demo's report schedules (services.reports): Chinese shift reports 15 minutes after each shift, the 日报 in
+# Chinese and English at 00:30 for the day before, the month's report at 01:00 on the 1st.
+DEMO_REPORT_SCHEDULES = (
+    ("shift", "zh", ("pdf",), 15),
+    ("day", "zh", ("pdf", "xlsx"), 30),
+    ("day", "en", ("pdf",), 30),
+    ("month", "zh", ("pdf", "xlsx"), 60),
+)
+
+
+def _seed_report_schedules(settings: Settings, since_ms: int) -> None:
+    """The demo's report schedules on a store without any, starting at ``since_ms`` (the start of the history
+    just written): the reports of the backfilled shifts and days are issued when the services start."""
+    from plant import load_plant
+    from reports.period import Kind, containing
+    from store.db import make_engine, session_scope
+    from store.reports import add_schedule, schedules
+
+    plant = load_plant(settings.plant_file)
+    engine = make_engine(settings.db_url)
+    with session_scope(engine) as session:
+        if schedules(session):
+            engine.dispose()
+            return
+        for kind, lang, formats, delay in DEMO_REPORT_SCHEDULES:
+            start = containing(plant, Kind(kind), since_ms).t1 if kind == "month" else since_ms
+            add_schedule(
+                session,
+                kind=kind,
+                lang=lang,
+                formats=formats,
+                by="demo",
+                now_ms=now_ms(),
+                at_minute=delay,
+                last_end=start,
+            )
+    engine.dispose()
+    logger.info("report schedules: shift, day and month reports (the backfilled days' are issued at start)")
+
+
 DEMO_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
@@ -147,6 +187,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = get_settings()
     py = sys.executable
     _prepare(settings)
+    _seed_report_schedules(settings, now_ms() - int(max(args.backfill_days, 0.0) * 86_400_000))
     if args.backfill_days > 0 and not _has_history(settings):
         logger.info("first run: writing %s day(s) of history so trends and reports have data", args.backfill_days)
         subprocess.run(

@@ -55,24 +55,27 @@ def ensure_venv(requirements: str) -> None:
 SYSTEM_PACKAGES = {  # Debian package -> a file it installs
     "chromium": "/usr/bin/chromium",  # browser tests
     "chromium-driver": "/usr/bin/chromedriver",
-    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese in screenshots
+    "fonts-noto-cjk": "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # Chinese in screenshots and PDFs
     "faketime": "/usr/bin/faketime",  # the time sweep (python -m tests.timesweep)
     "nginx-light": "/usr/sbin/nginx",  # nginx -t on the reverse-proxy example (tests/test_deploy.py)
     "opencv-doc": "/usr/share/doc/opencv-doc/examples/data/vtest.avi",  # real street footage (video bench)
+    "poppler-utils": "/usr/bin/pdftotext",  # the text and pages of report PDFs (tests/test_reports.py)
 }
 
 
-def ensure_system_packages() -> None:
-    """Browser tests need Debian's chromium, the time sweep libfaketime: install what is missing when we may."""
-    missing = [name for name, path in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+def ensure_system_packages(names: tuple[str, ...] | None = None) -> None:
+    """Browser tests need Debian's chromium, the time sweep libfaketime, PDF reports a CJK font and their
+    tests poppler: install what is missing when we may."""
+    wanted = {n: p for n, p in SYSTEM_PACKAGES.items() if names is None or n in names}
+    missing = [name for name, path in wanted.items() if not Path(path).exists()]
     if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        _say(f"installing {' '.join(missing)} for the tests (apt-get)")
+        _say(f"installing {' '.join(missing)} (apt-get)")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=False, env=env)
-    if not shutil.which("chromium"):
+    if names is None and not shutil.which("chromium"):
         _say("chromium is not installed: browser tests will be skipped (sudo apt-get install chromium)")
 
 
@@ -97,6 +100,7 @@ def main(argv: list[str]) -> int:
     os.chdir(ROOT)
     if cmd == "demo":
         ensure_venv("requirements.txt")
+        ensure_system_packages(("fonts-noto-cjk",))  # the PDF reports embed its Chinese face
         os.execv(str(PY), [str(PY), "-m", "plantctl", "demo", *rest])
     ensure_venv("requirements-dev.txt")
     ensure_system_packages()

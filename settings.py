@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     media_dir: Path | None = None
     media_days: float = Field(default=30, gt=0)
     media_gb: float = Field(default=5, gt=0)
+    # Reports (reports/, services: reports): issued files under reports_dir (default var/reports), kept for ever;
+    # report_template: the plant's own Excel template (named cells sw_* or {{markers}}, see reports.tables)
+    reports_dir: Path | None = None
+    report_template: Path | None = None
 
     @property
     def db_url(self) -> str:
@@ -79,6 +83,10 @@ class Settings(BaseSettings):
     @property
     def media_path(self) -> Path:
         return self.media_dir or self.var_dir / "media"
+
+    @property
+    def reports_path(self) -> Path:
+        return self.reports_dir or self.var_dir / "reports"
 
 
 @lru_cache(maxsize=1)

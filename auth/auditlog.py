@@ -55,6 +55,8 @@ EMERGENCY_GROWN = "emergency_grown"  # the danger area grown
 EMERGENCY_ENDED = "emergency_ended"
 PERMIT_APPLIED = "permit_applied"  # a special-work permit applied for
 PERMIT_MOVED = "permit_moved"  # a permit approved, gas tested, activated, suspended, resumed or closed
+REPORT_ISSUED = "report_issued"  # a report of a past period made on demand (period, formats, versions)
+REPORT_DOWNLOADED = "report_downloaded"  # an archived report file downloaded
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -91,6 +93,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     EMERGENCY_ENDED,
     PERMIT_APPLIED,
     PERMIT_MOVED,
+    REPORT_ISSUED,
+    REPORT_DOWNLOADED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

@@ -59,6 +59,7 @@ class Perm(StrEnum):
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     LAB = "lab.import"  # import a lab CSV file of assay results
+    REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
     REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
     INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
@@ -101,6 +102,7 @@ _OPERATIONS = frozenset(
         Perm.LAB,
         Perm.REPLAY,
         Perm.INCIDENT,
+        Perm.REPORTS,
     }
 )
 
@@ -117,8 +119,9 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.POSITIONS,
             Perm.PERSONNEL,
             Perm.REPLAY,
+            Perm.REPORTS,
         }
-    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names
+    ),  # no NAMES, no VIDEO, no alarm actions; the replay without names; reports without person names
     Role.DISPATCHER: _OPERATIONS,
     Role.ON_CALL: frozenset({Perm.ONCALL, Perm.ACK, Perm.HD_REPORT}),
     # The administrator sets the plant up and the first account of a new installation is one, so it sees
@@ -150,6 +153,7 @@ PAGES: dict[str, Need] = {
     # the incident records of their areas, with counts of people (webapp.live.replay.resolve checks)
     "/replay": (Perm.REPLAY, Perm.ONCALL),
     "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
+    "/reports": Perm.REPORTS,  # shift, day and month reports: executives get editions without person names
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -179,6 +183,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
+    "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its
@@ -224,6 +229,8 @@ ROUTES: dict[str, Need] = {
     "/production/<table>.xlsx": Perm.KPI,
     # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
     "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
+    # an archived report file (SHA-256 checked); editions with person names only with NAMES (checked in the route)
+    "/reports/file/<int:issue_id>": Perm.REPORTS,
 }
 
 # Static files of assets/: style sheets, fonts and images are public (the login page needs them); scripts

@@ -142,7 +142,11 @@ def email_message(channel: EmailChannel, rendered: Rendered, person: Person) -> 
 
 
 def send_email(channel: EmailChannel, rendered: Rendered, person: Person) -> None:
-    msg = email_message(channel, rendered, person)
+    smtp_send(channel, email_message(channel, rendered, person), person)
+
+
+def smtp_send(channel: EmailChannel, msg: EmailMessage, person: Person) -> None:
+    """Deliver a built message to ``person`` over the channel's SMTP server (TLS and login as configured)."""
     context = ssl.create_default_context(cafile=str(channel.ca_file) if channel.ca_file else None)
     port = channel.effective_port
     smtp: smtplib.SMTP
@@ -358,3 +362,81 @@ def _retryable(exc: BaseException) -> bool:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(400 <= code < 500 for code, _ in exc.recipients.values())
     return True
+
+
+# -- reports (K5): an issued report to one person, attached to e-mail, linked in group-robot messages ------
+@dataclass(frozen=True)
+class ReportFile:
+    subject: str  # e.g. "示范铜冶炼厂 · 日报 · 2026-12-06"
+    text: str  # one or two lines in the person's language
+    filename: str
+    data: bytes
+    mime: str  # e.g. application/pdf
+    link: str | None  # where the archived file is downloaded (robots carry the link, not the file)
+    lang: str
+
+
+def report_email(channel: EmailChannel, report: ReportFile, person: Person) -> EmailMessage:
+    """The report as an e-mail to ``person`` with the file attached."""
+    body = report.text + (f"\n\n{report.link}" if report.link else "")
+    msg = email_message(channel, Rendered(report.subject, body, body, report.lang), person)
+    maintype, _, subtype = report.mime.partition(";")[0].strip().partition("/")
+    msg.add_attachment(report.data, maintype=maintype, subtype=subtype, filename=report.filename)
+    return msg
+
+
+def _send_report_once(channel: AnyChannel, report: ReportFile, person: Person) -> None:
+    if isinstance(channel, EmailChannel):
+        smtp_send(channel, report_email(channel, report, person), person)
+        return
+    if isinstance(channel, LogChannel):
+        logger.info("%s: report to %s: %s %s", channel.id, person.id, report.subject, report.link or report.filename)
+        return
+    link = report.link or report.filename
+    if channel.type == "webhook":
+        payload: dict[str, Any] = {
+            "kind": "report",
+            "subject": report.subject,
+            "text": report.text,
+            "file": report.filename,
+            "link": report.link,
+            "lang": report.lang,
+        }
+    else:
+        md = f"### {report.subject}\n\n{report.text}\n\n[{report.filename}]({link})" if report.link else report.text
+        rendered = Rendered(report.subject, f"{report.text}\n{link}", md, report.lang)
+        payload = robot_payload(channel, rendered, person)
+    post_json(channel, json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+
+
+def send_report(
+    channel: AnyChannel,
+    report: ReportFile,
+    person: Person,
+    *,
+    retry: Retry,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Delivery:
+    """Send an issued report with retries (as :func:`send`); never raises for a delivery problem."""
+    secrets = _secrets(channel)
+    error, attempts = "", 0
+    for attempt in range(1, retry.attempts + 1):
+        attempts = attempt
+        try:
+            _send_report_once(channel, report, person)
+            return Delivery("sent", attempts)
+        except SendError as exc:
+            error, again = str(exc), exc.retry
+        except (OSError, smtplib.SMTPException) as exc:
+            error, again = _describe(exc), _retryable(exc)
+        except http.client.HTTPException as exc:
+            error, again = _describe(exc), True
+        except Exception as exc:
+            logger.exception("%s: cannot send the report to %s", channel.id, person.id)
+            error, again = _describe(exc), False
+        error = _scrub(error, secrets)
+        if not again or attempt == retry.attempts:
+            break
+        sleep(retry.backoff_s * 2 ** (attempt - 1))
+    logger.error("%s: report to %s failed after %d tries: %s", channel.id, person.id, attempts, error)
+    return Delivery("failed", attempts, inline(error, ERROR_MAX) or "failed")

@@ -126,6 +126,8 @@ class Role(StrEnum):
 
 class Shift(StrictModel):
     id: Id
+    name: str | None = Field(default=None, max_length=60)  # "Shift B"; reports and screens fall back to the id
+    name_zh: str | None = Field(default=None, max_length=60)  # 乙班
     start: time
     hours: float = Field(gt=0, le=24)
 

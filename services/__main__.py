@@ -26,6 +26,7 @@ from services.energy import make_service as make_energy_service
 from services.equipment import make_service as make_equipment_service
 from services.notify import make_service as make_notify_service
 from services.personnel import make_service as make_personnel_service
+from services.reports import make_service as make_report_service
 from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.safety import make_service as make_safety_service
@@ -50,6 +51,7 @@ FACTORIES["energy"] = make_energy_service
 FACTORIES["spc"] = make_spc_service
 FACTORIES["safety"] = make_safety_service
 FACTORIES["emergency"] = make_emergency_service
+FACTORIES["reports"] = make_report_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

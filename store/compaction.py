@@ -10,7 +10,7 @@ lies within the deviation of every original reading; bad-quality readings, the r
 gap and around every change of a state or SOS tag are kept. Cumulative meters and counters, emissions and assays
 are never compressed.
 
-Each tag goes in its own short transaction (a few thousand rows at a time, found through the primary key), the
+Each transaction takes a few thousand rows (of one tag or of several, found through the primary key), the
 pass stops after ``budget_s`` and the next one goes on from ``sample_compaction``, which records per tag the
 last point kept (``through_ts``). A sample written later at or before that point (a replay of something already
 compacted away) is stored as it comes, raw, but does not enter the rollups a second time
@@ -116,30 +116,35 @@ def compact(
     start_tag: int | None = None,
 ) -> CompactResult:
     """Compress the samples older than ``upto_ms`` of every tag in ``deviations`` (tag id -> deviation in the
-    tag's unit), one transaction per run of ``rows`` samples, for at most ``budget_s`` seconds, starting at tag
+    tag's unit), about ``rows`` samples a transaction, for at most ``budget_s`` seconds, starting at tag
     ``start_tag`` (the previous result's ``next_tag``)."""
     started = time.monotonic()
     out = CompactResult()
     order = sorted(deviations)
     if start_tag is not None:
         order = [t for t in order if t >= start_tag] + [t for t in order if t < start_tag]
-    for tag_id in order:
-        more = True
-        while more:
-            if time.monotonic() - started > budget_s:
-                out.finished = False
-                out.next_tag = tag_id
-                out.seconds = time.monotonic() - started
-                return out
-            with session_scope(engine) as session:
+    pending = order[::-1]  # a stack: the next tag last
+    while pending:
+        if time.monotonic() - started > budget_s:
+            out.finished = False
+            out.next_tag = pending[-1]
+            out.seconds = time.monotonic() - started
+            return out
+        with session_scope(engine) as session:  # several tags a transaction, about ``rows`` samples in all
+            weight = 0
+            while pending and weight < rows:
+                tag_id = pending[-1]
                 examined, deleted, more = compact_tag(
                     session, tag_id, deviations[tag_id], upto_ms, max_gap_ms, rows, max_span_ms
                 )
-            out.transactions += 1
-            out.examined += examined
-            out.deleted += deleted
-            if deleted:
-                out.per_tag[tag_id] = out.per_tag.get(tag_id, 0) + deleted
+                weight += examined + 20  # a tag with nothing to do still costs two look-ups
+                out.examined += examined
+                out.deleted += deleted
+                if deleted:
+                    out.per_tag[tag_id] = out.per_tag.get(tag_id, 0) + deleted
+                if not more:
+                    pending.pop()
+        out.transactions += 1
     out.seconds = time.monotonic() - started
     return out
 

@@ -216,3 +216,10 @@ def photo(session: Session, danger_id: int) -> HiddenDangerPhoto | None:
 def open_dangers(session: Session) -> list[HiddenDanger]:
     """Every hidden danger not yet closed."""
     return list(session.scalars(select(HiddenDanger).where(HiddenDanger.state.in_(OPEN_STATES))))
+
+
+def reported_before(session: Session, t1: int) -> list[Danger]:
+    """Every hidden danger reported before ``t1`` that was still open at ``t0`` or later is among these (the
+    reports count those reported, closed and open in a period)."""
+    rows = session.scalars(select(HiddenDanger).where(HiddenDanger.reported_at < t1).order_by(HiddenDanger.id))
+    return [as_danger(r) for r in rows]

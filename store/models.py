@@ -592,3 +592,52 @@ class Incident(Base):
     ref: Mapped[str] = mapped_column(String(128), default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class ReportSchedule(Base):
+    """A report run on a schedule: after each shift, daily at a local time, or monthly on a day at a time.
+
+    ``last_end`` is the end (UTC ms) of the newest period this schedule issued: a run missed while the
+    service was down is the period after it, issued once on the service's return."""
+
+    __tablename__ = "report_schedule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # shift | day | month
+    lang: Mapped[str] = mapped_column(String(8))
+    formats: Mapped[str] = mapped_column(String(64))  # comma separated: pdf,xlsx,csv,template
+    at_minute: Mapped[int] = mapped_column(Integer, default=0)  # local minutes after the period's end
+    named: Mapped[bool] = mapped_column(Boolean, default=True)  # person names in the report
+    recipients: Mapped[str | None] = mapped_column(String(400))  # on-call file person ids, comma separated
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_end: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReportIssue(Base):
+    """An issued report file (archive): period, kind, language, format, version of that period, who or which
+    schedule, when, and the SHA-256 of the file under the data directory. Never updated: a reissue is a new
+    version."""
+
+    __tablename__ = "report_issue"
+    __table_args__ = (
+        Index("ix_report_issue_period", "kind", "period", "lang", "fmt", "named", "version", unique=True),
+        Index("ix_report_issue_ts", "ts"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    period: Mapped[str] = mapped_column(String(32))  # 2026-12-06, 2026-12-06/B (shift), 2026-11 (month)
+    t0: Mapped[int] = mapped_column(BigInteger)
+    t1: Mapped[int] = mapped_column(BigInteger)
+    lang: Mapped[str] = mapped_column(String(8))
+    fmt: Mapped[str] = mapped_column(String(16))  # pdf | xlsx | csv | template
+    named: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str | None] = mapped_column(String(64))
+    schedule_id: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(String(400))  # relative to the reports directory

@@ -225,3 +225,13 @@ def listing(session: Session, since_ms: int) -> list[WorkPermit]:
 def history(session: Session, permit_id: int) -> list[WorkPermitLog]:
     stmt = select(WorkPermitLog).where(WorkPermitLog.permit_id == int(permit_id)).order_by(WorkPermitLog.id)
     return list(session.scalars(stmt))
+
+
+def overlapping(session: Session, t0: int, t1: int) -> list[WorkPermit]:
+    """The permits valid for some of ``[t0, t1)`` (the reports count them by kind), oldest first."""
+    stmt = (
+        select(WorkPermit)
+        .where(WorkPermit.valid_from < t1, WorkPermit.valid_to >= t0)
+        .order_by(WorkPermit.valid_from, WorkPermit.id)
+    )
+    return list(session.scalars(stmt))

@@ -57,9 +57,21 @@ def sync_tags(session: Session, plant: Plant) -> dict[str, int]:
     return ids
 
 
+TAG_IDS_KEY = "sw_tag_ids"  # a read-only unit of work (a report) keeps the names read once in session.info
+
+
 def tag_ids(session: Session) -> dict[str, int]:
-    """``{name: id}`` of every tag in the table."""
+    """``{name: id}`` of every tag in the table (read once per session by a caller that put
+    :func:`keep_tag_ids` on a read-only session)."""
+    kept = session.info.get(TAG_IDS_KEY)
+    if kept is not None:
+        return dict(kept)
     return dict(session.execute(select(Tag.name, Tag.id)).tuples().all())
+
+
+def keep_tag_ids(session: Session) -> None:
+    """Read the tag names once for the rest of this read-only session (it adds no tags)."""
+    session.info[TAG_IDS_KEY] = dict(session.execute(select(Tag.name, Tag.id)).tuples().all())
 
 
 def tags_by_id(session: Session, ids: list[int] | None = None) -> dict[int, Tag]:

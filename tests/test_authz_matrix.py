@@ -355,6 +355,13 @@ def test_roles_match_the_requirements() -> None:
         assert sees(role, "/production/quality"), role
     assert not sees(Role.ON_CALL, "/production/quality")
     assert not exe.can(policy.Perm.PLAN) and p[Role.DISPATCHER].can(policy.Perm.PLAN)
+    # reports (K5): executives, dispatchers, administrators list, make and download them; executives only
+    # editions without person names (no NAMES); nothing of it on on-call phones
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/reports") and allowed(p[role], policy.ROUTES["/reports/file/<int:issue_id>"]), role
+        assert allowed(p[role], policy.ACTION_OUTPUTS["reports-make-msg"]), role
+    assert not sees(Role.ON_CALL, "/reports") and not p[Role.ON_CALL].can(policy.Perm.REPORTS)
+    assert exe.can(policy.Perm.REPORTS) and not exe.can(policy.Perm.NAMES)
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):
         assert sees(Role.DISPATCHER, path), path

@@ -28,7 +28,7 @@ Figures = dict[str, Any]
 # starts, then Chromium), ingest about 30 s (two simulators and a collector), video about 20 s, alarms about
 # 10 s, the others 3-6 s; at load 20 about 2.5 times that. The timeouts leave room for a busy machine.
 SLOW = frozenset({"alarms", "dashboard", "ingest", "video"})
-TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0}
+TIMEOUT_S = {"dashboard": 420.0, "ingest": 240.0, "video": 180.0, "alarms": 180.0, "storage": 300.0}
 DEFAULT_TIMEOUT_S = 120.0
 
 
@@ -148,6 +148,22 @@ def check_evacuation(f: Figures) -> None:
     assert f["routed"] + f["in_danger"] + f["no_route"] == f["people"]
     assert f["blocked_edges_grown"] > f["blocked_edges"] and f["in_danger_grown"] >= f["in_danger"]
     assert f["routes_crossing_danger"] == 0
+def check_reports(f: Figures) -> None:
+    _positive(f, "shift_s", "month_s", "shift_content_s", "month_content_s", "month_pages")
+    assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
+
+
+def check_storage(f: Figures) -> None:
+    lite = f["sqlite"]
+    assert lite["samples_written"] == lite["rows"]["sample"] + lite["samples_removed_by_compaction"]
+    assert lite["samples_removed_by_compaction"] > 0 and lite["compression_ratio"] > 1
+    _positive(lite, "year_gb_rollup_1m_kept", "year_gb_rollup_1m_90_days", "samples_per_s_stored")
+    assert lite["year_gb_uncompressed"] > lite["year_gb_rollup_1m_kept"] >= lite["year_gb_rollup_1m_90_days"]
+    for table in ("sample", "position", "rollup_1m", "rollup_1h"):
+        assert lite["rows"][table] > 0 and 10 < lite["bytes_per_row"][table] < 500, table
+    if "postgresql" in f:  # the same simulated plant, the same rows on both databases
+        assert f["postgresql"]["rows"] == lite["rows"]
+        assert all(v > 0 for v in f["postgresql"]["bytes"].values())
 
 
 def check_permits(f: Figures) -> None:
@@ -172,8 +188,10 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "personnel": check_personnel,
     "plant": check_plant,
     "production": check_production,
+    "reports": check_reports,
     "replay": check_replay,
     "spc": check_spc,
+    "storage": check_storage,
     "trend": check_trend,
     "video": check_video,
 }

@@ -136,3 +136,26 @@ def test_minute_rollups_go_only_when_their_window_is_set(db_url: str) -> None:
     assert kept == {(t, b) for t, b in minute if b >= cut} and kept != minute
     assert hours_after == hours and raw_after == raw == len(samples)
     engine.dispose()
+
+
+def test_a_finished_pass_gives_the_deleted_space_back_on_sqlite(sqlite_url: str) -> None:
+    _seed(sqlite_url)
+    engine = make_engine(sqlite_url)
+    with session_scope(engine) as session:  # a large old history: many pages to free
+        tag = sorted(sync_tags(session, load_plant(MINI_PLANT)).values())[-1]
+        write_samples(session, [SampleIn(tag, CUT - DAY_MS + i * 1000, float(i), 0) for i in range(60_000)])
+
+    def pages() -> tuple[int, int]:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            count = conn.exec_driver_sql("PRAGMA page_count").scalar()
+            free = conn.exec_driver_sql("PRAGMA freelist_count").scalar()
+        return int(count or 0), int(free or 0)
+
+    before, _ = pages()
+    service = FACTORIES["retention"](load_plant(MINI_PLANT), engine, Settings(retention_samples_days=90,
+                                                                           retention_positions_days=30))  # fmt: skip
+    service.step(NOW)
+    after, free = pages()
+    assert free == 0 and after < before * 0.7, (before, after, free)  # auto_vacuum=INCREMENTAL returned them
+    engine.dispose()

@@ -50,6 +50,7 @@ PAGES: dict[str, str] = {  # page -> what shows once it has its data
     "/energy": ".main-svg",
     "/production": "table",
     "/production/quality": ".main-svg",
+    "/production/flow": ".sw-flow .main-svg",
     "/environment": ".main-svg",
     "/safety": "table, .sw-muted",
 }

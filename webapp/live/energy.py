@@ -20,11 +20,9 @@ from engine.energy import (
     LOSSES,
     MeterTree,
     PeriodKind,
-    intensities,
     max_rates,
     media,
     meter_tree,
-    node_values,
     period_of,
     periods,
     reconcile,
@@ -33,7 +31,8 @@ from engine.energy import (
 from engine.forecast import FORECAST_DAYS, HISTORY_DAYS, backtest, forecast
 from engine.tables import to_csv
 from i18n import label, t
-from plant.schema import Medium, MeterLevel, Plant
+from plant.schema import Medium, Plant
+from store import figures
 from store.db import session_scope
 from store.energy import consumption
 from store.tags import tag_ids
@@ -44,12 +43,7 @@ logger = logging.getLogger(__name__)
 
 ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
 KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
-TREND_OF = {
-    PeriodKind.DAY: PeriodKind.HOUR,
-    PeriodKind.WEEK: PeriodKind.DAY,
-    PeriodKind.MONTH: PeriodKind.DAY,
-    PeriodKind.YEAR: PeriodKind.MONTH,
-}
+TREND_OF = figures.TREND_OF
 TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "forecast", "backtest")
 
 
@@ -83,144 +77,16 @@ def parse_view(plant: Plant, medium: str | None, kind: str | None, day: str | No
     return {"medium": medium, "kind": kind, "anchor": anchor}
 
 
-def _names(plant: Plant, tree: MeterTree) -> dict[str, dict[str, Any]]:
-    return {
-        nid: {
-            "name": n.name,
-            "name_zh": n.name_zh,
-            "level": n.level.value if n.level else None,
-            "parent": n.parent,
-            "tag": n.tag,
-        }
-        for nid, n in tree.nodes.items()
-    }
-
-
 def build_view(plant: Plant, medium: str, kind: str, anchor: int, now_ms: int) -> dict[str, Any]:
-    """Every figure of one view as plain data (see the module docstring)."""
-    tree = meter_tree(plant, Medium(medium))
-    tz = plant.tz()
-    pk = PeriodKind(kind)
-    starts = shift_starts(plant)
-    this = period_of(pk, anchor, tz, starts)
-    end = min(this[1], now_ms)
-    prev = period_of(pk, this[0] - 1, tz, starts)
-    prev_end = min(prev[1], prev[0] + (end - this[0]))  # the same length of the previous period, to compare
-    trend_kind = TREND_OF[pk]
-    threshold = plant.energy.reconciliation_threshold
+    """Every figure of one view as plain data (``store.figures.energy_view``, which the reports print too)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        tid = [ids[tg] for tg in tags]
-        whole = consumption(session, tid, [(this[0], end)], rates) if end > this[0] else None
-        same_prev = consumption(session, tid, [(prev[0], prev_end)], rates) if prev_end > prev[0] else None
-        full_prev = consumption(session, tid, [prev], rates)
-        trend = (
-            consumption(session, tid, periods(trend_kind, this[0], end, tz, starts), rates) if end > this[0] else None
-        )
-        trend_prev = consumption(session, tid, periods(trend_kind, prev[0], prev[1], tz, starts), rates)
-        shifts = (
-            consumption(session, tid, periods(PeriodKind.SHIFT, this[0], end, tz, starts), rates)
-            if end > this[0]
-            else None
-        )
-
-    def readings(c: Any, i: int) -> dict[str, float | None]:
-        return {tg: (c.values.get(ids[tg]) or [None] * (i + 1))[i] if c is not None else None for tg in tags}
-
-    now_flows = reconcile(tree, readings(whole, 0), threshold)
-    prev_flows = reconcile(tree, readings(same_prev, 0), threshold)
-    full_flows = reconcile(tree, readings(full_prev, 0), threshold)
-
-    def root_total(flows: Any) -> float | None:
-        vals = [flows.values.get(r) for r in tree.roots]
-        return None if not vals or any(v is None for v in vals) else math.fsum(vals)
-
-    def series(c: Any) -> tuple[list[int], list[float | None]]:
-        if c is None:
-            return [], []
-        out: list[float | None] = []
-        for i in range(len(c.periods)):
-            out.append(root_total(reconcile(tree, readings(c, i), threshold)))
-        return [p[0] for p in c.periods], out
-
-    t_starts, t_values = series(trend)
-    p_starts, p_values = series(trend_prev)
-    shift_rows: list[dict[str, Any]] = []
-    if shifts is not None:
-        for i, (a, b) in enumerate(shifts.periods):
-            local = to_local(a, tz)
-            minute = local.hour * 60 + local.minute
-            sid = next((s.id for s in plant.site.shifts if s.start.hour * 60 + s.start.minute == minute), "?")
-            shift_rows.append(
-                {
-                    "start": a,
-                    "end": b,
-                    "shift": sid,
-                    "value": root_total(reconcile(tree, readings(shifts, i), threshold)),
-                }
-            )
-    nodes = _names(plant, tree)
-    for nid, info in nodes.items():
-        info["value"] = now_flows.values.get(nid)
-        info["prev"] = prev_flows.values.get(nid) if prev_flows is not None else None
-    losses = {
-        pid: {
-            "metered": b.metered,
-            "children": b.children,
-            "value": b.unaccounted,
-            "share": b.share,
-            "flagged": b.flagged,
-            "missing": list(b.missing),
-        }
-        for pid, b in now_flows.balances.items()
-    }
-    leaf_level = MeterLevel.EQUIPMENT.value
-    top = sorted(
-        (
-            {"id": nid, "value": n["value"], "prev": n["prev"]}
-            for nid, n in nodes.items()
-            if n["level"] == leaf_level and n["value"] is not None
-        ),
-        key=lambda r: -(r["value"] or 0.0),
-    )
-    return {
-        "medium": medium,
-        "unit": tree.unit,
-        "currency": plant.energy.currency,
-        "price": plant.energy.prices.get(Medium(medium)),
-        "kind": kind,
-        "trend_kind": trend_kind.value,
-        "period": [this[0], end],
-        "period_end": this[1],
-        "previous": [prev[0], prev_end],
-        "total": root_total(now_flows),
-        "total_prev": root_total(prev_flows) if prev_flows is not None else None,
-        "total_prev_full": root_total(full_flows),
-        "roots": list(tree.roots),
-        "nodes": nodes,
-        "losses": losses,
-        "threshold": threshold,
-        "trend": {"starts": t_starts, "values": t_values, "prev_starts": p_starts, "prev": p_values},
-        "shifts": shift_rows,
-        "top": top,
-    }
+        return figures.energy_view(session, plant, medium, kind, anchor, now_ms)
 
 
 def build_intensity(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """The plant file's energy per tonne over ``[t0, t1)``: every meter of every medium and the counters."""
-    if t1 <= t0 or not plant.energy.intensities:
-        return []
-    counters = sorted({c for ki in plant.energy.intensities for c in ki.counters})
+    """The plant file's energy per tonne over ``[t0, t1)`` (``store.figures.energy_intensity``)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        meter_tags = [m.tag for m in plant.meters if m.tag and m.tag in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        got = consumption(session, [ids[tg] for tg in meter_tags + counters if tg in ids], [(t0, t1)], rates)
-    readings = {tg: (got.values.get(ids[tg]) or [None])[0] for tg in meter_tags}
-    production = {c: (got.values.get(ids[c]) or [None])[0] if c in ids else None for c in counters}
-    return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
+        return figures.energy_intensity(session, plant, t0, t1)
 
 
 def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
@@ -248,34 +114,9 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
 
 
 def build_tou(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
-    bands = plant.energy.tou
-    if not bands or t1 <= t0 or Medium.ELECTRICITY not in media(plant):
-        return []
-    tree = meter_tree(plant, Medium.ELECTRICITY)
-    tz = plant.tz()
-    hours = periods(PeriodKind.HOUR, t0, t1, tz)
+    """Electricity of the site per time-of-use band over ``[t0, t1)`` (``store.figures.energy_tou``)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        got = consumption(session, [ids[tg] for tg in tags], hours, rates)
-    band_of = {h: b for b in bands for h in b.hour_set()}
-    rows: dict[str, dict[str, Any]] = {}
-    for b in bands:
-        rows[b.id] = {"id": b.id, "name": b.name, "name_zh": b.name_zh, "price": b.price}
-        rows[b.id].update(hours=", ".join(b.hours), kwh=0.0, unknown_h=0)
-    for i, (a, _) in enumerate(hours):
-        readings = {tg: got.values[ids[tg]][i] for tg in tags}
-        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
-        row = rows[band_of[to_local(a, tz).hour].id]
-        if any(v is None for v in vals):
-            row["unknown_h"] += 1
-        else:
-            row["kwh"] += math.fsum(v for v in vals if v is not None)
-    for row in rows.values():
-        row["cost"] = row["kwh"] * row["price"]
-    return list(rows.values())
+        return figures.energy_tou(session, plant, t0, t1)
 
 
 def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ the page shows and the CSV and Excel downloads write, so a number is the same on
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,36 +18,24 @@ from engine.equipment import (
     HOUR_MS,
     MAINTENANCE,
     Downtime,
-    EquipmentKpi,
-    StateSpan,
     available_now,
-    combine,
-    downtime_events,
-    equipment_kpi,
-    oee,
     pareto,
     unassigned,
 )
 from engine.plan import plan_report, product_index
 from engine.production import periods
-from engine.shifts import day_start, shift_windows
+from engine.shifts import day_start
 from i18n import label, t
-from plant.schema import EquipmentKind, Plant, TagKind
-from store.counters import counter_increase
+from plant.schema import Plant
 from store.db import session_scope
-from store.equipment import state_spans
-from store.plan import plan_in_force, product_daily, product_tags, versions
-from store.tags import tag_ids
+from store.figures import product_amounts, production_figures
+from store.plan import plan_in_force, product_daily, versions
 from webapp import context as web
 
 DATA_SECONDS = 15
-MAX_SHIFTS = 21  # shifts shown by shift (a week of three shifts)
 WINDOWS = ("shift", "day", "7d", "30d")
 TABLES = ("units", "classes", "shifts", "oee", "downtime", "pareto", "plan")
 PARETO_BY = ("minutes", "count", "lost")
-# Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
-# every other unit with a counter runs continuously and shows actual feed rate against design rate.
-BATCH_KINDS = {EquipmentKind.CASTING_WHEEL, EquipmentKind.CONVERTER, EquipmentKind.ANODE_FURNACE}
 
 
 class WindowError(ValueError):
@@ -71,116 +58,6 @@ def window_bounds(plant: Plant, now: int, window: str) -> tuple[int, int]:
     raise WindowError(f"unknown window {window!r}")
 
 
-def units(plant: Plant) -> list[Any]:
-    """The units with a state tag, in plant-file order."""
-    with_state = {t.equipment for t in plant.tags if t.kind == TagKind.STATE and t.equipment}
-    return [e for e in plant.equipment if e.id in with_state]
-
-
-def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:
-    return {
-        "run_h": k.run_ms / HOUR_MS,
-        "state_h": {s: v / HOUR_MS for s, v in k.state_ms.items()},
-        "pbt_h": k.planned_busy_ms / HOUR_MS,
-        "availability": k.availability,
-        "starts": k.starts,
-        "stops": k.stops,
-        "failures": k.failures,
-        "restorations": k.restorations,
-        "mtbf_h": k.mtbf_h,
-        "mttr_h": k.mttr_h,
-    }
-
-
-def compute(plant: Plant, spans: dict[str, list[Any]], produced: dict[str, float], t0: int, now: int) -> dict[str, Any]:
-    """Every figure of the page from the spells and the amounts counted per unit (pure apart from the plant)."""
-    kinds = {e.id: e.kind for e in plant.equipment}
-    rates: dict[str, float] = defaultdict(float)
-    for tag in plant.tags:
-        if tag.kind == TagKind.COUNTER and tag.equipment and tag.unit == "t":
-            rates[tag.equipment] += float(tag.nominal or 0.0)
-    unit_rows = []
-    kpis: dict[str, EquipmentKpi] = {}
-    for e in units(plant):
-        k = equipment_kpi(e.id, spans.get(e.id, []), t0, now, now)
-        kpis[e.id] = k
-        unit_rows.append({"id": e.id, "name": e.name, "name_zh": e.name_zh, "kind": e.kind.value, **_kpi_dict(k)})
-    by_kind: dict[str, list[EquipmentKpi]] = defaultdict(list)
-    for e in units(plant):
-        by_kind[e.kind.value].append(kpis[e.id])
-    class_rows = [{"kind": kind, "n": len(ks), **_kpi_dict(combine(kind, ks))} for kind, ks in by_kind.items()]
-    class_rows.sort(key=lambda r: r["kind"])
-    total = _kpi_dict(combine("plant", list(kpis.values())))
-    oee_rows = []
-    for e in units(plant):
-        if e.id not in rates or rates[e.id] <= 0:
-            continue
-        continuous = e.kind not in BATCH_KINDS
-        o = oee(kpis[e.id], produced.get(e.id, 0.0), rates[e.id], continuous=continuous)
-        oee_rows.append(
-            {
-                "id": e.id,
-                "name": e.name,
-                "name_zh": e.name_zh,
-                "continuous": continuous,
-                "produced": o.produced,
-                "design_rate": rates[e.id],
-                "availability": o.availability,
-                "performance": o.effectiveness,
-                "quality": o.quality,
-                "oee": o.oee,
-            }
-        )
-    events: list[Downtime] = []
-    for eq, ss in spans.items():
-        if eq in kinds:
-            events += downtime_events(
-                ss, t0, now, now, short_stop_minutes=plant.production.short_stop_minutes, design_rates=dict(rates)
-            )
-    events.sort(key=lambda d: (-d.start_ms, d.equipment))
-    shift_rows = []
-    for sid, day, s0, s1 in shift_windows(plant, t0, now)[-MAX_SHIFTS:]:
-        k = combine("plant", [equipment_kpi(e, spans.get(e, []), s0, s1, now) for e in kpis])
-        evs = [d for d in events if d.start_ms < s1 and (d.end_ms is None or d.end_ms > s0)]
-        shift_rows.append(
-            {
-                "shift": sid,
-                "day": day,
-                "start_ms": s0,
-                **_kpi_dict(k),
-                "downtime_min": math.fsum(
-                    StateSpan(d.equipment, d.state, d.start_ms, d.end_ms).clipped(s0, min(s1, now)) / 60_000
-                    for d in evs
-                    if not d.short
-                ),
-                "short_stops": sum(1 for d in evs if d.short and s0 <= d.start_ms < s1),
-            }
-        )
-    return {
-        "t0": t0,
-        "now_ms": now,
-        "units": unit_rows,
-        "classes": class_rows,
-        "total": total,
-        "oee": oee_rows,
-        "shifts": shift_rows[::-1],
-        "downtime": [
-            {
-                "event_id": d.event_id,
-                "equipment": d.equipment,
-                "state": d.state,
-                "start_ms": d.start_ms,
-                "end_ms": d.end_ms,
-                "minutes": d.minutes,
-                "reason": d.reason,
-                "lost": d.lost,
-                "short": d.short,
-            }
-            for d in events
-        ],
-    }
-
-
 def production_data(window: str) -> dict[str, Any]:
     """The page's figures for ``window``, computed at most once per ``DATA_SECONDS`` for every screen."""
     if window not in WINDOWS:
@@ -190,16 +67,8 @@ def production_data(window: str) -> dict[str, Any]:
         plant = web.plant()
         now = web.now_ms()
         t0, _ = window_bounds(plant, now, window)
-        counters = [t for t in plant.tags if t.kind == TagKind.COUNTER and t.equipment and t.unit == "t"]
         with session_scope(web.engine()) as session:
-            spans = state_spans(session, t0, now + 1)
-            ids = tag_ids(session)
-            got = counter_increase(session, [ids[c.id] for c in counters if c.id in ids], t0, now)
-        produced: dict[str, float] = defaultdict(float)
-        for c in counters:
-            if c.id in ids and ids[c.id] in got and c.equipment:
-                produced[c.equipment] += got[ids[c.id]]
-        return compute(plant, spans, dict(produced), t0, now)
+            return production_figures(session, plant, t0, now)
 
     return web.cached(cache_key(window), DATA_SECONDS, build)
 
@@ -420,15 +289,6 @@ def closed_days(plant: Plant, t0: int, day0: int, offset: int, today: date) -> d
         return {p: {d.isoformat(): v for d, v in days.items() if d < today} for p, days in got.items()}
 
     return web.cached(f"sw:production:closed:{today.isoformat()}", CLOSED_SECONDS, build)
-
-
-def product_amounts(session: Any, plant: Plant, t0: int, t1: int) -> dict[str, float]:
-    """product -> amount its counters counted in ``[t0, t1]`` (``store.counters``, exact at the edges)."""
-    tags = product_tags(plant)
-    ids = tag_ids(session)
-    wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
-    got = counter_increase(session, list(wanted.values()), t0, t1)
-    return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
 
 
 def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tuple[list[str], list[list[str]]]:

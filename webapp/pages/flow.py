@@ -301,7 +301,17 @@ def detail_block(flow: Flow, plant: Plant, live: dict[str, Any], unit_id: str | 
         [
             html.H2(label(unit.name, unit.name_zh, lang), id="flow-unit-title"),
             table,
-            dcc.Link(t("flow.to_production", lang), href="/production", className="small"),
+            html.Div(
+                [
+                    html.Span(t("flow.download", lang), className="sw-muted me-1"),
+                    html.A("CSV", href=f"/production/units.csv?window=day&lang={lang}", className="sw-dl"),
+                    " · ",
+                    html.A("Excel", href=f"/production/units.xlsx?window=day&lang={lang}", className="sw-dl"),
+                    " · ",
+                    dcc.Link(t("flow.to_production", lang), href="/production"),
+                ],
+                className="small",
+            ),
         ]
     )
 

@@ -376,6 +376,7 @@ def layout(**_query: str) -> html.Div:
                     dbc.Select(id=ids.WINDOW, options=windows, value=window, size="sm", style={"width": "auto"}),
                     dcc.Link(t("nav.quality", lang), href="/production/quality", id="production-quality-link"),
                     dcc.Link(t("production.flow_link", lang), href="/production/flow", id="production-flow-link"),
+                    dcc.Link(t("nav.reports", lang), href="/reports", id="production-reports-link"),
                 ],
                 className="sw-al-head",
             ),

@@ -31,6 +31,7 @@ from webapp.routes import (
     personnel,
     production,
     replay,
+    reports,
     safety,
     scene,
     video_live,
@@ -89,6 +90,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
     # an incident's bundle for investigators (audited)
     Route("/replay/incident/<int:incident_id>/export.zip", replay.incident_export, Perm.INCIDENT),
+    # an archived report (names only for NAMES, checked in the route)
+    Route("/reports/file/<int:issue_id>", reports.report_file, Perm.REPORTS),
 )
 
 # Rules of the server that have no line in ROUTES: the gate decides pages, callbacks and asset files by its own

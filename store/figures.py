@@ -1,0 +1,363 @@
+"""The figures of a period that the screens show and the reports print, from one place.
+
+Energy (a medium's meter tree over a period and the one before it, energy per tonne, electricity by time-of-use
+band) and equipment performance (per unit, per class and for the plant, OEE, downtime events) as plain data.
+The web tier's live builders cache them per view (``webapp.live.energy``, ``webapp.live.production``), the
+reports (``reports``) print them for any past period: a number is the same on screen and in a report.
+Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from engine.clock import to_local
+from engine.energy import (
+    MeterTree,
+    PeriodKind,
+    intensities,
+    max_rates,
+    media,
+    meter_tree,
+    node_values,
+    period_of,
+    periods,
+    reconcile,
+    shift_starts,
+)
+from engine.equipment import (
+    HOUR_MS,
+    Downtime,
+    EquipmentKpi,
+    StateSpan,
+    combine,
+    downtime_events,
+    equipment_kpi,
+    oee,
+)
+from engine.shifts import shift_windows
+from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
+from store.counters import counter_increase
+from store.energy import consumption
+from store.equipment import state_spans
+from store.plan import product_tags
+from store.tags import tag_ids
+
+MAX_SHIFTS = 21  # shifts shown by shift (a week of three shifts)
+# Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
+# every other unit with a counter runs continuously and shows actual feed rate against design rate.
+BATCH_KINDS = {EquipmentKind.CASTING_WHEEL, EquipmentKind.CONVERTER, EquipmentKind.ANODE_FURNACE}
+
+
+TREND_OF = {
+    PeriodKind.SHIFT: PeriodKind.HOUR,
+    PeriodKind.DAY: PeriodKind.HOUR,
+    PeriodKind.WEEK: PeriodKind.DAY,
+    PeriodKind.MONTH: PeriodKind.DAY,
+    PeriodKind.YEAR: PeriodKind.MONTH,
+}
+
+
+def _names(plant: Plant, tree: MeterTree) -> dict[str, dict[str, Any]]:
+    return {
+        nid: {
+            "name": n.name,
+            "name_zh": n.name_zh,
+            "level": n.level.value if n.level else None,
+            "parent": n.parent,
+            "tag": n.tag,
+        }
+        for nid, n in tree.nodes.items()
+    }
+
+
+def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: int, now_ms: int) -> dict[str, Any]:
+    """Every figure of one view as plain data (see the module docstring)."""
+    tree = meter_tree(plant, Medium(medium))
+    tz = plant.tz()
+    pk = PeriodKind(kind)
+    starts = shift_starts(plant)
+    this = period_of(pk, anchor, tz, starts)
+    end = min(this[1], now_ms)
+    prev = period_of(pk, this[0] - 1, tz, starts)
+    prev_end = min(prev[1], prev[0] + (end - this[0]))  # the same length of the previous period, to compare
+    trend_kind = TREND_OF[pk]
+    threshold = plant.energy.reconciliation_threshold
+    ids = tag_ids(session)
+    tags = [tg for tg in tree.tags() if tg in ids]
+    rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+    tid = [ids[tg] for tg in tags]
+    whole = consumption(session, tid, [(this[0], end)], rates) if end > this[0] else None
+    same_prev = consumption(session, tid, [(prev[0], prev_end)], rates) if prev_end > prev[0] else None
+    full_prev = consumption(session, tid, [prev], rates)
+    trend = consumption(session, tid, periods(trend_kind, this[0], end, tz, starts), rates) if end > this[0] else None
+    trend_prev = consumption(session, tid, periods(trend_kind, prev[0], prev[1], tz, starts), rates)
+    shifts = (
+        consumption(session, tid, periods(PeriodKind.SHIFT, this[0], end, tz, starts), rates) if end > this[0] else None
+    )
+
+    def readings(c: Any, i: int) -> dict[str, float | None]:
+        return {tg: (c.values.get(ids[tg]) or [None] * (i + 1))[i] if c is not None else None for tg in tags}
+
+    now_flows = reconcile(tree, readings(whole, 0), threshold)
+    prev_flows = reconcile(tree, readings(same_prev, 0), threshold)
+    full_flows = reconcile(tree, readings(full_prev, 0), threshold)
+
+    def root_total(flows: Any) -> float | None:
+        vals = [flows.values.get(r) for r in tree.roots]
+        return None if not vals or any(v is None for v in vals) else math.fsum(vals)
+
+    def series(c: Any) -> tuple[list[int], list[float | None]]:
+        if c is None:
+            return [], []
+        out: list[float | None] = []
+        for i in range(len(c.periods)):
+            out.append(root_total(reconcile(tree, readings(c, i), threshold)))
+        return [p[0] for p in c.periods], out
+
+    t_starts, t_values = series(trend)
+    p_starts, p_values = series(trend_prev)
+    shift_rows: list[dict[str, Any]] = []
+    if shifts is not None:
+        for i, (a, b) in enumerate(shifts.periods):
+            local = to_local(a, tz)
+            minute = local.hour * 60 + local.minute
+            sid = next((s.id for s in plant.site.shifts if s.start.hour * 60 + s.start.minute == minute), "?")
+            shift_rows.append(
+                {
+                    "start": a,
+                    "end": b,
+                    "shift": sid,
+                    "value": root_total(reconcile(tree, readings(shifts, i), threshold)),
+                }
+            )
+    nodes = _names(plant, tree)
+    for nid, info in nodes.items():
+        info["value"] = now_flows.values.get(nid)
+        info["prev"] = prev_flows.values.get(nid) if prev_flows is not None else None
+    losses = {
+        pid: {
+            "metered": b.metered,
+            "children": b.children,
+            "value": b.unaccounted,
+            "share": b.share,
+            "flagged": b.flagged,
+            "missing": list(b.missing),
+        }
+        for pid, b in now_flows.balances.items()
+    }
+    leaf_level = MeterLevel.EQUIPMENT.value
+    top = sorted(
+        (
+            {"id": nid, "value": n["value"], "prev": n["prev"]}
+            for nid, n in nodes.items()
+            if n["level"] == leaf_level and n["value"] is not None
+        ),
+        key=lambda r: -(r["value"] or 0.0),
+    )
+    return {
+        "medium": medium,
+        "unit": tree.unit,
+        "currency": plant.energy.currency,
+        "price": plant.energy.prices.get(Medium(medium)),
+        "kind": kind,
+        "trend_kind": trend_kind.value,
+        "period": [this[0], end],
+        "period_end": this[1],
+        "previous": [prev[0], prev_end],
+        "total": root_total(now_flows),
+        "total_prev": root_total(prev_flows) if prev_flows is not None else None,
+        "total_prev_full": root_total(full_flows),
+        "roots": list(tree.roots),
+        "nodes": nodes,
+        "losses": losses,
+        "threshold": threshold,
+        "trend": {"starts": t_starts, "values": t_values, "prev_starts": p_starts, "prev": p_values},
+        "shifts": shift_rows,
+        "top": top,
+    }
+
+
+def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
+    """The plant file's energy per tonne over ``[t0, t1)``: every meter of every medium and the counters."""
+    if t1 <= t0 or not plant.energy.intensities:
+        return []
+    counters = sorted({c for ki in plant.energy.intensities for c in ki.counters})
+    ids = tag_ids(session)
+    meter_tags = [m.tag for m in plant.meters if m.tag and m.tag in ids]
+    rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+    got = consumption(session, [ids[tg] for tg in meter_tags + counters if tg in ids], [(t0, t1)], rates)
+    readings = {tg: (got.values.get(ids[tg]) or [None])[0] for tg in meter_tags}
+    production = {c: (got.values.get(ids[c]) or [None])[0] if c in ids else None for c in counters}
+    return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
+
+
+def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
+    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
+    bands = plant.energy.tou
+    if not bands or t1 <= t0 or Medium.ELECTRICITY not in media(plant):
+        return []
+    tree = meter_tree(plant, Medium.ELECTRICITY)
+    tz = plant.tz()
+    hours = periods(PeriodKind.HOUR, t0, t1, tz)
+    ids = tag_ids(session)
+    tags = [tg for tg in tree.tags() if tg in ids]
+    rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+    got = consumption(session, [ids[tg] for tg in tags], hours, rates)
+    band_of = {h: b for b in bands for h in b.hour_set()}
+    rows: dict[str, dict[str, Any]] = {}
+    for b in bands:
+        rows[b.id] = {"id": b.id, "name": b.name, "name_zh": b.name_zh, "price": b.price}
+        rows[b.id].update(hours=", ".join(b.hours), kwh=0.0, unknown_h=0)
+    for i, (a, _) in enumerate(hours):
+        readings = {tg: got.values[ids[tg]][i] for tg in tags}
+        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+        row = rows[band_of[to_local(a, tz).hour].id]
+        if any(v is None for v in vals):
+            row["unknown_h"] += 1
+        else:
+            row["kwh"] += math.fsum(v for v in vals if v is not None)
+    for row in rows.values():
+        row["cost"] = row["kwh"] * row["price"]
+    return list(rows.values())
+
+
+# --- equipment ---
+
+
+def units(plant: Plant) -> list[Any]:
+    """The units with a state tag, in plant-file order."""
+    with_state = {t.equipment for t in plant.tags if t.kind == TagKind.STATE and t.equipment}
+    return [e for e in plant.equipment if e.id in with_state]
+
+
+def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:
+    return {
+        "run_h": k.run_ms / HOUR_MS,
+        "state_h": {s: v / HOUR_MS for s, v in k.state_ms.items()},
+        "pbt_h": k.planned_busy_ms / HOUR_MS,
+        "availability": k.availability,
+        "starts": k.starts,
+        "stops": k.stops,
+        "failures": k.failures,
+        "restorations": k.restorations,
+        "mtbf_h": k.mtbf_h,
+        "mttr_h": k.mttr_h,
+    }
+
+
+def compute(plant: Plant, spans: dict[str, list[Any]], produced: dict[str, float], t0: int, now: int) -> dict[str, Any]:
+    """Every figure of the page from the spells and the amounts counted per unit (pure apart from the plant)."""
+    kinds = {e.id: e.kind for e in plant.equipment}
+    rates: dict[str, float] = defaultdict(float)
+    for tag in plant.tags:
+        if tag.kind == TagKind.COUNTER and tag.equipment and tag.unit == "t":
+            rates[tag.equipment] += float(tag.nominal or 0.0)
+    unit_rows = []
+    kpis: dict[str, EquipmentKpi] = {}
+    for e in units(plant):
+        k = equipment_kpi(e.id, spans.get(e.id, []), t0, now, now)
+        kpis[e.id] = k
+        unit_rows.append({"id": e.id, "name": e.name, "name_zh": e.name_zh, "kind": e.kind.value, **_kpi_dict(k)})
+    by_kind: dict[str, list[EquipmentKpi]] = defaultdict(list)
+    for e in units(plant):
+        by_kind[e.kind.value].append(kpis[e.id])
+    class_rows = [{"kind": kind, "n": len(ks), **_kpi_dict(combine(kind, ks))} for kind, ks in by_kind.items()]
+    class_rows.sort(key=lambda r: r["kind"])
+    total = _kpi_dict(combine("plant", list(kpis.values())))
+    oee_rows = []
+    for e in units(plant):
+        if e.id not in rates or rates[e.id] <= 0:
+            continue
+        continuous = e.kind not in BATCH_KINDS
+        o = oee(kpis[e.id], produced.get(e.id, 0.0), rates[e.id], continuous=continuous)
+        oee_rows.append(
+            {
+                "id": e.id,
+                "name": e.name,
+                "name_zh": e.name_zh,
+                "continuous": continuous,
+                "produced": o.produced,
+                "design_rate": rates[e.id],
+                "availability": o.availability,
+                "performance": o.effectiveness,
+                "quality": o.quality,
+                "oee": o.oee,
+            }
+        )
+    events: list[Downtime] = []
+    for eq, ss in spans.items():
+        if eq in kinds:
+            events += downtime_events(
+                ss, t0, now, now, short_stop_minutes=plant.production.short_stop_minutes, design_rates=dict(rates)
+            )
+    events.sort(key=lambda d: (-d.start_ms, d.equipment))
+    shift_rows = []
+    for sid, day, s0, s1 in shift_windows(plant, t0, now)[-MAX_SHIFTS:]:
+        k = combine("plant", [equipment_kpi(e, spans.get(e, []), s0, s1, now) for e in kpis])
+        evs = [d for d in events if d.start_ms < s1 and (d.end_ms is None or d.end_ms > s0)]
+        shift_rows.append(
+            {
+                "shift": sid,
+                "day": day,
+                "start_ms": s0,
+                **_kpi_dict(k),
+                "downtime_min": math.fsum(
+                    StateSpan(d.equipment, d.state, d.start_ms, d.end_ms).clipped(s0, min(s1, now)) / 60_000
+                    for d in evs
+                    if not d.short
+                ),
+                "short_stops": sum(1 for d in evs if d.short and s0 <= d.start_ms < s1),
+            }
+        )
+    return {
+        "t0": t0,
+        "now_ms": now,
+        "units": unit_rows,
+        "classes": class_rows,
+        "total": total,
+        "oee": oee_rows,
+        "shifts": shift_rows[::-1],
+        "downtime": [
+            {
+                "event_id": d.event_id,
+                "equipment": d.equipment,
+                "state": d.state,
+                "start_ms": d.start_ms,
+                "end_ms": d.end_ms,
+                "minutes": d.minutes,
+                "reason": d.reason,
+                "lost": d.lost,
+                "short": d.short,
+            }
+            for d in events
+        ],
+    }
+
+
+def production_figures(session: Session, plant: Plant, t0: int, now: int) -> dict[str, Any]:
+    """Equipment performance over ``[t0, now)``: the state spells and the amounts counted per unit, then
+    :func:`compute` (the production page's figures for a window, a report's for its period)."""
+    counters = [t for t in plant.tags if t.kind == TagKind.COUNTER and t.equipment and t.unit == "t"]
+    spans = state_spans(session, t0, now + 1)
+    ids = tag_ids(session)
+    got = counter_increase(session, [ids[c.id] for c in counters if c.id in ids], t0, now)
+    produced: dict[str, float] = defaultdict(float)
+    for c in counters:
+        if c.id in ids and ids[c.id] in got and c.equipment:
+            produced[c.equipment] += got[ids[c.id]]
+    return compute(plant, spans, dict(produced), t0, now)
+
+
+def product_amounts(session: Session, plant: Plant, t0: int, t1: int) -> dict[str, float]:
+    """product -> amount its counters counted in ``[t0, t1]`` (``store.counters``, exact at the edges)."""
+    tags = product_tags(plant)
+    ids = tag_ids(session)
+    wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
+    got = counter_increase(session, list(wanted.values()), t0, t1)
+    return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
