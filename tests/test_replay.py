@@ -344,6 +344,7 @@ def test_export_bundle_verifies_and_detects_tampering(tmp_path: Path) -> None:
         "summary.html",
         "summary.txt",
     } <= set(files)
+    assert files["summary.pdf"].startswith(b"%PDF") and "Leak" in files["summary.txt"].decode()
     assert "7.5" in files["data/trends.csv"].decode() and plant.badges[0].id in files["data/positions.csv"].decode()
     # a changed file, an added one and a removed one are each found
     tampered = dict(files, **{"data/trends.csv": files["data/trends.csv"].replace(b"7.5", b"0.5")})
