@@ -919,6 +919,26 @@ class TouBand(StrictModel):
         return out
 
 
+class PricePeriod(StrictModel):
+    """A medium's price (``currency`` per meter unit) valid over plant days, both ends included; no end: valid
+    from its first day on. On its days it replaces the medium's price in ``prices``; a period across a change
+    is priced day by day."""
+
+    medium: Medium
+    price: float = Field(ge=0)
+    valid_from: date
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _order(self) -> PricePeriod:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
     energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
@@ -934,6 +954,31 @@ class EnergySettings(StrictModel):
     intensities: list[Intensity] = Field(default_factory=list)
     thresholds: list[EnergyThreshold] = Field(default_factory=list)
     tou: list[TouBand] = Field(default_factory=list)  # electricity by time of use; empty: the flat price
+    price_periods: list[PricePeriod] = Field(default_factory=list)  # prices valid from/to (see PricePeriod)
+    # the demand (capacity) charge: currency per kW of the month's maximum demand (the highest hourly mean of the
+    # site's electricity), billed per month; None: none
+    demand_charge: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _price_periods_apart(self) -> EnergySettings:
+        for (i, a), (j, b) in itertools.combinations(enumerate(self.price_periods), 2):
+            if (
+                a.medium == b.medium
+                and a.valid_from <= (b.valid_to or date.max)
+                and b.valid_from <= (a.valid_to or date.max)
+            ):
+                raise ValueError(
+                    f"price_periods[{i}] and price_periods[{j}] give {a.medium.value} two prices on the same days"
+                    f" (from {max(a.valid_from, b.valid_from)})"
+                )
+        return self
+
+    def price_on(self, medium: Medium, day: date) -> float | None:
+        """The medium's price on a plant day: its price period's, else ``prices``; None: no price."""
+        for pp in self.price_periods:
+            if pp.medium == medium and pp.covers(day):
+                return pp.price
+        return self.prices.get(medium)
 
     @model_validator(mode="after")
     def _tou_day(self) -> EnergySettings:

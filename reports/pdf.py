@@ -164,7 +164,7 @@ class _Doc:
 
     def heading(self, text: str, size: int = 14) -> None:
         pdf = self.pdf
-        if pdf.get_y() > 250:
+        if pdf.get_y() > (225 if size >= 14 else 250):  # a section's title not alone at the foot of a page
             pdf.add_page()
         pdf.ln(2)
         pdf.set_font(FAMILY, size=size)

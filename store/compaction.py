@@ -68,13 +68,18 @@ def compact_tag(
     max_gap_ms: int,
     rows: int,
     max_span_ms: int | None = None,
+    marks: dict[int, int] | None = None,
 ) -> tuple[int, int, bool]:
     """Compress one run of up to ``rows`` samples of ``tag_id`` older than ``upto_ms``, from its last kept point.
 
-    Returns ``(examined, deleted, more)``; ``more``: the run was cut at ``rows`` (call again). Does not commit.
+    ``marks``: the pass's :func:`watermarks`, kept up to date here (else the tag's is looked up). Returns
+    ``(examined, deleted, more)``; ``more``: the run was cut at ``rows`` (call again). Does not commit.
     """
     s = SAMPLE.c
-    through = session.execute(select(COMPACTION.c.through_ts).where(COMPACTION.c.tag_id == tag_id)).scalar()
+    if marks is None:
+        through = session.execute(select(COMPACTION.c.through_ts).where(COMPACTION.c.tag_id == tag_id)).scalar()
+    else:
+        through = marks.get(tag_id)
     stmt = select(s.ts, s.value, s.quality).where(s.tag_id == tag_id, s.ts < upto_ms)
     if through is not None:
         stmt = stmt.where(s.ts >= through)
@@ -96,6 +101,8 @@ def compact_tag(
     for i in range(0, len(gone), _DELETE_CHUNK):
         session.execute(delete(SAMPLE).where(s.tag_id == tag_id, s.ts.in_(gone[i : i + _DELETE_CHUNK])))
     new_through = points[anchor][0]
+    if marks is not None:
+        marks[tag_id] = new_through
     if through is None or new_through != through:
         stmt_up = upsert(session, COMPACTION).values(tag_id=tag_id, through_ts=new_through)
         session.execute(
@@ -124,6 +131,8 @@ def compact(
     if start_tag is not None:
         order = [t for t in order if t >= start_tag] + [t for t in order if t < start_tag]
     pending = order[::-1]  # a stack: the next tag last
+    with session_scope(engine) as session:
+        marks = watermarks(session)
     while pending:
         if time.monotonic() - started > budget_s:
             out.finished = False
@@ -135,9 +144,9 @@ def compact(
             while pending and weight < rows:
                 tag_id = pending[-1]
                 examined, deleted, more = compact_tag(
-                    session, tag_id, deviations[tag_id], upto_ms, max_gap_ms, rows, max_span_ms
+                    session, tag_id, deviations[tag_id], upto_ms, max_gap_ms, rows, max_span_ms, marks
                 )
-                weight += examined + 20  # a tag with nothing to do still costs two look-ups
+                weight += examined + 20  # a tag with nothing to do still costs a look-up
                 out.examined += examined
                 out.deleted += deleted
                 if deleted:

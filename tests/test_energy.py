@@ -95,6 +95,27 @@ def test_meter_errors_name_the_entry(tmp_path: Path) -> None:
     data["energy"]["tou"][1]["hours"] = ["20:30-08:00"]
     assert "energy.tou.1.hours" in _problems(tmp_path, data) or "20:30-08:00" in _problems(tmp_path, data)
     data = energy_plant_data()
+    data["energy"] = {
+        "prices": {"electricity": 0.6},
+        "price_periods": [
+            {"medium": "electricity", "price": 0.7, "valid_from": "2026-03-01", "valid_to": "2026-03-31"},
+            {"medium": "water", "price": 4, "valid_from": "2026-03-01"},
+            {"medium": "electricity", "price": 0.8, "valid_from": "2026-03-20"},
+        ],
+    }
+    msg = _problems(tmp_path, data)
+    assert "price_periods[0] and price_periods[2] give electricity two prices on the same days (from 2026-03-20)" in msg
+    data["energy"]["price_periods"][2]["valid_from"] = "2026-04-01"  # after the first: fine
+    Plant.model_validate(data)
+    data["energy"]["price_periods"][1].update(valid_from="2026-03-05", valid_to="2026-03-01")
+    msg = _problems(tmp_path, data)
+    assert "energy.price_periods[1]" in msg and "valid_to 2026-03-01 is before valid_from 2026-03-05" in msg
+    data["energy"]["price_periods"][1].update(valid_to=None, price=float("inf"))
+    data["energy"]["demand_charge"] = -1
+    msg = _problems(tmp_path, data)
+    assert "energy.price_periods[1].price: Input should be a finite number (got inf)" in msg
+    assert "energy.demand_charge: Input should be greater than or equal to 0 (got -1)" in msg
+    data = energy_plant_data()
     data["meter_events"][2]["value"] = float("nan")
     assert "meter_events[2] (ff-swap).value" in _problems(tmp_path, data)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import zipfile
 from collections.abc import Iterator
@@ -57,6 +58,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     data["energy"] = {
         "currency": "CNY",
         "prices": {"electricity": 0.6, "compressed_air": 0.12},
+        "price_periods": [{"medium": "electricity", "price": 0.7, "valid_from": "2026-03-03"}],  # a new tariff
+        "demand_charge": 38,
         "kgce_basis": "equivalent",
         "kgce": {"electricity": 0.3, "compressed_air": 0.04},
         "intensities": [
@@ -140,7 +143,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, forecast, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, _cost, forecast, exports, error = outs
     # the forecast of today and the six days after it from the demo plan the backfill imported, and its
     # backtest over the few days stored: too few forecasts to claim it beats the naive one
     today = datetime.fromtimestamp(NOW / 1000, load_plant(MINI).tz()).date()
@@ -192,7 +195,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[11] == ""
+    assert zh[12] == ""
     # electricity by time of use: the bands add up to the site's electricity of the day, each at its price
     client.set_cookie("sw_lang", "en")
     elec = _refresh(app, client, "electricity", "day", "2026-03-03", "energy")
@@ -229,7 +232,40 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 8  # one per table
+    assert len(sheets) == 9  # one per table
+    # the cost of electricity over the week so far: each day at its price (0.6 on Monday, 0.7 from the new
+    # tariff on Tuesday), the demand charge on the highest hour, the cost per tonne of acid
+    wk = "medium=electricity&period=week&date=2026-03-03&lang=en"
+    cost = dict(_csv_rows(client, f"{wk}&table=cost")[1:])
+    days = _csv_rows(client, f"{wk}&table=trend")[1:]
+    assert [d[0][:10] for d in days] == ["2026-03-02", "2026-03-03", "2026-03-04"]
+    priced = sum(float(d[1]) * (0.6 if d[0].startswith("2026-03-02") else 0.7) for d in days)
+    assert cost["Price 2026-03-02 (CNY/kWh)"] == "0.6" and cost["Price 2026-03-03 – 2026-03-04 (CNY/kWh)"] == "0.7"
+    assert float(cost["Energy cost (CNY)"]) == pytest.approx(priced, rel=1e-6)
+    hours = _csv_rows(client, "medium=electricity&period=week&date=2026-03-03&lang=en&table=trend")
+    peak_key = next(k for k in cost if k.startswith("Maximum demand"))
+    peak = float(cost[peak_key])
+    share = (2 + 22 / 24) / 31  # two days and 22 h of a 31-day month
+    assert f"{share:.2f} of a month" in next(k for k in cost if k.startswith("Demand charge for"))
+    demand = float(cost[next(k for k in cost if k.startswith("Demand charge for"))])
+    assert demand == pytest.approx(peak * 38 * share, rel=1e-3)
+    day_hours = _csv_rows(client, "medium=electricity&period=day&date=" + peak_key[-17:-7] + "&lang=en&table=trend")
+    assert peak == pytest.approx(max(float(h[1]) for h in day_hours[1:] if h[1]), rel=1e-6)  # the highest hour
+    total = float(cost["Total cost (CNY)"])
+    assert total == pytest.approx(float(cost["Energy cost (CNY)"]) + demand, rel=1e-6)
+    made_key = next(k for k in cost if k.startswith("Production"))
+    known = int(made_key.rsplit("; ", 1)[1].split(" ")[0])  # days with their production known
+    assert 1 <= known <= 3 and made_key.endswith(f"; {known} of 3 days known)")
+    # the cost of the days whose production is known (and their share of the demand charge) per tonne made then
+    parts = [(float(d[1]) * (0.6 if d[0].startswith("2026-03-02") else 0.7), (1 if i < 2 else 22 / 24) / 31)
+             for i, d in enumerate(days)]  # fmt: skip
+    per_t = float(cost["Cost per tonne (CNY/t)"])
+    made = float(cost[made_key])
+    assert any(
+        per_t == pytest.approx(sum(c + demand * sh / share for c, sh in pick) / made, rel=1e-6)
+        for pick in itertools.combinations(parts, known)
+    )
+    assert len(hours) > 1
     # the forecast and its backtest as plain numbers: seven days with their plan inside their interval
     fc = list(csv.reader(io.StringIO(client.get(f"/energy/export.csv?{q}&table=forecast").get_data(as_text=True))))
     assert len(fc) == 8 and all(float(r[3]) < float(r[2]) < float(r[4]) and float(r[1]) > 0 for r in fc[1:])
@@ -240,6 +276,12 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400
     # the on-call role may not
     assert logged_in_client(app, store.settings, "on-call").get(f"/energy/export.csv?{q}").status_code == 403
+
+
+def _csv_rows(client: Any, query: str) -> list[list[str]]:
+    resp = client.get(f"/energy/export.csv?{query}")
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
 
 
 @pytest.mark.slow
@@ -260,9 +302,13 @@ def test_energy_page_wall_and_phone_in_the_browser(store: Store) -> None:
             assert t("energy.status.flagged", lang) in text
             assert HOSTILE in text or lang == "zh"  # shown as text, not run (its Chinese name is plain)
             assert t("energy.forecast", lang) in text and t("energy.forecast.too_few", lang) in text
+            assert t("energy.cost.total", lang, cur="CNY") in text
             assert not errors, errors
             assert not foreign, foreign
             page.screenshot(path=str(ARTIFACTS / f"energy-{width}x{height}-{lang}.png"), full_page=(width < 500))
+            cost = page.locator("#energy-cost")
+            cost.scroll_into_view_if_needed()
+            cost.screenshot(path=str(ARTIFACTS / f"energy-cost-{width}x{height}-{lang}.png"))
             forecast = page.locator("#energy-forecast")
             forecast.scroll_into_view_if_needed()
             forecast.screenshot(path=str(ARTIFACTS / f"energy-forecast-{width}x{height}-{lang}.png"))

@@ -495,3 +495,31 @@ def test_the_reports_page_makes_lists_and_serves_reports_per_role_audited(seeded
         events = [(a.event, a.user) for a in session.scalars(select(SecurityAudit).order_by(SecurityAudit.id))]
     assert events.count((REPORT_ISSUED, "test-dispatcher")) == 1 and (REPORT_ISSUED, "test-executive") in events
     assert (REPORT_DOWNLOADED, "test-dispatcher") in events and (REPORT_DOWNLOADED, "test-executive") in events
+
+
+def test_the_demo_schedules_report_its_backfilled_history_at_start(tmp_path: Path) -> None:
+    """The demo's schedules (plantctl) start at the history's start: the services' first step issues the
+    reports of the backfilled shifts and days, once."""
+    import plantctl
+    from services.reports import make_service
+
+    plant = load_plant(DEMO)
+    settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'd.db'}", plant_file=DEMO)
+    migrate(settings.db_url)
+    now = plant_ms(plant, 2026, 3, 12, 9, 0)
+    plantctl._seed_report_schedules(settings, plant_ms(plant, 2026, 3, 11, 20, 0))
+    plantctl._seed_report_schedules(settings, now)  # a second start adds none
+    engine = make_engine(settings.db_url)
+    service = make_service(plant, engine, settings)
+    service.step(now)
+    service.step(now + 60_000)
+    with session_scope(engine) as session:
+        got = sorted((r.kind, r.period, r.lang, r.fmt) for r in session.scalars(select(ReportIssue)))
+        assert len(session.scalars(select(ReportSchedule)).all()) == 4
+    assert got == [
+        ("day", "2026-03-11", "en", "pdf"),
+        ("day", "2026-03-11", "zh", "pdf"),
+        ("day", "2026-03-11", "zh", "xlsx"),
+        ("shift", "2026-03-11/C", "zh", "pdf"),
+        ("shift", "2026-03-12/A", "zh", "pdf"),
+    ]

@@ -8,6 +8,7 @@ and the export routes into CSV and Excel.
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
 import logging
 import math
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
 KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
 TREND_OF = figures.TREND_OF
-TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "forecast", "backtest")
+TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "cost", "forecast", "backtest")
 
 
 class ViewError(ValueError):
@@ -280,6 +281,92 @@ def forecast_data(medium: str) -> dict[str, Any]:
     )
 
 
+def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
+    """The medium's cost over ``[t0, t1)``: each day's site total at that day's price (a price period of the
+    plant file, else its flat price: a period across a tariff change is priced piecewise), for electricity the
+    demand charge on the period's maximum demand (the highest hourly mean, in kW) prorated by the period's share
+    of its months, and the cost per tonne of the production that the medium's first intensity counts (over the
+    days whose production is known, with their share of the demand charge)."""
+    es = plant.energy
+    tree = meter_tree(plant, Medium(medium))
+    ki = next((k for k in es.intensities if any(m in tree.nodes for m in k.meters)), None)
+    tz = plant.tz()
+    days = periods(PeriodKind.DAY, t0, t1, tz, shift_starts(plant)) if t1 > t0 else []
+    energy, made = _daily_energy(plant, tree, ki.counters if ki else [], days)
+    cost = 0.0
+    unknown = 0
+    segments: list[dict[str, Any]] = []
+    share = 0.0  # of the months the period covers, for the demand charge
+    ok_cost, ok_made, ok_share = 0.0, 0.0, 0.0  # over the days whose cost and production are both known
+    for (a, b), e, p in zip(days, energy, made, strict=True):
+        day = to_local(a, tz).date()
+        price = es.price_on(Medium(medium), day)
+        part = (b - a) / 86_400_000 / calendar.monthrange(day.year, day.month)[1]
+        share += part
+        if e is not None and price is not None and p is not None:
+            ok_cost, ok_made, ok_share = ok_cost + e * price, ok_made + p, ok_share + part
+        if segments and segments[-1]["price"] == price:
+            segments[-1]["to"] = day.isoformat()
+        else:
+            segments.append({"price": price, "from": day.isoformat(), "to": day.isoformat()})
+        if e is None or price is None:
+            unknown += 1
+        else:
+            cost += e * price
+    out: dict[str, Any] = {
+        "energy_cost": cost if days and unknown < len(days) else None,
+        "unknown_days": unknown,
+        "days": len(days),
+        "segments": segments,
+        "demand_charge": None,
+        "driver_name": ki.name if ki else None,
+        "driver_name_zh": ki.name_zh if ki else None,
+    }
+    if medium == Medium.ELECTRICITY.value and es.demand_charge is not None and t1 > t0:
+        hours = periods(PeriodKind.HOUR, t0, t1, tz)
+        with session_scope(web.engine()) as session:
+            ids = tag_ids(session)
+            tags = [tg for tg in tree.tags() if tg in ids]
+            rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+            got = consumption(session, [ids[tg] for tg in tags], hours, rates)
+        peak: tuple[float, int] | None = None
+        for i, (a, b) in enumerate(hours):
+            vals = [reconcile(tree, {tg: got.values[ids[tg]][i] for tg in tags}).values.get(r) for r in tree.roots]
+            if b - a == 3_600_000 and vals and all(v is not None for v in vals):
+                kw = math.fsum(v for v in vals if v is not None)  # kWh in one hour: the hour's mean kW
+                if peak is None or kw > peak[0]:
+                    peak = (kw, a)
+        if peak is not None:
+            out |= {
+                "demand_charge": es.demand_charge,
+                "max_kw": peak[0],
+                "max_at": peak[1],
+                "demand_share": share,
+                "demand_cost": peak[0] * es.demand_charge * share,
+            }
+    total = None if out["energy_cost"] is None else out["energy_cost"] + (out.get("demand_cost") or 0.0)
+    demand_ok = (out.get("demand_cost") or 0.0) * (ok_share / share if share else 0.0)
+    out |= {
+        "total": total,
+        "production": ok_made if ok_made else None,
+        "production_days": sum(p is not None for p in made),
+        "per_t": (ok_cost + demand_ok) / ok_made if ok_made else None,
+    }
+    return out
+
+
+def cost_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:cost:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_cost(plant, medium, this[0], min(this[1], now)),
+    )
+
+
 def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     """The view of one medium with the period's energy per tonne and baseline (a new dict: the shared ones stay
     as they are)."""
@@ -289,6 +376,7 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         "baseline": baseline_data(medium, kind, anchor),
         "tou": tou_data(kind, anchor),
         "forecast": forecast_data(medium),
+        "cost": cost_data(medium, kind, anchor),
     }
 
 
@@ -371,6 +459,8 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             for r in data["shifts"]
         ]
         return head, rows
+    if table == "cost":
+        return [t("energy.cost.item", lang), t("energy.cost.amount", lang)], cost_rows(data, plant, lang)
     if table == "forecast":
         f = data.get("forecast") or {}
         head = [
@@ -461,6 +551,33 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         return head, rows
     raise ViewError("energy.bad_table")
+
+
+def cost_rows(data: dict[str, Any], plant: Plant, lang: str) -> list[list[Any]]:
+    """The cost of the view as (item, amount) rows: the prices and their days, the energy cost, the demand
+    charge, the total and the cost per tonne (plain values; None when unknown)."""
+    c = data.get("cost") or {}
+    unit, cur = data["unit"], data["currency"]
+    rows: list[list[Any]] = []
+    for seg in c.get("segments") or []:
+        days = seg["from"] if seg["from"] == seg["to"] else f"{seg['from']} – {seg['to']}"
+        price = None if seg["price"] is None else f"{seg['price']:.4g}"
+        rows.append([t("energy.cost.price", lang, days=days, unit=f"{cur}/{unit}"), price])
+    rows.append([t("energy.cost.energy", lang, cur=cur), c.get("energy_cost")])
+    if c.get("unknown_days"):
+        rows.append([t("energy.cost.unknown_days", lang), c["unknown_days"]])
+    if c.get("demand_charge") is not None:
+        at = to_local(c["max_at"], plant.tz()).strftime("%Y-%m-%d %H:%M")
+        rows.append([t("energy.cost.max_kw", lang, at=at), c["max_kw"]])
+        rows.append([t("energy.cost.demand_rate", lang, cur=cur), f"{c['demand_charge']:.4g}"])
+        rows.append([t("energy.cost.demand", lang, cur=cur, share=f"{c['demand_share']:.2f}"), c["demand_cost"]])
+    rows.append([t("energy.cost.total", lang, cur=cur), c.get("total")])
+    if c.get("driver_name"):
+        driver = label(c["driver_name"], c.get("driver_name_zh"), lang)
+        n = c.get("production_days", 0)
+        rows.append([t("energy.cost.production", lang, driver=driver, n=n, days=c.get("days", 0)), c.get("production")])
+        rows.append([t("energy.cost.per_t", lang, cur=cur), c.get("per_t")])
+    return rows
 
 
 def export_csv(data: dict[str, Any], table: str, plant: Plant, lang: str) -> bytes:

@@ -56,6 +56,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     TOU = "energy-tou"
     CUSUM = "energy-cusum"
     FORECAST = "energy-forecast"
+    COST = "energy-cost"
     EXPORTS = "energy-exports"
     ERROR = "energy-error"
 
@@ -265,7 +266,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("intensity", "tou", "top", "balance", "shifts", "trend", "forecast", "backtest")
+        for table in ("intensity", "tou", "cost", "top", "balance", "shifts", "trend", "forecast", "backtest")
     ]
     links.append(
         html.A(
@@ -290,6 +291,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "intensity": _table(data, "intensity", plant, lang),
         "baseline": baseline_block(data, plant, lang),
         "tou": _table(data, "tou", plant, lang),
+        "cost": _table(data, "cost", plant, lang),
         "forecast": forecast_block(data, lang),
         "exports": _exports(view, lang),
     }
@@ -330,6 +332,7 @@ def layout(**query: str) -> html.Div:
         "intensity": empty,
         "baseline": empty,
         "tou": empty,
+        "cost": empty,
         "forecast": empty,
         "exports": [],
     }
@@ -372,6 +375,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
                     _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU)),
+                    _box(t("energy.cost", lang), html.Div(b["cost"], id=ids.COST)),
                     _box(t("energy.forecast", lang), html.Div(b["forecast"], id=ids.FORECAST), wide=True),
                     _box(
                         t("energy.exports", lang),
@@ -396,6 +400,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.INTENSITY, "children"),
     Output(ids.BASELINE, "children"),
     Output(ids.TOU, "children"),
+    Output(ids.COST, "children"),
     Output(ids.FORECAST, "children"),
     Output(ids.EXPORTS, "children"),
     Output(ids.ERROR, "children"),
@@ -414,7 +419,7 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 11, t(exc.key, lang))
+        return (*[dash.no_update] * 12, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
     blocks = (
@@ -427,6 +432,7 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
         "intensity",
         "baseline",
         "tou",
+        "cost",
         "forecast",
         "exports",
     )
