@@ -298,7 +298,8 @@
       if (box) {
         box.textContent = "";
         if (nv < 0) {
-          box.appendChild(el("div", "sw-muted", (d.video || []).length ? this.t("video_later") : this.t("video_none")));
+          const why = !d.video_ok ? "video_hidden" : (d.video || []).length ? "video_later" : "video_none";
+          box.appendChild(el("div", "sw-muted", this.t(why)));
         }
         for (let i = nv; i >= 0 && i > nv - LIST_MAX; i--) {
           const v = d.video[i];
@@ -328,6 +329,21 @@
       }
     }
     const parts = [];
+    const ems = [];
+    const pms = [];
+    (d.permits || []).forEach(function (pm) {
+      const st = inForce(pm.st.map(function (c) {
+        return [c[0], c];
+      }), s);
+      if (st && st[1] !== "closed" && st[1] !== "expired") {
+        pms.push([pm, st]);
+      }
+    });
+    (d.emergency || []).forEach(function (e) {
+      if (e.s0 <= s) {
+        ems.push([e, e.s1 !== null && e.s1 <= s]);
+      }
+    });
     (d.muster || []).forEach(function (m) {
       if (m.s0 > s) {
         return;
@@ -337,16 +353,46 @@
       }) + 1;
       parts.push([m, arrived]);
     });
-    const key = parts
-      .map(function (p) {
-        return p[0].id + ":" + p[1];
-      })
-      .join(",");
+    const key =
+      parts
+        .map(function (p) {
+          return p[0].id + ":" + p[1];
+        })
+        .join(",") +
+      "|" +
+      pms
+        .map(function (p) {
+          return p[0].id + ":" + p[1][1];
+        })
+        .join(",") +
+      "|" +
+      ems
+        .map(function (e) {
+          return e[0].id + ":" + e[1];
+        })
+        .join(",");
     if (key !== this.shown.muster) {
       this.shown.muster = key;
       const box = document.getElementById(d.ids.muster);
       if (box) {
         box.textContent = "";
+        pms.forEach(function (pm) {
+          const line = el("div", "sw-rp-permit is-" + pm[1][1]);
+          line.append(
+            el("span", "sw-rp-kind", pm[0].kind),
+            el("span", null, " " + [pm[0].title, pm[0].zone, pm[1][2]].filter(Boolean).join(" · ")),
+          );
+          box.appendChild(line);
+        });
+        ems.forEach(function (e) {
+          const em = e[0];
+          const line = el("div", "sw-rp-emergency" + (e[1] ? " is-ended" : ""));
+          line.append(
+            el("span", "sw-rp-kind", e[1] ? self.t("emergency_ended") : self.t("emergency")),
+            el("span", null, " " + em.plan + " · " + em.zone + " · " + self.local(em.s0).slice(11)),
+          );
+          box.appendChild(line);
+        });
         if (!parts.length) {
           box.appendChild(el("div", "sw-muted", this.t("muster_none")));
         }

@@ -83,35 +83,36 @@ def headcounts(
     max_age_ms: int,
 ) -> list[dict[str, int]]:
     """People per zone at each of ``times``: each track's last position at or before the time, when it places
-    the badge (``good``) and is at most ``max_age_ms`` old, counted in the first zone that holds it."""
+    the badge (``good``) and is at most ``max_age_ms`` old, counted in the first zone that holds it. Every
+    position is located once; a frame only looks its zone up."""
     frames = np.asarray(times, dtype=np.int64)
-    xs: list[np.ndarray] = []
-    ys: list[np.ndarray] = []
-    ok: list[np.ndarray] = []
+    n_zones = len(polygons)
+    grid = np.zeros((len(frames), n_zones + 1), dtype=np.int64)  # the last column: in no zone
+    tracks = [tr for tr in tracks if tr.ts]
+    if not tracks:
+        return [{} for _ in times]
+    ts_all = np.concatenate([np.asarray(tr.ts, dtype=np.int64) for tr in tracks])
+    xs = np.concatenate([np.asarray(tr.x, dtype=float) for tr in tracks])
+    ys = np.concatenate([np.asarray(tr.y, dtype=float) for tr in tracks])
+    good_all = np.concatenate([np.asarray(tr.good, dtype=bool) for tr in tracks])
+    zone_all = np.full(len(xs), n_zones, dtype=np.int64)
+    ok = good_all & np.isfinite(xs) & np.isfinite(ys)
+    names = [pid for pid, _poly in polygons]
+    index = {pid: k for k, pid in enumerate(names)}
+    found = locate(xs[ok], ys[ok], polygons)
+    zone_all[ok] = [n_zones if z is None else index[z] for z in found]
+    offset = 0
     for tr in tracks:
-        if not tr.ts:
-            continue
-        ts = np.asarray(tr.ts, dtype=np.int64)
+        n = len(tr.ts)
+        ts = ts_all[offset : offset + n]
         i = np.searchsorted(ts, frames, side="right") - 1
-        valid = i >= 0
-        j = np.clip(i, 0, len(ts) - 1)
-        good = np.asarray(tr.good, dtype=bool)[j] & valid & (frames - ts[j] <= max_age_ms)
-        xs.append(np.asarray(tr.x, dtype=float)[j])
-        ys.append(np.asarray(tr.y, dtype=float)[j])
-        ok.append(good)
-    out: list[dict[str, int]] = [{} for _ in times]
-    if not xs:
-        return out
-    x = np.stack(xs, axis=1)  # frames x badges
-    y = np.stack(ys, axis=1)
-    good_all = np.stack(ok, axis=1)
-    for f in range(len(times)):
-        sel = good_all[f]
-        if not sel.any():
-            continue
-        for zone in locate(x[f][sel], y[f][sel], polygons):
-            if zone is not None:
-                out[f][zone] = out[f].get(zone, 0) + 1
+        j = np.clip(i, 0, n - 1) + offset
+        present = (i >= 0) & good_all[j] & (frames - ts_all[j] <= max_age_ms)
+        np.add.at(grid, (np.flatnonzero(present), zone_all[j[present]]), 1)
+        offset += n
+    out: list[dict[str, int]] = []
+    for row in grid[:, :n_zones]:
+        out.append({names[k]: int(c) for k in np.flatnonzero(row).tolist() for c in (row[k],)})
     return out
 
 

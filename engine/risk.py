@@ -49,6 +49,28 @@ class ZoneRisk:
         }
 
 
+_INDEX: dict[int, tuple[Plant, dict[str, list[Any]], dict[str, list[str]]]] = {}
+
+
+def _index(plant: Plant) -> tuple[dict[str, list[Any]], dict[str, list[str]]]:
+    """The gas detectors and the equipment of each zone, found once per plant object (a replay computes the
+    levels of hundreds of moments)."""
+    found = _INDEX.get(id(plant))
+    if found is not None and found[0] is plant:
+        return found[1], found[2]
+    gas_by_zone: dict[str, list[Any]] = {}
+    for tag in plant.tags:
+        if tag.kind == TagKind.GAS and tag.zone is not None:
+            gas_by_zone.setdefault(tag.zone, []).append(tag)
+    equipment_by_zone: dict[str, list[str]] = {}
+    for eq in plant.equipment:
+        equipment_by_zone.setdefault(eq.zone, []).append(eq.id)
+    if len(_INDEX) > 8:
+        _INDEX.clear()
+    _INDEX[id(plant)] = (plant, gas_by_zone, equipment_by_zone)
+    return gas_by_zone, equipment_by_zone
+
+
 def zone_risks(
     plant: Plant,
     latest: Mapping[str, tuple[int, float | None, int]],
@@ -59,13 +81,7 @@ def zone_risks(
 ) -> dict[str, ZoneRisk]:
     """The dynamic level of every zone from the latest values, equipment states, headcounts and the open major
     hidden dangers per zone."""
-    gas_by_zone: dict[str, list[Any]] = {}
-    for tag in plant.tags:
-        if tag.kind == TagKind.GAS and tag.zone is not None:
-            gas_by_zone.setdefault(tag.zone, []).append(tag)
-    equipment_by_zone: dict[str, list[str]] = {}
-    for eq in plant.equipment:
-        equipment_by_zone.setdefault(eq.zone, []).append(eq.id)
+    gas_by_zone, equipment_by_zone = _index(plant)
 
     out: dict[str, ZoneRisk] = {}
     for zone in plant.zones:

@@ -47,6 +47,7 @@ from store.db import make_engine, migrate, session_scope
 from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
 from store.events import VIOLATION, add_event
+from store.incidents import create_incident, search_incidents
 from store.positions import write_positions
 from store.samples import bulk_load_samples, latest_values, rebuild_rollups
 from store.spc import judge as judge_assays
@@ -167,6 +168,7 @@ def backfill(
             ship_demo_plan(session, plant, end, history_from_ms=start)
             play_hidden_dangers(session, plant, end)
             play_permits(session, plant, end)
+            ship_demo_incident(session, plant, model, start, end)
             first_hour = start - start % HOUR_MS + HOUR_MS
             hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))
             exceeded = judge_hours(session, plant, sync_tags(session, plant), hours, end)
@@ -188,6 +190,37 @@ def backfill(
         result.seconds,
     )
     return result
+
+
+DEMO_INCIDENT_REF = "demo:man_down"
+
+
+def ship_demo_incident(session: Session, plant: Plant, model: SmelterModel, start: int, end: int) -> int | None:
+    """The demo's incident record: the newest scripted man-down of the backfilled history, saved as an
+    incident a dispatcher would have kept (``/incidents`` opens its replay at the fall). Once per store."""
+    if search_incidents(session, DEMO_INCIDENT_REF):
+        return None
+    windows = [w for w in model.incident_windows(start, end) if w.kind == "man_down" and w.end_ms <= end]
+    inc = next((i for i in plant.incidents if i.kind == "man_down"), None)
+    if not windows or inc is None:
+        return None
+    w = windows[-1]
+    badge = next((b for b in plant.badges if b.id == inc.badge), None)
+    zones = list(badge.work_zones[:1]) if badge is not None else []
+    return create_incident(
+        session,
+        plant,
+        title="Man-down (scripted in the demo) / 人员倒地（演示脚本）",
+        t0=max(start, w.start_ms - 5 * 60_000),
+        t1=min(end, w.end_ms + 3 * 60_000),
+        at=w.start_ms,
+        zones=zones,
+        user="demo",
+        now_ms=end,
+        notes="The simulator's scripted man-down: the badge stops at the start and moves again at the end.",
+        source="range",
+        ref=DEMO_INCIDENT_REF,
+    )
 
 
 class _Rules:

@@ -21,7 +21,7 @@ TEXT_MAX = 10_000
 USER_MAX = 64
 MAX_LINKS = 500
 MAX_LIST = 200
-SOURCES = ("alarm", "event", "muster", "range", "incident")
+SOURCES = ("alarm", "event", "muster", "emergency", "range", "incident")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 

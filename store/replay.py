@@ -25,7 +25,7 @@ from engine.replay import Series
 from plant.schema import Plant
 from store import people
 from store.alarm_views import JournalView, _journal_view
-from store.models import Alarm, AlarmJournal, Event, Sample
+from store.models import Alarm, AlarmJournal, Emergency, Event, HiddenDanger, Sample, WorkPermit, WorkPermitLog
 from store.people import MUSTER
 from store.video import VIDEO, FeedItem, Scope, _item, _latest_reviews, _scope_sql, _with_alarms
 
@@ -221,3 +221,95 @@ def event_anchor(session: Session, event_id: int) -> EventAnchor | None:
     if ev is None:
         return None
     return EventAnchor(int(ev.id), ev.kind, ev.source, int(ev.ts_start), ev.ts_end, ev.zone)
+
+
+@dataclass(frozen=True)
+class EmergencyReplay:
+    """A declared emergency overlapping a window: its plan, kind and zone, declared and ended."""
+
+    emergency_id: int
+    plan: str
+    kind: str
+    zone: str
+    declared_ms: int
+    ended_ms: int | None
+    muster_event: int | None
+
+
+def emergencies_between(session: Session, t0: int, t1: int) -> list[EmergencyReplay]:
+    """The emergencies declared before ``t1`` and not ended before ``t0``, oldest first."""
+    stmt = (
+        select(Emergency)
+        .where(
+            Emergency.declared_ms.is_not(None),
+            Emergency.declared_ms <= t1,
+            or_(Emergency.ended_ms.is_(None), Emergency.ended_ms >= t0),
+        )
+        .order_by(Emergency.declared_ms, Emergency.id)
+    )
+    return [
+        EmergencyReplay(int(e.id), e.plan, e.kind, e.zone, int(e.declared_ms or 0), e.ended_ms, e.muster_event)
+        for e in session.scalars(stmt)
+    ]
+
+
+def emergency_anchor(session: Session, emergency_id: int) -> EmergencyReplay | None:
+    e = session.get(Emergency, int(emergency_id))
+    if e is None or e.declared_ms is None:
+        return None
+    return EmergencyReplay(int(e.id), e.plan, e.kind, e.zone, int(e.declared_ms), e.ended_ms, e.muster_event)
+
+
+def major_dangers_between(session: Session, t0: int, t1: int) -> list[tuple[str, int, int | None]]:
+    """Major hidden dangers open at some moment of ``[t0, t1]``: (zone, reported, closed or None). They raise
+    their zone's dynamic risk while open (``engine.risk``); the grade is the one they carry now."""
+    stmt = select(HiddenDanger.zone, HiddenDanger.reported_at, HiddenDanger.closed_at).where(
+        HiddenDanger.grade == "major",
+        HiddenDanger.zone.is_not(None),
+        HiddenDanger.reported_at <= t1,
+        or_(HiddenDanger.closed_at.is_(None), HiddenDanger.closed_at > t0),
+    )
+    return [(str(z), int(a), None if b is None else int(b)) for z, a, b in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PermitReplay:
+    """A special-work permit during a window: what and where, and its state changes (``(ts, state)``, the one
+    in force at the window's start first)."""
+
+    permit_id: int
+    kind: str
+    grade: str | None
+    title: str
+    zone: str | None
+    x: float
+    y: float
+    changes: list[tuple[int, str]]
+
+
+def permits_between(session: Session, t0: int, t1: int) -> list[PermitReplay]:
+    """The permits applied for before ``t1`` and not closed or expired before ``t0``, with their journal."""
+    stmt = select(WorkPermit).where(
+        WorkPermit.applied_at <= t1, or_(WorkPermit.closed_at.is_(None), WorkPermit.closed_at >= t0)
+    )
+    permits = {int(p.id): p for p in session.scalars(stmt.order_by(WorkPermit.id))}
+    if not permits:
+        return []
+    logs: dict[int, list[tuple[int, str]]] = {}
+    ids = sorted(permits)
+    for i in range(0, len(ids), 500):
+        q = (
+            select(WorkPermitLog.permit_id, WorkPermitLog.ts, WorkPermitLog.to_state)
+            .where(WorkPermitLog.permit_id.in_(ids[i : i + 500]), WorkPermitLog.ts <= t1)
+            .order_by(WorkPermitLog.permit_id, WorkPermitLog.ts, WorkPermitLog.id)
+        )
+        for pid, ts, state in session.execute(q):
+            logs.setdefault(int(pid), []).append((int(ts), str(state)))
+    out: list[PermitReplay] = []
+    for pid, p in permits.items():
+        rows = logs.get(pid, [])
+        before = [r for r in rows if r[0] <= t0]
+        changes = ([(t0, before[-1][1])] if before else []) + [r for r in rows if r[0] > t0]
+        if changes:
+            out.append(PermitReplay(pid, p.kind, p.grade, p.title, p.zone, float(p.x), float(p.y), changes))
+    return out

@@ -148,6 +148,8 @@ def check_evacuation(f: Figures) -> None:
     assert f["routed"] + f["in_danger"] + f["no_route"] == f["people"]
     assert f["blocked_edges_grown"] > f["blocked_edges"] and f["in_danger_grown"] >= f["in_danger"]
     assert f["routes_crossing_danger"] == 0
+
+
 def check_reports(f: Figures) -> None:
     _positive(f, "shift_s", "month_s", "shift_content_s", "month_content_s", "month_pages")
     assert f["month_charts"] >= 12 and f["shift"].endswith(("/A", "/B", "/C")) and f["month"] == "2026-03"
@@ -170,6 +172,8 @@ def check_permits(f: Figures) -> None:
     assert f["badges"] == 200 and f["permits"] == 5
     _positive(f, "checks_ms", "rules_ms", "index_ms", "findings")
     assert f["zones"] > 0
+
+
 def check_replay(f: Figures) -> None:
     assert f["minutes"] == 5 and f["badges"] == 40 and f["badges_placed_mid_window"] == 40
     assert f["trends"] == 3 and f["journal_rows"] > 0 and f["video_events"] > 0 and f["frames"] > 10

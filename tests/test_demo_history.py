@@ -126,3 +126,34 @@ def test_acknowledgement_delays_are_drawn_per_alarm(demo: Plant) -> None:
 def test_an_empty_store_is_refused(demo: Plant, tmp_path: Path) -> None:
     with pytest.raises(HistoryError, match="no samples"):
         run_history(demo, f"sqlite:///{tmp_path / 'empty.db'}")
+
+
+def test_the_demo_keeps_an_incident_record_of_its_scripted_man_down(
+    demo: Plant, history: tuple[str, int, int, int]
+) -> None:
+    from engine.replay import Timeline
+    from simulator.backfill import DEMO_INCIDENT_REF
+    from store.incidents import search_incidents
+    from store.people import SYSTEM
+    from webapp.live.replay import Who, load
+
+    url, start, end, _violations = history
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            (inc,) = search_incidents(s, DEMO_INCIDENT_REF)
+        assert start <= inc.t0 < inc.at is not None and inc.at < inc.t1 <= end  # type: ignore[operator]
+        packed = load(engine, demo, inc.t0, inc.t1, Who(SYSTEM, video=True), "en", tags=inc.tags, now_ms=end)
+        badge = next(i.badge for i in demo.incidents if i.kind == "man_down")
+        # the man-down's alarm (its zone's) is in the replay's journal, after the fall
+        hall = next(z.name for z in demo.zones if z.id == inc.zones[0])
+        rows = [r for r in packed["journal"] if r["kind"] == "active" and r["zone"] == hall and r["cond"] == "Man down"]
+        assert any(inc.at <= r["ts"] <= inc.t1 for r in rows), [(r["ts"] - inc.at, r["cond"]) for r in rows]  # type: ignore[operator]
+        # and the badge lies still from the fall on
+        tl = Timeline(packed)
+        bi = [b["id"] for b in packed["badges"]].index(badge)
+        s_fall = (inc.at - inc.t0) / 1000  # type: ignore[operator]
+        a, b = tl.badge_at(bi, s_fall + 90), tl.badge_at(bi, s_fall + 200)
+        assert a is not None and b is not None and abs(a[0] - b[0]) + abs(a[1] - b[1]) < 1.0
+    finally:
+        engine.dispose()

@@ -46,7 +46,7 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import sync_tags
 from tests.fakeclock import plant_ms
-from webapp.live.replay import Who, WindowError, check_window, default_tags, load
+from webapp.live.replay import Who, WindowError, check_window, default_tags, load, resolve
 
 # --- the pieces ------------------------------------------------------------------------------------------------
 
@@ -344,6 +344,7 @@ def test_export_bundle_verifies_and_detects_tampering(tmp_path: Path) -> None:
         "summary.html",
         "summary.txt",
     } <= set(files)
+    assert files["summary.pdf"].startswith(b"%PDF") and "Leak" in files["summary.txt"].decode()
     assert "7.5" in files["data/trends.csv"].decode() and plant.badges[0].id in files["data/positions.csv"].decode()
     # a changed file, an added one and a removed one are each found
     tampered = dict(files, **{"data/trends.csv": files["data/trends.csv"].replace(b"7.5", b"0.5")})
@@ -362,4 +363,90 @@ def test_export_bundle_verifies_and_detects_tampering(tmp_path: Path) -> None:
     assert logged_in_client(app, settings, "executive").get(f"/replay/incident/{inc}/export.zip").status_code == 403
     assert logged_in_client(app, settings, "on-call").get(f"/replay/incident/{inc}/export.zip").status_code == 403
     assert disp.get("/replay/incident/999/export.zip").status_code == 404
+    engine.dispose()
+
+
+def test_replay_of_an_emergency(tmp_path: Path) -> None:
+    from store.models import Emergency
+
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    plan = plant.emergency.plans[0]
+    declared, ended = now - 20 * 60_000, now - 12 * 60_000
+    with session_scope(engine) as session:
+        e = Emergency(
+            state="ended",
+            plan=plan.id,
+            kind=str(plan.kind),
+            zone="acid-gas-cleaning",
+            level=1,
+            radius_m=50.0,
+            declared_ms=declared,
+            ended_ms=ended,
+            note="",
+        )
+        session.add(e)
+        session.flush()
+        em_id = int(e.id)
+    op = resolve({"emergency": str(em_id)}, plant, engine, now)
+    assert op.source == "emergency" and op.at == declared and op.t0 < declared and op.t1 >= ended
+    assert op.zones == ("acid-gas-cleaning",) and op.tags  # the zone's gas detectors by default
+    packed = load(engine, plant, op.t0, op.t1, Who(SYSTEM, video=True), "zh", tags=op.tags, now_ms=now)
+    (em,) = packed["emergency"]
+    assert em["id"] == em_id and em["s0"] == round((declared - op.t0) / 1000, 1) and em["s0"] in packed["events"]
+    assert em["zone"] == next(z.name_zh for z in plant.zones if z.id == "acid-gas-cleaning")
+    with pytest.raises(WindowError):
+        resolve({"emergency": "999"}, plant, engine, now)
+    with pytest.raises(WindowError) as err:
+        resolve({"alarm": "x:H"}, plant, engine, now, areas=["acid"])
+    assert err.value.key == "replay.error.incident_only"  # on-call users open incident records only
+    engine.dispose()
+
+
+def test_permits_at_the_cursor(tmp_path: Path) -> None:
+    from store.models import WorkPermit, WorkPermitLog
+
+    settings, plant, now = _web_store(tmp_path)
+    engine = make_engine(settings.db_url)
+    t0, t1 = now - 30 * 60_000, now - 60_000
+    with session_scope(engine) as session:
+        p = WorkPermit(
+            kind="hot_work",
+            grade="first",
+            title="Weld flange <b>",
+            zone="acid-gas-cleaning",
+            x=1.0,
+            y=2.0,
+            area=[],
+            guardian=None,
+            crew=[],
+            valid_from=t0 - 3_600_000,
+            valid_to=t1 + 3_600_000,
+            isolations=[],
+            applicant="a",
+            applied_at=t0 - 3_600_000,
+            state="closed",
+            approvals=[],
+            isolations_confirmed=True,
+            activated_at=t0 + 300_000,
+            closed_at=t0 + 1_200_000,
+            updated_at=now,
+        )
+        session.add(p)
+        session.flush()
+        for ts, frm, to in (
+            (t0 - 3_600_000, None, "applied"),
+            (t0 - 600_000, "applied", "approved"),
+            (t0 + 300_000, "isolated", "active"),
+            (t0 + 900_000, "active", "suspended"),
+            (t0 + 1_200_000, "suspended", "closed"),
+        ):
+            session.add(WorkPermitLog(permit_id=p.id, ts=ts, actor="a", action="x", from_state=frm, to_state=to))
+    packed = load(engine, plant, t0, t1, Who(SYSTEM, video=True), "en", now_ms=now)
+    (pm,) = packed["permits"]
+    assert pm["kind"] == "Hot work" and pm["title"] == "Weld flange <b>"
+    assert [c[1] for c in pm["st"]] == ["approved", "active", "suspended", "closed"] and pm["st"][0][0] == 0
+    assert 300.0 in packed["events"] and 900.0 in packed["events"]
+    anon = load(engine, plant, t0, t1, Who(Viewer(user="e", access=Access.ANONYMOUS), video=False), "en", now_ms=now)
+    assert anon["permits"][0]["title"] == ""
     engine.dispose()

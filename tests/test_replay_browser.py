@@ -187,6 +187,21 @@ def test_play_seek_and_step(tmp_path: Path) -> None:
         # people are on the scene at the cursor
         assert page.evaluate("window.swReplay.player.liveAt(300).b.length") >= 30
         page.screenshot(path=str(ARTIFACTS / "replay-en-wall.png"), timeout=120_000)
+        # save it as an incident, at the cursor's moment; the record lists it and opens it there
+        page.fill("#replay-save-title", "Acid plant SO2 <b>leak</b>")
+        page.fill("#replay-save-notes", "Detector GD01 over H for four minutes.")
+        page.click("#replay-save")
+        page.wait_for_selector("#replay-save-msg a", timeout=60_000)
+        href = page.get_attribute("#replay-save-msg a", "href") or ""
+        assert href.startswith("/replay?incident=")
+        page.goto(base + "/incidents")
+        page.wait_for_selector("tr[data-incident]", timeout=60_000)
+        assert "Acid plant SO2 <b>leak</b>" in page.inner_text("tr[data-incident]")  # text, not markup
+        page.screenshot(path=str(ARTIFACTS / "replay-incidents-en-wall.png"), timeout=120_000)
+        page.click("tr[data-incident] a >> nth=0")
+        page.wait_for_selector(".sw-rp-play", timeout=90_000)
+        _wait(page, "return !!document.querySelector('.sw-rp[data-cursor-s]');", 60)
+        assert _cursor(page) > 600  # the moment it was saved at, after the alarm
         assert not [e for e in errors if "favicon" not in e], errors
         assert not foreign, foreign
         page.close()
@@ -204,3 +219,20 @@ def test_play_seek_and_step(tmp_path: Path) -> None:
         wall_zh.evaluate("document.querySelector('.sw-rp-next').click()")
         wall_zh.screenshot(path=str(ARTIFACTS / "replay-zh-wall.png"), timeout=120_000)
         ctx.close()
+
+
+def test_an_executive_replays_without_names(tmp_path: Path) -> None:
+    settings, plant, _t0 = seed(tmp_path)
+    with serve_app(settings, role="executive") as base, browser() as b:
+        page = b.new_page(viewport={"width": 1920, "height": 1080})
+        _open(page, f"{base}/replay?alarm={ALARM}")
+        page.click(".sw-rp-next")
+        data = page.evaluate("window.swReplay.player.data")
+        assert data["badges"] and not any(x["n"] or x["nz"] for x in data["badges"])
+        assert data["video"] == [] and all(r["user"] == "" for r in data["journal"])
+        assert "disp1" not in page.inner_text("#replay-journal")
+        names = [bd.name for bd in plant.badges if bd.name][:40]
+        text = page.inner_text("body")
+        assert not [n for n in names if n in text]
+        assert page.locator("#replay-save").count() == 0  # executives do not save incidents
+        page.screenshot(path=str(ARTIFACTS / "replay-executive-en-wall.png"), timeout=120_000)

@@ -2,7 +2,8 @@
 of its video detections, a summary (HTML and plain text) and ``manifest.json`` with the SHA-256 of every file
 (``engine.manifest``; ``python -m engine.manifest verify BUNDLE.zip`` finds a changed file).
 
-A PDF summary waits for a PDF library in the requirements; the HTML summary prints to one.
+The summary is also a PDF (``summary.pdf``, fpdf2 with the Noto CJK face ``reports.pdf`` loads), when the font is
+installed; without it the bundle has the HTML and text summaries only.
 The data is what the exporting user may see (``webapp.live.replay.Who``): no names without ``NAMES``.
 """
 
@@ -20,6 +21,7 @@ from engine.clock import DATE_TIME, format_local
 from engine.manifest import write_bundle
 from i18n import t
 from plant import Plant
+from reports.pdf import FAMILY, FontMissingError, blank
 from store.incidents import IncidentView
 from video.media import CLIP, SNAPSHOT, media_file
 from webapp.live.replay import Who, load
@@ -122,6 +124,9 @@ def build(
                 files[f"media/{v['id']}/{name}"] = data
     files["summary.html"] = summary_html(inc, packed, plant, who, lang, sorted(files)).encode("utf-8")
     files["summary.txt"] = summary_text(inc, packed, plant, who, lang).encode("utf-8")
+    pdf = summary_pdf(files["summary.txt"].decode("utf-8"))
+    if pdf is not None:
+        files["summary.pdf"] = pdf
     about = {"incident": inc.id, "title": inc.title, "window": [inc.t0, inc.t1], "exported_at": now_ms}
     return write_bundle(files, **about), {"files": len(files) + 1, "media_bytes": media_bytes}
 
@@ -181,3 +186,20 @@ def summary_html(inc: IncidentView, packed: dict[str, Any], plant: Plant, who: W
         f"<h2>{e(t('incidents.summary.journal', lang))}</h2><table>{rows}</table>"
         f"<h2>{e(t('incidents.summary.files', lang))}</h2><ul>{listing}</ul></body></html>"
     )
+
+
+def summary_pdf(text: str) -> bytes | None:
+    """The text summary as an A4 PDF in the CJK face (None when the font is not installed)."""
+    try:
+        pdf = blank()
+    except FontMissingError:
+        logger.warning("incident bundle: no CJK font, no PDF summary")
+        return None
+    pdf.add_page()
+    pdf.set_font(FAMILY, size=14)
+    lines = text.splitlines()
+    pdf.multi_cell(0, 7, lines[0] if lines else "", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FAMILY, size=9)
+    for line in lines[1:]:
+        pdf.multi_cell(0, 4.6, line if line else " ", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

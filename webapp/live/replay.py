@@ -14,7 +14,8 @@ What a window holds (times ``s`` in seconds from its start, to 0.1 s):
 - ``viol``: personnel violations (their badges, for the SOS ring of a man-down);
 - ``muster``: musters with the roll and the arrival times, for counts at the cursor;
 - ``events``: the moments "step" goes to (alarms raised, detections, violations, musters);
-- ``permits``: active permits to work; empty until the plant keeps permits (the hook is here).
+- ``permits``: special-work permits of the window with their state changes (active, suspended...) for the
+  cursor; titles only for readers who may see names (a title may name the crew).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 from engine.alarm_text import alarm_text, plant_names
 from engine.clock import DATE_TIME, format_local
@@ -54,6 +57,7 @@ MAX_WINDOW_MS = 4 * 3_600_000  # the longest replay window
 DEFAULT_BEFORE_MS = 10 * 60_000  # a replay opened on a moment starts this long before it
 DEFAULT_AFTER_MS = 5 * 60_000  # ... and ends this long after it
 MAX_TRENDS = 20
+PEOPLE_POINTS = 360  # positions per badge in a window (10 s apart in an hour; people between them interpolated)
 DEFAULT_TRENDS = 6
 TREND_WIDTH = 600
 SOS_RULES = ("man_down", "sos")
@@ -156,20 +160,41 @@ def load(
     with session_scope(engine) as session:
         ids = tag_ids(session)
         series = store_replay.series_between(session, {tg: ids[tg] for tg in risk_tags if tg in ids}, t0, t1)
-        pb, counts = replay_people(session, plant, t0, t1, times, viewer=who.viewer, max_age_ms=POSITION_MAX_AGE_MS)
+        pb, counts = replay_people(
+            session, plant, t0, t1, times, viewer=who.viewer, max_age_ms=POSITION_MAX_AGE_MS, points=PEOPLE_POINTS
+        )
         journal = store_replay.journal_between(session, t0, t1, areas=who.areas)
         scope = None if who.areas is None else Scope.of_areas(plant, who.areas)
         video = store_replay.video_between(session, t0, t1, scope=scope, now_ms=now_ms) if who.video else []
         musters = store_replay.musters_between(session, plant, t0, t1)
+        emergencies = store_replay.emergencies_between(session, t0, t1)
+        dangers = store_replay.major_dangers_between(session, t0, t1)
+        permits = store_replay.permits_between(session, t0, t1)
         trends = {tg: trend(session, ids[tg], t0, t1, TREND_WIDTH) for tg in wanted if tg in ids}
 
     # the scene's live fields at every frame, by the live screens' rules
+    # a frame is computed only where something it depends on changed: a sample, a headcount, the shift, an
+    # open major hidden danger
     frames: list[dict[str, Any]] = []
-    for at, hc in zip(times, counts, strict=True):
+    marks = np.array(
+        [np.searchsorted(np.asarray(sr.ts, dtype=np.int64), times, side="right") for sr in series.values()]
+    )
+    shifts = [found[0].id if (found := current_shift(plant, at)) else None for at in times]
+    majors: list[dict[str, int]] = []
+    for at in times:
+        open_now: dict[str, int] = {}
+        for zone, a, b in dangers:
+            if a <= at and (b is None or at < b):
+                open_now[zone] = open_now.get(zone, 0) + 1
+        majors.append(open_now)
+    for f, (at, hc) in enumerate(zip(times, counts, strict=True)):
+        same = f > 0 and hc == counts[f - 1] and shifts[f] == shifts[f - 1] and majors[f] == majors[f - 1]
+        if same and (marks.size == 0 or not (marks[:, f] != marks[:, f - 1]).any()):
+            frames.append(dict(frames[-1], t=at))
+            continue
         latest = latest_at(series, at)
         states = equipment_states(plant, latest)
-        found = current_shift(plant, at)
-        risks = zone_risks(plant, latest, states, hc, found[0].id if found else None)
+        risks = zone_risks(plant, latest, states, hc, shifts[f], majors[f])
         snap = {
             "now_ms": at,
             "latest": latest,
@@ -189,7 +214,6 @@ def load(
         "eq": [list(c) for c in changes(secs, [f["eq"] for f in frames])],
         "hc": [list(c) for c in changes(secs, [f["hc"] for f in frames])],
         "hz": [list(c) for c in changes(secs, [[f["hz"], f["hs"]] for f in frames])],
-        "permits": [],  # permits to work: none kept by the plant yet
     }
 
     # people
@@ -320,6 +344,36 @@ def load(
     for m in packed["muster"]:
         if m["s0"] >= 0:
             events.add(m["s0"])
+    plans = {p.id: label(p.name, p.name_zh, lang) for p in plant.emergency.plans}
+    packed["emergency"] = [
+        {
+            "id": e.emergency_id,
+            "s0": _s(e.declared_ms, t0),
+            "s1": None if e.ended_ms is None else _s(e.ended_ms, t0),
+            "plan": plans.get(e.plan, e.plan),
+            "zone": names.get(e.zone, e.zone),
+        }
+        for e in emergencies
+    ]
+    for em in packed["emergency"]:
+        for edge in (em["s0"], em["s1"]):
+            if edge is not None and edge >= 0:
+                events.add(edge)
+    # special-work permits: their state at the cursor (the browser lists those not closed)
+    packed["permits"] = [
+        {
+            "id": pm.permit_id,
+            "kind": t(f"permit.kind.{pm.kind}", lang),
+            "title": pm.title if who.names else "",
+            "zone": names.get(pm.zone or "", pm.zone or ""),
+            "st": [[max(0.0, _s(ts, t0)), st, t(f"permit.state.{st}", lang)] for ts, st in pm.changes],
+        }
+        for pm in permits
+    ]
+    for pm in packed["permits"]:
+        for ch in pm["st"][1:]:
+            if ch[1] in ("active", "suspended"):
+                events.add(ch[0])
     packed["events"] = sorted(e for e in events if 0 <= e <= _s(t1, t0))
 
     # trends (the page draws them; the cursor moves on them)
@@ -372,7 +426,7 @@ class Opening:
     t1: int
     at: int
     tags: list[str]
-    source: str  # alarm | event | muster | incident | range
+    source: str  # alarm | event | muster | emergency | incident | range
     ref: str = ""
     equipment: tuple[str, ...] = ()
     zones: tuple[str, ...] = ()
@@ -392,7 +446,8 @@ def resolve(
 ) -> Opening:
     """The replay a URL asks for: ``alarm=<id>``, ``event=<id>`` (a video detection or a violation),
     ``muster=<event id>``, ``incident=<id>`` or ``t0=...&t1=...``; ``at=`` the cursor's moment, ``tags=a,b``
-    the trends (else those of the incident's equipment and zone). :class:`WindowError` for what cannot be."""
+    the trends (else those of the incident's equipment and zone); ``emergency=<id>`` a declared emergency.
+    :class:`WindowError` for what cannot be."""
     q = {k: str(v) for k, v in query.items() if isinstance(v, str | int)}
     tags = [x for x in (q.get("tags") or "").split(",") if x][:MAX_TRENDS]
     at = parse_time(q.get("at"), plant)
@@ -424,6 +479,15 @@ def resolve(
             zones = tuple(x for x in (found.zone,) if x)
             alarms = (found.alarm_id,)
             at = ms
+        elif q.get("emergency"):
+            em = store_replay.emergency_anchor(session, _int(q["emergency"]))
+            if em is None:
+                raise WindowError("replay.error.not_found")
+            source, ref = "emergency", str(em.emergency_id)
+            t0, t1 = _around(em.declared_ms, em.ended_ms, now_ms)
+            zones = (em.zone,)
+            events = tuple(x for x in (em.muster_event,) if x is not None)
+            at = at if at is not None else em.declared_ms
         elif q.get("event") or q.get("muster"):
             ev = store_replay.event_anchor(session, _int(q.get("event") or q.get("muster")))
             if ev is None or (q.get("muster") and ev.kind != "muster"):

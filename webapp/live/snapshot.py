@@ -107,12 +107,25 @@ def snapshot() -> dict[str, Any]:
     }
 
 
+_STATE_TAGS: dict[int, tuple[Plant, list[Any]]] = {}
+
+
+def _state_tags(plant: Plant) -> list[Any]:
+    """The plant's STATE tags of equipment, found once per plant object."""
+    found = _STATE_TAGS.get(id(plant))
+    if found is not None and found[0] is plant:
+        return found[1]
+    tags = [tg for tg in plant.tags if tg.kind == TagKind.STATE and tg.equipment is not None]
+    if len(_STATE_TAGS) > 8:
+        _STATE_TAGS.clear()
+    _STATE_TAGS[id(plant)] = (plant, tags)
+    return tags
+
+
 def equipment_states(plant: Plant, latest: dict[str, tuple[int, float | None, int]]) -> dict[str, str]:
     """Equipment id -> state name from the good-quality STATE tags."""
     out: dict[str, str] = {}
-    for tag in plant.tags:
-        if tag.kind != TagKind.STATE or tag.equipment is None:
-            continue
+    for tag in _state_tags(plant):
         current = latest.get(tag.id)
         if current is None or current[1] is None or not is_good(current[2]):
             continue

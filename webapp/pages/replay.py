@@ -89,7 +89,9 @@ def layout(**query: str) -> html.Div:
         }
     except data.WindowError as exc:
         error = t(exc.key, lang, **exc.values)
-    spec = static_spec(str(web.settings().plant_file), lang, ids.DECK, ids.SELECTED, names_visible())
+    user = current_user()
+    scene = user is not None and user.can(Perm.SCENE)  # on-call phones: no plant geometry, counts only
+    spec = static_spec(str(web.settings().plant_file), lang, ids.DECK, ids.SELECTED, names_visible()) if scene else None
     tz = plant.tz()
     start = format_local(params["t0"], tz, DATE_TIME) if params else ""
     end = format_local(params["t1"], tz, DATE_TIME) if params else ""
@@ -148,7 +150,9 @@ def layout(**query: str) -> html.Div:
                 [
                     html.Div(
                         [
-                            html.Div(id=ids.DECK, className="sw-scene-deck sw-scene-compact sw-rp-deck"),
+                            html.Div(
+                                id=ids.DECK, className="sw-scene-deck sw-scene-compact sw-rp-deck", hidden=not scene
+                            ),
                             html.Div(id=ids.BAR, className="sw-rp-bar"),
                         ],
                         className="sw-rp-stage",
@@ -270,6 +274,7 @@ def load_window(
     out = dict(
         packed,
         at_s=round((at - t0) / 1000, 1),
+        video_ok=who.video,
         tx=_texts(lang),
         lang=lang,
         ids={
