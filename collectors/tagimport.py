@@ -45,7 +45,8 @@ _UNIT_KINDS: dict[str, tuple[TagKind, Medium | None]] = {
     "m3": (TagKind.ENERGY, Medium.WATER),
     "ppm": (TagKind.GAS, None),
     "%lel": (TagKind.GAS, None),
-    "mg/m3": (TagKind.EMISSION, None),
+    "mg/m3": (TagKind.EMISSION, None),  # a stack's CEMS analyser
+    "mg/l": (TagKind.EMISSION, None),  # an outfall's online water-quality analyser
 }
 _MEDIUM_WORDS = (
     ("O2", Medium.OXYGEN),

@@ -50,7 +50,7 @@ PAGES: dict[str, str] = {  # page -> what shows once it has its data
     "/energy": ".main-svg",
     "/production": "table",
     "/production/quality": ".main-svg",
-    "/production/flow": ".sw-flow .main-svg",
+    "/production/flow": ".sw-flow .main-svg:visible",  # the wall drawing on a wall, the phone drawing on a phone
     "/environment": ".main-svg",
     "/safety": "table, .sw-muted",
 }

@@ -23,7 +23,9 @@ from webapp.gate import current_user
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/incidents", name="nav.incidents", order=28, title=web.page_title("nav.incidents"))
+dash.register_page(
+    __name__, path="/incidents", name="nav.incidents", order=28, title=web.page_title("nav.incidents"), nav="more"
+)
 
 
 class ids:  # noqa: N801 - a namespace of this page's component ids

@@ -39,7 +39,9 @@ from webapp.panels.replay.ids import ids
 
 logger = logging.getLogger(__name__)
 
-dash.register_page(__name__, path="/replay", name="nav.replay", order=27, title=web.page_title("nav.replay"))
+dash.register_page(
+    __name__, path="/replay", name="nav.replay", order=27, title=web.page_title("nav.replay"), nav="more"
+)
 register_panels(incident)
 
 CACHE_S = 60

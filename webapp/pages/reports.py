@@ -34,7 +34,7 @@ from webapp.gate import current_user
 logger = logging.getLogger(__name__)
 
 dash.register_page(
-    __name__, path="/reports", name="nav.reports", order=40, title=web.page_title("nav.reports"), nav=False
+    __name__, path="/reports", name="nav.reports", order=40, title=web.page_title("nav.reports"), nav="more"
 )
 
 LIMIT = 200

@@ -35,7 +35,7 @@ from webapp.panels.video import actions, cameras, event, feed
 from webapp.panels.video.common import may_act, may_view, scope_of
 from webapp.panels.video.ids import ids
 
-dash.register_page(__name__, path="/video", name="nav.video", order=30, title=web.page_title("nav.video"))
+dash.register_page(__name__, path="/video", name="nav.video", order=30, title=web.page_title("nav.video"), nav="more")
 
 register_panels(cameras, feed, event, actions)
 

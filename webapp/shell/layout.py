@@ -10,6 +10,7 @@ kiosk screens switch to ``/emergency`` and stay there, other screens show the ``
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import dash
 import dash_bootstrap_components as dbc
@@ -30,13 +31,30 @@ logger = logging.getLogger(__name__)
 REFRESH_MS = 2000
 
 
-def nav_links(lang: str) -> list[dbc.NavItem]:
+def nav_links(lang: str) -> list[Any]:
+    """The navbar's page links the user may see. Pages registered with ``nav="more"`` (also reached from other
+    pages: video from the scene and the alarms; replay, incidents, reports) go into one "More" menu at the end,
+    so that the links, the data sources, the clock and the user's block stay on one line on a 1920 px wall."""
     pages = sorted(dash.page_registry.values(), key=lambda p: (p.get("order") or 0, p["path"]))
-    return [
+    shown = [p for p in pages if p.get("nav", True) and may_see_page(p["path"])]  # the server refuses the others
+    links: list[Any] = [
         dbc.NavItem(dbc.NavLink(t(p["name"], lang), href=p["relative_path"], active="exact"))
-        for p in pages
-        if p.get("nav", True) and may_see_page(p["path"])  # the server refuses the others anyway
+        for p in shown
+        if p.get("nav", True) is True
     ]
+    more = [p for p in shown if p.get("nav") == "more"]
+    if more:
+        links.append(
+            dbc.DropdownMenu(
+                [dbc.DropdownMenuItem(t(p["name"], lang), href=p["relative_path"]) for p in more],
+                label=t("nav.more", lang),
+                nav=True,
+                in_navbar=True,
+                align_end=True,
+                className="sw-nav-more",
+            )
+        )
+    return links
 
 
 def alarm_banner(lang: str, plant: Plant) -> AlarmBanner:
