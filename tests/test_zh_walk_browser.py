@@ -71,6 +71,7 @@ VIOLATIONS: dict[str, tuple[str | None, str, dict[str, Any]]] = {
     "sos": ("P005", "converter-aisle", {"value": 1.0}),
     "speeding": ("V01", "tank-farm", {"value": 38.2, "limit": 20.0}),
     "off_route": ("V01", "office", {"value": 22.5}),
+    # a source the mini plant does not list: its alarm names it by its id, as any id without a name
     "hazard_intrusion": ("P001", "tank-farm", {"region": "HS-X", "hazard_source": "HS-X", "responsible": []}),
 }
 
@@ -144,6 +145,8 @@ def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Patt
         words.update(x.id for x in items)
     words.update(s.id for s in plant.site.shifts)
     words.update(e.id for e in plant.endpoints)
+    words.update(h.id for h in plant.hazards.sources)
+    words.update(str(facts["hazard_source"]) for _, _, facts in VIOLATIONS.values() if "hazard_source" in facts)
     units = {unit_symbol(tg.unit) for tg in plant.tags if tg.unit} | {tg.unit for tg in plant.tags if tg.unit}
     units |= {"km/h", "m", "s", "ms", "h", "kWh", "MWh", "GWh", "kW", "MW", "t", "t/h", "%", "°C"}
     words |= units
