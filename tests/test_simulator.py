@@ -353,13 +353,16 @@ async def test_bench_mode_counts_what_it_publishes() -> None:
             async with asyncio.timeout(20):
                 async for event in sub:
                     seen[handle[event.node.nodeid.Identifier]].add(int(event.value))
-                    if all(max(s, default=0) >= k0 + ticks for s in seen):
+                    # wait for ticks, not for a span of tick numbers: a server that fell behind
+                    # skips ticks (they are not published), so a span could hold a single one
+                    if all(sum(1 for k in s if k >= k0) >= ticks for s in seen):
                         break
             published = await client.get_node("ns=2;s=BENCH.PUBLISHED").read_value()
             await sub.delete()
     # (a tick the server skipped because it fell behind is not published, hence not expected)
-    wanted = {k for k in sim.bench_values if k0 <= k <= k0 + ticks}
-    assert len(wanted) >= 2
+    upto = min(max(s) for s in seen)
+    wanted = {k for k in sim.bench_values if k0 <= k <= upto}
+    assert len(wanted) >= ticks
     assert all(wanted <= s for s in seen)  # nothing lost
     assert published > 0 and published % tags == 0
     assert sim.published == tags * sim.ticks == tags * len(sim.bench_values)
