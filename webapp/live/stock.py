@@ -79,7 +79,7 @@ def item_table(stock: list[Stock], lang: str, plant: Plant) -> tuple[list[str], 
             fmt(s.value, 2),
             status(s, lang),
         ]
-        for s in stock
+        for s in sorted(stock, key=lambda s: (not s.low, s.code))  # the low ones first
     ]
     return head, rows
 

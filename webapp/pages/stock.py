@@ -63,13 +63,21 @@ def _can(perm: Perm) -> bool:
 
 
 def _table(
-    head: list[str], rows: list[list[str]], empty: str, text_cols: tuple[int, ...], low: tuple[int, str] | None = None
+    head: list[str],
+    rows: list[list[str]],
+    empty: str,
+    text_cols: tuple[int, ...],
+    low: tuple[int, str] | None = None,
+    nowrap: tuple[int, ...] = (0,),
 ) -> Any:
     if not rows:
         return html.Div(empty, className="sw-muted py-2")
     body = []
     for r in rows:
-        cells = [html.Td(c, className="" if i in text_cols else "text-end text-nowrap") for i, c in enumerate(r)]
+        cells = [
+            html.Td(c, className="text-nowrap" if i in nowrap else "" if i in text_cols else "text-end text-nowrap")
+            for i, c in enumerate(r)
+        ]
         flagged = low is not None and r[low[0]] == low[1]
         body.append(html.Tr(cells, className="sw-stock-low" if flagged else None))
     return dbc.Table(
@@ -111,7 +119,7 @@ def render(lang: str) -> dict[str, Any]:
     )
     lhead, lrows = ledger_table(entries(LEDGER_ROWS), lang, plant, names=_can(Perm.NAMES))
     text_cols = tuple(i for i, h in enumerate(lhead) if i < 3 or i >= 7)
-    ledger_block = _table(lhead, lrows, t("stock.no_entries", lang), text_cols=text_cols)
+    ledger_block = _table(lhead, lrows, t("stock.no_entries", lang), text_cols=text_cols, nowrap=(0, 1))
     options = [
         {
             "label": f"{s.code} · {label(s.name or s.name_zh, s.name_zh or None, lang)} ({unit_text(s.unit, lang)})",
@@ -221,10 +229,15 @@ def layout(**_query: str) -> html.Div:
                         ),
                         "sw-kpi-wide",
                     ),
-                    _panel(t("stock.ledger_title", lang), html.Div(b["ledger"], id=ids.LEDGER, className="sw-scroll")),
+                    _panel(
+                        t("stock.ledger_title", lang),
+                        html.Div(b["ledger"], id=ids.LEDGER, className="sw-scroll"),
+                        "sw-kpi-wide",
+                    ),
                     _panel(
                         t("stock.entry_title", lang) + " · " + t("stock.import_title", lang),
                         html.Div([entry_block(lang, b["options"]), html.Hr(), import_block(lang)]),
+                        "sw-kpi-wide",
                     )
                     if acts
                     else html.Div([entry_block(lang, b["options"]), import_block(lang)], style={"display": "none"}),
