@@ -33,7 +33,7 @@ from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
 PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
-HAZARD, SPC = "hazard", "spc"
+HAZARD, SPC, STOCK = "hazard", "spc", "stock"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -52,6 +52,9 @@ FACT_KEYS: tuple[str, ...] = (
     "hazard_source",  # a hazard-source intrusion: the source's id
     "permit",  # a special-work permit's finding: the permit's number ...
     "tag",  # ... and the gas detector over its limit
+    "item",  # a material or spare part below its reorder level: its name, Chinese name and unit
+    "item_zh",
+    "unit",
 )
 PERMIT_RULES: tuple[str, ...] = ("permit_guardian_away", "permit_area_intrusion", "permit_gas_over")
 
@@ -258,6 +261,22 @@ def facts_of(data: Any) -> Mapping[str, Any] | None:
     return facts if isinstance(facts, Mapping) else None
 
 
+def stock_text(code: Any, facts: Mapping[str, Any], lang: str) -> str:
+    """A material or spare part below its reorder level: its name (the stock list's, in the reader's language),
+    what is on hand and the level."""
+    item = label(str(facts.get("item") or ""), facts.get("item_zh"), lang) or str(code or "")
+    unit = str(facts.get("unit") or "")
+    return t(
+        "text.stock.low",
+        lang,
+        item=item,
+        code=str(code or ""),
+        value=_num(facts.get("value")),
+        limit=_num(facts.get("limit")),
+        unit=t(f"stock.unit.{unit}", lang) if unit else "",
+    )
+
+
 def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) -> str:
     """What an alarm is about, in ``lang`` (see the module docstring). ``alarm`` is a mapping or an object with
     the ``alarm`` table's column names (``source_type``, ``condition``, ``source``, ``badge``, ``zone``,
@@ -290,6 +309,8 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             limit=_num(facts.get("limit")),
             unit=unit,
         )
+    if source_type == STOCK:
+        return stock_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, lang)
     if source_type == HAZARD:
         return hazard_text(alarm, names, lang)
     if source_type == VIDEO:

@@ -93,7 +93,7 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC = (
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC, STOCK = (
     "process",
     "quality",
     "personnel",
@@ -102,11 +102,14 @@ PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC = (
     "energy",
     "hazard",
     "spc",
+    "stock",
 )
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY, SPC)  # alarms raised and returned by events
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC, STOCK)
+# alarms raised and returned by events
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY, SPC, STOCK)
 OUT_OF_CONTROL = "OOC"  # an assay result breaking a Nelson rule on its SPC chart (advisory)
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
+LOW_STOCK = "LOW"  # a material or spare part below its reorder level (the item's code is the source)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
 HZH, HZL = "HZH", "HZL"  # a major hazard source's reading above its high / below its low threshold
@@ -137,6 +140,7 @@ EVENT_SOURCE_TYPES = {
     "emission": EMISSION,
     "energy": ENERGY,
     "spc": SPC,
+    "stock": STOCK,
 }  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
@@ -758,6 +762,9 @@ class AlarmEngine:
             origin = source
         elif source_type == SPC:  # source: the assay's tag; its value and the Nelson rules in the facts
             condition = OUT_OF_CONTROL
+            origin = source
+        elif source_type == STOCK:  # source: the item's code; on hand, reorder level, unit and names in the facts
+            condition = LOW_STOCK
             origin = source
         else:
             condition = source
