@@ -4,7 +4,7 @@
 version of each (medium, meter, issue day, target day): a second issue on the same plant day is a new version
 beside the first, which stays as it was. The store refuses to change or delete an issued row: a session that
 flushes a changed or deleted :class:`EnergyForecast` raises :class:`AppendOnlyError` (and the database's own
-trigger refuses a raw UPDATE or DELETE, migration 0016). :func:`first_issues` reads the first version of each
+trigger refuses a raw UPDATE or DELETE, migration 0017). :func:`first_issues` reads the first version of each
 forecast whose target day falls in a range, the one judged against what came. Functions take a session and
 never commit.
 """

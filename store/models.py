@@ -643,6 +643,51 @@ class ReportIssue(Base):
     path: Mapped[str] = mapped_column(String(400))  # relative to the reports directory
 
 
+class StockItem(Base):
+    """A material or spare part kept in stock: its code, names, unit, reorder level and where it is kept, with
+    the quantities on open orders and reserved (for the projected stock). Quantities are stored in thousandths
+    of the unit (``*_milli``), so they add up exactly on every database. What is on hand and its value are the
+    item's ledger (:class:`StockLedger`), never a column here."""
+
+    __tablename__ = "stock_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    unit: Mapped[str] = mapped_column(String(8))
+    warehouse: Mapped[str] = mapped_column(String(120), default="")
+    reorder_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    ordered_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class StockLedger(Base):
+    """One entry of the stock ledger, append-only (the database refuses an UPDATE or DELETE of a row): a
+    receipt, issue or adjustment of an item, signed (``qty_milli`` > 0 in, < 0 out), its value at the moving
+    average cost (in cents), who and when, and the item's position after it (on hand, average cost in
+    ten-thousandths, stock value in cents)."""
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (Index("ix_stock_ledger_item", "item_id", "id"), Index("ix_stock_ledger_ts", "ts"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # engine.stock.Kind
+    qty_milli: Mapped[int] = mapped_column(BigInteger)
+    unit_cost_e4: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # receipts: cost per unit x 10^4
+    value_cents: Mapped[int] = mapped_column(BigInteger)  # the entry's value, signed like qty
+    on_hand_milli: Mapped[int] = mapped_column(BigInteger)
+    avg_cost_e4: Mapped[int] = mapped_column(BigInteger)
+    stock_value_cents: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(120), default="")  # a delivery note, a work order, a file
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class EnergyForecast(Base):
     """A forecast of a medium's site total for one plant day, as it was issued (``store.forecasts``): never
     updated nor deleted (the store refuses it, and so does a trigger in the database), so its real error is

@@ -1,4 +1,4 @@
-"""Issued energy forecasts (store.forecasts, migration 0016): stored as issued and never changed. A second issue
+"""Issued energy forecasts (store.forecasts, migration 0017): stored as issued and never changed. A second issue
 of the same target on the same plant day is a new version beside the first, which stays as it was; the store
 refuses to change or delete an issued row, and so does the database itself (a trigger, SQLite and PostgreSQL);
 the first version is the one judged; the real error per horizon is the one computed by hand."""
@@ -92,11 +92,11 @@ def test_an_issue_is_never_changed_and_a_second_one_is_a_new_version(engine: Eng
     assert _snapshot(engine) == both
 
 
-def test_migration_0016_down_and_up(engine: Engine, db_url: str) -> None:
+def test_migration_0017_down_and_up(engine: Engine, db_url: str) -> None:
     from alembic import command
 
     cfg = alembic_config(db_url)
-    command.downgrade(cfg, "0015_reports")
+    command.downgrade(cfg, "0016_stock")
     with engine.connect() as conn:
         assert "energy_forecast" not in inspect(conn).get_table_names()
     command.upgrade(cfg, "head")

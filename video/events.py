@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from plant.schema import Camera
+from plant.schema import Camera, VideoClass
 from store.db import session_scope
 from store.events import add_event, close_event, open_events
 from store.models import Event
@@ -55,6 +55,11 @@ def event_data(camera: Camera, trigger: Trigger, frame_size: tuple[int, int]) ->
     }
     if trigger.track is not None:
         out["track"] = int(trigger.track)  # one person's stay (its dwell is the event's duration)
+    if trigger.cls == VideoClass.MAN_DOWN:
+        if det is not None and det.still_s is not None:
+            out["value"] = round(float(det.still_s), 1)  # seconds lain still when it started
+        if camera.analytics is not None:
+            out["limit"] = float(camera.analytics.man_down_s)
     return out
 
 

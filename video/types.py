@@ -8,7 +8,9 @@
 The event rows written for detections (kind ``video``) carry in ``data``: ``camera``, ``class``,
 ``confidence``, ``box`` ([x, y, w, h] in frame pixels), ``frame`` ([width, height]) and ``media``
 (``{"snapshot": bool, "thumb": bool, "clip": bool}``, what exists under ``var/media``), and for a
-tracked person's stay ``track`` (the person's track id on that camera; the event's duration is the dwell). The alarm
+tracked person's stay ``track`` (the person's track id on that camera; the event's duration is the dwell); a
+``man_down`` event also ``value`` (seconds the person had lain still when it started) and ``limit``
+(``analytics.man_down_s``). The alarm
 service turns each into the alarm ``video:<event id>`` (source type ``video``).
 """
 
@@ -28,6 +30,7 @@ CLASS_SEVERITY: dict[VideoClass, str] = {
     VideoClass.SMOKE: "high",
     VideoClass.SPILL: "high",
     VideoClass.NO_HARDHAT: "medium",
+    VideoClass.MAN_DOWN: "urgent",
 }
 
 
@@ -37,6 +40,7 @@ class Detection:
     confidence: float  # 0..1
     box: Box
     track: int | None = None  # the person's track id, when people are tracked (video.track)
+    still_s: float | None = None  # man_down: how long the person has lain still
 
 
 @dataclass(frozen=True, slots=True)

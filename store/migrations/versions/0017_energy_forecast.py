@@ -4,8 +4,8 @@ A forecast of a medium's site total for a plant day is stored when the energy se
 changed: the table refuses UPDATE and DELETE at the database level (a trigger on SQLite and PostgreSQL), so
 the forecast's real error is measured against what came.
 
-Revision ID: 0016_energy_forecast
-Revises: 0015_reports
+Revision ID: 0017_energy_forecast
+Revises: 0016_stock
 Create Date: 2026-12-07
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_energy_forecast"
-down_revision: str | None = "0015_reports"
+revision: str = "0017_energy_forecast"
+down_revision: str | None = "0016_stock"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
