@@ -373,6 +373,11 @@ def test_roles_match_the_requirements() -> None:
         assert [r for r in Role if p[r].can(perm)] == [Role.DISPATCHER, Role.ADMIN], perm
     assert policy.ACTION_OUTPUTS["stock-entry-msg"] == policy.Perm.STOCK_ENTRY
     assert policy.ACTION_OUTPUTS["stock-import-msg"] == policy.Perm.STOCK_IMPORT
+    # report schedules: set up and changed (recipients, on or off) by administrators only, audited; the other
+    # readers of /reports see the list of schedules
+    assert [r for r in Role if p[r].can(policy.Perm.REPORT_SCHEDULES)] == [Role.ADMIN]
+    for out in ("reports-sched-msg", "reports-sched-recipients"):
+        assert policy.ACTION_OUTPUTS[out] == policy.Perm.REPORT_SCHEDULES, out
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):
         assert sees(Role.DISPATCHER, path), path
