@@ -67,7 +67,17 @@ from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
 from video.plugins import PluginError, SiteModel
 from video.track import IouTracker, iou
-from video.types import Analysis, Box, Detection, Trigger
+from video.types import (
+    NEEDS_PERSON_MODEL,
+    PERSON_MODEL,
+    POSE_MODEL,
+    SITE_MODEL,
+    Analysis,
+    Box,
+    Detection,
+    Fallback,
+    Trigger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -460,6 +470,7 @@ class Analyzer:
         self._state: dict[tuple[VideoClass, int | None], _ClassState] = {(c, None): _ClassState() for c in self.classes}
         self.people_by = people_by(camera)
         self.warning: str | None = None  # why the camera runs on a fallback (shown as a health warning)
+        self.fallbacks: list[Fallback] = []  # the same, structured (video.events writes them for the screens)
         if self.people_by == "model":
             from video.models import ModelMissingError, shared_ssd
 
@@ -469,6 +480,7 @@ class Analyzer:
                 self.people_by = "hi-vis"
                 self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
                 logger.warning("%s", self.warning)
+                self.fallbacks.append(Fallback(camera.id, PERSON_MODEL, reason="missing", detail=str(e)))
         # A site's own models (analytics.models), checked now; a broken one leaves the class on its rules.
         self.plugins: dict[VideoClass, SiteModel] = {}
         self.warnings: list[str] = [self.warning] if self.warning else []
@@ -479,12 +491,14 @@ class Analyzer:
                 msg = f"camera {camera.id}: the {cls.value} model is refused, the rule detector runs instead: {e}"
                 self.warnings.append(msg)
                 logger.warning("%s", msg)
+                self.fallbacks.append(Fallback(camera.id, SITE_MODEL, cls, spec.path, e.reason, str(e)))
         if VideoClass.MAN_DOWN in self.classes and self.people_by != "model":
             self.classes.remove(VideoClass.MAN_DOWN)
             del self._state[(VideoClass.MAN_DOWN, None)]
             msg = f"camera {camera.id}: man_down needs the trained person detector and its pose; not run"
             self.warnings.append(msg)
             logger.warning("%s", msg)
+            self.fallbacks.append(Fallback(camera.id, NEEDS_PERSON_MODEL, VideoClass.MAN_DOWN))
         # Pose (video.pose) for the hard-hat check's head region and man-down, on the model's people.
         self.pose = self.people_by == "model" and bool({VideoClass.NO_HARDHAT, VideoClass.MAN_DOWN} & set(self.classes))
         if self.pose:
@@ -497,6 +511,7 @@ class Analyzer:
                 msg = f"camera {camera.id}: no pose model ({e}); no_hardhat judged without it, man_down not run"
                 self.warnings.append(msg)
                 logger.warning("%s", msg)
+                self.fallbacks.append(Fallback(camera.id, POSE_MODEL, reason="missing", detail=str(e)))
                 if VideoClass.MAN_DOWN in self.classes:
                     self.classes.remove(VideoClass.MAN_DOWN)
                     del self._state[(VideoClass.MAN_DOWN, None)]

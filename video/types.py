@@ -34,6 +34,38 @@ CLASS_SEVERITY: dict[VideoClass, str] = {
 }
 
 
+# Why a camera's analyser runs on a fallback (:class:`Fallback` ``what``).
+SITE_MODEL = "site_model"  # a site's own model (analytics.models) refused: the class's rules run instead
+PERSON_MODEL = "person_model"  # the trained person detector missing: people by the hi-vis colour rules
+POSE_MODEL = "pose_model"  # the pose model missing: no hard-hat check by pose, no man-down
+NEEDS_PERSON_MODEL = "needs_person_model"  # a class that needs the trained people (man_down) is not run
+FALLBACKS: tuple[str, ...] = (SITE_MODEL, PERSON_MODEL, POSE_MODEL, NEEDS_PERSON_MODEL)
+# Why a model was refused (:class:`Fallback` ``reason``).
+REASONS: tuple[str, ...] = ("missing", "load", "run", "shape", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A camera's analyser started without one of its models (shown as a health warning, ``video.events``)."""
+
+    camera: str
+    what: str  # one of FALLBACKS
+    cls: VideoClass | None = None  # the class concerned (a site model's, man_down)
+    path: str | None = None  # the model file, as the plant file names it
+    reason: str = "other"  # one of REASONS
+    detail: str = ""  # the error as OpenCV or the loader said it (English, technical)
+
+    def as_data(self) -> dict[str, str | None]:
+        return {
+            "camera": self.camera,
+            "what": self.what,
+            "class": self.cls.value if self.cls is not None else None,
+            "path": self.path,
+            "reason": self.reason,
+            "detail": self.detail[:300],
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class Detection:
     cls: VideoClass
