@@ -43,6 +43,7 @@ from simulator.downtime import assign_demo_reasons
 from simulator.model import SmelterModel
 from simulator.plan import ship_demo_plan
 from simulator.safety import play_hidden_dangers, play_permits
+from simulator.stock import play_stock
 from store.db import make_engine, migrate, session_scope
 from store.emissions import HOUR_MS, judge_hours
 from store.equipment import Cursors, sync_states
@@ -169,6 +170,7 @@ def backfill(
             play_hidden_dangers(session, plant, end)
             play_permits(session, plant, end)
             ship_demo_incident(session, plant, model, start, end)
+            play_stock(session, plant, start, end, seed=seed)
             first_hour = start - start % HOUR_MS + HOUR_MS
             hours = list(range(first_hour, end - end % HOUR_MS, HOUR_MS))
             exceeded = judge_hours(session, plant, sync_tags(session, plant), hours, end)
