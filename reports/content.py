@@ -312,7 +312,7 @@ def equipment_section(session: Session, plant: Plant, p: Period, lang: str, valu
                 ],
             )
         )
-    reasons = _reason_labels(plant, lang)
+    reasons = figures.reason_labels(plant, lang)
     events = [Downtime(**d) for d in data["downtime"]]
     par = pareto(events, by="minutes")
     sec.tables.append(
@@ -342,19 +342,6 @@ def equipment_section(session: Session, plant: Plant, p: Period, lang: str, valu
             )
         )
     return sec
-
-
-def _reason_labels(plant: Plant, lang: str) -> dict[str, str]:
-    out: dict[str, str] = {
-        "unassigned": t("production.unassigned", lang),
-        "short_stop": t("production.short_stop", lang),
-    }
-    for c in plant.production.downtime_reasons:
-        cat = label(c.name, c.name_zh, lang)
-        out[c.id] = cat
-        for r in c.children:
-            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
-    return out
 
 
 def energy_section(session: Session, plant: Plant, p: Period, lang: str, values: dict[str, float | None]) -> Section:

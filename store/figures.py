@@ -41,6 +41,7 @@ from engine.equipment import (
     oee,
 )
 from engine.shifts import shift_windows
+from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
 from store.energy import consumption
@@ -234,6 +235,21 @@ def units(plant: Plant) -> list[Any]:
     """The units with a state tag, in plant-file order."""
     with_state = {t.equipment for t in plant.tags if t.kind == TagKind.STATE and t.equipment}
     return [e for e in plant.equipment if e.id in with_state]
+
+
+def reason_labels(plant: Plant, lang: str) -> dict[str, str]:
+    """Downtime reason and category id -> its name in ``lang`` ("Mechanical / Pump seal leak" for a reason), with
+    the unassigned and short stops: the production page and the reports name a reason alike."""
+    out: dict[str, str] = {
+        "unassigned": t("production.unassigned", lang),
+        "short_stop": t("production.short_stop", lang),
+    }
+    for c in plant.production.downtime_reasons:
+        cat = label(c.name, c.name_zh, lang)
+        out[c.id] = cat
+        for r in c.children:
+            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
+    return out
 
 
 def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:
