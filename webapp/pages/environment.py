@@ -35,6 +35,7 @@ from webapp.live.environment import (
     stack_name,
 )
 from webapp.shell import ids as shell_ids
+from webapp.shell.tables import kpi_table
 
 logger = logging.getLogger(__name__)
 
@@ -146,17 +147,6 @@ def _limit(fig: go.Figure, limit: float, lang: str) -> None:
     )
 
 
-def _table(head: list[str], rows: list[list[Any]], empty: str) -> Any:
-    if not rows:
-        return html.Div(empty, className="sw-muted py-2")
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([html.Tr(r) for r in rows])],
-        className="sw-kpi-table sw-table",
-        size="sm",
-        responsive=True,
-    )
-
-
 def _num(v: Any, fmt: str = "{:.4g}") -> str:
     return "-" if v is None else fmt.format(v)
 
@@ -174,7 +164,7 @@ def exceed_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for e in (data.get("exceedances") or [])[:200]
     ]
     head = [t(f"env.col.{k}", lang) for k in ("hour", "stack", "pollutant", "value", "limit", "flags")]
-    return _table(head, rows, t("env.none.exceedances", lang))
+    return kpi_table(head, rows, t("env.none.exceedances", lang))
 
 
 def mass_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -189,7 +179,7 @@ def mass_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for tag, p in (data.get("pollutants") or {}).items()
     ]
     head = [t(f"env.col.{k}", lang) for k in ("stack", "pollutant", "mass_t", "hours_judged", "hours_without_mass")]
-    return _table(head, rows, t("env.none.mass", lang))
+    return kpi_table(head, rows, t("env.none.mass", lang))
 
 
 def _card(value: str, text: str, status: str = "") -> html.Div:
