@@ -153,9 +153,7 @@ def production_section(
         s = r.get(horizon)
         if s is None:
             continue
-        name = t(f"kpi.product.{r['key']}", lang)
-        if name == f"kpi.product.{r['key']}":
-            name = label(r["name"], r["name_zh"], lang)
+        name = figures.product_label(r, lang)
         rows.append([name, r["unit"], _f(s["plan_to_date"]), _f(s["actual"]), _pct(s["completion"])])
         chart_labels.append(name)
         plan_vals.append(_f(s["plan_to_date"]))

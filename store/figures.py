@@ -252,6 +252,14 @@ def reason_labels(plant: Plant, lang: str) -> dict[str, str]:
     return out
 
 
+def product_label(product: dict[str, Any], lang: str) -> str:
+    """A plan product's name in ``lang`` (a row of ``engine.plan.plan_report``: key, name, name_zh): the
+    translation of its key where there is one, else the plant file's name."""
+    key = f"kpi.product.{product['key']}"
+    text = t(key, lang)
+    return label(product["name"], product["name_zh"], lang) if text == key else text
+
+
 def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:
     return {
         "run_h": k.run_ms / HOUR_MS,

@@ -28,7 +28,7 @@ from engine.shifts import day_start
 from i18n import label, t
 from plant.schema import Plant
 from store.db import session_scope
-from store.figures import product_amounts, production_figures, reason_labels
+from store.figures import product_amounts, product_label, production_figures, reason_labels
 from store.plan import plan_in_force, product_daily, versions
 from webapp import context as web
 
@@ -299,9 +299,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         s = r.get(kind)
         if s is None:
             continue
-        title = t(f"kpi.product.{r['key']}", lang)
-        if title == f"kpi.product.{r['key']}":
-            title = label(r["name"], r["name_zh"], lang)
+        title = product_label(r, lang)
         rows.append(
             [
                 title,
