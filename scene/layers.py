@@ -391,6 +391,8 @@ def static_scene(
             "danger": colors.DANGER,
             "route": colors.ROUTE,
             "resource": colors.RESOURCE,
+            "permit": colors.PERMIT,
+            "permit_suspended": colors.PERMIT_SUSPENDED,
         },
         "text": text_table(lang),
     }
