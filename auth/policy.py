@@ -132,7 +132,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 
 # Pages by their registered path. A page that exists but is missing here is refused to everyone.
 PAGES: dict[str, Need] = {
-    "/": Perm.OVERVIEW,
+    "/": Perm.OVERVIEW,  # its safety-index tile and the tile's refresh callback only for those with SAFETY too
     "/scene": Perm.SCENE,
     "/alarms": Perm.ALARMS,
     "/alarms/kpi": Perm.KPI,
