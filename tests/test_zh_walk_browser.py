@@ -218,7 +218,7 @@ def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Patt
     words.update(h.id for h in plant.hazards.sources)
     words.update(str(facts["hazard_source"]) for _, _, facts in VIOLATIONS.values() if "hazard_source" in facts)
     units = {unit_symbol(tg.unit) for tg in plant.tags if tg.unit} | {tg.unit for tg in plant.tags if tg.unit}
-    units |= {"km/h", "m", "s", "ms", "h", "kWh", "MWh", "GWh", "kW", "MW", "t", "t/h", "%", "°C"}
+    units |= {"km/h", "m", "s", "ms", "h", "kWh", "MWh", "GWh", "kW", "MW", "t", "t/h", "%", "°C", "°"}  # ° of the wind
     words |= units
     ids = "|".join(re.escape(t.id) for t in sorted(plant.tags, key=lambda t: -len(t.id)))
     patterns = [
