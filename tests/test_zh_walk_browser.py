@@ -279,7 +279,7 @@ def test_every_page_in_chinese_with_every_alarm(tmp_path: Path) -> None:
                     assert all(x.strip() for x in shown), "every alarm says what it is about"
                 name = {"/": "overview", "/alarms": "alarms", "/oncall": "oncall", "/personnel": "personnel"}.get(path)
                 if name in ("alarms", "oncall", "personnel"):
-                    page.screenshot(path=str(ARTIFACTS / f"zh-{name}-{width}x{height}.png"))
+                    page.screenshot(path=str(ARTIFACTS / f"zh-{name}-{width}x{height}.png"), timeout=WAIT_MS)
                 bad = english(visible_text(page), words, patterns)
                 if bad:
                     found[f"{path} {width}"] = sorted(set(bad))
