@@ -229,6 +229,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 str(settings.sim_speed),
                 "--resume-db",  # counters and meters continue from the stored history, no jump
                 settings.db_url,
+                "--permits-db",  # the simulated crews' special-work permits are filed in the store
+                settings.db_url,
             ],
         ),
         # one collector process per endpoint of the plant file, as in production (migrations ran above)

@@ -632,6 +632,86 @@
         })
       );
     }
+    if (on.has("permits") && live.pm && live.pm.length) {
+      // Special-work permits in force (the incident replay's cursor): the work area on the ground in the kind's
+      // colour, the work point as a marker with the permit's number; a suspended one outlined in red.
+      const pc = c.permit || {};
+      const red = c.permit_suspended || [229, 72, 77];
+      const kindColor = function (o, a) {
+        return rgba(pc[o.k] || [255, 255, 255], a);
+      };
+      const k = this.markerScale();
+      layers.push(
+        new d.PolygonLayer({
+          id: "permits",
+          data: live.pm.filter(function (o) {
+            return o.a && o.a.length >= 3;
+          }),
+          getPolygon: function (o) {
+            return o.a.map(function (p) {
+              return [p[0], p[1], 0.5];
+            });
+          },
+          getFillColor: function (o) {
+            return kindColor(o, o.su ? 45 : 90);
+          },
+          getLineColor: function (o) {
+            return o.su ? rgba(red, 255) : kindColor(o, 255);
+          },
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2.5,
+          pickable: true,
+          parameters: noDepthWrite,
+        }),
+        new d.ScatterplotLayer({
+          id: "permit-points",
+          data: live.pm,
+          getPosition: function (o) {
+            return [o.p[0], o.p[1], 1.5];
+          },
+          getRadius: 8 * k,
+          radiusUnits: "pixels",
+          getFillColor: function (o) {
+            return kindColor(o, 255);
+          },
+          getLineColor: function (o) {
+            return o.su ? rgba(red, 255) : [255, 255, 255, 255];
+          },
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2.5,
+          billboard: true,
+          pickable: true,
+          parameters: onTop,
+        }),
+        new d.TextLayer({
+          id: "permit-labels",
+          data: live.pm,
+          getPosition: function (o) {
+            return [o.p[0], o.p[1], 1.5];
+          },
+          getText: function (o) {
+            return "#" + o.n;
+          },
+          getSize: 12 * k,
+          sizeUnits: "pixels",
+          getPixelOffset: [0, -18 * k],
+          extensions: labelExtension(),
+          getColor: function (o) {
+            return o.su ? rgba(red, 255) : [255, 255, 255, 255];
+          },
+          fontFamily: "system-ui, sans-serif",
+          fontWeight: 700,
+          characterSet: "#0123456789",
+          background: true,
+          getBackgroundColor: [13, 17, 23, 210],
+          backgroundPadding: [3, 1],
+          pickable: true,
+          parameters: onTop,
+        })
+      );
+    }
     if (on.has("emissions") && s.stacks && s.stacks.length) {
       // A column over each stack: its highest pollutant now against that pollutant's hourly limit (height in
       // proportion, 60 m at the limit; green under 80 %, amber up to the limit, red over it).
@@ -869,7 +949,7 @@
 
   Scene.prototype.priorityIds = function () {
     const ids = ["video-cams", "video-labels", "alarms", "alarm-counts", "sos", "people", "vehicles", "hazards"];
-    ids.push("hazard-dots", "cameras", "muster");
+    ids.push("hazard-dots", "cameras", "muster", "permit-points", "permit-labels", "permits");
     this.instances.forEach(function (inst, gi) {
       if (inst.length) {
         ids.push("eq-" + gi);
@@ -959,6 +1039,9 @@
     if (id === "emission-columns") {
       const pct = o.v === null ? tx["tip.no_value"] : Math.round(o.v * 100) + " %";
       return { lines: [o.st.n, tx["tip.emission"] + ": " + pct], sel: { type: "equipment", id: o.st.id } };
+    }
+    if (id === "permits" || id === "permit-points" || id === "permit-labels") {
+      return { lines: o.lines || [], sel: null };
     }
     if (id === "danger") {
       return { lines: [tx["tip.danger"]], sel: null };

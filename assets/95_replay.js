@@ -87,6 +87,7 @@
       (trips[sb] = trips[sb] || []).push(tr);
     });
     this.trips = trips;
+    this.permits = this.permitShapes(data.permits || []);
     this.build();
     this.setTime(this.s, true);
   }
@@ -166,6 +167,60 @@
     this.ui = { play: play, prev: prev, next: next, speed: speed, range: range, clock: clock };
   };
 
+  // Each permit's place and its tooltip (kind, number, state at the cursor, guardian and crew as the server sent
+  // them: names only for readers who may see names), with its states as a change list [s, [code, text]].
+  Player.prototype.permitShapes = function (permits) {
+    const self = this;
+    return permits.map(function (pm) {
+      const head = "#" + pm.id + " " + [pm.kind, pm.grade].filter(Boolean).join(" ");
+      const base = [head];
+      if (pm.title) {
+        base.push(pm.title);
+      }
+      if (pm.zone) {
+        base.push(pm.zone);
+      }
+      const who = [];
+      if (pm.guard) {
+        who.push(self.t("permit_guardian") + ": " + pm.guard);
+      }
+      if (pm.crew && pm.crew.length) {
+        who.push(self.t("permit_crew") + ": " + pm.crew.join(", "));
+      } else if (pm.n_crew) {
+        who.push(self.t("permit_crew") + ": " + pm.n_crew);
+      }
+      return {
+        pm: pm,
+        st: pm.st.map(function (c) {
+          return [c[0], c];
+        }),
+        base: base,
+        who: who,
+      };
+    });
+  };
+
+  // The permits in force at s (active or suspended), as the scene draws them (30_scene.js, layer "permits").
+  Player.prototype.permitsAt = function (s) {
+    const self = this;
+    const out = [];
+    this.permits.forEach(function (x) {
+      const st = inForce(x.st, s);
+      if (!st || (st[1] !== "active" && st[1] !== "suspended")) {
+        return;
+      }
+      out.push({
+        n: x.pm.id,
+        k: x.pm.k,
+        p: x.pm.p,
+        a: x.pm.a,
+        su: st[1] === "suspended" ? 1 : 0,
+        lines: x.base.concat([self.t("permit_state") + ": " + st[2]], x.who),
+      });
+    });
+    return out;
+  };
+
   // The scene's live fields at s: the same shape as the live scene's refreshes (scene/layers.py live_scene).
   Player.prototype.liveAt = function (s) {
     const d = this.data;
@@ -206,6 +261,7 @@
       hs: hz[1],
       al: inForce(d.al, s) || [],
       b: b,
+      pm: this.permitsAt(s),
     };
   };
 
@@ -309,7 +365,18 @@
             img.alt = "";
             img.loading = "lazy";
             img.src = v.thumb;
-            card.appendChild(img);
+            if (v.snap) {
+              // the full snapshot (box drawn) in a tab of its own
+              const a = el("a", "sw-rp-snap");
+              a.href = v.snap;
+              a.target = "_blank";
+              a.rel = "noopener";
+              a.title = this.t("snapshot");
+              a.appendChild(img);
+              card.appendChild(a);
+            } else {
+              card.appendChild(img);
+            }
           }
           const info = el("div", "sw-rp-detinfo");
           info.append(

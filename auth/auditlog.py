@@ -57,6 +57,8 @@ PERMIT_APPLIED = "permit_applied"  # a special-work permit applied for
 PERMIT_MOVED = "permit_moved"  # a permit approved, gas tested, activated, suspended, resumed or closed
 REPORT_ISSUED = "report_issued"  # a report of a past period made on demand (period, formats, versions)
 REPORT_DOWNLOADED = "report_downloaded"  # an archived report file downloaded
+REPORT_SCHEDULE_ADDED = "report_schedule_added"  # a report schedule set up (its id the target, its fields)
+REPORT_SCHEDULE_CHANGED = "report_schedule_changed"  # a report schedule changed (each field before and after)
 
 KNOWN_EVENTS: tuple[str, ...] = (
     LOGIN,
@@ -95,6 +97,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     PERMIT_MOVED,
     REPORT_ISSUED,
     REPORT_DOWNLOADED,
+    REPORT_SCHEDULE_ADDED,
+    REPORT_SCHEDULE_CHANGED,
 )
 
 EVENT_RE = re.compile(r"^[a-z][a-z0-9_.]{0,31}$")

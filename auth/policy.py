@@ -60,6 +60,7 @@ class Perm(StrEnum):
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     LAB = "lab.import"  # import a lab CSV file of assay results
     REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
+    REPORT_SCHEDULES = "reports.schedule"  # set up, change, switch on and off the report schedules and recipients
     REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
     INCIDENT = "incident.save"  # save a replay as an incident record, export its bundle
     ONCALL = "oncall"  # my alerts, on a phone
@@ -131,7 +132,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
 
 # Pages by their registered path. A page that exists but is missing here is refused to everyone.
 PAGES: dict[str, Need] = {
-    "/": Perm.OVERVIEW,
+    "/": Perm.OVERVIEW,  # its safety-index tile and the tile's refresh callback only for those with SAFETY too
     "/scene": Perm.SCENE,
     "/alarms": Perm.ALARMS,
     "/alarms/kpi": Perm.KPI,
@@ -184,6 +185,10 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
     "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
+    # a report schedule set up or changed (/reports; administrators; audited with what changed)
+    "reports-sched-msg": Perm.REPORT_SCHEDULES,
+    # the schedule editor filled from a stored schedule (its recipients: people of the on-call file)
+    "reports-sched-recipients": Perm.REPORT_SCHEDULES,
 }
 
 # Flask URL rules other than pages and callbacks. Each is registered in webapp.routes.ROUTE_TABLE, which writes its

@@ -13,6 +13,8 @@ What each source type keeps and how its text is built:
   row's ``data["facts"]`` (:data:`FACT_KEYS`). The sentence names the person only for readers that may
   see names (``show_names``, decided by ``auth.policy.viewer_of``); others read the badge id.
 - **video** alarms (``video:<event id>``): the detection class (``condition``) and the camera are columns.
+- a badge's and a camera's **man-down** joined (``engine.mandown``): each text ends with the other source,
+  "also seen on camera X" / "also a badge man-down: B" (:func:`link_text`).
 
 Rows written before the facts were kept (a personnel alarm with only an English ``message``) show their
 stored sentence, to readers that may see names (such a sentence names the person); a row without any
@@ -33,7 +35,7 @@ from i18n import label, t
 from plant.schema import BadgeKind, Plant, VideoClass
 
 PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY = "process", "quality", "personnel", "video", "emission", "energy"
-HAZARD, SPC = "hazard", "spc"
+HAZARD, SPC, STOCK = "hazard", "spc", "stock"
 
 # Keys of a violation or detection event's ``data`` that a text needs, copied into the alarm's
 # ``data["facts"]`` when the alarm is raised.
@@ -52,6 +54,9 @@ FACT_KEYS: tuple[str, ...] = (
     "hazard_source",  # a hazard-source intrusion: the source's id
     "permit",  # a special-work permit's finding: the permit's number ...
     "tag",  # ... and the gas detector over its limit
+    "item",  # a material or spare part below its reorder level: its name, Chinese name and unit
+    "item_zh",
+    "unit",
 )
 PERMIT_RULES: tuple[str, ...] = ("permit_guardian_away", "permit_area_intrusion", "permit_gas_over")
 
@@ -258,6 +263,22 @@ def facts_of(data: Any) -> Mapping[str, Any] | None:
     return facts if isinstance(facts, Mapping) else None
 
 
+def stock_text(code: Any, facts: Mapping[str, Any], lang: str) -> str:
+    """A material or spare part below its reorder level: its name (the stock list's, in the reader's language),
+    what is on hand and the level."""
+    item = label(str(facts.get("item") or ""), facts.get("item_zh"), lang) or str(code or "")
+    unit = str(facts.get("unit") or "")
+    return t(
+        "text.stock.low",
+        lang,
+        item=item,
+        code=str(code or ""),
+        value=_num(facts.get("value")),
+        limit=_num(facts.get("limit")),
+        unit=t(f"stock.unit.{unit}", lang) if unit else "",
+    )
+
+
 def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) -> str:
     """What an alarm is about, in ``lang`` (see the module docstring). ``alarm`` is a mapping or an object with
     the ``alarm`` table's column names (``source_type``, ``condition``, ``source``, ``badge``, ``zone``,
@@ -272,7 +293,8 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
         if facts is None:  # an old row: its sentence may name the person
             return message if show_names else ""
         badge, zone = _get(alarm, "badge"), _get(alarm, "zone")
-        return personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
+        text = personnel_text(condition, badge, zone, facts, names, lang, show_names=show_names)
+        return _linked(text, alarm, names, lang, show_names=show_names)
     if source_type == SPC:
         return spc_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, names, lang)
     if source_type == EMISSION:
@@ -290,13 +312,35 @@ def alarm_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) ->
             limit=_num(facts.get("limit")),
             unit=unit,
         )
+    if source_type == STOCK:
+        return stock_text(_get(alarm, "source"), facts_of(_get(alarm, "data")) or {}, lang)
     if source_type == HAZARD:
         return hazard_text(alarm, names, lang)
     if source_type == VIDEO:
         if facts_of(_get(alarm, "data")) is not None or condition in VIDEO_CLASSES or not message:
-            return video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)
+            text = video_text(condition, _get(alarm, "camera") or _get(alarm, "source"), names, lang)
+            return _linked(text, alarm, names, lang, show_names=show_names)
         return message
     return message
+
+
+def link_text(alarm: Any, names: PlantNames, lang: str, *, show_names: bool) -> str | None:
+    """The other source of a man-down joined by the alarm engine (``engine.mandown``), or None: on a badge's
+    alarm the camera that also sees the person down, on a camera's the badge that also reports it."""
+    data = _get(alarm, "data")
+    if not isinstance(data, Mapping):
+        return None
+    if _get(alarm, "source_type") == PERSONNEL and data.get("seen_by"):
+        return t("text.link.seen_on_camera", lang, camera=camera_text(str(data["seen_by"]), names, lang))
+    if _get(alarm, "source_type") == VIDEO and data.get("badge_alarm"):
+        badge = str(data["badge"]) if data.get("badge") else None
+        return t("text.link.badge_down", lang, who=who(badge, names, lang, show_names=show_names))
+    return None
+
+
+def _linked(text: str, alarm: Any, names: PlantNames, lang: str, *, show_names: bool) -> str:
+    link = link_text(alarm, names, lang, show_names=show_names)
+    return t("text.linked", lang, text=text, link=link) if link else text
 
 
 def source_text(alarm: Any, names: PlantNames, lang: str) -> str:

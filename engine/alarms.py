@@ -86,6 +86,7 @@ from functools import partial
 from typing import Any
 
 from engine.alarm_text import FACT_KEYS
+from engine.mandown import MAN_DOWN, badge_place, same_place, same_time
 from plant.schema import PRIORITIES, EquipmentState, HazardReading, HazardSource, Plant, TagKind
 from plant.schema import Tag as PlantTag
 
@@ -93,7 +94,7 @@ logger = logging.getLogger(__name__)
 
 URGENT, HIGH, MEDIUM, LOW = PRIORITIES  # the members of plant.schema.AlarmPriority, most urgent first
 
-PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC = (
+PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC, STOCK = (
     "process",
     "quality",
     "personnel",
@@ -102,11 +103,14 @@ PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC = (
     "energy",
     "hazard",
     "spc",
+    "stock",
 )
-SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC)
-EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY, SPC)  # alarms raised and returned by events
+SOURCE_TYPES: tuple[str, ...] = (PROCESS, QUALITY, PERSONNEL, VIDEO, EMISSION, ENERGY, HAZARD, SPC, STOCK)
+# alarms raised and returned by events
+EVENT_TYPES: tuple[str, ...] = (PERSONNEL, VIDEO, EMISSION, ENERGY, SPC, STOCK)
 OUT_OF_CONTROL = "OOC"  # an assay result breaking a Nelson rule on its SPC chart (advisory)
 EXCEED = "EXCEED"  # the condition of a stack emission exceedance (a valid hour over its limit)
+LOW_STOCK = "LOW"  # a material or spare part below its reorder level (the item's code is the source)
 
 HH, H, L, LL, ROC, BAD = "HH", "H", "L", "LL", "ROC", "BAD"
 HZH, HZL = "HZH", "HZL"  # a major hazard source's reading above its high / below its low threshold
@@ -137,6 +141,7 @@ EVENT_SOURCE_TYPES = {
     "emission": EMISSION,
     "energy": ENERGY,
     "spc": SPC,
+    "stock": STOCK,
 }  # event kind -> alarm source type
 
 MAX_SHELVE_S = 8 * 3600
@@ -361,6 +366,7 @@ class AlarmEngine:
         self.max_shelve_s = int(max_shelve_s)
         self.tag_ids: dict[str, int] = dict(tag_ids or {})
         self.zone_area: dict[str, str] = {z.id: z.area for z in plant.zones}
+        self._cameras = {c.id: c for c in plant.cameras}
         self._eq_zone: dict[str, str] = {e.id: e.zone for e in plant.equipment}
         self._states: dict[str, _State] = {}
         self._tags: dict[str, _TagEval] = {}
@@ -759,6 +765,9 @@ class AlarmEngine:
         elif source_type == SPC:  # source: the assay's tag; its value and the Nelson rules in the facts
             condition = OUT_OF_CONTROL
             origin = source
+        elif source_type == STOCK:  # source: the item's code; on hand, reorder level, unit and names in the facts
+            condition = LOW_STOCK
+            origin = source
         else:
             condition = source
             origin = badge or source
@@ -783,10 +792,49 @@ class AlarmEngine:
                 state_data["responsible"] = extra["responsible"]
         if not message:  # an event without a sentence: its text is built when shown, from these facts
             state_data["facts"] = {k: extra[k] for k in FACT_KEYS if extra.get(k) is not None}
+        if source_type == PERSONNEL and condition == MAN_DOWN:  # where, for joining a camera's man-down
+            at = badge_place(extra)
+            if at is not None:
+                state_data["at"] = [at[0], at[1]]
+            if extra.get("camera"):
+                state_data["near_camera"] = str(extra["camera"])[:64]
         st = _State(d, data=state_data)
+        if condition == MAN_DOWN and source_type in (PERSONNEL, VIDEO):
+            self._join_man_down(st, ts)
         self._states[alarm_id] = st
         self._activate(st, ts, _finite(extra.get("value")) if source_type == EMISSION else None, None)
         return alarm_id
+
+    def _join_man_down(self, st: _State, ts: int) -> None:
+        """Link a new man-down alarm to one of the other source (badge / camera) of the same place and time
+        (:mod:`engine.mandown`)."""
+        want = VIDEO if st.d.source_type == PERSONNEL else PERSONNEL
+        for other in sorted(self._states.values(), key=lambda s: s.d.id):
+            o = other.d
+            if o.source_type != want or o.condition != MAN_DOWN or other.activated_at is None:
+                continue
+            if not same_time(other.activated_at, None if other.active else other.returned_at, ts):
+                continue
+            badge_st, video_st = (st, other) if want == VIDEO else (other, st)
+            bdata, vdata = badge_st.data or {}, video_st.data or {}
+            if bdata.get("video_alarm") or vdata.get("badge_alarm"):
+                continue  # already linked
+            cam = self._cameras.get(video_st.d.camera or "")
+            at = bdata.get("at")
+            place = (float(at[0]), float(at[1])) if isinstance(at, list) and len(at) == 2 else None
+            if cam is None or not same_place(cam, place, bdata.get("near_camera"), badge_st.d.zone):
+                continue
+            badge_st.data = {
+                **bdata,
+                "video_alarm": video_st.d.id,
+                "video_event": vdata.get("event_id"),
+                "seen_by": cam.id,
+            }
+            video_st.data = {**vdata, "badge": badge_st.d.badge, "badge_alarm": badge_st.d.id}
+            other.updated_at = max(other.updated_at, ts)
+            self._changed[o.id] = other  # its row shows the link (the new alarm's is written as it activates)
+            logger.info("man-down %s joined with %s (camera %s)", badge_st.d.id, video_st.d.id, cam.id)
+            return
 
     def event_close(self, alarm_id: str, ts: int) -> bool:
         st = self._states.get(alarm_id)

@@ -17,6 +17,8 @@ with fewer than :data:`MIN_JUDGED` forecasts at a horizon, has ``beats_naive`` F
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +35,8 @@ MIN_TRAIN = 8  # fewer known days before an origin: no forecast from it
 ALPHA = 0.10  # the prediction interval is 90 %
 SEASON = 7  # the naive forecast: the same day a week before
 MIN_JUDGED = 30  # fewer forecasts than this at a horizon: too few to say the model beats the naive one
+# The model's version, stored with every issued forecast (change it when the fit, window or interval changes).
+MODEL = f"ols-plan-w{WINDOW}-pi{round((1 - ALPHA) * 100)}-v1"
 
 
 @dataclass(frozen=True)
@@ -159,4 +163,38 @@ def backtest(
             naive_mae = float(np.mean([b for _, b in both])) if both else 0.0
             he.mase = float(np.mean([m for m, _ in both])) / naive_mae if both and naive_mae > 0 else None
         out.horizons.append(he)
+    return out
+
+
+def inputs_version(
+    energy: Sequence[float | None], driver: Sequence[float | None], planned: Sequence[float | None]
+) -> str:
+    """A short digest of a forecast's inputs (the history it was fitted on and the plan it was applied to),
+    stored with the issued forecast: two issues with the same digest had the same inputs."""
+    window = [energy[-WINDOW:], driver[-WINDOW:], planned]
+    blob = json.dumps([[None if v is None else round(float(v), 6) for v in part] for part in window])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def issued_errors(rows: Sequence[tuple[int, float, float, float, float]]) -> list[HorizonError]:
+    """The real error of issued forecasts, per horizon: ``rows`` are ``(horizon, forecast, low, high, actual)``
+    of forecasts whose day has passed; MAPE (over the days with a non-zero actual), RMSE and the share of
+    actual values inside the interval. No MASE: the naive forecast was not issued with them."""
+    by_h: dict[int, list[tuple[float, float, float, float]]] = {}
+    for h, value, low, high, actual in rows:
+        by_h.setdefault(int(h), []).append((float(value), float(low), float(high), float(actual)))
+    out: list[HorizonError] = []
+    for h in sorted(by_h):
+        got = by_h[h]
+        err = [abs(a - v) for v, _, _, a in got]
+        pct = [e / abs(a) for e, (_, _, _, a) in zip(err, got, strict=True) if a]
+        out.append(
+            HorizonError(
+                h,
+                n=len(got),
+                mape=float(np.mean(pct)) if pct else None,
+                rmse=float(math.sqrt(np.mean([e * e for e in err]))),
+                coverage=float(np.mean([lo <= a <= hi for _, lo, hi, a in got])),
+            )
+        )
     return out

@@ -164,6 +164,9 @@ class Timeline:
             self._trips.setdefault(int(trip["b"]), []).append(
                 (list(trip["t"]), [p[0] for p in pts], [p[1] for p in pts])
             )
+        self._permits = [
+            (int(pm["id"]), [(float(c[0]), str(c[1])) for c in pm.get("st", [])]) for pm in packed.get("permits", [])
+        ]
         self._journal_s = [float(r["s"]) for r in packed.get("journal", [])]
         self._video_s = [float(v["s"]) for v in packed.get("video", [])]
         self.events = sorted(float(s) for s in packed.get("events", []))
@@ -176,9 +179,18 @@ class Timeline:
                 return found
         return None
 
+    def permits_at(self, s: float) -> list[tuple[int, str]]:
+        """The permits in force at ``s`` (active or suspended: those the scene draws), with their state."""
+        out: list[tuple[int, str]] = []
+        for pid, st in self._permits:
+            now = in_force(st, s)
+            if now in ("active", "suspended"):
+                out.append((pid, str(now)))
+        return out
+
     def state_at(self, s: float) -> dict[str, Any]:
         """Everything the page shows at ``s``: zone levels, equipment states, headcounts, alarm markers, hazard
-        values, where each badge is, how many journal rows and detections have happened."""
+        values, where each badge is, how many journal rows and detections have happened, the permits in force."""
         badges: list[tuple[int, float, float]] = []
         for b in self._trips:
             at = self.badge_at(b, s)
@@ -193,6 +205,7 @@ class Timeline:
             "badges": badges,
             "journal": bisect.bisect_right(self._journal_s, s),
             "video": bisect.bisect_right(self._video_s, s),
+            "permits": self.permits_at(s),
         }
 
     def next_event(self, s: float) -> float | None:

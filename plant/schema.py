@@ -671,6 +671,12 @@ class VideoClass(StrEnum):
     SMOKE = "smoke"
     NO_HARDHAT = "no_hardhat"  # a person without a hard hat
     SPILL = "spill"  # a spill or leak on the floor
+    MAN_DOWN = "man_down"  # a tracked person lying still for analytics.man_down_s (needs people: model, pose)
+
+
+# Classes that need the trained person detector and its pose (video.models, video.pose): the demo's rendered
+# cameras, whose cartoon people only the hi-vis colour rules find, cannot show them.
+MODEL_ONLY_CLASSES: frozenset[VideoClass] = frozenset({VideoClass.MAN_DOWN})
 
 
 class VideoModel(StrictModel):
@@ -716,6 +722,8 @@ class CameraAnalytics(StrictModel):
     vehicles_forbidden: bool = False
     # A site's own models, per class (flame, smoke, no_hardhat, spill): used instead of the rules.
     models: dict[VideoClass, VideoModel] = Field(default_factory=dict)
+    # man_down: how long a tracked person must lie (pose) without their box moving before it is an event.
+    man_down_s: float = Field(default=10.0, ge=2, le=600)
 
     @model_validator(mode="after")
     def _check(self) -> CameraAnalytics:
@@ -724,8 +732,10 @@ class CameraAnalytics(StrictModel):
         for cls in self.models:
             if cls not in self.detect:
                 raise ValueError(f"models.{cls.value}: the class is not in detect")
-            if cls == VideoClass.INTRUSION:
-                raise ValueError("models.intrusion: intrusion uses the person detector (people: model)")
+            if cls in (VideoClass.INTRUSION, VideoClass.MAN_DOWN):
+                raise ValueError(f"models.{cls.value}: {cls.value} uses the person detector (people: model)")
+        if VideoClass.MAN_DOWN in self.detect and self.people == "hi-vis":
+            raise ValueError("man_down needs the trained person detector and its pose (people: model or auto)")
         if VideoClass.INTRUSION in self.detect and not self.restricted:
             raise ValueError("intrusion detection needs at least one restricted polygon")
         for i, poly in enumerate(self.restricted):

@@ -57,6 +57,17 @@ EMISSION = {  # a stack's column: its highest pollutant now against that polluta
     "none": (110, 119, 129),  # no value
 }
 VIDEO_ALARM = (255, 45, 85)  # a camera with a video alarm, its view cone and its zone
+PERMIT = {  # special-work permits on the replay's scene, by kind (engine.permits.KINDS)
+    "hot_work": (255, 122, 40),
+    "confined_space": (192, 132, 252),
+    "blinding": (56, 189, 248),
+    "height": (250, 204, 21),
+    "lifting": (45, 212, 191),
+    "temp_power": (244, 114, 182),
+    "excavation": (196, 160, 110),
+    "road_closure": (148, 163, 184),
+}
+PERMIT_SUSPENDED = (229, 72, 77)  # a suspended permit's outline and ring
 
 
 def hex_color(rgb: tuple[int, int, int]) -> str:

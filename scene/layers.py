@@ -393,6 +393,8 @@ def static_scene(
             "route_out": colors.ROUTE_OUT,
             "emission": colors.EMISSION,
             "resource": colors.RESOURCE,
+            "permit": colors.PERMIT,
+            "permit_suspended": colors.PERMIT_SUSPENDED,
         },
         "text": text_table(lang),
     }

@@ -31,6 +31,7 @@ from services.retention import make_service as make_retention_service
 from services.runner import Runner, Service
 from services.safety import make_service as make_safety_service
 from services.spc import make_service as make_spc_service
+from services.stock import make_service as make_stock_service
 from services.video import make_service as make_video_service
 from settings import get_settings
 from store.db import make_engine, migrate
@@ -52,6 +53,7 @@ FACTORIES["spc"] = make_spc_service
 FACTORIES["safety"] = make_safety_service
 FACTORIES["emergency"] = make_emergency_service
 FACTORIES["reports"] = make_report_service
+FACTORIES["stock"] = make_stock_service
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -1,11 +1,14 @@
-"""Run services in threads at their interval; a failing step is logged and retried with backoff."""
+"""Run services in threads at their interval; a failing step is logged and retried with backoff.
+
+Each step is given the time from the runner's clock: the wall clock (``engine.clock.now_ms``) unless another
+is handed in, as a test does to run the real services on a simulated plant clock."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from engine.clock import now_ms
@@ -21,9 +24,12 @@ class Service(Protocol):
 
 
 class Runner:
-    def __init__(self, services: Sequence[Service], *, max_backoff_s: float = 30.0) -> None:
+    def __init__(
+        self, services: Sequence[Service], *, max_backoff_s: float = 30.0, clock: Callable[[], int] = now_ms
+    ) -> None:
         self.services = list(services)
         self.max_backoff_s = max_backoff_s
+        self.clock = clock
         self.stop_event = threading.Event()
         self._threads: list[threading.Thread] = []
         self.steps: dict[str, int] = {s.name: 0 for s in self.services}
@@ -34,7 +40,7 @@ class Runner:
         while not self.stop_event.is_set():
             started = time.monotonic()
             try:
-                service.step(now_ms())
+                service.step(self.clock())
                 self.steps[service.name] += 1
                 backoff = 0.0
             except Exception:

@@ -36,6 +36,7 @@ try:
 except ImportError:  # not on Windows: no guard there
     fcntl = None  # type: ignore[assignment]
 
+from engine.clock import now_ms
 from plant.schema import Camera, Plant
 from video.capture import camera_source
 from video.events import VideoEvents
@@ -104,7 +105,7 @@ class VideoService:
         if not self._started:
             if not self._take_lock():
                 return
-            self._start()
+            self._start(now_ms)
         for cid, p in list(self.pipelines.items()):
             if not p.running:
                 logger.error("camera %s: pipeline thread ended; restarting it", cid)
@@ -123,6 +124,11 @@ class VideoService:
         for p in self.pipelines.values():
             p.stop()
         self.writer.close()
+        if self._started:
+            try:
+                self.events.close_fallbacks(now_ms())
+            except Exception:
+                logger.exception("video: the models' fallback warnings were not closed")
         self._started = False
         self.pipelines = {}
         if self._lock_fd is not None:
@@ -167,14 +173,18 @@ class VideoService:
             self._standing_by = False
         return True
 
-    def _start(self) -> None:
+    def _start(self, now: int) -> None:
         self.restored_closed = self.events.close_left_open()
+        self.events.close_fallbacks(now)  # a previous run's: checked anew below
         if self.cameras and self.analyzer_factory is None:
             self.analyzer_factory = default_analyzer_factory()
         self.media_root.mkdir(parents=True, exist_ok=True)
         self.writer.start()
         for camera in self.cameras:
-            self.pipelines[camera.id] = self._pipeline(camera).start()
+            self.pipelines[camera.id] = p = self._pipeline(camera).start()
+            fallbacks = list(getattr(p.analyzer, "fallbacks", []))
+            if fallbacks:  # shown as a health warning on the screens
+                self.events.record_fallbacks(camera, fallbacks, now)
         self._started = True
         logger.info(
             "video: %d analysed camera(s) %s; media in %s (%g days, %g GB)",

@@ -1,7 +1,7 @@
 """``python -m simulator``: play the plant on its OPC UA endpoints until SIGTERM/SIGINT.
 
     python -m simulator [--plant FILE] [--seed N] [--speed F] [--host H] [--dcs-port P] [--rtls-port P]
-                        [--rate HZ] [--start ISO8601] [--duration S] [--resume-db URL]
+                        [--rate HZ] [--start ISO8601] [--duration S] [--resume-db URL] [--permits-db URL]
     python -m simulator --bench-tags N [--bench-hz F] [--duration S] [--dcs-port P]
 
 Bench mode publishes N synthetic Double tags (``ns=2;s=BENCH.<n>``) on the dcs endpoint, all changing
@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--start", default=None, help="simulated start time, ISO 8601 (default: now)")
     p.add_argument("--duration", type=float, default=None, help="stop after this many wall seconds")
     p.add_argument("--resume-db", default=None, help="continue the counters and meters from this store's latest values")
+    p.add_argument(
+        "--permits-db", default=None, help="file the special-work permits the simulated crews work on in this store"
+    )
     p.add_argument("--bench-tags", type=int, default=0, help="bench mode: number of synthetic tags")
     p.add_argument("--bench-hz", type=float, default=1.0, help="bench mode: changes per second of every tag")
     p.add_argument("--log-level", default="INFO")
@@ -77,6 +80,7 @@ async def _main(args: argparse.Namespace) -> int:
         initial=initial,
         bench_tags=args.bench_tags,
         bench_hz=args.bench_hz,
+        permits_db=args.permits_db,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -23,6 +23,10 @@ Behaviour, in simulated plant-local time:
   it as off site (:meth:`Crowd.on_site`), which the server publishes as the status
   ``UncertainLastUsableValue`` of its position (badge out of RTLS coverage, last known position).
 
+The day's special-work permits (``simulator.permit_jobs``) pin their people: a permit's guardian and crew walk to
+its work point and work about it while it runs (the guardian walks 25 m off once), and a stranger walks into its
+work area once.
+
 An evacuation (incident ``evacuation``) sends every person on site to the nearest muster point along the roads
 for its duration, where they wait, then back to work; people off site stay off site until it ends, and a
 person pinned by a man-down stays where they lie (trapped).
@@ -52,6 +56,7 @@ from simulator.geometry import (
     polygon_centroid,
 )
 from simulator.incidents import IncidentSchedule, hash_unit
+from simulator.permit_jobs import CLOSE, PermitJobs
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +105,7 @@ class _Walker:
     pos: Pt = (0.0, 0.0)
     offset: Pt = (1.5, 1.0)
     hot_since: dict[int, tuple[float, bool]] = field(default_factory=dict)  # dwell fence -> (got in, overstays)
+    jobs: bool = False  # may be on a special-work permit's crew (``simulator.permit_jobs``)
 
 
 class Crowd:
@@ -127,6 +133,7 @@ class Crowd:
         ]
         self.shifts = {s.id: s for s in plant.site.shifts}
         self.muster = [(float(m.position[0]), float(m.position[1]), float(m.radius_m)) for m in plant.muster_points]
+        self.jobs = PermitJobs(plant, schedule.seed)
         self.evacuations = [k for k, inc in enumerate(schedule.incidents) if inc.kind == IncidentKind.EVACUATION]
         gates = [g.position for g in plant.gates] or [self._default_gate()]
         self.gates: list[Pt] = [(float(g[0]), float(g[1])) for g in gates]
@@ -160,6 +167,7 @@ class Crowd:
                 offset=(float(rng.uniform(-2.5, 2.5)), float(rng.uniform(-2.5, 2.5))),
             )
             w.incidents = [self._badge_incident(w, k) for k in schedule.badge_incidents(b.id)]
+            w.jobs = b.id in self.jobs.badges
             if not vehicle:  # after the badge's own: a man-down lies where it is during an evacuation
                 w.incidents += [
                     _BadgeIncident(k, IncidentKind.EVACUATION, first, first, -1, 0.0) for k in self.evacuations
@@ -221,6 +229,9 @@ class Crowd:
                 p = stage[0].target
                 w.mode = STAGE_WAIT
                 w.zone = stage[0].zone
+            elif w.jobs and (job := self.jobs.role(w.badge.id, t0)) is not None:
+                p = job[0]
+                w.mode = STAGE_WAIT
             elif self._want(w, t0):
                 if w.escort is not None and self.walkers[w.escort].mode in ON_SITE_MODES:
                     e = self.walkers[w.escort].pos
@@ -232,7 +243,7 @@ class Crowd:
                     w.dwell_until = t0 + float(self.rng.uniform(0, 10)) * 60_000
                 else:
                     w.zone = w.zones[int(self.rng.integers(len(w.zones)))]
-                    p = self._zone_point(w.zone)
+                    p = self._zone_point(w.zone, t0)
                     w.floor = int(self.rng.integers(self.zones[w.zone].floors))
                     w.mode = DWELL
                     w.dwell_until = t0 + float(self.rng.uniform(0, 60)) * 60_000
@@ -289,6 +300,9 @@ class Crowd:
             for _ in range(200):
                 end = w.route.end_ms
                 nb = self._next_boundary(w, w.cursor, now + 1) if w.incidents else None
+                if w.jobs:
+                    jb = self.jobs.next_boundary(w.badge.id, w.cursor, now + 1)
+                    nb = jb if nb is None or (jb is not None and jb < nb) else nb
                 if nb is not None and nb <= now and nb < end:
                     self._replan(w, nb, w.route.at(nb))
                     continue
@@ -332,6 +346,11 @@ class Crowd:
             if self._evacuate(w, t, p, stage[3]):
                 return
             stage = None
+        if w.jobs and (stage is None or stage[0].kind == IncidentKind.SOS):
+            job = self.jobs.role(w.badge.id, t)
+            if job is not None:
+                self._to_work(w, t, p, *job)
+                return
         if stage is not None and stage[0].kind != IncidentKind.SOS:
             bi, what, _s, e = stage
             if what == "active" and bi.kind == IncidentKind.MAN_DOWN:
@@ -402,6 +421,22 @@ class Crowd:
             return
         self._next_destination(w, t, p, entering=False)
 
+    def _to_work(self, w: _Walker, t: float, p: Pt, target: Pt, radius: float) -> None:
+        """A special-work permit's crew member, guardian or stranger: get to ``target`` and move about it."""
+        d = math.dist(p, target)
+        if w.mode == OFF or (w.mode == LEAVING and math.dist(p, w.outside) < 1):
+            w.mode = STAGE_GO
+            w.route = self._enter(w, t, target)
+        elif d <= radius + 1.0:
+            w.mode = STAGE_WAIT
+            w.route = self._loiter(w, t, p, target, radius, 0)
+        elif d <= 60.0:
+            w.mode = STAGE_GO
+            w.route = Route.along([p, target], [w.v_walk], t)
+        else:
+            w.mode = STAGE_GO
+            w.route = self._travel(w, t, p, target)
+
     def _evacuate(self, w: _Walker, t: float, p: Pt, end: float) -> bool:
         """During an evacuation: to the nearest muster point and wait there until ``end``. False for a badge off
         site or on its way out (it carries on as it would)."""
@@ -427,7 +462,7 @@ class Crowd:
         else:
             choices = [z for z in w.zones if z != w.zone] or w.zones
             w.zone = choices[int(self.rng.integers(len(choices)))]
-            target = self._vehicle_stop(w.zone) if w.vehicle else self._zone_point(w.zone)
+            target = self._vehicle_stop(w.zone) if w.vehicle else self._zone_point(w.zone, t)
         w.route = self._enter(w, t, target) if entering else self._travel(w, t, p, target)
 
     # ---- route builders -----------------------------------------------------------------------------
@@ -468,6 +503,7 @@ class Crowd:
                     break
                 if t - since >= DWELL_RESPECT * limit:
                     pts = self.zone_cool[w.zone]  # been at the hot spot long enough: work elsewhere a while
+        pts = self._cordoned(pts, w.zone, t, p)
         q = pts[int(self.rng.integers(len(pts)))]
         if math.dist(p, q) < 1.0:
             q = (q[0] + 1.0, q[1])
@@ -481,9 +517,31 @@ class Crowd:
             q = (centre[0] - r * math.cos(a), centre[1] - r * math.sin(a))
         return Route.along([p, q], [min(0.4, w.v_zone)], t, floor)
 
-    def _zone_point(self, zone: int) -> Pt:
-        pts = self.zone_points[zone]
+    def _zone_point(self, zone: int, t: float) -> Pt:
+        pts = self._cordoned(self.zone_points[zone], zone, t, None)
         return pts[int(self.rng.integers(len(pts)))]
+
+    def _cordoned(self, pts: list[Pt], zone: int, t: float, p: Pt | None) -> list[Pt]:
+        """``pts`` without those in the work area of a special-work permit running in ``zone`` (2 m around it), or
+        whose straight way from ``p`` crosses it: the area is cordoned off, only the permit's people go in (all of
+        ``pts`` when none is left)."""
+        job = self.jobs.at(t)
+        if job is None or self.zone_index.get(job.zone) != zone or not (job.start <= t < job.at(CLOSE)):
+            return pts
+        x0, y0 = job.area[0][0] - 2.0, job.area[0][1] - 2.0
+        x1, y1 = job.area[2][0] + 2.0, job.area[2][1] + 2.0
+
+        def clear(q: Pt) -> bool:
+            n = 1 if p is None else max(1, int(math.dist(p, q) // 2.0))
+            for i in range(n + 1):
+                a = 1.0 if p is None else i / n
+                x = q[0] if p is None else p[0] + (q[0] - p[0]) * a
+                y = q[1] if p is None else p[1] + (q[1] - p[1]) * a
+                if x0 <= x <= x1 and y0 <= y <= y1 and (p is None or math.dist((x, y), p) > 0.5):
+                    return False
+            return True
+
+        return [q for q in pts if clear(q)] or pts
 
     def _vehicle_stop(self, zone: int) -> Pt:
         c = self.zone_deep[zone]

@@ -5,7 +5,8 @@ The hidden-danger register: a month of dangers found on rounds and by phone, ass
 verified: two closed (one on time, one late), one overdue and escalated, a major one under its approved plan (its
 zone's dynamic risk goes orange), one rectified and waiting for verification, one just reported from a phone.
 
-The special-work permits of the day (:func:`play_permits`).
+The special-work permits of the day (:func:`play_permits`), and the live ones the simulated people file while the
+simulator plays their crews (:class:`PermitClerk`, the plan of ``simulator.permit_jobs``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.hidden_dangers import DAY_MS
+from engine.permits import DONE_STATES, SUSPENDED, PermitRefusedError
 from plant.schema import Plant
+from simulator import permit_jobs as pj
+from simulator.permit_jobs import Job, PermitJobs
 from store.hidden_dangers import act, escalate, report
-from store.models import HiddenDanger, WorkPermit
+from store.models import HiddenDanger, WorkPermit, WorkPermitLog
 from store.permits import apply as apply_permit
 from store.permits import move as move_permit
 
@@ -226,3 +230,87 @@ def play_permits(session: Session, plant: Plant, end_ms: int) -> int:
     new("temp_power", None, "渣缓冷场临时照明接电 / Temporary power for the slag yard lights", "slag-cooling", 0.2, 8)
     logger.info("demo: 5 special-work permits of the day")
     return 5
+
+
+# (minute after the block's start, action, actor, fields, only while suspended)
+_Step = tuple[float, str, str, dict[str, Any], bool]
+_GOOD_GAS = [("CO", 6, "ppm"), ("CH4", 0.05, "%vol")]
+_BAD_GAS = [("CO", 9, "ppm"), ("CH4", 0.8, "%vol")]  # combustible gas over 0.5 % vol (GB 30871-2022 5.3)
+
+
+def _steps(job: Job) -> list[_Step]:
+    out: list[_Step] = [
+        (pj.APPROVE_UNIT, "approve", "chen.jing", {"signoff": "unit"}, False),
+        (pj.APPROVE_SAFETY, "approve", "liu.yang", {"signoff": "safety"}, False),
+    ]
+    if job.bad_gas:
+        out.append((pj.GAS_BAD, "gas_test", "zhao.min", {"readings": _BAD_GAS}, False))
+    out += [
+        (pj.GAS, "gas_test", "zhao.min", {"readings": _GOOD_GAS}, False),
+        (pj.ISOLATE, "isolate", "wang.lei", {}, False),
+        (pj.ACTIVATE, "activate", "wang.lei", {}, False),
+        (pj.REGAS, "gas_test", "zhao.min", {"readings": _GOOD_GAS}, True),  # after the guardian came back
+        (pj.RESUME, "resume", "wang.lei", {}, True),
+        (pj.CLOSE, "close", "wang.lei", {}, False),
+    ]
+    return out
+
+
+class PermitClerk:
+    """The live simulator's people filing the permits it plays (``simulator.permit_jobs``): at each call, every step
+    of the current and the previous block's job that is due and not in the store yet goes through ``store.permits``
+    at its own time (a demo started mid-job catches up). The new analysis and the resumption after the guardian's
+    walk happen only when the live checks suspended the permit; a step the rules refuse is left (logged once).
+    The permit is known by its title and validity."""
+
+    def __init__(self, plant: Plant, seed: int) -> None:
+        self.plant = plant
+        self.jobs = PermitJobs(plant, seed)
+        self.badges = [b.id for b in plant.badges]
+        self.zones = [z.id for z in plant.zones]
+        self.refused: set[tuple[int, int]] = set()  # (block, step)
+
+    def play(self, session: Session, now_ms: int) -> int:
+        """Write what is due at ``now_ms``; how many steps were written."""
+        written = 0
+        for job in self.jobs.between(now_ms - pj.BLOCK_MS, now_ms):
+            written += self._play(session, job, now_ms)
+        return written
+
+    def _play(self, session: Session, job: Job, now_ms: int) -> int:
+        valid_from, valid_to = job.at(pj.VALID_FROM), job.at(pj.VALID_TO)
+        row = session.scalars(
+            select(WorkPermit).where(WorkPermit.title == job.title, WorkPermit.valid_from == valid_from)
+        ).first()
+        written = 0
+        if row is None:
+            if not (job.at(pj.APPLY) <= now_ms < valid_to):
+                return 0
+            row = apply_permit(
+                session, kind="hot_work", grade="first", title=job.title, zone=job.zone, point=job.point,
+                area=list(job.area), guardian=job.guardian, crew=list(job.crew), valid_from=valid_from,
+                valid_to=valid_to, isolations=["盲板隔离 / blinds fitted", "断电挂牌 / power locked out"],
+                applicant="zhang.wei", now_ms=job.at(pj.APPLY), badges=self.badges, zones=self.zones,
+            )  # fmt: skip
+            written += 1
+        done = {
+            (a, ts)
+            for a, ts in session.execute(
+                select(WorkPermitLog.action, WorkPermitLog.ts).where(WorkPermitLog.permit_id == row.id)
+            )
+        }
+        for k, (minute, action, actor, fields, if_suspended) in enumerate(_steps(job)):
+            ts = job.at(minute)
+            if ts > now_ms or (action, ts) in done or (job.block, k) in self.refused:
+                continue
+            if row.state in DONE_STATES:
+                break
+            if if_suspended and row.state != SUSPENDED:
+                continue
+            try:
+                move_permit(session, row.id, action, actor, ts, **fields)
+                written += 1
+            except PermitRefusedError as exc:
+                self.refused.add((job.block, k))
+                logger.info("permit %d: %s at %d refused (%s)", row.id, action, ts, exc.key)
+        return written

@@ -17,6 +17,10 @@ request objects), one call per changed value, yielding to the event loop every f
 that client sessions are served while a large tick is being written. The model is stepped in a worker
 thread so that its computation does not block the event loop either.
 
+Special-work permits: with ``permits_db`` (a store's URL), the simulated people file the permits the simulator
+plays (``simulator.permit_jobs``) in that store as their steps come due, checked every 5 simulated seconds
+(``simulator.safety.PermitClerk``); without it the crews still walk, and no permit is filed.
+
 Bench mode (``bench_tags > 0``): no plant model; the dcs server publishes ``bench_tags`` Double variables
 ``ns=2;s=BENCH.<n>`` (n = 0..N-1, in folders of 100 under ``Objects/Bench``), all set to the tick number
 ``k`` at ``bench_hz`` ticks per second, with the wall clock as source timestamp. ``published`` counts the
@@ -54,6 +58,7 @@ DEFAULT_URLS = {
 DEFAULT_NAMESPACE = "urn:smeltwatch:demo"
 YIELD_EVERY = 250  # writes between yields to the event loop
 MAX_BEHIND_TICKS = 5
+CLERK_EVERY_MS = 5000  # simulated ms between two looks at the special-work permits due
 BENCH_GROUP = 100  # bench variables per folder
 
 _VTYPE = {
@@ -111,6 +116,7 @@ class Simulator:
         initial: Mapping[str, float] | None = None,
         bench_tags: int = 0,
         bench_hz: float = 1.0,
+        permits_db: str | None = None,
     ) -> None:
         if speed <= 0 or rate_hz <= 0 or bench_hz <= 0:
             raise ValueError("speed, rate and bench rate must be positive")
@@ -147,6 +153,11 @@ class Simulator:
         self._bench_counter: ua.NodeId | None = None
         self.bench_values: deque[int] = deque(maxlen=10_000)  # the latest tick numbers bench mode published
         self._started = False
+        self.permits_db = None if bench_tags else permits_db
+        self._clerk: Any = None
+        self._clerk_db: Any = None
+        self._clerk_at = 0  # simulated time of the clerk's last look
+        self.permit_steps = 0  # permit steps filed
 
     # ------------------------------------------------------------------------------------------ urls
 
@@ -174,6 +185,12 @@ class Simulator:
                 SmelterModel, self.plant, seed=self.seed, start_ms=self.start_ms, initial=self._initial
             )
             await self._build_plant(self.plant)
+            if self.permits_db:
+                from simulator.safety import PermitClerk
+                from store.db import make_engine
+
+                self._clerk = PermitClerk(self.plant, self.seed)
+                self._clerk_db = make_engine(self.permits_db)
         for ep in self.endpoints.values():
             await ep.server.start()
         self._started = True
@@ -279,6 +296,8 @@ class Simulator:
         if not self._started:
             return
         self._started = False
+        if self._clerk_db is not None:
+            self._clerk_db.dispose()
         for ep in self.endpoints.values():
             try:
                 await ep.server.stop()
@@ -352,6 +371,18 @@ class Simulator:
         await self._publish(changes, sim_ms)
         self.step_ms_max = max(self.step_ms_max, (t1 - t) * 1000)
         self.write_ms_max = max(self.write_ms_max, (time.perf_counter() - t1) * 1000)
+        if self._clerk is not None and sim_ms - self._clerk_at >= CLERK_EVERY_MS:
+            self._clerk_at = sim_ms
+            await asyncio.to_thread(self._file_permits, sim_ms)
+
+    def _file_permits(self, sim_ms: int) -> None:
+        from store.db import session_scope
+
+        try:
+            with session_scope(self._clerk_db) as session:
+                self.permit_steps += self._clerk.play(session, sim_ms)
+        except Exception:  # the store unavailable: the next look tries again
+            logger.warning("filing the special-work permits failed", exc_info=True)
 
     async def _publish(self, changes: Mapping[str, Value], sim_ms: int) -> None:
         assert self.model is not None
@@ -562,6 +593,7 @@ async def run_simulator(
     initial: Mapping[str, float] | None = None,
     bench_tags: int = 0,
     bench_hz: float = 1.0,
+    permits_db: str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run both servers in this event loop for the block; yields the :class:`Simulator`
     (``sim.urls``, ``sim.model``, ``sim.wait_ticks()``, ``sim.published``).
@@ -582,6 +614,7 @@ async def run_simulator(
         initial=initial,
         bench_tags=bench_tags,
         bench_hz=bench_hz,
+        permits_db=permits_db,
     )
     try:
         await sim.start()

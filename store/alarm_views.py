@@ -31,7 +31,17 @@ from store.models import Alarm, AlarmCommand, AlarmJournal
 
 logger = logging.getLogger(__name__)
 
-SOURCE_TYPES: tuple[str, ...] = ("process", "quality", "personnel", "video", "emission", "energy", "hazard", "spc")
+SOURCE_TYPES: tuple[str, ...] = (
+    "process",
+    "quality",
+    "personnel",
+    "video",
+    "emission",
+    "energy",
+    "hazard",
+    "spc",
+    "stock",
+)
 ANNUNCIATED: tuple[str, ...] = ("active_unacked", "active_acked", "returned_unacked")
 STATES: tuple[str, ...] = (*ANNUNCIATED, "shelved", "suppressed", "out_of_service")
 OPEN_STATES = STATES  # every state a list can show (``normal`` is not on any list)

@@ -45,7 +45,7 @@ MAX_IDS = 1000  # alarms in one submission ("acknowledge all visible")
 MAX_ID_LEN = 128
 MAX_USER_LEN = 64
 MAX_ADDRESS_LEN = 64
-EVENT_ALARM_KINDS = ("violation", "video", "emission", "energy", "spc")
+EVENT_ALARM_KINDS = ("violation", "video", "emission", "energy", "spc", "stock")
 
 _ALARM_COLUMNS = tuple(f.name for f in fields(AlarmView))
 # Control characters other than tab and line breaks, and the bidirectional overrides.

@@ -12,8 +12,10 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.clock import to_local
@@ -40,12 +42,24 @@ from engine.equipment import (
     equipment_kpi,
     oee,
 )
+from engine.forecast import (
+    FORECAST_DAYS,
+    HISTORY_DAYS,
+    MODEL,
+    WINDOW,
+    backtest,
+    forecast,
+    inputs_version,
+    issued_errors,
+)
 from engine.shifts import shift_windows
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
 from store.energy import consumption
 from store.equipment import state_spans
-from store.plan import product_tags
+from store.forecasts import Issued, add_issue, first_issues, has_issue
+from store.models import PlanVersion
+from store.plan import plan_in_force, product_tags
 from store.tags import tag_ids
 
 MAX_SHIFTS = 21  # shifts shown by shift (a week of three shifts)
@@ -225,6 +239,225 @@ def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[st
     for row in rows.values():
         row["cost"] = row["kwh"] * row["price"]
     return list(rows.values())
+
+
+# --- forecast ---
+
+DAY_MS = 86_400_000
+ISSUED_DAYS = 30  # the issued forecasts judged on the page: those of the days before today, this many
+
+
+def daily_energy(
+    session: Session, plant: Plant, tree: MeterTree, counters: list[str], days: list[tuple[int, int]]
+) -> tuple[list[float | None], list[float | None]]:
+    """Each day's energy (the sum of the tree's roots, reconciled) and production (the sum of ``counters``);
+    None where a meter or counter is unknown."""
+    if not days:
+        return [], []
+    ids = tag_ids(session)
+    tags = [tg for tg in tree.tags() if tg in ids]
+    known = [c for c in counters if c in ids]
+    rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+    c = consumption(session, [ids[tg] for tg in tags + known], days, rates)
+    energy: list[float | None] = []
+    made: list[float | None] = []
+    for i in range(len(c.periods)):
+        readings = {tg: c.values[ids[tg]][i] for tg in tags}
+        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
+        energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
+        got = [c.values[ids[cn]][i] for cn in known]
+        made.append(None if not got or any(v is None for v in got) else math.fsum(v for v in got if v is not None))
+    return energy, made
+
+
+def plan_per_day(session: Session, counters: list[str], first: date, last: date) -> dict[date, float]:
+    """The plan of the products the ``counters`` count (a product is a counter's last name part, as
+    ``store.plan.product_tags`` has it), per day: a day's target or the sum of its shift targets."""
+    products = {c.rsplit(".", 1)[-1].lower() for c in counters}
+    plan = plan_in_force(session, first, last)
+    out: dict[date, float] = {}
+    for product in products & set(plan):
+        for d, by_shift in plan[product].items():
+            out[d] = out.get(d, 0.0) + (by_shift[""] if "" in by_shift else math.fsum(by_shift.values()))
+    return out
+
+
+def forecast_driver(plant: Plant, tree: MeterTree) -> Any:
+    """The intensity whose counters drive the medium's forecast: the first that uses the tree's meters."""
+    return next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
+
+
+def _forecast_days(
+    session: Session, plant: Plant, medium: str, now_ms: int, history_days: int
+) -> dict[str, Any] | None:
+    tree = meter_tree(plant, Medium(medium))
+    ki = forecast_driver(plant, tree)
+    if ki is None:
+        return None
+    tz = plant.tz()
+    starts = shift_starts(plant)
+    today = period_of(PeriodKind.DAY, now_ms, tz, starts)
+    past = periods(PeriodKind.DAY, today[0] - history_days * DAY_MS, today[0], tz, starts)
+    coming = periods(PeriodKind.DAY, today[0], today[0] + FORECAST_DAYS * DAY_MS - 1, tz, starts)
+    energy, made = daily_energy(session, plant, tree, ki.counters, past)
+    days = [to_local(a, tz).date() for a, _ in past + coming]
+    plan = plan_per_day(session, ki.counters, days[0], days[-1]) if days else {}
+    past_plan = [plan.get(d) for d in days[: len(past)]]
+    next_plan = [plan.get(d) for d in days[len(past) :]]
+    return {
+        "tree": tree,
+        "ki": ki,
+        "coming": coming,
+        "coming_days": days[len(past) :],
+        "energy": energy,
+        "made": made,
+        "past_plan": past_plan,
+        "next_plan": next_plan,
+        "points": forecast(energy, made, next_plan),
+    }
+
+
+def energy_forecast(session: Session, plant: Plant, medium: str, now_ms: int) -> dict[str, Any]:
+    """The medium's site total forecast for today and the coming days from the production plan
+    (``engine.forecast``), and the backtest of the same model over the :data:`HISTORY_DAYS` days before
+    today, with the stored plan of each past day as its input where there is one."""
+    f = _forecast_days(session, plant, medium, now_ms, HISTORY_DAYS)
+    if f is None:
+        return {"status": "no_driver"}
+    ki, points, next_plan, past_plan = f["ki"], f["points"], f["next_plan"], f["past_plan"]
+    bt = backtest(f["energy"], f["made"], past_plan)
+    out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
+    return out | {
+        "status": "ok" if any(p is not None for p in points) else ("no_plan" if not any(next_plan) else "few_days"),
+        "unit": f["tree"].unit,
+        "days": [
+            {
+                "day": d.isoformat(),
+                "plan": pl,
+                "value": pt.value if pt else None,
+                "low": pt.low if pt else None,
+                "high": pt.high if pt else None,
+            }
+            for d, pl, pt in zip(f["coming_days"], next_plan, points, strict=True)
+        ],
+        "backtest": {
+            "origins": bt.origins,
+            "plan_days": sum(p is not None for p in past_plan),
+            "judged": bt.judged,
+            "beats_naive": bt.beats_naive,
+            "horizons": [dataclasses.asdict(h) for h in bt.horizons],
+        },
+    }
+
+
+def forecast_meter(tree: MeterTree) -> str:
+    """The name an issued forecast gives what it forecasts: the tree's roots (their sum), "+" joined."""
+    return "+".join(tree.roots)[:200]
+
+
+def issue_forecasts(session: Session, plant: Plant, now_ms: int, *, again: bool = False) -> int:
+    """Issue today's forecast of every medium with a driver (``energy_forecast``), unless one was issued on
+    this plant day already (``again``: issue a new version all the same). Only the last :data:`WINDOW` days
+    are read: the model is fitted on them. Returns the number of forecasts stored (none: no plan, too little
+    history, or issued already)."""
+    tz = plant.tz()
+    issue_day = to_local(period_of(PeriodKind.DAY, now_ms, tz, shift_starts(plant))[0], tz).date().isoformat()
+    stored = 0
+    for m in media(plant):
+        tree = meter_tree(plant, m)
+        meter = forecast_meter(tree)
+        if forecast_driver(plant, tree) is None or (not again and has_issue(session, m.value, meter, issue_day)):
+            continue
+        f = _forecast_days(session, plant, m.value, now_ms, WINDOW)
+        if f is None:
+            continue
+        rows = [
+            Issued(d.isoformat(), a, b, i + 1, pt.value, pt.low, pt.high, pl)
+            for i, (d, (a, b), pl, pt) in enumerate(
+                zip(f["coming_days"], f["coming"], f["next_plan"], f["points"], strict=True)
+            )
+            if pt is not None
+        ]
+        if not rows:
+            continue
+        first, last = f["coming_days"][0].isoformat(), f["coming_days"][-1].isoformat()
+        plan_version = session.scalar(
+            select(func.max(PlanVersion.id)).where(PlanVersion.first_day <= last, PlanVersion.last_day >= first)
+        )
+        add_issue(
+            session,
+            medium=m.value,
+            meter=meter,
+            issue_day=issue_day,
+            issued_at=now_ms,
+            unit=tree.unit,
+            driver=f["ki"].id,
+            model=MODEL,
+            inputs=inputs_version(f["energy"], f["made"], f["next_plan"]),
+            plan_version=plan_version,
+            rows=rows,
+        )
+        stored += len(rows)
+    return stored
+
+
+def issued_vs_actual(
+    session: Session, plant: Plant, medium: str, now_ms: int, days: int = ISSUED_DAYS
+) -> dict[str, Any]:
+    """The forecasts issued for the :data:`ISSUED_DAYS` days before today (the first version of each: what was
+    said before the day, never a later one) against each day's actual site total, and their real error per
+    horizon (``engine.forecast.issued_errors``)."""
+    tree = meter_tree(plant, Medium(medium))
+    tz = plant.tz()
+    starts = shift_starts(plant)
+    today = period_of(PeriodKind.DAY, now_ms, tz, starts)
+    past = periods(PeriodKind.DAY, today[0] - days * DAY_MS, today[0], tz, starts)
+    if not past:
+        return {"rows": [], "horizons": [], "unit": tree.unit}
+    first = to_local(past[0][0], tz).date().isoformat()
+    last = to_local(past[-1][0], tz).date().isoformat()
+    issued = first_issues(session, medium, first, last)
+    if not issued:
+        return {"rows": [], "horizons": [], "unit": tree.unit}
+    wanted = sorted({r.target_day for r in issued})
+    spans = [p for p in past if to_local(p[0], tz).date().isoformat() in wanted]
+    actual: dict[str, float | None] = {}
+    # the actual day totals, read over contiguous runs of the judged days
+    run: list[tuple[int, int]] = []
+    for p in [*spans, None]:
+        if p is not None and (not run or run[-1][1] == p[0]):
+            run.append(p)
+            continue
+        if run:
+            energy, _ = daily_energy(session, plant, tree, [], run)
+            for (a, _), e in zip(run, energy, strict=True):
+                actual[to_local(a, tz).date().isoformat()] = e
+        run = [p] if p is not None else []
+    rows: list[dict[str, Any]] = []
+    for r in issued:
+        got = actual.get(r.target_day)
+        rows.append(
+            {
+                "target_day": r.target_day,
+                "issued_at": r.issued_at,
+                "horizon": r.horizon,
+                "value": r.value,
+                "low": r.low,
+                "high": r.high,
+                "actual": got,
+                "error": None if got is None or not got else (r.value - got) / got,
+                "inside": None if got is None else r.low <= got <= r.high,
+                "model": r.model,
+                "version": r.version,
+            }
+        )
+    known = [(r["horizon"], r["value"], r["low"], r["high"], r["actual"]) for r in rows if r["actual"] is not None]
+    return {
+        "rows": rows,
+        "horizons": [dataclasses.asdict(h) for h in issued_errors(known)],
+        "unit": tree.unit,
+        "days": days,
+    }
 
 
 # --- equipment ---

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, event, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -641,3 +641,96 @@ class ReportIssue(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     path: Mapped[str] = mapped_column(String(400))  # relative to the reports directory
+
+
+class StockItem(Base):
+    """A material or spare part kept in stock: its code, names, unit, reorder level and where it is kept, with
+    the quantities on open orders and reserved (for the projected stock). Quantities are stored in thousandths
+    of the unit (``*_milli``), so they add up exactly on every database. What is on hand and its value are the
+    item's ledger (:class:`StockLedger`), never a column here."""
+
+    __tablename__ = "stock_item"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    name_zh: Mapped[str] = mapped_column(String(120), default="")
+    unit: Mapped[str] = mapped_column(String(8))
+    warehouse: Mapped[str] = mapped_column(String(120), default="")
+    reorder_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    ordered_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved_milli: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class StockLedger(Base):
+    """One entry of the stock ledger, append-only (the database refuses an UPDATE or DELETE of a row): a
+    receipt, issue or adjustment of an item, signed (``qty_milli`` > 0 in, < 0 out), its value at the moving
+    average cost (in cents), who and when, and the item's position after it (on hand, average cost in
+    ten-thousandths, stock value in cents)."""
+
+    __tablename__ = "stock_ledger"
+    __table_args__ = (Index("ix_stock_ledger_item", "item_id", "id"), Index("ix_stock_ledger_ts", "ts"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(Integer)
+    ts: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(8))  # engine.stock.Kind
+    qty_milli: Mapped[int] = mapped_column(BigInteger)
+    unit_cost_e4: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # receipts: cost per unit x 10^4
+    value_cents: Mapped[int] = mapped_column(BigInteger)  # the entry's value, signed like qty
+    on_hand_milli: Mapped[int] = mapped_column(BigInteger)
+    avg_cost_e4: Mapped[int] = mapped_column(BigInteger)
+    stock_value_cents: Mapped[int] = mapped_column(BigInteger)
+    user: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str] = mapped_column(String(120), default="")  # a delivery note, a work order, a file
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class EnergyForecast(Base):
+    """A forecast of a medium's site total for one plant day, as it was issued (``store.forecasts``): never
+    updated nor deleted (the store refuses it, and so does a trigger in the database), so its real error is
+    measured once the day has passed. A second issue on the same plant day for the same target day is a new
+    version; the first one is the one judged."""
+
+    __tablename__ = "energy_forecast"
+    __table_args__ = (
+        Index("ix_energy_forecast_issue", "medium", "meter", "issue_day", "target_day", "version", unique=True),
+        Index("ix_energy_forecast_target", "medium", "target_day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    issued_at: Mapped[int] = mapped_column(BigInteger)  # UTC ms
+    issue_day: Mapped[str] = mapped_column(String(10))  # the plant day it was issued on, 2026-03-02
+    medium: Mapped[str] = mapped_column(String(32))
+    meter: Mapped[str] = mapped_column(String(200))  # the meter tree's root(s) whose sum is forecast, "+" joined
+    target_day: Mapped[str] = mapped_column(String(10))
+    target_t0: Mapped[int] = mapped_column(BigInteger)  # the target day's [t0, t1), UTC ms
+    target_t1: Mapped[int] = mapped_column(BigInteger)
+    horizon: Mapped[int] = mapped_column(Integer)  # 1: the day it was issued on, 2: the next day, ...
+    value: Mapped[float] = mapped_column(Float)
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(16))
+    plan: Mapped[float | None] = mapped_column(Float)  # the planned production it was applied to (t)
+    driver: Mapped[str] = mapped_column(String(64))  # the intensity whose counters are the production
+    model: Mapped[str] = mapped_column(String(64))  # engine.forecast.MODEL
+    inputs: Mapped[str] = mapped_column(String(64))  # engine.forecast.inputs_version of its inputs
+    plan_version: Mapped[int | None] = mapped_column(Integer)  # the newest plan version it read
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class AppendOnlyError(RuntimeError):
+    """An issued forecast was about to be changed or deleted."""
+
+
+@event.listens_for(Session, "before_flush")
+def _forecasts_append_only(session: Session, _ctx: Any, _instances: Any) -> None:
+    """The store refuses to change or delete an issued forecast (the database's trigger refuses it too)."""
+    for obj in session.deleted:
+        if isinstance(obj, EnergyForecast):
+            raise AppendOnlyError("issued forecasts are append-only: none is deleted")
+    for obj in session.dirty:
+        if isinstance(obj, EnergyForecast) and session.is_modified(obj):
+            raise AppendOnlyError("issued forecasts are append-only: none is changed")

@@ -274,8 +274,9 @@ def major_dangers_between(session: Session, t0: int, t1: int) -> list[tuple[str,
 
 @dataclass(frozen=True)
 class PermitReplay:
-    """A special-work permit during a window: what and where, and its state changes (``(ts, state)``, the one
-    in force at the window's start first)."""
+    """A special-work permit during a window: what and where (its work point and work area in plant metres), its
+    guardian's and crew's badges, and its state changes (``(ts, state)``, the one in force at the window's start
+    first)."""
 
     permit_id: int
     kind: str
@@ -285,6 +286,9 @@ class PermitReplay:
     x: float
     y: float
     changes: list[tuple[int, str]]
+    area: tuple[tuple[float, float], ...] = ()
+    guardian: str | None = None
+    crew: tuple[str, ...] = ()
 
 
 def permits_between(session: Session, t0: int, t1: int) -> list[PermitReplay]:
@@ -311,5 +315,11 @@ def permits_between(session: Session, t0: int, t1: int) -> list[PermitReplay]:
         before = [r for r in rows if r[0] <= t0]
         changes = ([(t0, before[-1][1])] if before else []) + [r for r in rows if r[0] > t0]
         if changes:
-            out.append(PermitReplay(pid, p.kind, p.grade, p.title, p.zone, float(p.x), float(p.y), changes))
+            area = tuple((float(a[0]), float(a[1])) for a in (p.area or []) if len(a) >= 2)
+            crew = tuple(str(b) for b in (p.crew or []))
+            out.append(
+                PermitReplay(
+                    pid, p.kind, p.grade, p.title, p.zone, float(p.x), float(p.y), changes, area, p.guardian, crew
+                )
+            )
     return out

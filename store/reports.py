@@ -88,6 +88,7 @@ def add_schedule(
     named: bool = True,
     recipients: Sequence[str] = (),
     last_end: int | None = None,
+    enabled: bool = True,
 ) -> ReportSchedule:
     """A new schedule; ``at_minute``: minutes after the period's end it runs (a daily report at 06:30 for the
     day before: 390). Bad values are refused with what is wrong."""
@@ -105,7 +106,7 @@ def add_schedule(
         at_minute=int(at_minute),
         named=bool(named),
         recipients=",".join(recipients) or None,
-        enabled=True,
+        enabled=bool(enabled),
         last_end=last_end,
         created_by=by,
         created_at=int(now_ms),
@@ -113,3 +114,47 @@ def add_schedule(
     session.add(row)
     session.flush()
     return row
+
+
+def update_schedule(
+    session: Session,
+    schedule_id: int,
+    *,
+    kind: str,
+    lang: str,
+    formats: Sequence[str],
+    at_minute: int,
+    named: bool,
+    recipients: Sequence[str],
+    enabled: bool,
+) -> tuple[ReportSchedule, dict[str, tuple[object, object]]]:
+    """Change schedule ``schedule_id``; returns it and what changed (field: (before, after)). A schedule
+    switched to another kind, or switched on again, starts with the next period due (``last_end`` is set
+    afresh by the reports service), so it does not issue the periods of the time it was off. ``KeyError``
+    for no such schedule; bad values are refused as in :func:`add_schedule`."""
+    row = session.get(ReportSchedule, int(schedule_id))
+    if row is None:
+        raise KeyError(schedule_id)
+    if kind not in KINDS:
+        raise ValueError(f"unknown report kind {kind!r} (one of {', '.join(KINDS)})")
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValueError(f"unknown report formats {bad or 'none'} (some of {', '.join(FORMATS)})")
+    if not 0 <= int(at_minute) <= 7 * 24 * 60:
+        raise ValueError(f"at_minute {at_minute} is not between 0 and a week")
+    after: dict[str, object] = {
+        "kind": kind,
+        "lang": lang,
+        "formats": ",".join(formats),
+        "at_minute": int(at_minute),
+        "named": bool(named),
+        "recipients": ",".join(recipients) or None,
+        "enabled": bool(enabled),
+    }
+    changes = {k: (getattr(row, k), v) for k, v in after.items() if getattr(row, k) != v}
+    if "kind" in changes or changes.get("enabled") == (False, True):
+        row.last_end = None
+    for k, (_, v) in changes.items():
+        setattr(row, k, v)
+    session.flush()
+    return row, changes

@@ -10,6 +10,8 @@ A detection is an ``event`` row of kind ``video`` (written by the video service:
   latest review;
 * :func:`class_counts` - per class: detections, and how many the latest review calls false positive or
   confirmed (the false-positive share);
+* :func:`model_fallbacks` - the models the video service refused at its start (open events of kind
+  ``video_model``, written by ``video.events``), for the health warning;
 * :func:`record_review` - a verdict (``false_positive`` or ``confirmed``) by a user, appended to the
   ``video_review`` table, which the database keeps append-only; the latest review of an event counts.
 
@@ -38,6 +40,7 @@ from store.models import Alarm, Event, VideoReview
 logger = logging.getLogger(__name__)
 
 VIDEO = "video"  # the event kind
+FALLBACK_KIND = "video_model"  # a model refused at start: the class runs on a fallback (a health warning)
 ALARM_PREFIX = "video:"
 FALSE_POSITIVE = "false_positive"
 CONFIRMED = "confirmed"
@@ -350,6 +353,43 @@ def class_counts(session: Session, flt: VideoFilter | None = None, *, scope: Sco
     for name, n, fp, ok in session.execute(stmt):
         out[str(name or "")] = ClassCount(int(n or 0), int(fp or 0), int(ok or 0))
     return Counts(dict(sorted(out.items())))
+
+
+@dataclass(frozen=True)
+class ModelFallback:
+    """A model the video service refused at start (``video.types.Fallback``, as its event keeps it)."""
+
+    event_id: int
+    since_ms: int
+    camera: str
+    zone: str | None
+    what: str
+    cls: str | None
+    path: str | None
+    reason: str
+    detail: str
+
+
+def model_fallbacks(session: Session, *, scope: Scope | None = None) -> list[ModelFallback]:
+    """The fallbacks the running video service reported (open ``video_model`` events), by camera and class."""
+    stmt = select(Event).where(Event.kind == FALLBACK_KIND, Event.ts_end.is_(None), *_scope_sql(scope))
+    out = []
+    for e in session.scalars(stmt.order_by(Event.source, Event.id)):
+        d = e.data if isinstance(e.data, dict) else {}
+        out.append(
+            ModelFallback(
+                event_id=int(e.id),
+                since_ms=int(e.ts_start),
+                camera=str(e.source),
+                zone=e.zone,
+                what=str(d.get("what") or ""),
+                cls=str(d["class"]) if d.get("class") else None,
+                path=str(d["path"]) if d.get("path") else None,
+                reason=str(d.get("reason") or "other"),
+                detail=str(d.get("detail") or ""),
+            )
+        )
+    return out
 
 
 def review_history(session: Session, event_id: int, *, limit: int = 50) -> list[ReviewView]:

@@ -362,6 +362,11 @@ def test_roles_match_the_requirements() -> None:
         assert allowed(p[role], policy.ACTION_OUTPUTS["reports-make-msg"]), role
     assert not sees(Role.ON_CALL, "/reports") and not p[Role.ON_CALL].can(policy.Perm.REPORTS)
     assert exe.can(policy.Perm.REPORTS) and not exe.can(policy.Perm.NAMES)
+    # report schedules: set up and changed (recipients, on or off) by administrators only, audited; the other
+    # readers of /reports see the list of schedules
+    assert [r for r in Role if p[r].can(policy.Perm.REPORT_SCHEDULES)] == [Role.ADMIN]
+    for out in ("reports-sched-msg", "reports-sched-recipients"):
+        assert policy.ACTION_OUTPUTS[out] == policy.Perm.REPORT_SCHEDULES, out
     # dispatcher: everything operational, not the administration
     for path in ("/", "/scene", "/alarms", "/alarms/kpi", "/personnel"):
         assert sees(Role.DISPATCHER, path), path

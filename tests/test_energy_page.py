@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy import select
 
 from i18n import t
 from plant.loader import load_plant
 from plant.schema import Plant
+from services.energy import EnergyService
 from settings import Settings
 from simulator.backfill import backfill
+from store.db import make_engine, session_scope
 from tests.energyutil import MINI, energy_plant_data
 from tests.fakeclock import plant_ms
 from tests.webutil import (
@@ -83,6 +86,12 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     settings = seed_store(tmp, path)
     # twelve days: three to look at, and the days before them for the baseline
     backfill(Plant.model_validate(data), settings.db_url, 12, step_s=120, seed=5, end_ms=NOW, progress=False)
+    # the energy service over the backfilled days, as demo.history runs it: each plant day's forecast issued
+    engine = make_engine(settings.db_url)
+    service = EnergyService(Plant.model_validate(data), engine)
+    issued = [service.issue(t) for t in range(NOW - 12 * DAY, NOW + 1, 900_000)]
+    engine.dispose()
+    assert sum(1 for n in issued if n) >= 3
     yield Store(settings, Plant.model_validate(data))
 
 
@@ -232,7 +241,7 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 9  # one per table
+    assert len(sheets) == 11  # one per table
     # the cost of electricity over the week so far: each day at its price (0.6 on Monday, 0.7 from the new
     # tariff on Tuesday), the demand charge on the highest hour, the cost per tonne of acid
     wk = "medium=electricity&period=week&date=2026-03-03&lang=en"
@@ -276,6 +285,69 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert client.get("/energy/export.xlsx?medium=electricity&period=day&date=03/03/2026").status_code == 400
     # the on-call role may not
     assert logged_in_client(app, store.settings, "on-call").get(f"/energy/export.csv?{q}").status_code == 403
+
+
+def test_issued_forecasts_stored_once_a_day_never_changed_and_judged(store: Store) -> None:
+    from engine.energy import PeriodKind, meter_tree, period_of, shift_starts
+    from plant.schema import Medium
+    from store.figures import daily_energy, issue_forecasts
+    from store.models import EnergyForecast
+
+    plant = store.plant
+    engine = make_engine(store.settings.db_url)
+    try:
+        with session_scope(engine) as s:
+            rows = s.scalars(select(EnergyForecast).order_by(EnergyForecast.id)).all()
+            before = [(r.id, r.issue_day, r.target_day, r.value, r.low, r.high, r.version) for r in rows]
+            days = sorted({r.issue_day for r in rows})
+        assert len(days) >= 3 and {v for *_, v in before} == {1}  # once a day, one version each
+        assert all(r.model == rows[0].model and len(r.inputs) == 16 for r in rows)
+        today = datetime.fromtimestamp(NOW / 1000, plant.tz()).date().isoformat()
+        assert days[-1] == today and all(r.horizon == 1 for r in rows if r.target_day == r.issue_day)
+        # the service again on the same day (a restart, another process): nothing new
+        assert EnergyService(plant, engine).issue(NOW) == 0
+        # issued again on purpose: a new version beside the first, which stays as it was
+        with session_scope(engine) as s:
+            assert issue_forecasts(s, plant, NOW, again=True) > 0
+        with session_scope(engine) as s:
+            after = s.scalars(select(EnergyForecast).order_by(EnergyForecast.id)).all()
+            old = [(r.id, r.issue_day, r.target_day, r.value, r.low, r.high, r.version) for r in after[: len(before)]]
+            assert old == before and {r.version for r in after[len(before) :]} == {2}
+            # the actual of each judged day: the site's metered total of that day
+            tree = meter_tree(plant, Medium.COMPRESSED_AIR)  # (the mini plant's furnace feed has too few known days)
+            judged = sorted({r.target_day for r in rows if r.target_day < today and r.medium == "compressed_air"})
+            spans = [
+                period_of(PeriodKind.DAY, plant_ms(plant, *map(int, d.split("-"))) + 3_600_000, plant.tz(),
+                          shift_starts(plant))
+                for d in judged
+            ]  # fmt: skip
+            actual = {d: daily_energy(s, plant, tree, [], [p])[0][0] for d, p in zip(judged, spans, strict=True)}
+    finally:
+        engine.dispose()
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    q = "medium=compressed_air&period=day&date=2026-03-03&lang=en"
+    got = _csv_rows(client, f"{q}&table=issued")[1:]
+    assert got and {r[0] for r in got} == set(judged)
+    errs: dict[int, list[float]] = {}
+    for day, _at, horizon, value, _low, _high, act, err, model in got:
+        assert float(act) == pytest.approx(actual[day], rel=1e-9)
+        assert float(err) == pytest.approx((float(value) - actual[day]) / actual[day], abs=2e-6)  # CSV: 6 decimals
+        assert model == rows[0].model
+        errs.setdefault(int(horizon), []).append(abs(float(err)))
+        # the first issue is judged: its value is the stored version 1
+        assert any(b[2] == day and b[3] == pytest.approx(float(value)) for b in before)
+    per_h = _csv_rows(client, f"{q}&table=issued_error")[1:]
+    assert [int(r[0]) for r in per_h] == sorted(errs)
+    for h, n, mape, *_ in per_h:
+        assert int(n) == len(errs[int(h)]) and float(mape) == pytest.approx(sum(errs[int(h)]) / int(n), abs=2e-6)
+    # on the page, in both languages
+    for lang in ("en", "zh"):
+        client.set_cookie("sw_lang", lang)
+        forecast = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")[10]
+        texts = _texts(forecast)
+        assert t("energy.issued", lang) in texts and t("energy.issued.real_error", lang) in texts
+        assert judged[-1] in texts
 
 
 def _csv_rows(client: Any, query: str) -> list[list[str]]:

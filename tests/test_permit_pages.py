@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -70,17 +70,22 @@ def _text(resp: Any) -> str:
     return json.dumps(resp.get_json(), ensure_ascii=False)
 
 
+def _later(now: datetime, hours: float) -> str:
+    """The form's local time ``hours`` of real time after ``now`` (across a DST change the wall clock moves more)."""
+    return (now.astimezone(UTC) + timedelta(hours=hours)).astimezone(now.tzinfo).strftime("%Y-%m-%dT%H:%M")
+
+
 def test_apply_approve_gas_test_and_start_a_hot_work_permit(settings: Settings) -> None:
     from webapp.app import create_app
 
     app = create_app(settings)
     plant = load_plant(settings.plant_file)
     now = datetime.now(plant.tz())
-    start, end = now.strftime("%Y-%m-%dT%H:%M"), (now + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")
+    start, end = now.strftime("%Y-%m-%dT%H:%M"), _later(now, 6)
     disp = _client(app, settings, "dispatcher")
     form = {"kind": "hot_work", "grade": "first", "title": HOSTILE, "zone": "acid-plant", "x": 300, "y": 190,
             "guardian": "P003", "crew": "P001, P002", "from": start, "to": end, "isolations": "blind V-12"}  # fmt: skip
-    too_long = {**form, "to": (now + timedelta(hours=9)).strftime("%Y-%m-%dT%H:%M")}
+    too_long = {**form, "to": _later(now, 9)}
     assert t("permit.err.too_long", "en") in _text(_call(app, disp, "apply", **too_long))  # GB 30871-2022 5.2
     assert t("permit.err.bad_badge", "en") in _text(_call(app, disp, "apply", **{**form, "guardian": "NOBODY"}))
     assert t("permit.applied", "en", id=1) in _text(_call(app, disp, "apply", **form))

@@ -409,6 +409,7 @@ def test_permits_at_the_cursor(tmp_path: Path) -> None:
     settings, plant, now = _web_store(tmp_path)
     engine = make_engine(settings.db_url)
     t0, t1 = now - 30 * 60_000, now - 60_000
+    guard, crew = [b for b in plant.badges if b.name][:2]
     with session_scope(engine) as session:
         p = WorkPermit(
             kind="hot_work",
@@ -417,9 +418,9 @@ def test_permits_at_the_cursor(tmp_path: Path) -> None:
             zone="acid-gas-cleaning",
             x=1.0,
             y=2.0,
-            area=[],
-            guardian=None,
-            crew=[],
+            area=[[0, 0], [10, 0], [10, 10], [0, 10]],
+            guardian=guard.id,
+            crew=[crew.id],
             valid_from=t0 - 3_600_000,
             valid_to=t1 + 3_600_000,
             isolations=[],
@@ -447,6 +448,17 @@ def test_permits_at_the_cursor(tmp_path: Path) -> None:
     assert pm["kind"] == "Hot work" and pm["title"] == "Weld flange <b>"
     assert [c[1] for c in pm["st"]] == ["approved", "active", "suspended", "closed"] and pm["st"][0][0] == 0
     assert 300.0 in packed["events"] and 900.0 in packed["events"]
+    # drawn on the scene where it is: its work point and area, its kind, its people by name for those who may see them
+    assert pm["p"] == [1.0, 2.0] and pm["a"] == [[0, 0], [10, 0], [10, 10], [0, 10]] and pm["k"] == "hot_work"
+    assert pm["guard"] == f"{guard.name} ({guard.id})" and pm["crew"] == [f"{crew.name} ({crew.id})"]
+    line = Timeline(packed)
+    assert line.permits_at(100) == [] and line.permits_at(600) == [(pm["id"], "active")]
+    assert line.state_at(1000)["permits"] == [(pm["id"], "suspended")] and line.permits_at(1300) == []
     anon = load(engine, plant, t0, t1, Who(Viewer(user="e", access=Access.ANONYMOUS), video=False), "en", now_ms=now)
-    assert anon["permits"][0]["title"] == ""
+    (apm,) = anon["permits"]
+    assert apm["title"] == "" and apm["guard"] == guard.id and apm["crew"] == [crew.id]  # badges, never names
+    assert guard.name not in str(anon) and crew.name not in str(anon)
+    counts = load(engine, plant, t0, t1, Who(Viewer(user="o", access=Access.COUNTS), video=False), "en", now_ms=now)
+    (cpm,) = counts["permits"]
+    assert cpm["guard"] == "" and cpm["crew"] == [] and cpm["n_crew"] == 1  # counts only
     engine.dispose()

@@ -1,6 +1,7 @@
 """The safety early-warning index on the safety page, on a real store: an urgent alarm, an open violation, an open
 major hidden danger and an active hot-work permit in the acid plant make it the worst zone, its contributors named;
-executives see it; English and Chinese; wall and phone screenshots."""
+executives see it; English and Chinese; wall and phone screenshots. The overview's safety tile: the plant's value,
+colour, worst zone and top contributors, no person named, linking to the safety page."""
 
 from __future__ import annotations
 
@@ -46,13 +47,13 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     yield settings
 
 
-def _body(settings: Settings, role: str, lang: str = "en") -> str:
+def _body(settings: Settings, role: str, lang: str = "en", path: str = "/safety", query: str = "?tab=index") -> str:
     from webapp.app import create_app
 
     app = create_app(settings)
     client = logged_in_client(app, settings, role)
     client.set_cookie("sw_lang", lang)
-    resp = client.post("/_dash-update-component", json=router_body("/safety", "?tab=index"))
+    resp = client.post("/_dash-update-component", json=router_body(path, query))
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
     return json.dumps(resp.get_json(), ensure_ascii=False)
 
@@ -82,4 +83,38 @@ def test_the_index_in_the_browser(settings: Settings) -> None:
             assert not errors, errors
             assert not foreign, foreign
             page.screenshot(path=str(ARTIFACTS / f"safety-index-{width}x{height}-{lang}.png"), full_page=width < 500)
+            context.close()
+
+
+def test_the_overview_tile_shows_the_plant_index_without_names(settings: Settings) -> None:
+    from plant import load_plant
+    from tests.webutil import MINI_PLANT
+
+    body = _body(settings, "executive", path="/", query="")
+    assert "overview-safety-body" in body and t("si.title", "en") in body
+    assert t("si.worst", "en", zone="Acid plant") in body and "/safety?tab=index" in body
+    assert t("si.part.alarms", "en") in body and t("si.part.hidden_dangers", "en") in body
+    assert any(f"badge sw-si-{c}" in body for c in ("blue", "yellow", "orange", "red"))
+    for b in load_plant(MINI_PLANT).badges:  # executives never see names
+        assert b.name not in body, b.name
+    zh = _body(settings, "executive", "zh", path="/", query="")
+    assert "安全预警指数" in zh and t("overview.si_open", "zh") in zh
+
+
+@pytest.mark.slow
+def test_the_overview_tile_in_the_browser(settings: Settings) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with serve_app(settings, role="executive") as base, browser() as b:
+        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
+            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + "/")
+            page.wait_for_selector(".sw-si-tile .sw-si-value", timeout=WAIT_MS)
+            assert not errors, errors
+            assert not foreign, foreign
+            page.screenshot(path=str(ARTIFACTS / f"overview-si-{width}x{height}-{lang}.png"), full_page=width < 500)
+            page.click(".sw-si-tile a.sw-more")
+            page.wait_for_selector(".sw-si-radar", timeout=WAIT_MS)
             context.close()

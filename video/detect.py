@@ -42,6 +42,16 @@ video``); on a real camera each would need what the notes below say.
   cameras: fog, steam and dust are grey too; compare against a long-term background and check drift.
 - **Spill**: a well-filled blue-green region (copper-sulphate electrolyte) on the floor. Real cameras: the
   colour of the liquid and the floor are site-specific; a spill of dark liquid needs a background model.
+- **Man down** (the model's people only: it needs the pose): a tracked person whose torso lies (more than
+  60 degrees off vertical, :func:`video.pose.lying`) and whose box barely moves (:func:`still`: its centre
+  within :data:`STILL_STEP` of its longer side of where it lay down, its size within :data:`STILL_SIZE`) for
+  ``analytics.man_down_s`` seconds (default 10). A frame whose pose is unsure (shoulders or hips not seen)
+  neither starts nor breaks the count; a frame where the person stands or sits up, or moves, starts it
+  again. A still person makes no motion, so the detectors run on keyframes (every ``keyframe_s``): the event
+  starts up to ``keyframe_s`` after ``man_down_s``. Limits: MoveNet's keypoints on a person lying along the
+  camera's axis (feet towards it) are foreshortened and often unsure; a person hidden behind equipment or
+  under ~64 px (longer side, at 720 lines) is not judged; someone lying down on purpose (a mechanic under a
+  machine) is a man-down to it.
 """
 
 from __future__ import annotations
@@ -57,7 +67,17 @@ from plant.schema import Camera, VideoClass
 from video.motion import Motion, MotionDetector, MotionParams
 from video.plugins import PluginError, SiteModel
 from video.track import IouTracker, iou
-from video.types import Analysis, Box, Detection, Trigger
+from video.types import (
+    NEEDS_PERSON_MODEL,
+    PERSON_MODEL,
+    POSE_MODEL,
+    SITE_MODEL,
+    Analysis,
+    Box,
+    Detection,
+    Fallback,
+    Trigger,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +88,8 @@ PERSON_SCORE = 0.5  # the SSD's score from which a box is a person
 VEHICLE_SCORE = 0.45
 VEHICLE_TRACKS = 1_000_000  # vehicles' track ids start here (people's below)
 KEYFRAME_S = 3.0
+STILL_STEP = 0.2  # man-down: the box's centre moved less than this share of its longer side ...
+STILL_SIZE = 0.35  # ... and its width and height changed less than this share of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +106,8 @@ DEFAULT_CLASS_PARAMS: dict[VideoClass, ClassParams] = {
     VideoClass.SMOKE: ClassParams(0.5, 3, 20.0, 5.0),
     VideoClass.NO_HARDHAT: ClassParams(0.5, 2, 15.0, 4.0),
     VideoClass.SPILL: ClassParams(0.5, 2, 20.0, 6.0),
+    # man-down: one frame suffices (the lying-still time is the confirmation); per person, like intrusion
+    VideoClass.MAN_DOWN: ClassParams(0.5, 1, 30.0, 5.0),
 }
 
 
@@ -233,7 +257,7 @@ def find_people_model(work: _Work, min_score: float, pose_min_px: float | None =
             continue
         x, y, w, h = f.box
         p = Person(f.box, (x + w / 2, float(y + h)), float(h), 0.0, 0.0, f.score)
-        if pose is not None and pose_min_px is not None and h >= pose_min_px:
+        if pose is not None and pose_min_px is not None and max(w, h) >= pose_min_px:  # a lying person is wide
             from video.pose import head_box, lying
 
             kp = pose.keypoints(work.frame, f.box)
@@ -258,6 +282,51 @@ def detect_intrusion(people: list[Person], polygons: list[np.ndarray], min_perso
         conf = p.score * (0.6 + 0.4 * min(1.0, depth / max(1.0, 0.2 * p.tall)))
         out.append(Detection(VideoClass.INTRUSION, round(conf, 3), p.box, p.track))
     return out
+
+
+def still(a: Box, b: Box) -> bool:
+    """Whether box ``b`` is where ``a`` was: centre and size within a share of the longer side."""
+    side = max(a[2], a[3], b[2], b[3], 1)
+    step = math.hypot(a[0] + a[2] / 2 - b[0] - b[2] / 2, a[1] + a[3] / 2 - b[1] - b[3] / 2) / side
+    return step <= STILL_STEP and max(abs(a[2] - b[2]), abs(a[3] - b[3])) / side <= STILL_SIZE
+
+
+@dataclass(slots=True)
+class _Down:
+    anchor: Box  # where the person lay down (the box then)
+    since_ms: int  # lying still since
+
+
+class ManDownWatch:
+    """Per tracked person: since when they have lain still (see the module notes, "Man down")."""
+
+    def __init__(self, man_down_s: float) -> None:
+        self.limit_ms = round(man_down_s * 1000)
+        self.down: dict[int, _Down] = {}
+
+    def update(self, people: list[Person], ts_ms: int, live_tracks: set[int]) -> list[Detection]:
+        out: list[Detection] = []
+        for p in people:
+            if p.track is None:
+                continue
+            st = self.down.get(p.track)
+            if p.lying is False:
+                self.down.pop(p.track, None)  # up again (standing, sitting)
+                continue
+            if st is not None and not still(st.anchor, p.box):
+                st = None  # moved: a new count from here
+                self.down.pop(p.track, None)
+            if st is None:
+                if not p.lying:
+                    continue  # unsure: no new count
+                st = self.down[p.track] = _Down(p.box, ts_ms)
+            lain = ts_ms - st.since_ms
+            if lain >= self.limit_ms:
+                out.append(Detection(VideoClass.MAN_DOWN, round(p.score, 3), p.box, p.track, round(lain / 1000, 1)))
+        for tid in list(self.down):
+            if tid not in live_tracks:
+                del self.down[tid]  # the tracker lost the person
+        return out
 
 
 def detect_no_hardhat(people: list[Person], min_head_px: float) -> list[Detection]:
@@ -401,6 +470,7 @@ class Analyzer:
         self._state: dict[tuple[VideoClass, int | None], _ClassState] = {(c, None): _ClassState() for c in self.classes}
         self.people_by = people_by(camera)
         self.warning: str | None = None  # why the camera runs on a fallback (shown as a health warning)
+        self.fallbacks: list[Fallback] = []  # the same, structured (video.events writes them for the screens)
         if self.people_by == "model":
             from video.models import ModelMissingError, shared_ssd
 
@@ -410,6 +480,7 @@ class Analyzer:
                 self.people_by = "hi-vis"
                 self.warning = f"camera {camera.id}: people by the hi-vis colour rules: {e}"
                 logger.warning("%s", self.warning)
+                self.fallbacks.append(Fallback(camera.id, PERSON_MODEL, reason="missing", detail=str(e)))
         # A site's own models (analytics.models), checked now; a broken one leaves the class on its rules.
         self.plugins: dict[VideoClass, SiteModel] = {}
         self.warnings: list[str] = [self.warning] if self.warning else []
@@ -420,8 +491,16 @@ class Analyzer:
                 msg = f"camera {camera.id}: the {cls.value} model is refused, the rule detector runs instead: {e}"
                 self.warnings.append(msg)
                 logger.warning("%s", msg)
-        # Pose (video.pose) for the hard-hat check's head region, on the model's people.
-        self.pose = self.people_by == "model" and VideoClass.NO_HARDHAT in self.classes
+                self.fallbacks.append(Fallback(camera.id, SITE_MODEL, cls, spec.path, e.reason, str(e)))
+        if VideoClass.MAN_DOWN in self.classes and self.people_by != "model":
+            self.classes.remove(VideoClass.MAN_DOWN)
+            del self._state[(VideoClass.MAN_DOWN, None)]
+            msg = f"camera {camera.id}: man_down needs the trained person detector and its pose; not run"
+            self.warnings.append(msg)
+            logger.warning("%s", msg)
+            self.fallbacks.append(Fallback(camera.id, NEEDS_PERSON_MODEL, VideoClass.MAN_DOWN))
+        # Pose (video.pose) for the hard-hat check's head region and man-down, on the model's people.
+        self.pose = self.people_by == "model" and bool({VideoClass.NO_HARDHAT, VideoClass.MAN_DOWN} & set(self.classes))
         if self.pose:
             try:
                 from video.pose import shared_pose
@@ -429,15 +508,21 @@ class Analyzer:
                 shared_pose()
             except Exception as e:  # LiteRT missing or the model file: no hard-hat check by pose
                 self.pose = False
-                msg = f"camera {camera.id}: no pose model ({e}); no_hardhat judged without it is not run"
+                msg = f"camera {camera.id}: no pose model ({e}); no_hardhat judged without it, man_down not run"
                 self.warnings.append(msg)
                 logger.warning("%s", msg)
+                self.fallbacks.append(Fallback(camera.id, POSE_MODEL, reason="missing", detail=str(e)))
+                if VideoClass.MAN_DOWN in self.classes:
+                    self.classes.remove(VideoClass.MAN_DOWN)
+                    del self._state[(VideoClass.MAN_DOWN, None)]
+        self.man_down = ManDownWatch(camera.analytics.man_down_s)
         self.tracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
         self.vtracker = IouTracker(max_age_s=self.params.keyframe_s + 1.5)
         self.tracked: set[VideoClass] = set()
-        if self.people_by == "model" and VideoClass.INTRUSION in self.classes:
-            self.tracked.add(VideoClass.INTRUSION)
-            del self._state[(VideoClass.INTRUSION, None)]
+        for cls in (VideoClass.INTRUSION, VideoClass.MAN_DOWN):  # one event per person
+            if self.people_by == "model" and cls in self.classes:
+                self.tracked.add(cls)
+                del self._state[(cls, None)]
         self._last_run_ms: int | None = None
         self._next_due: int | None = None
         self._detections: list[Detection] = []
@@ -498,11 +583,9 @@ class Analyzer:
     def _detect(self, work: _Work, ts_ms: int | None = None) -> list[Detection]:
         scale = work.size[1] / 720
         out: list[Detection] = []
-        needs_people = VideoClass.INTRUSION in self.classes or VideoClass.NO_HARDHAT in self.classes
+        needs_people = bool({VideoClass.INTRUSION, VideoClass.NO_HARDHAT, VideoClass.MAN_DOWN} & set(self.classes))
         people = self.people(work) if needs_people or self.people_by == "model" else []
-        if self.tracked and ts_ms is not None:
-            for p, tid in zip(people, self.tracker.update([p.box for p in people], ts_ms), strict=True):
-                p.track = tid
+        self.track_people(people, ts_ms)
         self.counts = (len(people), len(work.vehicles))
         assert self.camera.analytics is not None
         if VideoClass.INTRUSION in self.tracked and self.camera.analytics.vehicles_forbidden:
@@ -520,7 +603,19 @@ class Analyzer:
                 out += detect_smoke(work)
             elif cls == VideoClass.SPILL:
                 out += detect_spill(work)
+            elif cls == VideoClass.MAN_DOWN and ts_ms is not None:
+                out += self.lying_still(people, ts_ms)
         return out
+
+    def track_people(self, people: list[Person], ts_ms: int | None) -> None:
+        """Give each person of an analysed frame their track id (when a person class is tracked)."""
+        if self.tracked and ts_ms is not None:
+            for p, tid in zip(people, self.tracker.update([p.box for p in people], ts_ms), strict=True):
+                p.track = tid
+
+    def lying_still(self, people: list[Person], ts_ms: int) -> list[Detection]:
+        """Man-down detections of tracked people (:class:`ManDownWatch`)."""
+        return self.man_down.update(people, ts_ms, {t.id for t in self.tracker.tracks})
 
     def process(self, frame_bgr: np.ndarray, ts_ms: int) -> Analysis:
         """Analyse one frame taken at ``ts_ms`` (epoch ms): gate, detect, debounce."""

@@ -14,6 +14,14 @@ One row per detection, written in its own short transaction when the start trigg
 The alarm service (``services.alarms``) turns each row into the alarm ``video:<event id>`` with the camera,
 zone and class, and returns it when ``ts_end`` is set.
 
+Models refused at start (:class:`video.types.Fallback`: a site's model that does not load or gives a wrong
+shape, the person detector or the pose model missing) are events too, of kind ``video_model``
+(:data:`FALLBACK_KIND`): ``source`` the camera, ``zone`` its zone, ``severity`` medium, ``data`` the
+fallback's fields (``camera``, ``what``, ``class``, ``path``, ``reason``, ``detail``); open while the video
+service runs with the fallback, closed when it stops or starts again (:meth:`VideoEvents.record_fallbacks`).
+The screens show the open ones as a health warning (``store.video.model_fallbacks``). The alarm service does
+not take them (not an alarm kind).
+
 Restart: :meth:`VideoEvents.close_left_open` closes the video events a previous run left open (it stopped
 or crashed while something was seen) at their last known time (``seen_ms``, else their start), so no alarm
 stands forever on a detection nobody is watching any more; the cameras' pipelines then start afresh.
@@ -28,11 +36,12 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from plant.schema import Camera
+from plant.schema import Camera, VideoClass
 from store.db import session_scope
 from store.events import add_event, close_event, open_events
 from store.models import Event
-from video.types import CLASS_SEVERITY, Trigger
+from store.video import FALLBACK_KIND
+from video.types import CLASS_SEVERITY, Fallback, Trigger
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +64,11 @@ def event_data(camera: Camera, trigger: Trigger, frame_size: tuple[int, int]) ->
     }
     if trigger.track is not None:
         out["track"] = int(trigger.track)  # one person's stay (its dwell is the event's duration)
+    if trigger.cls == VideoClass.MAN_DOWN:
+        if det is not None and det.still_s is not None:
+            out["value"] = round(float(det.still_s), 1)  # seconds lain still when it started
+        if camera.analytics is not None:
+            out["limit"] = float(camera.analytics.man_down_s)
     return out
 
 
@@ -137,6 +151,32 @@ class VideoEvents:
     def seen(self, event_id: int, ts_ms: int) -> bool:
         """Record that an open event's detection was still seen at ``ts_ms``."""
         return self._update_data(event_id, {"seen_ms": int(ts_ms)})
+
+    def record_fallbacks(self, camera: Camera, fallbacks: Iterable[Fallback], ts_ms: int) -> list[int]:
+        """Write a camera's fallbacks as open ``video_model`` events; their ids."""
+        out: list[int] = []
+        with session_scope(self.db) as session:
+            for f in fallbacks:
+                out.append(
+                    add_event(
+                        session,
+                        FALLBACK_KIND,
+                        camera.id,
+                        int(ts_ms),
+                        severity="medium",
+                        zone=camera.zone,
+                        data=f.as_data(),
+                    )
+                )
+        return out
+
+    def close_fallbacks(self, ts_ms: int) -> int:
+        """End every open ``video_model`` event (the service stops, or starts again and checks anew)."""
+        n = 0
+        with self._lock, session_scope(self.db) as session:
+            for ev in open_events(session, FALLBACK_KIND):
+                n += close_event(session, ev.id, max(int(ts_ms), int(ev.ts_start)))
+        return n
 
     def close_left_open(self, sources: Iterable[str] | None = None) -> list[int]:
         """Close the video events (of cameras ``sources``, default all) that a previous run left open, at

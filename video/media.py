@@ -80,6 +80,7 @@ CLASS_COLOURS: dict[VideoClass, tuple[int, int, int]] = {
     VideoClass.INTRUSION: (0, 0, 230),
     VideoClass.NO_HARDHAT: (0, 200, 255),
     VideoClass.SPILL: (255, 160, 0),
+    VideoClass.MAN_DOWN: (255, 0, 255),
 }
 
 OnWritten = Callable[[int, dict[str, bool]], None]

@@ -29,7 +29,12 @@ NMS_IOU = 0.45
 
 
 class PluginError(ValueError):
-    """A site model that cannot be used (the message starts with its path)."""
+    """A site model that cannot be used (the message starts with its path); ``reason`` says which check
+    failed ("missing", "load", "run", "shape": :data:`video.types.REASONS`)."""
+
+    def __init__(self, message: str, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class SiteModel:
@@ -38,18 +43,18 @@ class SiteModel:
         self.spec = spec
         path = Path(spec.path)
         if not path.is_file():
-            raise PluginError(f"{spec.path}: no such model file")
+            raise PluginError(f"{spec.path}: no such model file", "missing")
         try:
             self.net = cv2.dnn.readNet(str(path))
         except cv2.error as e:
-            raise PluginError(f"{spec.path}: OpenCV could not load it ({_last_line(e)})") from e
+            raise PluginError(f"{spec.path}: OpenCV could not load it ({_last_line(e)})", "load") from e
         names = spec.fire or [n for n in spec.classes if n != "background"]
         self.fire = {i for i, n in enumerate(spec.classes) if n in names}
         w, h = spec.input
         try:
             out = self._forward(np.zeros((h, w, 3), np.uint8))
         except cv2.error as e:
-            raise PluginError(f"{spec.path}: it fails on a {w}x{h} input ({_last_line(e)})") from e
+            raise PluginError(f"{spec.path}: it fails on a {w}x{h} input ({_last_line(e)})", "run") from e
         self.rows(out)  # raises on a shape that is not the layout
 
     def _forward(self, frame: np.ndarray) -> np.ndarray:
@@ -64,11 +69,11 @@ class SiteModel:
         shape = tuple(out.shape)
         if self.spec.layout == "ssd":
             if out.ndim < 2 or shape[-1] != 7 or any(d != 1 for d in shape[:-2]):
-                raise PluginError(f"{self.spec.path}: output shape {shape} is not an SSD layout (..., N, 7)")
+                raise PluginError(f"{self.spec.path}: output shape {shape} is not an SSD layout (..., N, 7)", "shape")
             r = out.reshape(-1, 7)
             return np.stack([r[:, 3], r[:, 4], r[:, 5], r[:, 6], r[:, 2], r[:, 1]], axis=1)
         if out.ndim != 3 or shape[0] != 1:
-            raise PluginError(f"{self.spec.path}: output shape {shape} is not a YOLO layout (1, N, 5 + {n})")
+            raise PluginError(f"{self.spec.path}: output shape {shape} is not a YOLO layout (1, N, 5 + {n})", "shape")
         m = out[0]
         if m.shape[1] == 5 + n:  # YOLOv5: objectness x class scores
             scores = m[:, 5:] * m[:, 4:5]
@@ -80,7 +85,8 @@ class SiteModel:
         else:
             raise PluginError(
                 f"{self.spec.path}: output shape {shape} is not a YOLO layout for {n} classes "
-                f"(1, N, {5 + n}), (1, N, {4 + n}) or (1, {4 + n}, N)"
+                f"(1, N, {5 + n}), (1, N, {4 + n}) or (1, {4 + n}, N)",
+                "shape",
             )
         cls = scores.argmax(axis=1)
         score = scores[np.arange(len(m)), cls]

@@ -8,7 +8,9 @@
 The event rows written for detections (kind ``video``) carry in ``data``: ``camera``, ``class``,
 ``confidence``, ``box`` ([x, y, w, h] in frame pixels), ``frame`` ([width, height]) and ``media``
 (``{"snapshot": bool, "thumb": bool, "clip": bool}``, what exists under ``var/media``), and for a
-tracked person's stay ``track`` (the person's track id on that camera; the event's duration is the dwell). The alarm
+tracked person's stay ``track`` (the person's track id on that camera; the event's duration is the dwell); a
+``man_down`` event also ``value`` (seconds the person had lain still when it started) and ``limit``
+(``analytics.man_down_s``). The alarm
 service turns each into the alarm ``video:<event id>`` (source type ``video``).
 """
 
@@ -28,7 +30,40 @@ CLASS_SEVERITY: dict[VideoClass, str] = {
     VideoClass.SMOKE: "high",
     VideoClass.SPILL: "high",
     VideoClass.NO_HARDHAT: "medium",
+    VideoClass.MAN_DOWN: "urgent",
 }
+
+
+# Why a camera's analyser runs on a fallback (:class:`Fallback` ``what``).
+SITE_MODEL = "site_model"  # a site's own model (analytics.models) refused: the class's rules run instead
+PERSON_MODEL = "person_model"  # the trained person detector missing: people by the hi-vis colour rules
+POSE_MODEL = "pose_model"  # the pose model missing: no hard-hat check by pose, no man-down
+NEEDS_PERSON_MODEL = "needs_person_model"  # a class that needs the trained people (man_down) is not run
+FALLBACKS: tuple[str, ...] = (SITE_MODEL, PERSON_MODEL, POSE_MODEL, NEEDS_PERSON_MODEL)
+# Why a model was refused (:class:`Fallback` ``reason``).
+REASONS: tuple[str, ...] = ("missing", "load", "run", "shape", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A camera's analyser started without one of its models (shown as a health warning, ``video.events``)."""
+
+    camera: str
+    what: str  # one of FALLBACKS
+    cls: VideoClass | None = None  # the class concerned (a site model's, man_down)
+    path: str | None = None  # the model file, as the plant file names it
+    reason: str = "other"  # one of REASONS
+    detail: str = ""  # the error as OpenCV or the loader said it (English, technical)
+
+    def as_data(self) -> dict[str, str | None]:
+        return {
+            "camera": self.camera,
+            "what": self.what,
+            "class": self.cls.value if self.cls is not None else None,
+            "path": self.path,
+            "reason": self.reason,
+            "detail": self.detail[:300],
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +72,7 @@ class Detection:
     confidence: float  # 0..1
     box: Box
     track: int | None = None  # the person's track id, when people are tracked (video.track)
+    still_s: float | None = None  # man_down: how long the person has lain still
 
 
 @dataclass(frozen=True, slots=True)

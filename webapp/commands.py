@@ -35,12 +35,15 @@ from auth.auditlog import (
     PERMIT_APPLIED,
     PERMIT_MOVED,
     PLAN_IMPORTED,
+    REPORT_SCHEDULE_ADDED,
+    REPORT_SCHEDULE_CHANGED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
 )
 from auth.policy import NotLoggedInError, Perm
 from i18n import t
 from plant.schema import Plant
+from reports.schedule import ScheduleFields
 from store import emergency as em
 from store.alarms import submit_command
 from store.db import session_scope
@@ -50,6 +53,7 @@ from store.models import PlanVersion
 from store.permits import apply as apply_permit
 from store.permits import move as move_permit
 from store.plan import import_plan
+from store.reports import add_schedule, update_schedule
 from store.spc import LabImportError, exclude, import_lab_csv, include
 from store.tags import tag_ids
 from webapp import context as web
@@ -376,6 +380,70 @@ def permit_move(session: Session, op: Operator, permit_id: int, action: str, *, 
         session=session,
     )
     return row.state
+
+
+def report_schedule(
+    session: Session, op: Operator, schedule_id: int | None, fields: ScheduleFields, *, now_ms: int
+) -> tuple[int, bool]:
+    """Set up a report schedule (``schedule_id`` None) or change one, with fields already checked
+    (``reports.schedule.check``), and record it in the security audit log with what changed, in one
+    transaction. Returns the schedule's id and whether anything was written (an unchanged form writes nothing).
+    ``KeyError`` for a schedule that does not exist."""
+    values = {
+        "kind": fields.kind,
+        "lang": fields.lang,
+        "formats": list(fields.formats),
+        "at_minute": fields.at_minute,
+        "named": fields.named,
+        "recipients": list(fields.recipients),
+        "enabled": fields.enabled,
+    }
+    if schedule_id is None:
+        row = add_schedule(
+            session,
+            kind=fields.kind,
+            lang=fields.lang,
+            formats=fields.formats,
+            at_minute=fields.at_minute,
+            named=fields.named,
+            recipients=fields.recipients,
+            enabled=fields.enabled,
+            by=op.user,
+            now_ms=now_ms,
+        )
+        audit(
+            REPORT_SCHEDULE_ADDED,
+            user=op.user,
+            address=op.address,
+            target=f"report_schedule:{row.id}",
+            detail=f"{fields.kind} +{fields.at_minute} min {fields.lang} {','.join(fields.formats)}",
+            data=values,
+            session=session,
+        )
+        return row.id, True
+    row, changes = update_schedule(
+        session,
+        schedule_id,
+        kind=fields.kind,
+        lang=fields.lang,
+        formats=fields.formats,
+        at_minute=fields.at_minute,
+        named=fields.named,
+        recipients=fields.recipients,
+        enabled=fields.enabled,
+    )
+    if not changes:
+        return row.id, False
+    audit(
+        REPORT_SCHEDULE_CHANGED,
+        user=op.user,
+        address=op.address,
+        target=f"report_schedule:{row.id}",
+        detail=", ".join(sorted(changes)),
+        data={k: {"before": b, "after": a} for k, (b, a) in changes.items()},
+        session=session,
+    )
+    return row.id, True
 
 
 def refusal_message(refusal: Exception, lang: str, *, what: str, refused_key: str = "alarm.result.refused") -> str:

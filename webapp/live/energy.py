@@ -9,7 +9,6 @@ and the export routes into CSV and Excel.
 from __future__ import annotations
 
 import calendar
-import dataclasses
 import logging
 import math
 from datetime import date, datetime
@@ -29,7 +28,6 @@ from engine.energy import (
     reconcile,
     shift_starts,
 )
-from engine.forecast import FORECAST_DAYS, HISTORY_DAYS, backtest, forecast
 from engine.tables import to_csv
 from i18n import label, t
 from plant.schema import Medium, Plant
@@ -45,7 +43,19 @@ logger = logging.getLogger(__name__)
 ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
 KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
 TREND_OF = figures.TREND_OF
-TABLES = ("top", "balance", "shifts", "trend", "intensity", "tou", "cost", "forecast", "backtest")
+TABLES = (
+    "top",
+    "balance",
+    "shifts",
+    "trend",
+    "intensity",
+    "tou",
+    "cost",
+    "forecast",
+    "backtest",
+    "issued",
+    "issued_error",
+)
 
 
 class ViewError(ValueError):
@@ -138,25 +148,9 @@ BASELINE_DAYS = 30  # the baseline is fitted on this many days before the report
 def _daily_energy(
     plant: Plant, tree: MeterTree, counters: list[str], days: list[tuple[int, int]]
 ) -> tuple[list[float | None], list[float | None]]:
-    """Each day's energy (the sum of the tree's roots, reconciled) and production (the sum of ``counters``);
-    None where a meter or counter is unknown."""
-    if not days:
-        return [], []
+    """Each day's energy and production (``store.figures.daily_energy``)."""
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        tags = [tg for tg in tree.tags() if tg in ids]
-        known = [c for c in counters if c in ids]
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        c = consumption(session, [ids[tg] for tg in tags + known], days, rates)
-    energy: list[float | None] = []
-    made: list[float | None] = []
-    for i in range(len(c.periods)):
-        readings = {tg: c.values[ids[tg]][i] for tg in tags}
-        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
-        energy.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
-        got = [c.values[ids[cn]][i] for cn in known]
-        made.append(None if not got or any(v is None for v in got) else math.fsum(v for v in got if v is not None))
-    return energy, made
+        return figures.daily_energy(session, plant, tree, counters, days)
 
 
 def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
@@ -213,63 +207,23 @@ def baseline_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
 FORECAST_SECONDS = 600  # one forecast and backtest per medium and plant day per this period
 
 
-def _plan_per_day(plant: Plant, counters: list[str], first: date, last: date) -> dict[date, float]:
-    """The plan of the products the ``counters`` count (a product is a counter's last name part, as
-    ``store.plan.product_tags`` has it), per day: a day's target or the sum of its shift targets."""
-    from store.plan import plan_in_force
-
-    products = {c.rsplit(".", 1)[-1].lower() for c in counters}
-    with session_scope(web.engine()) as session:
-        plan = plan_in_force(session, first, last)
-    out: dict[date, float] = {}
-    for product in products & set(plan):
-        for d, by_shift in plan[product].items():
-            out[d] = out.get(d, 0.0) + (by_shift[""] if "" in by_shift else math.fsum(by_shift.values()))
-    return out
-
-
 def build_forecast(plant: Plant, medium: str, now_ms: int) -> dict[str, Any]:
-    """The medium's site total forecast for today and the coming days from the production plan
-    (``engine.forecast``), and the backtest of the same model over the :data:`HISTORY_DAYS` days before
-    today, with the stored plan of each past day as its input where there is one."""
-    tree = meter_tree(plant, Medium(medium))
-    ki = next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
-    if ki is None:
-        return {"status": "no_driver"}
-    tz = plant.tz()
-    starts = shift_starts(plant)
-    today = period_of(PeriodKind.DAY, now_ms, tz, starts)
-    past = periods(PeriodKind.DAY, today[0] - HISTORY_DAYS * 86_400_000, today[0], tz, starts)
-    coming = periods(PeriodKind.DAY, today[0], today[0] + FORECAST_DAYS * 86_400_000 - 1, tz, starts)
-    energy, made = _daily_energy(plant, tree, ki.counters, past)
-    days = [to_local(a, tz).date() for a, _ in past + coming]
-    plan = _plan_per_day(plant, ki.counters, days[0], days[-1]) if days else {}
-    past_plan = [plan.get(d) for d in days[: len(past)]]
-    next_plan = [plan.get(d) for d in days[len(past) :]]
-    points = forecast(energy, made, next_plan)
-    bt = backtest(energy, made, past_plan)
-    out: dict[str, Any] = {"driver": ki.id, "driver_name": ki.name, "driver_name_zh": ki.name_zh}
-    return out | {
-        "status": "ok" if any(p is not None for p in points) else ("no_plan" if not any(next_plan) else "few_days"),
-        "unit": tree.unit,
-        "days": [
-            {
-                "day": d.isoformat(),
-                "plan": pl,
-                "value": pt.value if pt else None,
-                "low": pt.low if pt else None,
-                "high": pt.high if pt else None,
-            }
-            for d, pl, pt in zip(days[len(past) :], next_plan, points, strict=True)
-        ],
-        "backtest": {
-            "origins": bt.origins,
-            "plan_days": sum(p is not None for p in past_plan),
-            "judged": bt.judged,
-            "beats_naive": bt.beats_naive,
-            "horizons": [dataclasses.asdict(h) for h in bt.horizons],
-        },
-    }
+    """The medium's forecast and backtest (``store.figures.energy_forecast``)."""
+    with session_scope(web.engine()) as session:
+        return figures.energy_forecast(session, plant, medium, now_ms)
+
+
+def build_issued(plant: Plant, medium: str, now_ms: int) -> dict[str, Any]:
+    """The issued forecasts of the days before today against what came (``store.figures.issued_vs_actual``)."""
+    with session_scope(web.engine()) as session:
+        return figures.issued_vs_actual(session, plant, medium, now_ms)
+
+
+def issued_data(medium: str) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    bucket = now // (FORECAST_SECONDS * 1000)
+    return web.cached(f"sw:energy:issued:{medium}:{bucket}", FORECAST_SECONDS, lambda: build_issued(plant, medium, now))
 
 
 def forecast_data(medium: str) -> dict[str, Any]:
@@ -376,6 +330,7 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         "baseline": baseline_data(medium, kind, anchor),
         "tou": tou_data(kind, anchor),
         "forecast": forecast_data(medium),
+        "issued": issued_data(medium),
         "cost": cost_data(medium, kind, anchor),
     }
 
@@ -483,6 +438,44 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         hs = (f.get("backtest") or {}).get("horizons") or []
         return head, [[h["horizon"], h["n"], h["mape"], h["rmse"], h["mase"], h["coverage"]] for h in hs]
+    if table == "issued":
+        iss = data.get("issued") or {}
+        head = [
+            t("energy.forecast.day", lang),
+            t("energy.issued.at", lang),
+            t("energy.forecast.horizon_days", lang),
+            f"{t('energy.forecast.value', lang)} ({unit})",
+            f"{t('energy.forecast.low', lang)} ({unit})",
+            f"{t('energy.forecast.high', lang)} ({unit})",
+            f"{t('energy.issued.actual', lang)} ({unit})",
+            t("energy.issued.error", lang),
+            t("energy.issued.model", lang),
+        ]
+        return head, [
+            [
+                r["target_day"],
+                to_local(r["issued_at"], tz).strftime("%Y-%m-%d %H:%M"),
+                r["horizon"],
+                r["value"],
+                r["low"],
+                r["high"],
+                r["actual"],
+                r["error"],
+                r["model"],
+            ]
+            for r in iss.get("rows") or []
+        ]
+    if table == "issued_error":
+        iss = data.get("issued") or {}
+        head = [
+            t("energy.forecast.horizon_days", lang),
+            t("energy.forecast.n", lang),
+            "MAPE",
+            f"RMSE ({unit})",
+            t("energy.forecast.coverage", lang),
+        ]
+        hs = iss.get("horizons") or []
+        return head, [[h["horizon"], h["n"], h["mape"], h["rmse"], h["coverage"]] for h in hs]
     if table == "tou":
         head = [
             t("energy.col.band", lang),

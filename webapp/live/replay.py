@@ -43,6 +43,7 @@ from store import incidents
 from store import replay as store_replay
 from store.db import session_scope
 from store.people import Access, Viewer, access, replay_people
+from store.people import identities as people_identities
 from store.tags import tag_ids
 from store.trend import trend
 from store.video import Scope
@@ -359,13 +360,29 @@ def load(
         for edge in (em["s0"], em["s1"]):
             if edge is not None and edge >= 0:
                 events.add(edge)
-    # special-work permits: their state at the cursor (the browser lists those not closed)
+    # special-work permits: their state at the cursor (the browser lists those not closed and draws those active or
+    # suspended on the scene: work area and work point, coloured by kind, outlined by state)
+    idents = people_identities(plant, who.viewer)  # no names unless the reader may see them; none at COUNTS
+
+    def person(badge: str | None) -> str:
+        ident = idents.get(badge or "")
+        if ident is None:
+            return ""
+        return f"{label(ident.name, ident.name_zh, lang)} ({badge})" if ident.name else str(badge)
+
     packed["permits"] = [
         {
             "id": pm.permit_id,
+            "k": pm.kind,
             "kind": t(f"permit.kind.{pm.kind}", lang),
+            "grade": t(f"permit.grade.{pm.grade}", lang) if pm.grade else "",
             "title": pm.title if who.names else "",
             "zone": names.get(pm.zone or "", pm.zone or ""),
+            "p": [round(pm.x, 1), round(pm.y, 1)],
+            "a": [[round(x, 1), round(y, 1)] for x, y in pm.area],
+            "guard": person(pm.guardian),
+            "crew": [c for c in (person(b) for b in pm.crew) if c],
+            "n_crew": len(pm.crew),
             "st": [[max(0.0, _s(ts, t0)), st, t(f"permit.state.{st}", lang)] for ts, st in pm.changes],
         }
         for pm in permits

@@ -169,7 +169,7 @@ def baseline_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     )
 
 
-def forecast_block(data: dict[str, Any], lang: str) -> Any:
+def forecast_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     """The forecast of today and the coming days from the production plan, and its backtest error per horizon
     beside the naive "same day last week" (``engine.forecast``)."""
     f = data.get("forecast") or {}
@@ -254,7 +254,79 @@ def forecast_block(data: dict[str, Any], lang: str) -> Any:
         ]
     else:
         parts.append(html.Div(t("energy.forecast.no_backtest", lang), className="sw-muted py-2"))
-    return html.Div(parts)
+    return html.Div([*parts, *issued_block(data, plant, lang)])
+
+
+ISSUED_SHOWN = 14  # the latest issued forecasts listed on the page (the export has them all)
+
+
+def _plain_table(head: list[str], rows: list[list[Any]]) -> Any:
+    return dbc.Table(
+        [
+            html.Thead(html.Tr([html.Th(h) for h in head])),
+            html.Tbody([html.Tr([html.Td(c) for c in r]) for r in rows]),
+        ],
+        className="sw-kpi-table sw-table",
+        size="sm",
+        responsive=True,
+    )
+
+
+def issued_block(data: dict[str, Any], plant: Plant, lang: str) -> list[Any]:
+    """The forecasts as issued (stored, never changed) against what came: their real error per horizon and
+    the latest of them one by one."""
+    iss = data.get("issued") or {}
+    unit = iss.get("unit", "")
+    parts: list[Any] = [
+        html.H3(t("energy.issued", lang), className="sw-energy-sub mt-3"),
+        html.Div(t("energy.issued.note", lang, days=iss.get("days", 30)), className="sw-muted"),
+    ]
+    judged = [r for r in iss.get("rows") or [] if r["actual"] is not None]
+    if not judged:
+        return [*parts, html.Div(t("energy.issued.none", lang), className="sw-muted py-2")]
+    head = [
+        t("energy.forecast.horizon", lang),
+        t("energy.forecast.n", lang),
+        "MAPE",
+        f"RMSE ({unit})",
+        t("energy.forecast.coverage", lang),
+    ]
+    rows = [
+        [
+            t("energy.forecast.days_ahead", lang, n=h["horizon"]),
+            str(h["n"]),
+            _share(h["mape"]),
+            _fmt(h["rmse"]),
+            _share(h["coverage"]),
+        ]
+        for h in iss.get("horizons") or []
+    ]
+    parts += [html.Div(t("energy.issued.real_error", lang), className="sw-muted mt-2"), _plain_table(head, rows)]
+    tz = plant.tz()
+    recent = [r for r in iss["rows"] if r["horizon"] <= 2][:ISSUED_SHOWN]
+    head = [
+        t("energy.forecast.day", lang),
+        t("energy.issued.at", lang),
+        t("energy.forecast.horizon", lang),
+        f"{t('energy.forecast.value', lang)} ({unit})",
+        t("energy.forecast.interval", lang),
+        f"{t('energy.issued.actual', lang)} ({unit})",
+        t("energy.issued.error", lang),
+    ]
+    rows = [
+        [
+            r["target_day"],
+            to_local(r["issued_at"], tz).strftime("%m-%d %H:%M"),
+            t("energy.forecast.days_ahead", lang, n=r["horizon"]),
+            _fmt(r["value"]),
+            f"{_fmt(r['low'])} – {_fmt(r['high'])}",
+            _fmt(r["actual"]) if r["actual"] is not None else t("energy.issued.pending", lang),
+            _pct(r["error"]),
+        ]
+        for r in recent
+    ]
+    parts += [html.Div(t("energy.issued.recent", lang), className="sw-muted mt-2"), _plain_table(head, rows)]
+    return parts
 
 
 def _exports(view: dict[str, Any], lang: str) -> list[Any]:
@@ -266,7 +338,19 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             className="sw-energy-export",
             download="",
         )
-        for table in ("intensity", "tou", "cost", "top", "balance", "shifts", "trend", "forecast", "backtest")
+        for table in (
+            "intensity",
+            "tou",
+            "cost",
+            "top",
+            "balance",
+            "shifts",
+            "trend",
+            "forecast",
+            "backtest",
+            "issued",
+            "issued_error",
+        )
     ]
     links.append(
         html.A(
@@ -292,7 +376,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "baseline": baseline_block(data, plant, lang),
         "tou": _table(data, "tou", plant, lang),
         "cost": _table(data, "cost", plant, lang),
-        "forecast": forecast_block(data, lang),
+        "forecast": forecast_block(data, plant, lang),
         "exports": _exports(view, lang),
     }
 

@@ -1,7 +1,8 @@
 """Executive overview (``/``): a wall screen readable from across the room.
 
 Production this shift and today vs plan, people on site, equipment availability, the smelting chain's key
-values with two-hour sparklines, energy used today, zones at orange or red, limit violations, data
+values with two-hour sparklines, energy used today, the safety early-warning index (its own tile and callback,
+``webapp.panels.overview.safety``), zones at orange or red, limit violations, data
 sources, and a compact 3D view drawn by the scene's own renderer (``ids.SCENE``).
 
 The page is rendered complete by :func:`layout` and its structure stays fixed: lists (zones, busiest
@@ -38,6 +39,7 @@ from dash import (
     html,
     no_update,
 )
+from dash.exceptions import PreventUpdate
 
 from engine.chain import chain
 from engine.clock import HOUR_MINUTE, format_local
@@ -49,6 +51,7 @@ from webapp import context as web
 from webapp.live.scene import live_payload
 from webapp.live.snapshot import snapshot
 from webapp.live.summary import sparklines, summary
+from webapp.panels.overview import safety as si
 from webapp.panels.overview.chain import chain_card, fill_chain
 from webapp.panels.overview.energy import energy_card, fill_energy
 from webapp.panels.overview.ids import ids
@@ -201,13 +204,17 @@ def layout(**_query: str) -> html.Div:
                         xxl=3,
                     ),
                     dbc.Col(
-                        html.Div(
-                            [
-                                html.Div(t("overview.zones", lang), className="sw-card-title sw-card-head"),
-                                html.Div(zones_list(view, lang)),
-                            ],
-                            className="sw-card sw-panel",
-                        ),
+                        [
+                            *([si.safety_card(plant, lang)] if si.may_see() else []),
+                            html.Div(
+                                [
+                                    html.Div(t("overview.zones", lang), className="sw-card-title sw-card-head"),
+                                    html.Div(zones_list(view, lang)),
+                                ],
+                                className="sw-card sw-panel sw-panel-auto flex-grow-1",
+                            ),
+                        ],
+                        className="d-flex flex-column",
                         xs=12,
                         lg=6,
                         xxl=4,
@@ -317,6 +324,14 @@ clientside_callback(
     Input(ids.SCENE_LIVE, "data"),
     Input(ids.SCENE_LAYERS, "data"),
 )
+
+
+@callback(Output(si.BODY, "children"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)
+def refresh_safety(n: int | None) -> Any:
+    """The safety tile, every ``si.REFRESH_TICKS`` ticks (it reads the store, unlike the cached groups above)."""
+    if (n or 0) % si.REFRESH_TICKS or not si.may_see():
+        raise PreventUpdate
+    return si.safety_body(web.plant(), web.lang())
 
 
 @callback(Output(ids.SCENE_LIVE, "data"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)

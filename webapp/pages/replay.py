@@ -46,7 +46,18 @@ register_panels(incident)
 
 CACHE_S = 60
 TREND_ROW_PX = 96
-REPLAY_LAYERS = ["zones", "equipment", "people", "vehicles", "alarms", "hazards", "muster", "fences", "roads"]
+REPLAY_LAYERS = [
+    "zones",
+    "equipment",
+    "people",
+    "vehicles",
+    "alarms",
+    "hazards",
+    "muster",
+    "fences",
+    "roads",
+    "permits",
+]
 
 
 def _areas() -> tuple[str, ...] | None:

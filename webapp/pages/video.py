@@ -26,10 +26,14 @@ the event dialog and its actions).
 from __future__ import annotations
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from i18n import t
+from plant import Plant
 from webapp import context as web
 from webapp.commands import NotAllowedError
+from webapp.live.video_health import fallback_text, model_fallbacks
 from webapp.panels import register_panels
 from webapp.panels.video import actions, cameras, event, feed
 from webapp.panels.video.common import may_act, may_view, scope_of
@@ -43,7 +47,24 @@ register_panels(cameras, feed, event, actions)
 act = actions.act
 FEED_PAGE = feed.FEED_PAGE
 
-__all__ = ["FEED_PAGE", "NotAllowedError", "act", "ids", "layout", "may_act", "may_view", "scope_of"]
+__all__ = ["FEED_PAGE", "NotAllowedError", "act", "fallbacks", "ids", "layout", "may_act", "may_view", "scope_of"]
+
+
+def fallbacks(plant: Plant, lang: str) -> list[dbc.Alert]:
+    """The models the video service refused at its start, of the viewer's areas (a health warning): each
+    camera, class, model file and why, and what runs instead; the loader's own error as the line's tooltip."""
+    rows = model_fallbacks(scope_of(plant))
+    if not rows:
+        return []
+    items = [html.Li(fallback_text(r, plant, lang), title=r.get("detail") or None) for r in rows]
+    return [
+        dbc.Alert(
+            [html.Div(t("health.video.title", lang), className="fw-bold"), html.Ul(items, className="mb-0")],
+            id=ids.FALLBACKS,
+            color="warning",
+            className="sw-video-fallbacks",
+        )
+    ]
 
 
 def layout(**_query: str) -> html.Div:
@@ -54,6 +75,7 @@ def layout(**_query: str) -> html.Div:
     opened = event.from_query(_query.get("event"), plant)
     return html.Div(
         [
+            *fallbacks(plant, lang),
             html.Div(
                 [cameras.section(plant, lang), feed.panel(plant, lang, _query.get("camera"))],
                 className="sw-video-layout",

@@ -1,4 +1,5 @@
-"""Shell callbacks: the plant clock (in the browser), data-source health, the language switch."""
+"""Shell callbacks: the plant clock (in the browser), data-source health (the collectors, and the video
+models refused at the video service's start), the language switch."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dash import ClientsideFunction, Dash, Input, Output, html
 from i18n import label, t
 from webapp import context as web
 from webapp.live.snapshot import format_age, snapshot
+from webapp.live.video_health import fallback_text, model_fallbacks
 from webapp.shell import ids
 
 
@@ -31,8 +33,9 @@ def register(app: Dash) -> None:
 def update_health(_n: int | None) -> list[dbc.Badge]:
     lang = web.lang()
     snap = snapshot()
+    video = video_badges(lang)
     if not snap["health"]:
-        return [dbc.Badge(t("health.never", lang), color="warning", className="sw-health-badge")]
+        return [dbc.Badge(t("health.never", lang), color="warning", className="sw-health-badge"), *video]
     badges = []
     for h in snap["health"]:
         age = h["data_age_s"]
@@ -52,4 +55,22 @@ def update_health(_n: int | None) -> list[dbc.Badge]:
                 title=f"{label(h['name'], h['name_zh'], lang)} {text}",  # the whole text where a wall cuts it
             )
         )
-    return badges
+    return badges + video
+
+
+def video_badges(lang: str) -> list[dbc.Badge]:
+    """A warning badge when the video service refused models at its start: how many, each in the tooltip;
+    it links to ``/video``, which lists them."""
+    rows = model_fallbacks()
+    if not rows:
+        return []
+    plant = web.plant()
+    return [
+        dbc.Badge(
+            t("health.video.badge", lang, n=len(rows)),
+            color="warning",
+            href="/video",
+            className="sw-health-badge sw-health-video",
+            title="\n".join(fallback_text(r, plant, lang) for r in rows),
+        )
+    ]

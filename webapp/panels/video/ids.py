@@ -14,6 +14,7 @@ class ids:  # noqa: N801 - the page's component ids, defined once
     MODAL = "video-modal"
     LIVE = "video-live"
     LIVE_TITLE = "video-live-title"
+    FALLBACKS = "video-fallbacks"  # the models the video service refused (a health warning)
     # the alarm feed
     FEED = "video-feed"
     FEED_CAMERA = "video-feed-camera"
