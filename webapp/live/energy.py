@@ -516,7 +516,13 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             "volume",
             "price",
         )
-        return head, [[node_name(data, r["meter"], lang), *[r.get(k) for k in keys]] for r in cp.get("rows") or []]
+        prices = {"plan_price", "actual_price"}  # shown like the tariff's prices, not rounded to 0.1
+
+        def cell(r: dict[str, Any], k: str) -> Any:
+            v = r.get(k)
+            return f"{v:.4g}" if k in prices and v is not None else v
+
+        return head, [[node_name(data, r["meter"], lang), *[cell(r, k) for k in keys]] for r in cp.get("rows") or []]
     if table == "issued":
         iss = data.get("issued") or {}
         head = [
