@@ -264,7 +264,7 @@ class Notification(Base):
     ts: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(16))  # email | webhook | dingtalk | wecom
     recipient: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation
+    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation | emergency
     alarm_ids: Mapped[list[str] | None] = mapped_column(JSON)
     level: Mapped[int] = mapped_column(Integer, default=0)  # escalation level (0 = first on call)
     status: Mapped[str] = mapped_column(String(16))  # sent | failed

@@ -412,17 +412,24 @@ def checklist(live: dict[str, Any], plant: Plant, lang: str, can_act: bool) -> A
             if can_act
             else None
         )
+        owner = label(act.owner, act.owner_zh, lang)
         rows.append(
             [
                 html.Td("✔" if done else "○", className="sw-em-check " + ("sw-st-ok" if done else "sw-muted")),
-                html.Td(label(act.text, act.text_zh, lang)),
-                html.Td(label(act.owner, act.owner_zh, lang), className="sw-muted"),
-                html.Td(when, className="small sw-muted"),
-                html.Td(button),
+                html.Td(
+                    [
+                        label(act.text, act.text_zh, lang),
+                        # on a phone the owner and who did it go under the action (their columns are hidden)
+                        html.Div(" · ".join(x for x in (owner, when) if x), className="sw-em-sub small sw-muted"),
+                    ]
+                ),
+                html.Td(owner, className="sw-muted sw-em-wide"),
+                html.Td(when, className="small sw-muted sw-em-wide"),
+                html.Td(button, className="sw-em-btn"),
             ]
         )
     head = ["", t("em.col.action", lang), t("em.col.owner", lang), t("em.col.done", lang), ""]
-    return kpi_table(head, rows, "", tid="emergency-checklist-table")
+    return kpi_table(head, rows, "", tid="emergency-checklist-table", cls="sw-em-checklist")
 
 
 def resources(live: dict[str, Any], plant: Plant, lang: str) -> Any:
