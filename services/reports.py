@@ -93,7 +93,7 @@ class ReportService:
                 s.last_end = first_last_end(self.plant, s.kind, int(s.at_minute), now_ms)
                 return
             due = due_periods(self.plant, s, now_ms)
-            lang, named = s.lang, bool(s.named)
+            kind, lang, named = s.kind, s.lang, bool(s.named)
             formats = [f for f in s.formats.split(",") if f and (f != "template" or self.template is not None)]
             recipients = [r for r in (s.recipients or "").split(",") if r]
         for p in due:
@@ -121,10 +121,15 @@ class ReportService:
                 self.issued.extend(got)
             with session_scope(self.engine) as session:
                 s2 = session.get(ReportSchedule, sid)
-                if s2 is not None and (s2.last_end or 0) < p.t1:
+                # changed while this period was issued (switched off, on again or to another kind: its
+                # last_end was set afresh): its new settings apply from the next step, not the rest of this list
+                changed = s2 is None or not s2.enabled or s2.kind != kind or s2.last_end is None
+                if s2 is not None and not changed and int(s2.last_end or 0) < p.t1:
                     s2.last_end = p.t1
             if got and recipients:
                 self.deliver(got, p, lang, recipients, now_ms)
+            if changed:
+                break
 
     # -- delivery ---------------------------------------------------------------------------------------------
     def _oncall(self) -> OncallConfig | None:

@@ -205,7 +205,7 @@ def test_declare_follow_and_end_through_the_page(store: Store) -> None:
     opened = disp.post("/_dash-update-component", json=router_body("/emergency", f"?summary={ended.id}"))
     assert opened.status_code == 200 and "emergency-summary-people" in opened.get_data(as_text=True)
     # it opens in the incident replay (Dash writes "/" as \u002f)
-    assert f"replay?muster={ended.muster_event}" in opened.get_data(as_text=True)
+    assert f"replay?emergency={ended.id}" in opened.get_data(as_text=True)
 
 
 @pytest.mark.slow

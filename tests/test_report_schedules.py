@@ -190,7 +190,7 @@ def test_administrators_set_up_and_change_schedules_audited_others_are_refused(s
             "test-admin",
         )
         sid = row.id
-        row.last_end = plant_ms(plant, 2026, 3, 1)  # the service has run it
+        row.last_end = plant_ms(plant, 2026, 1, 1)  # the service issued up to December, then it was off
     answer = made.get_json()["response"]
     assert answer["reports-sched-pick"]["value"] == str(sid)
     assert "monthly on day 2 at 07:00" in json.dumps(answer["reports-schedules"])
@@ -224,7 +224,7 @@ def test_administrators_set_up_and_change_schedules_audited_others_are_refused(s
     with session_scope(engine) as session:
         row2 = session.get(ReportSchedule, sid)
         assert row2 is not None and (row2.enabled, row2.lang, row2.at_minute) == (False, "en", 1440 + 450)
-        assert row2.last_end == plant_ms(plant, 2026, 3, 1)  # switched off: it keeps its place
+        assert row2.last_end == plant_ms(plant, 2026, 1, 1)  # switched off: it keeps its place
     # switched on again: it starts with the next period (not the months it was off)
     admin.post(
         "/_dash-update-component",
@@ -259,6 +259,13 @@ def test_administrators_set_up_and_change_schedules_audited_others_are_refused(s
         "enabled": {"before": True, "after": False},
     }
     assert audits[2][3] == {"enabled": {"before": False, "after": True}}
+    # the reports service then starts it with the next month due (March's, on 2 April), not January's and February's
+    from services.reports import ReportService
+
+    ReportService(plant, engine, settings.reports_path).step(now)
+    with session_scope(engine) as session:
+        assert session.get(ReportSchedule, sid).last_end == plant_ms(plant, 2026, 3, 1)  # type: ignore[union-attr]
+        assert session.scalar(select(func.count()).select_from(ReportIssue)) == 0
     # a schedule that does not exist
     assert "no longer exists" in _text(admin.post("/_dash-update-component", json=_save_body(app, "999")))
 

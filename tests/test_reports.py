@@ -3,7 +3,7 @@ and searchable (日报, 乙班, the plant's names; no Kangxi look-alikes, no emp
 screen's for the same period, every issue is archived as a new version with its SHA-256, Excel keeps numbers
 as numbers and units in the headings, the CSV has its BOM, a plant's template with Chinese sheet names and
 merged cells is filled, a scheduled run missed while the service was down is issued once on its return,
-and reports go out by e-mail (attached) and DingTalk (a link) through the real channel code."""
+and reports go out by e-mail (attached), DingTalk and WeCom (a link) through the real channel code."""
 
 from __future__ import annotations
 
@@ -363,7 +363,7 @@ def test_a_run_missed_while_the_service_was_down_is_issued_once_on_return(seeded
         assert session.get(ReportSchedule, sid).last_end == plant_ms(plant, 2026, 3, 13, 0, 0)  # type: ignore[union-attr]
 
 
-def test_reports_go_out_attached_to_mail_and_as_a_link_to_dingtalk(seeded: Seeded, tmp_path: Path) -> None:
+def test_reports_go_out_attached_to_mail_and_as_a_link_to_dingtalk_and_wecom(seeded: Seeded, tmp_path: Path) -> None:
     from services.reports import ReportService
     from tests.notifyutil import HttpReceiver, SmtpServer
 
@@ -375,6 +375,7 @@ def test_reports_go_out_attached_to_mail_and_as_a_link_to_dingtalk(seeded: Seede
             "channels": [
                 {"id": "mail", "type": "email", "host": "127.0.0.1", "port": smtp.port, "sender": "sw@localhost"},
                 {"id": "ding", "type": "dingtalk", "url": rx.url("/robot/send?access_token=t"), "format": "markdown"},
+                {"id": "wx", "type": "wecom", "url": rx.url("/cgi-bin/webhook/send?key=k"), "format": "markdown"},
             ],
             "people": [
                 {
@@ -382,7 +383,7 @@ def test_reports_go_out_attached_to_mail_and_as_a_link_to_dingtalk(seeded: Seede
                     "name": "李伟",
                     "lang": "zh",
                     "email": "li.wei@localhost",
-                    "channels": ["mail", "ding"],
+                    "channels": ["mail", "ding", "wx"],
                 }
             ],
             "rota": [{"id": "all", "chain": ["li.wei"]}],
@@ -406,15 +407,18 @@ def test_reports_go_out_attached_to_mail_and_as_a_link_to_dingtalk(seeded: Seede
         assert {(p, c, st) for p, c, st in service.deliveries} == {
             ("li.wei", "mail", "sent"),
             ("li.wei", "ding", "sent"),
+            ("li.wei", "wx", "sent"),
         }
     [mail] = smtp.mails
     msg = mail.message()
     assert "日报" in str(msg["Subject"]) and plant.site.name_zh in str(msg["Subject"])
     [att] = list(msg.iter_attachments())
     assert att.get_content_type() == "application/pdf" and att.get_content().startswith(b"%PDF")
-    [req] = rx.requests
-    body: dict[str, Any] = req.json()
-    assert body["msgtype"] == "markdown" and "https://sw.example/reports/file/" in body["markdown"]["text"]
+    assert sorted(r.path.split("?")[0] for r in rx.requests) == ["/cgi-bin/webhook/send", "/robot/send"]
+    for req in rx.requests:  # DingTalk and WeCom: a markdown message with the link to the PDF
+        body: dict[str, Any] = req.json()
+        md = body["markdown"]["content" if req.path.startswith("/cgi-bin/") else "text"]  # WeCom's key: content
+        assert body["msgtype"] == "markdown" and "https://sw.example/reports/file/" in md
 
 
 def _text(resp: Any) -> str:

@@ -158,7 +158,7 @@ def joined_plant() -> Plant:
     return Plant.model_validate(data)
 
 
-def test_badge_and_camera_man_down_are_one_incident(sqlite_url: str) -> None:
+def test_badge_and_camera_man_down_are_one_incident(tmp_path: Path, sqlite_url: str) -> None:
     """P001 stops in the hall (a hazard zone); CAM-H sees someone lying still there 10 s later (a video
     event written by the video events stage) and so does CAM-W, whose view does not hold P001's position.
     The personnel service raises the badge's man-down 20 s after the stop (its man_down_s here); the alarm
@@ -223,6 +223,7 @@ def test_badge_and_camera_man_down_are_one_incident(sqlite_url: str) -> None:
             for lang in ("en", "zh")
             for named in (True, False)
         }
+        ids = (badge_alarm.id, seen.id)
     assert texts[("badge", "en", True)] == (
         "Zhang Wei (P001) not moving for 20 s in Smelter hall; also seen on camera Hall middle (CAM-H)"
     )
@@ -235,6 +236,27 @@ def test_badge_and_camera_man_down_are_one_incident(sqlite_url: str) -> None:
     assert "定位卡同时报人员倒地" in texts[("seen", "zh", False)] and "Zhang Wei" not in texts[("seen", "zh", False)]
     assert texts[("unseen", "en", True)] == "Man down on camera Hall west wall (CAM-W)"
     db.dispose()
+    # The alarm detail a dispatcher opens: the same incident's other alarm, the camera's linked to its detection.
+    from settings import Settings
+    from tests.test_alarm_pages import as_callback
+    from tests.webutil import request_as
+    from webapp.app import create_app
+
+    plant_path = tmp_path / "joined.yaml"
+    plant_path.write_text(yaml.safe_dump(plant.model_dump(mode="json", exclude_none=True)), encoding="utf-8")
+    settings = Settings(var_dir=tmp_path, database_url=sqlite_url, plant_file=plant_path)
+    app = create_app(settings)
+    from webapp.pages import alarms as page  # registered by the app
+
+    details = {}
+    with request_as(app, settings, "/alarms"):
+        for alarm_id in ids:
+            details[alarm_id] = repr(
+                as_callback("alarms-selected", {"id": alarm_id}, page.refresh_detail, {"id": alarm_id}, 1, True)[1]
+            )
+    assert f"/video?event={opened['CAM-H']}" in details[ids[0]] and f"{ids[1]} · CAM-H" in details[ids[0]]
+    assert "Same incident" in details[ids[0]] and "also seen on camera Hall middle (CAM-H)" in details[ids[0]]
+    assert f"{ids[0]} · P001" in details[ids[1]] and "also a badge man-down: Zhang Wei (P001)" in details[ids[1]]
 
 
 def test_man_down_join_needs_the_same_time() -> None:

@@ -53,6 +53,7 @@ PAGES: dict[str, str] = {  # page -> what shows once it has its data
     "/production/flow": ".sw-flow .main-svg:visible",  # the wall drawing on a wall, the phone drawing on a phone
     "/environment": ".main-svg",
     "/safety": "table, .sw-muted",
+    "/reports": "#reports-sched-save",  # the archive, the schedules and (for administrators) their editor
 }
 # Terms that Chinese plants write in Latin letters (as GB/T and ISO texts in Chinese do): statistical process
 # control and its indices and rules, the equipment KPIs, standards' codes, the currency's ISO 4217 code.
@@ -140,7 +141,7 @@ def seed(tmp_path: Path) -> tuple[Settings, Plant]:
 def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Pattern[str]]]:
     """Ids, units and names without a Chinese form, from the plant file and the user table: what may stay in
     Latin letters. The language switch names the other language in that language."""
-    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", "Excel", *users, *ACRONYMS}
+    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", "Excel", "PDF", *users, *ACRONYMS}
     for items in (plant.tags, plant.badges, plant.cameras, plant.zones, plant.areas, plant.equipment, plant.fences):
         words.update(x.id for x in items)
     words.update(s.id for s in plant.site.shifts)

@@ -546,10 +546,9 @@ def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
     )
     replay = None
     principal = current_user()
-    if s.get("muster_event") and principal is not None and principal.can(Perm.REPLAY):
-        replay = dcc.Link(
-            t("em.replay", lang), href=f"/replay?muster={int(s['muster_event'])}", id="emergency-replay-link"
-        )
+    if s.get("declared_ms") and principal is not None and principal.can(Perm.REPLAY):
+        # the window from the declaration to the end, its muster among the steps
+        replay = dcc.Link(t("em.replay", lang), href=f"/replay?emergency={int(s['id'])}", id="emergency-replay-link")
     return html.Div(
         [
             head,

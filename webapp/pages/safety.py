@@ -16,18 +16,21 @@ thresholds and intrusions into its fence) with a link to the alarm list, and ope
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, html
+from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
+from auth.policy import Perm
 from engine.hazards import NO_VALUE, OVER, UNDER, Assessment, ReadingState
 from i18n import label, t
 from plant import Plant
 from plant.schema import HazardSource
 from store.alarm_views import AlarmView
 from webapp import context as web
+from webapp.gate import current_user
 from webapp.live.alarms import alarm_text
 from webapp.live.personnel import names_visible
 from webapp.live.safety import fence_centre, latest_readings, source_alarms, sources
@@ -120,6 +123,21 @@ def _leads(hs: HazardSource, plant: Plant, lang: str, names: bool) -> html.Ul:
     return html.Ul(items, className="sw-hz-leads")
 
 
+def _replay_link(a: AlarmView, lang: str) -> Any:
+    """The alarm's minutes in the incident replay, opened at its activation (for readers of the replay: executives
+    too, who have no alarm list)."""
+    principal = current_user()
+    if principal is None or not principal.can(Perm.REPLAY):
+        return None
+    at = f"&at={a.activated_at}" if a.activated_at else ""
+    return dcc.Link(
+        t("replay.link", lang),
+        href=f"/replay?alarm={quote(a.id, safe='')}{at}",
+        title=t("replay.open", lang),
+        className="ms-2 small sw-hz-replay",
+    )
+
+
 def _alarms(alarms: list[AlarmView], plant: Plant, lang: str) -> html.Div:
     if not alarms:
         return html.Div(t("safety.no_alarms", lang), className="sw-muted small")
@@ -128,6 +146,7 @@ def _alarms(alarms: list[AlarmView], plant: Plant, lang: str) -> html.Div:
             [
                 html.Span(t(f"alarm.priority.{a.priority}", lang), className=f"badge sw-prio-{a.priority} me-2"),
                 html.Span(alarm_text(a, plant, lang)),
+                _replay_link(a, lang),
             ]
         )
         for a in alarms[:5]

@@ -9,12 +9,14 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, ctx, html
 from dash.exceptions import PreventUpdate
 
+from auth.policy import Perm
 from engine.clock import DATE_TIME, format_local
 from i18n import t
 from plant import Plant
 from store.alarm_views import AlarmView, alarm_trail, get_alarm
 from store.db import session_scope
 from webapp import context as web
+from webapp.gate import current_user
 from webapp.live.alarms import alarm_text, condition_text, source_text, value_text
 from webapp.panels import panel_callback
 from webapp.panels.alarms.ids import ids
@@ -94,6 +96,9 @@ def _info(a: AlarmView, plant: Plant, lang: str) -> html.Div:
     text = alarm_text(a, plant, lang)
     if text:
         rows.insert(1, (t("alarm.col.message", lang), text))
+    linked = _linked(a)
+    if linked is not None:
+        rows.insert(2, (t("alarm.col.linked", lang), linked))
     if a.equipment:
         rows.append((t("alarm.col.equipment", lang), names["equipment"].get(a.equipment, a.equipment)))
     for key, value in (("badge", a.badge), ("camera", a.camera)):
@@ -128,6 +133,21 @@ def _info(a: AlarmView, plant: Plant, lang: str) -> html.Div:
             html.Dl([x for k, v in rows for x in (html.Dt(k), html.Dd(v))], className="sw-dl"),
         ]
     )
+
+
+def _linked(a: AlarmView) -> Any:
+    """The other alarm of a man-down seen by a badge and a camera (``engine.mandown``): the camera's alarm with
+    a link to its detection on ``/video`` (for users who may see video), or the badge's alarm id."""
+    data = a.data if isinstance(a.data, dict) else {}
+    if data.get("video_alarm"):
+        event, shown = data.get("video_event"), f"{data['video_alarm']} · {data.get('seen_by') or '-'}"
+        user = current_user()
+        if isinstance(event, int) and user is not None and user.can(Perm.VIDEO):
+            return html.A(shown, href=f"/video?event={event}", className="sw-al-linked")
+        return shown
+    if data.get("badge_alarm"):
+        return f"{data['badge_alarm']} · {data.get('badge') or '-'}"
+    return None
 
 
 @panel_callback(

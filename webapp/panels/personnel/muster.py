@@ -158,9 +158,20 @@ def body(live: dict[str, Any], plant: Plant, lang: str) -> html.Div:
         )
     if m.get("extra"):
         notes.append(html.Div(t("personnel.muster.extra", lang, n=m["extra"]), className="sw-muted small mb-1"))
+    principal = current_user()
+    replay = (
+        dcc.Link(
+            t("replay.link", lang),
+            href=f"/replay?muster={int(m['id'])}",
+            title=t("replay.open", lang),
+            className="ms-2 sw-mu-replay",
+        )
+        if principal is not None and principal.can(Perm.REPLAY) and m.get("id") is not None
+        else None
+    )
     return html.Div(
         [
-            html.Div(declared, className="sw-muted small mb-1"),
+            html.Div([declared, replay], className="sw-muted small mb-1"),
             html.Div(m["note"], className="sw-mu-note mb-1") if m.get("note") else None,
             big,
             point_table,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import html
+from dash import dcc, html
 
+from auth.policy import Perm
 from engine.clock import format_local
 from i18n import t
 from plant import Plant
 from store import people
 from webapp.attrs import wildcard
+from webapp.gate import current_user
 from webapp.live import personnel as data
 from webapp.live.snapshot import format_age
 from webapp.panels.personnel.common import names_of, person_name, rule_text
@@ -28,6 +30,8 @@ def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div | html.Ul:
     zones = names_of(plant.zones, lang)
     cams = names_of(plant.cameras, lang)
     now = int(live.get("now_ms") or 0)
+    principal = current_user()
+    replay = principal is not None and principal.can(Perm.REPLAY)
     out = []
     for v in items:
         is_open = v["end"] is None
@@ -69,6 +73,15 @@ def feed(live: dict[str, Any], plant: Plant, lang: str) -> html.Div | html.Ul:
                         [
                             html.Span(when, className="sw-num"),
                             html.Span(format_age(max(0, dur) / 1000, lang), className="sw-muted ms-2"),
+                            # the minutes around it in the incident replay (opened at its start)
+                            dcc.Link(
+                                t("replay.link", lang),
+                                href=f"/replay?event={int(v['id'])}",
+                                title=t("replay.open", lang),
+                                className="sw-pv-replay ms-2",
+                            )
+                            if replay and v.get("id") is not None
+                            else None,
                         ],
                         className="sw-pv-time",
                     ),
