@@ -287,6 +287,7 @@ class AppUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str | None] = mapped_column(String(255))
     areas: Mapped[list[str] | None] = mapped_column(JSON)  # on-call: plant areas whose alerts are theirs
+    badge: Mapped[str | None] = mapped_column(String(64))  # the user's own badge: their special-work permits
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     password_changed_at: Mapped[int] = mapped_column(BigInteger)
