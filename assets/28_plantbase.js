@@ -32,6 +32,8 @@
  * Page plumbing
  *   hit(info)                        whether a pick found an object
  *   new Tip(host, cls, reserve)      the hover tooltip (text only: plant strings never become HTML)
+ *   new Clicks(host, owner, radius)  owner.click(info) from the browser's click event on owner.deck (not for a
+ *                                    drag or the overlays); .tap(info, event) from deck's onClick for the rest
  *   new Slot()                       the one renderer of a page; finalized when its element leaves the page
  *
  * Layer functions take deck.gl props to override where the pages differ; they never keep state, so a page
@@ -568,6 +570,71 @@
     this.el.hidden = true;
   };
 
+  // Clicks on owner.deck in host, taken from the browser's own click event: deck.gl's tap measures the press
+  // when it gets to handle it, so on a busy machine (a long frame between press and release, over 250 ms) a
+  // click became no click. A click whose press moved more than 6 px (a drag of the view), or that landed on
+  // anything but the canvas (the overlay's buttons, the panel), selects nothing; one that did not picks what is
+  // under the pointer (within radius px) and calls owner.click(info). deck.gl's own tap, passed to tap(info,
+  // event) from the deck's onClick, only acts for a release the browser reported no click for.
+  function Clicks(host, owner, radius) {
+    this.host = host;
+    this.owner = owner;
+    this.radius = radius;
+    this.down = null;
+    this.lastUp = null;
+    this.handledUp = null;
+    this.onDown = this.pressed.bind(this);
+    this.onUp = this.released.bind(this);
+    this.onClick = this.clicked.bind(this);
+    host.addEventListener("pointerdown", this.onDown, true);
+    host.addEventListener("pointerup", this.onUp, true);
+    host.addEventListener("click", this.onClick, true);
+  }
+
+  Clicks.prototype.pressed = function (e) {
+    this.down = e.isPrimary === false ? this.down : [e.clientX, e.clientY];
+  };
+
+  Clicks.prototype.released = function (e) {
+    this.lastUp = e;
+  };
+
+  Clicks.prototype.clicked = function (e) {
+    const down = this.down;
+    this.down = null;
+    const deck = this.owner.deck;
+    if (!deck || !down || !e.target || e.target.tagName !== "CANVAS") {
+      return;
+    }
+    const dx = e.clientX - down[0];
+    const dy = e.clientY - down[1];
+    if (dx * dx + dy * dy > 36) {
+      return;
+    }
+    this.handledUp = this.lastUp;
+    const r = this.host.getBoundingClientRect();
+    const x = e.clientX - r.left;
+    const y = e.clientY - r.top;
+    const info = deck.pickObject({ x: x, y: y, radius: this.radius });
+    this.owner.click(info || { x: x, y: y, layer: null, object: null });
+  };
+
+  // deck.gl's onClick(info, event): a click the browser reported is answered already; its tap only for the rest.
+  Clicks.prototype.tap = function (info, event) {
+    const up = event && event.srcEvent;
+    const done = this.handledUp;
+    if (up && done && (up === done || up.timeStamp === done.timeStamp)) {
+      return;
+    }
+    this.owner.click(info);
+  };
+
+  Clicks.prototype.detach = function () {
+    this.host.removeEventListener("pointerdown", this.onDown, true);
+    this.host.removeEventListener("pointerup", this.onUp, true);
+    this.host.removeEventListener("click", this.onClick, true);
+  };
+
   // A page's one renderer: at(el, make) returns the renderer drawing into el, made by make(el) the first
   // time and after navigation (the old one finalized); a renderer whose element left the page stops.
   function Slot() {
@@ -632,6 +699,7 @@
     labelExtension: labelExtension,
     hit: hit,
     Tip: Tip,
+    Clicks: Clicks,
     Slot: Slot,
   };
 })();

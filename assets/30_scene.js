@@ -35,17 +35,8 @@
     this.tip = new P.Tip(el, "sw-scene-tip", 240);
     this.onResize = this.fit.bind(this);
     window.addEventListener("resize", this.onResize);
-    // A click is taken from the browser's own click event: deck.gl's tap measures the press when it gets to
-    // handle it, so on a busy machine (a long frame between press and release) a click became no click.
-    this.down = null;
-    this.lastUp = null;
-    this.handledUp = null;
-    this.onDown = this.pressed.bind(this);
-    this.onUp = this.released.bind(this);
-    this.onDomClick = this.clicked.bind(this);
-    el.addEventListener("pointerdown", this.onDown, true);
-    el.addEventListener("pointerup", this.onUp, true);
-    el.addEventListener("click", this.onDomClick, true);
+    // A click is taken from the browser's own click event (P.Clicks): deck.gl's tap misses a long press.
+    this.clicks = new P.Clicks(el, this, 4);
     this.fit();
   }
 
@@ -334,12 +325,7 @@
         self.hover(info);
       },
       onClick: function (info, event) {
-        // a click the browser reported is answered already (see clicked); deck.gl's tap only for the rest
-        const up = event && event.srcEvent;
-        if (up && self.handledUp && (up === self.handledUp || up.timeStamp === self.handledUp.timeStamp)) {
-          return;
-        }
-        self.click(info);
+        self.clicks.tap(info, event);
       },
       onLoad: function () {
         self.relabel();
@@ -620,7 +606,7 @@
             return path;
           },
           getColor: function (path) {
-            return (em.x || []).indexOf(path) >= 0 ? [255, 138, 0, 230] : rgba(c.route, 220);
+            return (em.x || []).indexOf(path) >= 0 ? rgba(c.route_out, 230) : rgba(c.route, 220);
           },
           getWidth: 2.5,
           widthUnits: "meters",
@@ -733,10 +719,11 @@
             return o.v === null ? 2 : Math.max(2, Math.min(3, o.v) * 60);
           },
           getFillColor: function (o) {
+            const ce = c.emission;
             if (o.v === null) {
-              return [110, 119, 129, 200];
+              return rgba(ce.none, 200);
             }
-            return o.v > 1 ? [229, 72, 77, 230] : o.v >= 0.8 ? [255, 197, 61, 230] : [34, 197, 94, 220];
+            return o.v > 1 ? rgba(ce.over, 230) : o.v >= 0.8 ? rgba(ce.near, 230) : rgba(ce.ok, 220);
           },
           updateTriggers: { getElevation: ec, getFillColor: ec },
           pickable: true,
@@ -1080,40 +1067,9 @@
     }
   };
 
-  Scene.prototype.pressed = function (e) {
-    this.down = e.isPrimary === false ? this.down : [e.clientX, e.clientY];
-  };
-
-  Scene.prototype.released = function (e) {
-    this.lastUp = e;
-  };
-
-  // The browser's click on the scene: what is under the pointer is selected, unless the press moved the view
-  // (a drag of more than a few pixels) or landed on the overlay's buttons or the panel.
-  Scene.prototype.clicked = function (e) {
-    const down = this.down;
-    this.down = null;
-    if (!this.deck || !down || !e.target || e.target.tagName !== "CANVAS") {
-      return;
-    }
-    const dx = e.clientX - down[0];
-    const dy = e.clientY - down[1];
-    if (dx * dx + dy * dy > 36) {
-      return;
-    }
-    this.handledUp = this.lastUp;
-    const r = this.el.getBoundingClientRect();
-    const x = e.clientX - r.left;
-    const y = e.clientY - r.top;
-    const info = this.deck.pickObject({ x: x, y: y, radius: 4 });
-    this.click(info || { x: x, y: y, layer: null, object: null });
-  };
-
   Scene.prototype.finalize = function () {
     window.removeEventListener("resize", this.onResize);
-    this.el.removeEventListener("pointerdown", this.onDown, true);
-    this.el.removeEventListener("pointerup", this.onUp, true);
-    this.el.removeEventListener("click", this.onDomClick, true);
+    this.clicks.detach();
     clearInterval(this.pulseTimer);
     this.pulseTimer = null;
     if (this.deck) {

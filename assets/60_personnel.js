@@ -68,6 +68,8 @@
     this.tip = new P.Tip(host, "sw-pm-tip", 220);
     this.onResize = this.fit.bind(this);
     window.addEventListener("resize", this.onResize);
+    // A badge is selected from the browser's own click event (P.Clicks): deck.gl's tap misses a long press.
+    this.clicks = new P.Clicks(host, this, 6);
     this.fit();
     this.buildPlaybar();
   }
@@ -190,8 +192,8 @@
       onHover: function (info) {
         self.hover(info);
       },
-      onClick: function (info) {
-        self.click(info);
+      onClick: function (info, event) {
+        self.clicks.tap(info, event);
       },
     });
     this.host.swPersonnel = this; // for tests
@@ -917,6 +919,7 @@
   PMap.prototype.finalize = function () {
     this.pause();
     window.removeEventListener("resize", this.onResize);
+    this.clicks.detach();
     if (this.deck) {
       this.deck.finalize();
       this.deck = null;

@@ -151,7 +151,7 @@ PAGES: dict[str, Need] = {
     # emergency mode: executives (counts, dots, no names), dispatchers and administrators
     "/emergency": Perm.EMERGENCY,
     "/personnel": Perm.PERSONNEL,
-    "/oncall": Perm.ONCALL,
+    "/oncall": Perm.ONCALL,  # my alerts; my special-work permits (only those the user is on, by badge or name)
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)

@@ -24,19 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-PARTS: tuple[str, ...] = ("static", "alarms", "violations", "hidden_dangers", "permits", "staffing", "environment")
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "static": 0.20,
-    "alarms": 0.20,
-    "violations": 0.15,
-    "hidden_dangers": 0.15,
-    "permits": 0.10,
-    "staffing": 0.05,
-    "environment": 0.15,
-}
+from plant.schema import SAFETY_INDEX_HYSTERESIS, SAFETY_INDEX_THRESHOLDS, SAFETY_INDEX_WEIGHTS
+
+PARTS: tuple[str, ...] = tuple(SAFETY_INDEX_WEIGHTS)
+DEFAULT_WEIGHTS: dict[str, float] = dict(SAFETY_INDEX_WEIGHTS)
 COLOURS: tuple[str, ...] = ("blue", "yellow", "orange", "red")
-DEFAULT_THRESHOLDS: tuple[float, float, float] = (25.0, 50.0, 75.0)
-DEFAULT_HYSTERESIS = 5.0
+DEFAULT_THRESHOLDS: tuple[float, float, float] = SAFETY_INDEX_THRESHOLDS
+DEFAULT_HYSTERESIS = SAFETY_INDEX_HYSTERESIS
 PRIORITY_STEPS = {"low": 1, "medium": 2, "high": 3, "urgent": 4}
 LEVEL_POINTS = {"blue": 0.0, "yellow": 100 / 3, "orange": 200 / 3, "red": 100.0}
 TOP = 5

@@ -1198,27 +1198,32 @@ class HazardSource(Named):
         return None if v is None else _clean_text(v)
 
 
+# The safety early-warning index's parts and their default weights, colour thresholds and hysteresis: the plant
+# file's defaults and ``engine.safety_index``'s.
+SAFETY_INDEX_WEIGHTS: dict[str, float] = {
+    "static": 0.20,
+    "alarms": 0.20,
+    "violations": 0.15,
+    "hidden_dangers": 0.15,
+    "permits": 0.10,
+    "staffing": 0.05,
+    "environment": 0.15,
+}
+SAFETY_INDEX_THRESHOLDS: tuple[float, float, float] = (25.0, 50.0, 75.0)
+SAFETY_INDEX_HYSTERESIS = 5.0
+
+
 class SafetyIndexSettings(StrictModel):
     """The safety early-warning index (``engine.safety_index``): each part's weight (summing to 1), the colour
     thresholds (yellow, orange, red) and the hysteresis on the way down, in index points."""
 
-    weights: dict[str, float] = Field(
-        default_factory=lambda: {
-            "static": 0.20,
-            "alarms": 0.20,
-            "violations": 0.15,
-            "hidden_dangers": 0.15,
-            "permits": 0.10,
-            "staffing": 0.05,
-            "environment": 0.15,
-        }
-    )
-    thresholds: tuple[float, float, float] = (25.0, 50.0, 75.0)
-    hysteresis: float = Field(default=5.0, ge=0, le=25)
+    weights: dict[str, float] = Field(default_factory=lambda: dict(SAFETY_INDEX_WEIGHTS))
+    thresholds: tuple[float, float, float] = SAFETY_INDEX_THRESHOLDS
+    hysteresis: float = Field(default=SAFETY_INDEX_HYSTERESIS, ge=0, le=25)
 
     @model_validator(mode="after")
     def _check(self) -> SafetyIndexSettings:
-        parts = ("static", "alarms", "violations", "hidden_dangers", "permits", "staffing", "environment")
+        parts = tuple(SAFETY_INDEX_WEIGHTS)
         unknown = sorted(set(self.weights) - set(parts))
         if unknown:
             raise ValueError(f"weights: unknown part(s) {unknown}; parts: {list(parts)}")

@@ -153,9 +153,7 @@ def production_section(
         s = r.get(horizon)
         if s is None:
             continue
-        name = t(f"kpi.product.{r['key']}", lang)
-        if name == f"kpi.product.{r['key']}":
-            name = label(r["name"], r["name_zh"], lang)
+        name = figures.product_label(r, lang)
         rows.append([name, r["unit"], _f(s["plan_to_date"]), _f(s["actual"]), _pct(s["completion"])])
         chart_labels.append(name)
         plan_vals.append(_f(s["plan_to_date"]))
@@ -312,7 +310,7 @@ def equipment_section(session: Session, plant: Plant, p: Period, lang: str, valu
                 ],
             )
         )
-    reasons = _reason_labels(plant, lang)
+    reasons = figures.reason_labels(plant, lang)
     events = [Downtime(**d) for d in data["downtime"]]
     par = pareto(events, by="minutes")
     sec.tables.append(
@@ -342,19 +340,6 @@ def equipment_section(session: Session, plant: Plant, p: Period, lang: str, valu
             )
         )
     return sec
-
-
-def _reason_labels(plant: Plant, lang: str) -> dict[str, str]:
-    out: dict[str, str] = {
-        "unassigned": t("production.unassigned", lang),
-        "short_stop": t("production.short_stop", lang),
-    }
-    for c in plant.production.downtime_reasons:
-        cat = label(c.name, c.name_zh, lang)
-        out[c.id] = cat
-        for r in c.children:
-            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
-    return out
 
 
 def energy_section(session: Session, plant: Plant, p: Period, lang: str, values: dict[str, float | None]) -> Section:

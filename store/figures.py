@@ -55,6 +55,7 @@ from engine.forecast import (
     issued_errors,
 )
 from engine.shifts import shift_windows
+from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
 from store.energy import consumption
@@ -559,6 +560,29 @@ def units(plant: Plant) -> list[Any]:
     """The units with a state tag, in plant-file order."""
     with_state = {t.equipment for t in plant.tags if t.kind == TagKind.STATE and t.equipment}
     return [e for e in plant.equipment if e.id in with_state]
+
+
+def reason_labels(plant: Plant, lang: str) -> dict[str, str]:
+    """Downtime reason and category id -> its name in ``lang`` ("Mechanical / Pump seal leak" for a reason), with
+    the unassigned and short stops: the production page and the reports name a reason alike."""
+    out: dict[str, str] = {
+        "unassigned": t("production.unassigned", lang),
+        "short_stop": t("production.short_stop", lang),
+    }
+    for c in plant.production.downtime_reasons:
+        cat = label(c.name, c.name_zh, lang)
+        out[c.id] = cat
+        for r in c.children:
+            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
+    return out
+
+
+def product_label(product: dict[str, Any], lang: str) -> str:
+    """A plan product's name in ``lang`` (a row of ``engine.plan.plan_report``: key, name, name_zh): the
+    translation of its key where there is one, else the plant file's name."""
+    key = f"kpi.product.{product['key']}"
+    text = t(key, lang)
+    return label(product["name"], product["name_zh"], lang) if text == key else text
 
 
 def _kpi_dict(k: EquipmentKpi) -> dict[str, Any]:

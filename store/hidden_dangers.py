@@ -64,30 +64,6 @@ def as_danger(row: HiddenDanger) -> Danger:
     )
 
 
-def _log(
-    session: Session,
-    row: HiddenDanger,
-    ts: int,
-    actor: str,
-    action: str,
-    before: str | None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-) -> None:
-    session.add(
-        HiddenDangerLog(
-            danger_id=row.id,
-            ts=ts,
-            actor=actor[:64],
-            action=action,
-            from_state=before,
-            to_state=row.state,
-            note=note[:2000],
-            data=data,
-        )
-    )
-
-
 def report(
     session: Session,
     *,
@@ -132,7 +108,7 @@ def report(
     session.flush()
     if photo and mime:
         session.add(HiddenDangerPhoto(danger_id=row.id, mime=mime, data=photo))
-    _log(session, row, now_ms, actor, REPORT, None, row.description, {"zone": zone, "source": source})
+    HiddenDangerLog.append(session, row, now_ms, actor, REPORT, None, row.description, {"zone": zone, "source": source})
     return row
 
 
@@ -151,7 +127,7 @@ def act(session: Session, danger_id: int, action: str, actor: str, now_ms: int, 
     row.updated_at = now_ms
     note = str(given.get("note") or "")
     shown = {k: v for k, v in m.changes.items() if k not in ("rectified_at", "rectified_by", "closed_at")}
-    _log(session, row, now_ms, actor, action, before, note, shown or None)
+    HiddenDangerLog.append(session, row, now_ms, actor, action, before, note, shown or None)
     return row
 
 
@@ -167,7 +143,7 @@ def escalate(
         if level > row.escalation:
             row.escalation = level
             row.updated_at = now_ms
-            _log(session, row, now_ms, actor, ESCALATE, row.state, "", {"level": level})
+            HiddenDangerLog.append(session, row, now_ms, actor, ESCALATE, row.state, "", {"level": level})
             out.append(row)
     return out
 

@@ -3,7 +3,7 @@ bucket arithmetic identical on SQLite and PostgreSQL; the UI converts to the pla
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy import JSON, BigInteger, Boolean, Float, Index, Integer, LargeBinary, String, Text, event, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
@@ -264,7 +264,7 @@ class Notification(Base):
     ts: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(16))  # email | webhook | dingtalk | wecom
     recipient: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation
+    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation | emergency
     alarm_ids: Mapped[list[str] | None] = mapped_column(JSON)
     level: Mapped[int] = mapped_column(Integer, default=0)  # escalation level (0 = first on call)
     status: Mapped[str] = mapped_column(String(16))  # sent | failed
@@ -287,6 +287,7 @@ class AppUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str | None] = mapped_column(String(255))
     areas: Mapped[list[str] | None] = mapped_column(JSON)  # on-call: plant areas whose alerts are theirs
+    badge: Mapped[str | None] = mapped_column(String(64))  # the user's own badge: their special-work permits
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     password_changed_at: Mapped[int] = mapped_column(BigInteger)
@@ -416,6 +417,65 @@ class SpcExclusion(Base):
     at: Mapped[int] = mapped_column(BigInteger)
 
 
+class _Moved(Protocol):
+    """What a log row needs of the row that moved: its id and the state it is in now."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+class _StateLog:
+    """The columns of an append-only log of a workflow's moves (hidden dangers, work permits): who, when, which
+    action, from which state to which, the note and the facts. A log class names its subject's id column in
+    ``subject`` and declares it; ``sort_order`` keeps the columns in the order the migrations created them (id,
+    the subject's id, then these)."""
+
+    subject: ClassVar[str]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True, sort_order=-1)
+    ts: Mapped[int] = mapped_column(BigInteger, sort_order=1)
+    actor: Mapped[str] = mapped_column(String(64), sort_order=1)
+    action: Mapped[str] = mapped_column(String(16), sort_order=1)
+    from_state: Mapped[str | None] = mapped_column(String(16), sort_order=1)
+    to_state: Mapped[str] = mapped_column(String(16), sort_order=1)
+    note: Mapped[str] = mapped_column(Text, default="", sort_order=1)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, sort_order=1)
+
+    if TYPE_CHECKING:  # the declarative base's keyword constructor, which the log classes get
+
+        def __init__(self, **kw: Any) -> None: ...
+
+    @classmethod
+    def append(
+        cls,
+        session: Session,
+        row: _Moved,
+        ts: int,
+        actor: str,
+        action: str,
+        before: str | None,
+        note: str = "",
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """One log row of ``row``'s move from ``before`` to its state now, in the session's unit of work (actor and
+        note cut to their columns); the caller commits."""
+        session.add(
+            cls(
+                **{cls.subject: row.id},
+                ts=ts,
+                actor=actor[:64],
+                action=action,
+                from_state=before,
+                to_state=row.state,
+                note=note[:2000],
+                data=data,
+            )
+        )
+
+
 class HiddenDanger(Base):
     """A hidden danger of the register (隐患, ``engine.hidden_dangers``): what, where, its grade, owner, deadline,
     a major one's rectification plan, and where the workflow stands. Written only by ``store.hidden_dangers``."""
@@ -455,22 +515,15 @@ class HiddenDangerPhoto(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class HiddenDangerLog(Base):
+class HiddenDangerLog(_StateLog, Base):
     """Every move of a hidden danger (report, assess, assign, plan, rectify, verify, reject, escalate): who, when,
     from which state to which, the note and the fields set. Only ever appended to."""
 
     __tablename__ = "hidden_danger_log"
     __table_args__ = (Index("ix_hidden_danger_log_danger", "danger_id", "id"),)
+    subject = "danger_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     danger_id: Mapped[int] = mapped_column(Integer)
-    ts: Mapped[int] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(16))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Emergency(Base):
@@ -551,22 +604,15 @@ class WorkPermit(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
-class WorkPermitLog(Base):
+class WorkPermitLog(_StateLog, Base):
     """Every step of a permit (apply, approve, gas test, isolate, activate, suspend, resume, close, expire): who,
     when, from which state to which, the note and the facts. Only ever appended to."""
 
     __tablename__ = "work_permit_log"
     __table_args__ = (Index("ix_work_permit_log_permit", "permit_id", "id"),)
+    subject = "permit_id"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     permit_id: Mapped[int] = mapped_column(Integer)
-    ts: Mapped[int] = mapped_column(BigInteger)
-    actor: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(16))
-    from_state: Mapped[str | None] = mapped_column(String(16))
-    to_state: Mapped[str] = mapped_column(String(16))
-    note: Mapped[str] = mapped_column(Text, default="")
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class Incident(Base):

@@ -56,22 +56,6 @@ def _store(row: WorkPermit, p: Permit, now_ms: int) -> None:
         row.closed_at = now_ms
 
 
-def _log(session: Session, row: WorkPermit, ts: int, actor: str, action: str, before: str | None,
-         note: str = "", data: dict[str, Any] | None = None) -> None:  # fmt: skip
-    session.add(
-        WorkPermitLog(
-            permit_id=row.id,
-            ts=ts,
-            actor=actor[:64],
-            action=action,
-            from_state=before,
-            to_state=row.state,
-            note=note[:2000],
-            data=data,
-        )
-    )
-
-
 def apply(
     session: Session,
     *,
@@ -140,7 +124,7 @@ def apply(
     )
     session.add(row)
     session.flush()
-    _log(session, row, now_ms, applicant, "apply", None, "", {"kind": kind, "grade": grade})
+    WorkPermitLog.append(session, row, now_ms, applicant, "apply", None, "", {"kind": kind, "grade": grade})
     return row
 
 
@@ -158,7 +142,7 @@ def move(session: Session, permit_id: int, action: str, actor: str, now_ms: int,
     if ended is not None:
         before = row.state
         _store(row, ended, now_ms)
-        _log(session, row, now_ms, "system", "expire", before)
+        WorkPermitLog.append(session, row, now_ms, "system", "expire", before)
         raise PermitRefusedError("expired")
     before = p.state
     note = str(given.get("note") or "")
@@ -181,7 +165,7 @@ def move(session: Session, permit_id: int, action: str, actor: str, now_ms: int,
     else:
         p = rules.close(p, actor)
     _store(row, p, now_ms)
-    _log(session, row, now_ms, actor, action, before, note, data)
+    WorkPermitLog.append(session, row, now_ms, actor, action, before, note, data)
     return row
 
 
@@ -191,7 +175,7 @@ def suspend_for(session: Session, row: WorkPermit, reason: str, now_ms: int, dat
     if p.state != rules.ACTIVE:
         return False
     _store(row, rules.suspend(p, reason, now_ms), now_ms)
-    _log(session, row, now_ms, "system", "suspend", rules.ACTIVE, reason, data)
+    WorkPermitLog.append(session, row, now_ms, "system", "suspend", rules.ACTIVE, reason, data)
     return True
 
 
@@ -207,7 +191,7 @@ def expire_due(session: Session, rows: Iterable[WorkPermit], now_ms: int) -> lis
         if ended is not None:
             before = row.state
             _store(row, ended, now_ms)
-            _log(session, row, now_ms, "system", "expire", before)
+            WorkPermitLog.append(session, row, now_ms, "system", "expire", before)
             out.append(row)
     return out
 
@@ -235,3 +219,22 @@ def overlapping(session: Session, t0: int, t1: int) -> list[WorkPermit]:
         .order_by(WorkPermit.valid_from, WorkPermit.id)
     )
     return list(session.scalars(stmt))
+
+
+def mine(session: Session, username: str, badge: str | None, since_ms: int) -> list[tuple[WorkPermit, tuple[str, ...]]]:
+    """The permits open now or ended since ``since_ms`` that a user is on, with their parts in each (``guardian`` or
+    ``crew`` by their badge, ``applicant`` or ``approver`` by their user name), newest first."""
+    out = []
+    for row in listing(session, since_ms):
+        roles = []
+        if badge and row.guardian == badge:
+            roles.append("guardian")
+        if badge and badge in (row.crew or []):
+            roles.append("crew")
+        if username and row.applicant == username:
+            roles.append("applicant")
+        if username and any(len(a) == 2 and a[1] == username for a in row.approvals or []):
+            roles.append("approver")
+        if roles:
+            out.append((row, tuple(roles)))
+    return out

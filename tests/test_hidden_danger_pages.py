@@ -6,7 +6,6 @@ names and may not move it; the photo is served as what it is; English and Chines
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -23,16 +22,15 @@ from store.hidden_dangers import act, escalate, report
 from store.models import HiddenDanger, HiddenDangerLog
 from store.models import SecurityAudit as AuditLog
 from tests.webutil import (
-    ARTIFACTS,
-    WAIT_MS,
+    answer,
     browser,
     callback_body,
     callback_key,
+    logged_in_client,
     router_body,
+    screens,
     seed_store,
     serve_app,
-    session_token,
-    watch_page,
 )
 
 HOSTILE = '<script>alert("x")</script><a href="javascript:alert(1)">x</a>'
@@ -45,11 +43,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def _client(app: Any, settings: Settings, role: str, name: str | None = None, lang: str = "en") -> Any:
-    from webapp.gate import SESSION_COOKIE
-
-    client = app.server.test_client()
-    client.set_cookie(SESSION_COOKIE, session_token(settings, role, name))
-    client.set_cookie("sw_lang", lang)
+    client = logged_in_client(app, settings, role, name, lang)
     assert client.post("/_dash-update-component", json=router_body("/safety/report")).status_code in (200, 403)
     return client
 
@@ -89,11 +83,6 @@ def _move(app: Any, client: Any, danger: int, action: str, **f: Any) -> Any:
     return client.post("/_dash-update-component", json=body)
 
 
-def _text(resp: Any) -> str:
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json(), ensure_ascii=False)
-
-
 def test_report_assess_assign_plan_rectify_verify_through_the_web_app(settings: Settings) -> None:
     from webapp.app import create_app
 
@@ -101,11 +90,11 @@ def test_report_assess_assign_plan_rectify_verify_through_the_web_app(settings: 
     plant = load_plant(settings.plant_file)
     phone = _client(app, settings, "on-call")
     photo = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    assert t("hd.err.need_title", "en") in _text(_report(app, phone, title=" ", zone="tank-farm"))
+    assert t("hd.err.need_title", "en") in answer(_report(app, phone, title=" ", zone="tank-farm"))
     bad_photo = "data:image/svg+xml;base64," + base64.b64encode(b"<svg onload=alert(1)>").decode()
-    assert t("hd.err.photo_type", "en") in _text(_report(app, phone, title="x", photo=bad_photo))
-    assert t("hd.err.bad_point", "en") in _text(_report(app, phone, title="x", x=5))
-    done = _text(_report(app, phone, title=HOSTILE, text=HOSTILE, zone="tank-farm", photo=photo))
+    assert t("hd.err.photo_type", "en") in answer(_report(app, phone, title="x", photo=bad_photo))
+    assert t("hd.err.bad_point", "en") in answer(_report(app, phone, title="x", x=5))
+    done = answer(_report(app, phone, title=HOSTILE, text=HOSTILE, zone="tank-farm", photo=photo))
     assert "#1" in done
     engine = make_engine(settings.db_url)
     with session_scope(engine) as s:
@@ -122,21 +111,21 @@ def test_report_assess_assign_plan_rectify_verify_through_the_web_app(settings: 
     exe = _client(app, settings, "executive")
     assert _move(app, exe, 1, "assess", grade="major").status_code == 403
     tomorrow = (datetime.now(plant.tz()) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    assert t("hd.err.not_now", "en") in _text(_move(app, disp, 1, "assign", owner="li.ming", deadline=tomorrow))
-    assert t("hd.state.assessed", "en") in _text(_move(app, disp, 1, "assess", grade="major"))
-    assert t("hd.err.deadline_past", "en") in _text(
+    assert t("hd.err.not_now", "en") in answer(_move(app, disp, 1, "assign", owner="li.ming", deadline=tomorrow))
+    assert t("hd.state.assessed", "en") in answer(_move(app, disp, 1, "assess", grade="major"))
+    assert t("hd.err.deadline_past", "en") in answer(
         _move(app, disp, 1, "assign", owner="li.ming", deadline="2020-01-01T08:00")
     )
-    assert t("hd.state.assigned", "en") in _text(_move(app, disp, 1, "assign", owner="li.ming", deadline=tomorrow))
-    refused = _text(_move(app, disp, 1, "rectify", note="done"))
+    assert t("hd.state.assigned", "en") in answer(_move(app, disp, 1, "assign", owner="li.ming", deadline=tomorrow))
+    refused = answer(_move(app, disp, 1, "rectify", note="done"))
     assert t("hd.err.major_needs_plan", "en") in refused
     plan = {"measures": "replace the flange", "funds": "12000", "owner": "li.ming", "deadline": tomorrow}
-    assert t("hd.err.need_interim", "en") in _text(_move(app, disp, 1, "plan", **plan))
-    assert t("hd.state.planned", "en") in _text(_move(app, disp, 1, "plan", interim="barrier", **plan))
-    assert t("hd.state.rectified", "en") in _text(_move(app, disp, 1, "rectify", note=HOSTILE))
-    assert t("hd.err.verify_by_other", "en") in _text(_move(app, disp, 1, "verify"))
+    assert t("hd.err.need_interim", "en") in answer(_move(app, disp, 1, "plan", **plan))
+    assert t("hd.state.planned", "en") in answer(_move(app, disp, 1, "plan", interim="barrier", **plan))
+    assert t("hd.state.rectified", "en") in answer(_move(app, disp, 1, "rectify", note=HOSTILE))
+    assert t("hd.err.verify_by_other", "en") in answer(_move(app, disp, 1, "verify"))
     officer = _client(app, settings, "dispatcher", "safety.officer", lang="zh")
-    assert "已销号" in _text(_move(app, officer, 1, "verify", note="现场验收合格"))
+    assert "已销号" in answer(_move(app, officer, 1, "verify", note="现场验收合格"))
     with session_scope(engine) as s:
         log = [(h.action, h.actor) for h in s.scalars(select(HiddenDangerLog).order_by(HiddenDangerLog.id))]
         assert log == [
@@ -152,10 +141,10 @@ def test_report_assess_assign_plan_rectify_verify_through_the_web_app(settings: 
         assert audits[-1] == ("hidden_danger_moved", "safety.officer")
     engine.dispose()
     # the register: executives read it without names; hostile text is a text node
-    body = _text(exe.post("/_dash-update-component", json=router_body("/safety", "?tab=hidden")))
+    body = answer(exe.post("/_dash-update-component", json=router_body("/safety", "?tab=hidden")))
     assert HOSTILE.replace('"', '\\"') in body and "li.ming" not in body and "dangerouslySetInnerHTML" not in body
     assert t("hd.fig.on_time", "en", n=1) in body and "100 %" in body
-    assert "li.ming" in _text(disp.post("/_dash-update-component", json=router_body("/safety", "?tab=hidden")))
+    assert "li.ming" in answer(disp.post("/_dash-update-component", json=router_body("/safety", "?tab=hidden")))
 
 
 def seed_register(settings: Settings) -> None:
@@ -186,23 +175,11 @@ def seed_register(settings: Settings) -> None:
 
 @pytest.mark.slow
 def test_report_page_and_register_in_the_browser(settings: Settings) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     seed_register(settings)
-    for role, path, marker in (
-        ("on-call", "/safety/report", "#hd-report-go"),
-        ("dispatcher", "/safety?tab=hidden", "#safety-hd-go"),
+    for role, path, marker, name in (
+        ("on-call", "/safety/report", "#hd-report-go", "report"),
+        ("dispatcher", "/safety?tab=hidden", "#safety-hd-go", "register"),
     ):
         with serve_app(settings, role=role) as base, browser() as b:
-            for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
-                context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-                context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
-                page = context.new_page()
-                errors, foreign = watch_page(page)
-                page.goto(base + path)
-                page.wait_for_selector(marker, timeout=WAIT_MS)
-                page.wait_for_timeout(600)
-                assert not errors, errors
-                assert not foreign, foreign
-                name = "report" if "report" in path else "register"
-                page.screenshot(path=str(ARTIFACTS / f"hd-{name}-{width}x{height}-{lang}.png"), full_page=width < 500)
-                context.close()
+            for _ in screens(b, base, path, marker, f"hd-{name}"):
+                pass

@@ -19,16 +19,15 @@ from settings import Settings
 from store.db import make_engine, session_scope
 from store.models import SecurityAudit, WorkPermit
 from tests.webutil import (
-    ARTIFACTS,
-    WAIT_MS,
+    answer,
     browser,
     callback_body,
     callback_key,
+    logged_in_client,
     router_body,
+    screens,
     seed_store,
     serve_app,
-    session_token,
-    watch_page,
 )
 
 HOSTILE = "<img src=x onerror=alert(1)> javascript:alert(1)"
@@ -40,11 +39,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def _client(app: Any, settings: Settings, role: str, name: str | None = None, lang: str = "en") -> Any:
-    from webapp.gate import SESSION_COOKIE
-
-    client = app.server.test_client()
-    client.set_cookie(SESSION_COOKIE, session_token(settings, role, name))
-    client.set_cookie("sw_lang", lang)
+    client = logged_in_client(app, settings, role, name, lang)
     client.post("/_dash-update-component", json=router_body("/safety", "?tab=permits"))
     return client
 
@@ -65,11 +60,6 @@ def _call(app: Any, client: Any, button: str, **f: Any) -> Any:
     return client.post("/_dash-update-component", json=body)
 
 
-def _text(resp: Any) -> str:
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json(), ensure_ascii=False)
-
-
 def _later(now: datetime, hours: float) -> str:
     """The form's local time ``hours`` of real time after ``now`` (across a DST change the wall clock moves more)."""
     return (now.astimezone(UTC) + timedelta(hours=hours)).astimezone(now.tzinfo).strftime("%Y-%m-%dT%H:%M")
@@ -86,33 +76,33 @@ def test_apply_approve_gas_test_and_start_a_hot_work_permit(settings: Settings) 
     form = {"kind": "hot_work", "grade": "first", "title": HOSTILE, "zone": "acid-plant", "x": 300, "y": 190,
             "guardian": "P003", "crew": "P001, P002", "from": start, "to": end, "isolations": "blind V-12"}  # fmt: skip
     too_long = {**form, "to": _later(now, 9)}
-    assert t("permit.err.too_long", "en") in _text(_call(app, disp, "apply", **too_long))  # GB 30871-2022 5.2
-    assert t("permit.err.bad_badge", "en") in _text(_call(app, disp, "apply", **{**form, "guardian": "NOBODY"}))
-    assert t("permit.applied", "en", id=1) in _text(_call(app, disp, "apply", **form))
-    refused = _text(_call(app, disp, "go", pick="1", action="approve", signoff="safety"))
+    assert t("permit.err.too_long", "en") in answer(_call(app, disp, "apply", **too_long))  # GB 30871-2022 5.2
+    assert t("permit.err.bad_badge", "en") in answer(_call(app, disp, "apply", **{**form, "guardian": "NOBODY"}))
+    assert t("permit.applied", "en", id=1) in answer(_call(app, disp, "apply", **form))
+    refused = answer(_call(app, disp, "go", pick="1", action="approve", signoff="safety"))
     assert t("permit.err.wrong_signoff", "en") in refused
-    assert t("permit.err.same_person", "en") in _text(_call(app, disp, "go", pick="1", action="approve",
+    assert t("permit.err.same_person", "en") in answer(_call(app, disp, "go", pick="1", action="approve",
                                                             signoff="unit"))  # fmt: skip
     unit = _client(app, settings, "dispatcher", "unit.head")  # the applicant may not sign (5.2)
-    assert t("permit.state.applied", "en") in _text(_call(app, unit, "go", pick="1", action="approve", signoff="unit"))
-    assert t("permit.err.same_person", "en") in _text(_call(app, unit, "go", pick="1", action="approve",
+    assert t("permit.state.applied", "en") in answer(_call(app, unit, "go", pick="1", action="approve", signoff="unit"))
+    assert t("permit.err.same_person", "en") in answer(_call(app, unit, "go", pick="1", action="approve",
                                                             signoff="safety"))  # fmt: skip
     officer = _client(app, settings, "dispatcher", "safety.officer", lang="zh")
-    assert "已审批" in _text(_call(app, officer, "go", pick="1", action="approve", signoff="safety"))
-    failed = _text(_call(app, disp, "go", pick="1", action="gas_test", gas="CH4 0.8 %vol"))
+    assert "已审批" in answer(_call(app, officer, "go", pick="1", action="approve", signoff="safety"))
+    failed = answer(_call(app, disp, "go", pick="1", action="gas_test", gas="CH4 0.8 %vol"))
     assert t("permit.state.approved", "en") in failed and "CH4 0.8 %vol" in failed
-    assert t("permit.err.not_now", "en") in _text(_call(app, disp, "go", pick="1", action="isolate"))
-    assert t("permit.err.bad_gas", "en") in _text(_call(app, disp, "go", pick="1", action="gas_test", gas="CH4 lots"))
-    assert t("permit.state.gas_tested", "en") in _text(_call(app, disp, "go", pick="1", action="gas_test",
+    assert t("permit.err.not_now", "en") in answer(_call(app, disp, "go", pick="1", action="isolate"))
+    assert t("permit.err.bad_gas", "en") in answer(_call(app, disp, "go", pick="1", action="gas_test", gas="CH4 lots"))
+    assert t("permit.state.gas_tested", "en") in answer(_call(app, disp, "go", pick="1", action="gas_test",
                                                              gas="CH4 0.1 %vol; CO 10 ppm"))  # fmt: skip
     _call(app, disp, "go", pick="1", action="isolate")
-    assert t("permit.state.active", "en") in _text(_call(app, disp, "go", pick="1", action="activate"))
+    assert t("permit.state.active", "en") in answer(_call(app, disp, "go", pick="1", action="activate"))
     exe = _client(app, settings, "executive")
     assert _call(app, exe, "go", pick="1", action="close").status_code == 403
-    body = _text(exe.post("/_dash-update-component", json=router_body("/safety", "?tab=permits")))
+    body = answer(exe.post("/_dash-update-component", json=router_body("/safety", "?tab=permits")))
     assert json.dumps(HOSTILE)[1:-1] in body and "dangerouslySetInnerHTML" not in body
     assert "P003" in body and not any(b.name in body for b in plant.badges if b.id in ("P001", "P002", "P003"))
-    names = _text(disp.post("/_dash-update-component", json=router_body("/safety", "?tab=permits")))
+    names = answer(disp.post("/_dash-update-component", json=router_body("/safety", "?tab=permits")))
     assert any(b.name in names for b in plant.badges if b.id == "P003")
     engine = make_engine(settings.db_url)
     with session_scope(engine) as s:
@@ -126,17 +116,6 @@ def test_apply_approve_gas_test_and_start_a_hot_work_permit(settings: Settings) 
 
 @pytest.mark.slow
 def test_permits_tab_in_the_browser(settings: Settings) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     with serve_app(settings, role="dispatcher") as base, browser() as b:
-        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
-            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
-            page = context.new_page()
-            errors, foreign = watch_page(page)
-            page.goto(base + "/safety?tab=permits")
-            page.wait_for_selector("#safety-pt-go", timeout=WAIT_MS)
-            page.wait_for_timeout(600)
-            assert not errors, errors
-            assert not foreign, foreign
-            page.screenshot(path=str(ARTIFACTS / f"permits-{width}x{height}-{lang}.png"), full_page=width < 500)
-            context.close()
+        for _ in screens(b, base, "/safety?tab=permits", "#safety-pt-go", "permits"):
+            pass

@@ -349,3 +349,17 @@ def test_personnel_hostile_names_and_muster(tmp_path: Path) -> None:
         assert rows[0][0] == "Badge" and HOSTILE in {r[1] for r in rows[1:]}
         assert not errors, errors
         assert not foreign, foreign
+        page.close()
+
+        # a press held longer than deck.gl's tap (250 ms) still selects: the browser's own click decides
+        page = b.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+        errors, foreign = watch_page(page)
+        _open(page, base)
+        x, y = _screen_point(page, [300, 200, 1.2])
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.wait_for_timeout(600)  # the press itself, not a wait for something
+        page.mouse.up()
+        page.wait_for_selector("#personnel-follow-panel [data-badge='P001']", timeout=WAIT_MS)
+        assert not errors, errors
+        assert not foreign, foreign

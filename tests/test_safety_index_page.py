@@ -5,7 +5,6 @@ colour, worst zone and top contributors, no person named, linking to the safety 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,8 +21,8 @@ from tests.webutil import (
     WAIT_MS,
     alarm_row,
     browser,
-    logged_in_client,
-    router_body,
+    page_body,
+    screens,
     seed_store,
     serve_app,
     watch_page,
@@ -48,14 +47,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def _body(settings: Settings, role: str, lang: str = "en", path: str = "/safety", query: str = "?tab=index") -> str:
-    from webapp.app import create_app
-
-    app = create_app(settings)
-    client = logged_in_client(app, settings, role)
-    client.set_cookie("sw_lang", lang)
-    resp = client.post("/_dash-update-component", json=router_body(path, query))
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json(), ensure_ascii=False)
+    return page_body(settings, role, path, query, lang)
 
 
 def test_the_index_names_the_worst_zone_and_its_contributors(settings: Settings) -> None:
@@ -70,20 +62,9 @@ def test_the_index_names_the_worst_zone_and_its_contributors(settings: Settings)
 
 @pytest.mark.slow
 def test_the_index_in_the_browser(settings: Settings) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     with serve_app(settings, role="executive") as base, browser() as b:
-        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
-            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
-            page = context.new_page()
-            errors, foreign = watch_page(page)
-            page.goto(base + "/safety?tab=index")
-            page.wait_for_selector(".sw-si-radar .main-svg", timeout=WAIT_MS)
-            page.wait_for_timeout(600)
-            assert not errors, errors
-            assert not foreign, foreign
-            page.screenshot(path=str(ARTIFACTS / f"safety-index-{width}x{height}-{lang}.png"), full_page=width < 500)
-            context.close()
+        for _ in screens(b, base, "/safety?tab=index", ".sw-si-radar .main-svg", "safety-index"):
+            pass
 
 
 def test_the_overview_tile_shows_the_plant_index_without_names(settings: Settings) -> None:

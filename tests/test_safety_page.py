@@ -4,11 +4,9 @@ the wall and on a phone, screenshots kept."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -21,16 +19,16 @@ from store.samples import write_samples
 from store.tags import tag_ids
 from tests.webutil import (
     ARTIFACTS,
-    WAIT_MS,
     alarm_row,
     browser,
     callback_body,
     callback_key,
     logged_in_client,
+    page_body,
     router_body,
+    screens,
     seed_store,
     serve_app,
-    watch_page,
 )
 
 
@@ -81,14 +79,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
 
 def _body(settings: Settings, role: str, lang: str = "en") -> str:
-    from webapp.app import create_app
-
-    app = create_app(settings)
-    client = logged_in_client(app, settings, role)
-    client.set_cookie("sw_lang", lang)
-    resp = client.post("/_dash-update-component", json=router_body("/safety"))
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-    return json.dumps(resp.get_json(), ensure_ascii=False)
+    return page_body(settings, role, "/safety", lang=lang)
 
 
 def _lead_names() -> list[str]:
@@ -140,20 +131,8 @@ def test_each_source_lists_its_alarms_links_the_map_and_refreshes(settings: Sett
 
 @pytest.mark.slow
 def test_safety_page_wall_and_phone_in_the_browser(settings: Settings) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
     with serve_app(settings, role="executive") as base, browser() as b:
-        for width, height, lang in ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh")):
-            context: Any = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
-            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
-            page = context.new_page()
-            errors, foreign = watch_page(page)
-            page.goto(base + "/safety?tab=sources")
-            page.wait_for_selector("#hz-HS-ACID-TANKS", timeout=WAIT_MS)
-            page.wait_for_timeout(500)
+        for page, lang in screens(b, base, "/safety?tab=sources", "#hz-HS-ACID-TANKS", "safety", settle_ms=500):
             text = page.inner_text("body")
             assert t("safety.title", lang) in text and t("safety.grade.3", lang) in text
-            assert not errors, errors
-            assert not foreign, foreign
-            page.screenshot(path=str(ARTIFACTS / f"safety-{width}x{height}-{lang}.png"), full_page=(width < 500))
-            context.close()
     assert Path(ARTIFACTS / "safety-390x844-zh.png").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -194,13 +195,33 @@ def request_as(
         yield
 
 
-def logged_in_client(app: Any, settings: Settings, role: str = "dispatcher") -> Any:
-    """A Flask test client of ``webapp.app`` logged in as a user of ``role``."""
+def logged_in_client(
+    app: Any, settings: Settings, role: str = "dispatcher", name: str | None = None, lang: str | None = None
+) -> Any:
+    """A Flask test client of ``webapp.app`` logged in as a user of ``role`` (named ``name``, or the role's test
+    user), reading ``lang`` when given."""
     from webapp.gate import SESSION_COOKIE
 
     client = app.server.test_client()
-    client.set_cookie(SESSION_COOKIE, session_token(settings, role))
+    client.set_cookie(SESSION_COOKIE, session_token(settings, role, name))
+    if lang is not None:
+        client.set_cookie("sw_lang", lang)
     return client
+
+
+def answer(resp: Any) -> str:
+    """A callback's or the router's answer as JSON text (Chinese as it is), asserting it is a 200."""
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return json.dumps(resp.get_json(), ensure_ascii=False)
+
+
+def page_body(settings: Settings, role: str, path: str, search: str = "", lang: str = "en") -> str:
+    """The layout of ``path`` (with the query ``search``) as JSON text, for a user of ``role`` reading ``lang``."""
+    from webapp.app import create_app
+
+    app = create_app(settings)
+    client = logged_in_client(app, settings, role, lang=lang)
+    return answer(client.post(CALLBACK, json=router_body(path, search)))
 
 
 def router_body(path: str, search: str = "") -> dict[str, Any]:
@@ -320,3 +341,30 @@ def watch_page(page: Any) -> tuple[list[str], list[str]]:
 def phone_page(b: Any) -> Any:
     """A new page of browser ``b`` as a 390x844 touch phone."""
     return b.new_page(**PHONE)
+
+
+# The wall and the phone, in English and Chinese: the sizes and languages every page is looked at in.
+SCREENS = ((1920, 1080, "en"), (1920, 1080, "zh"), (390, 844, "en"), (390, 844, "zh"))
+
+
+def screens(b: Any, base: str, path: str, ready: str, shot: str, settle_ms: int = 600) -> Iterator[tuple[Any, str]]:
+    """``path`` of the app served at ``base`` in browser ``b`` at each of ``SCREENS``: yields the page and its
+    language once ``ready`` is shown (and ``settle_ms`` later) with no console error and no request to another
+    host, then keeps its screenshot as ``ARTIFACTS/{shot}-{width}x{height}-{lang}.png`` (the whole page on the
+    phone)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    for width, height, lang in SCREENS:
+        context = b.new_context(viewport={"width": width, "height": height})
+        try:
+            context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+            page = context.new_page()
+            errors, foreign = watch_page(page)
+            page.goto(base + path)
+            page.wait_for_selector(ready, timeout=WAIT_MS)
+            page.wait_for_timeout(settle_ms)
+            assert not errors, errors
+            assert not foreign, foreign
+            yield page, lang
+            page.screenshot(path=str(ARTIFACTS / f"{shot}-{width}x{height}-{lang}.png"), full_page=width < 500)
+        finally:
+            context.close()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import calendar
 import logging
 import math
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.baseline import cusum, fit
 from engine.clock import to_local
@@ -39,6 +40,7 @@ from webapp import context as web
 from webapp.live.export import Sheet, to_xlsx
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ENERGY_SECONDS = 30  # one computation per view per this period, shared by every screen
 KINDS = (PeriodKind.DAY, PeriodKind.WEEK, PeriodKind.MONTH, PeriodKind.YEAR)
@@ -113,17 +115,23 @@ def view_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     )
 
 
-def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
-    """Energy per tonne over the view's period (the same for every medium), shared like the view."""
+def _over_period(what: str, kind: str, anchor: int, build: Callable[[Plant, int, int], T]) -> T:
+    """``build(plant, t0, t1)`` over the view's period up to now, shared by every screen for ``ENERGY_SECONDS``
+    under the cache key ``sw:energy:{what}:...``."""
     plant = web.plant()
     now = web.now_ms()
     this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
     bucket = now // (ENERGY_SECONDS * 1000)
     return web.cached(
-        f"sw:energy:intensity:{kind}:{anchor // 3_600_000}:{bucket}",
+        f"sw:energy:{what}:{anchor // 3_600_000}:{bucket}",
         ENERGY_SECONDS,
-        lambda: build_intensity(plant, this[0], min(this[1], now)),
+        lambda: build(plant, this[0], min(this[1], now)),
     )
+
+
+def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
+    """Energy per tonne over the view's period (the same for every medium), shared like the view."""
+    return _over_period(f"intensity:{kind}", kind, anchor, build_intensity)
 
 
 def build_tou(plant: Plant, t0: int, t1: int, kind: str) -> dict[str, Any]:
@@ -134,18 +142,17 @@ def build_tou(plant: Plant, t0: int, t1: int, kind: str) -> dict[str, Any]:
 
 
 def tou_data(kind: str, anchor: int) -> dict[str, Any]:
-    plant = web.plant()
-    now = web.now_ms()
-    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
-    bucket = now // (ENERGY_SECONDS * 1000)
-    return web.cached(
-        f"sw:energy:tou:{kind}:{anchor // 3_600_000}:{bucket}",
-        ENERGY_SECONDS,
-        lambda: build_tou(plant, this[0], min(this[1], now), kind),
-    )
+    return _over_period(f"tou:{kind}", kind, anchor, lambda p, t0, t1: build_tou(p, t0, t1, kind))
 
 
 BASELINE_DAYS = 30  # the baseline is fitted on this many days before the reporting period
+
+
+def _driver(plant: Plant, medium: str) -> tuple[MeterTree, Any]:
+    """The medium's meter tree and the first intensity that uses its meters (whose counters are the production
+    its energy is set against), or None."""
+    tree = meter_tree(plant, Medium(medium))
+    return tree, figures.forecast_driver(plant, tree)
 
 
 def _daily_energy(
@@ -160,8 +167,7 @@ def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any
     """The ISO 50001 baseline of the medium's site total on production (the counters of the first intensity
     that uses the medium's meters), fitted on the :data:`BASELINE_DAYS` days before ``t0``, and the CUSUM of
     savings over the whole days of ``[t0, t1)``."""
-    tree = meter_tree(plant, Medium(medium))
-    ki = next((k for k in plant.energy.intensities if any(m in tree.nodes for m in k.meters)), None)
+    tree, ki = _driver(plant, medium)
     if ki is None:
         return {"status": "no_driver"}
     tz = plant.tz()
@@ -196,15 +202,7 @@ def build_baseline(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any
 
 
 def baseline_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
-    plant = web.plant()
-    now = web.now_ms()
-    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
-    bucket = now // (ENERGY_SECONDS * 1000)
-    return web.cached(
-        f"sw:energy:baseline:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
-        ENERGY_SECONDS,
-        lambda: build_baseline(plant, medium, this[0], min(this[1], now)),
-    )
+    return _over_period(f"baseline:{medium}:{kind}", kind, anchor, lambda p, t0, t1: build_baseline(p, medium, t0, t1))
 
 
 FORECAST_SECONDS = 600  # one forecast and backtest per medium and plant day per this period
@@ -247,8 +245,7 @@ def build_cost(plant: Plant, medium: str, t0: int, t1: int, tou: dict[str, Any] 
     (``tou``: ``store.figures.energy_tou_split`` of the same period) is priced hour by hour at its band's price
     instead of the day's price, band by band."""
     es = plant.energy
-    tree = meter_tree(plant, Medium(medium))
-    ki = next((k for k in es.intensities if any(m in tree.nodes for m in k.meters)), None)
+    tree, ki = _driver(plant, medium)
     tz = plant.tz()
     days = periods(PeriodKind.DAY, t0, t1, tz, shift_starts(plant)) if t1 > t0 else []
     energy, made = _daily_energy(plant, tree, ki.counters if ki else [], days)
@@ -325,15 +322,7 @@ def build_cost(plant: Plant, medium: str, t0: int, t1: int, tou: dict[str, Any] 
 
 def cost_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     tou = tou_data(kind, anchor) if medium == Medium.ELECTRICITY.value else None
-    plant = web.plant()
-    now = web.now_ms()
-    this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
-    bucket = now // (ENERGY_SECONDS * 1000)
-    return web.cached(
-        f"sw:energy:cost:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
-        ENERGY_SECONDS,
-        lambda: build_cost(plant, medium, this[0], min(this[1], now), tou),
-    )
+    return _over_period(f"cost:{medium}:{kind}", kind, anchor, lambda p, t0, t1: build_cost(p, medium, t0, t1, tou))
 
 
 def build_cost_plan(plant: Plant, medium: str, anchor: int, now_ms: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from engine.shifts import day_start
 from i18n import label, t
 from plant.schema import Plant
 from store.db import session_scope
-from store.figures import product_amounts, production_figures
+from store.figures import product_amounts, product_label, production_figures, reason_labels
 from store.plan import plan_in_force, product_daily, versions
 from webapp import context as web
 
@@ -93,20 +93,6 @@ def availability_now(states: dict[str, str]) -> tuple[int, int]:
 
 def events(data: dict[str, Any]) -> list[Downtime]:
     return [Downtime(**d) for d in data["downtime"]]
-
-
-def reason_labels(plant: Plant, lang: str) -> dict[str, str]:
-    """Reason and category id -> its name in ``lang`` ("Mechanical / Pump seal leak" for a reason)."""
-    out: dict[str, str] = {
-        "unassigned": t("production.unassigned", lang),
-        "short_stop": t("production.short_stop", lang),
-    }
-    for c in plant.production.downtime_reasons:
-        cat = label(c.name, c.name_zh, lang)
-        out[c.id] = cat
-        for r in c.children:
-            out[r.id] = f"{cat} / {label(r.name, r.name_zh, lang)}"
-    return out
 
 
 def reason_parent(plant: Plant) -> dict[str, str]:
@@ -313,9 +299,7 @@ def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tupl
         s = r.get(kind)
         if s is None:
             continue
-        title = t(f"kpi.product.{r['key']}", lang)
-        if title == f"kpi.product.{r['key']}":
-            title = label(r["name"], r["name_zh"], lang)
+        title = product_label(r, lang)
         rows.append(
             [
                 title,

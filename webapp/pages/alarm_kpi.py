@@ -30,6 +30,7 @@ from store.db import session_scope
 from webapp import context as web
 from webapp.live.alarms import alarm_text, digest
 from webapp.shell import ids as shell_ids
+from webapp.shell.tables import kpi_table
 
 logger = logging.getLogger(__name__)
 
@@ -235,17 +236,6 @@ def bad_actor_figure(data: dict[str, Any], plant: Plant, lang: str, scale: float
 # --- tables and cards --------------------------------------------------------------------------------
 
 
-def _table(head: list[str], rows: list[list[Any]], empty: str) -> Any:
-    if not rows:
-        return html.Div(empty, className="sw-muted py-2")
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([html.Tr(r) for r in rows])],
-        className="sw-kpi-table sw-table",
-        size="sm",
-        responsive=True,
-    )
-
-
 def _what(data: dict[str, Any], alarm_id: str, plant: Plant, lang: str) -> str:
     """What a listed alarm is about, built in the user's language (empty for an alarm no longer stored)."""
     row = (data.get("alarms") or {}).get(alarm_id)
@@ -295,7 +285,7 @@ def flood_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for f in sorted(data.get("floods") or [], key=lambda f: -f["start"])[:50]
     ]
     head = [t(f"alarm.kpi.col.{k}", lang) for k in ("position", "start", "end", "alarms", "peak")]
-    return _table(head, rows, t("alarm.kpi.none.floods", lang))
+    return kpi_table(head, rows, t("alarm.kpi.none.floods", lang))
 
 
 def chatter_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -312,7 +302,7 @@ def chatter_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     ]
     cols = ("alarm", "what", "priority", "activations", "per_minute", "episodes")
     head = [t(f"alarm.kpi.col.{k}", lang) for k in cols]
-    return _table(head, rows, t("alarm.kpi.none.chattering", lang))
+    return kpi_table(head, rows, t("alarm.kpi.none.chattering", lang))
 
 
 def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -328,7 +318,7 @@ def standing_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for s in (data.get("standing") or [])[:50]
     ]
     head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "since", "hours", "note")]
-    return _table(head, rows, t("alarm.kpi.none.standing", lang))
+    return kpi_table(head, rows, t("alarm.kpi.none.standing", lang))
 
 
 def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -345,7 +335,7 @@ def shelved_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for s in (data.get("shelved") or [])[:100]
     ]
     head = [t(f"alarm.kpi.col.{k}", lang) for k in ("alarm", "what", "priority", "by", "since", "until", "reason")]
-    return _table(head, rows, t("alarm.kpi.none.shelved", lang))
+    return kpi_table(head, rows, t("alarm.kpi.none.shelved", lang))
 
 
 # --- layout ------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from webapp.gate import current_user
 from webapp.live import emergency as data
 from webapp.live.personnel import current_viewer
 from webapp.shell import ids as shell_ids
+from webapp.shell.tables import kpi_table
 
 logger = logging.getLogger(__name__)
 
@@ -131,18 +132,6 @@ def _who(names: dict[str, people.Identity], badge: str, lang: str) -> str:
 def _card(value: Any, text: str, status: str = "", cid: str | None = None) -> html.Div:
     v = html.Div(str(value), className="sw-kpi-v", id=cid) if cid else html.Div(str(value), className="sw-kpi-v")
     return html.Div([v, html.Div(text, className="sw-kpi-l")], className=f"sw-kpi-card {status}".strip())
-
-
-def _table(head: list[str], rows: list[list[Any]], empty: str, tid: str | None = None) -> Any:
-    if not rows:
-        return html.Div(empty, className="sw-muted py-2")
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([html.Tr(r) for r in rows])],
-        className="sw-kpi-table sw-table",
-        size="sm",
-        responsive=True,
-        **({"id": tid} if tid else {}),
-    )
 
 
 def _box(title: str, body: Any, wide: bool = False) -> html.Div:
@@ -423,17 +412,24 @@ def checklist(live: dict[str, Any], plant: Plant, lang: str, can_act: bool) -> A
             if can_act
             else None
         )
+        owner = label(act.owner, act.owner_zh, lang)
         rows.append(
             [
                 html.Td("✔" if done else "○", className="sw-em-check " + ("sw-st-ok" if done else "sw-muted")),
-                html.Td(label(act.text, act.text_zh, lang)),
-                html.Td(label(act.owner, act.owner_zh, lang), className="sw-muted"),
-                html.Td(when, className="small sw-muted"),
-                html.Td(button),
+                html.Td(
+                    [
+                        label(act.text, act.text_zh, lang),
+                        # on a phone the owner and who did it go under the action (their columns are hidden)
+                        html.Div(" · ".join(x for x in (owner, when) if x), className="sw-em-sub small sw-muted"),
+                    ]
+                ),
+                html.Td(owner, className="sw-muted sw-em-wide"),
+                html.Td(when, className="small sw-muted sw-em-wide"),
+                html.Td(button, className="sw-em-btn"),
             ]
         )
     head = ["", t("em.col.action", lang), t("em.col.owner", lang), t("em.col.done", lang), ""]
-    return _table(head, rows, "", tid="emergency-checklist-table")
+    return kpi_table(head, rows, "", tid="emergency-checklist-table", cls="sw-em-checklist")
 
 
 def resources(live: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -459,7 +455,7 @@ def resources(live: dict[str, Any], plant: Plant, lang: str) -> Any:
             ]
         )
     head = [t(f"em.col.{k}", lang) for k in ("resource", "kind", "count", "distance", "next_inspection")]
-    return _table(head, rows, t("em.none.resources", lang))
+    return kpi_table(head, rows, t("em.none.resources", lang))
 
 
 def people_list(live: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -488,7 +484,7 @@ def people_list(live: dict[str, Any], plant: Plant, lang: str) -> Any:
     if len(wanted) > LIST_ROWS:
         out.append([html.Td(t("em.more", lang, n=len(wanted) - LIST_ROWS), colSpan=4, className="sw-muted")])
     head = [t(f"em.col.{k}", lang) for k in ("person", "state", "zone", "last_seen")]
-    return _table(head, out, t("em.none.people", lang), tid="emergency-people-table")
+    return kpi_table(head, out, t("em.none.people", lang), tid="emergency-people-table")
 
 
 def timeline(steps: list[dict[str, Any]], plant: Plant, plan_id: str, lang: str, now_ms: int | None) -> Any:
@@ -501,7 +497,7 @@ def timeline(steps: list[dict[str, Any]], plant: Plant, plan_id: str, lang: str,
         for s in reversed(steps)
     ]
     head = [t(f"em.col.{k}", lang) for k in ("time", "what", "who")]
-    return _table(head, rows, t("em.none.steps", lang))
+    return kpi_table(head, rows, t("em.none.steps", lang))
 
 
 def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
@@ -538,7 +534,7 @@ def summary_view(s: dict[str, Any] | None, plant: Plant, lang: str) -> Any:
                 html.Td(t("em.seconds", lang, s=r["unaccounted_s"]) if r.get("unaccounted_s") is not None else ""),
             ]
         )
-    people_table = _table(
+    people_table = kpi_table(
         [t(f"em.col.{k}", lang) for k in ("person", "state", "zone", "last_accounted", "unaccounted_for")],
         rows,
         t("em.none.unaccounted", lang),

@@ -104,7 +104,12 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
 
     def cell(i: int, v: Any) -> html.Td:
         if isinstance(v, float | int) and not isinstance(v, bool):
-            text = f"{v * 100:.1f} %" if i in share_cols else _fmt(float(v), 1 if abs(v) < 100 else 0)
+            if i in share_cols:
+                text = f"{v * 100:.1f} %"
+            elif isinstance(v, int):  # a count (hours unknown): no decimals
+                text = f"{v:,}"
+            else:
+                text = _fmt(float(v), 1 if abs(v) < 100 else 0)
             return html.Td(text, className="text-end text-nowrap")
         if v is None:
             return html.Td("–", className="text-end sw-muted", title=t("energy.unknown", lang))

@@ -35,6 +35,7 @@ from webapp.live.environment import (
     stack_name,
 )
 from webapp.shell import ids as shell_ids
+from webapp.shell.tables import kpi_table
 
 logger = logging.getLogger(__name__)
 
@@ -146,17 +147,6 @@ def _limit(fig: go.Figure, limit: float, lang: str) -> None:
     )
 
 
-def _table(head: list[str], rows: list[list[Any]], empty: str) -> Any:
-    if not rows:
-        return html.Div(empty, className="sw-muted py-2")
-    return dbc.Table(
-        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([html.Tr(r) for r in rows])],
-        className="sw-kpi-table sw-table",
-        size="sm",
-        responsive=True,
-    )
-
-
 def _num(v: Any, fmt: str = "{:.4g}") -> str:
     return "-" if v is None else fmt.format(v)
 
@@ -174,7 +164,7 @@ def exceed_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for e in (data.get("exceedances") or [])[:200]
     ]
     head = [t(f"env.col.{k}", lang) for k in ("hour", "stack", "pollutant", "value", "limit", "flags")]
-    return _table(head, rows, t("env.none.exceedances", lang))
+    return kpi_table(head, rows, t("env.none.exceedances", lang))
 
 
 def mass_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
@@ -189,7 +179,7 @@ def mass_table(data: dict[str, Any], plant: Plant, lang: str) -> Any:
         for tag, p in (data.get("pollutants") or {}).items()
     ]
     head = [t(f"env.col.{k}", lang) for k in ("stack", "pollutant", "mass_t", "hours_judged", "hours_without_mass")]
-    return _table(head, rows, t("env.none.mass", lang))
+    return kpi_table(head, rows, t("env.none.mass", lang))
 
 
 def _card(value: str, text: str, status: str = "") -> html.Div:
@@ -256,8 +246,10 @@ def render(data: dict[str, Any] | None, tag: str, plant: Plant, lang: str) -> di
     }
 
 
-def _box(title: str, body: Any, wide: bool = False) -> html.Div:
-    return html.Div([html.H2(title), body], className="sw-kpi-chart" + (" sw-kpi-wide" if wide else ""))
+def _box(title: str, body: Any, wide: bool = False, cls: str = "") -> html.Div:
+    return html.Div(
+        [html.H2(title), body], className=" ".join(c for c in ("sw-kpi-chart", "sw-kpi-wide" if wide else "", cls) if c)
+    )
 
 
 def _graph(gid: str, fig: go.Figure) -> dcc.Graph:
@@ -316,7 +308,7 @@ def layout(**_query: str) -> html.Div:
                 [
                     _box(t("env.hours", lang), _graph(ids.HOURS, b["hours"]), wide=True),
                     _box(t("env.days", lang), _graph(ids.DAYS, b["days"]), wide=True),
-                    _box(t("env.exceedances", lang), html.Div(b["exceed"], id=ids.EXCEED)),
+                    _box(t("env.exceedances", lang), html.Div(b["exceed"], id=ids.EXCEED), cls="sw-env-exceed"),
                     _box(t("env.mass", lang), html.Div(b["mass"], id=ids.MASS)),
                     _box(
                         t("env.exports", lang),

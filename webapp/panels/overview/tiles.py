@@ -12,6 +12,7 @@ from dash import html
 from engine.equipment import available_now
 from i18n import label, t
 from plant.schema import Plant
+from store.figures import product_label
 from webapp.live.summary import amount, pct
 from webapp.panels.overview.ids import ids
 from webapp.panels.overview.view import View, st, txt, unit_text
@@ -118,9 +119,7 @@ def _tile(children: list[Any], extra: str = "") -> dbc.Col:
 
 def production_tile(v: View, product: dict[str, Any], lang: str) -> dbc.Col:
     key = f"prod.{product['key']}"
-    title = t(f"kpi.product.{product['key']}", lang)
-    if title == f"kpi.product.{product['key']}":
-        title = label(product["name"], product["name_zh"], lang)
+    title = product_label(product, lang)
     return _tile(
         [
             html.Div(title, className="sw-tile-title"),
