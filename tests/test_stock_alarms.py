@@ -66,7 +66,7 @@ def test_low_stock_raises_and_returns_an_alarm(tmp_path: Path) -> None:
             zh = alarm_text(row, names, "zh", show_names=False)
         assert en == "Oxygen lance tip (NZ-O2) below its reorder level: 3 pcs on hand, level 4 pcs"
         assert zh == "氧枪喷头（NZ-O2）低于安全库存：现有 3 个，安全库存 4 个"
-        assert t("alarm.source.stock", "zh") == "库存"
+        assert t("alarm.source.stock", "zh") == "库存" and t(f"alarm.cond.{row.condition}", "zh") == "低于安全库存"
     finally:
         alarms.lock.release()
         engine.dispose()
