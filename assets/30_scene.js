@@ -620,7 +620,7 @@
             return path;
           },
           getColor: function (path) {
-            return (em.x || []).indexOf(path) >= 0 ? [255, 138, 0, 230] : rgba(c.route, 220);
+            return (em.x || []).indexOf(path) >= 0 ? rgba(c.route_out, 230) : rgba(c.route, 220);
           },
           getWidth: 2.5,
           widthUnits: "meters",
@@ -733,10 +733,11 @@
             return o.v === null ? 2 : Math.max(2, Math.min(3, o.v) * 60);
           },
           getFillColor: function (o) {
+            const ce = c.emission;
             if (o.v === null) {
-              return [110, 119, 129, 200];
+              return rgba(ce.none, 200);
             }
-            return o.v > 1 ? [229, 72, 77, 230] : o.v >= 0.8 ? [255, 197, 61, 230] : [34, 197, 94, 220];
+            return o.v > 1 ? rgba(ce.over, 230) : o.v >= 0.8 ? rgba(ce.near, 230) : rgba(ce.ok, 220);
           },
           updateTriggers: { getElevation: ec, getFillColor: ec },
           pickable: true,

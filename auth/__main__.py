@@ -74,6 +74,7 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
     p.add_argument("--display-name", default="", help="the name shown in the app and the audit log")
     p.add_argument("--email", default=None, help="for on-call notifications")
     p.add_argument("--areas", default=None, help="on-call: comma-separated plant area ids whose alerts are theirs")
+    p.add_argument("--badge", default=None, help="the user's own badge id: the phone lists their special-work permits")
     p.add_argument("--password-stdin", action="store_true", help="read the password from the first input line")
     for name, helptext in (("disable", "disable a user"), ("enable", "enable a user"), ("unlock", "lift a lockout")):
         sub.add_parser(name, help=helptext).add_argument("name")
@@ -118,6 +119,7 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
                     display_name=args.display_name,
                     email=args.email,
                     areas=_areas(args.areas),
+                    badge=args.badge,
                 )
                 text = f"user {args.name.strip().lower()} added with role {Role(args.role).value}\n"
                 return text + (f"password (shown only now): {password}\n" if show else "")

@@ -46,6 +46,8 @@ PLAN_IMPORTED = "plan_imported"  # a production plan file imported as a new vers
 SPC_EXCLUDED = "spc_excluded"  # an assay result left out of its SPC chart, with a reason
 SPC_INCLUDED = "spc_included"  # an exclusion taken back
 LAB_IMPORTED = "lab_imported"  # a lab CSV file imported as assay results
+STOCK_IMPORTED = "stock_imported"  # a stock list imported (items added, counts adjusted)
+STOCK_ENTRY = "stock_entry"  # a receipt, issue or adjustment appended to the stock ledger
 HIDDEN_DANGER_REPORTED = "hidden_danger_reported"  # a hidden danger reported (its id the target)
 HIDDEN_DANGER_MOVED = "hidden_danger_moved"  # a hidden danger assessed, assigned, planned, rectified, verified...
 EMERGENCY_DECLARED = "emergency_declared"  # an emergency declared (or a proposal accepted)
@@ -86,6 +88,8 @@ KNOWN_EVENTS: tuple[str, ...] = (
     SPC_EXCLUDED,
     SPC_INCLUDED,
     LAB_IMPORTED,
+    STOCK_IMPORTED,
+    STOCK_ENTRY,
     HIDDEN_DANGER_REPORTED,
     HIDDEN_DANGER_MOVED,
     EMERGENCY_DECLARED,

@@ -59,6 +59,9 @@ class Perm(StrEnum):
     PLAN = "plan.import"  # import a production plan file as a new version
     SPC_EXCLUDE = "spc.exclude"  # leave an assay result out of its SPC chart (with a reason), or take it back
     LAB = "lab.import"  # import a lab CSV file of assay results
+    STOCK = "stock"  # materials and spare parts: on hand, projected, reorder levels, value, the ledger (names: NAMES)
+    STOCK_ENTRY = "stock.entry"  # record a receipt, an issue or an adjustment in the stock ledger
+    STOCK_IMPORT = "stock.import"  # import a stock list (CSV or Excel) as items and counted quantities
     REPORTS = "reports"  # the report archive: list, download, make a report of a past period (names only with NAMES)
     REPORT_SCHEDULES = "reports.schedule"  # set up, change, switch on and off the report schedules and recipients
     REPLAY = "replay"  # incident replay and the incident records (names only with NAMES, images only with VIDEO)
@@ -101,6 +104,9 @@ _OPERATIONS = frozenset(
         Perm.PLAN,
         Perm.SPC_EXCLUDE,
         Perm.LAB,
+        Perm.STOCK,
+        Perm.STOCK_ENTRY,
+        Perm.STOCK_IMPORT,
         Perm.REPLAY,
         Perm.INCIDENT,
         Perm.REPORTS,
@@ -121,6 +127,7 @@ ROLE_PERMS: dict[Role, frozenset[Perm]] = {
             Perm.PERSONNEL,
             Perm.REPLAY,
             Perm.REPORTS,
+            Perm.STOCK,
         }
     ),  # no NAMES, no VIDEO, no alarm actions; the replay without names; reports without person names
     Role.DISPATCHER: _OPERATIONS,
@@ -144,7 +151,7 @@ PAGES: dict[str, Need] = {
     # emergency mode: executives (counts, dots, no names), dispatchers and administrators
     "/emergency": Perm.EMERGENCY,
     "/personnel": Perm.PERSONNEL,
-    "/oncall": Perm.ONCALL,
+    "/oncall": Perm.ONCALL,  # my alerts; my special-work permits (only those the user is on, by badge or name)
     "/admin/audit": Perm.AUDIT,
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
@@ -155,6 +162,8 @@ PAGES: dict[str, Need] = {
     "/replay": (Perm.REPLAY, Perm.ONCALL),
     "/incidents": (Perm.REPLAY, Perm.ONCALL),  # the incident records (on-call: of their areas)
     "/reports": Perm.REPORTS,  # shift, day and month reports: executives get editions without person names
+    # materials and spare parts: executives, dispatchers, administrators; executives see values, not who made entries
+    "/stock": Perm.STOCK,
 }
 
 # Callbacks defined outside page modules (and their panels, ``webapp.panels.<page>.*``, which take their page's
@@ -185,6 +194,8 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)
     "replay-save-msg": Perm.INCIDENT,  # a replay saved as an incident record (dispatchers, admin; audited)
     "reports-make-msg": Perm.REPORTS,  # a report of a past period made now (without names for those without NAMES)
+    "stock-entry-msg": Perm.STOCK_ENTRY,  # a receipt, issue or adjustment appended to the stock ledger (audited)
+    "stock-import-msg": Perm.STOCK_IMPORT,  # a stock list imported, all or nothing (audited)
     # a report schedule set up or changed (/reports; administrators; audited with what changed)
     "reports-sched-msg": Perm.REPORT_SCHEDULES,
     # the schedule editor filled from a stored schedule (its recipients: people of the on-call file)
@@ -232,6 +243,8 @@ ROUTES: dict[str, Need] = {
     "/safety/hidden-danger/<int:danger_id>/photo": Perm.SAFETY,
     "/production/<table>.csv": Perm.KPI,
     "/production/<table>.xlsx": Perm.KPI,
+    "/stock/export.csv": Perm.STOCK,  # the items or the ledger; who made an entry only for NAMES (checked in the route)
+    "/stock/export.xlsx": Perm.STOCK,
     # an incident's bundle for investigators (data, snapshots, clips, summary, manifest); audited
     "/replay/incident/<int:incident_id>/export.zip": Perm.INCIDENT,
     # an archived report file (SHA-256 checked); editions with person names only with NAMES (checked in the route)

@@ -103,9 +103,13 @@ def add_user(
     display_name: str = "",
     email: str | None = None,
     areas: Iterable[str] | None = None,
+    badge: str | None = None,
     now_ms: int | None = None,
 ) -> AppUser:
     name = normalize_username(username)
+    badge = (badge or "").strip() or None
+    if badge is not None and len(badge) > 64:
+        raise UserError("a badge id has at most 64 characters")
     role = Role(role)
     check_policy(password, name)
     if len(display_name) > 128:
@@ -123,6 +127,7 @@ def add_user(
         active=True,
         email=email,
         areas=_areas(areas),
+        badge=badge,
         created_at=now,
         updated_at=now,
         password_changed_at=now,

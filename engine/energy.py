@@ -8,15 +8,17 @@ parent is reconciled against the sum of its children: what its own meter read be
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
+from typing import Any
 
 from engine.clock import to_local
-from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind
+from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
 
 logger = logging.getLogger(__name__)
 
@@ -395,3 +397,93 @@ def threshold_active(value: float | None, limit: float, active: bool) -> bool:
     if value is None:
         return active
     return value > limit * (1 - THRESHOLD_DEADBAND) if active else value > limit
+
+
+# ------------------------------------------------------------------------------------------ cost plan variance
+
+
+@dataclass(frozen=True)
+class CostVariance:
+    """Plan against actual cost of one area and month: the variance split into a volume and a price effect.
+
+    ``variance = actual_cost - plan_cost = volume + price`` with ``volume = (actual_qty - plan_qty) x
+    plan_price`` (what the quantity alone changed) and ``price = (actual_price - plan_price) x actual_qty``
+    (what the price paid changed on what was used); the actual price is the actual cost over the actual
+    quantity. Positive: above plan."""
+
+    plan_qty: float
+    plan_price: float
+    plan_cost: float
+    actual_qty: float
+    actual_price: float | None  # None: nothing was used
+    actual_cost: float
+    variance: float
+    volume: float
+    price: float
+
+
+def cost_variance(plan_qty: float, plan_price: float, actual_qty: float, actual_cost: float) -> CostVariance:
+    """The plan against actual of one area and month (see :class:`CostVariance`)."""
+    plan_cost = plan_qty * plan_price
+    actual_price = actual_cost / actual_qty if actual_qty else None
+    volume = (actual_qty - plan_qty) * plan_price
+    price = (actual_cost - plan_price * actual_qty) if actual_qty else actual_cost  # (ap - pp) x aq
+    return CostVariance(
+        plan_qty,
+        plan_price,
+        plan_cost,
+        actual_qty,
+        actual_price,
+        actual_cost,
+        actual_cost - plan_cost,
+        volume,
+        price,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ time of use
+
+
+def tou_split(
+    hours: Sequence[int], kwh: Sequence[float | None], bands: Sequence[TouBand], tz: tzinfo, groups: Sequence[int] = ()
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Electricity priced hour by hour at its time-of-use band: ``hours`` are the hours' starts (UTC ms) and
+    ``kwh`` what was used in each (None: unknown). Returns the bands (id, names, price, hours, kWh, cost,
+    unknown hours) and, for ``groups`` (sorted starts of periods: an hour belongs to the last one starting at
+    or before it), each group's kWh and cost per band and in all, with its unknown hours. The one pricing of
+    time-of-use electricity: the time-of-use table, the cost table and the split by shift, day or month."""
+    band_of = {h: b for b in bands for h in b.hour_set()}
+    totals: dict[str, dict[str, Any]] = {
+        b.id: {
+            "id": b.id,
+            "name": b.name,
+            "name_zh": b.name_zh,
+            "price": b.price,
+            "hours": ", ".join(b.hours),
+            "kwh": 0.0,
+            "cost": 0.0,
+            "unknown_h": 0,
+        }
+        for b in bands
+    }
+    rows: list[dict[str, Any]] = [
+        {"start": g, "bands": {b.id: {"kwh": 0.0, "cost": 0.0} for b in bands}, "kwh": 0.0, "cost": 0.0, "unknown_h": 0}
+        for g in groups
+    ]
+    for a, v in zip(hours, kwh, strict=True):
+        band = band_of[to_local(a, tz).hour]
+        gi = bisect.bisect_right(groups, a) - 1 if groups else -1
+        target = [totals[band.id]] + ([rows[gi]] if gi >= 0 else [])
+        if v is None:
+            for x in target:
+                x["unknown_h"] += 1
+            continue
+        totals[band.id]["kwh"] += v
+        totals[band.id]["cost"] += v * band.price
+        if gi >= 0:
+            g = rows[gi]
+            g["bands"][band.id]["kwh"] += v
+            g["bands"][band.id]["cost"] += v * band.price
+            g["kwh"] += v
+            g["cost"] += v * band.price
+    return list(totals.values()), rows

@@ -137,7 +137,7 @@ class Digest:
 class Outgoing:
     """One message to one person (``person`` None: nobody is on call for this level)."""
 
-    kind: str  # alarm | digest | escalation
+    kind: str  # alarm | digest | escalation | emergency (a declared emergency, ``services.emergency``)
     level: int
     alarms: tuple[AlarmInfo, ...]
     person: Person | None

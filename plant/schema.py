@@ -949,6 +949,17 @@ class PricePeriod(StrictModel):
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
 
 
+class CostPlan(StrictModel):
+    """The planned consumption and price of one meter (an area's, as a rule) in one month: the cost plan
+    (``quantity`` in the meter's unit, ``price`` in ``currency`` per unit); the energy page sets the month's
+    actual against it, the variance split into volume and price effects."""
+
+    meter: Id
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")  # 2026-03
+    quantity: float = Field(ge=0)
+    price: float = Field(ge=0)
+
+
 class EnergySettings(StrictModel):
     """Prices of the media (``currency`` per the meters' unit: kWh, m3, t, Nm3) for the money view of the
     energy page, the share of a parent meter beyond its children above which reconciliation flags it, and
@@ -968,6 +979,7 @@ class EnergySettings(StrictModel):
     # the demand (capacity) charge: currency per kW of the month's maximum demand (the highest hourly mean of the
     # site's electricity), billed per month; None: none
     demand_charge: float | None = Field(default=None, ge=0)
+    cost_plan: list[CostPlan] = Field(default_factory=list)  # planned quantity and price per meter and month
 
     @model_validator(mode="after")
     def _price_periods_apart(self) -> EnergySettings:
@@ -1469,6 +1481,13 @@ class Plant(StrictModel):
             if ki.measure == "kgce":
                 for medium in sorted(mediums - set(self.energy.kgce)):
                     problems.add(here, i, "meters", f"no kgce factor for {medium.value} in energy.kgce")
+        planned: set[tuple[str, str]] = set()
+        for i, cp in enumerate(self.energy.cost_plan):
+            if cp.meter not in meters:
+                problems.add("energy.cost_plan", i, "meter", f"unknown meter {cp.meter!r}")
+            if (cp.meter, cp.month) in planned:
+                problems.add("energy.cost_plan", i, "month", f"{cp.meter!r} is planned twice for {cp.month}")
+            planned.add((cp.meter, cp.month))
         known_intensities = {ki.id for ki in self.energy.intensities}
         for i, th in enumerate(self.energy.thresholds):
             if th.meter is not None and (th.meter not in meters or meters[th.meter].tag is None):

@@ -48,7 +48,14 @@ MUSTER = (34, 197, 94)
 SOS = (255, 40, 40)
 DANGER = (229, 72, 77)  # an emergency's danger area
 ROUTE = (34, 197, 94)  # evacuation routes
+ROUTE_OUT = (255, 138, 0)  # the way out of a person inside the danger area
 RESOURCE = (255, 197, 61)  # emergency resources
+EMISSION = {  # a stack's column: its highest pollutant now against that pollutant's hourly limit
+    "ok": (34, 197, 94),  # under 80 %
+    "near": (255, 197, 61),  # 80 % up to the limit
+    "over": (229, 72, 77),  # over the limit
+    "none": (110, 119, 129),  # no value
+}
 VIDEO_ALARM = (255, 45, 85)  # a camera with a video alarm, its view cone and its zone
 PERMIT = {  # special-work permits on the replay's scene, by kind (engine.permits.KINDS)
     "hot_work": (255, 122, 40),

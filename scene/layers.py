@@ -390,6 +390,8 @@ def static_scene(
             "video": colors.VIDEO_ALARM,
             "danger": colors.DANGER,
             "route": colors.ROUTE,
+            "route_out": colors.ROUTE_OUT,
+            "emission": colors.EMISSION,
             "resource": colors.RESOURCE,
             "permit": colors.PERMIT,
             "permit_suspended": colors.PERMIT_SUSPENDED,

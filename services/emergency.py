@@ -4,8 +4,9 @@ call list.
 Every step: each active, unshelved urgent alarm on a tag that a plan names among its ``triggers`` proposes that
 plan in the alarm's zone (``store.emergency.propose``: once per alarm in half an hour, never while an emergency
 runs; a dispatcher accepts or dismisses it on ``/emergency``). A declared emergency whose call list has not been
-told yet is sent to every person of the plan's ``call_list`` over their channels of the on-call file
-(``notify``), in each person's language, and the timeline records who was told.
+told yet is sent to every person of the plan's ``call_list`` over their channels of the on-call file, in each
+person's language, through the notifier's one path (``services.notify.deliver``: a ``notification`` row per try,
+kind ``emergency``, seen wherever the alarms' notifications are), and the timeline records who was told.
 """
 
 from __future__ import annotations
@@ -17,16 +18,18 @@ from typing import Any
 from sqlalchemy import Engine, or_, select
 
 from i18n import label
-from notify.channels import send
 from notify.config import OncallConfig, OncallFileError, load_oncall
-from notify.messages import emergency_message
+from notify.messages import Rendered, emergency_message
 from notify.policy import Outgoing
 from plant.schema import Plant
+from services.notify import EMERGENCY, deliver, record
 from store import emergency as em
 from store.db import session_scope
 from store.models import Alarm
 
 logger = logging.getLogger(__name__)
+
+NOT_LISTED = "not in the on-call file"
 
 
 class EmergencyService:
@@ -63,40 +66,40 @@ class EmergencyService:
                 em.notified(session, int(e.id), told, now_ms)
 
     def notify(self, e: Any, now_ms: int) -> list[str]:
-        """Send the declared emergency ``e`` to its plan's call list; the people it reached."""
+        """Send the declared emergency ``e`` to its plan's call list through the notifier's one path
+        (:func:`services.notify.deliver`: every enabled channel of each person, one ``notification`` row per
+        try, kind ``emergency``); the people it reached. Someone on the list who is not in the on-call file
+        gets a failed row, so the gap shows where the other notifications show."""
         plan = em.plan_of(self.plant, e.plan)
         if self.config is None or not plan.call_list:
             return []
+        config = self.config
         zone = next((z for z in self.plant.zones if z.id == e.zone), None)
-        tz = self.config.tz(self.plant.site.timezone)
-        told: list[str] = []
-        for pid in plan.call_list:
-            person = next((p for p in self.config.people if p.id == pid), None)
-            if person is None:
-                logger.warning("emergency %d: %s on the call list is not in the on-call file", e.id, pid)
-                continue
-            lang = self.config.lang_of(person)
-            rendered = emergency_message(
+        tz = config.tz(self.plant.site.timezone)
+
+        def render_in(lang: str) -> Rendered:
+            return emergency_message(
                 label(plan.name, plan.name_zh, lang),
                 label(zone.name, zone.name_zh, lang) if zone else e.zone,
                 int(e.level),
                 int(e.declared_ms or now_ms),
                 lang,
                 tz,
-                app_url=self.config.app_url,
+                app_url=config.app_url,
                 site=(self.plant.site.name, self.plant.site.name_zh),
             )
-            message = Outgoing(kind="emergency", level=0, alarms=(), person=person)
-            for cid in person.channels:
-                channel = self.config.channel(cid)
-                if not getattr(channel, "enabled", True):
-                    continue
-                if (
-                    send(channel, rendered, person, message, retry=self.config.retry_of(channel), now_ms=now_ms).status
-                    == "sent"
-                ):
-                    told.append(person.id)
-                    break
+
+        told: list[str] = []
+        down: set[str] = set()
+        for pid in plan.call_list:
+            person = next((p for p in config.people if p.id == pid), None)
+            message = Outgoing(kind=EMERGENCY, level=0, alarms=(), person=person)
+            if person is None:
+                logger.warning("emergency %d: %s on the call list is not in the on-call file", e.id, pid)
+                record(self.engine, message, now_ms, "none", pid, render_in(config.language), "failed", 0, NOT_LISTED)
+                continue
+            if deliver(self.engine, config, message, render_in, now_ms, down):
+                told.append(person.id)
         logger.warning("emergency %d: call list told: %s", e.id, ", ".join(told) or "nobody")
         return told
 

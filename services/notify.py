@@ -4,7 +4,9 @@ Every ``interval_s`` the service reads new ``alarm_journal`` rows (by id cursor)
 (kind ``active``, not acknowledged) and acknowledgements (kind ``ack``); it loads
 the state of the alarms concerned from ``alarm``, lets :class:`notify.policy.Notifier` decide (rota,
 de-duplication, escalation, flood digests), sends over the person's channels and writes one
-``notification`` row per message sent or tried (``sent``/``failed``, attempts, error).
+``notification`` row per message sent or tried (``sent``/``failed``, attempts, error). :func:`deliver` is the
+one path of a message to a person: the emergency service sends a declared emergency to its call list through
+it, so those messages are rows of the same table (kind ``emergency``).
 
 Restart: the notifier's memory is rebuilt from the ``notification`` rows of the last ``policy.resume_h``
 hours, and journal activations of the last ``policy.catch_up_min`` minutes are read again; those already
@@ -37,6 +39,7 @@ from store.models import Alarm, AlarmJournal, Notification
 logger = logging.getLogger(__name__)
 
 ACTIVE, ACK = "active", "ack"  # the journal's kinds read here
+EMERGENCY = "emergency"  # a declared emergency's message (``services.emergency``): no alarm, not read back
 JOURNAL_BATCH = 20_000
 IN_CHUNK = 500
 RELOAD_CHECK_S = 5.0
@@ -137,7 +140,7 @@ class NotifyService:
         with session_scope(self.engine) as session:
             rows = session.execute(
                 select(Notification.ts, Notification.kind, Notification.level, Notification.alarm_ids).where(
-                    Notification.ts >= since
+                    Notification.ts >= since, Notification.kind != EMERGENCY
                 )
             ).all()
             first = session.scalar(select(func.min(AlarmJournal.id)).where(AlarmJournal.ts >= catch_up))
@@ -211,64 +214,92 @@ class NotifyService:
     def _deliver(self, message: Outgoing, now_ms: int, down: set[str]) -> None:
         """Send ``message`` over each enabled channel of its person; one notification row per try."""
         assert self.config is not None
-        config = self.config
-        person = message.person
-        if person is None:
-            rendered = self.render(message, config.language)
-            logger.error("notify: nobody on call for level %d; %s not sent", message.level, message.kind)
-            self._record(message, now_ms, "none", "", rendered, "failed", 0, f"nobody on call at level {message.level}")
-            return
-        rendered = self.render(message, config.lang_of(person))
-        channels = [config.channel(c) for c in person.channels if config.channel(c).enabled]
-        if not channels:
-            logger.error("notify: %s has no enabled channel; %s not sent", person.id, message.kind)
-            self._record(message, now_ms, "none", person.id, rendered, "failed", 0, "no enabled channel")
-            return
-        for channel in channels:
-            # A channel that already failed in this step is tried once more per message, without waiting.
-            retry = Retry(attempts=1, backoff_s=0) if channel.id in down else config.retry_of(channel)
-            delivery = send(channel, rendered, person, message, retry=retry, now_ms=now_ms, sleep=self.sleep)
-            if delivery.status != "sent":
-                down.add(channel.id)
-            else:
-                logger.info(
-                    "notify: %s level %d (%d alarms) to %s via %s",
-                    message.kind,
-                    message.level,
-                    len(message.alarms),
-                    person.id,
-                    channel.id,
-                )
-            self._record(
-                message, now_ms, channel.type, person.id, rendered, delivery.status, delivery.attempts, delivery.error
-            )
+        deliver(self.engine, self.config, message, lambda lang: self.render(message, lang), now_ms, down, self.sleep)
 
-    def _record(
-        self,
-        message: Outgoing,
-        now_ms: int,
-        channel: str,
-        recipient: str,
-        rendered: Rendered,
-        status: str,
-        attempts: int,
-        error: str | None,
-    ) -> None:
-        with session_scope(self.engine) as session:
-            session.add(
-                Notification(
-                    ts=now_ms,
-                    channel=channel,
-                    recipient=recipient,
-                    kind=message.kind,
-                    alarm_ids=message.alarm_ids,
-                    level=message.level,
-                    status=status,
-                    attempts=attempts,
-                    error=error,
-                    subject=rendered.subject,
-                )
+
+def deliver(
+    engine: Engine,
+    config: OncallConfig,
+    message: Outgoing,
+    render_in: Callable[[str], Rendered],
+    now_ms: int,
+    down: set[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Send ``message`` (rendered in its person's language by ``render_in``) over each enabled channel of its
+    person and write one ``notification`` row per try: the one path of every message to a person (alarms,
+    digests, escalations, emergencies). Channels in ``down`` failed earlier in the same step: they are tried
+    once more without waiting (and a failing one is added). True when at least one channel took it."""
+    down = set() if down is None else down
+    person = message.person
+    if person is None:
+        rendered = render_in(config.language)
+        logger.error("notify: nobody on call for level %d; %s not sent", message.level, message.kind)
+        record(engine, message, now_ms, "none", "", rendered, "failed", 0, f"nobody on call at level {message.level}")
+        return False
+    rendered = render_in(config.lang_of(person))
+    channels = [config.channel(c) for c in person.channels if config.channel(c).enabled]
+    if not channels:
+        logger.error("notify: %s has no enabled channel; %s not sent", person.id, message.kind)
+        record(engine, message, now_ms, "none", person.id, rendered, "failed", 0, "no enabled channel")
+        return False
+    told = False
+    for channel in channels:
+        retry = Retry(attempts=1, backoff_s=0) if channel.id in down else config.retry_of(channel)
+        delivery = send(channel, rendered, person, message, retry=retry, now_ms=now_ms, sleep=sleep)
+        if delivery.status != "sent":
+            down.add(channel.id)
+        else:
+            told = True
+            logger.info(
+                "notify: %s level %d (%d alarms) to %s via %s",
+                message.kind,
+                message.level,
+                len(message.alarms),
+                person.id,
+                channel.id,
             )
+        record(
+            engine,
+            message,
+            now_ms,
+            channel.type,
+            person.id,
+            rendered,
+            delivery.status,
+            delivery.attempts,
+            delivery.error,
+        )
+    return told
+
+
+def record(
+    engine: Engine,
+    message: Outgoing,
+    now_ms: int,
+    channel: str,
+    recipient: str,
+    rendered: Rendered,
+    status: str,
+    attempts: int,
+    error: str | None,
+) -> None:
+    """One ``notification`` row: a message sent or tried to one recipient over one channel."""
+    with session_scope(engine) as session:
+        session.add(
+            Notification(
+                ts=now_ms,
+                channel=channel,
+                recipient=recipient,
+                kind=message.kind,
+                alarm_ids=message.alarm_ids,
+                level=message.level,
+                status=status,
+                attempts=attempts,
+                error=error,
+                subject=rendered.subject,
+            )
+        )
 
 
 def _mtime(path: Path) -> float | None:

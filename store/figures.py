@@ -22,6 +22,7 @@ from engine.clock import to_local
 from engine.energy import (
     MeterTree,
     PeriodKind,
+    cost_variance,
     intensities,
     max_rates,
     media,
@@ -31,6 +32,7 @@ from engine.energy import (
     periods,
     reconcile,
     shift_starts,
+    tou_split,
 )
 from engine.equipment import (
     HOUR_MS,
@@ -211,34 +213,124 @@ def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[d
     return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
 
 
-def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
+# the periods the time-of-use cost is split into, per view: a day by shift, a week or month by day, a year by month
+TOU_SPLIT_OF = {
+    PeriodKind.SHIFT: PeriodKind.SHIFT,
+    PeriodKind.DAY: PeriodKind.SHIFT,
+    PeriodKind.WEEK: PeriodKind.DAY,
+    PeriodKind.MONTH: PeriodKind.DAY,
+    PeriodKind.YEAR: PeriodKind.MONTH,
+}
+
+
+def energy_tou_split(session: Session, plant: Plant, t0: int, t1: int, kind: str = "day") -> dict[str, Any]:
+    """Electricity of the site over ``[t0, t1)`` with every hour's use priced by its time-of-use band
+    (``engine.energy.tou_split``): the bands, the split by the view's shifts, days or months
+    (:data:`TOU_SPLIT_OF`, with their labels), and the cost of each day (``days``: day start -> cost, None
+    when an hour of it is unknown) for the cost per tonne."""
     bands = plant.energy.tou
+    out: dict[str, Any] = {"bands": [], "periods": [], "days": {}, "split": TOU_SPLIT_OF[PeriodKind(kind)].value}
     if not bands or t1 <= t0 or Medium.ELECTRICITY not in media(plant):
-        return []
+        return out
     tree = meter_tree(plant, Medium.ELECTRICITY)
     tz = plant.tz()
+    starts = shift_starts(plant)
     hours = periods(PeriodKind.HOUR, t0, t1, tz)
     ids = tag_ids(session)
     tags = [tg for tg in tree.tags() if tg in ids]
     rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
     got = consumption(session, [ids[tg] for tg in tags], hours, rates)
-    band_of = {h: b for b in bands for h in b.hour_set()}
-    rows: dict[str, dict[str, Any]] = {}
-    for b in bands:
-        rows[b.id] = {"id": b.id, "name": b.name, "name_zh": b.name_zh, "price": b.price}
-        rows[b.id].update(hours=", ".join(b.hours), kwh=0.0, unknown_h=0)
-    for i, (a, _) in enumerate(hours):
-        readings = {tg: got.values[ids[tg]][i] for tg in tags}
-        vals = [reconcile(tree, readings).values.get(r) for r in tree.roots]
-        row = rows[band_of[to_local(a, tz).hour].id]
-        if any(v is None for v in vals):
-            row["unknown_h"] += 1
+    kwh: list[float | None] = []
+    for i in range(len(hours)):
+        vals = [reconcile(tree, {tg: got.values[ids[tg]][i] for tg in tags}).values.get(r) for r in tree.roots]
+        kwh.append(None if any(v is None for v in vals) else math.fsum(v for v in vals if v is not None))
+    starts_h = [a for a, _ in hours]
+    split = TOU_SPLIT_OF[PeriodKind(kind)]
+    groups = [a for a, _ in periods(split, t0, t1, tz, starts)]
+    out["bands"], rows = tou_split(starts_h, kwh, bands, tz, groups)
+    for r in rows:
+        local = to_local(r["start"], tz)
+        if split == PeriodKind.SHIFT:
+            minute = local.hour * 60 + local.minute
+            sid = next((s.id for s in plant.site.shifts if s.start.hour * 60 + s.start.minute == minute), "")
+            r["label"] = f"{local:%Y-%m-%d %H:%M} {sid}".strip()
         else:
-            row["kwh"] += math.fsum(v for v in vals if v is not None)
-    for row in rows.values():
-        row["cost"] = row["kwh"] * row["price"]
-    return list(rows.values())
+            r["label"] = f"{local:%Y-%m}" if split == PeriodKind.MONTH else f"{local:%Y-%m-%d}"
+    out["periods"] = rows
+    day_starts = [a for a, _ in periods(PeriodKind.DAY, t0, t1, tz, starts)]
+    _, days = tou_split(starts_h, kwh, bands, tz, day_starts)
+    out["days"] = {d["start"]: (None if d["unknown_h"] else d["cost"]) for d in days}
+    return out
+
+
+def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
+    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
+    return list(energy_tou_split(session, plant, t0, t1)["bands"])
+
+
+# --- cost plan ---
+
+
+def priced_nodes(
+    session: Session, plant: Plant, tree: MeterTree, nids: list[str], t0: int, t1: int
+) -> dict[str, dict[str, Any]]:
+    """What each node in ``nids`` used over ``[t0, t1)`` and what it cost: electricity hour by hour at its
+    time-of-use band's price when the plant file has bands, any other medium (or electricity without bands) day
+    by day at the day's price (``EnergySettings.price_on``). ``{nid: {"qty", "cost", "unknown"}}``; qty and cost
+    leave out the unknown hours or days (counted in ``unknown``), cost is None without a price."""
+    es = plant.energy
+    tz = plant.tz()
+    by_tou = tree.medium == Medium.ELECTRICITY and bool(es.tou)
+    spans = periods(PeriodKind.HOUR if by_tou else PeriodKind.DAY, t0, t1, tz, shift_starts(plant)) if t1 > t0 else []
+    out: dict[str, dict[str, Any]] = {n: {"qty": 0.0, "cost": 0.0, "unknown": 0} for n in nids}
+    if not spans:
+        return out
+    ids = tag_ids(session)
+    tags = [tg for tg in tree.tags() if tg in ids]
+    rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+    got = consumption(session, [ids[tg] for tg in tags], spans, rates)
+    band_price = {h: b.price for b in es.tou for h in b.hour_set()}
+    for i, (a, _) in enumerate(spans):
+        local = to_local(a, tz)
+        price = band_price.get(local.hour) if by_tou else es.price_on(tree.medium, local.date())
+        flows = reconcile(tree, {tg: got.values[ids[tg]][i] for tg in tags})
+        for n in nids:
+            v = flows.values.get(n)
+            row = out[n]
+            if v is None:
+                row["unknown"] += 1
+                continue
+            row["qty"] += v
+            row["cost"] = None if price is None or row["cost"] is None else row["cost"] + v * price
+    return out
+
+
+def cost_plan_month(session: Session, plant: Plant, medium: str, anchor: int, now_ms: int) -> dict[str, Any]:
+    """The cost plan against actual of the month holding ``anchor`` for the medium's planned meters
+    (``energy.cost_plan``): per meter plan quantity, price and cost, actual quantity, price and cost, the
+    variance and its volume and price effects (``engine.energy.cost_variance``). A month still running is set
+    against the plan prorated by the share of the month gone by."""
+    tree = meter_tree(plant, Medium(medium))
+    tz = plant.tz()
+    m0, m1 = period_of(PeriodKind.MONTH, anchor, tz, shift_starts(plant))
+    month = to_local(m0, tz).strftime("%Y-%m")
+    plans = [cp for cp in plant.energy.cost_plan if cp.month == month and cp.meter in tree.nodes]
+    end = min(m1, now_ms)
+    share = max(0.0, min(1.0, (end - m0) / (m1 - m0)))
+    out: dict[str, Any] = {"month": month, "share": share, "unit": tree.unit, "rows": []}
+    if not plans or end <= m0:
+        return out
+    got = priced_nodes(session, plant, tree, [cp.meter for cp in plans], m0, end)
+    for cp in plans:
+        g = got[cp.meter]
+        n = tree.nodes[cp.meter]
+        row: dict[str, Any] = {"meter": cp.meter, "name": n.name, "name_zh": n.name_zh, "unknown": g["unknown"]}
+        if g["cost"] is None:
+            out["rows"].append(row | {"plan_qty": cp.quantity * share, "plan_price": cp.price})
+            continue
+        row |= dataclasses.asdict(cost_variance(cp.quantity * share, cp.price, g["qty"], g["cost"]))
+        out["rows"].append(row)
+    return out
 
 
 # --- forecast ---

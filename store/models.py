@@ -264,7 +264,7 @@ class Notification(Base):
     ts: Mapped[int] = mapped_column(BigInteger)
     channel: Mapped[str] = mapped_column(String(16))  # email | webhook | dingtalk | wecom
     recipient: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation
+    kind: Mapped[str] = mapped_column(String(16))  # alarm | digest | escalation | emergency
     alarm_ids: Mapped[list[str] | None] = mapped_column(JSON)
     level: Mapped[int] = mapped_column(Integer, default=0)  # escalation level (0 = first on call)
     status: Mapped[str] = mapped_column(String(16))  # sent | failed
@@ -287,6 +287,7 @@ class AppUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str | None] = mapped_column(String(255))
     areas: Mapped[list[str] | None] = mapped_column(JSON)  # on-call: plant areas whose alerts are theirs
+    badge: Mapped[str | None] = mapped_column(String(64))  # the user's own badge: their special-work permits
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     password_changed_at: Mapped[int] = mapped_column(BigInteger)

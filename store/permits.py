@@ -235,3 +235,22 @@ def overlapping(session: Session, t0: int, t1: int) -> list[WorkPermit]:
         .order_by(WorkPermit.valid_from, WorkPermit.id)
     )
     return list(session.scalars(stmt))
+
+
+def mine(session: Session, username: str, badge: str | None, since_ms: int) -> list[tuple[WorkPermit, tuple[str, ...]]]:
+    """The permits open now or ended since ``since_ms`` that a user is on, with their parts in each (``guardian`` or
+    ``crew`` by their badge, ``applicant`` or ``approver`` by their user name), newest first."""
+    out = []
+    for row in listing(session, since_ms):
+        roles = []
+        if badge and row.guardian == badge:
+            roles.append("guardian")
+        if badge and badge in (row.crew or []):
+            roles.append("crew")
+        if username and row.applicant == username:
+            roles.append("applicant")
+        if username and any(len(a) == 2 and a[1] == username for a in row.approvals or []):
+            roles.append("approver")
+        if roles:
+            out.append((row, tuple(roles)))
+    return out

@@ -283,13 +283,15 @@ def stock_list(session: Session) -> list[Stock]:
 def ledger(
     session: Session, *, code: str | None = None, since_ms: int | None = None, limit: int = 500
 ) -> list[tuple[StockLedger, str]]:
-    """Ledger entries newest first, with their item's code (one item's, or all; from ``since_ms``)."""
+    """Ledger entries newest first (by time, then as appended), with their item's code (one item's, or all; from
+    ``since_ms``)."""
     stmt = select(StockLedger, StockItem.code).join(StockItem, StockItem.id == StockLedger.item_id)
     if code is not None:
         stmt = stmt.where(func.lower(StockItem.code) == code.lower())
     if since_ms is not None:
         stmt = stmt.where(StockLedger.ts >= since_ms)
-    return [(row, c) for row, c in session.execute(stmt.order_by(StockLedger.id.desc()).limit(limit)).all()]
+    stmt = stmt.order_by(StockLedger.ts.desc(), StockLedger.id.desc()).limit(limit)
+    return [(row, c) for row, c in session.execute(stmt).all()]
 
 
 @dataclass(frozen=True, slots=True)

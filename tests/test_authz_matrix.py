@@ -362,6 +362,17 @@ def test_roles_match_the_requirements() -> None:
         assert allowed(p[role], policy.ACTION_OUTPUTS["reports-make-msg"]), role
     assert not sees(Role.ON_CALL, "/reports") and not p[Role.ON_CALL].can(policy.Perm.REPORTS)
     assert exe.can(policy.Perm.REPORTS) and not exe.can(policy.Perm.NAMES)
+    # materials and spare parts (issue 13 item 8): executives read quantities and values (no names of who made an
+    # entry), dispatchers and administrators also record entries and import stock lists; nothing on on-call phones
+    for role in (Role.EXECUTIVE, Role.DISPATCHER, Role.ADMIN):
+        assert sees(role, "/stock"), role
+        for route in ("/stock/export.csv", "/stock/export.xlsx"):
+            assert allowed(p[role], policy.ROUTES[route]), (role, route)
+    assert not sees(Role.ON_CALL, "/stock") and not allowed(p[Role.ON_CALL], policy.ROUTES["/stock/export.csv"])
+    for perm in (policy.Perm.STOCK_ENTRY, policy.Perm.STOCK_IMPORT):
+        assert [r for r in Role if p[r].can(perm)] == [Role.DISPATCHER, Role.ADMIN], perm
+    assert policy.ACTION_OUTPUTS["stock-entry-msg"] == policy.Perm.STOCK_ENTRY
+    assert policy.ACTION_OUTPUTS["stock-import-msg"] == policy.Perm.STOCK_IMPORT
     # report schedules: set up and changed (recipients, on or off) by administrators only, audited; the other
     # readers of /reports see the list of schedules
     assert [r for r in Role if p[r].can(policy.Perm.REPORT_SCHEDULES)] == [Role.ADMIN]

@@ -212,6 +212,23 @@ def test_declare_follow_and_end_through_the_page(store: Store) -> None:
 def test_emergency_view_in_the_browser(store: Store) -> None:
     engine = make_engine(store.settings.db_url)
     with session_scope(engine) as session:
+        running = em.active(session) is not None
+    if not running:  # the page while none runs: the declaration form, on the wall and on a phone, both languages
+        with serve_app(store.settings, role="dispatcher", clock=lambda: NOW / 1000) as base, browser() as b:
+            for width, height in ((1920, 1080), (390, 844)):
+                for lang in ("en", "zh"):
+                    context = b.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+                    context.add_cookies([{"name": "sw_lang", "value": lang, "url": base}])
+                    page = context.new_page()
+                    errs, _ = watch_page(page)
+                    page.goto(base + "/emergency")
+                    page.wait_for_selector("#emergency-declare", state="visible", timeout=WAIT_MS)
+                    text = page.inner_text("body")
+                    assert ("Declare an emergency" in text) if lang == "en" else ("启动应急" in text)
+                    page.screenshot(path=str(ARTIFACTS / f"emergency-idle-{width}x{height}-{lang}.png"))
+                    assert not [e for e in errs if "favicon" not in e], errs
+                    context.close()
+    with session_scope(engine) as session:
         if em.active(session) is None:
             em.declare(session, store.plant, "wu", PLAN, ZONE, NOW, note="SO2 release at the gas cleaning scrubber")
             em.set_action(session, store.plant, "alarm", True, "wu", NOW + S)
@@ -235,6 +252,14 @@ def test_emergency_view_in_the_browser(store: Store) -> None:
                 page.wait_for_selector("#emergency-map .scatterlayer", timeout=WAIT_MS)
                 text = page.inner_text("body")
                 assert ("EMERGENCY" in text) if lang == "en" else ("应急状态" in text)
+                # every checklist button lies whole inside its box (on a phone too: nothing to scroll sideways to)
+                whole = page.evaluate(
+                    "(() => { const box = document.getElementById('emergency-checklist')"
+                    ".closest('.sw-kpi-chart').getBoundingClientRect();"
+                    " return [...document.querySelectorAll('#emergency-checklist-table .btn')].map(b => {"
+                    " const r = b.getBoundingClientRect(); return r.left >= box.left && r.right <= box.right; }); })()"
+                )
+                assert whole and all(whole), (width, lang, whole)
                 page.screenshot(path=str(ARTIFACTS / f"emergency-{width}x{height}-{lang}.png"), full_page=(width < 500))
                 errors += errs
                 context.close()

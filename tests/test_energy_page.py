@@ -77,6 +77,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
              "hours": ["07:00-08:00", "11:00-18:00", "21:00-23:00"]},
             {"id": "valley", "name": "Valley", "name_zh": "谷", "price": 0.32, "hours": ["23:00-07:00"]},
         ],
+        "cost_plan": [
+            {"meter": "E-SM", "month": "2026-03", "quantity": 60000, "price": 0.6},
+            {"meter": "A", "month": "2026-03", "quantity": 5000000, "price": 0.1},
+        ],
     }  # fmt: skip
     for m in data["meters"]:
         if m["id"] == "A-CV2":
@@ -241,16 +245,27 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 11  # one per table
+    assert len(sheets) == 13  # one per table
     # the cost of electricity over the week so far: each day at its price (0.6 on Monday, 0.7 from the new
     # tariff on Tuesday), the demand charge on the highest hour, the cost per tonne of acid
     wk = "medium=electricity&period=week&date=2026-03-03&lang=en"
     cost = dict(_csv_rows(client, f"{wk}&table=cost")[1:])
     days = _csv_rows(client, f"{wk}&table=trend")[1:]
     assert [d[0][:10] for d in days] == ["2026-03-02", "2026-03-03", "2026-03-04"]
-    priced = sum(float(d[1]) * (0.6 if d[0].startswith("2026-03-02") else 0.7) for d in days)
-    assert cost["Price 2026-03-02 (CNY/kWh)"] == "0.6" and cost["Price 2026-03-03 – 2026-03-04 (CNY/kWh)"] == "0.7"
+    # electricity is priced hour by hour at its time-of-use band (the dated flat price does not apply), band by
+    # band in the cost table, and split by day: each day's bands add up to the day's use and to the week's bands
+    bands = _csv_rows(client, f"{wk}&table=tou")[1:]
+    assert [k for k in cost if " kWh at " in k] == [f"{b[0]}: {float(b[2]):,.0f} kWh at {b[3]} CNY/kWh" for b in bands]
+    assert not [k for k in cost if k.startswith("Price ")]
+    priced = sum(float(b[4]) for b in bands)
     assert float(cost["Energy cost (CNY)"]) == pytest.approx(priced, rel=1e-6)
+    split = _csv_rows(client, f"{wk}&table=tou_periods")
+    assert split[0][0] == "Day" and [r[0] for r in split[1:]] == ["2026-03-02", "2026-03-03", "2026-03-04"]
+    for r, d in zip(split[1:], days, strict=True):
+        assert float(r[-3]) == pytest.approx(float(d[1]), rel=1e-6)  # the day's kWh
+        assert float(r[-2]) == pytest.approx(sum(float(x) for x in r[2:-3:2]), rel=1e-6)  # its bands' cost
+    for i, b in enumerate(bands):
+        assert sum(float(r[2 + 2 * i]) for r in split[1:]) == pytest.approx(float(b[4]), rel=1e-6)
     hours = _csv_rows(client, "medium=electricity&period=week&date=2026-03-03&lang=en&table=trend")
     peak_key = next(k for k in cost if k.startswith("Maximum demand"))
     peak = float(cost[peak_key])
@@ -266,8 +281,7 @@ def test_exports_csv_and_excel(store: Store) -> None:
     known = int(made_key.rsplit("; ", 1)[1].split(" ")[0])  # days with their production known
     assert 1 <= known <= 3 and made_key.endswith(f"; {known} of 3 days known)")
     # the cost of the days whose production is known (and their share of the demand charge) per tonne made then
-    parts = [(float(d[1]) * (0.6 if d[0].startswith("2026-03-02") else 0.7), (1 if i < 2 else 22 / 24) / 31)
-             for i, d in enumerate(days)]  # fmt: skip
+    parts = [(float(r[-2]), (1 if i < 2 else 22 / 24) / 31) for i, r in enumerate(split[1:])]
     per_t = float(cost["Cost per tonne (CNY/t)"])
     made = float(cost[made_key])
     assert any(
@@ -348,6 +362,42 @@ def test_issued_forecasts_stored_once_a_day_never_changed_and_judged(store: Stor
         texts = _texts(forecast)
         assert t("energy.issued", lang) in texts and t("energy.issued.real_error", lang) in texts
         assert judged[-1] in texts
+
+
+def test_cost_plan_against_actual_volume_and_price(store: Store) -> None:
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    # compressed air has one price (0.12 a Nm3): the month so far at that price against the plan prorated
+    m = "period=month&date=2026-03-03&lang=en"
+    (row,) = _csv_rows(client, f"medium=compressed_air&{m}&table=cost_plan")[1:]
+    share = (NOW - plant_ms(store.plant, 2026, 3, 1)) / (31 * DAY)
+    days = _csv_rows(client, f"medium=compressed_air&{m}&table=trend")[1:]
+    used = sum(float(d[1]) for d in days)
+    name = row[0]
+    pq_, pp_, pc_, aq_, ap_, ac_, var_, vol_, price_ = (float(x) for x in row[1:])
+    assert name == "A" and pq_ == pytest.approx(5_000_000 * share, rel=1e-6) and pp_ == 0.1
+    assert aq_ == pytest.approx(used, rel=1e-6) and ap_ == pytest.approx(0.12) and ac_ == pytest.approx(used * 0.12)
+    assert pc_ == pytest.approx(pq_ * 0.1, rel=1e-6) and var_ == pytest.approx(ac_ - pc_, abs=1e-3)
+    assert vol_ == pytest.approx((aq_ - pq_) * 0.1, abs=1e-3) and price_ == pytest.approx((ap_ - 0.1) * aq_, abs=1e-3)
+    # electricity at its time-of-use bands: the price paid lies between the valley's and the peak's
+    (el,) = _csv_rows(client, f"medium=electricity&{m}&table=cost_plan")[1:]
+    assert el[0] == "E SM" and 0.32 < float(el[5]) < 1.05
+    assert float(el[7]) == pytest.approx(float(el[8]) + float(el[9]), abs=1e-3)
+    # a day split by shift: the shifts' time-of-use cost adds up to the day's bands
+    d = "medium=electricity&period=day&date=2026-03-03&lang=en"
+    shifts = _csv_rows(client, f"{d}&table=tou_periods")
+    bands = _csv_rows(client, f"{d}&table=tou")[1:]
+    assert shifts[0][0] == "Shift" and len(shifts) - 1 == len(store.plant.site.shifts)
+    assert all(r[0].startswith("2026-03-0") and " " in r[0] for r in shifts[1:])
+    total = sum(float(b[4]) for b in bands)
+    assert sum(float(r[-2]) for r in shifts[1:]) == pytest.approx(total, rel=1e-6)
+    # a month without a plan says so, in both languages
+    for lang in ("en", "zh"):
+        client.set_cookie("sw_lang", lang)
+        outs = _refresh(app, client, "compressed_air", "month", "2026-02-10", "energy")
+        assert t("energy.plan.none", lang, month="2026-02") in _texts(outs[9])
+        outs = _refresh(app, client, "compressed_air", "month", "2026-03-03", "energy")
+        assert t("energy.plan.volume", lang) + " (CNY)" in _texts(outs[9])
 
 
 def _csv_rows(client: Any, query: str) -> list[list[str]]:

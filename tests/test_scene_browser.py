@@ -18,6 +18,7 @@ import yaml
 
 from engine.shifts import current_shift
 from engine.types import PositionIn, SampleIn
+from i18n import t
 from plant import load_plant
 from plant.loader import DEMO_PLANT
 from plant.schema import EquipmentState, Plant, TagKind
@@ -28,6 +29,18 @@ from store.positions import write_positions
 from store.samples import write_samples
 from store.tags import tag_ids
 from tests.webutil import ARTIFACTS, MINI_PLANT, WAIT_MS, browser, seed_store, serve_app, watch_page
+
+# The legend names every layer's colours: the emergency's, the stacks' columns and the detectors' values too.
+LEGEND_KEYS: tuple[str, ...] = (
+    "scene.legend.risk",
+    "scene.legend.emergency",
+    "scene.legend.emissions",
+    "scene.legend.detectors",
+    "scene.emission.over",
+    "scene.emission.none",
+    "scene.severity.2",
+    "scene.severity.-1",
+)
 
 pytestmark = pytest.mark.slow
 
@@ -262,6 +275,9 @@ def test_scene_wall_and_phone(tmp_path: Path) -> None:
         assert region.std() > 12, "the 3D canvas looks blank"
         assert len(np.unique(region.reshape(-1, 3), axis=0)) > 200
         assert page.locator("#scene-layers").is_visible()  # wide screens show the layer list
+        legend = page.inner_text(".sw-scene-legend").lower()  # its titles are shown in capitals
+        for key in (*LEGEND_KEYS, "em.map.danger", "em.map.route.route", "em.map.route.in_danger", "em.map.resources"):
+            assert t(key, "en").lower() in legend, key
         scene = page.evaluate(
             "(() => { const s = document.getElementById('scene-deck').swScene;"
             " return {layers: s.deck.props.layers.map(l => l.id), people: s.live.b.length}; })()"

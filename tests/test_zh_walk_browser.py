@@ -1,5 +1,7 @@
 """Every page in Chinese, in real headless Chromium, with an alarm of every source type on screen: process and
-quality alarms, a personnel violation of every rule, a video detection of every class, and a muster. The alarms
+quality alarms, a personnel violation of every rule, a video detection of every class, a muster, and an
+emergency running (its view, its plan's checklist, resources and timeline; the strip it puts on every page)
+after an earlier one ended (its summary). The alarms
 are raised by the real alarm service from events written as the personnel and video services write them. No
 English word may show outside ids, units and names (the allow-list is built from the plant file, not by hand).
 Screenshots of /alarms, /oncall and /personnel (with the banner) at 1920x1080 and 390x844 go to
@@ -24,6 +26,7 @@ from i18n import t
 from plant import load_plant
 from plant.schema import Plant
 from settings import Settings
+from store import emergency as em
 from store.db import make_engine, session_scope
 from store.events import add_event
 from store.models import SecurityAudit
@@ -31,7 +34,17 @@ from store.people import declare_muster
 from store.samples import write_samples
 from store.tags import tag_ids
 from tests.videoutil import CAMERAS
-from tests.webutil import ARTIFACTS, MINI_PLANT, PHONE, browser, run_alarm_service, seed_store, serve_app, watch_page
+from tests.webutil import (
+    ARTIFACTS,
+    MINI_PLANT,
+    PHONE,
+    WAIT_MS,
+    browser,
+    run_alarm_service,
+    seed_store,
+    serve_app,
+    watch_page,
+)
 from webapp.live.summary import unit_symbol
 
 pytestmark = pytest.mark.slow
@@ -53,6 +66,8 @@ PAGES: dict[str, str] = {  # page -> what shows once it has its data
     "/production/flow": ".sw-flow .main-svg:visible",  # the wall drawing on a wall, the phone drawing on a phone
     "/environment": ".main-svg",
     "/safety": "table, .sw-muted",
+    "/reports": "#reports-sched-save",  # the archive, the schedules and (for administrators) their editor
+    "/emergency": "#emergency-checklist-table",  # an emergency runs: the active view, and the strip on every page
 }
 # Terms that Chinese plants write in Latin letters (as GB/T and ISO texts in Chinese do): statistical process
 # control and its indices and rules, the equipment KPIs, standards' codes, the currency's ISO 4217 code.
@@ -76,6 +91,54 @@ VIOLATIONS: dict[str, tuple[str | None, str, dict[str, Any]]] = {
 }
 
 
+# An emergency plan and resources for the mini plant, named in both languages as a plant file names them.
+EMERGENCY: dict[str, Any] = {
+    "wind_from_deg": 90,
+    "plans": [
+        {
+            "id": "plan-acid-so2",
+            "name": "SO2 release, acid plant",
+            "name_zh": "制酸二氧化硫泄漏预案",
+            "kind": "gas_release",
+            "zones": ["acid-plant"],
+            "level": 2,
+            "danger_radius_m": 20,
+            "downwind_m": 60,
+            "actions": [
+                {
+                    "id": "alarm",
+                    "text": "Sound the alarm",
+                    "text_zh": "发出警报",
+                    "owner": "Dispatcher",
+                    "owner_zh": "调度",
+                },
+                {
+                    "id": "isolate",
+                    "text": "Stop the blower",
+                    "text_zh": "停风机",
+                    "owner": "Shift lead",
+                    "owner_zh": "班长",
+                },
+            ],
+            "call_list": ["wang.lei"],
+        }
+    ],
+    "resources": [
+        {
+            "id": "ba-1",
+            "name": "Breathing apparatus cabinet",
+            "name_zh": "空气呼吸器柜",
+            "kind": "breathing_apparatus",
+            "position": [250, 140],
+            "count": 4,
+            "inspected": "2026-01-10",
+            "next_inspection": "2026-02-10",
+        },
+        {"id": "kit-1", "name": "Spill kit", "name_zh": "泄漏处置箱", "kind": "spill_kit", "position": [250, 120]},
+    ],
+}
+
+
 def zh_plant(tmp_path: Path) -> Path:
     """The mini plant with a Chinese name for everything that has a name, Chinese teams, and three cameras."""
     raw = yaml.safe_load(MINI_PLANT.read_text(encoding="utf-8"))
@@ -91,6 +154,7 @@ def zh_plant(tmp_path: Path) -> Path:
         "meters": "电表",
         "endpoints": "控制系统",
     }
+    raw["emergency"] = EMERGENCY
     raw["cameras"] = [dict(c) for c in CAMERAS]
     prefixes["cameras"] = "机位"
     for key, prefix in prefixes.items():
@@ -107,7 +171,8 @@ def zh_plant(tmp_path: Path) -> Path:
     return path
 
 
-def seed(tmp_path: Path) -> tuple[Settings, Plant]:
+def seed(tmp_path: Path) -> tuple[Settings, Plant, dict[str, str]]:
+    """The store, its plant and the pages to walk (with the ended emergency's summary)."""
     settings = seed_store(tmp_path, zh_plant(tmp_path))
     plant = load_plant(settings.plant_file)
 
@@ -131,16 +196,22 @@ def seed(tmp_path: Path) -> tuple[Settings, Plant]:
             picture = np.full((180, 320, 3), 60 + 30 * i, dtype=np.uint8)
             for name in ("snapshot.jpg", "thumb.jpg"):
                 cv2.imwrite(str(folder / name), picture)
+        ended = int(em.declare(s, plant, "值班调度", "plan-acid-so2", "acid-plant", now - 60_000, note="上一次").id)
+        em.set_action(s, plant, "alarm", True, "值班调度", now - 50_000)
+        em.end(s, plant, "值班调度", now - 30_000)
         declare_muster(s, "值班调度", now - 5000)
+        em.declare(s, plant, "值班调度", "plan-acid-so2", "acid-plant", now - 3000, note="二氧化硫泄漏")
+        em.set_action(s, plant, "alarm", True, "值班调度", now - 2000)
+        em.grow(s, 40, "值班调度", now - 1000)
     engine.dispose()
     run_alarm_service(settings)
-    return settings, plant
+    return settings, plant, {**PAGES, f"/emergency?summary={ended}": "#emergency-summary .sw-kpi-card"}
 
 
 def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Pattern[str]]]:
     """Ids, units and names without a Chinese form, from the plant file and the user table: what may stay in
     Latin letters. The language switch names the other language in that language."""
-    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", "Excel", *users, *ACRONYMS}
+    words: set[str] = {t("app.brand", "zh"), t("nav.language", "zh"), "CSV", "Excel", "PDF", *users, *ACRONYMS}
     for items in (plant.tags, plant.badges, plant.cameras, plant.zones, plant.areas, plant.equipment, plant.fences):
         words.update(x.id for x in items)
     words.update(s.id for s in plant.site.shifts)
@@ -148,7 +219,7 @@ def allowed_words(plant: Plant, users: set[str]) -> tuple[set[str], list[re.Patt
     words.update(h.id for h in plant.hazards.sources)
     words.update(str(facts["hazard_source"]) for _, _, facts in VIOLATIONS.values() if "hazard_source" in facts)
     units = {unit_symbol(tg.unit) for tg in plant.tags if tg.unit} | {tg.unit for tg in plant.tags if tg.unit}
-    units |= {"km/h", "m", "s", "ms", "h", "kWh", "MWh", "GWh", "kW", "MW", "t", "t/h", "%", "°C"}
+    units |= {"km/h", "m", "s", "ms", "h", "kWh", "MWh", "GWh", "kW", "MW", "t", "t/h", "%", "°C", "°"}  # ° of the wind
     words |= units
     ids = "|".join(re.escape(t.id) for t in sorted(plant.tags, key=lambda t: -len(t.id)))
     patterns = [
@@ -182,7 +253,7 @@ def visible_text(page: Any) -> str:
 
 def test_every_page_in_chinese_with_every_alarm(tmp_path: Path) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    settings, plant = seed(tmp_path)
+    settings, plant, pages = seed(tmp_path)
     found: dict[str, list[str]] = {}
     with serve_app(settings, role="admin") as base, browser() as b:
         engine = make_engine(settings.db_url)
@@ -196,10 +267,10 @@ def test_every_page_in_chinese_with_every_alarm(tmp_path: Path) -> None:
             context.add_cookies([{"name": "sw_lang", "value": "zh", "url": base}])
             page = context.new_page()
             errors, foreign = watch_page(page)
-            for path, ready in PAGES.items():
+            for path, ready in pages.items():
                 page.goto(base + path)
-                page.wait_for_selector(".sw-alarm-banner .sw-ab-text", state="attached", timeout=40_000)
-                page.wait_for_selector(ready, timeout=40_000)
+                page.wait_for_selector(".sw-alarm-banner .sw-ab-text", state="attached", timeout=WAIT_MS)
+                page.wait_for_selector(ready, timeout=WAIT_MS)
                 page.wait_for_timeout(1500)
                 if path == "/alarms":
                     rows = page.locator(".sw-al-row")
@@ -209,7 +280,7 @@ def test_every_page_in_chinese_with_every_alarm(tmp_path: Path) -> None:
                     assert all(x.strip() for x in shown), "every alarm says what it is about"
                 name = {"/": "overview", "/alarms": "alarms", "/oncall": "oncall", "/personnel": "personnel"}.get(path)
                 if name in ("alarms", "oncall", "personnel"):
-                    page.screenshot(path=str(ARTIFACTS / f"zh-{name}-{width}x{height}.png"))
+                    page.screenshot(path=str(ARTIFACTS / f"zh-{name}-{width}x{height}.png"), timeout=WAIT_MS)
                 bad = english(visible_text(page), words, patterns)
                 if bad:
                     found[f"{path} {width}"] = sorted(set(bad))

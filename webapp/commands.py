@@ -39,8 +39,11 @@ from auth.auditlog import (
     REPORT_SCHEDULE_CHANGED,
     SPC_EXCLUDED,
     SPC_INCLUDED,
+    STOCK_ENTRY,
+    STOCK_IMPORTED,
 )
 from auth.policy import NotLoggedInError, Perm
+from engine.stock import Kind, StockError, amount
 from i18n import t
 from plant.schema import Plant
 from reports.schedule import ScheduleFields
@@ -49,12 +52,13 @@ from store.alarms import submit_command
 from store.db import session_scope
 from store.equipment import assign_reason
 from store.hidden_dangers import act, report
-from store.models import PlanVersion
+from store.models import PlanVersion, StockLedger
 from store.permits import apply as apply_permit
 from store.permits import move as move_permit
 from store.plan import import_plan
 from store.reports import add_schedule, update_schedule
 from store.spc import LabImportError, exclude, import_lab_csv, include
+from store.stock import ImportResult, append, import_stock_list, item_by_code
 from store.tags import tag_ids
 from webapp import context as web
 from webapp.audit import audit
@@ -190,6 +194,57 @@ def import_lab_file(session: Session, op: Operator, data: bytes, name: str, *, p
     n = import_lab_csv(session, plant, tag_ids(session), text, name)
     audit(LAB_IMPORTED, user=op.user, address=op.address, target=f"lab:{name}", detail=f"{n} results", session=session)
     return n
+
+
+def import_stock_file(session: Session, op: Operator, data: bytes, name: str, *, now_ms: int) -> ImportResult:
+    """Import a stock list (whole or not at all: ``engine.stock.StockFileError``, a ``ValueError``, names every
+    line and cell at fault) and record it in the security audit log, in one transaction."""
+    got = import_stock_list(session, data, name, user=op.user, now_ms=now_ms)
+    audit(
+        STOCK_IMPORTED,
+        user=op.user,
+        address=op.address,
+        target=f"stock:{name[:120]}",
+        detail=f"{got.items_added} added, {got.items_updated} updated, {got.entries} entries",
+        session=session,
+    )
+    return got
+
+
+def stock_entry(
+    session: Session,
+    op: Operator,
+    code: str,
+    kind: str,
+    qty: Any,
+    *,
+    unit_cost: Any = None,
+    reference: str = "",
+    now_ms: int,
+) -> tuple[StockLedger, str]:
+    """Append a receipt, issue or adjustment of item ``code`` to the stock ledger as the operator, and record it in
+    the security audit log, in one transaction. ``engine.stock.StockError`` (a ``ValueError``) for an unknown
+    item or kind, a quantity that is no amount, an issue larger than on hand. Returns the entry and the item's
+    unit."""
+    item = item_by_code(session, code)
+    if item is None:
+        raise StockError("stock.error.unknown_item", code=code[:40])
+    if kind not in {k.value for k in Kind}:
+        raise StockError("stock.error.kind", kind=str(kind)[:20])
+    cost = None if unit_cost in (None, "") else amount(unit_cost)
+    row = append(
+        session, item, Kind(kind), amount(qty), unit_cost=cost, user=op.user, ts=now_ms, reference=reference.strip()
+    )
+    audit(
+        STOCK_ENTRY,
+        user=op.user,
+        address=op.address,
+        target=f"stock:{item.code}",
+        detail=f"{kind} {row.qty_milli / 1000:g}",
+        data={"ledger_id": row.id, "reference": row.reference},
+        session=session,
+    )
+    return row, item.unit
 
 
 def spc_exclusion(

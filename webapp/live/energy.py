@@ -55,6 +55,8 @@ TABLES = (
     "backtest",
     "issued",
     "issued_error",
+    "cost_plan",
+    "tou_periods",
 )
 
 
@@ -124,13 +126,14 @@ def intensity_data(kind: str, anchor: int) -> list[dict[str, Any]]:
     )
 
 
-def build_tou(plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)`` (``store.figures.energy_tou``)."""
+def build_tou(plant: Plant, t0: int, t1: int, kind: str) -> dict[str, Any]:
+    """Electricity of the site per time-of-use band over ``[t0, t1)``, split by the view's shifts, days or
+    months (``store.figures.energy_tou_split``)."""
     with session_scope(web.engine()) as session:
-        return figures.energy_tou(session, plant, t0, t1)
+        return figures.energy_tou_split(session, plant, t0, t1, kind)
 
 
-def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:
+def tou_data(kind: str, anchor: int) -> dict[str, Any]:
     plant = web.plant()
     now = web.now_ms()
     this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
@@ -138,7 +141,7 @@ def tou_data(kind: str, anchor: int) -> list[dict[str, Any]]:
     return web.cached(
         f"sw:energy:tou:{kind}:{anchor // 3_600_000}:{bucket}",
         ENERGY_SECONDS,
-        lambda: build_tou(plant, this[0], min(this[1], now)),
+        lambda: build_tou(plant, this[0], min(this[1], now), kind),
     )
 
 
@@ -235,12 +238,14 @@ def forecast_data(medium: str) -> dict[str, Any]:
     )
 
 
-def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
+def build_cost(plant: Plant, medium: str, t0: int, t1: int, tou: dict[str, Any] | None = None) -> dict[str, Any]:
     """The medium's cost over ``[t0, t1)``: each day's site total at that day's price (a price period of the
     plant file, else its flat price: a period across a tariff change is priced piecewise), for electricity the
     demand charge on the period's maximum demand (the highest hourly mean, in kW) prorated by the period's share
     of its months, and the cost per tonne of the production that the medium's first intensity counts (over the
-    days whose production is known, with their share of the demand charge)."""
+    days whose production is known, with their share of the demand charge). Electricity with time-of-use bands
+    (``tou``: ``store.figures.energy_tou_split`` of the same period) is priced hour by hour at its band's price
+    instead of the day's price, band by band."""
     es = plant.energy
     tree = meter_tree(plant, Medium(medium))
     ki = next((k for k in es.intensities if any(m in tree.nodes for m in k.meters)), None)
@@ -252,13 +257,17 @@ def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
     segments: list[dict[str, Any]] = []
     share = 0.0  # of the months the period covers, for the demand charge
     ok_cost, ok_made, ok_share = 0.0, 0.0, 0.0  # over the days whose cost and production are both known
+    by_band = bool(tou and tou.get("bands"))
     for (a, b), e, p in zip(days, energy, made, strict=True):
         day = to_local(a, tz).date()
         price = es.price_on(Medium(medium), day)
         part = (b - a) / 86_400_000 / calendar.monthrange(day.year, day.month)[1]
         share += part
-        if e is not None and price is not None and p is not None:
-            ok_cost, ok_made, ok_share = ok_cost + e * price, ok_made + p, ok_share + part
+        day_cost = (
+            (tou or {}).get("days", {}).get(a) if by_band else (None if e is None or price is None else e * price)
+        )
+        if day_cost is not None and p is not None:
+            ok_cost, ok_made, ok_share = ok_cost + day_cost, ok_made + p, ok_share + part
         if segments and segments[-1]["price"] == price:
             segments[-1]["to"] = day.isoformat()
         else:
@@ -267,7 +276,12 @@ def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
             unknown += 1
         else:
             cost += e * price
+    if by_band and tou is not None:
+        cost = math.fsum(bd["cost"] for bd in tou["bands"])
+        unknown = sum(1 for v in tou["days"].values() if v is None)
+        segments = []
     out: dict[str, Any] = {
+        "bands": tou["bands"] if by_band and tou is not None else [],
         "energy_cost": cost if days and unknown < len(days) else None,
         "unknown_days": unknown,
         "days": len(days),
@@ -310,6 +324,7 @@ def build_cost(plant: Plant, medium: str, t0: int, t1: int) -> dict[str, Any]:
 
 
 def cost_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
+    tou = tou_data(kind, anchor) if medium == Medium.ELECTRICITY.value else None
     plant = web.plant()
     now = web.now_ms()
     this = period_of(PeriodKind(kind), anchor, plant.tz(), shift_starts(plant))
@@ -317,7 +332,24 @@ def cost_data(medium: str, kind: str, anchor: int) -> dict[str, Any]:
     return web.cached(
         f"sw:energy:cost:{medium}:{kind}:{anchor // 3_600_000}:{bucket}",
         ENERGY_SECONDS,
-        lambda: build_cost(plant, medium, this[0], min(this[1], now)),
+        lambda: build_cost(plant, medium, this[0], min(this[1], now), tou),
+    )
+
+
+def build_cost_plan(plant: Plant, medium: str, anchor: int, now_ms: int) -> dict[str, Any]:
+    """The cost plan against actual of the view's month (``store.figures.cost_plan_month``)."""
+    with session_scope(web.engine()) as session:
+        return figures.cost_plan_month(session, plant, medium, anchor, now_ms)
+
+
+def cost_plan_data(medium: str, anchor: int) -> dict[str, Any]:
+    plant = web.plant()
+    now = web.now_ms()
+    bucket = now // (ENERGY_SECONDS * 1000)
+    return web.cached(
+        f"sw:energy:costplan:{medium}:{anchor // 3_600_000}:{bucket}",
+        ENERGY_SECONDS,
+        lambda: build_cost_plan(plant, medium, anchor, now),
     )
 
 
@@ -328,10 +360,12 @@ def full_view(medium: str, kind: str, anchor: int) -> dict[str, Any]:
         **view_data(medium, kind, anchor),
         "intensity": intensity_data(kind, anchor),
         "baseline": baseline_data(medium, kind, anchor),
-        "tou": tou_data(kind, anchor),
+        "tou": tou_data(kind, anchor)["bands"],
+        "tou_periods": tou_data(kind, anchor),
         "forecast": forecast_data(medium),
         "issued": issued_data(medium),
         "cost": cost_data(medium, kind, anchor),
+        "cost_plan": cost_plan_data(medium, anchor),
     }
 
 
@@ -438,6 +472,57 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         hs = (f.get("backtest") or {}).get("horizons") or []
         return head, [[h["horizon"], h["n"], h["mape"], h["rmse"], h["mase"], h["coverage"]] for h in hs]
+    if table == "tou_periods":
+        tp = data.get("tou_periods") or {}
+        bands = tp.get("bands") or []
+        head = [t(f"energy.tou.split.{tp.get('split', 'day')}", lang)]
+        for bd in bands:
+            band = label(bd["name"], bd["name_zh"], lang)
+            head += [f"{band} (kWh)", f"{band} ({cur})"]
+        head += [
+            f"{t('energy.col.value', lang)} (kWh)",
+            f"{t('energy.col.cost', lang)} ({cur})",
+            t("energy.col.unknown_h", lang),
+        ]
+        out_rows = []
+        for r in tp.get("periods") or []:
+            row: list[Any] = [r["label"]]
+            for bd in bands:
+                row += [r["bands"][bd["id"]]["kwh"], r["bands"][bd["id"]]["cost"]]
+            out_rows.append([*row, r["kwh"], r["cost"], r["unknown_h"]])
+        return head, out_rows
+    if table == "cost_plan":
+        cp = data.get("cost_plan") or {}
+        head = [
+            t("energy.col.meter", lang),
+            f"{t('energy.plan.plan_qty', lang)} ({unit})",
+            f"{t('energy.plan.plan_price', lang)} ({cur}/{unit})",
+            f"{t('energy.plan.plan_cost', lang)} ({cur})",
+            f"{t('energy.plan.actual_qty', lang)} ({unit})",
+            f"{t('energy.plan.actual_price', lang)} ({cur}/{unit})",
+            f"{t('energy.plan.actual_cost', lang)} ({cur})",
+            f"{t('energy.plan.variance', lang)} ({cur})",
+            f"{t('energy.plan.volume', lang)} ({cur})",
+            f"{t('energy.plan.price', lang)} ({cur})",
+        ]
+        keys = (
+            "plan_qty",
+            "plan_price",
+            "plan_cost",
+            "actual_qty",
+            "actual_price",
+            "actual_cost",
+            "variance",
+            "volume",
+            "price",
+        )
+        prices = {"plan_price", "actual_price"}  # shown like the tariff's prices, not rounded to 0.1
+
+        def cell(r: dict[str, Any], k: str) -> Any:
+            v = r.get(k)
+            return f"{v:.4g}" if k in prices and v is not None else v
+
+        return head, [[node_name(data, r["meter"], lang), *[cell(r, k) for k in keys]] for r in cp.get("rows") or []]
     if table == "issued":
         iss = data.get("issued") or {}
         head = [
@@ -552,6 +637,14 @@ def cost_rows(data: dict[str, Any], plant: Plant, lang: str) -> list[list[Any]]:
     c = data.get("cost") or {}
     unit, cur = data["unit"], data["currency"]
     rows: list[list[Any]] = []
+    for bd in c.get("bands") or []:
+        band = label(bd["name"], bd["name_zh"], lang)
+        rows.append(
+            [
+                t("energy.cost.band", lang, band=band, kwh=f"{bd['kwh']:,.0f}", price=f"{bd['price']:.4g}", cur=cur),
+                bd["cost"],
+            ]
+        )
     for seg in c.get("segments") or []:
         days = seg["from"] if seg["from"] == seg["to"] else f"{seg['from']} – {seg['to']}"
         price = None if seg["price"] is None else f"{seg['price']:.4g}"

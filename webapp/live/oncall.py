@@ -27,7 +27,9 @@ from plant.schema import Camera
 from store import people
 from store.alarm_views import ANNUNCIATED, PRIORITY_RANK, AlarmView
 from store.db import session_scope
+from store.models import AppUser, WorkPermit
 from store.people import Access, Viewer
+from store.permits import mine
 from webapp import context as web
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_snapshot, snapshot_alarms
@@ -205,3 +207,21 @@ _HEADCOUNT = {level: _headcount_producer(level) for level in Access}
 def headcount(viewer: Viewer | None) -> dict[str, Any]:
     """People on site (``persons``) and per zone (``zones``), as ``viewer`` may see them (counts only)."""
     return _HEADCOUNT[people.access(viewer)]()
+
+
+# --- my special-work permits -------------------------------------------------------------------------------------
+
+MY_PERMITS_SINCE_MS = 24 * 3_600_000  # those that ended in the last day too
+
+
+def my_permits(principal: Principal | None, now_ms: int) -> list[tuple[WorkPermit, tuple[str, ...]]]:
+    """The special-work permits the user is on (``store.permits.mine``: guardian or crew by the badge on their
+    account, applicant or approver by their user name), open now or ended in the last day; none for nobody."""
+    if principal is None:
+        return []
+    with session_scope(web.engine()) as session:
+        user = session.get(AppUser, principal.user_id)
+        badge = user.badge if user is not None else None
+        rows = mine(session, principal.username, badge, now_ms - MY_PERMITS_SINCE_MS)
+        session.expunge_all()
+    return rows

@@ -133,12 +133,12 @@ def _card(value: Any, text: str, status: str = "", cid: str | None = None) -> ht
     return html.Div([v, html.Div(text, className="sw-kpi-l")], className=f"sw-kpi-card {status}".strip())
 
 
-def _table(head: list[str], rows: list[list[Any]], empty: str, tid: str | None = None) -> Any:
+def _table(head: list[str], rows: list[list[Any]], empty: str, tid: str | None = None, cls: str = "") -> Any:
     if not rows:
         return html.Div(empty, className="sw-muted py-2")
     return dbc.Table(
         [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody([html.Tr(r) for r in rows])],
-        className="sw-kpi-table sw-table",
+        className=f"sw-kpi-table sw-table {cls}".strip(),
         size="sm",
         responsive=True,
         **({"id": tid} if tid else {}),
@@ -423,17 +423,24 @@ def checklist(live: dict[str, Any], plant: Plant, lang: str, can_act: bool) -> A
             if can_act
             else None
         )
+        owner = label(act.owner, act.owner_zh, lang)
         rows.append(
             [
                 html.Td("✔" if done else "○", className="sw-em-check " + ("sw-st-ok" if done else "sw-muted")),
-                html.Td(label(act.text, act.text_zh, lang)),
-                html.Td(label(act.owner, act.owner_zh, lang), className="sw-muted"),
-                html.Td(when, className="small sw-muted"),
-                html.Td(button),
+                html.Td(
+                    [
+                        label(act.text, act.text_zh, lang),
+                        # on a phone the owner and who did it go under the action (their columns are hidden)
+                        html.Div(" · ".join(x for x in (owner, when) if x), className="sw-em-sub small sw-muted"),
+                    ]
+                ),
+                html.Td(owner, className="sw-muted sw-em-wide"),
+                html.Td(when, className="small sw-muted sw-em-wide"),
+                html.Td(button, className="sw-em-btn"),
             ]
         )
     head = ["", t("em.col.action", lang), t("em.col.owner", lang), t("em.col.done", lang), ""]
-    return _table(head, rows, "", tid="emergency-checklist-table")
+    return _table(head, rows, "", tid="emergency-checklist-table", cls="sw-em-checklist")
 
 
 def resources(live: dict[str, Any], plant: Plant, lang: str) -> Any:

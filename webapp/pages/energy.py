@@ -104,7 +104,12 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
 
     def cell(i: int, v: Any) -> html.Td:
         if isinstance(v, float | int) and not isinstance(v, bool):
-            text = f"{v * 100:.1f} %" if i in share_cols else _fmt(float(v), 1 if abs(v) < 100 else 0)
+            if i in share_cols:
+                text = f"{v * 100:.1f} %"
+            elif isinstance(v, int):  # a count (hours unknown): no decimals
+                text = f"{v:,}"
+            else:
+                text = _fmt(float(v), 1 if abs(v) < 100 else 0)
             return html.Td(text, className="text-end text-nowrap")
         if v is None:
             return html.Td("–", className="text-end sw-muted", title=t("energy.unknown", lang))
@@ -257,6 +262,19 @@ def forecast_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     return html.Div([*parts, *issued_block(data, plant, lang)])
 
 
+def cost_plan_block(data: dict[str, Any], plant: Plant, lang: str) -> list[Any]:
+    """The month's cost plan against actual per planned meter, the variance split into volume and price."""
+    cp = data.get("cost_plan") or {}
+    note = t("energy.plan.note", lang, month=cp.get("month", ""), share=f"{(cp.get('share') or 0) * 100:.0f} %")
+    parts: list[Any] = [
+        html.H3(t("energy.plan", lang), className="sw-energy-sub mt-3"),
+        html.Div(note, className="sw-muted"),
+    ]
+    if not cp.get("rows"):
+        return [*parts, html.Div(t("energy.plan.none", lang, month=cp.get("month", "")), className="sw-muted py-2")]
+    return [*parts, _table(data, "cost_plan", plant, lang)]
+
+
 ISSUED_SHOWN = 14  # the latest issued forecasts listed on the page (the export has them all)
 
 
@@ -350,6 +368,8 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             "backtest",
             "issued",
             "issued_error",
+            "cost_plan",
+            "tou_periods",
         )
     ]
     links.append(
@@ -374,8 +394,14 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "shifts": _table(data, "shifts", plant, lang),
         "intensity": _table(data, "intensity", plant, lang),
         "baseline": baseline_block(data, plant, lang),
-        "tou": _table(data, "tou", plant, lang),
-        "cost": _table(data, "cost", plant, lang),
+        "tou": html.Div(
+            [
+                _table(data, "tou", plant, lang),
+                html.Div(t("energy.tou.split", lang), className="sw-muted mt-2"),
+                _table(data, "tou_periods", plant, lang),
+            ]
+        ),
+        "cost": html.Div([_table(data, "cost", plant, lang), *cost_plan_block(data, plant, lang)]),
         "forecast": forecast_block(data, plant, lang),
         "exports": _exports(view, lang),
     }
@@ -456,10 +482,10 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.top", lang), html.Div(b["top"], id=ids.TOP)),
                     _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
-                    _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
-                    _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU)),
-                    _box(t("energy.cost", lang), html.Div(b["cost"], id=ids.COST)),
+                    _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
+                    _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU), wide=True),
+                    _box(t("energy.cost", lang), html.Div(b["cost"], id=ids.COST), wide=True),
                     _box(t("energy.forecast", lang), html.Div(b["forecast"], id=ids.FORECAST), wide=True),
                     _box(
                         t("energy.exports", lang),

@@ -256,8 +256,10 @@ def render(data: dict[str, Any] | None, tag: str, plant: Plant, lang: str) -> di
     }
 
 
-def _box(title: str, body: Any, wide: bool = False) -> html.Div:
-    return html.Div([html.H2(title), body], className="sw-kpi-chart" + (" sw-kpi-wide" if wide else ""))
+def _box(title: str, body: Any, wide: bool = False, cls: str = "") -> html.Div:
+    return html.Div(
+        [html.H2(title), body], className=" ".join(c for c in ("sw-kpi-chart", "sw-kpi-wide" if wide else "", cls) if c)
+    )
 
 
 def _graph(gid: str, fig: go.Figure) -> dcc.Graph:
@@ -316,7 +318,7 @@ def layout(**_query: str) -> html.Div:
                 [
                     _box(t("env.hours", lang), _graph(ids.HOURS, b["hours"]), wide=True),
                     _box(t("env.days", lang), _graph(ids.DAYS, b["days"]), wide=True),
-                    _box(t("env.exceedances", lang), html.Div(b["exceed"], id=ids.EXCEED)),
+                    _box(t("env.exceedances", lang), html.Div(b["exceed"], id=ids.EXCEED), cls="sw-env-exceed"),
                     _box(t("env.mass", lang), html.Div(b["mass"], id=ids.MASS)),
                     _box(
                         t("env.exports", lang),

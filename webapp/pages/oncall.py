@@ -3,7 +3,10 @@
 Phone first (390 px wide and up): one card per alert in the user's areas (``webapp.live.oncall``),
 unacknowledged first and newest first, in its priority's colour, with the alarm's zone on a small site map
 (an SVG image of a few hundred bytes, no map library), the nearest camera and the slot for its snapshot,
-and a large acknowledge button. Plant headcount sits at the top.
+and a large acknowledge button. Plant headcount sits at the top. Below the alerts: my special-work permits
+(``webapp.live.oncall.my_permits``: those the user is on as guardian or crew by their account's badge, or as
+applicant or approver), each with kind, grade, title, my part, state (why a suspended one is) and validity; read when
+the page opens.
 
 Acknowledge asks for confirmation and an optional comment, then queues an operator command
 (``store.alarms.submit_command``) restricted to the user's areas (``Principal.command_areas``: a hand-made
@@ -27,7 +30,7 @@ from dash.exceptions import PreventUpdate
 
 from auth import Perm
 from auth.policy import viewer_of
-from engine.clock import format_local
+from engine.clock import DAY_MINUTE, format_local
 from i18n import label, t
 from plant import Plant
 from store.alarm_views import AlarmView
@@ -57,6 +60,7 @@ RESULT_WAIT_MS = 15_000  # after this, an acknowledge nobody answered is reporte
 
 
 class ids:  # noqa: N801 - a namespace of this page's component ids
+    PERMITS = "oncall-permits"
     HEAD = "oncall-head"
     AREAS = "oncall-areas"
     RESULT = "oncall-result"
@@ -242,12 +246,65 @@ def layout(**_query: str) -> html.Div:
             html.Div(id=ids.LIST, className="sw-oc-list"),
             html.Div(id=ids.NOTE, className="sw-oc-note"),
             html.A(t("hd.report_link", lang), href="/safety/report", className="btn btn-outline-warning w-100 mt-3"),
+            _my_permits(plant, principal, lang),
             dcc.Store(id=ids.SHOWN),
             dcc.Store(id=ids.PENDING),
             dcc.Store(id=ids.SENT),
             _modal(lang),
         ],
         className="sw-oc",
+    )
+
+
+def _my_permits(plant: Plant, principal: Any, lang: str) -> html.Div:
+    try:
+        rows = data.my_permits(principal, web.now_ms())
+    except Exception:  # the alerts above matter more: the page comes up without the list
+        logger.exception("oncall: my permits not readable")
+        rows = []
+    tz = plant.tz()
+    cards = []
+    for row, parts in rows:
+        grade = f" · {t(f'permit.grade.{row.grade}', lang)}" if row.grade else ""
+        state = t(f"permit.state.{row.state}", lang)
+        if row.state == "suspended" and row.suspend_reason:
+            state += f" · {t(f'permit.reason.{row.suspend_reason}', lang)}"
+        cards.append(
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Span(f"#{row.id} {t(f'permit.kind.{row.kind}', lang)}{grade}", className="fw-bold"),
+                            html.Span(state, className=f"badge sw-oc-pt-state sw-oc-pt-{row.state}"),
+                        ],
+                        className="d-flex justify-content-between gap-2",
+                    ),
+                    html.Div(row.title, className="sw-oc-pt-title"),
+                    html.Div(
+                        [
+                            html.Span(", ".join(t(f"oncall.permits.part.{p}", lang) for p in parts)),
+                            html.Span(
+                                t(
+                                    "oncall.permits.valid",
+                                    lang,
+                                    start=format_local(row.valid_from, tz, DAY_MINUTE),
+                                    end=format_local(row.valid_to, tz, DAY_MINUTE),
+                                )
+                            ),
+                        ],
+                        className="sw-oc-pt-meta",
+                    ),
+                ],
+                className="sw-card sw-oc-pt",
+            )
+        )
+    return html.Div(
+        [
+            html.H2(t("oncall.permits.title", lang), className="sw-oc-sub"),
+            *(cards or [html.Div(t("oncall.permits.none", lang), className="sw-muted")]),
+        ],
+        id=ids.PERMITS,
+        className="sw-oc-permits mt-3",
     )
 
 

@@ -79,7 +79,7 @@ class ids:  # noqa: N801 - the page's component ids, defined once
 
 
 NEW = "new"  # the editor's "new schedule"
-DEFAULT_TIME = {"shift": "00:15", "day": "00:30", "month": "01:00"}
+DEFAULT_TIME = "00:30"  # a new schedule's: the daily report half an hour after midnight
 
 
 def _named() -> bool:
@@ -417,7 +417,7 @@ def schedule_editor(lang: str) -> dbc.Card:
                                 id=ids.S_TIME,
                                 type="text",
                                 className="form-control",
-                                value=DEFAULT_TIME["day"],
+                                value=DEFAULT_TIME,
                                 autoComplete="off",
                                 placeholder="06:30",
                                 maxLength=40,
@@ -532,7 +532,7 @@ def load_schedule(pick: str | None) -> tuple[Any, ...]:
     if not _may_schedule():
         raise PreventUpdate
     if pick == NEW or not str(pick or "").isdigit():
-        return "day", DEFAULT_TIME["day"], "1", web.lang(), ["pdf"], True, "", True
+        return "day", DEFAULT_TIME, "1", web.lang(), ["pdf"], True, "", True
     with session_scope(web.engine()) as session:
         row = session.get(ReportSchedule, int(str(pick)))
         if row is None:

@@ -86,6 +86,23 @@ def _legend(lang: str) -> html.Div:
             [_swatch(c, t(f"scene.state.{k or 'unknown'}", lang)) for k, c in colors.STATE.items()],
         ),
         (t("scene.legend.people", lang), [_swatch(c, t(f"scene.role.{k}", lang)) for k, c in colors.ROLE.items()]),
+        (
+            t("scene.legend.emergency", lang),
+            [
+                _swatch(colors.DANGER, t("em.map.danger", lang)),
+                _swatch(colors.ROUTE, t("em.map.route.route", lang)),
+                _swatch(colors.ROUTE_OUT, t("em.map.route.in_danger", lang)),
+                _swatch(colors.RESOURCE, t("em.map.resources", lang)),
+            ],
+        ),
+        (
+            t("scene.legend.emissions", lang),
+            [_swatch(c, t(f"scene.emission.{k}", lang)) for k, c in colors.EMISSION.items()],
+        ),
+        (
+            t("scene.legend.detectors", lang),
+            [_swatch(colors.SEVERITY[k], t(f"scene.severity.{k}", lang)) for k in (0, 1, 2, -1)],
+        ),
     ]
     return html.Div(
         [html.Div([html.Div(title, className="sw-legend-title"), html.Div(items)]) for title, items in rows],

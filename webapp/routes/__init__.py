@@ -34,6 +34,7 @@ from webapp.routes import (
     reports,
     safety,
     scene,
+    stock,
     video_live,
     video_media,
 )
@@ -86,6 +87,8 @@ ROUTE_TABLE: tuple[Route, ...] = (
     # the production page's tables as files
     # a hidden danger's report photo
     Route("/safety/hidden-danger/<int:danger_id>/photo", safety.hidden_danger_photo, Perm.SAFETY),
+    Route("/stock/export.csv", stock.stock_export_csv, Perm.STOCK),  # items or ledger; who made entries only for NAMES
+    Route("/stock/export.xlsx", stock.stock_export_xlsx, Perm.STOCK),
     Route("/production/<table>.csv", production.production_csv, Perm.KPI),
     Route("/production/<table>.xlsx", production.production_xlsx, Perm.KPI),
     # an incident's bundle for investigators (audited)
