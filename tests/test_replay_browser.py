@@ -237,6 +237,7 @@ def _hover_permit(page: Any, plant: Plant) -> str:
 
 
 def _open(page: Any, url: str) -> None:
+    page.set_default_timeout(120_000)  # a loaded machine answers a click in seconds, not milliseconds
     page.goto(url)
     page.wait_for_selector(".sw-rp-play", timeout=90_000)
     _wait(page, "return !!document.querySelector('#replay-deck canvas');", 60)
