@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     retention_samples_days: float = Field(default=90, ge=0)
     retention_positions_days: float = Field(default=90, ge=0)
     retention_rollup_1m_days: float = Field(default=0, ge=0)  # minute rollups; 0: kept (hour rollups always are)
+    retention_safety_index_days: float = Field(default=90, ge=0)  # the safety index's minute points
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes
     media_dir: Path | None = None

@@ -140,3 +140,37 @@ def colour(
             held = sum(1 for t in thresholds if value >= t - hysteresis)
             return COLOURS[max(up, min(prev, held))]
     return COLOURS[up]
+
+
+PLANT = "_plant"  # the plant's own series among the zones' (stored index points, colour memory)
+
+
+@dataclass(frozen=True)
+class IndexView:
+    """The index of every zone and of the plant at one moment, with their colours (``colours[PLANT]`` the
+    plant's)."""
+
+    value: float
+    worst_zone: str | None
+    colour: str
+    zones: dict[str, ZoneIndex]
+    colours: dict[str, str]
+
+
+def evaluate(
+    inputs: Mapping[str, ZoneInputs],
+    weights: Mapping[str, float] = DEFAULT_WEIGHTS,
+    thresholds: tuple[float, float, float] = DEFAULT_THRESHOLDS,
+    hysteresis: float = DEFAULT_HYSTERESIS,
+    previous: Mapping[str, str] | None = None,
+) -> IndexView:
+    """Every zone's index and the plant's from the zones' inputs, coloured with hysteresis against the
+    ``previous`` colours (zone -> colour, ``PLANT`` for the plant's). The one formula of the screens and the
+    stored series."""
+    w = check_weights(weights)
+    prev = previous or {}
+    zones = {zid: zone_index(zid, z_in, w) for zid, z_in in inputs.items()}
+    value, worst = plant_index(zones)
+    colours = {zid: colour(z.value, prev.get(zid), thresholds, hysteresis) for zid, z in zones.items()}
+    colours[PLANT] = colour(value, prev.get(PLANT), thresholds, hysteresis)
+    return IndexView(value, worst, colours[PLANT], zones, colours)

@@ -1,11 +1,12 @@
-"""Retention of raw samples, badge positions and minute rollups (``store.retention``), in the services process.
+"""Retention of raw samples, badge positions, minute rollups and the safety index's points (``store.retention``), in
+the services process.
 
 Every ``IDLE_S`` seconds a pass deletes what has left the windows (``SW_RETENTION_SAMPLES_DAYS``,
-``SW_RETENTION_POSITIONS_DAYS``, ``SW_RETENTION_ROLLUP_1M_DAYS``; 0 keeps for ever) in small transactions for at
-most ``BUDGET_S`` seconds; while old rows remain (the first passes over a long history) the next pass follows
-after ``BUSY_S`` seconds. On PostgreSQL it first creates the coming months' sample partitions and drops the
-months that lie wholly before the window (``store.partitions``); the rest of the window's oldest month goes row
-by row.
+``SW_RETENTION_POSITIONS_DAYS``, ``SW_RETENTION_ROLLUP_1M_DAYS``, ``SW_RETENTION_SAFETY_INDEX_DAYS``; 0 keeps
+for ever) in small transactions for at most ``BUDGET_S`` seconds; while old rows remain (the first passes over a
+long history) the next pass follows after ``BUSY_S`` seconds. On PostgreSQL it first creates the coming months'
+sample partitions and drops the months that lie wholly before the window (``store.partitions``); the rest of the
+window's oldest month goes row by row.
 """
 
 from __future__ import annotations
@@ -32,8 +33,16 @@ PAUSE_S = 0.005  # between transactions: the collectors' writer gets the lock in
 class RetentionService:
     name = "retention"
 
-    def __init__(self, engine: Engine, samples_days: float, positions_days: float, rollup_1m_days: float = 0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        samples_days: float,
+        positions_days: float,
+        rollup_1m_days: float = 0,
+        safety_index_days: float = 0,
+    ) -> None:
         self.engine = engine
+        self.safety_index_days = safety_index_days
         self.samples_days = samples_days
         self.positions_days = positions_days
         self.rollup_1m_days = rollup_1m_days
@@ -43,7 +52,9 @@ class RetentionService:
         created = ensure_partitions(self.engine, now_ms)  # PostgreSQL: next months' sample partitions
         if created:
             logger.info("retention: sample partitions %s created", ", ".join(created))
-        cutoffs = cutoffs_for(now_ms, self.samples_days, self.positions_days, self.rollup_1m_days)
+        cutoffs = cutoffs_for(
+            now_ms, self.samples_days, self.positions_days, self.rollup_1m_days, self.safety_index_days
+        )
         if not cutoffs:
             return
         if "sample" in cutoffs:
@@ -69,4 +80,5 @@ def make_service(plant: Plant, engine: Engine, settings: Any = None) -> Retentio
     samples = float(getattr(settings, "retention_samples_days", 0) or 0)
     positions = float(getattr(settings, "retention_positions_days", 0) or 0)
     rollup_1m = float(getattr(settings, "retention_rollup_1m_days", 0) or 0)
-    return RetentionService(engine, samples, positions, rollup_1m)
+    safety_index = float(getattr(settings, "retention_safety_index_days", 0) or 0)
+    return RetentionService(engine, samples, positions, rollup_1m, safety_index)

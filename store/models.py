@@ -767,6 +767,20 @@ class EnergyForecast(Base):
     version: Mapped[int] = mapped_column(Integer)
 
 
+class SafetyIndexPoint(Base):
+    """The safety early-warning index of a zone or of the plant (zone ``_plant``) at one minute
+    (``store.safety_index``): written by the safety service, never changed; the retention service deletes the
+    points past its window."""
+
+    __tablename__ = "safety_index_point"
+
+    zone: Mapped[str] = mapped_column(String(64), primary_key=True)  # a zone's id, or "_plant"
+    ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # UTC ms, on the minute
+    value: Mapped[float] = mapped_column(Float)  # 0-100
+    colour: Mapped[str] = mapped_column(String(8))  # blue, yellow, orange, red (with hysteresis)
+    parts: Mapped[dict[str, float]] = mapped_column(JSON)  # part -> 0-100 (the plant's: its worst zone's)
+
+
 class AppendOnlyError(RuntimeError):
     """An issued forecast was about to be changed or deleted."""
 

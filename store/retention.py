@@ -1,6 +1,6 @@
 """Retention of the raw history: samples and badge positions older than their window are deleted, and minute
-rollups when a window is set for them; hour rollups, events, alarms, notifications and the security audit are
-kept.
+rollups and the safety index's minute points (``store.safety_index``) when a window is set for them; hour rollups,
+events, alarms, notifications and the security audit are kept.
 
 Deletion goes key range by key range in small transactions (one tag's or one badge's oldest ``batch`` rows at a
 time, found through the primary key ``(tag_id, ts)`` / ``(badge, ts)``), so each transaction holds SQLite's write
@@ -24,7 +24,12 @@ logger = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 # table -> its key: the series (a tag or a badge) and the time
-TABLES = {"sample": ("tag_id", "ts"), "position": ("badge", "ts"), "rollup_1m": ("tag_id", "bucket")}
+TABLES = {
+    "sample": ("tag_id", "ts"),
+    "position": ("badge", "ts"),
+    "rollup_1m": ("tag_id", "bucket"),
+    "safety_index_point": ("zone", "ts"),
+}
 
 
 @dataclass
@@ -66,7 +71,8 @@ def purge(
     budget_s: float = 5.0,
     pause_s: float = 0.0,
 ) -> PurgeResult:
-    """Delete the rows of each table in ``cutoffs`` (``sample``, ``position``, ``rollup_1m``) whose time is
+    """Delete the rows of each table in ``cutoffs`` (``sample``, ``position``, ``rollup_1m``,
+    ``safety_index_point``) whose time is
     before its cutoff (epoch ms), ``batch`` rows per transaction, for at most ``budget_s`` seconds (``pause_s``
     between transactions leaves the writer room)."""
     started = time.monotonic()
@@ -101,7 +107,14 @@ def purge(
     return out
 
 
-def cutoffs_for(now_ms: int, samples_days: float, positions_days: float, rollup_1m_days: float = 0) -> dict[str, int]:
+def cutoffs_for(
+    now_ms: int, samples_days: float, positions_days: float, rollup_1m_days: float = 0, safety_index_days: float = 0
+) -> dict[str, int]:
     """The cutoff of each table for retention windows in days (0 or less: kept for ever)."""
-    windows = {"sample": samples_days, "position": positions_days, "rollup_1m": rollup_1m_days}
+    windows = {
+        "sample": samples_days,
+        "position": positions_days,
+        "rollup_1m": rollup_1m_days,
+        "safety_index_point": safety_index_days,
+    }
     return {table: now_ms - int(days * DAY_MS) for table, days in windows.items() if days > 0}

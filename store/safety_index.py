@@ -1,0 +1,181 @@
+"""The safety early-warning index from the store (``engine.safety_index``), and its stored series.
+
+:func:`gather` reads every zone's inputs at ``now_ms``: annunciated alarms, open personnel violations (the
+staffing rules apart), open hidden dangers (overdue, major), active special-work permits, the gas detectors'
+latest values over their limits and the zones over their shift's headcount (badges of people seen in the last
+``POSITION_MAX_AGE_MS``, located in the zones' polygons; ``engine.risk`` decides both). :func:`current` turns
+them into the index with ``engine.safety_index.evaluate``: the safety page and the safety service call these two,
+so the screens and the stored series share one formula and one set of inputs.
+
+``safety_index_point`` holds the series: one row per minute for every zone and for the plant (``PLANT``), with its
+value, colour and parts; rows are only added (:func:`record`), the retention service deletes those past its
+window. :func:`series` reads them for a trend, :func:`last_colours` gives the colours a restarted service goes on
+from. Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine import permits as pr
+from engine.geometry import locate
+from engine.hidden_dangers import MAJOR, overdue
+from engine.risk import zone_risks
+from engine.safety_index import PLANT, IndexView, ZoneInputs, evaluate
+from engine.shifts import current_shift
+from engine.types import is_good
+from plant.schema import BadgeKind, Plant, TagKind
+from store.alarm_views import open_alarms
+from store.events import VIOLATION, open_events
+from store.hidden_dangers import as_danger, open_dangers
+from store.models import SafetyIndexPoint
+from store.permits import live
+from store.positions import current_positions
+from store.samples import latest_values
+from store.tags import tag_ids
+
+__all__ = ["PLANT", "Point", "current", "gather", "last_colours", "record", "series"]
+
+POSITION_MAX_AGE_MS = 5 * 60_000  # a badge not heard of for this long is not counted in its zone
+STAFFING_RULES = {"under_staffed", "over_staffed"}
+
+
+def _gas_latest(session: Session, plant: Plant, now_ms: int) -> dict[str, tuple[int, float | None, int]]:
+    ids = tag_ids(session)
+    wanted = {tg.id: ids[tg.id] for tg in plant.tags if tg.kind == TagKind.GAS and tg.zone and tg.id in ids}
+    by_id = {v: k for k, v in wanted.items()}
+    found = latest_values(session, list(wanted.values()), until=now_ms)
+    return {by_id[i]: (s.ts, s.value, s.quality) for i, s in found.items() if i in by_id}
+
+
+def _headcount(session: Session, plant: Plant, now_ms: int) -> dict[str, int]:
+    people = {b.id for b in plant.badges if b.kind == BadgeKind.PERSON}
+    good = [
+        p
+        for p in current_positions(session, since=now_ms - POSITION_MAX_AGE_MS)
+        if p.badge in people and is_good(p.quality) and p.ts <= now_ms
+    ]
+    zones = locate(
+        np.array([p.x for p in good], dtype=float),
+        np.array([p.y for p in good], dtype=float),
+        [(z.id, z.polygon) for z in plant.zones],
+    )
+    out: dict[str, int] = {}
+    for zone in zones:
+        if zone is not None:
+            out[zone] = out.get(zone, 0) + 1
+    return out
+
+
+def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]:
+    """Every zone's inputs at ``now_ms``."""
+    out = {z.id: ZoneInputs(level=z.lec.level.value) for z in plant.zones}
+    shift = current_shift(plant, now_ms)
+    risks = zone_risks(
+        plant,
+        _gas_latest(session, plant, now_ms),
+        {},
+        _headcount(session, plant, now_ms),
+        shift[0].id if shift else None,
+    )
+    for zone, r in risks.items():
+        z_in = out.get(zone)
+        if z_in is None:
+            continue
+        for reason in r.reasons:
+            if reason.code == "gas_h":
+                z_in.gas_h += 1
+            elif reason.code == "gas_hh":
+                z_in.gas_hh += 1
+            elif reason.code == "over_staffed":
+                z_in.staffing_off = True
+    for a in open_alarms(session, now_ms, limit=1000):
+        if a.zone in out and a.active:
+            out[a.zone].alarms.append(a.priority)
+    for ev in open_events(session, VIOLATION):
+        if ev.zone not in out:
+            continue
+        if ev.source in STAFFING_RULES:
+            out[ev.zone].staffing_off = True
+        else:
+            out[ev.zone].violations += 1
+    for row in open_dangers(session):
+        if row.zone not in out:
+            continue
+        d = as_danger(row)
+        z_in = out[row.zone]
+        z_in.dangers_open += 1
+        z_in.dangers_overdue += overdue(d, now_ms)
+        z_in.dangers_major += d.grade == MAJOR
+    for p in live(session):
+        if p.state != pr.ACTIVE or p.zone not in out:
+            continue
+        if p.kind in pr.GAS_KINDS:
+            out[p.zone].permits_high += 1
+        else:
+            out[p.zone].permits_other += 1
+    return out
+
+
+def current(session: Session, plant: Plant, now_ms: int, previous: Mapping[str, str] | None = None) -> IndexView:
+    """The index of every zone and of the plant at ``now_ms``, coloured against the ``previous`` colours."""
+    cfg = plant.safety_index
+    return evaluate(gather(session, plant, now_ms), cfg.weights, cfg.thresholds, cfg.hysteresis, previous)
+
+
+@dataclass(frozen=True)
+class Point:
+    ts: int
+    zone: str  # a zone's id, or PLANT
+    value: float
+    colour: str
+    parts: dict[str, float]
+
+
+def record(session: Session, ts: int, view: IndexView) -> int:
+    """Add the plant's and every zone's index at ``ts`` (a minute already stored is left as it is); rows
+    added. Flushes, the caller commits."""
+    have = set(session.scalars(select(SafetyIndexPoint.zone).where(SafetyIndexPoint.ts == ts)))
+    worst = view.zones.get(view.worst_zone or "")
+    rows = [(PLANT, view.value, view.colour, dict(worst.parts) if worst else {})]
+    rows += [(zid, z.value, view.colours.get(zid, "blue"), dict(z.parts)) for zid, z in view.zones.items()]
+    added = 0
+    for zone, value, colour, parts in rows:
+        if zone in have:
+            continue
+        session.add(SafetyIndexPoint(ts=ts, zone=zone, value=value, colour=colour, parts=parts))
+        added += 1
+    session.flush()
+    return added
+
+
+def series(session: Session, zones: Iterable[str], since_ms: int, until_ms: int) -> dict[str, list[Point]]:
+    """The stored points of ``zones`` (ids, or PLANT) with ``since_ms <= ts <= until_ms``, oldest first."""
+    wanted = list(zones)
+    out: dict[str, list[Point]] = {z: [] for z in wanted}
+    stmt = (
+        select(SafetyIndexPoint)
+        .where(SafetyIndexPoint.zone.in_(wanted), SafetyIndexPoint.ts >= since_ms, SafetyIndexPoint.ts <= until_ms)
+        .order_by(SafetyIndexPoint.zone, SafetyIndexPoint.ts)
+    )
+    for r in session.scalars(stmt):
+        out[r.zone].append(Point(r.ts, r.zone, r.value, r.colour, dict(r.parts or {})))
+    return out
+
+
+def last_colours(session: Session) -> dict[str, str]:
+    """The colour of every series at its newest stored point (zone -> colour, PLANT for the plant's)."""
+    newest = (
+        select(SafetyIndexPoint.zone, func.max(SafetyIndexPoint.ts).label("ts"))
+        .group_by(SafetyIndexPoint.zone)
+        .subquery()
+    )
+    stmt = select(SafetyIndexPoint.zone, SafetyIndexPoint.colour).join(
+        newest, (SafetyIndexPoint.zone == newest.c.zone) & (SafetyIndexPoint.ts == newest.c.ts)
+    )
+    return {zone: colour for zone, colour in session.execute(stmt)}
