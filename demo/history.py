@@ -11,15 +11,17 @@ clock, as they would have run live:
   the last in time order, and delays run out at their own moments, so a longer step changes no time in the
   journal, it only saves transactions): the alarm table and the append-only journal hold days of
   transitions at their true times;
+- the safety service's early-warning index (``services.safety``) at every step, so the safety page's trend has
+  a point every ``step_s`` over the history (live, one a minute);
 - the console: the dispatcher on shift acknowledges what the alarm service raised, after a delay drawn per
   alarm (most within a few minutes, urgent ones sooner, a few never: they stand). The acknowledgements go
   through the same command queue as the web page's (``store.alarms.submit_command``), stamped at the
   simulated moment they were given.
 
-So the alarm journal, the ISA-18.2 figures, the reports and the replay have days of data from the first
-minute. It runs once, on a first start (``python3 run.py demo`` / ``plantctl demo``), on a store whose alarm
-table is empty: over a store that already has alarms it refuses, since the live alarm service has taken over.
-The span is that of the stored samples, unless ``--from``/``--to`` (UTC epoch ms) say otherwise.
+So the alarm journal, the ISA-18.2 figures, the reports, the replay and the safety index's trend have days of data
+from the first minute. It runs once, on a first start (``python3 run.py demo`` / ``plantctl demo``), on a store
+whose alarm table is empty: over a store that already has alarms it refuses, since the live alarm service has
+taken over. The span is that of the stored samples, unless ``--from``/``--to`` (UTC epoch ms) say otherwise.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import AlarmService
 from services.energy import EnergyService
+from services.safety import SafetyService
 from settings import get_settings
 from store.alarms import submit_command
 from store.db import make_engine, migrate, session_scope
@@ -71,6 +74,7 @@ class HistoryResult:
     alarms: int
     transitions: int
     acknowledged: int
+    index_points: int
     seconds: float
 
 
@@ -112,7 +116,7 @@ def run_history(
     step_s: float = 300.0,
     seed: int = 7,
 ) -> HistoryResult:
-    """Run the energy and alarm services and the console over ``[start_ms, end_ms]`` (default: the stored
+    """Run the energy, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the stored
     samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
     t_wall = time.perf_counter()
     migrate(db_url)
@@ -129,6 +133,8 @@ def run_history(
         step_ms = max(1_000, round(step_s * 1000))
         alarms = AlarmService(plant, engine, catch_up_s=math.inf)
         energy = EnergyService(plant, engine)
+        safety = SafetyService(plant, engine)
+        index_points = 0
         asked: set[tuple[str, int]] = set()  # (alarm, activation) already acknowledged or let stand
         acknowledged = steps = 0
         next_energy = start + ENERGY_EVERY_MS
@@ -141,6 +147,7 @@ def run_history(
                     next_energy += ENERGY_EVERY_MS
                 alarms.step(t)
                 acknowledged += _console(plant, engine, t, asked, seed)
+                index_points += safety.record_index(t)
                 steps += 1
             alarms.step(end)  # the last acknowledgements
         finally:
@@ -150,7 +157,14 @@ def run_history(
     finally:
         engine.dispose()
     result = HistoryResult(
-        start, end, steps, n_alarms, int(alarms.stats["transitions"]), acknowledged, time.perf_counter() - t_wall
+        start,
+        end,
+        steps,
+        n_alarms,
+        int(alarms.stats["transitions"]),
+        acknowledged,
+        index_points,
+        time.perf_counter() - t_wall,
     )
     logger.info("history: %s", asdict(result))
     return result

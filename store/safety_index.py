@@ -33,7 +33,7 @@ from plant.schema import BadgeKind, Plant, TagKind
 from store.alarm_views import open_alarms
 from store.events import VIOLATION, open_events
 from store.hidden_dangers import as_danger, open_dangers
-from store.models import SafetyIndexPoint
+from store.models import Event, SafetyIndexPoint
 from store.permits import live
 from store.positions import current_positions
 from store.samples import latest_values
@@ -43,6 +43,7 @@ __all__ = ["PLANT", "Point", "current", "gather", "last_colours", "record", "ser
 
 POSITION_MAX_AGE_MS = 5 * 60_000  # a badge not heard of for this long is not counted in its zone
 STAFFING_RULES = {"under_staffed", "over_staffed"}
+VIOLATION_LOOKBACK_MS = 86_400_000
 
 
 def _gas_latest(session: Session, plant: Plant, now_ms: int) -> dict[str, tuple[int, float | None, int]]:
@@ -72,8 +73,25 @@ def _headcount(session: Session, plant: Plant, now_ms: int) -> dict[str, int]:
     return out
 
 
+def _violations(session: Session, now_ms: int) -> list[Event]:
+    """The personnel violations open at ``now_ms``: those without an end, and those of the last
+    ``VIOLATION_LOOKBACK_MS`` that ended after it (none live; over a backfilled history, a past moment's)."""
+    found = {ev.id: ev for ev in open_events(session, VIOLATION) if ev.ts_start <= now_ms}
+    stmt = select(Event).where(
+        Event.kind == VIOLATION,
+        Event.ts_start >= now_ms - VIOLATION_LOOKBACK_MS,
+        Event.ts_start <= now_ms,
+        Event.ts_end > now_ms,
+    )
+    for ev in session.scalars(stmt):
+        found[ev.id] = ev
+    return sorted(found.values(), key=lambda ev: (ev.ts_start, ev.id))
+
+
 def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]:
-    """Every zone's inputs at ``now_ms``."""
+    """Every zone's inputs at ``now_ms``. Live, everything is as it stands; at a past moment (the demo's history
+    pass, which runs the services in time order) the alarms, gas readings and violations are that moment's, the
+    hidden dangers, permits and badge positions those stored now."""
     out = {z.id: ZoneInputs(level=z.lec.level.value) for z in plant.zones}
     shift = current_shift(plant, now_ms)
     risks = zone_risks(
@@ -97,7 +115,7 @@ def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]
     for a in open_alarms(session, now_ms, limit=1000):
         if a.zone in out and a.active:
             out[a.zone].alarms.append(a.priority)
-    for ev in open_events(session, VIOLATION):
+    for ev in _violations(session, now_ms):
         if ev.zone not in out:
             continue
         if ev.source in STAFFING_RULES:
@@ -137,13 +155,17 @@ class Point:
     parts: dict[str, float]
 
 
+def _rounded(parts: Mapping[str, float]) -> dict[str, float]:
+    return {k: round(v, 1) for k, v in parts.items()}  # a tenth of a point: the stored row stays small
+
+
 def record(session: Session, ts: int, view: IndexView) -> int:
     """Add the plant's and every zone's index at ``ts`` (a minute already stored is left as it is); rows
     added. Flushes, the caller commits."""
     have = set(session.scalars(select(SafetyIndexPoint.zone).where(SafetyIndexPoint.ts == ts)))
     worst = view.zones.get(view.worst_zone or "")
-    rows = [(PLANT, view.value, view.colour, dict(worst.parts) if worst else {})]
-    rows += [(zid, z.value, view.colours.get(zid, "blue"), dict(z.parts)) for zid, z in view.zones.items()]
+    rows = [(PLANT, view.value, view.colour, _rounded(worst.parts) if worst else {})]
+    rows += [(zid, z.value, view.colours.get(zid, "blue"), _rounded(z.parts)) for zid, z in view.zones.items()]
     added = 0
     for zone, value, colour, parts in rows:
         if zone in have:

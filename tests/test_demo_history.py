@@ -4,6 +4,7 @@ figures have data from the first minute, at their true times, as the live servic
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -155,5 +156,32 @@ def test_the_demo_keeps_an_incident_record_of_its_scripted_man_down(
         s_fall = (inc.at - inc.t0) / 1000  # type: ignore[operator]
         a, b = tl.badge_at(bi, s_fall + 90), tl.badge_at(bi, s_fall + 200)
         assert a is not None and b is not None and abs(a[0] - b[0]) + abs(a[1] - b[1]) < 1.0
+    finally:
+        engine.dispose()
+
+
+def test_the_safety_index_has_its_trend_over_the_history(demo: Plant, history: tuple[str, int, int, int]) -> None:
+    """The history pass stores the safety index at every step, its alarms part as the alarm table stood at that
+    moment; at the last step the stored values are what the page computes from the store."""
+    from engine.safety_index import PLANT
+    from store.safety_index import current, series
+
+    url, start, end, _violations = history
+    zones = [z.id for z in demo.zones]
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            pts = series(s, [PLANT, *zones], start, end)
+            ts = [p.ts for p in pts[PLANT]]
+            assert len(ts) >= (end - start) // 300_000 - 1
+            assert all(0 < b - a <= 300_000 for a, b in pairwise(ts))
+            assert all([p.ts for p in pts[z]] == ts for z in zones)
+            alarms = [p.parts["alarms"] for z in zones for p in pts[z]]
+            assert max(alarms) > 0 and min(alarms) == 0
+            now = current(s, demo, end)
+        last = {z: pts[z][-1] for z in zones}
+        assert all(p.ts == end - end % 60_000 for p in last.values())
+        assert {z: p.value for z, p in last.items()} == {z: v.value for z, v in now.zones.items()}
+        assert pts[PLANT][-1].value == now.value
     finally:
         engine.dispose()
