@@ -34,13 +34,17 @@ from store.tags import tag_ids
 from tests.webutil import (
     CALLBACK,
     MINI_PLANT,
+    WAIT_MS,
     alarm_row,
     answer,
+    browser,
     callback_body,
     callback_key,
     logged_in_client,
     router_body,
+    screens,
     seed_store,
+    serve_app,
 )
 
 MIN = 60_000
@@ -241,3 +245,21 @@ def test_the_trend_is_empty_before_the_first_point(tmp_path: Any) -> None:
     body = json.loads(answer(client.post(CALLBACK, json=router_body("/safety", "?tab=index"))))
     (fig,) = _graphs(body)
     assert fig["layout"]["annotations"][0]["text"] == t("si.trend.empty", "en")
+
+
+def test_the_trend_in_the_browser(store: Store) -> None:
+    """Wall and phone, English and Chinese, for an executive: the plant's and the worst zone's lines over the
+    four colour bands; choosing another zone redraws the zone's line."""
+    with serve_app(store.settings, role="executive", clock=lambda: NOW / 1000) as base, browser() as b:
+        for page, lang in screens(b, base, "/safety?tab=index", ".sw-si-trend .main-svg", "safety-index-trend"):
+            trend = page.locator(".sw-si-trend")
+            assert trend.locator(".scatterlayer .trace").count() == 2
+            assert trend.locator(".shapelayer path").count() == 4
+            assert t("si.trend.title", lang) in trend.inner_text()
+        page = b.new_page()
+        page.goto(base + "/safety?tab=index")
+        page.wait_for_selector(".sw-si-trend .scatterlayer .trace", timeout=WAIT_MS)
+        page.click("#safety-si-trend-zone")
+        page.wait_for_selector(".dash-dropdown-content [role=option]", timeout=WAIT_MS)
+        page.locator(".dash-dropdown-content [role=option]", has_text="Office").first.click(timeout=WAIT_MS)
+        page.wait_for_selector(".sw-si-trend .legendtext >> text=Office", timeout=WAIT_MS)
