@@ -1,9 +1,9 @@
 """The safety page's early-warning index (``engine.safety_index``): the plant's value and colour (its worst zone's),
 a radar chart of the worst zone's seven parts, and every zone with its value, colour and its (at most five) largest
-contributors, linked to its place on the 3D scene; recomputed every ``REFRESH_TICKS`` shell ticks (4 s). Below, the
-trend: the plant's and a chosen zone's stored index (``store.safety_index``, a point a minute from the safety
-service) over the last 24 h on the four colour bands, redrawn every ``TREND_TICKS`` ticks and when the zone
-changes. Every text is a Dash child (a text node), never markup."""
+contributors, linked to its place on the 3D scene; recomputed every ``REFRESH_TICKS`` shell ticks (4 s). Between
+the plant's figures and the zones, the trend: the plant's and a chosen zone's stored index (``store.safety_index``,
+a point a minute from the safety service) over the last 24 h on the four colour bands, redrawn every
+``TREND_TICKS`` ticks and when the zone changes. Every text is a Dash child (a text node), never markup."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ BAND_RGBA = {  # the colour bands behind the trend (the theme's --sw-blue ... --
 
 
 class ids:  # noqa: N801 - a namespace of this panel's component ids
+    HEAD = "safety-si-head"
     BODY = "safety-si-body"
     ZONE = "safety-si-trend-zone"
     TREND = "safety-si-trend"
@@ -190,17 +191,29 @@ def trend_block(lang: str, zone: str | None) -> html.Div:
 
 def layout(lang: str) -> html.Div:
     view = current(web.plant())
+    head, *rest = body(lang, view)
     return html.Div(
-        [html.H5(t("si.title", lang)), html.Div(body(lang, view), id=ids.BODY), trend_block(lang, view.worst_zone)],
+        [
+            html.H5(t("si.title", lang)),
+            html.Div(head, id=ids.HEAD),
+            trend_block(lang, view.worst_zone),
+            html.Div(rest, id=ids.BODY),
+        ],
         className="sw-si",
     )
 
 
-@panel_callback(Output(ids.BODY, "children"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)
+@panel_callback(
+    Output(ids.HEAD, "children"),
+    Output(ids.BODY, "children"),
+    Input(shell_ids.TICK, "n_intervals"),
+    prevent_initial_call=True,
+)
 def refresh_index(n: int | None) -> Any:
     if (n or 0) % REFRESH_TICKS:
         raise PreventUpdate
-    return body(web.lang())
+    head, *rest = body(web.lang())
+    return head, rest
 
 
 @panel_callback(
