@@ -28,8 +28,8 @@ TREND_TICKS = 30  # the stored points come a minute apart
 BAND_RGBA = {  # the colour bands behind the trend (the theme's --sw-blue ... --sw-red, faint)
     "blue": "rgba(62,155,255,0.14)",
     "yellow": "rgba(255,197,61,0.14)",
-    "orange": "rgba(247,107,21,0.16)",
-    "red": "rgba(229,72,77,0.18)",
+    "orange": "rgba(247,107,21,0.18)",
+    "red": "rgba(229,72,77,0.30)",
 }
 
 
@@ -149,7 +149,7 @@ def trend_figure(plant: Plant, zone: str | None, lang: str) -> go.Figure:
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
         yaxis={"range": [0, 100], "title": None, "fixedrange": True},
-        xaxis={"title": None},
+        xaxis={"title": None, "tickformat": "%H:%M<br>%m-%d"},  # numbers: the same in either language
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
         font={"family": "system-ui, 'Noto Sans CJK SC', sans-serif", "color": "#e6edf3"},
         annotations=[
