@@ -14,7 +14,7 @@ from webapp.live.summary import fmt_number, unit_symbol
 from webapp.panels.overview.ids import ids
 from webapp.panels.overview.view import View, st, txt
 
-MAX_ZONES = 8
+MAX_ZONES = 5  # below the safety tile, in the height of a 1080-line wall screen ("+N more" names the rest)
 MAX_VIOLATIONS = 10
 
 
