@@ -9,6 +9,7 @@ import json
 import math
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -309,7 +310,7 @@ async def test_servers_publish_simulated_time_read_only_typed(plant: Plant) -> N
                 async for event in sub:
                     dv = event.data.monitored_item.Value
                     seen.append((str(event.node.nodeid.Identifier), dv))
-                    if int(dv.SourceTimestamp.timestamp() * 1000) >= T0 + 6 * int(1000 * speed / rate):
+                    if int(dv.SourceTimestamp.timestamp() * 1000) >= T0 + 12 * int(1000 * speed / rate):
                         break
             await sub.delete()
         skipped = sim.skipped_ticks
@@ -322,8 +323,11 @@ async def test_servers_publish_simulated_time_read_only_typed(plant: Plant) -> N
     first = {}  # type: dict[int, datetime]
     for _, dv in seen:
         first.setdefault(int(dv.SourceTimestamp.timestamp() * 1000), dv.ServerTimestamp)  # type: ignore[union-attr,arg-type]
-    ratio = (src[-1] - src[1]) / 1000 / (first[src[-1]] - first[src[1]]).total_seconds()
-    assert 40 < ratio < 90, ratio
+    # the slope of simulated against wall time over every tick after the first, not two end points: one tick
+    # published late on a loaded machine moves an end point by a good part of the span
+    wall = [(first[s] - first[src[1]]).total_seconds() for s in src[1:]]
+    ratio = statistics.linear_regression(wall, [(s - src[1]) / 1000 for s in src[1:]]).slope
+    assert 40 < ratio < 90, (ratio, wall)
     # what a client sees is the model's: a fresh model stepped to the same times agrees on every value
     assert skipped == 0
     fresh = SmelterModel(plant, seed=SEED, start_ms=T0)
