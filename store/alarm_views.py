@@ -26,22 +26,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, not_, or_, select, true
 from sqlalchemy.orm import Session
 
+from engine.alarms import SOURCE_TYPES
 from plant.schema import PRIORITIES
 from store.models import Alarm, AlarmCommand, AlarmJournal
 
 logger = logging.getLogger(__name__)
 
-SOURCE_TYPES: tuple[str, ...] = (
-    "process",
-    "quality",
-    "personnel",
-    "video",
-    "emission",
-    "energy",
-    "hazard",
-    "spc",
-    "stock",
-)
 ANNUNCIATED: tuple[str, ...] = ("active_unacked", "active_acked", "returned_unacked")
 STATES: tuple[str, ...] = (*ANNUNCIATED, "shelved", "suppressed", "out_of_service")
 OPEN_STATES = STATES  # every state a list can show (``normal`` is not on any list)
