@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.clock import to_local
-from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
+from plant.schema import EnergySettings, EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
 
 logger = logging.getLogger(__name__)
 
@@ -487,3 +487,53 @@ def tou_split(
             g["kwh"] += v
             g["cost"] += v * band.price
     return list(totals.values()), rows
+
+
+def hour_prices(es: EnergySettings, medium: Medium, hours: Sequence[int], tz: tzinfo) -> list[float | None]:
+    """The price of each hour (``hours``: their starts, UTC ms): electricity with time-of-use bands at its band's
+    price (as :func:`tou_split` prices it), any other medium (or electricity without bands) at the price of the
+    hour's plant day (``EnergySettings.price_on``: its price period's, else the flat price); None: no price."""
+    band_price = {h: b.price for b in es.tou for h in b.hour_set()} if medium == Medium.ELECTRICITY else {}
+    out: list[float | None] = []
+    for a in hours:
+        local = to_local(a, tz)
+        out.append(band_price[local.hour] if band_price else es.price_on(medium, local.date()))
+    return out
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """What one period used and cost, priced hour by hour (:func:`group_costs`); ``cost`` is None when a known
+    hour has no price or when every hour of it is unknown (a gap is not a zero), ``unknown_h`` counts the hours
+    whose use is unknown (left out of both sums)."""
+
+    start: int
+    qty: float
+    cost: float | None
+    unknown_h: int
+
+
+def group_costs(
+    hours: Sequence[int], values: Sequence[float | None], prices: Sequence[float | None], groups: Sequence[int]
+) -> list[GroupCost]:
+    """Hourly use priced at each hour's price (:func:`hour_prices`) and summed per group (``groups``: sorted
+    starts of periods; an hour belongs to the last one starting at or before it; hours before the first are
+    left out). The one pricing of every cost column: shifts, trend, top consumers and the period's total."""
+    qty = [0.0] * len(groups)
+    cost: list[float | None] = [0.0] * len(groups)
+    unknown = [0] * len(groups)
+    known = [0] * len(groups)
+    for a, v, pr in zip(hours, values, prices, strict=True):
+        gi = bisect.bisect_right(groups, a) - 1
+        if gi < 0:
+            continue
+        if v is None:
+            unknown[gi] += 1
+            continue
+        known[gi] += 1
+        qty[gi] += v
+        c = cost[gi]
+        cost[gi] = None if c is None or pr is None else c + v * pr
+    return [
+        GroupCost(g, q, c if k else None, u) for g, q, c, u, k in zip(groups, qty, cost, unknown, known, strict=True)
+    ]

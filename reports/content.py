@@ -354,16 +354,9 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
         name = t(f"overview.medium.{m.value}", lang)
         total = _f(view["total"])
         values[f"energy.{m.value}"] = total
-        price = _f(view.get("price"))
-        rows.append(
-            [
-                name,
-                view["unit"],
-                total,
-                _f(view["total_prev"]),
-                None if total is None or price is None else round(total * price, 2),
-            ]
-        )
+        cost = _f(view.get("energy_cost"))  # priced hour by hour (time-of-use bands), as the energy page
+        values[f"energy.{m.value}.cost"] = cost
+        rows.append([name, view["unit"], total, _f(view["total_prev"]), None if cost is None else round(cost, 2)])
         tr = view["trend"]
         if p.kind == Kind.MONTH:
             daily_cols.append((f"{name} ({view['unit']})", dict(zip(tr["starts"], tr["values"], strict=True))))
