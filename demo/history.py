@@ -11,6 +11,8 @@ clock, as they would have run live:
   the last in time order, and delays run out at their own moments, so a longer step changes no time in the
   journal, it only saves transactions): the alarm table and the append-only journal hold days of
   transitions at their true times;
+- the stock service (``services.stock``) at every step, on the positions as of that moment: an item below its
+  reorder level opens its event (and the alarm service its alarm) at the ledger entry that took it there;
 - the safety service's early-warning index (``services.safety``) at every step, so the safety page's trend has
   a point every ``step_s`` over the history (live, one a minute);
 - the console: the dispatcher on shift acknowledges what the alarm service raised, after a delay drawn per
@@ -45,6 +47,7 @@ from plant.schema import Plant
 from services.alarms import AlarmService
 from services.energy import EnergyService
 from services.safety import SafetyService
+from services.stock import StockService
 from settings import get_settings
 from store.alarms import submit_command
 from store.db import make_engine, migrate, session_scope
@@ -116,8 +119,8 @@ def run_history(
     step_s: float = 300.0,
     seed: int = 7,
 ) -> HistoryResult:
-    """Run the energy, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the stored
-    samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
+    """Run the energy, stock, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the
+    stored samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
     t_wall = time.perf_counter()
     migrate(db_url)
     engine = make_engine(db_url)
@@ -134,6 +137,7 @@ def run_history(
         alarms = AlarmService(plant, engine, catch_up_s=math.inf)
         energy = EnergyService(plant, engine)
         safety = SafetyService(plant, engine)
+        stock = StockService(plant, engine)
         index_points = 0
         asked: set[tuple[str, int]] = set()  # (alarm, activation) already acknowledged or let stand
         acknowledged = steps = 0
@@ -145,6 +149,7 @@ def run_history(
                 if t >= next_energy:
                     energy.step(t)
                     next_energy += ENERGY_EVERY_MS
+                stock.step(t)
                 alarms.step(t)
                 acknowledged += _console(plant, engine, t, asked, seed)
                 index_points += safety.record_index(t)

@@ -312,11 +312,6 @@ def energy_tou_split(session: Session, plant: Plant, t0: int, t1: int, kind: str
     return out
 
 
-def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
-    return list(energy_tou_split(session, plant, t0, t1)["bands"])
-
-
 # --- cost plan ---
 
 
