@@ -12,7 +12,9 @@ clock, as they would have run live:
   journal, it only saves transactions): the alarm table and the append-only journal hold days of
   transitions at their true times;
 - the safety service's early-warning index (``services.safety``) at every step, so the safety page's trend has
-  a point every ``step_s`` over the history (live, one a minute);
+  a point every ``step_s`` over the history (live, one a minute), each from that moment's state: the hidden
+  dangers and permits as their state logs stood, the people where their stored positions put them, the alarms
+  the alarm service had raised by then;
 - the console: the dispatcher on shift acknowledges what the alarm service raised, after a delay drawn per
   alarm (most within a few minutes, urgent ones sooner, a few never: they stand). The acknowledgements go
   through the same command queue as the web page's (``store.alarms.submit_command``), stamped at the
@@ -147,7 +149,7 @@ def run_history(
                     next_energy += ENERGY_EVERY_MS
                 alarms.step(t)
                 acknowledged += _console(plant, engine, t, asked, seed)
-                index_points += safety.record_index(t)
+                index_points += safety.record_index(t, past=True)
                 steps += 1
             alarms.step(end)  # the last acknowledgements
         finally:
