@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 
 from engine.alarms import ACTIVE
 from engine.shifts import current_shift
+from engine.tracks import ON_SITE_MAX_AGE_MS
 from engine.types import PositionIn
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
@@ -59,7 +60,7 @@ from simulator.safety import PermitClerk
 from store.alarms import submit_command
 from store.db import make_engine, migrate, session_scope
 from store.models import Alarm, AlarmJournal, Sample
-from store.people import positions_at
+from store.people import Fix, newest_in_window, positions_at
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +196,7 @@ class _Permits:
         self.clerk = PermitClerk(plant, seed)
         self.watch = PermitWatch(plant)
         self.people = sorted(b.id for b in plant.badges if b.kind.value == "person")
+        self.where: dict[str, Fix] = {}  # each person's newest stored position so far
         self.at: int | None = None
         self.steps = 0
 
@@ -204,7 +206,11 @@ class _Permits:
         while m <= t:
             with session_scope(self.engine) as session:
                 self.steps += self.clerk.play(session, m)
-                fixes = positions_at(session, self.people, m).values()
+                if self.at is None:  # where everybody was at the start, then what moved since the last look
+                    self.where = positions_at(session, self.people, m)
+                else:
+                    self.where.update(newest_in_window(session, self.people, self.at, m))
+                fixes = [f for f in self.where.values() if m - f.ts <= ON_SITE_MAX_AGE_MS]
                 where = [PositionIn(f.badge, f.ts, f.x, f.y, f.floor, 0 if f.good else 1) for f in fixes]
                 self.watch.step(session, m, where, past=True)
             self.at = m

@@ -36,7 +36,7 @@ from store.alarm_views import open_alarms
 from store.events import VIOLATION, open_events
 from store.hidden_dangers import as_danger, open_dangers
 from store.models import Event, HiddenDanger, HiddenDangerLog, SafetyIndexPoint, WorkPermit, WorkPermitLog
-from store.people import positions_at
+from store.people import newest_in_window
 from store.permits import live
 from store.positions import current_positions
 from store.samples import latest_values
@@ -72,7 +72,7 @@ def _headcount(session: Session, plant: Plant, now_ms: int, past: bool = False) 
     at or before ``now_ms``."""
     people = {b.id for b in plant.badges if b.kind == BadgeKind.PERSON}
     if past:
-        fixes = positions_at(session, sorted(people), now_ms, POSITION_MAX_AGE_MS).values()
+        fixes = newest_in_window(session, sorted(people), now_ms - POSITION_MAX_AGE_MS, now_ms).values()
         xy = [(f.x, f.y) for f in fixes if f.good]
     else:
         xy = [
