@@ -11,6 +11,8 @@ clock, as they would have run live:
   the last in time order, and delays run out at their own moments, so a longer step changes no time in the
   journal, it only saves transactions): the alarm table and the append-only journal hold days of
   transitions at their true times;
+- the stock service (``services.stock``) at every step, on the positions as of that moment: an item below its
+  reorder level opens its event (and the alarm service its alarm) at the ledger entry that took it there;
 - the safety service's early-warning index (``services.safety``) at every step, so the safety page's trend has
   a point every ``step_s`` over the history (live, one a minute), each from that moment's state: the hidden
   dangers and permits as their state logs stood, the people where their stored positions put them, the alarms
@@ -55,6 +57,7 @@ from services.alarms import AlarmService
 from services.energy import EnergyService
 from services.permits import PermitWatch
 from services.safety import SafetyService
+from services.stock import StockService
 from settings import get_settings
 from simulator.safety import PermitClerk
 from store.alarms import submit_command
@@ -130,8 +133,8 @@ def run_history(
     step_s: float = 300.0,
     seed: int = 7,
 ) -> HistoryResult:
-    """Run the energy, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the stored
-    samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
+    """Run the energy, stock, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the
+    stored samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
     t_wall = time.perf_counter()
     migrate(db_url)
     engine = make_engine(db_url)
@@ -149,6 +152,7 @@ def run_history(
         energy = EnergyService(plant, engine)
         safety = SafetyService(plant, engine)
         permits = _Permits(plant, engine, seed)
+        stock = StockService(plant, engine)
         index_points = 0
         asked: set[tuple[str, int]] = set()  # (alarm, activation) already acknowledged or let stand
         acknowledged = steps = 0
@@ -161,6 +165,7 @@ def run_history(
                     energy.step(t)
                     next_energy += ENERGY_EVERY_MS
                 permits.until(t)
+                stock.step(t)
                 alarms.step(t)
                 acknowledged += _console(plant, engine, t, asked, seed)
                 index_points += safety.record_index(t, past=True)

@@ -114,6 +114,28 @@ def test_the_live_service_takes_over_without_repeating_the_history(
         engine.dispose()
 
 
+def test_the_backfilled_low_stock_is_in_the_alarm_journal(demo: Plant, history: tuple[str, int, int, int]) -> None:
+    """The stock service runs over the history on its clock: the oxygen lance tips the furnace campaign took under
+    their reorder level alarm at the campaign's issue, not at the end of the history, and no other item alarms."""
+    from simulator.stock import CAMPAIGN_REF, LOW_ITEM
+    from store.models import StockLedger
+
+    url, start, end, _ = history
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            campaign = s.scalars(select(StockLedger).where(StockLedger.reference == CAMPAIGN_REF)).one()
+            assert start < campaign.ts < end
+            (row,) = s.scalars(select(Alarm).where(Alarm.source_type == "stock"))
+            assert (row.source, row.condition, row.active) == (LOW_ITEM, "LOW", True)
+            journal = list(s.scalars(select(AlarmJournal).where(AlarmJournal.alarm_id == row.id)))
+            assert journal and journal[0].kind == "active" and journal[0].ts == campaign.ts == row.activated_at
+            ev = s.scalars(select(Event).where(Event.kind == "stock")).one()
+            assert (ev.source, ev.ts_start, ev.ts_end) == (LOW_ITEM, campaign.ts, None)
+    finally:
+        engine.dispose()
+
+
 def test_acknowledgement_delays_are_drawn_per_alarm(demo: Plant) -> None:
     delays = [ack_delay_s(f"T{i}:H", 1_000 * i, "high", SEED) for i in range(400)]
     assert delays == [ack_delay_s(f"T{i}:H", 1_000 * i, "high", SEED) for i in range(400)]  # the same each run
