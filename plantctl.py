@@ -236,6 +236,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 "600",
                 "--history-minutes",
                 str(10 * settings.sim_speed),
+                "--stock-db",  # the demo's storekeeper goes on with the stock ledger the backfill began
+                settings.db_url,
             ],
         ),
         # one collector process per endpoint of the plant file, as in production (migrations ran above)

@@ -1,7 +1,7 @@
 """Collector health counts the values read back from a server's history after an outage.
 
-Revision ID: 0020_collector_backfilled
-Revises: 0019_safety_index
+Revision ID: 0021_collector_backfilled
+Revises: 0020_position_compaction
 Create Date: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_collector_backfilled"
-down_revision: str | None = "0019_safety_index"
+revision: str = "0021_collector_backfilled"
+down_revision: str | None = "0020_position_compaction"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
