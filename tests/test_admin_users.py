@@ -6,7 +6,9 @@ the page or may set a badge. Hostile text typed as a badge shows as text. Screen
 
 from __future__ import annotations
 
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,3 +138,32 @@ def test_screens(app_settings: tuple[Any, Settings]) -> None:
             page.wait_for_selector(".alert-danger")
             text = page.inner_text(".alert-danger")
             assert ("X999" in text) and (("不是" in text) if lang == "zh" else ("not a person" in text))
+
+
+def test_the_command_line_checks_a_badge_against_the_plant_too(tmp_path: Path) -> None:
+    """``python -m auth badge NAME [BADGE]`` and ``add --badge``: a badge not of the plant file's people refused with
+    exit code 1 and nothing changed; a person's badge set and audited; none without BADGE."""
+    from auth.__main__ import run
+    from settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    person = next(b.id for b in load_plant(get_settings().plant_file).badges if b.kind == BadgeKind.PERSON)
+
+    def cli(*argv: str, stdin: str = "") -> tuple[int, str]:
+        out = io.StringIO()
+        return run(list(argv), io.StringIO(stdin), out, db_url=url), out.getvalue()
+
+    assert cli("add", "dora", "--role", "on-call", "--badge", "X999")[0] == 1
+    assert cli("add", "dora", "--role", "on-call", "--badge", person)[0] == 0
+    assert cli("badge", "dora", "NOPE")[0] == 1
+    assert cli("badge", "dora") == (0, "user dora has no badge now\n")
+    assert cli("badge", "dora", person) == (0, f"user dora now has badge {person}\n")
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            user = get_user(s, "dora")
+            assert user is not None and user.badge == person
+            changes = [r.data for r in s.scalars(select(SecurityAudit).where(SecurityAudit.event == BADGE_CHANGED))]
+        assert changes == [{"from": person, "to": None}, {"from": None, "to": person}]
+    finally:
+        engine.dispose()
