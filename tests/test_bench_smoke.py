@@ -183,8 +183,14 @@ def check_replay(f: Figures) -> None:
     assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
 
 
+def check_backfill(f: Figures) -> None:
+    assert f["values"] == f["tags"] * f["values_per_tag"] == 20 * 50  # every value of the span read back, once
+    _positive(f, "read_values_per_s", "store_values_per_s", "values_per_s", "requests")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "backfill": check_backfill,
     "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
