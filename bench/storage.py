@@ -43,7 +43,7 @@ from bench.alarms import PG_ADMIN_DSN, pg_database
 from engine.thinning import PositionThinning
 from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import load_plant
-from plant.schema import Plant, TagKind
+from plant.schema import CUMULATIVE_KINDS, Plant, TagKind
 from services.compaction import regions_of
 from settings import ROOT, Settings
 from simulator.model import SmelterModel
@@ -117,8 +117,14 @@ def simulate(
     regions = regions_of(plant)
     badges = sorted(set(pos_badge.values()))
 
+    counters = (
+        [ids[t.id] for t in plant.tags if t.kind in CUMULATIVE_KINDS and t.id in ids]
+        if plant.storage.counters == "minute"
+        else []
+    )
+
     def compact_all(upto: int) -> tuple[int, int]:
-        r = compact(engine, devs, upto, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+        r = compact(engine, devs, upto, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9, counters=counters)
         if pos_dev is None:
             return r.deleted, 0
         rp = compact_positions(
@@ -216,6 +222,7 @@ def simulate(
         "position_min_distance_m": distance,
         "samples_written": written,
         "samples_removed_by_compaction": compacted,
+        "counters": plant.storage.counters,
         "position_deviation_m": pos_dev,
         "positions_after_thinning": positions_thinned,
         "positions_removed_by_compaction": positions_compacted,
