@@ -231,6 +231,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 settings.db_url,
                 "--permits-db",  # the simulated crews' special-work permits are filed in the store
                 settings.db_url,
+                "--stock-db",  # the demo's storekeeper goes on with the stock ledger the backfill began
+                settings.db_url,
             ],
         ),
         # one collector process per endpoint of the plant file, as in production (migrations ran above)

@@ -11,9 +11,9 @@ start; every changed value becomes a sample and every badge fix a position, as a
 Every 10 simulated seconds they are written the way the collectors' writer writes them: samples through
 ``store.samples.write_samples`` (raw rows and both rollups, one transaction), positions thinned by
 ``engine.thinning.PositionThinning`` (the settings' defaults) through ``store.positions.write_positions``.
-Every simulated hour the compaction pass runs (``store.compaction.compact``, the plant file's deviations) over
-what is older than ``storage.compact_after_minutes``, as the services process does. Nothing is skipped or sped
-up but the clock.
+Every simulated hour the compaction pass runs (``store.compaction.compact`` and ``compact_positions``, the plant
+file's deviations) over what is older than ``storage.compact_after_minutes``, as the services process does.
+Nothing is skipped or sped up but the clock.
 
 A last pass then compresses the final hour too, as the next passes would. Each table's bytes are measured
 (SQLite: ``dbstat``, pages of the table and its indexes; PostgreSQL: ``pg_total_relation_size`` of the table,
@@ -43,10 +43,11 @@ from bench.alarms import PG_ADMIN_DSN, pg_database
 from engine.thinning import PositionThinning
 from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import load_plant
-from plant.schema import Plant, TagKind
+from plant.schema import CUMULATIVE_KINDS, Plant, TagKind
+from services.compaction import regions_of
 from settings import ROOT, Settings
 from simulator.model import SmelterModel
-from store.compaction import compact, incremental_vacuum
+from store.compaction import compact, compact_positions, incremental_vacuum
 from store.db import make_engine, migrate, session_scope
 from store.models import Position, Rollup1h, Rollup1m, Sample
 from store.partitions import ensure_partitions
@@ -111,6 +112,26 @@ def simulate(
     devs = {ids[t.id]: d for t in plant.tags if (d := plant.storage.deviation(t)) is not None and t.id in ids}
     max_gap_ms = round(plant.storage.max_gap_s * 1000)
     max_span_ms = round(plant.storage.max_span_minutes * 60_000)
+    pos_dev = plant.storage.position_deviation_m
+    pos_span_ms = round(plant.storage.position_max_span_s * 1000)
+    regions = regions_of(plant)
+    badges = sorted(set(pos_badge.values()))
+
+    counters = (
+        [ids[t.id] for t in plant.tags if t.kind in CUMULATIVE_KINDS and t.id in ids]
+        if plant.storage.counters == "minute"
+        else []
+    )
+
+    def compact_all(upto: int) -> tuple[int, int]:
+        r = compact(engine, devs, upto, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9, counters=counters)
+        if pos_dev is None:
+            return r.deleted, 0
+        rp = compact_positions(
+            engine, badges, pos_dev, upto, regions, max_gap_ms=max_gap_ms, max_span_ms=pos_span_ms, budget_s=1e9
+        )
+        return r.deleted, rp.deleted
+
     settings = Settings()
     distance = settings.position_min_distance_m if min_distance_m is None else min_distance_m
     thinning = PositionThinning(distance, round(settings.position_max_interval_s * 1000))
@@ -122,7 +143,8 @@ def simulate(
     positions: list[PositionIn] = []
     written = 0
     ingest_s = compact_s = model_s = 0.0
-    compacted = 0
+    compacted = positions_compacted = 0
+    positions_thinned = 0
     next_compaction = START_MS + HOUR_MS
     while True:
         for name, v in values.items():
@@ -139,15 +161,18 @@ def simulate(
             w0 = time.perf_counter()
             with session_scope(engine) as session:
                 result = write_samples(session, samples)
-                write_positions(session, positions, thinning.filter(positions))
+                kept = thinning.filter(positions)
+                positions_thinned += len(kept)
+                write_positions(session, positions, kept)
             ingest_s += time.perf_counter() - w0
             written += result.inserted
             samples, positions = [], []
         if t >= next_compaction or t > end:
             c0 = time.perf_counter()
-            r = compact(engine, devs, t - after_ms, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+            d_samples, d_positions = compact_all(t - after_ms)
             compact_s += time.perf_counter() - c0
-            compacted += r.deleted
+            compacted += d_samples
+            positions_compacted += d_positions
             next_compaction += HOUR_MS
         if t > end:
             break
@@ -156,9 +181,10 @@ def simulate(
         model_s += time.perf_counter() - m0
     # the last hour as the next passes will leave it: everything settled and compressed
     c0 = time.perf_counter()
-    r = compact(engine, devs, end + 1, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+    d_samples, d_positions = compact_all(end + 1)
     compact_s += time.perf_counter() - c0
-    compacted += r.deleted
+    compacted += d_samples
+    positions_compacted += d_positions
     incremental_vacuum(engine, min_free_fraction=0.0, max_pages=10**9)
     bloated: dict[str, int] = {}
     if engine.dialect.name == "sqlite":
@@ -196,6 +222,10 @@ def simulate(
         "position_min_distance_m": distance,
         "samples_written": written,
         "samples_removed_by_compaction": compacted,
+        "counters": plant.storage.counters,
+        "position_deviation_m": pos_dev,
+        "positions_after_thinning": positions_thinned,
+        "positions_removed_by_compaction": positions_compacted,
         "rows": rows,
         "bytes": {name: sizes.get(name, 0) for name in TABLES},
         "bytes_before_vacuum_full": bloated,

@@ -638,6 +638,15 @@ class StorageSettings(StrictModel):
     max_gap_s: float = Field(default=600.0, gt=0)
     max_span_minutes: float = Field(default=60.0, gt=0)  # a point kept at least this often (PI's CompMax)
     compact_after_minutes: float = Field(default=60.0, ge=1)
+    # Cumulative counters (energy meters, production counters): "raw" keeps every reading; "minute" keeps both
+    # readings around each minute boundary and around every drop, gap and bad reading (``thin_counter``): what
+    # they counted over whole minutes (and from the rollups: every period) reads exactly as with every reading.
+    counters: Literal["raw", "minute"] = "raw"
+    # Badge positions (``engine.compression.compress_track``): kept where a straight line from the last kept fix
+    # no longer passes within this many metres of the fixes in between; None: stored as thinned at ingest.
+    position_deviation_m: float | None = Field(default=1.0, ge=0, le=50)
+    # a fix kept at least this often (at most engine.tracks.HOLD_MIN_MS: a replay draws shorter gaps as lines)
+    position_max_span_s: float = Field(default=60.0, gt=0, le=60)
 
     @field_validator("deviation_pct")
     @classmethod

@@ -346,16 +346,9 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
         name = t(f"overview.medium.{m.value}", lang)
         total = _f(view["total"])
         values[f"energy.{m.value}"] = total
-        price = _f(view.get("price"))
-        rows.append(
-            [
-                name,
-                view["unit"],
-                total,
-                _f(view["total_prev"]),
-                None if total is None or price is None else round(total * price, 2),
-            ]
-        )
+        cost = _f(view.get("energy_cost"))  # priced hour by hour (time-of-use bands), as the energy page
+        values[f"energy.{m.value}.cost"] = cost
+        rows.append([name, view["unit"], total, _f(view["total_prev"]), None if cost is None else round(cost, 2)])
         tr = view["trend"]
         if p.kind == Kind.MONTH:
             daily_cols.append((f"{name} ({view['unit']})", dict(zip(tr["starts"], tr["values"], strict=True))))
@@ -412,7 +405,8 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
         )
         for r in inten:
             values[f"intensity.{r.get('id')}"] = _f(r.get("value"))
-    tou = figures.energy_tou(session, plant, p.t0, p.t1)
+    split = figures.energy_tou_split(session, plant, p.t0, p.t1, pk.value)
+    tou = split["bands"]
     if tou:
         sec.tables.append(
             Table(
@@ -442,7 +436,76 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
                 cur,
             )
         )
+        if p.kind != Kind.SHIFT:  # a shift is one row: the table above
+            sec.tables.append(tou_periods_table(split, cur, lang))
+    if p.kind == Kind.MONTH:
+        sec.tables += cost_plan_tables(session, plant, p, lang, values)
     return sec
+
+
+def tou_periods_table(split: dict[str, Any], cur: str, lang: str) -> Table:
+    """The electricity cost of each shift (a day's report) or day (a month's) by time-of-use band
+    (``store.figures.energy_tou_split``, the energy page's split)."""
+    bands = split["bands"]
+    return Table(
+        "tou_periods",
+        t(f"report.tou_by.{split['split']}", lang),
+        [
+            t(f"energy.tou.split.{split['split']}", lang),
+            *[f"{label(b['name'], b['name_zh'], lang)} ({cur})" for b in bands],
+            t("report.col.kwh", lang),
+            f"{t('report.col.cost', lang)} ({cur})",
+            t("energy.col.unknown_h", lang),
+        ],
+        [
+            [r["label"], *[_f(r["bands"][b["id"]]["cost"]) for b in bands], _f(r["kwh"]), _f(r["cost"]), r["unknown_h"]]
+            for r in split["periods"]
+        ],
+    )
+
+
+def cost_plan_tables(
+    session: Session, plant: Plant, p: Period, lang: str, values: dict[str, float | None]
+) -> list[Table]:
+    """The month's cost plan against actual per planned meter of every medium (``store.figures.cost_plan_month``,
+    the energy page's table), the variance split into its volume and price effects."""
+    cur = plant.energy.currency
+    rows: list[list[Any]] = []
+    for m in media(plant):
+        cp = figures.cost_plan_month(session, plant, m.value, p.t0, p.t1)
+        for r in cp["rows"]:
+            rows.append(
+                [
+                    f"{label(r['name'], r.get('name_zh'), lang)} ({cp['unit']})",
+                    _f(r.get("plan_qty")),
+                    _f(r.get("plan_cost")),
+                    _f(r.get("actual_qty")),
+                    _f(r.get("actual_cost")),
+                    _f(r.get("variance")),
+                    _f(r.get("volume")),
+                    _f(r.get("price")),
+                ]
+            )
+    if not rows:
+        return []
+    values["energy.cost_plan.variance"] = math.fsum(r[5] or 0.0 for r in rows)
+    return [
+        Table(
+            "cost_plan",
+            t("report.cost_plan", lang, cur=cur),  # the currency in the title: the headings fit a page's width
+            [
+                t("report.col.meter", lang),
+                t("energy.plan.plan_qty", lang),
+                t("energy.plan.plan_cost", lang),
+                t("energy.plan.actual_qty", lang),
+                t("energy.plan.actual_cost", lang),
+                t("energy.plan.variance", lang),
+                t("energy.plan.volume", lang),
+                t("energy.plan.price", lang),
+            ],
+            rows,
+        )
+    ]
 
 
 def alarm_section(session: Session, p: Period, now_ms: int, lang: str, values: dict[str, float | None]) -> Section:

@@ -21,6 +21,11 @@ Special-work permits: with ``permits_db`` (a store's URL), the simulated people 
 plays (``simulator.permit_jobs``) in that store as their steps come due, checked every 5 simulated seconds
 (``simulator.safety.PermitClerk``); without it the crews still walk, and no permit is filed.
 
+Stock: with ``stock_db`` (a store's URL), the demo's storekeeper and buyer (``simulator.stock.Storekeeper``) go on
+writing the stock ledger there every simulated minute, as the backfill did: each shift's use issued after the shift
+from what its counters counted, orders when the projected stock will not last the lead time, deliveries on their
+due day. They continue from the storekeeper's newest entry, so a restart issues nothing twice.
+
 Bench mode (``bench_tags > 0``): no plant model; the dcs server publishes ``bench_tags`` Double variables
 ``ns=2;s=BENCH.<n>`` (n = 0..N-1, in folders of 100 under ``Objects/Bench``), all set to the tick number
 ``k`` at ``bench_hz`` ticks per second, with the wall clock as source timestamp. ``published`` counts the
@@ -59,6 +64,7 @@ DEFAULT_NAMESPACE = "urn:smeltwatch:demo"
 YIELD_EVERY = 250  # writes between yields to the event loop
 MAX_BEHIND_TICKS = 5
 CLERK_EVERY_MS = 5000  # simulated ms between two looks at the special-work permits due
+KEEPER_EVERY_MS = 60_000  # simulated ms between two looks of the storekeeper (its events are whole minutes)
 BENCH_GROUP = 100  # bench variables per folder
 
 _VTYPE = {
@@ -117,6 +123,7 @@ class Simulator:
         bench_tags: int = 0,
         bench_hz: float = 1.0,
         permits_db: str | None = None,
+        stock_db: str | None = None,
     ) -> None:
         if speed <= 0 or rate_hz <= 0 or bench_hz <= 0:
             raise ValueError("speed, rate and bench rate must be positive")
@@ -158,6 +165,11 @@ class Simulator:
         self._clerk_db: Any = None
         self._clerk_at = 0  # simulated time of the clerk's last look
         self.permit_steps = 0  # permit steps filed
+        self.stock_db = None if bench_tags else stock_db
+        self._keeper: Any = None
+        self._keeper_db: Any = None
+        self._keeper_at = 0  # simulated time of the storekeeper's last look
+        self.stock_entries = 0  # ledger entries written
 
     # ------------------------------------------------------------------------------------------ urls
 
@@ -191,6 +203,12 @@ class Simulator:
 
                 self._clerk = PermitClerk(self.plant, self.seed)
                 self._clerk_db = make_engine(self.permits_db)
+            if self.stock_db:
+                from simulator.stock import Storekeeper
+                from store.db import make_engine
+
+                self._keeper = Storekeeper(self.plant, self.seed)
+                self._keeper_db = make_engine(self.stock_db)
         for ep in self.endpoints.values():
             await ep.server.start()
         self._started = True
@@ -298,6 +316,8 @@ class Simulator:
         self._started = False
         if self._clerk_db is not None:
             self._clerk_db.dispose()
+        if self._keeper_db is not None:
+            self._keeper_db.dispose()
         for ep in self.endpoints.values():
             try:
                 await ep.server.stop()
@@ -374,6 +394,9 @@ class Simulator:
         if self._clerk is not None and sim_ms - self._clerk_at >= CLERK_EVERY_MS:
             self._clerk_at = sim_ms
             await asyncio.to_thread(self._file_permits, sim_ms)
+        if self._keeper is not None and sim_ms - self._keeper_at >= KEEPER_EVERY_MS:
+            self._keeper_at = sim_ms
+            await asyncio.to_thread(self._keep_stock, sim_ms)
 
     def _file_permits(self, sim_ms: int) -> None:
         from store.db import session_scope
@@ -383,6 +406,16 @@ class Simulator:
                 self.permit_steps += self._clerk.play(session, sim_ms)
         except Exception:  # the store unavailable: the next look tries again
             logger.warning("filing the special-work permits failed", exc_info=True)
+
+    def _keep_stock(self, sim_ms: int) -> None:
+        from store.db import session_scope
+
+        try:
+            with session_scope(self._keeper_db) as session:
+                self.stock_entries += self._keeper.play(session, sim_ms)
+        except Exception:  # the store unavailable: the keeper finds its place in the store again next time
+            self._keeper.cursor = None
+            logger.warning("writing the stock ledger failed", exc_info=True)
 
     async def _publish(self, changes: Mapping[str, Value], sim_ms: int) -> None:
         assert self.model is not None
@@ -594,6 +627,7 @@ async def run_simulator(
     bench_tags: int = 0,
     bench_hz: float = 1.0,
     permits_db: str | None = None,
+    stock_db: str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run both servers in this event loop for the block; yields the :class:`Simulator`
     (``sim.urls``, ``sim.model``, ``sim.wait_ticks()``, ``sim.published``).
@@ -615,6 +649,7 @@ async def run_simulator(
         bench_tags=bench_tags,
         bench_hz=bench_hz,
         permits_db=permits_db,
+        stock_db=stock_db,
     )
     try:
         await sim.start()

@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from engine.clock import to_local
 from engine.energy import (
+    LOSSES,
     MeterTree,
     PeriodKind,
     cost_variance,
+    group_costs,
+    hour_prices,
     intensities,
     max_rates,
     media,
@@ -67,6 +70,7 @@ from store.models import PlanVersion
 from store.plan import plan_in_force, product_days, product_tags
 from store.tags import tag_ids
 
+SITE = "__site__"  # the sum of a meter tree's roots, among its nodes' hourly series
 MAX_SHIFTS = 21  # shifts shown by shift (a week of three shifts)
 # Batch units: their OEE performance is ISO 22400-2's effectiveness (planned unit time x produced / APT);
 # every other unit with a counter runs continuously and shows actual feed rate against design rate.
@@ -141,7 +145,40 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
 
     t_starts, t_values = series(trend)
     p_starts, p_values = series(trend_prev)
+    es = plant.energy
+    node_ids = [*tree.nodes, *(f"{p}/{LOSSES}" for p, n in tree.nodes.items() if n.tag and n.children)]
+
+    def priced(t0: int, t1: int) -> tuple[list[int], list[float | None], dict[str, list[float | None]]]:
+        # every node's (and the site's) use hour by hour with each hour's price: the one pricing of the page
+        if t1 <= t0:
+            return [], [], {}
+        hours = periods(PeriodKind.HOUR, t0, t1, tz)
+        c = consumption(session, tid, hours, rates)
+        per: dict[str, list[float | None]] = {n: [] for n in [SITE, *node_ids]}
+        for i in range(len(hours)):
+            flows = reconcile(tree, readings(c, i), threshold)
+            per[SITE].append(root_total(flows))
+            for n in node_ids:
+                per[n].append(flows.values.get(n))
+        starts_h = [a for a, _ in hours]
+        return starts_h, hour_prices(es, tree.medium, starts_h, tz), per
+
+    h_now, pr_now, per_now = priced(this[0], end)
+    h_prev, pr_prev, per_prev = priced(prev[0], prev[1])
+
+    def costs(
+        hours: list[int], prices: list[float | None], per: dict[str, list[float | None]], nid: str, groups: list[int]
+    ) -> list[float | None]:
+        if not hours or not groups:
+            return [None] * len(groups)
+        return [g.cost for g in group_costs(hours, per[nid], prices, groups)]
+
+    node_cost = {n: costs(h_now, pr_now, per_now, n, [this[0]])[0] for n in node_ids}
+    total_cost = costs(h_now, pr_now, per_now, SITE, [this[0]])[0]
+    t_costs = costs(h_now, pr_now, per_now, SITE, t_starts)
+    p_costs = costs(h_prev, pr_prev, per_prev, SITE, p_starts)
     shift_rows: list[dict[str, Any]] = []
+    shift_costs = costs(h_now, pr_now, per_now, SITE, [a for a, _ in shifts.periods]) if shifts is not None else []
     if shifts is not None:
         for i, (a, b) in enumerate(shifts.periods):
             local = to_local(a, tz)
@@ -153,12 +190,14 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
                     "end": b,
                     "shift": sid,
                     "value": root_total(reconcile(tree, readings(shifts, i), threshold)),
+                    "cost": shift_costs[i],
                 }
             )
     nodes = _names(plant, tree)
     for nid, info in nodes.items():
         info["value"] = now_flows.values.get(nid)
         info["prev"] = prev_flows.values.get(nid) if prev_flows is not None else None
+        info["cost"] = node_cost.get(nid)
     losses = {
         pid: {
             "metered": b.metered,
@@ -167,13 +206,14 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
             "share": b.share,
             "flagged": b.flagged,
             "missing": list(b.missing),
+            "cost": node_cost.get(f"{pid}/{LOSSES}"),
         }
         for pid, b in now_flows.balances.items()
     }
     leaf_level = MeterLevel.EQUIPMENT.value
     top = sorted(
         (
-            {"id": nid, "value": n["value"], "prev": n["prev"]}
+            {"id": nid, "value": n["value"], "prev": n["prev"], "cost": n["cost"]}
             for nid, n in nodes.items()
             if n["level"] == leaf_level and n["value"] is not None
         ),
@@ -190,13 +230,21 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
         "period_end": this[1],
         "previous": [prev[0], prev_end],
         "total": root_total(now_flows),
+        "energy_cost": total_cost,  # the period's use priced hour by hour (as the cost table prices it)
         "total_prev": root_total(prev_flows) if prev_flows is not None else None,
         "total_prev_full": root_total(full_flows),
         "roots": list(tree.roots),
         "nodes": nodes,
         "losses": losses,
         "threshold": threshold,
-        "trend": {"starts": t_starts, "values": t_values, "prev_starts": p_starts, "prev": p_values},
+        "trend": {
+            "starts": t_starts,
+            "values": t_values,
+            "prev_starts": p_starts,
+            "prev": p_values,
+            "costs": t_costs,
+            "prev_costs": p_costs,
+        },
         "shifts": shift_rows,
         "top": top,
     }
@@ -264,11 +312,6 @@ def energy_tou_split(session: Session, plant: Plant, t0: int, t1: int, kind: str
     _, days = tou_split(starts_h, kwh, bands, tz, day_starts)
     out["days"] = {d["start"]: (None if d["unknown_h"] else d["cost"]) for d in days}
     return out
-
-
-def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
-    return list(energy_tou_split(session, plant, t0, t1)["bands"])
 
 
 # --- cost plan ---

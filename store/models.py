@@ -66,6 +66,16 @@ class SampleCompaction(Base):
     through_ts: Mapped[int] = mapped_column(BigInteger)
 
 
+class PositionCompaction(Base):
+    """How far each badge's positions are compressed (``store.compaction.compact_positions``): ``through_ts``
+    is the last fix kept; fixes after it are as stored at ingest."""
+
+    __tablename__ = "position_compaction"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    through_ts: Mapped[int] = mapped_column(BigInteger)
+
+
 class _Rollup:
     """Aggregates of the good samples of one tag in one bucket; avg = total / n."""
 

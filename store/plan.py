@@ -128,11 +128,13 @@ def plan_in_force(session: Session, first: date, last: date) -> dict[str, dict[d
 
 
 def daily_amounts(
-    session: Session, tag_ids: Sequence[int], t0: int, t1: int, offset_ms: int
+    session: Session, tag_ids: Sequence[int], t0: int, t1: int, offset_ms: int, *, period_ms: int = DAY_MS
 ) -> dict[int, dict[int, float]]:
     """tag id -> day number (``(ts + offset_ms) // DAY_MS``: plant days for a zone ``offset_ms`` ahead of UTC)
     -> amount counted, from the hourly rollups of ``[t0, t1)``, in one statement: what each hour counted inside
-    itself (a reset as in ``store.counters``) plus the positive step from the hour before."""
+    itself (a reset as in ``store.counters``) plus the positive step from the hour before. ``period_ms`` (a
+    multiple of an hour) groups by other periods: ``HOUR_MS`` with offset 0 gives hour numbers (``ts // HOUR_MS``).
+    The first hour of the range has no step from the hour before: begin an hour early when it matters."""
     ids = sorted({int(i) for i in tag_ids})
     if not ids:
         return {}
@@ -140,7 +142,8 @@ def daily_amounts(
     inner = case((r["last"] >= r["first"], r["last"] - r["first"]), else_=(r.vmax - r["first"]) + (r["last"] - r.vmin))
     step = r["first"] - func.lag(r["last"]).over(partition_by=r.tag_id, order_by=r.bucket)
     off = bindparam("off", offset_ms, type_=BigInteger)
-    day = (r.bucket + off) // DAY_MS  # floor division on both (a plain / is true division on PostgreSQL)
+    period = bindparam("period", period_ms, type_=BigInteger)
+    day = (r.bucket + off) // period  # floor division on both (a plain / is true division on PostgreSQL)
     per_hour = (
         select(r.tag_id.label("tag_id"), day.label("day"), cast(inner, Float).label("inner"), step.label("step"))
         .where(r.tag_id.in_(ids), r.bucket >= t0, r.bucket < t1)

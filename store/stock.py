@@ -247,11 +247,12 @@ def _item(session: Session, code: str) -> StockItem:
     return item
 
 
-def stock_list(session: Session) -> list[Stock]:
-    """Every item with its position, by code."""
-    newest = (
-        select(StockLedger.item_id, func.max(StockLedger.id).label("last_id")).group_by(StockLedger.item_id).subquery()
-    )
+def stock_list(session: Session, *, at_ms: int | None = None) -> list[Stock]:
+    """Every item with its position, by code (as of ``at_ms``: after its newest entry at or before it)."""
+    last = select(StockLedger.item_id, func.max(StockLedger.id).label("last_id"))
+    if at_ms is not None:
+        last = last.where(StockLedger.ts <= at_ms)
+    newest = last.group_by(StockLedger.item_id).subquery()
     rows = session.execute(
         select(StockItem, StockLedger)
         .outerjoin(newest, newest.c.item_id == StockItem.id)

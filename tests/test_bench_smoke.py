@@ -159,6 +159,8 @@ def check_storage(f: Figures) -> None:
     lite = f["sqlite"]
     assert lite["samples_written"] == lite["rows"]["sample"] + lite["samples_removed_by_compaction"]
     assert lite["samples_removed_by_compaction"] > 0 and lite["compression_ratio"] > 1
+    assert lite["positions_after_thinning"] == lite["rows"]["position"] + lite["positions_removed_by_compaction"]
+    assert lite["positions_removed_by_compaction"] > 0
     _positive(lite, "year_gb_rollup_1m_kept", "year_gb_rollup_1m_90_days", "samples_per_s_stored")
     assert lite["year_gb_uncompressed"] > lite["year_gb_rollup_1m_kept"] >= lite["year_gb_rollup_1m_90_days"]
     for table in ("sample", "position", "rollup_1m", "rollup_1h"):

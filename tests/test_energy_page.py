@@ -41,6 +41,7 @@ from tests.webutil import (
     serve_app,
     watch_page,
 )
+from webapp.live.summary import fmt_number
 
 DAY = 86_400_000
 T0 = plant_ms(load_plant(MINI), 2026, 3, 2)  # 2 Mar 00:00 in the plant file's zone (the sweep may replace it)
@@ -398,6 +399,45 @@ def test_cost_plan_against_actual_volume_and_price(store: Store) -> None:
         assert t("energy.plan.none", lang, month="2026-02") in _texts(outs[9])
         outs = _refresh(app, client, "compressed_air", "month", "2026-03-03", "energy")
         assert t("energy.plan.volume", lang) + " (CNY)" in _texts(outs[9])
+
+
+def test_the_same_periods_cost_is_one_number_on_every_table_of_the_page(store: Store) -> None:
+    """Electricity at its time-of-use bands: the shifts, the trend, the top consumers, the card, the Sankey in
+    money and the cost table price every hour at its band, so a period costs the same wherever it is shown."""
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    for kind in ("day", "week"):
+        q = f"medium=electricity&period={kind}&date=2026-03-03&lang=en"
+        bands = _csv_rows(client, f"{q}&table=tou")[1:]
+        by_band = sum(float(b[4]) for b in bands)
+        cost = dict(_csv_rows(client, f"{q}&table=cost")[1:])
+        assert float(cost["Energy cost (CNY)"]) == pytest.approx(by_band, rel=1e-9)
+        shifts = _csv_rows(client, f"{q}&table=shifts")
+        assert shifts[0][3] == "Cost (CNY)" and len(shifts) > 3
+        assert sum(float(r[3]) for r in shifts[1:] if r[3]) == pytest.approx(by_band, rel=1e-9)
+        trend = _csv_rows(client, f"{q}&table=trend")[1:]
+        assert sum(float(r[2]) for r in trend if r[2]) == pytest.approx(by_band, rel=1e-9)
+        split = _csv_rows(client, f"{q}&table=tou_periods")[1:]
+        if kind == "day":  # the same shifts, one by one
+            assert [float(r[3]) for r in shifts[1:]] == pytest.approx([float(r[-2]) for r in split], rel=1e-9)
+        else:  # the same days
+            assert [float(r[2]) for r in trend] == pytest.approx([float(r[-2]) for r in split], rel=1e-9)
+        # not the flat price: the cost of a kWh differs between shifts (the valley's night against the day)
+        per_kwh = {round(float(r[3]) / float(r[2]), 4) for r in shifts[1:] if r[2] and float(r[2]) > 0}
+        assert len(per_kwh) > 1 and all(0.32 - 1e-9 <= x <= 1.05 + 1e-9 for x in per_kwh)
+        # top consumers: each leaf priced hour by hour at the same bands, between the valley and the peak
+        top = _csv_rows(client, f"{q}&table=top")[1:]
+        assert top and all(0.32 <= float(r[2]) / float(r[1]) <= 1.05 for r in top if float(r[1]) > 0)
+    # the card and the Sankey in money say the same as the tables
+    outs = _refresh(app, client, "electricity", "day", "2026-03-03", "money")
+    day_cost = sum(
+        float(b[4]) for b in _csv_rows(client, "medium=electricity&period=day&date=2026-03-03&lang=en&table=tou")[1:]
+    )
+    assert f"{fmt_number(day_cost)} CNY" in _texts(outs[0])
+    sankey = outs[1]["data"][0] if isinstance(outs[1], dict) else outs[1].to_plotly_json()["data"][0]
+    top = _csv_rows(client, "medium=electricity&period=day&date=2026-03-03&lang=en&table=top")[1:]
+    links = sankey["link"]["value"]
+    assert any(v == pytest.approx(float(top[0][2]), rel=1e-9) for v in links)
 
 
 def _csv_rows(client: Any, query: str) -> list[list[str]]:

@@ -368,11 +368,6 @@ def node_name(data: dict[str, Any], nid: str, lang: str) -> str:
     return label(n["name"], n["name_zh"], lang) if n else nid
 
 
-def money(data: dict[str, Any], value: float | None) -> float | None:
-    price = data.get("price")
-    return None if value is None or price is None else value * float(price)
-
-
 def change(now: float | None, before: float | None) -> float | None:
     if now is None or before is None or before == 0:
         return None
@@ -397,7 +392,7 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             [
                 node_name(data, r["id"], lang),
                 r["value"],
-                money(data, r["value"]),
+                r.get("cost"),
                 (r["value"] / total) if total else None,
                 r["prev"],
                 change(r["value"], r["prev"]),
@@ -433,7 +428,7 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             f"{t('energy.col.cost', lang)} ({cur})",
         ]
         rows = [
-            [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], money(data, r["value"])]
+            [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], r.get("cost")]
             for r in data["shifts"]
         ]
         return head, rows
@@ -613,8 +608,8 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         tr = data["trend"]
         rows = [
-            [to_local(s, tz).strftime("%Y-%m-%d %H:%M"), v, money(data, v)]
-            for s, v in zip(tr["starts"], tr["values"], strict=True)
+            [to_local(s, tz).strftime("%Y-%m-%d %H:%M"), v, c]
+            for s, v, c in zip(tr["starts"], tr["values"], tr["costs"], strict=True)
         ]
         return head, rows
     raise ViewError("energy.bad_table")

@@ -26,7 +26,7 @@ from i18n import label, t
 from plant import Plant
 from webapp import context as web
 from webapp.attrs import wildcard
-from webapp.live.energy import BASELINE_DAYS, KINDS, ViewError, change, full_view, money, parse_view, table_rows
+from webapp.live.energy import BASELINE_DAYS, KINDS, ViewError, change, full_view, parse_view, table_rows
 from webapp.live.summary import fmt_number
 from webapp.panels.energy.figures import CHART_HEIGHT, SANKEY_HEIGHT, layout_of, sankey_figure, trend_figure
 from webapp.shell import ids as shell_ids
@@ -87,7 +87,7 @@ def cards(data: dict[str, Any], lang: str) -> list[html.Div]:
     flagged = sum(1 for b in data["losses"].values() if b["flagged"])
     return [
         _card(f"{_fmt(total)} {unit}", t("energy.card.total", lang), key="total"),
-        _card(f"{_fmt(money(data, total))} {cur}", t("energy.card.cost", lang), key="cost"),
+        _card(f"{_fmt(data.get('energy_cost'))} {cur}", t("energy.card.cost", lang), key="cost"),
         _card(f"{_fmt(before)} {unit}", t("energy.card.prev", lang), key="prev"),
         _card(_pct(ch), t("energy.card.change", lang), "sw-kpi-bad" if ch is not None and ch > 0.05 else "", "change"),
         _card(str(flagged), t("energy.card.flagged", lang), "sw-kpi-bad" if flagged else "sw-kpi-good", "flagged"),
