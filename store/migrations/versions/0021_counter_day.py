@@ -1,7 +1,7 @@
 """The counters' amounts per closed plant day (``store.counter_days``), so a year by day reads days, not hours.
 
-Revision ID: 0020_counter_day
-Revises: 0019_safety_index
+Revision ID: 0021_counter_day
+Revises: 0020_position_compaction
 Create Date: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0020_counter_day"
-down_revision: str | None = "0019_safety_index"
+revision: str = "0021_counter_day"
+down_revision: str | None = "0020_position_compaction"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
