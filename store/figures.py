@@ -59,7 +59,7 @@ from engine.forecast import (
 )
 from engine.plan import plan_report
 from engine.production import periods as running_periods
-from engine.shifts import shift_windows
+from engine.shifts import crew_of, shift_windows
 from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
@@ -193,6 +193,7 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
                     "cost": shift_costs[i],
                 }
             )
+    _shift_production(session, plant, tree, shifts, shift_rows, rates)
     nodes = _names(plant, tree)
     for nid, info in nodes.items():
         info["value"] = now_flows.values.get(nid)
@@ -246,8 +247,74 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
             "prev_costs": p_costs,
         },
         "shifts": shift_rows,
+        "crews": crew_rows(plant, shift_rows),
         "top": top,
     }
+
+
+def _shift_production(
+    session: Session, plant: Plant, tree: MeterTree, shifts: Any, rows: list[dict[str, Any]], rates: dict[int, float]
+) -> None:
+    """Each shift row's production (``made``, t): the counters of the medium's first intensity (its forecast
+    driver, :func:`forecast_driver`); None when a counter is unknown or the medium has no driver."""
+    ki = forecast_driver(plant, tree)
+    ids = tag_ids(session)
+    counters = [c for c in ki.counters if c in ids] if ki is not None else []
+    got = consumption(session, [ids[c] for c in counters], list(shifts.periods), rates) if counters and rows else None
+    for i, r in enumerate(rows):
+        vals = [got.values[ids[c]][i] for c in counters] if got is not None else []
+        r["made"] = None if not vals or any(v is None for v in vals) else math.fsum(v for v in vals if v is not None)
+
+
+def crew_rows(plant: Plant, shift_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shifts of a view summed per crew (``engine.shifts.crew_of``: the plant file's rota, else the crew
+    of the shift's id): shifts worked, energy and cost (of the shifts whose use is known), production, energy
+    per tonne over the shifts whose energy and production are both known, and that intensity against all
+    crews' (``vs_all``: +0.05 is 5 % above)."""
+    tz = plant.tz()
+    out: dict[str, dict[str, Any]] = {}
+    for r in shift_rows:
+        if r["shift"] not in {s.id for s in plant.site.shifts}:
+            continue
+        cid, name, name_zh = crew_of(plant, r["shift"], to_local(r["start"], tz).date())
+        c = out.setdefault(
+            cid,
+            {
+                "crew": cid,
+                "name": name,
+                "name_zh": name_zh,
+                "shifts": 0,
+                "unknown": 0,
+                "energy": 0.0,
+                "cost": None,
+                "production": None,
+                "both_e": 0.0,
+                "both_p": 0.0,
+            },
+        )
+        c["shifts"] += 1
+        v, made, cost = r["value"], r.get("made"), r.get("cost")
+        if v is None:
+            c["unknown"] += 1
+            continue
+        c["energy"] += v
+        if cost is not None:
+            c["cost"] = (c["cost"] or 0.0) + cost
+        if made is not None:
+            c["production"] = (c["production"] or 0.0) + made
+            c["both_e"] += v
+            c["both_p"] += made
+    rows = sorted(out.values(), key=lambda c: c["crew"])
+    all_e = math.fsum(c["both_e"] for c in rows)
+    all_p = math.fsum(c["both_p"] for c in rows)
+    overall = all_e / all_p if all_p > 0 else None
+    for c in rows:
+        e, p = c.pop("both_e"), c.pop("both_p")
+        c["intensity"] = e / p if p > 0 else None
+        c["vs_all"] = c["intensity"] / overall - 1 if c["intensity"] is not None and overall else None
+        if c["energy"] == 0.0 and c["unknown"] == c["shifts"]:
+            c["energy"] = None
+    return rows
 
 
 def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:

@@ -162,6 +162,7 @@ class CollectorHealth(Base):
     written: Mapped[int] = mapped_column(BigInteger, default=0)
     spooled: Mapped[int] = mapped_column(BigInteger, default=0)
     replayed: Mapped[int] = mapped_column(BigInteger, default=0)
+    backfilled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # read back from history
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
     duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
     late: Mapped[int] = mapped_column(BigInteger, default=0)

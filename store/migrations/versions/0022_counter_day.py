@@ -1,7 +1,7 @@
 """The counters' amounts per closed plant day (``store.counter_days``), so a year by day reads days, not hours.
 
-Revision ID: 0021_counter_day
-Revises: 0020_position_compaction
+Revision ID: 0022_counter_day
+Revises: 0021_collector_backfilled
 Create Date: 2026-12-08
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021_counter_day"
-down_revision: str | None = "0020_position_compaction"
+revision: str = "0022_counter_day"
+down_revision: str | None = "0021_collector_backfilled"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
