@@ -109,6 +109,40 @@ def compress(
     return Compressed(keep, keep[-1])
 
 
+def thin_counter(points: Sequence[Point], period_ms: int, max_gap_ms: int | None = None) -> Compressed:
+    """Decide which readings of a cumulative counter (an energy meter, a production counter) to keep, the first already
+    kept: both readings around each boundary of ``period_ms`` (a minute: where a window of whole minutes begins and
+    ends, whether its end is taken as included or not), both readings around a drop (a reset, a rollover, a meter
+    exchanged), around a gap longer than ``max_gap_ms`` and around readings that are not good. What a counter
+    counted between whole minutes is then read exactly (``store.counters``: the rollups took every reading, and the
+    readings a window's edges need are the ones around a minute's boundary). The newest reading is held, as in
+    :func:`compress`."""
+    if period_ms <= 0:
+        raise ValueError("period must be positive")
+    n = len(points)
+    if n == 0:
+        raise ValueError("thin_counter needs at least the anchor point")
+    keep = [0]
+    for i in range(1, n):
+        p, prev = points[i], points[i - 1]
+        v, pv = p[1], prev[1]
+        forced = (
+            _special(p)
+            or _special(prev)
+            or (v is not None and pv is not None and v < pv)
+            or (max_gap_ms is not None and p[0] - prev[0] > max_gap_ms)
+        )
+        if forced:
+            if keep[-1] != i - 1:
+                keep.append(i - 1)
+            keep.append(i)
+        elif prev[0] // period_ms != p[0] // period_ms:
+            if keep[-1] != i - 1:
+                keep.append(i - 1)  # the last reading of its period
+            keep.append(i)  # and the first of the next
+    return Compressed(keep, keep[-1])
+
+
 def reconstruct(kept: Sequence[tuple[int, float]], ts: int) -> float:
     """The value at ``ts`` read back from kept ``(ts, value)`` points by linear interpolation (held flat
     outside them)."""

@@ -450,7 +450,8 @@ def tou_split(
     """Electricity priced hour by hour at its time-of-use band: ``hours`` are the hours' starts (UTC ms) and
     ``kwh`` what was used in each (None: unknown). Returns the bands (id, names, price, hours, kWh, cost,
     unknown hours) and, for ``groups`` (sorted starts of periods: an hour belongs to the last one starting at
-    or before it), each group's kWh and cost per band and in all, with its unknown hours. The one pricing of
+    or before it), each group's kWh and cost per band and in all (None when none of its hours is known), with
+    its unknown hours. The one pricing of
     time-of-use electricity: the time-of-use table, the cost table and the split by shift, day or month."""
     band_of = {h: b for b in bands for h in b.hour_set()}
     totals: dict[str, dict[str, Any]] = {
@@ -467,7 +468,14 @@ def tou_split(
         for b in bands
     }
     rows: list[dict[str, Any]] = [
-        {"start": g, "bands": {b.id: {"kwh": 0.0, "cost": 0.0} for b in bands}, "kwh": 0.0, "cost": 0.0, "unknown_h": 0}
+        {
+            "start": g,
+            "bands": {b.id: {"kwh": 0.0, "cost": 0.0} for b in bands},
+            "kwh": 0.0,
+            "cost": 0.0,
+            "unknown_h": 0,
+            "known_h": 0,
+        }
         for g in groups
     ]
     for a, v in zip(hours, kwh, strict=True):
@@ -486,6 +494,10 @@ def tou_split(
             g["bands"][band.id]["cost"] += v * band.price
             g["kwh"] += v
             g["cost"] += v * band.price
+            g["known_h"] += 1
+    for g in rows:  # a group with no known hour is unknown (a gap is not a zero)
+        if not g.pop("known_h") and g["unknown_h"]:
+            g |= {"kwh": None, "cost": None, "bands": {b: {"kwh": None, "cost": None} for b in g["bands"]}}
     return list(totals.values()), rows
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from engine.compression import Regions
-from plant.schema import Plant
+from plant.schema import CUMULATIVE_KINDS, Plant
 from store.compaction import compact, compact_positions, incremental_vacuum
 from store.db import session_scope
 from store.tags import tag_ids
@@ -44,10 +44,24 @@ class CompactionService:
         self._next_tag: int | None = None
         self._next_badge: str | None = None
         self._deviations: dict[int, float] | None = None
+        self._counters: list[int] | None = None
         self.position_deviation_m = plant.storage.position_deviation_m
         self.position_max_span_ms = round(plant.storage.position_max_span_s * 1000)
         self.badges = [b.id for b in plant.badges]
         self.regions = regions_of(plant)
+
+    def counters(self) -> list[int]:
+        """Stored tag ids of the cumulative counters, when the plant thins them (``storage.counters``)."""
+        if self.plant.storage.counters != "minute":
+            return []
+        if self._counters is None:
+            with session_scope(self.engine) as session:
+                ids = tag_ids(session)
+            found = [ids[t.id] for t in self.plant.tags if t.kind in CUMULATIVE_KINDS and t.id in ids]
+            if not found:
+                return found
+            self._counters = found
+        return self._counters
 
     def deviations(self) -> dict[int, float]:
         """Stored tag id -> compression deviation, for the plant file's compressed tags."""
@@ -98,7 +112,8 @@ class CompactionService:
     def _samples(self, now_ms: int) -> bool:
         """One pass over the compressed tags' settled samples; True when nothing is left to do."""
         devs = self.deviations()
-        if not devs:
+        counters = self.counters()
+        if not devs and not counters:
             return True
         result = compact(
             self.engine,
@@ -109,6 +124,7 @@ class CompactionService:
             rows=ROWS,
             budget_s=BUDGET_S,
             start_tag=self._next_tag,
+            counters=counters,
         )
         self._next_tag = result.next_tag
         if result.deleted:

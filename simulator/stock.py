@@ -12,7 +12,8 @@ through the same code, writing to the store as a site's ERP interface or storeke
   level plus its use over the lead time, the buyer orders (the item's ordered quantity grows); the delivery
   arrives after the lead time as a receipt against the order, at a price drifting a few per cent.
 - **One item falls below its reorder level**: the oxygen lance tips; two days before the history's end a
-  furnace campaign takes extra tips and their delivery is a month late, so the demo has one low-stock alarm.
+  furnace campaign takes extra tips (halfway through a shorter history) and their delivery is a month late, so
+  the demo has one low-stock alarm.
 
 The backfill plays once: a store that already has stock items is left alone. The live keeper continues from the
 storekeeper's newest entry (a restart issues nothing twice) and finds the open orders again in the ledger.
@@ -182,14 +183,14 @@ class Storekeeper:
     - **the buyer's look** at 18:00: an item whose projected stock (on hand + ordered - reserved) is under its
       reorder level plus 1.5 times its use over the lead time, with no open order, is ordered (its ordered
       quantity grows), due after the lead time;
-    - ``campaign`` (the backfill's, on that date): the furnace campaign of :data:`LOW_ITEM` at 10:00.
+    - ``campaign`` (the backfill's, at that moment): the furnace campaign of :data:`LOW_ITEM`.
 
     Every draw's quantity and minute is drawn from the seed, the item and the shift, so the same shift gives the
     same issue. The open orders live in the simulated ERP (this object); a keeper that starts on a store someone
     else played (a restart) finds its cursor (the newest entry of the demo's storekeeper) and the open orders
     again from the ledger (:meth:`resume`), so it continues without a second issue for the same shift."""
 
-    def __init__(self, plant: Plant, seed: int = 7, *, campaign: date | None = None) -> None:
+    def __init__(self, plant: Plant, seed: int = 7, *, campaign: int | None = None) -> None:
         self.plant = plant
         self.seed = seed
         self.tz = plant.tz()
@@ -346,13 +347,12 @@ class Storekeeper:
             events.append((ts, 2, i, (wo, s, e)))
         day = self._day(t0)
         while self._at(day, time(0)) <= t1:
-            look, ten = self._at(day, LOOK), self._at(day, ARRIVES)
-            for i, it in enumerate(ITEMS):
-                if t0 < look <= t1:
-                    events.append((look, 3, i, "look"))
-                if it.code == LOW_ITEM and self.campaign == day and t0 < ten <= t1:
-                    events.append((ten, 0, i, "campaign"))
+            look = self._at(day, LOOK)
+            if t0 < look <= t1:
+                events.extend((look, 3, i, "look") for i in range(len(ITEMS)))
             day += timedelta(days=1)
+        if self.campaign is not None and t0 < self.campaign <= t1:
+            events.append((self.campaign, 0, self.index[LOW_ITEM], "campaign"))
         if not events and not any(o.due_ms <= t1 for o in self.orders.values()):
             self.cursor = t1
             return 0
@@ -466,12 +466,17 @@ def open_stock(session: Session, now_ms: int) -> int:
 
 def play_stock(session: Session, plant: Plant, start_ms: int, end_ms: int, seed: int = 7) -> int:
     """Write the demo's stock list and its ledger over ``[start_ms, end_ms)`` unless the store has stock items
-    (the furnace campaign two days before the end). Returns the number of ledger entries written."""
+    (the furnace campaign at 10:00 two days before the end, or halfway through a history shorter than that).
+    Returns the number of ledger entries written."""
     if session.scalar(select(func.count()).select_from(StockItem)):
         return 0
     opened = open_stock(session, start_ms)
     tz = plant.tz()
-    keeper = Storekeeper(plant, seed, campaign=to_local(end_ms - 1, tz).date() - timedelta(days=2))
+    day = to_local(end_ms - 1, tz).date() - timedelta(days=2)
+    campaign = int(datetime.combine(day, ARRIVES, tzinfo=tz).timestamp() * 1000)
+    if campaign <= start_ms:
+        campaign = start_ms + (end_ms - start_ms) // 2 // MIN * MIN
+    keeper = Storekeeper(plant, seed, campaign=campaign)
     keeper.cursor = keeper.since = start_ms
     n = opened + keeper.play(session, end_ms - 1)
     logger.info("stock: %d items, %d ledger entries", len(ITEMS), n)

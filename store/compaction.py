@@ -7,8 +7,10 @@ and the alarm, equipment and emission services have read them as received by the
 compressed tag's run of samples by the points a swinging door with the tag's deviation keeps
 (``plant.schema.StorageSettings.deviation``): the rows in between are deleted. A trend drawn from what is left
 lies within the deviation of every original reading; bad-quality readings, the readings around them, around a
-gap and around every change of a state or SOS tag are kept. Cumulative meters and counters, emissions and assays
-are never compressed.
+gap and around every change of a state or SOS tag are kept. Emissions and assays are never compressed; cumulative
+meters and counters are, when the plant's ``storage.counters`` is ``minute``, thinned to the readings around each
+minute boundary and around every drop (reset, exchange), gap and bad reading
+(``engine.compression.thin_counter``): what they counted between whole minutes reads exactly as before.
 
 Each transaction takes a few thousand rows (of one tag or of several, found through the primary key), the
 pass stops after ``budget_s`` and the next one goes on from ``sample_compaction``, which records per tag the
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.orm import Session
 
-from engine.compression import Regions, compress, compress_track
+from engine.compression import Regions, compress, compress_track, thin_counter
 from store.db import session_scope
 from store.models import Position, PositionCompaction, Sample, SampleCompaction
 from store.samples import upsert
@@ -47,6 +50,7 @@ COMPACTION = SampleCompaction.__table__
 POSITION = Position.__table__
 POSITION_COMPACTION = PositionCompaction.__table__
 _DELETE_CHUNK = 500
+COUNTER_PERIOD_MS = 60_000  # counters keep the readings around each minute boundary
 
 
 @dataclass
@@ -78,8 +82,11 @@ def compact_tag(
     rows: int,
     max_span_ms: int | None = None,
     marks: dict[int, int] | None = None,
+    counter: bool = False,
 ) -> tuple[int, int, bool]:
-    """Compress one run of up to ``rows`` samples of ``tag_id`` older than ``upto_ms``, from its last kept point.
+    """Compress one run of up to ``rows`` samples of ``tag_id`` older than ``upto_ms``, from its last kept point
+    (``counter``: a cumulative counter, thinned to the readings around each minute boundary by
+    ``engine.compression.thin_counter``).
 
     ``marks``: the pass's :func:`watermarks`, kept up to date here (else the tag's is looked up). Returns
     ``(examined, deleted, more)``; ``more``: the run was cut at ``rows`` (call again). Does not commit.
@@ -99,7 +106,10 @@ def compact_tag(
     if len(points) < 2:
         return len(points), 0, False
     more = len(points) == rows
-    result = compress(points, deviation, max_gap_ms, max_span_ms)
+    if counter:
+        result = thin_counter(points, COUNTER_PERIOD_MS, max_gap_ms)
+    else:
+        result = compress(points, deviation, max_gap_ms, max_span_ms)
     keep, anchor = set(result.keep), result.anchor
     if more and anchor == 0:
         # one straight line through the whole run: the held point closes it (every point is within the doors)
@@ -130,13 +140,16 @@ def compact(
     rows: int = 5000,
     budget_s: float = 10.0,
     start_tag: int | None = None,
+    counters: Collection[int] = (),
 ) -> CompactResult:
     """Compress the samples older than ``upto_ms`` of every tag in ``deviations`` (tag id -> deviation in the
-    tag's unit), about ``rows`` samples a transaction, for at most ``budget_s`` seconds, starting at tag
+    tag's unit) and thin those of the cumulative counters ``counters`` (tag ids) to the readings around each
+    minute boundary, about ``rows`` samples a transaction, for at most ``budget_s`` seconds, starting at tag
     ``start_tag`` (the previous result's ``next_tag``)."""
     started = time.monotonic()
     out = CompactResult()
-    order = sorted(deviations)
+    counted = set(counters)
+    order = sorted(set(deviations) | counted)
     if start_tag is not None:
         order = [t for t in order if t >= start_tag] + [t for t in order if t < start_tag]
     pending = order[::-1]  # a stack: the next tag last
@@ -153,7 +166,15 @@ def compact(
             while pending and weight < rows:
                 tag_id = pending[-1]
                 examined, deleted, more = compact_tag(
-                    session, tag_id, deviations[tag_id], upto_ms, max_gap_ms, rows, max_span_ms, marks
+                    session,
+                    tag_id,
+                    deviations.get(tag_id, 0.0),
+                    upto_ms,
+                    max_gap_ms,
+                    rows,
+                    max_span_ms,
+                    marks,
+                    counter=tag_id in counted,
                 )
                 weight += examined + 20  # a tag with nothing to do still costs a look-up
                 out.examined += examined

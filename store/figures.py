@@ -57,7 +57,9 @@ from engine.forecast import (
     inputs_version,
     issued_errors,
 )
-from engine.shifts import shift_windows
+from engine.plan import plan_report
+from engine.production import periods as running_periods
+from engine.shifts import crew_of, shift_windows
 from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
@@ -65,7 +67,7 @@ from store.energy import consumption
 from store.equipment import state_spans
 from store.forecasts import Issued, add_issue, first_issues, has_issue
 from store.models import PlanVersion
-from store.plan import plan_in_force, product_tags
+from store.plan import plan_in_force, product_days, product_tags
 from store.tags import tag_ids
 
 SITE = "__site__"  # the sum of a meter tree's roots, among its nodes' hourly series
@@ -191,6 +193,7 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
                     "cost": shift_costs[i],
                 }
             )
+    _shift_production(session, plant, tree, shifts, shift_rows, rates)
     nodes = _names(plant, tree)
     for nid, info in nodes.items():
         info["value"] = now_flows.values.get(nid)
@@ -244,8 +247,74 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
             "prev_costs": p_costs,
         },
         "shifts": shift_rows,
+        "crews": crew_rows(plant, shift_rows),
         "top": top,
     }
+
+
+def _shift_production(
+    session: Session, plant: Plant, tree: MeterTree, shifts: Any, rows: list[dict[str, Any]], rates: dict[int, float]
+) -> None:
+    """Each shift row's production (``made``, t): the counters of the medium's first intensity (its forecast
+    driver, :func:`forecast_driver`); None when a counter is unknown or the medium has no driver."""
+    ki = forecast_driver(plant, tree)
+    ids = tag_ids(session)
+    counters = [c for c in ki.counters if c in ids] if ki is not None else []
+    got = consumption(session, [ids[c] for c in counters], list(shifts.periods), rates) if counters and rows else None
+    for i, r in enumerate(rows):
+        vals = [got.values[ids[c]][i] for c in counters] if got is not None else []
+        r["made"] = None if not vals or any(v is None for v in vals) else math.fsum(v for v in vals if v is not None)
+
+
+def crew_rows(plant: Plant, shift_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shifts of a view summed per crew (``engine.shifts.crew_of``: the plant file's rota, else the crew
+    of the shift's id): shifts worked, energy and cost (of the shifts whose use is known), production, energy
+    per tonne over the shifts whose energy and production are both known, and that intensity against all
+    crews' (``vs_all``: +0.05 is 5 % above)."""
+    tz = plant.tz()
+    out: dict[str, dict[str, Any]] = {}
+    for r in shift_rows:
+        if r["shift"] not in {s.id for s in plant.site.shifts}:
+            continue
+        cid, name, name_zh = crew_of(plant, r["shift"], to_local(r["start"], tz).date())
+        c = out.setdefault(
+            cid,
+            {
+                "crew": cid,
+                "name": name,
+                "name_zh": name_zh,
+                "shifts": 0,
+                "unknown": 0,
+                "energy": 0.0,
+                "cost": None,
+                "production": None,
+                "both_e": 0.0,
+                "both_p": 0.0,
+            },
+        )
+        c["shifts"] += 1
+        v, made, cost = r["value"], r.get("made"), r.get("cost")
+        if v is None:
+            c["unknown"] += 1
+            continue
+        c["energy"] += v
+        if cost is not None:
+            c["cost"] = (c["cost"] or 0.0) + cost
+        if made is not None:
+            c["production"] = (c["production"] or 0.0) + made
+            c["both_e"] += v
+            c["both_p"] += made
+    rows = sorted(out.values(), key=lambda c: c["crew"])
+    all_e = math.fsum(c["both_e"] for c in rows)
+    all_p = math.fsum(c["both_p"] for c in rows)
+    overall = all_e / all_p if all_p > 0 else None
+    for c in rows:
+        e, p = c.pop("both_e"), c.pop("both_p")
+        c["intensity"] = e / p if p > 0 else None
+        c["vs_all"] = c["intensity"] / overall - 1 if c["intensity"] is not None and overall else None
+        if c["energy"] == 0.0 and c["unknown"] == c["shifts"]:
+            c["energy"] = None
+    return rows
 
 
 def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
@@ -310,11 +379,6 @@ def energy_tou_split(session: Session, plant: Plant, t0: int, t1: int, kind: str
     _, days = tou_split(starts_h, kwh, bands, tz, day_starts)
     out["days"] = {d["start"]: (None if d["unknown_h"] else d["cost"]) for d in days}
     return out
-
-
-def energy_tou(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
-    """Electricity of the site per time-of-use band over ``[t0, t1)``: every hour's use priced by its band."""
-    return list(energy_tou_split(session, plant, t0, t1)["bands"])
 
 
 # --- cost plan ---
@@ -758,3 +822,28 @@ def product_amounts(session: Session, plant: Plant, t0: int, t1: int) -> dict[st
     wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
     got = counter_increase(session, list(wanted.values()), t0, t1)
     return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
+
+
+# --- plan against actual ---
+
+
+def year_actual(session: Session, plant: Plant, now: int) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount counted, for the plant year holding ``now`` up to ``now`` (the ended days
+    one kept row a day and counter, ``store.counter_days``; today from its hours)."""
+    year = to_local(now, plant.tz()).year
+    return product_days(session, plant, date(year, 1, 1), date(year, 12, 31), now)
+
+
+def plan_against_actual(
+    session: Session, plant: Plant, now: int, actual: dict[str, dict[date, float]] | None = None
+) -> dict[str, Any]:
+    """Plan against actual for every product at every horizon as at ``now`` (``engine.plan.plan_report``): the
+    plan in force for the year, the amounts per day (:func:`year_actual`, or ``actual`` when the caller has
+    read them) and the running shift's (``store.counters``, exact at its edges). The production page, the
+    overview's tiles and the reports all take it from here."""
+    year = to_local(now, plant.tz()).year
+    plan = plan_in_force(session, date(year, 1, 1), date(year, 12, 31))
+    days = year_actual(session, plant, now) if actual is None else actual
+    shift = running_periods(plant, now).get("shift")
+    shift_got = product_amounts(session, plant, shift.start_ms, now) if shift is not None else {}
+    return plan_report(plant, plan, days, shift_got, now)
