@@ -4,6 +4,7 @@
     python -m bench storage --quick     2 hours on SQLite, 1 on PostgreSQL
     python -m bench storage --smoke     2 simulated minutes, compressed after 1 minute: checks that it runs
     python -m bench storage --hours H --pg-hours H2 [--pg DSN | --pg '']
+    python -m bench storage --hours 6 --pg-hours 0 --start-hour 12   20:00-02:00 at the plant (evening, night)
 
 Method. The simulator's own model of the demo plant (``simulator.model.SmelterModel``, the plant file
 ``plant/demo_smelter.yaml``) is stepped every simulated second, as the live simulator publishes, from a fixed
@@ -98,13 +99,21 @@ def _bytes_pg(engine: Engine) -> dict[str, int]:
 
 
 def simulate(
-    url: str, plant: Plant, hours: float, *, after_ms: int, seed: int = 7, min_distance_m: float | None = None
+    url: str,
+    plant: Plant,
+    hours: float,
+    *,
+    after_ms: int,
+    seed: int = 7,
+    min_distance_m: float | None = None,
+    start_hour: float = 0.0,
 ) -> dict[str, Any]:
     """Run ``hours`` of the demo plant through ingest, thinning, rollups and compaction into ``url``
     (``min_distance_m``: the position thinning's distance instead of the settings')."""
     migrate(url)
     engine = make_engine(url)
-    ensure_partitions(engine, START_MS)
+    start_ms = START_MS + round(start_hour * HOUR_MS)
+    ensure_partitions(engine, start_ms)
     with session_scope(engine) as session:
         ids = sync_tags(session, plant)
     tag_id = {t.id: ids[t.id] for t in plant.tags if t.kind != TagKind.POSITION and t.id in ids}
@@ -135,9 +144,9 @@ def simulate(
     settings = Settings()
     distance = settings.position_min_distance_m if min_distance_m is None else min_distance_m
     thinning = PositionThinning(distance, round(settings.position_max_interval_s * 1000))
-    model = SmelterModel(plant, seed=seed, start_ms=START_MS)
-    end = START_MS + round(hours * HOUR_MS)
-    t = START_MS
+    model = SmelterModel(plant, seed=seed, start_ms=start_ms)
+    end = start_ms + round(hours * HOUR_MS)
+    t = start_ms
     values = model.initial_values()
     samples: list[SampleIn] = []
     positions: list[PositionIn] = []
@@ -145,7 +154,7 @@ def simulate(
     ingest_s = compact_s = model_s = 0.0
     compacted = positions_compacted = 0
     positions_thinned = 0
-    next_compaction = START_MS + HOUR_MS
+    next_compaction = start_ms + HOUR_MS
     while True:
         for name, v in values.items():
             tid = tag_id.get(name)
@@ -219,6 +228,7 @@ def simulate(
 
     return {
         "hours": hours,
+        "start_utc_hour": start_hour,
         "position_min_distance_m": distance,
         "samples_written": written,
         "samples_removed_by_compaction": compacted,
@@ -238,6 +248,7 @@ def simulate(
         "mb_per_day": {k: round(v / 1e6, 1) for k, v in bytes_day.items()},
         "year_gb_rollup_1m_kept": round(year(365, bytes_day["sample"]), 1),
         "year_gb_rollup_1m_90_days": round(year(90, bytes_day["sample"]), 1),
+        "year_gb_rollup_1m_30_days": round(year(30, bytes_day["sample"]), 1),
         "year_gb_uncompressed": round(year(365, raw_per_day * bpr["sample"]), 1),
         "retention_days": {"samples": raw_days, "positions": pos_days},
         "ingest_s": round(ingest_s, 1),
@@ -252,6 +263,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     p.add_argument("--pg-hours", type=float, default=2.0, help="simulated hours on PostgreSQL (0: none)")
     p.add_argument("--pg", default=PG_ADMIN_DSN, help="admin DSN of a PostgreSQL server ('' to skip)")
     p.add_argument("--quick", action="store_true", help="2 hours on SQLite, 1 on PostgreSQL")
+    p.add_argument(
+        "--start-hour", type=float, default=0.0, help="UTC hour of 1 June 2026 to start at (0: 08:00 at the plant)"
+    )
     p.add_argument("--position-min-distance-m", type=float, default=None, help="thinning distance (default: settings)")
     _smoke.add_flag(p)
     args = p.parse_args(argv)
@@ -267,11 +281,18 @@ def main(argv: list[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         figures["sqlite"] = simulate(
-            f"sqlite:///{Path(tmp) / 'storage.db'}", plant, hours, after_ms=after_ms, min_distance_m=distance
+            f"sqlite:///{Path(tmp) / 'storage.db'}",
+            plant,
+            hours,
+            after_ms=after_ms,
+            min_distance_m=distance,
+            start_hour=args.start_hour,
         )
     if args.pg and pg_hours > 0:
         with pg_database(args.pg) as pg_url:
             if pg_url is not None:
-                figures["postgresql"] = simulate(pg_url, plant, pg_hours, after_ms=after_ms, min_distance_m=distance)
+                figures["postgresql"] = simulate(
+                    pg_url, plant, pg_hours, after_ms=after_ms, min_distance_m=distance, start_hour=args.start_hour
+                )
     figures["wall_s"] = round(time.perf_counter() - t0, 1)
     return _smoke.mark(figures, args.smoke)

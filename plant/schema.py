@@ -278,6 +278,9 @@ class Endpoint(Named):
     url: str = Field(pattern=r"^opc\.tcp://[^\s]+$")
     namespace: str = "urn:smeltwatch:demo"
     security: EndpointSecurity | None = None
+    # after an outage (lost link, stopped collector) read the missed values back from the server's history
+    # where its variables offer it (OPC UA HistoryRead); false: the gap stays a gap
+    backfill: bool = True
 
     @model_validator(mode="before")
     @classmethod

@@ -44,6 +44,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--permits-db", default=None, help="file the special-work permits the simulated crews work on in this store"
     )
     p.add_argument(
+        "--history-values",
+        type=int,
+        default=0,
+        help="keep this many data changes of every variable (badge positions excepted) for OPC UA HistoryRead"
+        " (0: no history)",
+    )
+    p.add_argument(
+        "--history-minutes", type=float, default=30.0, help="and none older than this many simulated minutes"
+    )
+    p.add_argument(
         "--stock-db",
         default=None,
         help="go on writing the demo's stock ledger (issues, orders, deliveries) in this store",
@@ -87,6 +97,8 @@ async def _main(args: argparse.Namespace) -> int:
         bench_tags=args.bench_tags,
         bench_hz=args.bench_hz,
         permits_db=args.permits_db,
+        history_values=args.history_values,
+        history_minutes=args.history_minutes,
         stock_db=args.stock_db,
     )
     loop = asyncio.get_running_loop()

@@ -21,6 +21,12 @@ Special-work permits: with ``permits_db`` (a store's URL), the simulated people 
 plays (``simulator.permit_jobs``) in that store as their steps come due, checked every 5 simulated seconds
 (``simulator.safety.PermitClerk``); without it the crews still walk, and no permit is filed.
 
+History (``history_values > 0``): every variable but the badge positions keeps its last ``history_values``
+data changes, and none older than ``history_minutes`` of simulated time, for OPC UA HistoryRead (raw), the
+way a plant's historian does (``simulator.history``; the variables' ``Historizing`` attribute and the
+``HistoryRead`` bit of their access levels are set). A collector reads an outage's values back from it.
+Off by default; the demo turns it on.
+
 Stock: with ``stock_db`` (a store's URL), the demo's storekeeper and buyer (``simulator.stock.Storekeeper``) go on
 writing the stock ledger there every simulated minute, as the backfill did: each shift's use issued after the shift
 from what its counters counted, orders when the projected stock will not last the lead time, deliveries on their
@@ -42,16 +48,17 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from asyncua import Server, ua
+from asyncua import Node, Server, ua
 
 from engine.clock import now_ms
 from plant.loader import load_plant
 from plant.schema import Plant, Tag, TagKind
+from simulator.history import BoundedHistory
 from simulator.model import SmelterModel, Value, variant_kind
 
 logger = logging.getLogger(__name__)
@@ -123,6 +130,8 @@ class Simulator:
         bench_tags: int = 0,
         bench_hz: float = 1.0,
         permits_db: str | None = None,
+        history_values: int = 0,
+        history_minutes: float = 30.0,
         stock_db: str | None = None,
     ) -> None:
         if speed <= 0 or rate_hz <= 0 or bench_hz <= 0:
@@ -165,6 +174,8 @@ class Simulator:
         self._clerk_db: Any = None
         self._clerk_at = 0  # simulated time of the clerk's last look
         self.permit_steps = 0  # permit steps filed
+        self.history_values = 0 if bench_tags else max(0, int(history_values))
+        self.history_minutes = history_minutes
         self.stock_db = None if bench_tags else stock_db
         self._keeper: Any = None
         self._keeper_db: Any = None
@@ -197,6 +208,8 @@ class Simulator:
                 SmelterModel, self.plant, seed=self.seed, start_ms=self.start_ms, initial=self._initial
             )
             await self._build_plant(self.plant)
+            if self.history_values:
+                await self._historize()
             if self.permits_db:
                 from simulator.safety import PermitClerk
                 from store.db import make_engine
@@ -278,6 +291,28 @@ class Simulator:
                     nid = item.RequestedNewNodeId.to_string()
                     raise RuntimeError(f"{ep.id}: cannot add node {nid}: {res.StatusCode}")
         await self._publish(self.model.initial_values(), self.start_ms)
+
+    async def _historize(self) -> None:
+        """Keep history for every variable but the badge positions (after the initial values: they are in the
+        variables, and the first change after them starts each history)."""
+        period = timedelta(minutes=self.history_minutes) if self.history_minutes > 0 else None
+        by_server: dict[int, list[Node]] = {}
+        for var in self.vars.values():
+            if var.kind != "pos":
+                by_server.setdefault(id(var.server), []).append(var.server.get_node(var.nodeid))
+        for ep in self.endpoints.values():
+            nodes = by_server.get(id(ep.server), [])
+            if not nodes:
+                continue
+            ep.server.iserver.history_manager.set_storage(BoundedHistory())
+            await ep.server.historize_node_data_change(nodes, period=period or timedelta(0), count=self.history_values)
+            logger.info(
+                "%s keeps history of %d variables: the last %d values, %g simulated minutes at most",
+                ep.id,
+                len(nodes),
+                self.history_values,
+                self.history_minutes,
+            )
 
     async def _build_bench(self) -> None:
         ep = self.endpoints["dcs"]
@@ -627,6 +662,8 @@ async def run_simulator(
     bench_tags: int = 0,
     bench_hz: float = 1.0,
     permits_db: str | None = None,
+    history_values: int = 0,
+    history_minutes: float = 30.0,
     stock_db: str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run both servers in this event loop for the block; yields the :class:`Simulator`
@@ -649,6 +686,8 @@ async def run_simulator(
         bench_tags=bench_tags,
         bench_hz=bench_hz,
         permits_db=permits_db,
+        history_values=history_values,
+        history_minutes=history_minutes,
         stock_db=stock_db,
     )
     try:

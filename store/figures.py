@@ -60,6 +60,8 @@ from engine.forecast import (
     inputs_version,
     issued_errors,
 )
+from engine.plan import plan_report
+from engine.production import periods as running_periods
 from engine.shifts import crew_of, shift_windows
 from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
@@ -68,7 +70,7 @@ from store.energy import consumption
 from store.equipment import state_spans
 from store.forecasts import Issued, add_issue, first_issues, has_issue
 from store.models import PlanVersion
-from store.plan import plan_in_force, product_tags
+from store.plan import plan_in_force, product_days, product_tags
 from store.tags import tag_ids
 
 SITE = "__site__"  # the sum of a meter tree's roots, among its nodes' hourly series
@@ -821,3 +823,28 @@ def product_amounts(session: Session, plant: Plant, t0: int, t1: int) -> dict[st
     wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
     got = counter_increase(session, list(wanted.values()), t0, t1)
     return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
+
+
+# --- plan against actual ---
+
+
+def year_actual(session: Session, plant: Plant, now: int) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount counted, for the plant year holding ``now`` up to ``now`` (the ended days
+    one kept row a day and counter, ``store.counter_days``; today from its hours)."""
+    year = to_local(now, plant.tz()).year
+    return product_days(session, plant, date(year, 1, 1), date(year, 12, 31), now)
+
+
+def plan_against_actual(
+    session: Session, plant: Plant, now: int, actual: dict[str, dict[date, float]] | None = None
+) -> dict[str, Any]:
+    """Plan against actual for every product at every horizon as at ``now`` (``engine.plan.plan_report``): the
+    plan in force for the year, the amounts per day (:func:`year_actual`, or ``actual`` when the caller has
+    read them) and the running shift's (``store.counters``, exact at its edges). The production page, the
+    overview's tiles and the reports all take it from here."""
+    year = to_local(now, plant.tz()).year
+    plan = plan_in_force(session, date(year, 1, 1), date(year, 12, 31))
+    days = year_actual(session, plant, now) if actual is None else actual
+    shift = running_periods(plant, now).get("shift")
+    shift_got = product_amounts(session, plant, shift.start_ms, now) if shift is not None else {}
+    return plan_report(plant, plan, days, shift_got, now)

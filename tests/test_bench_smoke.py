@@ -183,6 +183,13 @@ def check_replay(f: Figures) -> None:
     assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
 
 
+def check_stock(f: Figures) -> None:
+    assert (f["items"], f["days"]) == (50, 30)
+    assert f["ledger_rows"] > 5 * f["items"] and f["item_entries"] > 3
+    assert f["import_recount_entries"] > 0 and f["ledger_rows_after"] == f["ledger_rows"] + f["import_recount_entries"]
+    _positive(f, "list_ms", "list_at_ms", "item_page_ms", "ledger_page_ms", "import_new_ms", "import_recount_ms")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
     "evacuation": check_evacuation,
@@ -196,6 +203,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "production": check_production,
     "reports": check_reports,
     "replay": check_replay,
+    "stock": check_stock,
     "spc": check_spc,
     "storage": check_storage,
     "trend": check_trend,
