@@ -135,7 +135,7 @@ def check_plant(f: Figures) -> None:
 
 def check_energy(f: Figures) -> None:
     assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
-    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links", "view_month_p95_ms")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
     _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
