@@ -231,6 +231,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 settings.db_url,
                 "--permits-db",  # the simulated crews' special-work permits are filed in the store
                 settings.db_url,
+                # a historian: a collector that was away reads what it missed back (ten wall minutes at 1 Hz)
+                "--history-values",
+                "600",
+                "--history-minutes",
+                str(10 * settings.sim_speed),
+                "--stock-db",  # the demo's storekeeper goes on with the stock ledger the backfill began
+                settings.db_url,
             ],
         ),
         # one collector process per endpoint of the plant file, as in production (migrations ran above)

@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     # are deleted; rollups, events, alarms, notifications and the audit log are kept. 0: kept for ever.
     retention_samples_days: float = Field(default=90, ge=0)
     retention_positions_days: float = Field(default=90, ge=0)
-    retention_rollup_1m_days: float = Field(default=0, ge=0)  # minute rollups; 0: kept (hour rollups always are)
+    # minute rollups; 0: kept. Trends and counters read older ranges from hour rollups (kept) and raw samples
+    retention_rollup_1m_days: float = Field(default=30, ge=0)
     retention_safety_index_days: float = Field(default=90, ge=0)  # the safety index's minute points
     # Video event media (video.media): snapshots and clips under media_dir (default var/media), deleted
     # after media_days, and oldest first while they take more than media_gb gigabytes

@@ -5,6 +5,7 @@ disable NAME             the user can no longer log in; open sessions end at onc
 enable NAME              allow a disabled user again
 reset NAME               a new password (shown once, or --password-stdin); ends sessions, lifts a lockout
 role NAME ROLE           change the role
+badge NAME [BADGE]       set the user's own badge (one of the plant file's people's badges); none without BADGE
 unlock NAME              lift a lockout after too many wrong passwords
 list                     every user with role, state and last login
 
@@ -20,6 +21,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy.orm import Session
@@ -27,7 +29,17 @@ from sqlalchemy.orm import Session
 from auth.login import Limits, lockout
 from auth.passwords import PasswordError, random_password
 from auth.policy import Role, parse_role
-from auth.users import UserError, add_user, list_users, set_active, set_password, set_role, unlock
+from auth.users import (
+    UnknownBadgeError,
+    UserError,
+    add_user,
+    list_users,
+    set_active,
+    set_badge,
+    set_password,
+    set_role,
+    unlock,
+)
 from engine.clock import now_ms
 
 logger = logging.getLogger("auth")
@@ -51,6 +63,14 @@ def _read_password(stdin: TextIO) -> str:
 
 def _areas(text: str | None) -> list[str] | None:
     return [a.strip() for a in text.split(",") if a.strip()] if text else None
+
+
+def _people_badges(plant_file: Path) -> set[str]:
+    """The badge ids of the people in the plant file (a user's own badge must be one of them)."""
+    from plant.loader import load_plant
+    from plant.schema import BadgeKind
+
+    return {b.id for b in load_plant(plant_file).badges if b.kind == BadgeKind.PERSON}
 
 
 def _fmt_time(ms: int | None) -> str:
@@ -84,6 +104,9 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
     p = sub.add_parser("role", help="change a user's role")
     p.add_argument("name")
     p.add_argument("role", type=parse_role)
+    p = sub.add_parser("badge", help="set a user's own badge (the phone lists their special-work permits)")
+    p.add_argument("name")
+    p.add_argument("badge", nargs="?", default=None, help="a person's badge id of the plant file; none: no badge")
     sub.add_parser("list", help="list users")
     args = parser.parse_args(argv)
 
@@ -106,6 +129,8 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
 
     try:
         if args.command == "add":
+            if args.badge and args.badge.strip() not in _people_badges(settings.plant_file):
+                raise UnknownBadgeError(args.badge.strip()[:64])
             password, show = new_password(args.password_stdin)
 
             def _add(s: Session) -> str:
@@ -149,6 +174,18 @@ def run(argv: list[str], stdin: TextIO, stdout: TextIO, db_url: str | None = Non
                     f"now has role {Role(args.role).value}\n"
                 )
             )
+        if args.command == "badge":
+            known = _people_badges(settings.plant_file)
+
+            def _badge(s: Session) -> str:
+                user = set_badge(s, args.name, args.badge, known=known, actor=actor, address=ADDRESS)
+                return (
+                    f"user {user.username} now has badge {user.badge}\n"
+                    if user.badge
+                    else f"user {user.username} has no badge now\n"
+                )
+
+            return change(_badge)
         if args.command == "unlock":
             return change(lambda s: f"user {unlock(s, args.name, actor=actor, address=ADDRESS).username} unlocked\n")
         # list

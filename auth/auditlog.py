@@ -31,6 +31,7 @@ USER_ENABLED = "user_enabled"
 USER_UNLOCKED = "user_unlocked"
 PASSWORD_RESET = "password_reset"
 ROLE_CHANGED = "role_changed"
+BADGE_CHANGED = "badge_changed"  # a user's own badge set, changed or taken away (data: from, to)
 # Operator actions, written by the modules that carry them out.
 ALARM_ACK = "alarm_ack"
 ALARM_SHELVE = "alarm_shelve"
@@ -74,6 +75,7 @@ KNOWN_EVENTS: tuple[str, ...] = (
     USER_UNLOCKED,
     PASSWORD_RESET,
     ROLE_CHANGED,
+    BADGE_CHANGED,
     ALARM_ACK,
     ALARM_SHELVE,
     ALARM_UNSHELVE,

@@ -153,6 +153,7 @@ PAGES: dict[str, Need] = {
     "/personnel": Perm.PERSONNEL,
     "/oncall": Perm.ONCALL,  # my alerts; my special-work permits (only those the user is on, by badge or name)
     "/admin/audit": Perm.AUDIT,
+    "/admin/users": Perm.USERS,  # the users and their own badges (administrators)
     "/video": Perm.VIDEO,
     "/production": Perm.KPI,  # equipment KPIs, OEE, downtime (no person names: reasons only)
     "/production/quality": Perm.KPI,  # SPC charts of the lab assays, Cpk/Ppk (read only; no person names)
@@ -189,6 +190,7 @@ ACTION_OUTPUTS: dict[str, Need] = {
     "production-plan-msg": Perm.PLAN,  # a production plan file imported as a new version
     "quality-exclude-msg": Perm.SPC_EXCLUDE,  # an assay result excluded from its SPC chart or taken back
     "quality-lab-msg": Perm.LAB,  # a lab CSV file imported as assay results
+    "users-badge-msg": Perm.USERS,  # a user's own badge set or taken away (/admin/users; audited)
     "hd-report-msg": Perm.HD_REPORT,  # a hidden danger reported (/safety/report)
     "safety-hd-msg": Perm.HD_MANAGE,  # a hidden danger moved through its workflow (/safety)
     "safety-pt-msg": Perm.PERMIT,  # a special-work permit applied for or moved through its lifecycle (/safety)

@@ -1,4 +1,4 @@
-"""Users: add, disable, enable, reset the password, change the role, list. Every change is audited.
+"""Users: add, disable, enable, reset the password, change the role, set the badge, list. Every change is audited.
 
 Repository functions: they take a session and never commit. ``actor`` and ``address`` say who made the
 change and from where (the CLI passes ``cli:<login>`` and ``console``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,14 @@ AREA_RE = re.compile(r"^[\w.-]{1,64}$")
 
 class UserError(ValueError):
     """A user change that cannot be made (the message says why)."""
+
+
+class UnknownBadgeError(UserError):
+    """A badge that is not among the plant's people's badges."""
+
+    def __init__(self, badge: str) -> None:
+        super().__init__(f"no person's badge {badge!r} in the plant file")
+        self.badge = badge
 
 
 def _now() -> int:
@@ -205,6 +213,43 @@ def set_role(
         ts=now,
     )
     logger.info("role of %s changed from %s to %s by %s", user.username, old, new.value, actor)
+    return user
+
+
+def set_badge(
+    session: Session,
+    username: str,
+    badge: str | None,
+    *,
+    known: Collection[str],
+    actor: str,
+    address: str | None = None,
+    now_ms: int | None = None,
+) -> AppUser:
+    """Give ``username`` their own badge (``None`` or blank: none); ``known``: the plant's people's badge ids, a
+    badge not among them is refused (:class:`UnknownBadgeError`). The on-call phone lists the special-work permits
+    of that badge. Audited with the badge before and after; a badge unchanged writes nothing."""
+    user = _require(session, username)
+    new = (badge or "").strip() or None
+    if new is not None and new not in known:
+        raise UnknownBadgeError(new[:64])
+    old = user.badge
+    if new == old:
+        return user
+    now = now_ms if now_ms is not None else _now()
+    user.badge = new
+    user.updated_at = now
+    audit_log.record(
+        session,
+        audit_log.BADGE_CHANGED,
+        user=actor,
+        address=address,
+        target=user.username,
+        detail=f"{old or '-'} -> {new or '-'}",
+        data={"from": old, "to": new},
+        ts=now,
+    )
+    logger.info("badge of %s set from %s to %s by %s", user.username, old, new, actor)
     return user
 
 

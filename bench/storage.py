@@ -4,6 +4,7 @@
     python -m bench storage --quick     2 hours on SQLite, 1 on PostgreSQL
     python -m bench storage --smoke     2 simulated minutes, compressed after 1 minute: checks that it runs
     python -m bench storage --hours H --pg-hours H2 [--pg DSN | --pg '']
+    python -m bench storage --hours 6 --pg-hours 0 --start-hour 12   20:00-02:00 at the plant (evening, night)
 
 Method. The simulator's own model of the demo plant (``simulator.model.SmelterModel``, the plant file
 ``plant/demo_smelter.yaml``) is stepped every simulated second, as the live simulator publishes, from a fixed
@@ -11,9 +12,9 @@ start; every changed value becomes a sample and every badge fix a position, as a
 Every 10 simulated seconds they are written the way the collectors' writer writes them: samples through
 ``store.samples.write_samples`` (raw rows and both rollups, one transaction), positions thinned by
 ``engine.thinning.PositionThinning`` (the settings' defaults) through ``store.positions.write_positions``.
-Every simulated hour the compaction pass runs (``store.compaction.compact``, the plant file's deviations) over
-what is older than ``storage.compact_after_minutes``, as the services process does. Nothing is skipped or sped
-up but the clock.
+Every simulated hour the compaction pass runs (``store.compaction.compact`` and ``compact_positions``, the plant
+file's deviations) over what is older than ``storage.compact_after_minutes``, as the services process does.
+Nothing is skipped or sped up but the clock.
 
 A last pass then compresses the final hour too, as the next passes would. Each table's bytes are measured
 (SQLite: ``dbstat``, pages of the table and its indexes; PostgreSQL: ``pg_total_relation_size`` of the table,
@@ -43,10 +44,11 @@ from bench.alarms import PG_ADMIN_DSN, pg_database
 from engine.thinning import PositionThinning
 from engine.types import GOOD, PositionIn, SampleIn
 from plant.loader import load_plant
-from plant.schema import Plant, TagKind
+from plant.schema import CUMULATIVE_KINDS, Plant, TagKind
+from services.compaction import regions_of
 from settings import ROOT, Settings
 from simulator.model import SmelterModel
-from store.compaction import compact, incremental_vacuum
+from store.compaction import compact, compact_positions, incremental_vacuum
 from store.db import make_engine, migrate, session_scope
 from store.models import Position, Rollup1h, Rollup1m, Sample
 from store.partitions import ensure_partitions
@@ -97,13 +99,21 @@ def _bytes_pg(engine: Engine) -> dict[str, int]:
 
 
 def simulate(
-    url: str, plant: Plant, hours: float, *, after_ms: int, seed: int = 7, min_distance_m: float | None = None
+    url: str,
+    plant: Plant,
+    hours: float,
+    *,
+    after_ms: int,
+    seed: int = 7,
+    min_distance_m: float | None = None,
+    start_hour: float = 0.0,
 ) -> dict[str, Any]:
     """Run ``hours`` of the demo plant through ingest, thinning, rollups and compaction into ``url``
     (``min_distance_m``: the position thinning's distance instead of the settings')."""
     migrate(url)
     engine = make_engine(url)
-    ensure_partitions(engine, START_MS)
+    start_ms = START_MS + round(start_hour * HOUR_MS)
+    ensure_partitions(engine, start_ms)
     with session_scope(engine) as session:
         ids = sync_tags(session, plant)
     tag_id = {t.id: ids[t.id] for t in plant.tags if t.kind != TagKind.POSITION and t.id in ids}
@@ -111,19 +121,40 @@ def simulate(
     devs = {ids[t.id]: d for t in plant.tags if (d := plant.storage.deviation(t)) is not None and t.id in ids}
     max_gap_ms = round(plant.storage.max_gap_s * 1000)
     max_span_ms = round(plant.storage.max_span_minutes * 60_000)
+    pos_dev = plant.storage.position_deviation_m
+    pos_span_ms = round(plant.storage.position_max_span_s * 1000)
+    regions = regions_of(plant)
+    badges = sorted(set(pos_badge.values()))
+
+    counters = (
+        [ids[t.id] for t in plant.tags if t.kind in CUMULATIVE_KINDS and t.id in ids]
+        if plant.storage.counters == "minute"
+        else []
+    )
+
+    def compact_all(upto: int) -> tuple[int, int]:
+        r = compact(engine, devs, upto, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9, counters=counters)
+        if pos_dev is None:
+            return r.deleted, 0
+        rp = compact_positions(
+            engine, badges, pos_dev, upto, regions, max_gap_ms=max_gap_ms, max_span_ms=pos_span_ms, budget_s=1e9
+        )
+        return r.deleted, rp.deleted
+
     settings = Settings()
     distance = settings.position_min_distance_m if min_distance_m is None else min_distance_m
     thinning = PositionThinning(distance, round(settings.position_max_interval_s * 1000))
-    model = SmelterModel(plant, seed=seed, start_ms=START_MS)
-    end = START_MS + round(hours * HOUR_MS)
-    t = START_MS
+    model = SmelterModel(plant, seed=seed, start_ms=start_ms)
+    end = start_ms + round(hours * HOUR_MS)
+    t = start_ms
     values = model.initial_values()
     samples: list[SampleIn] = []
     positions: list[PositionIn] = []
     written = 0
     ingest_s = compact_s = model_s = 0.0
-    compacted = 0
-    next_compaction = START_MS + HOUR_MS
+    compacted = positions_compacted = 0
+    positions_thinned = 0
+    next_compaction = start_ms + HOUR_MS
     while True:
         for name, v in values.items():
             tid = tag_id.get(name)
@@ -139,15 +170,18 @@ def simulate(
             w0 = time.perf_counter()
             with session_scope(engine) as session:
                 result = write_samples(session, samples)
-                write_positions(session, positions, thinning.filter(positions))
+                kept = thinning.filter(positions)
+                positions_thinned += len(kept)
+                write_positions(session, positions, kept)
             ingest_s += time.perf_counter() - w0
             written += result.inserted
             samples, positions = [], []
         if t >= next_compaction or t > end:
             c0 = time.perf_counter()
-            r = compact(engine, devs, t - after_ms, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+            d_samples, d_positions = compact_all(t - after_ms)
             compact_s += time.perf_counter() - c0
-            compacted += r.deleted
+            compacted += d_samples
+            positions_compacted += d_positions
             next_compaction += HOUR_MS
         if t > end:
             break
@@ -156,9 +190,10 @@ def simulate(
         model_s += time.perf_counter() - m0
     # the last hour as the next passes will leave it: everything settled and compressed
     c0 = time.perf_counter()
-    r = compact(engine, devs, end + 1, max_gap_ms=max_gap_ms, max_span_ms=max_span_ms, budget_s=1e9)
+    d_samples, d_positions = compact_all(end + 1)
     compact_s += time.perf_counter() - c0
-    compacted += r.deleted
+    compacted += d_samples
+    positions_compacted += d_positions
     incremental_vacuum(engine, min_free_fraction=0.0, max_pages=10**9)
     bloated: dict[str, int] = {}
     if engine.dialect.name == "sqlite":
@@ -193,9 +228,14 @@ def simulate(
 
     return {
         "hours": hours,
+        "start_utc_hour": start_hour,
         "position_min_distance_m": distance,
         "samples_written": written,
         "samples_removed_by_compaction": compacted,
+        "counters": plant.storage.counters,
+        "position_deviation_m": pos_dev,
+        "positions_after_thinning": positions_thinned,
+        "positions_removed_by_compaction": positions_compacted,
         "rows": rows,
         "bytes": {name: sizes.get(name, 0) for name in TABLES},
         "bytes_before_vacuum_full": bloated,
@@ -208,6 +248,7 @@ def simulate(
         "mb_per_day": {k: round(v / 1e6, 1) for k, v in bytes_day.items()},
         "year_gb_rollup_1m_kept": round(year(365, bytes_day["sample"]), 1),
         "year_gb_rollup_1m_90_days": round(year(90, bytes_day["sample"]), 1),
+        "year_gb_rollup_1m_30_days": round(year(30, bytes_day["sample"]), 1),
         "year_gb_uncompressed": round(year(365, raw_per_day * bpr["sample"]), 1),
         "retention_days": {"samples": raw_days, "positions": pos_days},
         "ingest_s": round(ingest_s, 1),
@@ -222,6 +263,9 @@ def main(argv: list[str]) -> dict[str, Any]:
     p.add_argument("--pg-hours", type=float, default=2.0, help="simulated hours on PostgreSQL (0: none)")
     p.add_argument("--pg", default=PG_ADMIN_DSN, help="admin DSN of a PostgreSQL server ('' to skip)")
     p.add_argument("--quick", action="store_true", help="2 hours on SQLite, 1 on PostgreSQL")
+    p.add_argument(
+        "--start-hour", type=float, default=0.0, help="UTC hour of 1 June 2026 to start at (0: 08:00 at the plant)"
+    )
     p.add_argument("--position-min-distance-m", type=float, default=None, help="thinning distance (default: settings)")
     _smoke.add_flag(p)
     args = p.parse_args(argv)
@@ -237,11 +281,18 @@ def main(argv: list[str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         figures["sqlite"] = simulate(
-            f"sqlite:///{Path(tmp) / 'storage.db'}", plant, hours, after_ms=after_ms, min_distance_m=distance
+            f"sqlite:///{Path(tmp) / 'storage.db'}",
+            plant,
+            hours,
+            after_ms=after_ms,
+            min_distance_m=distance,
+            start_hour=args.start_hour,
         )
     if args.pg and pg_hours > 0:
         with pg_database(args.pg) as pg_url:
             if pg_url is not None:
-                figures["postgresql"] = simulate(pg_url, plant, pg_hours, after_ms=after_ms, min_distance_m=distance)
+                figures["postgresql"] = simulate(
+                    pg_url, plant, pg_hours, after_ms=after_ms, min_distance_m=distance, start_hour=args.start_hour
+                )
     figures["wall_s"] = round(time.perf_counter() - t0, 1)
     return _smoke.mark(figures, args.smoke)

@@ -21,6 +21,15 @@ received, +1 ms); when it comes back one ``gap`` event (source = endpoint id, ``
 one marker per tag at the outage start (``value=None``, quality ``BAD_NO_COMMUNICATION``; for badge
 positions the last known position with that quality) are written, so trends break visibly.
 
+Backfill (``collectors.backfill``): after every outage closed on a connection (not at a stop), where the
+plant file's endpoint allows it (``backfill: true``, the default) the span from the outage start to the
+first value after the return is read back from the server's history, for the variables that keep it, and
+stored through the writer like live values, marked ``BACKFILLED`` in their quality, with one ``backfill``
+event (source = endpoint, the span, what was read) beside the ``gap`` event. The gap event and the markers
+stay: the outage happened, and a trend still breaks at the moment the link was lost, then goes on through the
+values read back; tags without history keep the whole gap. A span whose read fails (the link lost again) is
+read at the next connection.
+
 Read-only: the coordinator only opens sessions, browses, creates subscriptions and monitored items and
 publishes; it never writes values and never calls methods on the plant.
 """
@@ -33,7 +42,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +51,7 @@ from asyncua.client.ua_client import UaClientState
 from asyncua.common.subscription import DataChangeEvent, StatusChangeEvent, Subscription
 from asyncua.observer import Observer, SubscriptionEvent
 
+from collectors.backfill import BACKFILL, BackfillOptions, read_span, with_history
 from collectors.health import EndpointHealth
 from collectors.records import GAP, Chunk, EventIn, TagInfo
 from collectors.security import Pki, describe, secure_client
@@ -73,6 +83,7 @@ class CoordinatorOptions:
     discover_interval_s: float = 60.0
     discover_max_nodes: int = 20_000
     event_interval_s: float = 60.0
+    backfill: BackfillOptions = field(default_factory=BackfillOptions)
 
 
 @dataclass
@@ -80,6 +91,16 @@ class _Outage:
     start: int  # epoch ms: last data time + 1 (or detection time when no data came yet)
     detected: int
     unclean: bool = False  # the span an earlier collector was gone without stopping cleanly (killed, crashed)
+
+
+@dataclass
+class _Span:
+    """An outage's span still to be read back from the server's history (source time, epoch ms)."""
+
+    start: int
+    gap_end: int  # the gap event's end
+    end: int | None = None  # newest source time received once values flow again after the return
+    unclean: bool = False
 
 
 class _StateObserver(Observer):
@@ -138,6 +159,13 @@ class EndpointCoordinator:
         self._stopping = False
         self._subs: list[Subscription] = []
         self.bad_nodes: dict[str, str] = {}  # node id -> status name, for items the server refused
+        self.backfill_enabled = config.backfill if config is not None else True
+        self._spans: list[_Span] = []  # outages to read back from the server's history, oldest first
+        self._spans_due = asyncio.Event()
+        self._values_flow = asyncio.Event()  # values came after an outage was closed
+        self._history_tags: list[tuple[TagInfo, ua.NodeId]] | None = None  # per session: tags with history
+        self._no_history = 0
+        self.spans_done = 0  # outage spans looked at for backfill (read back, or no history to read)
         self.connected_event = asyncio.Event()  # set while connected (tests and the CLI wait on it)
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -253,6 +281,8 @@ class EndpointCoordinator:
             self.options.publishing_interval_ms,
         )
         consumers = [asyncio.create_task(self._consume(sub), name=f"consume-{self.endpoint}") for sub in self._subs]
+        self._history_tags = None
+        backfill = asyncio.create_task(self._backfill_loop(client), name=f"backfill-{self.endpoint}")
         waiters = [asyncio.create_task(self._stop.wait(), name=f"stop-{self.endpoint}"), *consumers]
         if self.options.discover_badges and any(t.is_position for t in self.tags):
             waiters.append(asyncio.create_task(self._rediscover(client), name=f"discover-{self.endpoint}"))
@@ -262,9 +292,9 @@ class EndpointCoordinator:
                 if task in consumers and (exc := task.exception()) is not None:
                     raise exc
         finally:
-            for task in waiters:
+            for task in (*waiters, backfill):
                 task.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+            await asyncio.gather(*waiters, backfill, return_exceptions=True)
             self._flush()
 
     async def _teardown(self, client: Client) -> None:
@@ -392,8 +422,126 @@ class EndpointCoordinator:
         chunk.events.extend(self.validator.take_events())
         if newest:
             self._last_data_ts = newest
+        if self._spans and self._spans[-1].end is None and (chunk.samples or chunk.positions):
+            self._values_flow.set()
         self.health.last_data_at = recv
         self.writer.submit(chunk)
+
+    # -- backfill from the server's history ----------------------------------------------------------
+
+    async def _backfill_loop(self, client: Client) -> None:
+        """Read the spans of closed outages back, oldest first; a span whose read fails waits for the next
+        return of the link (the next outage closed wakes this loop again; it ends with the session)."""
+        while True:
+            await self._spans_due.wait()
+            self._spans_due.clear()
+            while self._spans:
+                span = self._spans[0]
+                if span.end is None:
+                    await self._end_open_spans()
+                try:
+                    await self._backfill(client, span)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    logger.warning(
+                        "%s: reading %d..%d back from the server's history failed (%s: %s); trying again at the"
+                        " next connection",
+                        self.endpoint,
+                        span.start,
+                        span.end,
+                        type(error).__name__,
+                        error,
+                    )
+                    break
+                self._spans.pop(0)
+                self.spans_done += 1
+
+    async def _end_open_spans(self) -> None:
+        """The spans still open end at the newest value received once values flow again: what a server kept for
+        the subscription (queued, or sent again) comes first, and all the link gives from then on is live."""
+        opts = self.options.backfill
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._values_flow.wait(), opts.wait_first_value_s)
+        self._values_flow.clear()
+        await asyncio.sleep(max(opts.settle_s, 3 * self.options.publishing_interval_ms / 1000))
+        self._flush()
+        for span in self._spans:
+            if span.end is None:
+                newest = self._last_data_ts
+                # nothing newer came: the values have not changed since (or only the wall clock can tell)
+                span.end = newest if newest is not None and newest > span.start else max(now_ms(), span.start)
+
+    async def _backfill(self, client: Client, span: _Span) -> None:
+        opts = self.options.backfill
+        assert span.end is not None
+        start = max(span.start, span.end - int(opts.max_age_s * 1000))
+        if self._history_tags is None:
+            wanted: list[tuple[TagInfo, ua.NodeId]] = []
+            for tag in self.tags:
+                if tag.known and not tag.is_position and tag.node_id not in self.bad_nodes:
+                    with contextlib.suppress(LookupError):
+                        wanted.append((tag, self.resolve(tag.node_id)))
+            self._history_tags, self._no_history = await with_history(client, wanted, opts.attribute_batch)
+        tags = self._history_tags
+        if not tags:
+            logger.info(
+                "%s: no variable of %s keeps history: the gap of %.1f s stays a gap",
+                self.endpoint,
+                self.url,
+                (span.end - span.start) / 1000,
+            )
+            return
+        started = time.monotonic()
+        step = max(1, self.options.flush_values)
+
+        def sink(samples: list[SampleIn]) -> None:
+            for i in range(0, len(samples), step):
+                self.writer.submit(Chunk(self.endpoint, samples=samples[i : i + step]))
+
+        result = await read_span(client, self.endpoint, tags, start, span.end, opts, sink, now=now_ms)
+        seconds = time.monotonic() - started
+        message = (
+            f"read back {result.values} values of {result.filled} of {len(tags)} variables with history"
+            f" ({self._no_history} without) from {self.endpoint} for the {(span.end - start) / 1000:.1f} s"
+            f" gap in {seconds:.1f} s"
+        )
+        data: dict[str, Any] = {
+            "values": result.values,
+            "variables_with_history": len(tags),
+            "variables_filled": result.filled,
+            "variables_without_history": self._no_history,
+            "failed": dict(list(result.failed.items())[:50]),
+            "truncated": result.truncated[:50],
+            "requests": result.requests,
+            "gap_end": span.gap_end,
+            "unclean_stop": span.unclean,
+            "seconds": round(seconds, 3),
+        }
+        self.writer.submit(
+            Chunk(
+                self.endpoint,
+                events=[
+                    EventIn(
+                        kind=BACKFILL,
+                        source=self.endpoint,
+                        ts_start=start,
+                        ts_end=span.end,
+                        severity="info",
+                        message=message,
+                        data=data,
+                    )
+                ],
+            )
+        )
+        logger.info("%s: %s", self.endpoint, message)
+        if result.failed:
+            logger.warning(
+                "%s: %d variable(s) refused the history read: %s",
+                self.endpoint,
+                len(result.failed),
+                ", ".join(f"{k} ({v})" for k, v in list(result.failed.items())[:10]),
+            )
 
     # -- connection state ----------------------------------------------------------------------------
 
@@ -472,6 +620,11 @@ class EndpointCoordinator:
             self.health.reconnects += 1
         logger.warning("%s: %s", self.endpoint, message)
         self.writer.submit(chunk)
+        if not stopped and self.backfill_enabled:
+            self._history_tags = None  # the server may be another one now (restarted, upgraded)
+            self._spans.append(_Span(outage.start, end, unclean=outage.unclean))
+            self._values_flow.clear()
+            self._spans_due.set()
 
     # -- badges the plant file does not know ---------------------------------------------------------
 

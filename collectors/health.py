@@ -44,7 +44,7 @@ class EndpointHealth:
     """Everything ``collector_health`` shows about one endpoint.
 
     The coordinator owns ``connected``/``last_error``/``last_data_at`` and the validator counters; the
-    writer owns ``written``/``spooled``/``replayed``/``store_duplicates`` and the lag window.
+    writer owns ``written``/``spooled``/``replayed``/``backfilled``/``store_duplicates`` and the lag window.
     """
 
     endpoint: str
@@ -57,6 +57,7 @@ class EndpointHealth:
     written: int = 0
     spooled: int = 0
     replayed: int = 0
+    backfilled: int = 0  # values read back from the server's history after an outage and stored (new ones only)
     store_duplicates: int = 0
     reconnects: int = 0
     gaps: int = 0
@@ -75,6 +76,7 @@ class EndpointHealth:
             "written": self.written,
             "spooled": self.spooled,
             "replayed": self.replayed,
+            "backfilled": self.backfilled,
             "rejected": v.rejected,
             "duplicates": v.duplicates + self.store_duplicates,
             "late": v.late,
@@ -91,7 +93,7 @@ class EndpointHealth:
         v = self.validation
         return (
             f"{self.endpoint}: connected={self.connected} received={v.received} written={self.written} "
-            f"spooled={self.spooled} replayed={self.replayed} rejected={v.rejected} "
+            f"spooled={self.spooled} replayed={self.replayed} backfilled={self.backfilled} rejected={v.rejected} "
             f"duplicates={v.duplicates + self.store_duplicates} late={v.late} bad_quality={v.bad_quality} "
             f"ts_fallback={v.ts_from_server}+{v.ts_from_receive} lag_p50={self.lag.p50:.0f}ms "
             f"lag_max={self.lag.max:.0f}ms queue={queue_depth} spool={spool_bytes}B reconnects={self.reconnects}"

@@ -46,11 +46,12 @@ from collectors.records import Chunk, EventIn
 from collectors.spool import MAGIC, Spool, decode_chunk, encode_chunk
 from engine.clock import now_ms
 from engine.thinning import PositionThinning
+from engine.types import BACKFILLED
 from store.db import is_sqlite, make_engine, session_scope
 from store.events import add_event, events_between
 from store.health import upsert_health
 from store.positions import write_positions
-from store.samples import write_samples
+from store.samples import write_samples_counted
 
 logger = logging.getLogger(__name__)
 
@@ -296,28 +297,32 @@ class BatchWriter:
             self._report()
 
     def _write_direct(self, merged: dict[str, Chunk]) -> None:
-        results: list[tuple[str, int, int]] = []
+        results: list[tuple[str, int, int, int]] = []
         with session_scope(self.engine) as session:
             for ep, chunk in merged.items():
-                inserted, dups = self._write_chunk(session, chunk)
-                results.append((ep, inserted, dups))
+                inserted, dups, backfilled = self._write_chunk(session, chunk)
+                results.append((ep, inserted, dups, backfilled))
         commit_ms = now_ms()
         self.stats.batches += 1
-        for ep, inserted, dups in results:
+        for ep, inserted, dups, backfilled in results:
             chunk = merged[ep]
             self.stats.direct_values += len(chunk)
             h = self.health.get(ep)
             if h is not None:
                 h.written += inserted
+                h.backfilled += backfilled
                 h.store_duplicates += dups
-                h.lag.add(commit_ms, [s.ts for s in chunk.samples] + [p.ts for p in chunk.positions])
+                # values read back from history are late by design: the lag is the live path's
+                live = [s.ts for s in chunk.samples if not s.quality & BACKFILLED]
+                h.lag.add(commit_ms, live + [p.ts for p in chunk.positions])
 
-    def _write_chunk(self, session: Session, chunk: Chunk) -> tuple[int, int]:
+    def _write_chunk(self, session: Session, chunk: Chunk) -> tuple[int, int, int]:
         """Write one endpoint's records; events already stored (a replay, a restart) are not added again.
-        Positions thinned away count as written: they reached the store (the badge's current position)."""
-        inserted = dups = 0
+        Positions thinned away count as written: they reached the store (the badge's current position).
+        Returns (inserted, duplicates, of the inserted samples those read back from history)."""
+        inserted = dups = backfilled = 0
         if chunk.samples:
-            r = write_samples(session, chunk.samples)
+            r, backfilled = write_samples_counted(session, chunk.samples)
             inserted += r.inserted
             dups += r.duplicates
         if chunk.positions:
@@ -331,7 +336,7 @@ class BatchWriter:
                 continue
             add_event(session, **ev._asdict())
             inserted += 1
-        return inserted, dups
+        return inserted, dups, backfilled
 
     def _spool_chunks(self, merged: dict[str, Chunk]) -> None:
         if not merged:
@@ -403,17 +408,18 @@ class BatchWriter:
             self._replay_group([item])
 
     def _write_replay(self, chunks: list[Chunk]) -> None:
-        results: list[tuple[str, int, int, int]] = []
+        results: list[tuple[str, int, int, int, int]] = []
         with session_scope(self.engine) as session:
             for chunk in chunks:
-                inserted, dups = self._write_chunk(session, chunk)
-                results.append((chunk.endpoint, inserted, dups, len(chunk)))
-        for ep, inserted, dups, n in results:
+                inserted, dups, backfilled = self._write_chunk(session, chunk)
+                results.append((chunk.endpoint, inserted, dups, backfilled, len(chunk)))
+        for ep, inserted, dups, backfilled, n in results:
             self.stats.replayed_values += n
             self.stats.replay_duplicates += dups
             h = self.health.get(ep)
             if h is not None:
                 h.replayed += inserted
+                h.backfilled += backfilled
 
     def _quarantine(self, payload: bytes) -> None:
         length = struct.pack("<I", len(payload))

@@ -600,6 +600,8 @@ def build() -> Item:
         "emissions": data("emissions"),
         "hazards": make_hazards(badges),
         "emergency": data("emergency"),
+        # the meters keep the readings around each minute boundary once settled: consumption over whole minutes is exact
+        "storage": {"counters": "minute"},
     }
 
 

@@ -11,8 +11,17 @@ clock, as they would have run live:
   the last in time order, and delays run out at their own moments, so a longer step changes no time in the
   journal, it only saves transactions): the alarm table and the append-only journal hold days of
   transitions at their true times;
+- the stock service (``services.stock``) at every step, on the positions as of that moment: an item below its
+  reorder level opens its event (and the alarm service its alarm) at the ledger entry that took it there;
 - the safety service's early-warning index (``services.safety``) at every step, so the safety page's trend has
-  a point every ``step_s`` over the history (live, one a minute);
+  a point every ``step_s`` over the history (live, one a minute), each from that moment's state: the hidden
+  dangers and permits as their state logs stood, the people where their stored positions put them, the alarms
+  the alarm service had raised by then;
+- the special-work permits the simulator's crews work under (``simulator.permit_jobs``): the simulated people
+  file them as they do live (``simulator.safety.PermitClerk``, the same code on the simulated clock), and the
+  personnel service's permit checks (``services.permits``) run every :data:`PERMIT_CHECK_MS` on the stored
+  positions, so the guardian's walk suspends the permit and the stranger's entry is a violation, at most a
+  minute late (the positions are stored a minute apart); the safety page has permits for every backfilled day;
 - the console: the dispatcher on shift acknowledges what the alarm service raised, after a delay drawn per
   alarm (most within a few minutes, urgent ones sooner, a few never: they stand). The acknowledgements go
   through the same command queue as the web page's (``store.alarms.submit_command``), stamped at the
@@ -40,18 +49,25 @@ from sqlalchemy.orm import Session
 
 from engine.alarms import ACTIVE
 from engine.shifts import current_shift
+from engine.tracks import ON_SITE_MAX_AGE_MS
+from engine.types import PositionIn
 from plant.loader import PlantFileError, load_plant
 from plant.schema import Plant
 from services.alarms import AlarmService
 from services.energy import EnergyService
+from services.permits import PermitWatch
 from services.safety import SafetyService
+from services.stock import StockService
 from settings import get_settings
+from simulator.safety import PermitClerk
 from store.alarms import submit_command
 from store.db import make_engine, migrate, session_scope
 from store.models import Alarm, AlarmJournal, Sample
+from store.people import Fix, newest_in_window, positions_at
 
 logger = logging.getLogger(__name__)
 
+PERMIT_CHECK_MS = 60_000  # the permit checks over history: a look a minute (live: every second)
 ENERGY_EVERY_MS = 900_000  # the live energy service checks every minute; over history every 15 minutes will do
 # The demo's dispatchers (plant/oncall_demo.yaml), who take turns by shift.
 CONSOLE_USERS = ("wang.lei", "chen.jing")
@@ -75,6 +91,7 @@ class HistoryResult:
     transitions: int
     acknowledged: int
     index_points: int
+    permit_steps: int
     seconds: float
 
 
@@ -116,8 +133,8 @@ def run_history(
     step_s: float = 300.0,
     seed: int = 7,
 ) -> HistoryResult:
-    """Run the energy, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the stored
-    samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
+    """Run the energy, stock, alarm and safety-index services and the console over ``[start_ms, end_ms]`` (default: the
+    stored samples' span). Raises :class:`HistoryError` when the store already has alarms or no samples."""
     t_wall = time.perf_counter()
     migrate(db_url)
     engine = make_engine(db_url)
@@ -134,6 +151,8 @@ def run_history(
         alarms = AlarmService(plant, engine, catch_up_s=math.inf)
         energy = EnergyService(plant, engine)
         safety = SafetyService(plant, engine)
+        permits = _Permits(plant, engine, seed)
+        stock = StockService(plant, engine)
         index_points = 0
         asked: set[tuple[str, int]] = set()  # (alarm, activation) already acknowledged or let stand
         acknowledged = steps = 0
@@ -145,9 +164,11 @@ def run_history(
                 if t >= next_energy:
                     energy.step(t)
                     next_energy += ENERGY_EVERY_MS
+                permits.until(t)
+                stock.step(t)
                 alarms.step(t)
                 acknowledged += _console(plant, engine, t, asked, seed)
-                index_points += safety.record_index(t)
+                index_points += safety.record_index(t, past=True)
                 steps += 1
             alarms.step(end)  # the last acknowledgements
         finally:
@@ -164,10 +185,41 @@ def run_history(
         int(alarms.stats["transitions"]),
         acknowledged,
         index_points,
+        permits.steps,
         time.perf_counter() - t_wall,
     )
     logger.info("history: %s", asdict(result))
     return result
+
+
+class _Permits:
+    """The permits over history: the clerk files what is due and the checks look at the stored positions, every
+    :data:`PERMIT_CHECK_MS` of simulated time, each moment in its own transaction, as live."""
+
+    def __init__(self, plant: Plant, engine: Engine, seed: int) -> None:
+        self.engine = engine
+        self.clerk = PermitClerk(plant, seed)
+        self.watch = PermitWatch(plant)
+        self.people = sorted(b.id for b in plant.badges if b.kind.value == "person")
+        self.where: dict[str, Fix] = {}  # each person's newest stored position so far
+        self.at: int | None = None
+        self.steps = 0
+
+    def until(self, t: int) -> None:
+        """Play every moment up to ``t``."""
+        m = t - t % PERMIT_CHECK_MS if self.at is None else self.at + PERMIT_CHECK_MS
+        while m <= t:
+            with session_scope(self.engine) as session:
+                self.steps += self.clerk.play(session, m)
+                if self.at is None:  # where everybody was at the start, then what moved since the last look
+                    self.where = positions_at(session, self.people, m)
+                else:
+                    self.where.update(newest_in_window(session, self.people, self.at, m))
+                fixes = [f for f in self.where.values() if m - f.ts <= ON_SITE_MAX_AGE_MS]
+                where = [PositionIn(f.badge, f.ts, f.x, f.y, f.floor, 0 if f.good else 1) for f in fixes]
+                self.watch.step(session, m, where, past=True)
+            self.at = m
+            m += PERMIT_CHECK_MS
 
 
 def _console(plant: Plant, engine: Engine, now_ms: int, asked: set[tuple[str, int]], seed: int) -> int:

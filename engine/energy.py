@@ -17,8 +17,10 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from engine.clock import to_local
-from plant.schema import EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
+from plant.schema import EnergySettings, EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
 
 logger = logging.getLogger(__name__)
 
@@ -450,7 +452,8 @@ def tou_split(
     """Electricity priced hour by hour at its time-of-use band: ``hours`` are the hours' starts (UTC ms) and
     ``kwh`` what was used in each (None: unknown). Returns the bands (id, names, price, hours, kWh, cost,
     unknown hours) and, for ``groups`` (sorted starts of periods: an hour belongs to the last one starting at
-    or before it), each group's kWh and cost per band and in all, with its unknown hours. The one pricing of
+    or before it), each group's kWh and cost per band and in all (None when none of its hours is known), with
+    its unknown hours. The one pricing of
     time-of-use electricity: the time-of-use table, the cost table and the split by shift, day or month."""
     band_of = {h: b for b in bands for h in b.hour_set()}
     totals: dict[str, dict[str, Any]] = {
@@ -467,7 +470,14 @@ def tou_split(
         for b in bands
     }
     rows: list[dict[str, Any]] = [
-        {"start": g, "bands": {b.id: {"kwh": 0.0, "cost": 0.0} for b in bands}, "kwh": 0.0, "cost": 0.0, "unknown_h": 0}
+        {
+            "start": g,
+            "bands": {b.id: {"kwh": 0.0, "cost": 0.0} for b in bands},
+            "kwh": 0.0,
+            "cost": 0.0,
+            "unknown_h": 0,
+            "known_h": 0,
+        }
         for g in groups
     ]
     for a, v in zip(hours, kwh, strict=True):
@@ -486,4 +496,93 @@ def tou_split(
             g["bands"][band.id]["cost"] += v * band.price
             g["kwh"] += v
             g["cost"] += v * band.price
+            g["known_h"] += 1
+    for g in rows:  # a group with no known hour is unknown (a gap is not a zero)
+        if not g.pop("known_h") and g["unknown_h"]:
+            g |= {"kwh": None, "cost": None, "bands": {b: {"kwh": None, "cost": None} for b in g["bands"]}}
     return list(totals.values()), rows
+
+
+def hour_prices(es: EnergySettings, medium: Medium, hours: Sequence[int], tz: tzinfo) -> list[float | None]:
+    """The price of each hour (``hours``: their starts, UTC ms): electricity with time-of-use bands at its band's
+    price (as :func:`tou_split` prices it), any other medium (or electricity without bands) at the price of the
+    hour's plant day (``EnergySettings.price_on``: its price period's, else the flat price); None: no price."""
+    band_price = {h: b.price for b in es.tou for h in b.hour_set()} if medium == Medium.ELECTRICITY else {}
+    out: list[float | None] = []
+    for a in hours:
+        local = to_local(a, tz)
+        out.append(band_price[local.hour] if band_price else es.price_on(medium, local.date()))
+    return out
+
+
+@dataclass(frozen=True)
+class GroupCost:
+    """What one period used and cost, priced hour by hour (:func:`group_costs`); ``cost`` is None when a known
+    hour has no price or when every hour of it is unknown (a gap is not a zero), ``unknown_h`` counts the hours
+    whose use is unknown (left out of both sums)."""
+
+    start: int
+    qty: float
+    cost: float | None
+    unknown_h: int
+
+
+def group_costs(
+    hours: Sequence[int], values: Sequence[float | None], prices: Sequence[float | None], groups: Sequence[int]
+) -> list[GroupCost]:
+    """Hourly use priced at each hour's price (:func:`hour_prices`) and summed per group (``groups``: sorted
+    starts of periods; an hour belongs to the last one starting at or before it; hours before the first are
+    left out). The one pricing of every cost column: shifts, trend, top consumers and the period's total."""
+    qty = [0.0] * len(groups)
+    cost: list[float | None] = [0.0] * len(groups)
+    unknown = [0] * len(groups)
+    known = [0] * len(groups)
+    for a, v, pr in zip(hours, values, prices, strict=True):
+        gi = bisect.bisect_right(groups, a) - 1
+        if gi < 0:
+            continue
+        if v is None:
+            unknown[gi] += 1
+            continue
+        known[gi] += 1
+        qty[gi] += v
+        c = cost[gi]
+        cost[gi] = None if c is None or pr is None else c + v * pr
+    return [
+        GroupCost(g, q, c if k else None, u) for g, q, c, u, k in zip(groups, qty, cost, unknown, known, strict=True)
+    ]
+
+
+def reconcile_series(tree: MeterTree, readings: Mapping[str, Sequence[float | None]], n: int) -> dict[str, Any]:
+    """:func:`reconcile` of ``n`` periods at once (each tag's readings, None: unknown): node id (and losses node
+    id) -> a numpy array of its values, NaN where :func:`reconcile` gives None or leaves the losses node out."""
+    out: dict[str, Any] = {}
+
+    def value(nid: str) -> Any:
+        if nid in out:
+            return out[nid]
+        node = tree.nodes[nid]
+        kids = [value(c) for c in node.children]
+        kids_sum = np.sum(kids, axis=0) if kids else np.zeros(n)  # a NaN child makes the sum NaN
+        if node.tag:
+            own = np.array([np.nan if v is None else v for v in readings.get(node.tag) or [None] * n], dtype=float)
+            if node.children:
+                out[f"{nid}/{LOSSES}"] = own - kids_sum
+            v = own
+        else:
+            v = kids_sum
+        out[nid] = v
+        return v
+
+    for r in tree.roots:
+        value(r)
+    return out
+
+
+def series_cost(values: Any, prices: Any) -> float | None:
+    """What the known periods of ``values`` cost at ``prices`` (arrays, NaN: unknown or no price), as one group
+    of :func:`group_costs`: None when none is known or a known one has no price."""
+    known = ~np.isnan(values)
+    if not known.any() or np.isnan(prices[known]).any():
+        return None
+    return float(np.sum(values[known] * prices[known]))

@@ -24,6 +24,9 @@ SECOND_MS = 1000
 HOUR_MS = 3_600_000
 ON_SITE_MAX_AGE_MS = 8 * HOUR_MS  # a good position older than this no longer places a badge on site
 HOLD_GAP_FACTOR = 3  # a gap longer than this many buckets between positions: the badge stood still
+# ... and longer than this: a compressed track (``engine.compression.compress_track``) keeps a fix at least every
+# ``storage.position_max_span_s`` (at most this), so a shorter gap there is a straight line, not a stop
+HOLD_MIN_MS = 60_000
 
 Segment = list[tuple[int, float, float, int]]  # an on-site stretch: (ts, x, y, floor)
 
@@ -105,7 +108,7 @@ def trips_of(
     ts: list[float] = []
     xs: list[float] = []
     ys: list[float] = []
-    hold = HOLD_GAP_FACTOR * step_ms
+    hold = max(HOLD_GAP_FACTOR * step_ms, HOLD_MIN_MS)
 
     def flush() -> None:
         nonlocal ts, xs, ys

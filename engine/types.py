@@ -13,6 +13,10 @@ BAD_OUT_OF_RANGE = 0x803C0000  # NaN/inf in a numeric tag
 BAD_NO_COMMUNICATION = 0x80310000  # marks the start of an outage gap
 BAD_TYPE_MISMATCH = 0x80740000
 UNCERTAIN = 0x40000000
+# Read back from the server's history after an outage (collectors.backfill), not received live. OPC UA's own
+# spelling of "this value came from a history read, raw": InfoType DataValue (bits 10-11 = 01) with the
+# historian bits "Raw" (00); the severity bits are untouched, so a good value stays good (rollups take it).
+BACKFILLED = 0x00000400
 
 
 def is_good(quality: int) -> bool:
@@ -21,6 +25,10 @@ def is_good(quality: int) -> bool:
 
 def is_bad(quality: int) -> bool:
     return (quality & 0x80000000) != 0
+
+
+def is_backfilled(quality: int) -> bool:
+    return (quality & BACKFILLED) != 0
 
 
 class SampleIn(NamedTuple):

@@ -141,6 +141,33 @@ class Shift(StrictModel):
         return v
 
 
+class Crew(StrictModel):
+    id: Id
+    name: str | None = Field(default=None, max_length=60)  # "Crew 1"; screens fall back to the id
+    name_zh: str | None = Field(default=None, max_length=60)  # 一班
+
+
+class Rota(StrictModel):
+    """Which crew works which shift, day by day, in a cycle (four crews on three shifts, say): ``cycle[i]``
+    maps each shift id to its crew on the i-th day after ``start`` (modulo the cycle's length). Without a rota
+    a shift is worked by the crew of the same id (the people whose ``shift`` it is)."""
+
+    start: date  # the plant day the cycle's first day falls on
+    crews: list[Crew] = Field(min_length=1)
+    cycle: list[dict[Id, Id]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _crews_known(self) -> Rota:
+        ids = [c.id for c in self.crews]
+        if len(set(ids)) != len(ids):
+            raise ValueError("rota: duplicate crew id")
+        for i, day in enumerate(self.cycle):
+            unknown = sorted(set(day.values()) - set(ids))
+            if unknown:
+                raise ValueError(f"rota.cycle[{i}]: unknown crew {', '.join(map(repr, unknown))}")
+        return self
+
+
 class Site(StrictModel):
     name: str = Field(max_length=120)
     name_zh: str | None = Field(default=None, max_length=120)
@@ -148,6 +175,16 @@ class Site(StrictModel):
     width_m: float = Field(gt=0)  # extent along x
     depth_m: float = Field(gt=0)  # extent along y
     shifts: list[Shift] = Field(min_length=1)
+    rota: Rota | None = None  # crews on shifts by day; None: shift X is crew X's
+
+    @model_validator(mode="after")
+    def _rota_shifts(self) -> Site:
+        if self.rota is not None:
+            ids = {s.id for s in self.shifts}
+            for i, day in enumerate(self.rota.cycle):
+                if set(day) != ids:
+                    raise ValueError(f"rota.cycle[{i}] must name the crew of every shift ({', '.join(sorted(ids))})")
+        return self
 
     @field_validator("name", "name_zh")
     @classmethod
@@ -241,6 +278,9 @@ class Endpoint(Named):
     url: str = Field(pattern=r"^opc\.tcp://[^\s]+$")
     namespace: str = "urn:smeltwatch:demo"
     security: EndpointSecurity | None = None
+    # after an outage (lost link, stopped collector) read the missed values back from the server's history
+    # where its variables offer it (OPC UA HistoryRead); false: the gap stays a gap
+    backfill: bool = True
 
     @model_validator(mode="before")
     @classmethod
@@ -638,6 +678,15 @@ class StorageSettings(StrictModel):
     max_gap_s: float = Field(default=600.0, gt=0)
     max_span_minutes: float = Field(default=60.0, gt=0)  # a point kept at least this often (PI's CompMax)
     compact_after_minutes: float = Field(default=60.0, ge=1)
+    # Cumulative counters (energy meters, production counters): "raw" keeps every reading; "minute" keeps both
+    # readings around each minute boundary and around every drop, gap and bad reading (``thin_counter``): what
+    # they counted over whole minutes (and from the rollups: every period) reads exactly as with every reading.
+    counters: Literal["raw", "minute"] = "raw"
+    # Badge positions (``engine.compression.compress_track``): kept where a straight line from the last kept fix
+    # no longer passes within this many metres of the fixes in between; None: stored as thinned at ingest.
+    position_deviation_m: float | None = Field(default=1.0, ge=0, le=50)
+    # a fix kept at least this often (at most engine.tracks.HOLD_MIN_MS: a replay draws shorter gaps as lines)
+    position_max_span_s: float = Field(default=60.0, gt=0, le=60)
 
     @field_validator("deviation_pct")
     @classmethod

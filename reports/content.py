@@ -21,12 +21,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.alarm_text import plant_names
-from engine.clock import DATE_MINUTE, format_local, to_local
+from engine.clock import DATE_MINUTE, format_local
 from engine.energy import PeriodKind, media
 from engine.equipment import MAINTENANCE, Downtime, pareto
 from engine.hidden_dangers import on_time as hd_on_time
 from engine.hidden_dangers import overdue as hd_overdue
-from engine.plan import plan_report
 from i18n import label, t
 from plant.schema import Plant
 from reports.period import Kind, Period
@@ -37,7 +36,6 @@ from store.events import events_between
 from store.hidden_dangers import reported_before
 from store.people import MUSTER, SYSTEM, Access, viewer_for, violations_between
 from store.permits import overlapping
-from store.plan import plan_in_force, product_daily
 from store.tags import keep_tag_ids
 
 logger = logging.getLogger(__name__)
@@ -136,14 +134,8 @@ def production_section(
     last millisecond) and, for a month, the amounts of each day."""
     sec = Section("production", t("report.section.production", lang))
     end = p.t1 - 1
-    first = p.day
-    year0 = date(first.year, 1, 1)
-    plan = plan_in_force(session, year0, date(first.year, 12, 31))
-    offset = int(to_local(end, plant.tz()).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
-    y0 = int(to_local(p.t0, plant.tz()).replace(month=1, day=1, hour=0, minute=0).timestamp() * 1000)
-    actual = product_daily(session, plant, y0 - 3_600_000, p.t1, offset, from_day=year0)
-    shift_actual = figures.product_amounts(session, plant, p.t0, p.t1) if p.kind == Kind.SHIFT else {}
-    rep = plan_report(plant, plan, actual, shift_actual, end)
+    actual = figures.year_actual(session, plant, end)
+    rep = figures.plan_against_actual(session, plant, end, actual)
     horizon = {Kind.SHIFT: "shift", Kind.DAY: "day", Kind.MONTH: "month"}[p.kind]
     rows = []
     chart_labels: list[str] = []
@@ -354,16 +346,9 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
         name = t(f"overview.medium.{m.value}", lang)
         total = _f(view["total"])
         values[f"energy.{m.value}"] = total
-        price = _f(view.get("price"))
-        rows.append(
-            [
-                name,
-                view["unit"],
-                total,
-                _f(view["total_prev"]),
-                None if total is None or price is None else round(total * price, 2),
-            ]
-        )
+        cost = _f(view.get("energy_cost"))  # priced hour by hour (time-of-use bands), as the energy page
+        values[f"energy.{m.value}.cost"] = cost
+        rows.append([name, view["unit"], total, _f(view["total_prev"]), None if cost is None else round(cost, 2)])
         tr = view["trend"]
         if p.kind == Kind.MONTH:
             daily_cols.append((f"{name} ({view['unit']})", dict(zip(tr["starts"], tr["values"], strict=True))))
@@ -420,7 +405,8 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
         )
         for r in inten:
             values[f"intensity.{r.get('id')}"] = _f(r.get("value"))
-    tou = figures.energy_tou(session, plant, p.t0, p.t1)
+    split = figures.energy_tou_split(session, plant, p.t0, p.t1, pk.value)
+    tou = split["bands"]
     if tou:
         sec.tables.append(
             Table(
@@ -450,7 +436,76 @@ def energy_section(session: Session, plant: Plant, p: Period, lang: str, values:
                 cur,
             )
         )
+        if p.kind != Kind.SHIFT:  # a shift is one row: the table above
+            sec.tables.append(tou_periods_table(split, cur, lang))
+    if p.kind == Kind.MONTH:
+        sec.tables += cost_plan_tables(session, plant, p, lang, values)
     return sec
+
+
+def tou_periods_table(split: dict[str, Any], cur: str, lang: str) -> Table:
+    """The electricity cost of each shift (a day's report) or day (a month's) by time-of-use band
+    (``store.figures.energy_tou_split``, the energy page's split)."""
+    bands = split["bands"]
+    return Table(
+        "tou_periods",
+        t(f"report.tou_by.{split['split']}", lang),
+        [
+            t(f"energy.tou.split.{split['split']}", lang),
+            *[f"{label(b['name'], b['name_zh'], lang)} ({cur})" for b in bands],
+            t("report.col.kwh", lang),
+            f"{t('report.col.cost', lang)} ({cur})",
+            t("energy.col.unknown_h", lang),
+        ],
+        [
+            [r["label"], *[_f(r["bands"][b["id"]]["cost"]) for b in bands], _f(r["kwh"]), _f(r["cost"]), r["unknown_h"]]
+            for r in split["periods"]
+        ],
+    )
+
+
+def cost_plan_tables(
+    session: Session, plant: Plant, p: Period, lang: str, values: dict[str, float | None]
+) -> list[Table]:
+    """The month's cost plan against actual per planned meter of every medium (``store.figures.cost_plan_month``,
+    the energy page's table), the variance split into its volume and price effects."""
+    cur = plant.energy.currency
+    rows: list[list[Any]] = []
+    for m in media(plant):
+        cp = figures.cost_plan_month(session, plant, m.value, p.t0, p.t1)
+        for r in cp["rows"]:
+            rows.append(
+                [
+                    f"{label(r['name'], r.get('name_zh'), lang)} ({cp['unit']})",
+                    _f(r.get("plan_qty")),
+                    _f(r.get("plan_cost")),
+                    _f(r.get("actual_qty")),
+                    _f(r.get("actual_cost")),
+                    _f(r.get("variance")),
+                    _f(r.get("volume")),
+                    _f(r.get("price")),
+                ]
+            )
+    if not rows:
+        return []
+    values["energy.cost_plan.variance"] = math.fsum(r[5] or 0.0 for r in rows)
+    return [
+        Table(
+            "cost_plan",
+            t("report.cost_plan", lang, cur=cur),  # the currency in the title: the headings fit a page's width
+            [
+                t("report.col.meter", lang),
+                t("energy.plan.plan_qty", lang),
+                t("energy.plan.plan_cost", lang),
+                t("energy.plan.actual_qty", lang),
+                t("energy.plan.actual_cost", lang),
+                t("energy.plan.variance", lang),
+                t("energy.plan.volume", lang),
+                t("energy.plan.price", lang),
+            ],
+            rows,
+        )
+    ]
 
 
 def alarm_section(session: Session, p: Period, now_ms: int, lang: str, values: dict[str, float | None]) -> Section:

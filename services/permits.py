@@ -69,8 +69,11 @@ class PermitWatch:
                 self.open[key] = int(ev.id)
         self.started = True
 
-    def step(self, session: Session, now_ms: int, positions: Iterable[PositionIn]) -> dict[str, set[str]]:
-        """Run the checks; returns the badges allowed in each hazard source's fence by an active permit."""
+    def step(
+        self, session: Session, now_ms: int, positions: Iterable[PositionIn], *, past: bool = False
+    ) -> dict[str, set[str]]:
+        """Run the checks; returns the badges allowed in each hazard source's fence by an active permit. ``past``:
+        ``now_ms`` is a moment gone by (the demo's history pass), the gas readings those stored by then."""
         if not self.started:
             self.start(session)
         rows = live(session)
@@ -82,7 +85,7 @@ class PermitWatch:
         where = {p.badge: (p.x, p.y) for p in positions if p.x is not None and p.y is not None and p.quality == 0}
         detectors_of = {p.id: self.by_zone.get(p.zone or "", []) for p in permits}
         wanted = {d.tag for p in permits if p.kind in rules.GAS_KINDS for d in detectors_of[p.id]}
-        gas = self._gas(session, wanted) if wanted else {}
+        gas = self._gas(session, wanted, now_ms if past else None) if wanted else {}
         findings = self.checker.evaluate(now_ms, permits, where, gas, detectors_of)
         by_id = {r.id: r for r in active}
         found: dict[tuple[int, str, str], Finding] = {f.key: f for f in findings}
@@ -108,10 +111,10 @@ class PermitWatch:
                     allowed.setdefault(source, set()).update(b for b in (*p.crew, p.guardian) if b)
         return allowed
 
-    def _gas(self, session: Session, tags: set[str]) -> dict[str, float | None]:
+    def _gas(self, session: Session, tags: set[str], until: int | None = None) -> dict[str, float | None]:
         missing = [t for t in tags if t not in self._tag_ids]
         if missing:
             self._tag_ids.update({k: v for k, v in tag_ids(session).items() if k in tags})
         ids = {self._tag_ids[t]: t for t in tags if t in self._tag_ids}
-        latest = latest_values(session, list(ids))
+        latest = latest_values(session, list(ids), until=until)
         return {ids[i]: s.value for i, s in latest.items() if i in ids and s.quality == 0}

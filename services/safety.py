@@ -40,13 +40,14 @@ class SafetyService:
                 logger.warning("hidden danger #%d overdue: escalation level %d", row.id, row.escalation)
         self.record_index(now_ms)
 
-    def record_index(self, now_ms: int) -> int:
-        """Store the index of the minute ``now_ms`` falls in; points added."""
+    def record_index(self, now_ms: int, *, past: bool = False) -> int:
+        """Store the index of the minute ``now_ms`` falls in; points added. ``past``: a moment gone by (the demo's
+        history pass), its inputs as the store's logs say they stood then (``store.safety_index.gather``)."""
         minute = now_ms - now_ms % MINUTE_MS
         with session_scope(self.engine) as session:
             if self.colours is None:
                 self.colours = last_colours(session)
-            view = current(session, self.plant, now_ms, self.colours)
+            view = current(session, self.plant, now_ms, self.colours, past=past)
             added = record(session, minute, view)
         self.colours = dict(view.colours)
         return added

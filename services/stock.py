@@ -1,7 +1,8 @@
 """The stock service: every minute, each material and spare part below its reorder level opens a ``stock`` event
 and its return to the level closes it; the alarm service raises and returns the alarm from the event
 (``engine.alarms``: source type "stock", condition "LOW"), with its text built when shown in the reader's
-language from the item's names, on hand and level kept in the event's facts."""
+language from the item's names, on hand and level kept in the event's facts. A step reads the positions as of
+its own moment (the entries stamped at or before it), so ``demo.history`` runs it over the backfilled days."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class StockService:
 
     def step(self, now_ms: int) -> None:
         with session_scope(self.engine) as session:
-            items = stock_list(session)
+            items = stock_list(session, at_ms=now_ms)  # as of its clock: the history pass steps a simulated one
             open_now = {ev.source: ev for ev in open_events(session, STOCK)}
             for it in items:
                 was = it.code in open_now

@@ -2,6 +2,7 @@
 
     python -m simulator [--plant FILE] [--seed N] [--speed F] [--host H] [--dcs-port P] [--rtls-port P]
                         [--rate HZ] [--start ISO8601] [--duration S] [--resume-db URL] [--permits-db URL]
+                        [--stock-db URL]
     python -m simulator --bench-tags N [--bench-hz F] [--duration S] [--dcs-port P]
 
 Bench mode publishes N synthetic Double tags (``ns=2;s=BENCH.<n>``) on the dcs endpoint, all changing
@@ -42,6 +43,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--permits-db", default=None, help="file the special-work permits the simulated crews work on in this store"
     )
+    p.add_argument(
+        "--history-values",
+        type=int,
+        default=0,
+        help="keep this many data changes of every variable (badge positions excepted) for OPC UA HistoryRead"
+        " (0: no history)",
+    )
+    p.add_argument(
+        "--history-minutes", type=float, default=30.0, help="and none older than this many simulated minutes"
+    )
+    p.add_argument(
+        "--stock-db",
+        default=None,
+        help="go on writing the demo's stock ledger (issues, orders, deliveries) in this store",
+    )
     p.add_argument("--bench-tags", type=int, default=0, help="bench mode: number of synthetic tags")
     p.add_argument("--bench-hz", type=float, default=1.0, help="bench mode: changes per second of every tag")
     p.add_argument("--log-level", default="INFO")
@@ -81,6 +97,9 @@ async def _main(args: argparse.Namespace) -> int:
         bench_tags=args.bench_tags,
         bench_hz=args.bench_hz,
         permits_db=args.permits_db,
+        history_values=args.history_values,
+        history_minutes=args.history_minutes,
+        stock_db=args.stock_db,
     )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

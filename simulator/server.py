@@ -21,6 +21,17 @@ Special-work permits: with ``permits_db`` (a store's URL), the simulated people 
 plays (``simulator.permit_jobs``) in that store as their steps come due, checked every 5 simulated seconds
 (``simulator.safety.PermitClerk``); without it the crews still walk, and no permit is filed.
 
+History (``history_values > 0``): every variable but the badge positions keeps its last ``history_values``
+data changes, and none older than ``history_minutes`` of simulated time, for OPC UA HistoryRead (raw), the
+way a plant's historian does (``simulator.history``; the variables' ``Historizing`` attribute and the
+``HistoryRead`` bit of their access levels are set). A collector reads an outage's values back from it.
+Off by default; the demo turns it on.
+
+Stock: with ``stock_db`` (a store's URL), the demo's storekeeper and buyer (``simulator.stock.Storekeeper``) go on
+writing the stock ledger there every simulated minute, as the backfill did: each shift's use issued after the shift
+from what its counters counted, orders when the projected stock will not last the lead time, deliveries on their
+due day. They continue from the storekeeper's newest entry, so a restart issues nothing twice.
+
 Bench mode (``bench_tags > 0``): no plant model; the dcs server publishes ``bench_tags`` Double variables
 ``ns=2;s=BENCH.<n>`` (n = 0..N-1, in folders of 100 under ``Objects/Bench``), all set to the tick number
 ``k`` at ``bench_hz`` ticks per second, with the wall clock as source timestamp. ``published`` counts the
@@ -37,16 +48,17 @@ from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from asyncua import Server, ua
+from asyncua import Node, Server, ua
 
 from engine.clock import now_ms
 from plant.loader import load_plant
 from plant.schema import Plant, Tag, TagKind
+from simulator.history import BoundedHistory
 from simulator.model import SmelterModel, Value, variant_kind
 
 logger = logging.getLogger(__name__)
@@ -59,6 +71,7 @@ DEFAULT_NAMESPACE = "urn:smeltwatch:demo"
 YIELD_EVERY = 250  # writes between yields to the event loop
 MAX_BEHIND_TICKS = 5
 CLERK_EVERY_MS = 5000  # simulated ms between two looks at the special-work permits due
+KEEPER_EVERY_MS = 60_000  # simulated ms between two looks of the storekeeper (its events are whole minutes)
 BENCH_GROUP = 100  # bench variables per folder
 
 _VTYPE = {
@@ -117,6 +130,9 @@ class Simulator:
         bench_tags: int = 0,
         bench_hz: float = 1.0,
         permits_db: str | None = None,
+        history_values: int = 0,
+        history_minutes: float = 30.0,
+        stock_db: str | None = None,
     ) -> None:
         if speed <= 0 or rate_hz <= 0 or bench_hz <= 0:
             raise ValueError("speed, rate and bench rate must be positive")
@@ -158,6 +174,13 @@ class Simulator:
         self._clerk_db: Any = None
         self._clerk_at = 0  # simulated time of the clerk's last look
         self.permit_steps = 0  # permit steps filed
+        self.history_values = 0 if bench_tags else max(0, int(history_values))
+        self.history_minutes = history_minutes
+        self.stock_db = None if bench_tags else stock_db
+        self._keeper: Any = None
+        self._keeper_db: Any = None
+        self._keeper_at = 0  # simulated time of the storekeeper's last look
+        self.stock_entries = 0  # ledger entries written
 
     # ------------------------------------------------------------------------------------------ urls
 
@@ -185,12 +208,20 @@ class Simulator:
                 SmelterModel, self.plant, seed=self.seed, start_ms=self.start_ms, initial=self._initial
             )
             await self._build_plant(self.plant)
+            if self.history_values:
+                await self._historize()
             if self.permits_db:
                 from simulator.safety import PermitClerk
                 from store.db import make_engine
 
                 self._clerk = PermitClerk(self.plant, self.seed)
                 self._clerk_db = make_engine(self.permits_db)
+            if self.stock_db:
+                from simulator.stock import Storekeeper
+                from store.db import make_engine
+
+                self._keeper = Storekeeper(self.plant, self.seed)
+                self._keeper_db = make_engine(self.stock_db)
         for ep in self.endpoints.values():
             await ep.server.start()
         self._started = True
@@ -261,6 +292,28 @@ class Simulator:
                     raise RuntimeError(f"{ep.id}: cannot add node {nid}: {res.StatusCode}")
         await self._publish(self.model.initial_values(), self.start_ms)
 
+    async def _historize(self) -> None:
+        """Keep history for every variable but the badge positions (after the initial values: they are in the
+        variables, and the first change after them starts each history)."""
+        period = timedelta(minutes=self.history_minutes) if self.history_minutes > 0 else None
+        by_server: dict[int, list[Node]] = {}
+        for var in self.vars.values():
+            if var.kind != "pos":
+                by_server.setdefault(id(var.server), []).append(var.server.get_node(var.nodeid))
+        for ep in self.endpoints.values():
+            nodes = by_server.get(id(ep.server), [])
+            if not nodes:
+                continue
+            ep.server.iserver.history_manager.set_storage(BoundedHistory())
+            await ep.server.historize_node_data_change(nodes, period=period or timedelta(0), count=self.history_values)
+            logger.info(
+                "%s keeps history of %d variables: the last %d values, %g simulated minutes at most",
+                ep.id,
+                len(nodes),
+                self.history_values,
+                self.history_minutes,
+            )
+
     async def _build_bench(self) -> None:
         ep = self.endpoints["dcs"]
         objects = ua.NodeId(ua.ObjectIds.ObjectsFolder)
@@ -298,6 +351,8 @@ class Simulator:
         self._started = False
         if self._clerk_db is not None:
             self._clerk_db.dispose()
+        if self._keeper_db is not None:
+            self._keeper_db.dispose()
         for ep in self.endpoints.values():
             try:
                 await ep.server.stop()
@@ -374,6 +429,9 @@ class Simulator:
         if self._clerk is not None and sim_ms - self._clerk_at >= CLERK_EVERY_MS:
             self._clerk_at = sim_ms
             await asyncio.to_thread(self._file_permits, sim_ms)
+        if self._keeper is not None and sim_ms - self._keeper_at >= KEEPER_EVERY_MS:
+            self._keeper_at = sim_ms
+            await asyncio.to_thread(self._keep_stock, sim_ms)
 
     def _file_permits(self, sim_ms: int) -> None:
         from store.db import session_scope
@@ -383,6 +441,16 @@ class Simulator:
                 self.permit_steps += self._clerk.play(session, sim_ms)
         except Exception:  # the store unavailable: the next look tries again
             logger.warning("filing the special-work permits failed", exc_info=True)
+
+    def _keep_stock(self, sim_ms: int) -> None:
+        from store.db import session_scope
+
+        try:
+            with session_scope(self._keeper_db) as session:
+                self.stock_entries += self._keeper.play(session, sim_ms)
+        except Exception:  # the store unavailable: the keeper finds its place in the store again next time
+            self._keeper.cursor = None
+            logger.warning("writing the stock ledger failed", exc_info=True)
 
     async def _publish(self, changes: Mapping[str, Value], sim_ms: int) -> None:
         assert self.model is not None
@@ -594,6 +662,9 @@ async def run_simulator(
     bench_tags: int = 0,
     bench_hz: float = 1.0,
     permits_db: str | None = None,
+    history_values: int = 0,
+    history_minutes: float = 30.0,
+    stock_db: str | None = None,
 ) -> AsyncIterator[Simulator]:
     """Run both servers in this event loop for the block; yields the :class:`Simulator`
     (``sim.urls``, ``sim.model``, ``sim.wait_ticks()``, ``sim.published``).
@@ -615,6 +686,9 @@ async def run_simulator(
         bench_tags=bench_tags,
         bench_hz=bench_hz,
         permits_db=permits_db,
+        history_values=history_values,
+        history_minutes=history_minutes,
+        stock_db=stock_db,
     )
     try:
         await sim.start()

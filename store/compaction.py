@@ -7,14 +7,22 @@ and the alarm, equipment and emission services have read them as received by the
 compressed tag's run of samples by the points a swinging door with the tag's deviation keeps
 (``plant.schema.StorageSettings.deviation``): the rows in between are deleted. A trend drawn from what is left
 lies within the deviation of every original reading; bad-quality readings, the readings around them, around a
-gap and around every change of a state or SOS tag are kept. Cumulative meters and counters, emissions and assays
-are never compressed.
+gap and around every change of a state or SOS tag are kept. Emissions and assays are never compressed; cumulative
+meters and counters are, when the plant's ``storage.counters`` is ``minute``, thinned to the readings around each
+minute boundary and around every drop (reset, exchange), gap and bad reading
+(``engine.compression.thin_counter``): what they counted between whole minutes reads exactly as before.
 
 Each transaction takes a few thousand rows (of one tag or of several, found through the primary key), the
 pass stops after ``budget_s`` and the next one goes on from ``sample_compaction``, which records per tag the
 last point kept (``through_ts``). A sample written later at or before that point (a replay of something already
 compacted away) is stored as it comes, raw, but does not enter the rollups a second time
 (``store.samples.write_samples``).
+
+Badge positions are compressed the same way once settled (:func:`compact_positions`,
+``engine.compression.compress_track``): the fixes a straight line in time reproduces within the plant's
+``storage.position_deviation_m`` are deleted, with a fix kept at least every ``position_max_span_s`` and both fixes
+around every change of floor, quality, zone or muster point; ``position_compaction`` records per badge the
+last fix kept.
 
 Compaction and :func:`store.samples.rebuild_rollups` do not mix: rollups rebuilt from compacted samples are
 those of the kept points, so a rebuild is for ranges not compacted yet (a fresh backfill).
@@ -24,21 +32,25 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.orm import Session
 
-from engine.compression import compress
+from engine.compression import Regions, compress, compress_track, thin_counter
 from store.db import session_scope
-from store.models import Sample, SampleCompaction
+from store.models import Position, PositionCompaction, Sample, SampleCompaction
 from store.samples import upsert
 
 logger = logging.getLogger(__name__)
 
 SAMPLE = Sample.__table__
 COMPACTION = SampleCompaction.__table__
+POSITION = Position.__table__
+POSITION_COMPACTION = PositionCompaction.__table__
 _DELETE_CHUNK = 500
+COUNTER_PERIOD_MS = 60_000  # counters keep the readings around each minute boundary
 
 
 @dataclass
@@ -48,6 +60,7 @@ class CompactResult:
     transactions: int = 0
     finished: bool = True  # False: the budget ran out with settled samples left (the next pass goes on)
     next_tag: int | None = None  # where the next pass starts when not finished
+    next_badge: str | None = None  # the same for a pass over positions
     seconds: float = 0.0
     per_tag: dict[int, int] = field(default_factory=dict)  # tag id -> samples deleted
 
@@ -69,8 +82,11 @@ def compact_tag(
     rows: int,
     max_span_ms: int | None = None,
     marks: dict[int, int] | None = None,
+    counter: bool = False,
 ) -> tuple[int, int, bool]:
-    """Compress one run of up to ``rows`` samples of ``tag_id`` older than ``upto_ms``, from its last kept point.
+    """Compress one run of up to ``rows`` samples of ``tag_id`` older than ``upto_ms``, from its last kept point
+    (``counter``: a cumulative counter, thinned to the readings around each minute boundary by
+    ``engine.compression.thin_counter``).
 
     ``marks``: the pass's :func:`watermarks`, kept up to date here (else the tag's is looked up). Returns
     ``(examined, deleted, more)``; ``more``: the run was cut at ``rows`` (call again). Does not commit.
@@ -90,7 +106,10 @@ def compact_tag(
     if len(points) < 2:
         return len(points), 0, False
     more = len(points) == rows
-    result = compress(points, deviation, max_gap_ms, max_span_ms)
+    if counter:
+        result = thin_counter(points, COUNTER_PERIOD_MS, max_gap_ms)
+    else:
+        result = compress(points, deviation, max_gap_ms, max_span_ms)
     keep, anchor = set(result.keep), result.anchor
     if more and anchor == 0:
         # one straight line through the whole run: the held point closes it (every point is within the doors)
@@ -121,13 +140,16 @@ def compact(
     rows: int = 5000,
     budget_s: float = 10.0,
     start_tag: int | None = None,
+    counters: Collection[int] = (),
 ) -> CompactResult:
     """Compress the samples older than ``upto_ms`` of every tag in ``deviations`` (tag id -> deviation in the
-    tag's unit), about ``rows`` samples a transaction, for at most ``budget_s`` seconds, starting at tag
+    tag's unit) and thin those of the cumulative counters ``counters`` (tag ids) to the readings around each
+    minute boundary, about ``rows`` samples a transaction, for at most ``budget_s`` seconds, starting at tag
     ``start_tag`` (the previous result's ``next_tag``)."""
     started = time.monotonic()
     out = CompactResult()
-    order = sorted(deviations)
+    counted = set(counters)
+    order = sorted(set(deviations) | counted)
     if start_tag is not None:
         order = [t for t in order if t >= start_tag] + [t for t in order if t < start_tag]
     pending = order[::-1]  # a stack: the next tag last
@@ -144,13 +166,125 @@ def compact(
             while pending and weight < rows:
                 tag_id = pending[-1]
                 examined, deleted, more = compact_tag(
-                    session, tag_id, deviations[tag_id], upto_ms, max_gap_ms, rows, max_span_ms, marks
+                    session,
+                    tag_id,
+                    deviations.get(tag_id, 0.0),
+                    upto_ms,
+                    max_gap_ms,
+                    rows,
+                    max_span_ms,
+                    marks,
+                    counter=tag_id in counted,
                 )
                 weight += examined + 20  # a tag with nothing to do still costs a look-up
                 out.examined += examined
                 out.deleted += deleted
                 if deleted:
                     out.per_tag[tag_id] = out.per_tag.get(tag_id, 0) + deleted
+                if not more:
+                    pending.pop()
+        out.transactions += 1
+    out.seconds = time.monotonic() - started
+    return out
+
+
+def compact_badge(
+    session: Session,
+    badge: str,
+    deviation_m: float,
+    upto_ms: int,
+    regions: Regions,
+    *,
+    max_gap_ms: int,
+    max_span_ms: int,
+    rows: int,
+    marks: dict[str, int],
+) -> tuple[int, int, bool]:
+    """Compress one run of up to ``rows`` positions of ``badge`` older than ``upto_ms``, from its last kept
+    fix (``marks``: the badges' ``through_ts``, kept up to date here). Returns ``(examined, deleted, more)``.
+    Does not commit."""
+    p = POSITION.c
+    through = marks.get(badge)
+    stmt = select(p.ts, p.x, p.y, p.floor, p.quality).where(p.badge == badge, p.ts < upto_ms)
+    if through is not None:
+        stmt = stmt.where(p.ts >= through)
+    fetched = session.execute(stmt.order_by(p.ts).limit(rows)).all()
+    if len(fetched) < 2:
+        return len(fetched), 0, False
+    more = len(fetched) == rows
+    keys = regions.keys([float(r[1]) for r in fetched], [float(r[2]) for r in fetched])
+    points = [
+        (int(ts), float(x), float(y), int(floor or 0), int(q or 0), key)
+        for (ts, x, y, floor, q), key in zip(fetched, keys, strict=True)
+    ]
+    result = compress_track(points, deviation_m, max_gap_ms, max_span_ms)
+    keep, anchor = set(result.keep), result.anchor
+    if more and anchor == 0:
+        anchor = len(points) - 1
+        keep.add(anchor)
+    gone = [points[i][0] for i in range(1, anchor) if i not in keep]
+    assert isinstance(POSITION, Table)
+    for i in range(0, len(gone), _DELETE_CHUNK):
+        session.execute(delete(POSITION).where(p.badge == badge, p.ts.in_(gone[i : i + _DELETE_CHUNK])))
+    new_through = points[anchor][0]
+    marks[badge] = new_through
+    if through is None or new_through != through:
+        up = upsert(session, POSITION_COMPACTION).values(badge=badge, through_ts=new_through)
+        session.execute(up.on_conflict_do_update(index_elements=["badge"], set_={"through_ts": up.excluded.through_ts}))
+    return len(points), len(gone), more
+
+
+def compact_positions(
+    engine: Engine,
+    badges: list[str],
+    deviation_m: float,
+    upto_ms: int,
+    regions: Regions,
+    *,
+    max_gap_ms: int,
+    max_span_ms: int,
+    rows: int = 5000,
+    budget_s: float = 10.0,
+    start_badge: str | None = None,
+) -> CompactResult:
+    """Compress the positions older than ``upto_ms`` of every badge of ``badges`` (``compress_track`` with
+    ``deviation_m``, both fixes around a change of ``regions``' key kept), about ``rows`` fixes a transaction,
+    for at most ``budget_s`` seconds, starting at ``start_badge`` (the previous result's ``next_tag``)."""
+    started = time.monotonic()
+    out = CompactResult()
+    order = sorted(set(badges))
+    if start_badge is not None:
+        order = [b for b in order if b >= start_badge] + [b for b in order if b < start_badge]
+    pending = order[::-1]
+    with session_scope(engine) as session:
+        marks = {
+            str(b): int(ts)
+            for b, ts in session.execute(select(POSITION_COMPACTION.c.badge, POSITION_COMPACTION.c.through_ts))
+        }
+    while pending:
+        if time.monotonic() - started > budget_s:
+            out.finished = False
+            out.next_badge = pending[-1]
+            out.seconds = time.monotonic() - started
+            return out
+        with session_scope(engine) as session:
+            weight = 0
+            while pending and weight < rows:
+                badge = pending[-1]
+                examined, deleted, more = compact_badge(
+                    session,
+                    badge,
+                    deviation_m,
+                    upto_ms,
+                    regions,
+                    max_gap_ms=max_gap_ms,
+                    max_span_ms=max_span_ms,
+                    rows=rows,
+                    marks=marks,
+                )
+                weight += examined + 20
+                out.examined += examined
+                out.deleted += deleted
                 if not more:
                     pending.pop()
         out.transactions += 1

@@ -11,13 +11,17 @@ The amount of a counter in ``[t0, t1]`` is its reading at ``t1`` minus its readi
   reset and counted ``(vmax - first) + (last - vmin)`` (exact for one reset per bucket);
 * **gaps**: a cumulative counter keeps counting in the plant while nothing is stored, so the step across a
   gap (last reading before, first after) is the production during it, counted once;
+* **minute rollups deleted** by retention (``SW_RETENTION_ROLLUP_1M_DAYS``, kept less long than raw samples):
+  a window starting before the oldest minute rollup (of the first tag asked for) takes its partial hours from
+  the raw readings instead;
 * **the reading at t0** is interpolated linearly between the last reading at or before ``t0`` (looked up
   to ``lookback_ms`` back) and the first one after it, so a step that straddles ``t0`` counts only for its
   share inside the window. The reading at ``t1`` is the newest reading at or before ``t1``.
 
 Only good-quality readings with a value count (as in the rollups).
 
-Everything runs as **one SQL statement for any number of tags**: the window is cut into whole hours
+Everything runs as **one SQL statement for any number of tags** (after one index seek for the oldest minute
+rollup): the window is cut into whole hours
 (``rollup_1h``), whole minutes at both ends of those (``rollup_1m``) and the partial minutes at the edges
 (raw samples), plus the reading before ``t0``. Each piece is a segment ``(first_ts, first, last_ts, last,
 inner)``, ``inner`` being what a rollup bucket counted inside itself (above); a window function (``LAG``)
@@ -115,8 +119,20 @@ def _baseline(ids: Sequence[int], t0: int, lookback_ms: int) -> Select[Any]:
     ).join(pairs, and_(s.tag_id == pairs.c.tag_id, s.ts == pairs.c.ts))
 
 
-def _segments(ids: Sequence[int], t0: int, t1: int, lookback_ms: int) -> list[Select[Any]]:
+def _segments(ids: Sequence[int], t0: int, t1: int, lookback_ms: int, minutes_from: int) -> list[Select[Any]]:
     parts = [_baseline(ids, t0, lookback_ms)]
+    if _ceil(t0, MINUTE_MS) < minutes_from:
+        # minute rollups deleted by retention: the partial hours come from the raw readings (kept longer)
+        h0, h1 = _ceil(t0, HOUR_MS), _floor(t1 + 1, HOUR_MS)
+        if h0 >= h1:
+            parts.append(_raw_segments(ids, t0, t1))
+            return parts
+        if t0 < h0:
+            parts.append(_raw_segments(ids, t0, h0 - 1))
+        parts.append(_rollup_segments(R1H, ids, h0, h1))
+        if h1 <= t1:
+            parts.append(_raw_segments(ids, h1 - 1, t1))
+        return parts
     m0 = _ceil(t0, MINUTE_MS)  # first whole minute inside the window
     m1 = _floor(t1 + 1, MINUTE_MS)  # end of the last whole minute inside it
     if m0 >= m1:
@@ -158,7 +174,8 @@ def counter_increase(
     t0_p = bindparam("t0", t0, type_=BigInteger)
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
-        seg = union_all(*_segments(chunk, t0, t1, lookback_ms)).subquery("seg")
+        oldest = session.scalar(select(func.min(R1M.c.bucket)).where(R1M.c.tag_id == chunk[0]))
+        seg = union_all(*_segments(chunk, t0, t1, lookback_ms, t0 if oldest is None else int(oldest))).subquery("seg")
         order: dict[str, Any] = {"partition_by": seg.c.tag_id, "order_by": (seg.c.first_ts, seg.c.last_ts)}
         prev_last = func.lag(seg.c["last"]).over(**order)
         prev_ts = func.lag(seg.c.last_ts).over(**order)

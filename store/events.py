@@ -1,7 +1,8 @@
 """Events: anything with a start and maybe an end.
 
-Kinds in use: ``"gap"`` (a collector lost an endpoint; ``source`` is the endpoint id), ``"data_quality"``
-(rejected values, unknown badges, impossible jumps) and ``"incident"``. Times are UTC epoch ms.
+Kinds in use: ``"gap"`` (a collector lost an endpoint; ``source`` is the endpoint id), ``"backfill"`` (the
+span of a gap read back from the server's history, ``collectors.backfill``), ``"data_quality"`` (rejected
+values, unknown badges, impossible jumps) and ``"incident"``. Times are UTC epoch ms.
 """
 
 from __future__ import annotations

@@ -66,6 +66,16 @@ class SampleCompaction(Base):
     through_ts: Mapped[int] = mapped_column(BigInteger)
 
 
+class PositionCompaction(Base):
+    """How far each badge's positions are compressed (``store.compaction.compact_positions``): ``through_ts``
+    is the last fix kept; fixes after it are as stored at ingest."""
+
+    __tablename__ = "position_compaction"
+
+    badge: Mapped[str] = mapped_column(String(64), primary_key=True)
+    through_ts: Mapped[int] = mapped_column(BigInteger)
+
+
 class _Rollup:
     """Aggregates of the good samples of one tag in one bucket; avg = total / n."""
 
@@ -152,6 +162,7 @@ class CollectorHealth(Base):
     written: Mapped[int] = mapped_column(BigInteger, default=0)
     spooled: Mapped[int] = mapped_column(BigInteger, default=0)
     replayed: Mapped[int] = mapped_column(BigInteger, default=0)
+    backfilled: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # read back from history
     rejected: Mapped[int] = mapped_column(BigInteger, default=0)
     duplicates: Mapped[int] = mapped_column(BigInteger, default=0)
     late: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -377,6 +388,22 @@ class PlanTarget(Base):
     shift: Mapped[str] = mapped_column(String(16), primary_key=True)
     product: Mapped[str] = mapped_column(String(64), primary_key=True)
     target: Mapped[float] = mapped_column(Float)
+
+
+class CounterDay(Base):
+    """What a counter counted in one closed plant day (``store.counter_days``), kept so that a year by day reads
+    one row per day instead of its hours. ``start``/``end`` are the day's bounds in the plant's zone (a DST day
+    has 23 or 25 hours); ``amount`` is NULL for a day without a rollup. Samples written late for a day delete
+    its row and every later one of the store (``store.samples``), which are then computed again."""
+
+    __tablename__ = "counter_day"
+    __table_args__ = (Index("ix_counter_day_end", "end"),)
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    end: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[float | None] = mapped_column(Float)
 
 
 class EmissionHour(Base):

@@ -88,11 +88,18 @@ def partitions(conn: Connection) -> dict[str, tuple[int, int]]:
 
 def create_month(conn: Connection, year: int, month: int) -> bool:
     """Create the partition of one month (rows of that month waiting in the default partition move into it);
-    False when it exists already."""
+    False when it exists already. Safe beside live writers (tested across a month rollover)."""
     name = partition_name(year, month)
     if name in partitions(conn):
         return False
     lo, hi = bounds(year, month)
+    # Writers are held off until this transaction ends (for the move, some seconds at most, once a month):
+    # a row of this month that a writer put into the default partition after the check or the move below
+    # would make the new partition's creation or attachment fail. The parent is locked first, in the order
+    # an INSERT takes its locks (parent, then the partition it routes to), so the two cannot deadlock.
+    conn.execute(text(f"LOCK TABLE {PARENT} IN SHARE ROW EXCLUSIVE MODE"))
+    if name in partitions(conn):  # made meanwhile by another process's step
+        return False
     waiting = conn.execute(text(f"SELECT 1 FROM {DEFAULT} WHERE ts >= :lo AND ts < :hi LIMIT 1"), {"lo": lo, "hi": hi})
     if waiting.first() is None:
         conn.execute(text(f"CREATE TABLE {name} PARTITION OF {PARENT} FOR VALUES FROM ({lo}) TO ({hi})"))

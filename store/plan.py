@@ -1,6 +1,6 @@
 """The production plan in the store: importing a plan file as a new version (all of it or nothing), the plan in
 force for each day (the newest version covering it), and the amounts the production counters counted per
-plant day.
+plant day (``store.counter_days``).
 
     python -m store.plan import FILE --user NAME [--db URL] [--plant FILE]
     python -m store.plan versions [--db URL]
@@ -128,11 +128,13 @@ def plan_in_force(session: Session, first: date, last: date) -> dict[str, dict[d
 
 
 def daily_amounts(
-    session: Session, tag_ids: Sequence[int], t0: int, t1: int, offset_ms: int
+    session: Session, tag_ids: Sequence[int], t0: int, t1: int, offset_ms: int, *, period_ms: int = DAY_MS
 ) -> dict[int, dict[int, float]]:
     """tag id -> day number (``(ts + offset_ms) // DAY_MS``: plant days for a zone ``offset_ms`` ahead of UTC)
     -> amount counted, from the hourly rollups of ``[t0, t1)``, in one statement: what each hour counted inside
-    itself (a reset as in ``store.counters``) plus the positive step from the hour before."""
+    itself (a reset as in ``store.counters``) plus the positive step from the hour before. ``period_ms`` (a
+    multiple of an hour) groups by other periods: ``HOUR_MS`` with offset 0 gives hour numbers (``ts // HOUR_MS``).
+    The first hour of the range has no step from the hour before: begin an hour early when it matters."""
     ids = sorted({int(i) for i in tag_ids})
     if not ids:
         return {}
@@ -140,7 +142,8 @@ def daily_amounts(
     inner = case((r["last"] >= r["first"], r["last"] - r["first"]), else_=(r.vmax - r["first"]) + (r["last"] - r.vmin))
     step = r["first"] - func.lag(r["last"]).over(partition_by=r.tag_id, order_by=r.bucket)
     off = bindparam("off", offset_ms, type_=BigInteger)
-    day = (r.bucket + off) // DAY_MS  # floor division on both (a plain / is true division on PostgreSQL)
+    period = bindparam("period", period_ms, type_=BigInteger)
+    day = (r.bucket + off) // period  # floor division on both (a plain / is true division on PostgreSQL)
     per_hour = (
         select(r.tag_id.label("tag_id"), day.label("day"), cast(inner, Float).label("inner"), step.label("step"))
         .where(r.tag_id.in_(ids), r.bucket >= t0, r.bucket < t1)
@@ -155,27 +158,22 @@ def daily_amounts(
     return dict(out)
 
 
-def product_daily(
-    session: Session, plant: Plant, t0: int, t1: int, offset_ms: int, *, from_day: date | None = None
-) -> dict[str, dict[date, float]]:
-    """product -> plant day -> amount counted by the product's counters in ``[t0, t1)`` (from the hourly
-    rollups, :func:`daily_amounts`); days before ``from_day`` are left out (a window begun an hour early so
-    that its first hour has the step from the hour before)."""
+def product_days(session: Session, plant: Plant, first: date, last: date, now_ms: int) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount its counters counted, for the days ``first`` .. ``last`` up to ``now_ms``
+    (``store.counter_days``: the ended days kept one row a day and counter, the running one from its hours)."""
+    from store.counter_days import counter_days
     from store.tags import tag_ids
 
     ids = tag_ids(session)
     tags = product_tags(plant)
     wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
-    per_tag = daily_amounts(session, list(wanted.values()), t0, t1, offset_ms)
-    epoch = date(1970, 1, 1).toordinal()
+    per_tag = counter_days(session, list(wanted.values()), first, last, plant.tz(), now_ms)
     out: dict[str, dict[date, float]] = {}
     for product, names in tags.items():
         days: dict[date, float] = defaultdict(float)
         for name in names:
-            for day_no, amount in per_tag.get(wanted.get(name, -1), {}).items():
-                d = date.fromordinal(epoch + day_no)
-                if from_day is None or d >= from_day:
-                    days[d] += amount
+            for d, amount in per_tag.get(wanted.get(name, -1), {}).items():
+                days[d] += amount
         out[product] = dict(days)
     return out
 

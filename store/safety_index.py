@@ -5,7 +5,9 @@ staffing rules apart), open hidden dangers (overdue, major), active special-work
 latest values over their limits and the zones over their shift's headcount (badges of people seen in the last
 ``POSITION_MAX_AGE_MS``, located in the zones' polygons; ``engine.risk`` decides both). :func:`current` turns
 them into the index with ``engine.safety_index.evaluate``: the safety page and the safety service call these two,
-so the screens and the stored series share one formula and one set of inputs.
+so the screens and the stored series share one formula and one set of inputs. With ``past=True`` (the demo's
+history pass, which computes the index at moments gone by) the hidden dangers, permits and headcounts are those of
+that moment, read from the hidden dangers' and permits' state logs and the stored positions.
 
 ``safety_index_point`` holds the series: one row per minute for every zone and for the plant (``PLANT``), with its
 value, colour and parts; rows are only added (:func:`record`), the retention service deletes those past its
@@ -19,12 +21,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import permits as pr
 from engine.geometry import locate
-from engine.hidden_dangers import MAJOR, overdue
+from engine.hidden_dangers import MAJOR, OPEN_STATES, Danger, overdue
 from engine.risk import zone_risks
 from engine.safety_index import PLANT, IndexView, ZoneInputs, evaluate
 from engine.shifts import current_shift
@@ -33,13 +35,24 @@ from plant.schema import BadgeKind, Plant, TagKind
 from store.alarm_views import open_alarms
 from store.events import VIOLATION, open_events
 from store.hidden_dangers import as_danger, open_dangers
-from store.models import Event, SafetyIndexPoint
+from store.models import Event, HiddenDanger, HiddenDangerLog, SafetyIndexPoint, WorkPermit, WorkPermitLog
+from store.people import newest_in_window
 from store.permits import live
 from store.positions import current_positions
 from store.samples import latest_values
 from store.tags import tag_ids
 
-__all__ = ["PLANT", "Point", "current", "gather", "last_colours", "record", "series"]
+__all__ = [
+    "PLANT",
+    "Point",
+    "current",
+    "dangers_at",
+    "gather",
+    "last_colours",
+    "permits_active_at",
+    "record",
+    "series",
+]
 
 POSITION_MAX_AGE_MS = 5 * 60_000  # a badge not heard of for this long is not counted in its zone
 STAFFING_RULES = {"under_staffed", "over_staffed"}
@@ -54,16 +67,22 @@ def _gas_latest(session: Session, plant: Plant, now_ms: int) -> dict[str, tuple[
     return {by_id[i]: (s.ts, s.value, s.quality) for i, s in found.items() if i in by_id}
 
 
-def _headcount(session: Session, plant: Plant, now_ms: int) -> dict[str, int]:
+def _headcount(session: Session, plant: Plant, now_ms: int, past: bool = False) -> dict[str, int]:
+    """People located in each zone: live from the badges' newest positions, ``past`` from the stored positions
+    at or before ``now_ms``."""
     people = {b.id for b in plant.badges if b.kind == BadgeKind.PERSON}
-    good = [
-        p
-        for p in current_positions(session, since=now_ms - POSITION_MAX_AGE_MS)
-        if p.badge in people and is_good(p.quality) and p.ts <= now_ms
-    ]
+    if past:
+        fixes = newest_in_window(session, sorted(people), now_ms - POSITION_MAX_AGE_MS, now_ms).values()
+        xy = [(f.x, f.y) for f in fixes if f.good]
+    else:
+        xy = [
+            (p.x, p.y)
+            for p in current_positions(session, since=now_ms - POSITION_MAX_AGE_MS)
+            if p.badge in people and is_good(p.quality) and p.ts <= now_ms
+        ]
     zones = locate(
-        np.array([p.x for p in good], dtype=float),
-        np.array([p.y for p in good], dtype=float),
+        np.array([p[0] for p in xy], dtype=float),
+        np.array([p[1] for p in xy], dtype=float),
         [(z.id, z.polygon) for z in plant.zones],
     )
     out: dict[str, int] = {}
@@ -88,17 +107,92 @@ def _violations(session: Session, now_ms: int) -> list[Event]:
     return sorted(found.values(), key=lambda ev: (ev.ts_start, ev.id))
 
 
-def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]:
-    """Every zone's inputs at ``now_ms``. Live, everything is as it stands; at a past moment (the demo's history
-    pass, which runs the services in time order) the alarms, gas readings and violations are that moment's, the
-    hidden dangers, permits and badge positions those stored now."""
+_DANGER_FIELDS = ("grade", "owner", "deadline_ms", "plan")  # what a move sets that the index reads
+
+
+def dangers_at(session: Session, now_ms: int) -> list[Danger]:
+    """The hidden dangers open at ``now_ms`` as they stood then: reported by then, in the state their last logged
+    move by then left them, with the grade, owner, deadline and plan their moves by then had set."""
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(HiddenDanger).where(
+                HiddenDanger.reported_at <= now_ms,
+                or_(HiddenDanger.closed_at.is_(None), HiddenDanger.closed_at > now_ms),
+            )
+        )
+    }
+    state: dict[int, str] = {}
+    fields: dict[int, dict[str, object]] = {}
+    ids = sorted(rows)
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(HiddenDangerLog.danger_id, HiddenDangerLog.to_state, HiddenDangerLog.data)
+            .where(HiddenDangerLog.danger_id.in_(ids[i : i + 500]), HiddenDangerLog.ts <= now_ms)
+            .order_by(HiddenDangerLog.ts, HiddenDangerLog.id)
+        )
+        for did, to_state, data in session.execute(stmt):
+            state[did] = to_state
+            got = fields.setdefault(did, {})
+            got.update({k: v for k, v in (data or {}).items() if k in _DANGER_FIELDS})
+    out = []
+    for did, row in rows.items():
+        st = state.get(did)
+        if st not in OPEN_STATES:
+            continue
+        f = fields.get(did, {})
+        deadline = f.get("deadline_ms")
+        out.append(
+            Danger(
+                id=did,
+                state=str(st),
+                reported_at=row.reported_at,
+                grade=f.get("grade"),  # type: ignore[arg-type]
+                owner=f.get("owner"),  # type: ignore[arg-type]
+                deadline_ms=None if deadline is None else int(deadline),  # type: ignore[call-overload]
+                plan=f.get("plan"),  # type: ignore[arg-type]
+                zone=row.zone,
+            )
+        )
+    return out
+
+
+def permits_active_at(session: Session, now_ms: int) -> list[WorkPermit]:
+    """The special-work permits active at ``now_ms``: those whose last logged step by then left them active."""
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(WorkPermit).where(
+                WorkPermit.applied_at <= now_ms,
+                or_(WorkPermit.closed_at.is_(None), WorkPermit.closed_at > now_ms),
+            )
+        )
+    }
+    state: dict[int, str] = {}
+    ids = sorted(rows)
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(WorkPermitLog.permit_id, WorkPermitLog.to_state)
+            .where(WorkPermitLog.permit_id.in_(ids[i : i + 500]), WorkPermitLog.ts <= now_ms)
+            .order_by(WorkPermitLog.ts, WorkPermitLog.id)
+        )
+        for pid, to_state in session.execute(stmt):
+            state[pid] = to_state
+    return [rows[pid] for pid in ids if state.get(pid) == pr.ACTIVE]
+
+
+def gather(session: Session, plant: Plant, now_ms: int, *, past: bool = False) -> dict[str, ZoneInputs]:
+    """Every zone's inputs at ``now_ms``. Live, everything is as it stands. ``past`` (the demo's history pass,
+    which runs the services in time order at moments gone by): the hidden dangers and permits as their state logs
+    say they stood at ``now_ms``, the headcounts from the positions stored by then; the alarms (the history runs
+    the alarm service up to each moment first), gas readings and violations are that moment's either way."""
     out = {z.id: ZoneInputs(level=z.lec.level.value) for z in plant.zones}
     shift = current_shift(plant, now_ms)
     risks = zone_risks(
         plant,
         _gas_latest(session, plant, now_ms),
         {},
-        _headcount(session, plant, now_ms),
+        _headcount(session, plant, now_ms, past),
         shift[0].id if shift else None,
     )
     for zone, r in risks.items():
@@ -122,16 +216,17 @@ def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]
             out[ev.zone].staffing_off = True
         else:
             out[ev.zone].violations += 1
-    for row in open_dangers(session):
-        if row.zone not in out:
+    dangers = dangers_at(session, now_ms) if past else [as_danger(row) for row in open_dangers(session)]
+    for d in dangers:
+        if d.zone not in out:
             continue
-        d = as_danger(row)
-        z_in = out[row.zone]
+        z_in = out[d.zone]
         z_in.dangers_open += 1
         z_in.dangers_overdue += overdue(d, now_ms)
         z_in.dangers_major += d.grade == MAJOR
-    for p in live(session):
-        if p.state != pr.ACTIVE or p.zone not in out:
+    active = permits_active_at(session, now_ms) if past else [p for p in live(session) if p.state == pr.ACTIVE]
+    for p in active:
+        if p.zone not in out:
             continue
         if p.kind in pr.GAS_KINDS:
             out[p.zone].permits_high += 1
@@ -140,10 +235,13 @@ def gather(session: Session, plant: Plant, now_ms: int) -> dict[str, ZoneInputs]
     return out
 
 
-def current(session: Session, plant: Plant, now_ms: int, previous: Mapping[str, str] | None = None) -> IndexView:
-    """The index of every zone and of the plant at ``now_ms``, coloured against the ``previous`` colours."""
+def current(
+    session: Session, plant: Plant, now_ms: int, previous: Mapping[str, str] | None = None, *, past: bool = False
+) -> IndexView:
+    """The index of every zone and of the plant at ``now_ms``, coloured against the ``previous`` colours
+    (``past``: as the store's logs say things stood then, :func:`gather`)."""
     cfg = plant.safety_index
-    return evaluate(gather(session, plant, now_ms), cfg.weights, cfg.thresholds, cfg.hysteresis, previous)
+    return evaluate(gather(session, plant, now_ms, past=past), cfg.weights, cfg.thresholds, cfg.hysteresis, previous)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ time order:
   every stored value whatever its quality, NULLs as ``None``);
 * else the range is cut into at most ``width_px`` buckets of ``bucket_ms`` and each bucket yields its
   min and max. The source follows the bucket size: raw samples below one minute, ``rollup_1m`` below one
-  hour, ``rollup_1h`` above. Rollup-sourced buckets are whole multiples of the rollup period aligned to
-  it; the partial rollup periods at both ends of the range are read from raw samples, so values outside
-  ``[t0, t1]`` never leak in.
+  hour, ``rollup_1h`` above; a range older than what retention keeps of the source (raw samples 90 days,
+  minute rollups 30 by default) is read from the hour rollups, in buckets of whole hours. Rollup-sourced
+  buckets are whole multiples of the rollup period aligned to it; the partial rollup periods at both ends of
+  the range are read from raw samples, so values outside ``[t0, t1]`` never leak in.
 
 Bucketing runs in SQL with an integer expression ``(ts - origin) / bucket_ms`` that SQLite and PostgreSQL
 evaluate identically (integer division of non-negative integers).
@@ -84,16 +85,46 @@ def _raw_count_upto(session: Session, tag_id: int, t0: int, t1: int, limit: int)
     return int(session.scalar(select(func.count()).select_from(inner)) or 0)
 
 
-def _plan(t0: int, t1: int, width: int) -> tuple[Source, int, int]:
-    """``(source, bucket_ms, origin)``: buckets ``origin + k * bucket_ms`` cover ``[t0, t1]`` in <= width.
+_SOURCES: tuple[Source, ...] = ("raw", "1m", "1h")
+_PERIOD: dict[Source, int] = {"raw": 1, "1m": MINUTE_MS, "1h": HOUR_MS}
+
+
+def _oldest(session: Session, tag_id: int, source: Source) -> int | None:
+    """The oldest time ``source`` holds for the tag (a seek on the primary key)."""
+    if source == "raw":
+        found = session.scalar(select(func.min(SAMPLE.c.ts)).where(SAMPLE.c.tag_id == tag_id))
+    else:
+        table = (Rollup1m if source == "1m" else Rollup1h).__table__
+        found = session.scalar(select(func.min(table.c.bucket)).where(table.c.tag_id == tag_id))
+    return None if found is None else int(found)
+
+
+def _reaching(session: Session, tag_id: int, t0: int, source: Source) -> Source:
+    """``source``, or the coarser source to read instead when retention has deleted ``source``'s rows from
+    before ``t0`` (raw samples after ``SW_RETENTION_SAMPLES_DAYS``, minute rollups after
+    ``SW_RETENTION_ROLLUP_1M_DAYS``) and a coarser one still holds older rows (hour rollups are kept). A tag
+    whose history simply starts after ``t0`` keeps ``source``."""
+    fine = _oldest(session, tag_id, source)
+    if fine is None or fine <= t0:
+        return source
+    for coarse in _SOURCES[_SOURCES.index(source) + 1 :]:
+        old = _oldest(session, tag_id, coarse)
+        if old is not None and old < fine - fine % _PERIOD[coarse]:
+            return coarse
+    return source
+
+
+def _plan(t0: int, t1: int, width: int, at_least: Source = "raw") -> tuple[Source, int, int]:
+    """``(source, bucket_ms, origin)``: buckets ``origin + k * bucket_ms`` cover ``[t0, t1]`` in <= width,
+    from ``at_least`` or a coarser source.
 
     For rollup sources ``bucket_ms`` is a multiple of the rollup period and ``origin`` is aligned to it.
     """
     span = t1 - t0 + 1
     raw_bucket = max(1, math.ceil(span / width))
-    if raw_bucket < MINUTE_MS:
+    if raw_bucket < MINUTE_MS and at_least == "raw":
         return "raw", raw_bucket, t0
-    source: Source = "1m" if raw_bucket < HOUR_MS else "1h"
+    source: Source = "1m" if raw_bucket < HOUR_MS and at_least != "1h" else "1h"
     period = MINUTE_MS if source == "1m" else HOUR_MS
     origin = t0 - t0 % period  # start of the rollup period holding t0
     bucket = math.ceil(raw_bucket / period) * period
@@ -328,7 +359,8 @@ def trend(session: Session, tag_id: int, t0_ms: int, t1_ms: int, width_px: int) 
         return Trend("raw", 0)
     gaps_ev = _event_gaps(session, tag_id, t0, t1)
 
-    if _raw_count_upto(session, tag_id, t0, t1, 2 * width + 1) <= 2 * width:
+    raw_reach = _reaching(session, tag_id, t0, "raw")
+    if raw_reach == "raw" and _raw_count_upto(session, tag_id, t0, t1, 2 * width + 1) <= 2 * width:
         s = SAMPLE.c
         rows = session.execute(
             select(s.ts, s.value).where(s.tag_id == tag_id, s.ts >= t0, s.ts <= t1).order_by(s.ts)
@@ -336,7 +368,9 @@ def trend(session: Session, tag_id: int, t0_ms: int, t1_ms: int, width_px: int) 
         gaps = _merge(gaps_ev + _raw_null_gaps(rows, t1) + _leading_null_gap(session, tag_id, t0, t1))
         return Trend("raw", 0, [int(r[0]) for r in rows], [r[1] for r in rows], gaps)
 
-    source, bucket_ms, origin = _plan(t0, t1, width)
+    source, bucket_ms, origin = _plan(t0, t1, width, raw_reach)
+    if source == "1m" and (reach := _reaching(session, tag_id, t0, "1m")) != "1m":
+        source, bucket_ms, origin = _plan(t0, t1, width, reach)
     ts: list[int] = []
     vals: list[float | None] = []
     extremes = _m4(session, tag_id, t0, t1, source, bucket_ms, origin)

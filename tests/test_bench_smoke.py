@@ -135,7 +135,7 @@ def check_plant(f: Figures) -> None:
 
 def check_energy(f: Figures) -> None:
     assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
-    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links", "view_month_p95_ms")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
     _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
@@ -159,6 +159,8 @@ def check_storage(f: Figures) -> None:
     lite = f["sqlite"]
     assert lite["samples_written"] == lite["rows"]["sample"] + lite["samples_removed_by_compaction"]
     assert lite["samples_removed_by_compaction"] > 0 and lite["compression_ratio"] > 1
+    assert lite["positions_after_thinning"] == lite["rows"]["position"] + lite["positions_removed_by_compaction"]
+    assert lite["positions_removed_by_compaction"] > 0
     _positive(lite, "year_gb_rollup_1m_kept", "year_gb_rollup_1m_90_days", "samples_per_s_stored")
     assert lite["year_gb_uncompressed"] > lite["year_gb_rollup_1m_kept"] >= lite["year_gb_rollup_1m_90_days"]
     for table in ("sample", "position", "rollup_1m", "rollup_1h"):
@@ -181,8 +183,21 @@ def check_replay(f: Figures) -> None:
     assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
 
 
+def check_backfill(f: Figures) -> None:
+    assert f["values"] == f["tags"] * f["values_per_tag"] == 20 * 50  # every value of the span read back, once
+    _positive(f, "read_values_per_s", "store_values_per_s", "values_per_s", "requests")
+
+
+def check_stock(f: Figures) -> None:
+    assert (f["items"], f["days"]) == (50, 30)
+    assert f["ledger_rows"] > 5 * f["items"] and f["item_entries"] > 3
+    assert f["import_recount_entries"] > 0 and f["ledger_rows_after"] == f["ledger_rows"] + f["import_recount_entries"]
+    _positive(f, "list_ms", "list_at_ms", "item_page_ms", "ledger_page_ms", "import_new_ms", "import_recount_ms")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "backfill": check_backfill,
     "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
@@ -194,6 +209,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "production": check_production,
     "reports": check_reports,
     "replay": check_replay,
+    "stock": check_stock,
     "spc": check_spc,
     "storage": check_storage,
     "trend": check_trend,

@@ -12,7 +12,7 @@ import random
 import pytest
 from sqlalchemy import func, select
 
-from engine.compression import compress, reconstruct
+from engine.compression import compress, reconstruct, thin_counter
 from engine.types import SampleIn
 from plant import load_plant
 from plant.loader import PlantFileError
@@ -244,4 +244,61 @@ def test_a_rebuild_of_the_rollups_leaves_compressed_tags_alone(sqlite_url: str) 
     with session_scope(engine) as session:
         rebuild_rollups(session, None, T0, T0 + 3_000_000)  # e.g. a backfill run a second time
     assert _store_state(sqlite_url, [ids["FF-1.ELEC"]]) == before
+    engine.dispose()
+
+
+def test_thin_counter_keeps_both_sides_of_minute_boundaries_and_of_resets() -> None:
+    pts = [(T0 + 1000 * i, float(i if i < 300 else i - 300), 0) for i in range(1, 400)]
+    pts[150] = (pts[150][0], None, BAD)
+    keep = thin_counter(pts, 60_000, max_gap_ms=600_000).keep
+    minute = [i for i in range(len(pts) - 1) if pts[i][0] // 60_000 != pts[i + 1][0] // 60_000]
+    assert set(minute) | {i + 1 for i in minute} <= set(keep)  # both sides of every minute's boundary
+    assert {149, 150, 151} <= set(keep) and {298, 299} <= set(keep)  # a bad reading, a reset: both sides
+    assert len(keep) < len(pts) / 15
+
+
+def test_counters_thinned_to_minutes_count_whole_minutes_exactly(db_url: str) -> None:
+    mini = load_plant(MINI_PLANT)
+    plant = mini.model_copy(update={"storage": mini.storage.model_copy(update={"counters": "minute"})})
+    migrate(db_url)
+    engine = make_engine(db_url)
+    with session_scope(engine) as session:
+        ids = sync_tags(session, plant)
+    meter, counter = ids["FF-1.ELEC"], ids["FF-1.CONC_FED"]
+    rng = random.Random(11)
+    raw: list[SampleIn] = []
+    e = 5000.0
+    for i in range(1, 7201):  # two hours at 1 Hz: a meter with a reset and a gap, a stepping counter
+        e = 0.0 if i == 4000 else e + 0.8 + rng.random()
+        if 5000 <= i < 5400:
+            continue  # nothing stored for 400 s
+        q = BAD if i in (6000, 6001) else 0
+        raw.append(SampleIn(meter, T0 + 1000 * i, None if q else e, q))
+        raw.append(SampleIn(counter, T0 + 1000 * i, float(i // 37), 0))
+    raw.sort(key=lambda s: (s.ts, s.tag_id))
+    for i in range(0, len(raw), 997):
+        with session_scope(engine) as session:
+            write_samples(session, raw[i : i + 997])
+    m = -(-T0 // 60_000) * 60_000  # the first whole minute
+    spans = ((0, 1), (0, 119), (3, 64), (65, 66), (66, 90), (99, 117))
+    windows = [(m + a * 60_000, m + b * 60_000 - end) for a, b in spans for end in (1, 0)]  # its end out, in
+
+    def state() -> tuple[object, ...]:
+        with session_scope(engine) as session:
+            rolls = [
+                [tuple(getattr(r, c) for c in ROLLUP_COLS) for r in session.execute(select(model)).scalars().all()]
+                for model in (Rollup1m, Rollup1h)
+            ]
+            counted = [counter_increase(session, [meter, counter], t0, t1) for t0, t1 in windows]
+        return sorted(rolls[0]), sorted(rolls[1]), counted
+
+    before = state()
+    service = FACTORIES["compaction"](plant, engine, None)
+    service.step(T0 + 7300 * 1000 + service.after_ms)
+    with session_scope(engine) as session:
+        left = {t: int(n) for t, n in session.execute(select(Sample.tag_id, func.count()).group_by(Sample.tag_id))}
+    assert left[meter] < 7200 / 20 and left[counter] < 7200 / 20, left
+    after = state()
+    assert after == before  # every rollup and what the counters counted over whole minutes: exactly
+    assert before[2][2][meter] > 0 and before[2][8][meter] > 0
     engine.dispose()

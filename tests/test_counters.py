@@ -7,12 +7,12 @@ import itertools
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, delete, event
 
 from engine.types import BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn, is_good
 from store.counters import counter_increase
 from store.db import make_engine, migrate, session_scope
-from store.models import Tag
+from store.models import Rollup1m, Tag
 from store.samples import write_samples
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -156,7 +156,7 @@ def test_gap_spanning_the_window_start_is_shared(engine: Engine) -> None:
     assert got[GAP] == pytest.approx(got[PLAIN], abs=0.01)
 
 
-def test_one_statement_for_many_tags(engine: Engine) -> None:
+def test_one_statement_for_many_tags_and_one_seek(engine: Engine) -> None:
     statements: list[str] = []
 
     def count(_conn: object, _cursor: object, stmt: str, *_args: object) -> None:
@@ -169,7 +169,9 @@ def test_one_statement_for_many_tags(engine: Engine) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert set(got) == {PLAIN, RESET, GAP, BACK, FLAT}
-    assert len([x for x in statements if "SELECT" in x.upper()]) == 1
+    selects = [x for x in statements if "SELECT" in x.upper()]
+    # the statement, and one seek for how far back the minute rollups reach (retention may have cut them)
+    assert len(selects) == 2 and "min(rollup_1m.bucket)" in selects[0]
 
 
 def test_empty_inputs(engine: Engine) -> None:
@@ -177,3 +179,20 @@ def test_empty_inputs(engine: Engine) -> None:
         assert counter_increase(s, [], T0, T0 + HOUR) == {}
         assert counter_increase(s, [PLAIN], T0 + HOUR, T0) == {}
         assert counter_increase(s, [EMPTY], T0, T0 + HOUR) == {}
+
+
+def test_minute_rollups_deleted_by_retention_are_read_from_the_raw_readings(
+    engine: Engine, data: list[SampleIn]
+) -> None:
+    tags = [PLAIN, RESET, GAP, FLAT, EMPTY]
+    with session_scope(engine) as s:  # retention keeps the raw readings longer than the minute rollups
+        s.execute(delete(Rollup1m).where(Rollup1m.bucket < T0 + 20 * HOUR))
+    with session_scope(engine) as s:
+        for t0, t1 in WINDOWS:
+            got = counter_increase(s, tags, t0, t1)
+            for tag in tags:
+                want = reference(data, tag, t0, t1)
+                if want is None:
+                    assert tag not in got, (tag, t0 - T0, t1 - T0)
+                else:
+                    assert got[tag] == pytest.approx(want, abs=1e-6), (tag, t0 - T0, t1 - T0)

@@ -14,6 +14,7 @@ from demo.history import CONSOLE_USERS, HistoryError, ack_delay_s, annunciated_a
 from plant.loader import load_plant
 from plant.schema import Plant
 from services.alarms import AlarmService
+from services.permits import RULES as PERMIT_RULES
 from simulator.backfill import backfill
 from store.alarm_kpi import alarm_kpis
 from store.db import make_engine, session_scope
@@ -51,7 +52,11 @@ def test_violations_alarms_and_acknowledgements_fill_the_history(
     try:
         with session_scope(engine) as s:
             # the personnel rules' events, and an alarm for each that the alarm engine raises
-            n_events = s.scalar(select(func.count()).select_from(Event).where(Event.kind == "violation"))
+            n_events = s.scalar(
+                select(func.count())
+                .select_from(Event)
+                .where(Event.kind == "violation", Event.source.not_in(PERMIT_RULES))  # those are the permit checks'
+            )
             assert violations > 0 and n_events == violations
             assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.source_type == "personnel")) > 0
             assert s.scalar(select(func.count()).select_from(Alarm).where(Alarm.source_type == "process")) > 0
@@ -106,6 +111,28 @@ def test_the_live_service_takes_over_without_repeating_the_history(
             run_history(demo, url, seed=SEED)
     finally:
         live.close()
+        engine.dispose()
+
+
+def test_the_backfilled_low_stock_is_in_the_alarm_journal(demo: Plant, history: tuple[str, int, int, int]) -> None:
+    """The stock service runs over the history on its clock: the oxygen lance tips the furnace campaign took under
+    their reorder level alarm at the campaign's issue, not at the end of the history, and no other item alarms."""
+    from simulator.stock import CAMPAIGN_REF, LOW_ITEM
+    from store.models import StockLedger
+
+    url, start, end, _ = history
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            campaign = s.scalars(select(StockLedger).where(StockLedger.reference == CAMPAIGN_REF)).one()
+            assert start < campaign.ts < end
+            (row,) = s.scalars(select(Alarm).where(Alarm.source_type == "stock"))
+            assert (row.source, row.condition, row.active) == (LOW_ITEM, "LOW", True)
+            journal = list(s.scalars(select(AlarmJournal).where(AlarmJournal.alarm_id == row.id)))
+            assert journal and journal[0].kind == "active" and journal[0].ts == campaign.ts == row.activated_at
+            ev = s.scalars(select(Event).where(Event.kind == "stock")).one()
+            assert (ev.source, ev.ts_start, ev.ts_end) == (LOW_ITEM, campaign.ts, None)
+    finally:
         engine.dispose()
 
 
@@ -183,5 +210,72 @@ def test_the_safety_index_has_its_trend_over_the_history(demo: Plant, history: t
         assert all(p.ts == end - end % 60_000 for p in last.values())
         assert {z: p.value for z, p in last.items()} == {z: v.value for z, v in now.zones.items()}
         assert pts[PLANT][-1].value == now.value
+    finally:
+        engine.dispose()
+
+
+def test_the_simulated_crews_permits_are_filed_over_the_history(
+    demo: Plant, history: tuple[str, int, int, int]
+) -> None:
+    """The history plays the simulator's permit jobs (``simulator.permit_jobs``) with the live clerk's code on the
+    simulated clock, and the personnel service's permit checks on the stored positions and readings: the job of the
+    block in the window is applied, approved, analysed (its first analysis too high on an odd block, GB 30871-2022
+    5.3) and activated at its own minutes; the checks suspend it (the guardian's walk within a minute, positions
+    being stored a minute apart, when it is active then), the new analysis and the resumption follow when it is
+    suspended; the stranger's entry is a violation of the permit."""
+    from simulator import permit_jobs as pj
+    from store.models import WorkPermit, WorkPermitLog
+
+    url, start, end, _violations = history
+    jobs = [
+        j for j in pj.PermitJobs(demo, SEED).between(start, end) if start <= j.at(pj.APPLY) and j.at(pj.RESUME) <= end
+    ]
+    assert jobs  # the 4 h window ends at 04:00 UTC: the block of 00:00 to its resumption and beyond
+    engine = make_engine(url)
+    try:
+        with session_scope(engine) as s:
+            for job in jobs:
+                row = s.scalars(select(WorkPermit).where(WorkPermit.title == job.title)).one()
+                assert (row.kind, row.zone, row.guardian, row.valid_from) == (
+                    "hot_work",
+                    job.zone,
+                    job.guardian,
+                    job.at(pj.VALID_FROM),
+                )
+                stmt = select(WorkPermitLog).where(WorkPermitLog.permit_id == row.id).order_by(WorkPermitLog.id)
+                log = [((r.ts - job.start) / 60_000, r.action, r.actor, r.to_state, r.note) for r in s.scalars(stmt)]
+                minutes = [(m, action) for m, action, *_ in log]
+                assert minutes[:3] == [
+                    (pj.APPLY, "apply"),
+                    (pj.APPROVE_UNIT, "approve"),
+                    (pj.APPROVE_SAFETY, "approve"),
+                ]
+                assert (pj.ACTIVATE, "activate") in minutes
+                assert ((pj.GAS_BAD, "gas_test") in minutes) == job.bad_gas
+                # the checks suspend it (the guardian away; or a detector of its zone over its limit), the clerk
+                # analyses again and resumes it when it is suspended then
+                suspensions = [(m, actor, note) for m, action, actor, _state, note in log if action == "suspend"]
+                assert suspensions and all(
+                    actor == "system" and note in PERMIT_RULES for _m, actor, note in suspensions
+                )
+                state_at_walk = [st for m, _a, _actor, st, _n in log if m <= pj.AWAY_FROM][-1]
+                if state_at_walk == "active":
+                    assert any(
+                        pj.AWAY_FROM < m <= pj.AWAY_FROM + 2 and note == "permit_guardian_away"
+                        for m, _actor, note in suspensions
+                    ), log
+                state_before_regas = [st for m, _a, _actor, st, _n in log if m < pj.REGAS][-1]
+                if state_before_regas == "suspended":
+                    assert (pj.REGAS, "gas_test") in minutes and (pj.RESUME, "resume") in minutes
+                state_at_entry = [st for m, _a, _actor, st, _n in log if m <= pj.INTRUDE_FROM + 1][-1]
+                if job.at(pj.INTRUDE_TO) <= end and state_at_entry == "active":
+                    found = s.scalars(
+                        select(Event).where(
+                            Event.kind == "violation",
+                            Event.source == "permit_area_intrusion",
+                            Event.badge == job.stranger,
+                        )
+                    ).all()
+                    assert any(job.at(pj.INTRUDE_FROM) <= ev.ts_start <= job.at(pj.INTRUDE_TO) for ev in found)
     finally:
         engine.dispose()

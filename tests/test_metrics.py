@@ -80,11 +80,12 @@ def test_metrics_show_requests_cache_and_the_data_path(tmp_path: Path) -> None:
     assert grew("sw_web_callback_seconds_count", output=ROUTER_KEY) == 1
     key = "webapp.live.snapshot.snapshot"
     assert grew("sw_web_cache_total", key=key, result="miss") + grew("sw_web_cache_total", key=key, result="hit") >= 3
-    # the data path, as seeded (tests.webutil.seed_store: written 990, rejected 3 for each endpoint)
+    # the data path, as seeded (tests.webutil.seed_store: written 990, rejected 3, backfilled 12 for each endpoint)
     endpoints = {dict(labels)["endpoint"] for name, labels in found if name == "sw_collector_written_total"}
     assert endpoints and "dcs" in endpoints
     assert value(found, "sw_collector_written_total", endpoint="dcs") == 990
     assert value(found, "sw_collector_rejected_total", endpoint="dcs") == 3
+    assert value(found, "sw_collector_backfilled_total", endpoint="dcs") == 12
     assert value(found, "sw_collector_connected", endpoint="dcs") == 1
     assert value(found, "sw_collector_outages_total", endpoint="dcs") == 2
     assert value(found, "sw_alarms_raised_10m") == 2

@@ -18,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -26,9 +27,10 @@ from plant.loader import load_plant
 from plant.schema import Plant
 from reports.content import build
 from reports.issue import issue, read_file
-from reports.period import PeriodError, day_period, last_complete, parse, shift_period
+from reports.period import PeriodError, day_period, last_complete, month_period, parse, shift_period
 from settings import ROOT, Settings
 from simulator.backfill import backfill
+from store import figures
 from store.db import make_engine, migrate, session_scope
 from store.events import VIOLATION, add_event
 from store.models import AlarmJournal, ReportIssue, ReportSchedule
@@ -221,6 +223,81 @@ def test_a_reports_figures_are_the_screens_for_the_same_period(seeded: Seeded) -
     assert by_day.values["safety.violations"] == 3 and by_day.values["safety.musters"] == 1
     hd = by_day.values  # the two reported above and those the demo's history brings
     assert hd["safety.hidden_dangers_reported"] >= 2 and hd["safety.hidden_dangers_open"] >= 2
+
+
+def test_energy_cost_by_time_of_use_band_and_the_months_cost_plan_in_pdf_excel_and_csv(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    """The day report splits the electricity cost by shift and time-of-use band, the month report by day and
+    sets the cost plan against actual with its volume and price effects; the same figures as the energy page's
+    (``store.figures``), in English and Chinese, in the PDF's text, the workbook and the CSV."""
+    from plant.schema import CostPlan
+    from reports.pdf import to_pdf
+    from reports.tables import to_report_csv, to_workbook
+
+    plant = seeded.plant
+    meter = plant.energy.cost_plan[0].meter
+    plan = [CostPlan(meter=meter, month="2026-03", quantity=1_000_000, price=0.6)]
+    plant = plant.model_copy(update={"energy": plant.energy.model_copy(update={"cost_plan": plan})})
+    day = day_period(plant, date(2026, 3, 12))
+    month = month_period(plant, 2026, 3)
+    with session_scope(make_engine(seeded.settings.db_url)) as session:
+        reports = {
+            (p.kind.value, lang): build(session, plant, p, lang, named=False, now_ms=seeded.now)
+            for p in (day, month)
+            for lang in ("en", "zh")
+        }
+        split = figures.energy_tou_split(session, plant, day.t0, day.t1, "day")
+        cp = figures.cost_plan_month(session, plant, "electricity", month.t0, month.t1)
+
+    def table(report: Any, key: str) -> Any:
+        return next(tb for sec in report.sections for tb in sec.tables if tb.key == key)
+
+    bands = list(plant.energy.tou)
+    en = table(reports[("day", "en")], "tou_periods")
+    assert en.title == "Electricity cost by shift and time-of-use band"
+    assert en.header[1 : 1 + len(bands)] == [f"{b.name} (CNY)" for b in bands]
+    assert len(en.rows) == len(plant.site.shifts)
+    by_band = table(reports[("day", "en")], "tou")
+    total = sum(r[-1] for r in by_band.rows)
+    assert total > 0 and sum(r[-2] for r in en.rows) == pytest.approx(total, rel=1e-9)
+    assert [r[-2] for r in en.rows] == pytest.approx([r["cost"] for r in split["periods"]], rel=1e-9)
+    for i in range(len(bands)):  # each band's column adds up to the band's cost of the day
+        assert sum(r[1 + i] for r in en.rows) == pytest.approx(by_band.rows[i][-1], rel=1e-9)
+    # the consumption table's electricity cost is the same hour-by-hour pricing
+    media_rows = table(reports[("day", "en")], "media").rows
+    elec = next(r for r in media_rows if r[0] == "Electricity")
+    assert elec[-1] == pytest.approx(total, abs=0.01)
+    zh = table(reports[("day", "zh")], "tou_periods")
+    assert zh.title == "分班次、分时段电费" and zh.header[1] == f"{bands[0].name_zh} (CNY)"
+    # the month: split by day, and the cost plan against actual, variance = volume + price
+    by_day = table(reports[("month", "en")], "tou_periods")
+    assert by_day.header[0] == "Day" and by_day.rows[0][0] == "2026-03-01"
+    # the days before the history are unknown (empty), not a cost of zero; the history's last day is known
+    assert by_day.rows[0][1:-1] == [None] * (len(bands) + 2) and by_day.rows[0][-1] == 24
+    assert by_day.rows[11][0] == "2026-03-12" and by_day.rows[11][-2] > 0
+    (row,) = table(reports[("month", "en")], "cost_plan").rows
+    (want,) = cp["rows"]
+    assert row[1:] == pytest.approx(
+        [want[k] for k in ("plan_qty", "plan_cost", "actual_qty", "actual_cost", "variance", "volume", "price")]
+    )
+    assert row[1] == pytest.approx(1_000_000) and row[2] == pytest.approx(600_000)
+    assert row[5] == pytest.approx(row[6] + row[7], abs=1e-6) and row[5] == pytest.approx(row[4] - row[2])
+    assert reports[("month", "en")].values["energy.cost_plan.variance"] == pytest.approx(row[5])
+    zh_plan = table(reports[("month", "zh")], "cost_plan")
+    assert zh_plan.title.startswith("成本计划与实际") and "量差" in zh_plan.header and "CNY" in zh_plan.title
+    # in the files: the PDF's text (both languages), the workbook's sheet and the CSV
+    text = _pdf_text(to_pdf(reports[("month", "zh")]), tmp_path)
+    assert "成本计划与实际" in text and "分日、分时段电费" in text and "量差" in text and "价差" in text
+    (tmp_path / "en").mkdir()
+    text = _pdf_text(to_pdf(reports[("day", "en")]), tmp_path / "en")
+    assert "Electricity cost by shift and time-of-use band" in text and "Peak (CNY)" in text
+    book = openpyxl.load_workbook(io.BytesIO(to_workbook(reports[("month", "en")])))
+    sheet = next(ws for ws in book.worksheets if ws.title.startswith("Cost plan"))
+    values = [c.value for c in next(r for r in sheet.iter_rows() if r[0].value and str(r[0].value).endswith("(kWh)"))]
+    assert values[5] == pytest.approx(row[5])
+    csv_text = to_report_csv(reports[("month", "zh")]).decode("utf-8-sig")
+    assert "成本计划与实际" in csv_text and "分日、分时段电费" in csv_text
 
 
 def test_issues_are_archived_with_sha256_and_reissue_is_a_new_version(seeded: Seeded) -> None:

@@ -1,7 +1,8 @@
 """The safety early-warning index on the safety page, on a real store: an urgent alarm, an open violation, an open
 major hidden danger and an active hot-work permit in the acid plant make it the worst zone, its contributors named;
-executives see it; English and Chinese; wall and phone screenshots. The overview's safety tile: the plant's value,
-colour, worst zone and top contributors, no person named, linking to the safety page."""
+executives see it; English and Chinese; wall and phone screenshots, the radar's labels whole on the phone. The
+overview's safety tile: the plant's value, colour, worst zone and top contributors, no person named, linking to the
+safety page."""
 
 from __future__ import annotations
 
@@ -63,8 +64,13 @@ def test_the_index_names_the_worst_zone_and_its_contributors(settings: Settings)
 @pytest.mark.slow
 def test_the_index_in_the_browser(settings: Settings) -> None:
     with serve_app(settings, role="executive") as base, browser() as b:
-        for _ in screens(b, base, "/safety?tab=index", ".sw-si-radar .main-svg", "safety-index"):
-            pass
+        for page, lang in screens(b, base, "/safety?tab=index", ".sw-si-radar .main-svg", "safety-index"):
+            # every part's label of the radar is whole on the screen, on the phone too (long ones on two lines)
+            width = page.viewport_size["width"]
+            boxes = [el.bounding_box() for el in page.query_selector_all(".sw-si-radar .angularaxistick text")]
+            assert len(boxes) == 7, lang
+            for box in boxes:
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (lang, box, width)
 
 
 def test_the_overview_tile_shows_the_plant_index_without_names(settings: Settings) -> None:

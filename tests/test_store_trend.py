@@ -7,12 +7,12 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from engine.types import BAD, BAD_NO_COMMUNICATION, GOOD, UNCERTAIN, SampleIn
 from store.db import make_engine, migrate, session_scope
 from store.events import add_event
-from store.models import Tag
+from store.models import Rollup1m, Sample, Tag
 from store.samples import write_samples
 from store.trend import Trend, trend
 
@@ -234,3 +234,25 @@ def test_empty_and_degenerate_ranges(engine: Engine) -> None:
         assert trend(s, TAG, T0 + DAY, T0, 100).ts == []
         one = trend(s, TAG, T0, T0, 0)
     assert one.ts == [T0]
+
+
+def test_ranges_older_than_retention_are_read_from_hour_rollups(engine: Engine) -> None:
+    data = series(days=3)
+    load(engine, data)
+    with session_scope(engine) as s:  # as retention leaves it: raw kept longer than minute rollups, hours kept
+        s.execute(delete(Sample).where(Sample.ts < T0 + DAY))
+        s.execute(delete(Rollup1m).where(Rollup1m.bucket < T0 + 2 * DAY + 12 * HOUR))
+    cases = [
+        (T0 + DAY + 6 * HOUR, T0 + DAY + 12 * HOUR - 1, "1h"),  # minute buckets wanted, minute rollups gone
+        (T0 + 6 * HOUR, T0 + 8 * HOUR - 1, "1h"),  # raw and minute rollups gone
+        (T0 + 2 * DAY + 13 * HOUR, T0 + 2 * DAY + 19 * HOUR - 1, "1m"),  # still there
+        (T0 + DAY + 6 * HOUR, T0 + DAY + 6 * HOUR + 10 * MIN - 1, "raw"),  # raw kept longer
+    ]
+    with session_scope(engine) as s:
+        for t0, t1, source in cases:
+            tr = trend(s, TAG, t0, t1, 20)
+            assert tr.source == source, (t0, t1)
+            check_shape(tr, t0, t1, 20)
+            lo, hi = good_extremes(data, t0, t1)
+            assert min(v for v in tr.values if v is not None) == lo
+            assert max(v for v in tr.values if v is not None) == hi

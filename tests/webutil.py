@@ -79,6 +79,7 @@ def seed_store(tmp_path: Path, plant_file: Path = MINI_PLANT) -> Settings:
                 written=990,
                 spooled=0,
                 rejected=3,
+                backfilled=12,
                 lag_ms_p50=120.0,
             )
     engine.dispose()

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy.orm import Session
 
@@ -437,6 +437,18 @@ def permit_move(session: Session, op: Operator, permit_id: int, action: str, *, 
     return row.state
 
 
+class _ScheduleKw(TypedDict):
+    """A schedule's settings as the store's add and update take them."""
+
+    kind: str
+    lang: str
+    formats: tuple[str, ...]
+    at_minute: int
+    named: bool
+    recipients: tuple[str, ...]
+    enabled: bool
+
+
 def report_schedule(
     session: Session, op: Operator, schedule_id: int | None, fields: ScheduleFields, *, now_ms: int
 ) -> tuple[int, bool]:
@@ -444,58 +456,35 @@ def report_schedule(
     (``reports.schedule.check``), and record it in the security audit log with what changed, in one
     transaction. Returns the schedule's id and whether anything was written (an unchanged form writes nothing).
     ``KeyError`` for a schedule that does not exist."""
-    values = {
+    given: _ScheduleKw = {
         "kind": fields.kind,
         "lang": fields.lang,
-        "formats": list(fields.formats),
+        "formats": fields.formats,
         "at_minute": fields.at_minute,
         "named": fields.named,
-        "recipients": list(fields.recipients),
+        "recipients": fields.recipients,
         "enabled": fields.enabled,
     }
     if schedule_id is None:
-        row = add_schedule(
-            session,
-            kind=fields.kind,
-            lang=fields.lang,
-            formats=fields.formats,
-            at_minute=fields.at_minute,
-            named=fields.named,
-            recipients=fields.recipients,
-            enabled=fields.enabled,
-            by=op.user,
-            now_ms=now_ms,
-        )
-        audit(
+        row = add_schedule(session, **given, by=op.user, now_ms=now_ms)
+        action, detail = (
             REPORT_SCHEDULE_ADDED,
-            user=op.user,
-            address=op.address,
-            target=f"report_schedule:{row.id}",
-            detail=f"{fields.kind} +{fields.at_minute} min {fields.lang} {','.join(fields.formats)}",
-            data=values,
-            session=session,
+            f"{fields.kind} +{fields.at_minute} min {fields.lang} {','.join(fields.formats)}",
         )
-        return row.id, True
-    row, changes = update_schedule(
-        session,
-        schedule_id,
-        kind=fields.kind,
-        lang=fields.lang,
-        formats=fields.formats,
-        at_minute=fields.at_minute,
-        named=fields.named,
-        recipients=fields.recipients,
-        enabled=fields.enabled,
-    )
-    if not changes:
-        return row.id, False
+        data: dict[str, object] = {k: list(v) if isinstance(v, tuple) else v for k, v in given.items()}
+    else:
+        row, changes = update_schedule(session, schedule_id, **given)
+        if not changes:
+            return row.id, False
+        action, detail = REPORT_SCHEDULE_CHANGED, ", ".join(sorted(changes))
+        data = {k: {"before": b, "after": a} for k, (b, a) in changes.items()}
     audit(
-        REPORT_SCHEDULE_CHANGED,
+        action,
         user=op.user,
         address=op.address,
         target=f"report_schedule:{row.id}",
-        detail=", ".join(sorted(changes)),
-        data={k: {"before": b, "after": a} for k, (b, a) in changes.items()},
+        detail=detail,
+        data=data,
         session=session,
     )
     return row.id, True

@@ -49,6 +49,7 @@ TABLES = (
     "top",
     "balance",
     "shifts",
+    "crews",
     "trend",
     "intensity",
     "tou",
@@ -368,11 +369,6 @@ def node_name(data: dict[str, Any], nid: str, lang: str) -> str:
     return label(n["name"], n["name_zh"], lang) if n else nid
 
 
-def money(data: dict[str, Any], value: float | None) -> float | None:
-    price = data.get("price")
-    return None if value is None or price is None else value * float(price)
-
-
 def change(now: float | None, before: float | None) -> float | None:
     if now is None or before is None or before == 0:
         return None
@@ -397,7 +393,7 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             [
                 node_name(data, r["id"], lang),
                 r["value"],
-                money(data, r["value"]),
+                r.get("cost"),
                 (r["value"] / total) if total else None,
                 r["prev"],
                 change(r["value"], r["prev"]),
@@ -433,8 +429,33 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
             f"{t('energy.col.cost', lang)} ({cur})",
         ]
         rows = [
-            [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], money(data, r["value"])]
+            [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], r.get("cost")]
             for r in data["shifts"]
+        ]
+        return head, rows
+    if table == "crews":
+        head = [
+            t("energy.col.crew", lang),
+            t("energy.col.shifts_worked", lang),
+            f"{t('energy.col.value', lang)} ({unit})",
+            f"{t('energy.col.production', lang)} (t)",
+            f"{t('energy.col.intensity', lang)} ({unit}/t)",
+            t("energy.col.vs_crews", lang),
+            f"{t('energy.col.cost', lang)} ({cur})",
+            t("energy.col.unknown_shifts", lang),
+        ]
+        rows = [
+            [
+                label(c["name"] or c["crew"], c["name_zh"], lang),
+                c["shifts"],
+                c["energy"],
+                c["production"],
+                c["intensity"],
+                c["vs_all"],
+                c["cost"],
+                c["unknown"],
+            ]
+            for c in data.get("crews") or []
         ]
         return head, rows
     if table == "cost":
@@ -613,8 +634,8 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         ]
         tr = data["trend"]
         rows = [
-            [to_local(s, tz).strftime("%Y-%m-%d %H:%M"), v, money(data, v)]
-            for s, v in zip(tr["starts"], tr["values"], strict=True)
+            [to_local(s, tz).strftime("%Y-%m-%d %H:%M"), v, c]
+            for s, v, c in zip(tr["starts"], tr["values"], tr["costs"], strict=True)
         ]
         return head, rows
     raise ViewError("energy.bad_table")

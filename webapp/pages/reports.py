@@ -126,6 +126,24 @@ def _field(label_text: str, control: Any, cid: str, lg: int = 2) -> dbc.Col:
     return dbc.Col([dbc.Label(label_text, html_for=cid, className="mb-1 sw-muted"), control], xs=12, sm=6, lg=lg)
 
 
+def _lang_field(lang: str, field_id: str, value: str) -> dbc.Col:
+    """The report language chooser (the form's and the schedule editor's)."""
+    return _field(
+        t("reports.language", lang), dbc.Select(id=field_id, options=_lang_options(lang), value=value), field_id
+    )
+
+
+def _formats_field(lang: str, field_id: str) -> dbc.Col:
+    """The report formats checklist, PDF ticked (the form's and the schedule editor's)."""
+    options = [{"label": t(f"reports.fmt.{f}", lang), "value": f} for f in _formats()]
+    return _field(
+        t("reports.formats", lang),
+        dbc.Checklist(id=field_id, options=options, value=["pdf"], inline=True),
+        field_id,
+        lg=3,
+    )
+
+
 def layout(**_query: Any) -> html.Div:
     lang = web.lang()
     make = dbc.Card(
@@ -151,22 +169,8 @@ def layout(**_query: Any) -> html.Div:
                             ),
                             ids.PERIOD,
                         ),
-                        _field(
-                            t("reports.language", lang),
-                            dbc.Select(id=ids.LANG, options=_lang_options(lang), value=lang),
-                            ids.LANG,
-                        ),
-                        _field(
-                            t("reports.formats", lang),
-                            dbc.Checklist(
-                                id=ids.FORMATS,
-                                options=[{"label": t(f"reports.fmt.{f}", lang), "value": f} for f in _formats()],
-                                value=["pdf"],
-                                inline=True,
-                            ),
-                            ids.FORMATS,
-                            lg=3,
-                        ),
+                        _lang_field(lang, ids.LANG, lang),
+                        _formats_field(lang, ids.FORMATS),
                         dbc.Col(
                             dbc.Button(t("reports.generate", lang), id=ids.MAKE, color="primary", className="w-100"),
                             xs=12,
@@ -437,28 +441,14 @@ def schedule_editor(lang: str) -> dbc.Card:
                             ),
                             ids.S_DAY,
                         ),
-                        _field(
-                            t("reports.language", lang),
-                            dbc.Select(id=ids.S_LANG, options=_lang_options(lang), value="zh"),
-                            ids.S_LANG,
-                        ),
+                        _lang_field(lang, ids.S_LANG, "zh"),
                     ],
                     className="g-2",
                 ),
                 html.Div(_hint("day", lang), id=ids.S_HINT, className="sw-muted small mt-1"),
                 dbc.Row(
                     [
-                        _field(
-                            t("reports.formats", lang),
-                            dbc.Checklist(
-                                id=ids.S_FORMATS,
-                                options=[{"label": t(f"reports.fmt.{f}", lang), "value": f} for f in _formats()],
-                                value=["pdf"],
-                                inline=True,
-                            ),
-                            ids.S_FORMATS,
-                            lg=3,
-                        ),
+                        _formats_field(lang, ids.S_FORMATS),
                         _field(
                             t("reports.sched.recipients", lang),
                             dcc.Textarea(

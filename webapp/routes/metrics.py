@@ -51,6 +51,8 @@ class StoreCollector(Collector):
             "written": "Values written to the store since the collector started",
             "spooled": "Values written to the disk spool (store unreachable) since the collector started",
             "replayed": "Spooled values replayed into the store since the collector started",
+            "backfilled": "Values read back from the server's history after an outage and stored, since the"
+            " collector started",
             "rejected": "Values refused by validation since the collector started",
             "duplicates": "Duplicate values dropped since the collector started",
         }

@@ -35,8 +35,9 @@ def layout_of(fig: go.Figure, height: int, **extra: Any) -> go.Figure:
 
 
 def sankey_figure(data: dict[str, Any], unit_mode: str, lang: str) -> go.Figure:
-    """The hierarchy as flows (energy or money): parent -> child for every known, positive value; losses."""
-    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
+    """The hierarchy as flows (energy or money: each node's cost priced hour by hour, as every cost column of
+    the page): parent -> child for every known, positive value; losses."""
+    key = "cost" if unit_mode == "money" else "value"
     nodes = data["nodes"]
     order: list[str] = []
     index: dict[str, int] = {}
@@ -53,18 +54,18 @@ def sankey_figure(data: dict[str, Any], unit_mode: str, lang: str) -> go.Figure:
     colors: list[str] = []
     for nid, n in nodes.items():
         parent = n.get("parent")
-        v = n.get("value")
-        if parent and v is not None and v > 0 and nodes.get(parent, {}).get("value"):
+        v = n.get(key)
+        if parent and v is not None and v > 0 and nodes.get(parent, {}).get(key):
             src.append(at(parent))
             dst.append(at(nid))
-            val.append(v * factor)
+            val.append(v)
             colors.append("rgba(88,166,255,0.28)")
     for pid, b in data["losses"].items():
-        v = b.get("value")
+        v = b.get(key)
         if v is not None and v > 0 and pid in nodes:
             src.append(at(pid))
             dst.append(at(f"{pid}/{LOSSES}"))
-            val.append(v * factor)
+            val.append(v)
             colors.append("rgba(229,72,77,0.55)" if b["flagged"] else "rgba(139,148,158,0.35)")
     labels, node_colors = [], []
     for nid in order:
@@ -104,7 +105,7 @@ def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) 
     """This period's consumption per hour, day or month (bars; a gap: no bar) against the period before (line)."""
     tz = plant.tz()
     tr = data["trend"]
-    factor = (data.get("price") or 0.0) if unit_mode == "money" else 1.0
+    money = unit_mode == "money"  # each bar's cost priced hour by hour, as the page's cost columns
     fmt = "%H:%M" if data["trend_kind"] == "hour" else ("%Y-%m" if data["trend_kind"] == "month" else "%m-%d")
     x = [to_local(s, tz).strftime(fmt) for s in tr["starts"]]
     px = [to_local(s, tz).strftime(fmt) for s in tr["prev_starts"]]
@@ -112,7 +113,7 @@ def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) 
     fig.add_trace(
         go.Bar(
             x=list(range(len(x))),
-            y=[None if v is None else v * factor for v in tr["values"]],
+            y=tr["costs"] if money else tr["values"],
             name=t("energy.this_period", lang),
             marker_color="#58a6ff",
             customdata=x,
@@ -122,7 +123,7 @@ def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) 
     fig.add_trace(
         go.Scatter(
             x=list(range(len(px))),
-            y=[None if v is None else v * factor for v in tr["prev"]],
+            y=tr["prev_costs"] if money else tr["prev"],
             name=t("energy.prev_period", lang),
             mode="lines+markers",
             line={"color": "#d29922", "width": 2},
@@ -134,7 +135,7 @@ def trend_figure(data: dict[str, Any], unit_mode: str, plant: Plant, lang: str) 
     labels = (x + px[len(x) :])[:n] if len(x) < n else x
     step = max(1, n // 12)
     fig.update_xaxes(tickmode="array", tickvals=list(range(0, n, step)), ticktext=labels[::step])
-    unit = data["currency"] if unit_mode == "money" else data["unit"]
+    unit = data["currency"] if money else data["unit"]
     fig.update_yaxes(title_text=unit, rangemode="tozero")
     legend = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
     return layout_of(fig, CHART_HEIGHT, legend=legend, margin={"l": 64, "r": 12, "t": 30, "b": 40})

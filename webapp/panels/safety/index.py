@@ -44,19 +44,34 @@ def _why(c: Contributor, lang: str) -> str:
     return f"{t(f'si.part.{c.part}', lang)} +{c.points:.1f}"
 
 
+def wrap_label(text: str, width: int = 10) -> str:
+    """A radar label longer than ``width`` characters on two lines (at the space nearest its middle), so the labels
+    left and right of the chart fit a phone's width; a label without a space (Chinese) as it is."""
+    if len(text) <= width or " " not in text:
+        return text
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return f"{text[:cut]}<br>{text[cut + 1 :]}"
+
+
 def _radar(view: IndexView, plant: Plant, lang: str) -> go.Figure:
     z = view.zones.get(view.worst_zone or "")
     values = [z.parts[p] if z else 0.0 for p in PARTS]
-    names = [t(f"si.part.{p}", lang) for p in PARTS]
+    names = [wrap_label(t(f"si.part.{p}", lang)) for p in PARTS]
     fig = go.Figure(
         go.Scatterpolar(r=[*values, values[0]], theta=[*names, names[0]], fill="toself", line={"color": "#f76b15"})
     )
     fig.update_layout(
         template="plotly_dark",
         height=320,
-        margin={"l": 70, "r": 70, "t": 20, "b": 20},
+        margin={"l": 70, "r": 70, "t": 40, "b": 40},
         paper_bgcolor="rgba(0,0,0,0)",
-        polar={"radialaxis": {"range": [0, 100]}, "bgcolor": "rgba(0,0,0,0)"},
+        polar={
+            # the scale between the first two parts' spokes, clear of their labels
+            "radialaxis": {"range": [0, 100], "tickfont": {"size": 10}, "angle": 180 / len(PARTS)},
+            "angularaxis": {"tickfont": {"size": 11}},
+            "bgcolor": "rgba(0,0,0,0)",
+        },
         font={"family": "system-ui, 'Noto Sans CJK SC', sans-serif", "color": "#e6edf3"},
         showlegend=False,
     )
