@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,8 @@ from engine.energy import (
     period_of,
     periods,
     reconcile,
+    reconcile_series,
+    series_cost,
     shift_starts,
     tou_split,
 )
@@ -148,18 +151,14 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
     es = plant.energy
     node_ids = [*tree.nodes, *(f"{p}/{LOSSES}" for p, n in tree.nodes.items() if n.tag and n.children)]
 
-    def priced(t0: int, t1: int) -> tuple[list[int], list[float | None], dict[str, list[float | None]]]:
+    def priced(t0: int, t1: int) -> tuple[list[int], list[float | None], dict[str, Any]]:
         # every node's (and the site's) use hour by hour with each hour's price: the one pricing of the page
         if t1 <= t0:
             return [], [], {}
         hours = periods(PeriodKind.HOUR, t0, t1, tz)
         c = consumption(session, tid, hours, rates)
-        per: dict[str, list[float | None]] = {n: [] for n in [SITE, *node_ids]}
-        for i in range(len(hours)):
-            flows = reconcile(tree, readings(c, i), threshold)
-            per[SITE].append(root_total(flows))
-            for n in node_ids:
-                per[n].append(flows.values.get(n))
+        per = reconcile_series(tree, {tg: c.values.get(ids[tg]) or [None] * len(hours) for tg in tags}, len(hours))
+        per[SITE] = np.sum([per[r] for r in tree.roots], axis=0) if tree.roots else np.full(len(hours), np.nan)
         starts_h = [a for a, _ in hours]
         return starts_h, hour_prices(es, tree.medium, starts_h, tz), per
 
@@ -167,13 +166,15 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
     h_prev, pr_prev, per_prev = priced(prev[0], prev[1])
 
     def costs(
-        hours: list[int], prices: list[float | None], per: dict[str, list[float | None]], nid: str, groups: list[int]
+        hours: list[int], prices: list[float | None], per: dict[str, Any], nid: str, groups: list[int]
     ) -> list[float | None]:
         if not hours or not groups:
             return [None] * len(groups)
-        return [g.cost for g in group_costs(hours, per[nid], prices, groups)]
+        vals = [None if math.isnan(v) else float(v) for v in per[nid]]
+        return [g.cost for g in group_costs(hours, vals, prices, groups)]
 
-    node_cost = {n: costs(h_now, pr_now, per_now, n, [this[0]])[0] for n in node_ids}
+    price_now = np.array([np.nan if p is None else p for p in pr_now], dtype=float)
+    node_cost = {n: series_cost(per_now[n], price_now) if h_now else None for n in node_ids}
     total_cost = costs(h_now, pr_now, per_now, SITE, [this[0]])[0]
     t_costs = costs(h_now, pr_now, per_now, SITE, t_starts)
     p_costs = costs(h_prev, pr_prev, per_prev, SITE, p_starts)

@@ -135,7 +135,7 @@ def check_plant(f: Figures) -> None:
 
 def check_energy(f: Figures) -> None:
     assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
-    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links", "view_month_p95_ms")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
     _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
@@ -183,6 +183,11 @@ def check_replay(f: Figures) -> None:
     assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
 
 
+def check_backfill(f: Figures) -> None:
+    assert f["values"] == f["tags"] * f["values_per_tag"] == 20 * 50  # every value of the span read back, once
+    _positive(f, "read_values_per_s", "store_values_per_s", "values_per_s", "requests")
+
+
 def check_stock(f: Figures) -> None:
     assert (f["items"], f["days"]) == (50, 30)
     assert f["ledger_rows"] > 5 * f["items"] and f["item_entries"] > 3
@@ -192,6 +197,7 @@ def check_stock(f: Figures) -> None:
 
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "backfill": check_backfill,
     "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
