@@ -148,3 +148,5 @@ def test_page_draws_the_live_flowsheet_and_a_units_detail(seeded: Seeded) -> Non
         assert "<script>" not in text and "&lt;script&gt;" in text
         layout = page.layout(unit="acid")
         assert "Acid plant" in str(layout)
+        linked = str(page.layout(unit="smelting", tag="FSF1.MATTE_TEMP"))  # a link to one value's trend
+        assert "'name': 'FSF1.MATTE_TEMP'" in linked and "'name': 'FSF1.MATTE_GRADE'" not in linked
