@@ -42,6 +42,7 @@ from video.capture import camera_source
 from video.events import VideoEvents
 from video.media import MediaWriter, RetentionReport, apply_retention
 from video.pipeline import AnalyzerFactory, CameraPipeline, PipelineStats
+from video.types import Fallback
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class VideoService:
         self._logged: dict[str, tuple[int, int, float]] = {}
         self._lock_fd: int | None = None
         self._standing_by = False
+        self._fallback_events: dict[str, list[tuple[Fallback, int]]] = {}  # camera -> its open video_model events
 
     # -- the service protocol -----------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class VideoService:
                 logger.error("camera %s: pipeline thread ended; restarting it", cid)
                 p.stop()
                 self.pipelines[cid] = self._pipeline(p.camera).start()
+        self._close_loaded(now_ms)
         mono = time.monotonic()
         if mono >= self._next_retention:
             self._next_retention = mono + self.retention_every_s
@@ -130,6 +133,7 @@ class VideoService:
             except Exception:
                 logger.exception("video: the models' fallback warnings were not closed")
         self._started = False
+        self._fallback_events = {}
         self.pipelines = {}
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the lock
@@ -184,7 +188,8 @@ class VideoService:
             self.pipelines[camera.id] = p = self._pipeline(camera).start()
             fallbacks = list(getattr(p.analyzer, "fallbacks", []))
             if fallbacks:  # shown as a health warning on the screens
-                self.events.record_fallbacks(camera, fallbacks, now)
+                ids = self.events.record_fallbacks(camera, fallbacks, now)
+                self._fallback_events[camera.id] = list(zip(fallbacks, ids, strict=True))
         self._started = True
         logger.info(
             "video: %d analysed camera(s) %s; media in %s (%g days, %g GB)",
@@ -194,6 +199,25 @@ class VideoService:
             self.media_days,
             self.media_gb,
         )
+
+    def _close_loaded(self, now: int) -> None:
+        """Close the ``video_model`` events of the refused models that load now (the analyser tries them again
+        when their file changes, ``video.detect.Analyzer.recheck_models``)."""
+        for cid, recorded in list(self._fallback_events.items()):
+            p = self.pipelines.get(cid)
+            if p is None:
+                continue
+            recheck = getattr(p.analyzer, "recheck_models", None)
+            if callable(recheck):  # also while the camera sends no frames (its analyser then waits)
+                recheck(now)
+            current = list(getattr(p.analyzer, "fallbacks", []))
+            keep = []
+            for fb, event_id in recorded:
+                if fb in current:
+                    keep.append((fb, event_id))
+                elif self.events.close_fallback(event_id, now):
+                    logger.info("camera %s: the %s model loads now; its refusal is over", cid, fb.cls)
+            self._fallback_events[cid] = keep
 
     def _pipeline(self, camera: Camera) -> CameraPipeline:
         assert self.analyzer_factory is not None

@@ -129,3 +129,36 @@ def test_refused_models_show_on_the_health_badge_and_the_video_page(tmp_path: Pa
     with session_scope(db) as s:
         assert model_fallbacks(s) == []
     db.dispose()
+
+
+def test_a_refused_model_that_loads_later_closes_its_warning(tmp_path: Path) -> None:
+    """The real video service, CAM-C's spill model refused at start (wrong shape); the file is then replaced
+    by a good model: the service's next steps try it again (the camera sends no frames: nothing listens),
+    the class switches to it and the ``video_model`` event closes, without a restart; CAM-A's stays."""
+    settings = seed_store(tmp_path, plant_file(tmp_path))
+    plant = load_plant(settings.plant_file)
+    db = make_engine(settings.db_url)
+    service = VideoService(plant, db, media_root=tmp_path / "media", analyzer_factory=Analyzer)
+    try:
+        t = int(time.time() * 1000)
+        service.step(t)
+        with session_scope(db) as s:
+            assert {f.camera for f in model_fallbacks(s)} == {"CAM-A", "CAM-C"}
+        build(tmp_path / "wrong.onnx", "yolo")  # now a detector's shape
+        service.step(t + 1_000)
+        deadline = time.monotonic() + 20
+        step = 2
+        while time.monotonic() < deadline:
+            service.step(t + step * 10_000)
+            step += 1
+            with session_scope(db) as s:
+                if {f.camera for f in model_fallbacks(s)} == {"CAM-A"}:
+                    break
+        with session_scope(db) as s:
+            assert {(f.camera, f.cls) for f in model_fallbacks(s)} == {("CAM-A", "flame")}
+        an = service.pipelines["CAM-C"].analyzer
+        assert isinstance(an, Analyzer) and "spill" in {c.value for c in an.plugins} and an.fallbacks == []
+        assert service.stats()["CAM-C"].warnings == []
+    finally:
+        service.close()
+    db.dispose()

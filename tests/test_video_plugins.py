@@ -126,3 +126,31 @@ def test_plant_file_checks_model_entries(tmp_path: Path) -> None:
         VideoModel(path="m.onnx", layout="yolo", classes=["flame"], fire=["smoke"])
     with pytest.raises(ValueError, match=r"models\.smoke: the class is not in detect"):
         CameraAnalytics(detect=[VideoClass.FLAME], models={VideoClass.SMOKE: spec(tmp_path / "m.onnx", "ssd")})
+
+
+def test_a_refused_model_is_tried_again_when_its_file_changes(tmp_path: Path) -> None:
+    """A model file that is missing at start, then copied in: the analyser switches the class to it at its
+    next look (every 10 s), without a restart; a file that stays broken is not read again until it changes
+    or 300 s pass."""
+    path = tmp_path / "flame.onnx"
+    an = Analyzer(flame_camera(spec(path, "yolo")))
+    assert an.plugins == {} and len(an.fallbacks) == 1 and an.fallbacks[0].reason == "missing"
+    t0 = 1_800_000_000_000
+    assert an.recheck_models(t0) == []  # nothing changed
+    build(path, "yolo")
+    assert an.recheck_models(t0 + 5_000) == []  # looked at most every 10 s
+    assert an.recheck_models(t0 + 10_000) == [VideoClass.FLAME]
+    assert VideoClass.FLAME in an.plugins and an.fallbacks == [] and an.warnings == [] and an.refused == {}
+    starts = [t for k in range(8) for t in an.process(RED, t0 + 20_000 + 500 * k).triggers]
+    assert [t.kind for t in starts] == ["start"] and starts[0].detection is not None
+    assert abs(starts[0].detection.box[0] - 160) <= 2 and abs(starts[0].detection.box[2] - 320) <= 2  # the model's box
+    # a broken file: tried again when it changes, or after 300 s
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    an = Analyzer(flame_camera(spec(broken, "yolo")))
+    assert an.recheck_models(t0) == [] and an.recheck_models(t0 + 10_000) == []
+    broken.write_bytes(b"still not a model, longer")
+    assert an.recheck_models(t0 + 20_000) == [] and an.refused[VideoClass.FLAME][1] == t0 + 20_000  # tried
+    assert an.recheck_models(t0 + 30_000) == [] and an.refused[VideoClass.FLAME][1] == t0 + 20_000  # not
+    assert an.recheck_models(t0 + 330_000) == [] and an.refused[VideoClass.FLAME][1] == t0 + 330_000  # 300 s
+    assert len(an.fallbacks) == 1

@@ -61,6 +61,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -93,7 +95,18 @@ VEHICLE_TRACKS = 1_000_000  # vehicles' track ids start here (people's below)
 KEYFRAME_S = 3.0
 STILL_STEP = 0.2  # man-down: the box's centre moved less than this share of its longer side ...
 STILL_SIZE = 0.35  # ... and its width and height changed less than this share of it
+RECHECK_LOOK_S = 10.0  # a refused site model's file is looked at this often ...
+RECHECK_S = 300.0  # ... and the model tried again when the file changed, or this long after the last try
 SURE_TORSO = 0.5  # lying pass: the shoulders' and hips' keypoint scores in the turned frame at least this
+
+
+def _file_stamp(path: str) -> tuple[float, int] | None:
+    """A file's modification time and size (None: no such file): a change means a new file to try."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime, st.st_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,6 +544,11 @@ class Analyzer:
         # A site's own models (analytics.models), checked now; a broken one leaves the class on its rules.
         self.plugins: dict[VideoClass, SiteModel] = {}
         self.warnings: list[str] = [self.warning] if self.warning else []
+        # A refused model is tried again when its file changes (or appears) and every RECHECK_S anyway
+        # (recheck_models): class -> (the file's stamp when refused, when tried, its fallback, its warning).
+        self.refused: dict[VideoClass, tuple[tuple[float, int] | None, int | None, Fallback, str]] = {}
+        self._recheck_ms: int | None = None
+        self._recheck_lock = threading.Lock()
         for cls, spec in camera.analytics.models.items():
             try:
                 self.plugins[cls] = SiteModel(cls, spec)
@@ -538,7 +556,9 @@ class Analyzer:
                 msg = f"camera {camera.id}: the {cls.value} model is refused, the rule detector runs instead: {e}"
                 self.warnings.append(msg)
                 logger.warning("%s", msg)
-                self.fallbacks.append(Fallback(camera.id, SITE_MODEL, cls, spec.path, e.reason, str(e)))
+                fb = Fallback(camera.id, SITE_MODEL, cls, spec.path, e.reason, str(e))
+                self.fallbacks.append(fb)
+                self.refused[cls] = (_file_stamp(spec.path), None, fb, msg)
         if VideoClass.MAN_DOWN in self.classes and self.people_by != "model":
             self.classes.remove(VideoClass.MAN_DOWN)
             del self._state[(VideoClass.MAN_DOWN, None)]
@@ -576,6 +596,47 @@ class Analyzer:
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
         self.counts: tuple[int, int] = (0, 0)  # people, vehicles in the last analysed frame
+
+    def recheck_models(self, ts_ms: int) -> list[VideoClass]:
+        """Try the refused site models again whose file changed (appeared, was replaced) since they were
+        refused, and every :data:`RECHECK_S` any of them; looked at most every :data:`RECHECK_LOOK_S`. A model
+        that loads replaces the class's rules, and its fallback and warning are dropped (the video service
+        then closes its ``video_model`` event). The classes switched to their model."""
+        if not self.refused or (self._recheck_ms is not None and ts_ms - self._recheck_ms < RECHECK_LOOK_S * 1000):
+            return []
+        if not self._recheck_lock.acquire(blocking=False):
+            return []  # the camera's thread and the service both ask: one tries
+        try:
+            self._recheck_ms = ts_ms
+            return self._recheck(ts_ms)
+        finally:
+            self._recheck_lock.release()
+
+    def _recheck(self, ts_ms: int) -> list[VideoClass]:
+        assert self.camera.analytics is not None
+        loaded: list[VideoClass] = []
+        for cls, (stamp, tried, fb, msg) in list(self.refused.items()):
+            spec = self.camera.analytics.models[cls]
+            now_stamp = _file_stamp(spec.path)
+            if now_stamp == stamp and tried is not None and ts_ms - tried < RECHECK_S * 1000:
+                continue
+            if now_stamp == stamp and tried is None:
+                self.refused[cls] = (stamp, ts_ms, fb, msg)  # the first look: the file as it was refused
+                continue
+            try:
+                self.plugins[cls] = SiteModel(cls, spec)
+            except PluginError as e:
+                self.refused[cls] = (now_stamp, ts_ms, fb, msg)
+                logger.info("camera %s: the %s model is still refused: %s", self.camera.id, cls.value, e)
+                continue
+            del self.refused[cls]
+            self.fallbacks = [f for f in self.fallbacks if f is not fb]
+            self.warnings = [w for w in self.warnings if w != msg]
+            loaded.append(cls)
+            logger.warning(
+                "camera %s: the %s model %s now loads; it replaces the rules", self.camera.id, cls.value, spec.path
+            )
+        return loaded
 
     def due(self, ts_ms: int) -> bool:
         """Whether a frame at ``ts_ms`` should be analysed: on average the camera's analytics fps, whatever
@@ -686,6 +747,8 @@ class Analyzer:
             self._next_due = ts_ms + self.interval_ms  # the first frame, or fell behind: no burst
         else:
             self._next_due = max(self._next_due, ts_ms - self.interval_ms // 2) + self.interval_ms
+        if self.refused:
+            self.recheck_models(ts_ms)
         motion: Motion = self.motion.update(frame_bgr)
         keyframe = self._last_run_ms is None or ts_ms - self._last_run_ms >= self.params.keyframe_s * 1000
         if not (motion.moved or keyframe):

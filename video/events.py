@@ -18,7 +18,8 @@ Models refused at start (:class:`video.types.Fallback`: a site's model that does
 shape, the person detector or the pose model missing) are events too, of kind ``video_model``
 (:data:`FALLBACK_KIND`): ``source`` the camera, ``zone`` its zone, ``severity`` medium, ``data`` the
 fallback's fields (``camera``, ``what``, ``class``, ``path``, ``reason``, ``detail``); open while the video
-service runs with the fallback, closed when it stops or starts again (:meth:`VideoEvents.record_fallbacks`).
+service runs with the fallback, closed when it stops or starts again (:meth:`VideoEvents.record_fallbacks`), or
+when the refused model loads on a later try (``video.detect.Analyzer.recheck_models``).
 The screens show the open ones as a health warning (``store.video.model_fallbacks``). The alarm service does
 not take them (not an alarm kind).
 
@@ -169,6 +170,11 @@ class VideoEvents:
                     )
                 )
         return out
+
+    def close_fallback(self, event_id: int, ts_ms: int) -> bool:
+        """End one open ``video_model`` event (its model loads now)."""
+        with self._lock, session_scope(self.db) as session:
+            return bool(close_event(session, int(event_id), int(ts_ms)))
 
     def close_fallbacks(self, ts_ms: int) -> int:
         """End every open ``video_model`` event (the service stops, or starts again and checks anew)."""

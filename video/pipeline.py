@@ -143,6 +143,7 @@ class CameraPipeline:
         s.ring_frames = len(self.media.ring)
         s.ring_bytes = self.media.ring.nbytes
         s.open_events = len(self.open)
+        s.warnings = list(getattr(self.analyzer, "warnings", s.warnings))  # a refused model may load later
         return PipelineStats(**asdict(s))
 
     # -- the loop

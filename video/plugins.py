@@ -12,7 +12,8 @@ class's colour rules. Output layouts understood (``layout``):
 
 A model is checked when the camera's analyser starts: the file must load and a blank input of the declared
 size must give one of those shapes for the declared number of classes. Otherwise :class:`PluginError` names
-the file and what is wrong, and the analyser keeps the class's rule detector with a warning.
+the file and what is wrong, and the analyser keeps the class's rule detector with a warning; it tries the
+model again when the file changes and every few minutes (``video.detect.Analyzer.recheck_models``).
 """
 
 from __future__ import annotations
