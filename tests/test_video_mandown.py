@@ -225,6 +225,13 @@ def test_badge_and_camera_man_down_are_one_incident(tmp_path: Path, sqlite_url: 
             for named in (True, False)
         }
         ids = (badge_alarm.id, seen.id)
+        from store.alarm_views import alarm_history
+
+        journal = alarm_history(s, page_size=200).rows  # the alarm journal (history tab): the link there too
+    linked = {r.alarm_id: r.linked for r in journal}
+    assert linked[ids[0]] == f"{ids[1]} · CAM-H" and linked[ids[1]] == f"{ids[0]} · P001"
+    assert linked[f"video:{opened['CAM-W']}"] is None
+    assert all(r.linked == linked[r.alarm_id] for r in journal)  # every entry of a linked alarm shows it
     assert texts[("badge", "en", True)] == (
         "Zhang Wei (P001) not moving for 20 s in Smelter hall; also seen on camera Hall middle (CAM-H)"
     )
@@ -258,6 +265,13 @@ def test_badge_and_camera_man_down_are_one_incident(tmp_path: Path, sqlite_url: 
     assert f"/video?event={opened['CAM-H']}" in details[ids[0]] and f"{ids[1]} · CAM-H" in details[ids[0]]
     assert "Same incident" in details[ids[0]] and "also seen on camera Hall middle (CAM-H)" in details[ids[0]]
     assert f"{ids[0]} · P001" in details[ids[1]] and "also a badge man-down: Zhang Wei (P001)" in details[ids[1]]
+    from webapp.panels.alarms.history import _history_table
+
+    for lang, label in (("en", "Same incident"), ("zh", None)):
+        table = repr(_history_table(journal, plant, {"area": {}}, lang))
+        assert f"{ids[1]} · CAM-H" in table and f"{ids[0]} · P001" in table
+        if label:
+            assert f"{label}: {ids[1]} · CAM-H" in table
 
 
 def test_man_down_join_needs_the_same_time() -> None:
