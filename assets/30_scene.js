@@ -496,9 +496,9 @@
           level: function (i) {
             return self.zoneLevel(i);
           },
-          fill: 46,
+          fill: on.has("energy") ? 0 : 46, // under the energy layer the risk volumes keep their outline only
           line: 210,
-          key: live.zl || "",
+          key: (live.zl || "") + (on.has("energy") ? "e" : ""),
         }),
         P.floorsLayer(s),
         P.zoneLabelsLayer(
@@ -575,6 +575,37 @@
           updateTriggers: { getText: hz, getColor: hs },
           pickable: true,
           parameters: onTop,
+        })
+      );
+    }
+    if (on.has("energy") && live.en && live.en.length === s.zones.length) {
+      // The optional energy layer: each zone on the ground in its energy class (per tonne against the limit,
+      // else its share of the site's energy in the last 24 h), under the zones' risk volumes.
+      const en = live.en;
+      const zones = s.zones.map(function (z, i) {
+        return { z: z, i: i };
+      });
+      layers.push(
+        new d.PolygonLayer({
+          id: "energy",
+          data: zones,
+          getPolygon: function (o) {
+            return o.z.poly.map(function (p) {
+              return [p[0], p[1], 0.3];
+            });
+          },
+          getFillColor: function (o) {
+            return rgba(c.energy[en[o.i][0]] || c.energy.none, 150);
+          },
+          getLineColor: function (o) {
+            return rgba(c.energy[en[o.i][0]] || c.energy.none, 255);
+          },
+          stroked: true,
+          lineWidthUnits: "pixels",
+          getLineWidth: 2,
+          updateTriggers: { getFillColor: JSON.stringify(en), getLineColor: JSON.stringify(en) },
+          pickable: true,
+          parameters: P.NO_DEPTH_WRITE,
         })
       );
     }
@@ -950,13 +981,34 @@
       return info;
     }
     const id = info.layer.id;
-    if (id === "zones" || id === "zone-labels" || id === "roads" || id === "fences") {
+    if (id === "zones" || id === "zone-labels" || id === "roads" || id === "fences" || id === "energy") {
       const better = this.deck.pickObject({ x: info.x, y: info.y, radius: 4, layerIds: this.priorityIds() });
       if (better && better.layer) {
         return better;
       }
     }
     return info;
+  };
+
+  // The energy layer's lines of a zone's tooltip (none while the layer is off or has no data).
+  Scene.prototype.energyLines = function (zi) {
+    const s = this.spec;
+    const tx = s.text;
+    const en = (this.live || {}).en;
+    if (!en || !new Set(this.layers || []).has("energy") || !en[zi]) {
+      return [];
+    }
+    const r = en[zi];
+    const lines = [tx["energy." + r[0]] || ""];
+    if (r[1] !== null) {
+      const share = r[2] !== null ? " · " + r[2] + " % " + tx["tip.energy_share"] : "";
+      lines.push(tx["tip.energy"] + ": " + fmt(r[1]) + " kgce" + share);
+    }
+    if (r[3] >= 0) {
+      lines.push((s.intensities[r[3]] || tx["tip.intensity"]) + ": " + fmt(r[4]) + " " + r[6]);
+      lines.push(tx["tip.limit"] + ": " + fmt(r[5]) + " " + r[6]);
+    }
+    return lines;
   };
 
   Scene.prototype.describe = function (info) {
@@ -970,9 +1022,12 @@
       const lv = this.zoneLevel(zi);
       const hc = live.hc ? live.hc[zi] : 0;
       return {
-        lines: [o.n, tx["level." + lv], tx["tip.people"] + ": " + hc],
+        lines: [o.n, tx["level." + lv], tx["tip.people"] + ": " + hc].concat(this.energyLines(zi)),
         sel: { type: "zone", id: o.id },
       };
+    }
+    if (id === "energy") {
+      return { lines: [o.z.n].concat(this.energyLines(o.i)), sel: { type: "zone", id: o.z.id } };
     }
     if (id.indexOf("eq-") === 0) {
       const e = s.equipment[o.i];

@@ -265,9 +265,20 @@ def main(argv: list[str]) -> dict[str, Any]:
                 plan = [known[-1] if known else None] * FORECAST_DAYS
                 return bt.origins + sum(p is not None for p in forecast(energy, driver, plan))
 
+            def view_month() -> int:
+                # the energy page's whole view of a month of electricity (store.figures.energy_view): the
+                # Sankey's period, the trend, the shifts and every cost column priced hour by hour at its band
+                from store.figures import energy_view
+
+                with session_scope(engine) as session:
+                    v = energy_view(session, plant, "electricity", "month", month[0], month[1])
+                return len(v["shifts"])
+
             _timed(sankey_month, 2)
+            _timed(view_month, 1)
             CPU.clear()
             s_times, links = _timed(sankey_month, reps)
+            v_times, _ = _timed(view_month, max(2, reps // 4))
             _timed(daily_year, 1)
             CPU.pop("daily_year", None)
             y_times, got = _timed(daily_year, max(2, reps // 4))
@@ -288,6 +299,9 @@ def main(argv: list[str]) -> dict[str, Any]:
             "daily_unknown": unknown,
             "sankey_month_cpu_median_ms": round(float(np.median(CPU["sankey_month"])), 1),
             "daily_year_cpu_median_ms": round(float(np.median(CPU["daily_year"])), 1),
+            "view_month_p95_ms": _p95(v_times),
+            "view_month_median_ms": round(float(np.median(v_times)), 1),
+            "view_month_cpu_median_ms": round(float(np.median(CPU["view_month"])), 1),
             "forecast_p95_ms": _p95(f_times),
             "forecast_median_ms": round(float(np.median(f_times)), 1),
             "forecast_cpu_median_ms": round(float(np.median(CPU["forecast_site"])), 1),

@@ -4,6 +4,8 @@ Pipeline stages, one module each:
 
 - :mod:`collectors.coordinator` - :class:`~collectors.coordinator.EndpointCoordinator`, one per OPC UA
   endpoint: asyncua client with auto-reconnect, subscriptions created in batches, outage gaps and markers.
+- :mod:`collectors.backfill` - after an outage, the missed span read back from the server's history
+  (OPC UA HistoryRead), marked ``BACKFILLED``.
 - :mod:`collectors.validate` - :class:`~collectors.validate.Validator`: a data change becomes a
   ``SampleIn``/``PositionIn`` or a counted rejection (pure, no I/O).
 - :mod:`collectors.writer` - :class:`~collectors.writer.BatchWriter`: the single writer task, SQL in a

@@ -46,8 +46,10 @@ _ONE_US = timedelta(microseconds=1)
 
 @dataclass
 class BackfillOptions:
-    nodes_per_read: int = 100  # variables per HistoryRead request
-    values_per_node: int = 1000  # values per variable per answer
+    # variables per HistoryRead request and values per variable per answer: at most 10,000 values (about 1 MB)
+    # an answer, so a busy server answers well within the request timeout
+    nodes_per_read: int = 50
+    values_per_node: int = 200
     max_values_per_tag: int = 100_000  # per span; the rest of a longer span stays a gap
     max_age_s: float = 7 * 86_400  # a span that started longer ago than this is not read back
     attribute_batch: int = 1000  # variables per Read of UserAccessLevel

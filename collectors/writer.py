@@ -46,6 +46,7 @@ from collectors.records import Chunk, EventIn
 from collectors.spool import MAGIC, Spool, decode_chunk, encode_chunk
 from engine.clock import now_ms
 from engine.thinning import PositionThinning
+from engine.types import BACKFILLED
 from store.db import is_sqlite, make_engine, session_scope
 from store.events import add_event, events_between
 from store.health import upsert_health
@@ -311,7 +312,9 @@ class BatchWriter:
                 h.written += inserted
                 h.backfilled += backfilled
                 h.store_duplicates += dups
-                h.lag.add(commit_ms, [s.ts for s in chunk.samples] + [p.ts for p in chunk.positions])
+                # values read back from history are late by design: the lag is the live path's
+                live = [s.ts for s in chunk.samples if not s.quality & BACKFILLED]
+                h.lag.add(commit_ms, live + [p.ts for p in chunk.positions])
 
     def _write_chunk(self, session: Session, chunk: Chunk) -> tuple[int, int, int]:
         """Write one endpoint's records; events already stored (a replay, a restart) are not added again.

@@ -86,8 +86,8 @@ from functools import partial
 from typing import Any
 
 from engine.alarm_text import FACT_KEYS
-from engine.mandown import MAN_DOWN, badge_place, same_place, same_time
-from plant.schema import PRIORITIES, EquipmentState, HazardReading, HazardSource, Plant, TagKind
+from engine.mandown import MAN_DOWN, badge_place, box_x, same_place, same_time, view_mismatch
+from plant.schema import PRIORITIES, Camera, EquipmentState, HazardReading, HazardSource, Plant, TagKind
 from plant.schema import Tag as PlantTag
 
 logger = logging.getLogger(__name__)
@@ -798,6 +798,10 @@ class AlarmEngine:
                 state_data["at"] = [at[0], at[1]]
             if extra.get("camera"):
                 state_data["near_camera"] = str(extra["camera"])[:64]
+        if source_type == VIDEO and condition == MAN_DOWN:  # where across its picture, for joining a badge's
+            seen_x = box_x(extra)
+            if seen_x is not None:
+                state_data["seen_x"] = round(seen_x, 4)
         st = _State(d, data=state_data)
         if condition == MAN_DOWN and source_type in (PERSONNEL, VIDEO):
             self._join_man_down(st, ts)
@@ -809,7 +813,8 @@ class AlarmEngine:
         """Link a new man-down alarm to one of the other source (badge / camera) of the same place and time
         (:mod:`engine.mandown`)."""
         want = VIDEO if st.d.source_type == PERSONNEL else PERSONNEL
-        for other in sorted(self._states.values(), key=lambda s: s.d.id):
+        fits: list[tuple[float, str, _State, _State, _State, Camera]] = []
+        for other in self._states.values():
             o = other.d
             if o.source_type != want or o.condition != MAN_DOWN or other.activated_at is None:
                 continue
@@ -824,6 +829,10 @@ class AlarmEngine:
             place = (float(at[0]), float(at[1])) if isinstance(at, list) and len(at) == 2 else None
             if cam is None or not same_place(cam, place, bdata.get("near_camera"), badge_st.d.zone):
                 continue
+            fits.append((view_mismatch(cam, place, vdata.get("seen_x")), other.d.id, other, badge_st, video_st, cam))
+        if fits:  # several of the other kind: the one the camera's view agrees with best
+            _, _, other, badge_st, video_st, cam = min(fits, key=lambda f: (f[0], f[1]))
+            o, bdata, vdata = other.d, badge_st.data or {}, video_st.data or {}
             badge_st.data = {
                 **bdata,
                 "video_alarm": video_st.d.id,
@@ -834,7 +843,6 @@ class AlarmEngine:
             other.updated_at = max(other.updated_at, ts)
             self._changed[o.id] = other  # its row shows the link (the new alarm's is written as it activates)
             logger.info("man-down %s joined with %s (camera %s)", badge_st.d.id, video_st.d.id, cam.id)
-            return
 
     def event_close(self, alarm_id: str, ts: int) -> bool:
         st = self._states.get(alarm_id)

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from engine.clock import to_local
 from plant.schema import EnergySettings, EnergyThreshold, Medium, Meter, MeterLevel, Plant, Tag, TagKind, TouBand
 
@@ -549,3 +551,38 @@ def group_costs(
     return [
         GroupCost(g, q, c if k else None, u) for g, q, c, u, k in zip(groups, qty, cost, unknown, known, strict=True)
     ]
+
+
+def reconcile_series(tree: MeterTree, readings: Mapping[str, Sequence[float | None]], n: int) -> dict[str, Any]:
+    """:func:`reconcile` of ``n`` periods at once (each tag's readings, None: unknown): node id (and losses node
+    id) -> a numpy array of its values, NaN where :func:`reconcile` gives None or leaves the losses node out."""
+    out: dict[str, Any] = {}
+
+    def value(nid: str) -> Any:
+        if nid in out:
+            return out[nid]
+        node = tree.nodes[nid]
+        kids = [value(c) for c in node.children]
+        kids_sum = np.sum(kids, axis=0) if kids else np.zeros(n)  # a NaN child makes the sum NaN
+        if node.tag:
+            own = np.array([np.nan if v is None else v for v in readings.get(node.tag) or [None] * n], dtype=float)
+            if node.children:
+                out[f"{nid}/{LOSSES}"] = own - kids_sum
+            v = own
+        else:
+            v = kids_sum
+        out[nid] = v
+        return v
+
+    for r in tree.roots:
+        value(r)
+    return out
+
+
+def series_cost(values: Any, prices: Any) -> float | None:
+    """What the known periods of ``values`` cost at ``prices`` (arrays, NaN: unknown or no price), as one group
+    of :func:`group_costs`: None when none is known or a known one has no price."""
+    known = ~np.isnan(values)
+    if not known.any() or np.isnan(prices[known]).any():
+        return None
+    return float(np.sum(values[known] * prices[known]))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from engine.clock import to_local
 from plant.schema import Plant, Shift
@@ -67,3 +67,16 @@ def day_windows(plant: Plant, t0: int, t1: int) -> list[tuple[str, int, int]]:
             out.append((day.isoformat(), max(s, t0), min(e, t1)))
         day += timedelta(days=1)
     return out
+
+
+def crew_of(plant: Plant, shift_id: str, day: date) -> tuple[str, str | None, str | None]:
+    """The crew working shift ``shift_id`` that began on the plant day ``day``: ``(id, name, name_zh)``. From
+    the plant file's rota when it has one (its cycle counted from ``rota.start``), else the crew of the
+    shift's own id, named as the shift."""
+    rota = plant.site.rota
+    if rota is None:
+        shift = next((s for s in plant.site.shifts if s.id == shift_id), None)
+        return shift_id, shift.name if shift else None, shift.name_zh if shift else None
+    crew_id = rota.cycle[(day - rota.start).days % len(rota.cycle)][shift_id]
+    crew = next(c for c in rota.crews if c.id == crew_id)
+    return crew.id, crew.name, crew.name_zh

@@ -141,6 +141,33 @@ class Shift(StrictModel):
         return v
 
 
+class Crew(StrictModel):
+    id: Id
+    name: str | None = Field(default=None, max_length=60)  # "Crew 1"; screens fall back to the id
+    name_zh: str | None = Field(default=None, max_length=60)  # 一班
+
+
+class Rota(StrictModel):
+    """Which crew works which shift, day by day, in a cycle (four crews on three shifts, say): ``cycle[i]``
+    maps each shift id to its crew on the i-th day after ``start`` (modulo the cycle's length). Without a rota
+    a shift is worked by the crew of the same id (the people whose ``shift`` it is)."""
+
+    start: date  # the plant day the cycle's first day falls on
+    crews: list[Crew] = Field(min_length=1)
+    cycle: list[dict[Id, Id]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _crews_known(self) -> Rota:
+        ids = [c.id for c in self.crews]
+        if len(set(ids)) != len(ids):
+            raise ValueError("rota: duplicate crew id")
+        for i, day in enumerate(self.cycle):
+            unknown = sorted(set(day.values()) - set(ids))
+            if unknown:
+                raise ValueError(f"rota.cycle[{i}]: unknown crew {', '.join(map(repr, unknown))}")
+        return self
+
+
 class Site(StrictModel):
     name: str = Field(max_length=120)
     name_zh: str | None = Field(default=None, max_length=120)
@@ -148,6 +175,16 @@ class Site(StrictModel):
     width_m: float = Field(gt=0)  # extent along x
     depth_m: float = Field(gt=0)  # extent along y
     shifts: list[Shift] = Field(min_length=1)
+    rota: Rota | None = None  # crews on shifts by day; None: shift X is crew X's
+
+    @model_validator(mode="after")
+    def _rota_shifts(self) -> Site:
+        if self.rota is not None:
+            ids = {s.id for s in self.shifts}
+            for i, day in enumerate(self.rota.cycle):
+                if set(day) != ids:
+                    raise ValueError(f"rota.cycle[{i}] must name the crew of every shift ({', '.join(sorted(ids))})")
+        return self
 
     @field_validator("name", "name_zh")
     @classmethod

@@ -21,12 +21,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from engine.alarm_text import plant_names
-from engine.clock import DATE_MINUTE, format_local, to_local
+from engine.clock import DATE_MINUTE, format_local
 from engine.energy import PeriodKind, media
 from engine.equipment import MAINTENANCE, Downtime, pareto
 from engine.hidden_dangers import on_time as hd_on_time
 from engine.hidden_dangers import overdue as hd_overdue
-from engine.plan import plan_report
 from i18n import label, t
 from plant.schema import Plant
 from reports.period import Kind, Period
@@ -37,7 +36,6 @@ from store.events import events_between
 from store.hidden_dangers import reported_before
 from store.people import MUSTER, SYSTEM, Access, viewer_for, violations_between
 from store.permits import overlapping
-from store.plan import plan_in_force, product_daily
 from store.tags import keep_tag_ids
 
 logger = logging.getLogger(__name__)
@@ -136,14 +134,8 @@ def production_section(
     last millisecond) and, for a month, the amounts of each day."""
     sec = Section("production", t("report.section.production", lang))
     end = p.t1 - 1
-    first = p.day
-    year0 = date(first.year, 1, 1)
-    plan = plan_in_force(session, year0, date(first.year, 12, 31))
-    offset = int(to_local(end, plant.tz()).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
-    y0 = int(to_local(p.t0, plant.tz()).replace(month=1, day=1, hour=0, minute=0).timestamp() * 1000)
-    actual = product_daily(session, plant, y0 - 3_600_000, p.t1, offset, from_day=year0)
-    shift_actual = figures.product_amounts(session, plant, p.t0, p.t1) if p.kind == Kind.SHIFT else {}
-    rep = plan_report(plant, plan, actual, shift_actual, end)
+    actual = figures.year_actual(session, plant, end)
+    rep = figures.plan_against_actual(session, plant, end, actual)
     horizon = {Kind.SHIFT: "shift", Kind.DAY: "day", Kind.MONTH: "month"}[p.kind]
     rows = []
     chart_labels: list[str] = []

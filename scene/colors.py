@@ -56,6 +56,16 @@ EMISSION = {  # a stack's column: its highest pollutant now against that polluta
     "over": (229, 72, 77),  # over the limit
     "none": (110, 119, 129),  # no value
 }
+ENERGY = {  # the optional energy layer: a zone's energy per tonne against its limit, else its share of the site's
+    "within": (34, 197, 94),  # intensity under 90 % of its limit
+    "near": (255, 197, 61),  # 90 % up to the limit
+    "over": (229, 72, 77),  # over the limit
+    "s0": (30, 58, 95),  # share of the site's metered energy (kgce) in the last 24 h: under 2 %
+    "s1": (37, 99, 165),  # 2-5 %
+    "s2": (59, 130, 246),  # 5-15 %
+    "s3": (147, 197, 253),  # 15 % and more
+    "none": (110, 119, 129),  # no meter located in the zone, or no reading
+}
 VIDEO_ALARM = (255, 45, 85)  # a camera with a video alarm, its view cone and its zone
 PERMIT = {  # special-work permits on the replay's scene, by kind (engine.permits.KINDS)
     "hot_work": (255, 122, 40),

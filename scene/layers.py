@@ -29,7 +29,7 @@ from typing import Any
 from engine.hazards import assess
 from i18n import label, t
 from plant import Plant
-from plant.schema import Camera, EquipmentKind, Limits, Point, ResourceKind, TagKind, VideoClass, Zone
+from plant.schema import Camera, EquipmentKind, Limits, MeterLevel, Point, ResourceKind, TagKind, VideoClass, Zone
 from scene import colors
 from scene.bundle import MeshBundle
 
@@ -49,8 +49,11 @@ LAYER_KEYS: tuple[str, ...] = (
     "emissions",
     "resources",
     "emergency",
+    "energy",
 )
-DEFAULT_LAYERS: list[str] = [k for k in LAYER_KEYS if k != "cameras"]
+DEFAULT_LAYERS: list[str] = [k for k in LAYER_KEYS if k not in ("cameras", "energy")]
+ENERGY_SHARES = (2.0, 5.0, 15.0)  # % of the site's metered energy: the limits of the share classes s0..s3
+ENERGY_NEAR = 0.9  # an intensity at 90 % of its limit or more is "near"
 STATE_CODE = {"run": "r", "idle": "i", "fault": "f", "maintenance": "m", "stopped": "s"}
 LEVEL_CODE = {"red": "r", "orange": "o", "yellow": "y", "blue": "b"}
 LEVEL_RANK = {"blue": 0, "yellow": 1, "orange": 2, "red": 3}
@@ -237,7 +240,12 @@ def text_table(lang: str) -> dict[str, str]:
         "scene.tip.next_inspection",
         "scene.tip.danger",
         "scene.tip.route",
+        "scene.tip.energy",
+        "scene.tip.energy_share",
+        "scene.tip.intensity",
+        "scene.tip.limit",
     ]
+    keys += [f"scene.energy.{k}" for k in colors.ENERGY]
     keys += [f"em.resource.{k.value}" for k in ResourceKind]
     keys += [f"alarm.cond.{c.value}" for c in VideoClass]  # video alarm classes, as the alarm list names them
     keys += [f"alarm.priority.{p}" for p in colors.ALARM]
@@ -352,6 +360,7 @@ def static_scene(
             for b in plant.badges
         ],
         "hazards": hazards,
+        "intensities": [label(ki.name, ki.name_zh, lang) for ki in plant.energy.intensities],
         "stacks": [
             {
                 "id": st.equipment,
@@ -392,12 +401,107 @@ def static_scene(
             "route": colors.ROUTE,
             "route_out": colors.ROUTE_OUT,
             "emission": colors.EMISSION,
+            "energy": colors.ENERGY,
             "resource": colors.RESOURCE,
             "permit": colors.PERMIT,
             "permit_suspended": colors.PERMIT_SUSPENDED,
         },
         "text": text_table(lang),
     }
+
+
+def meter_zones(plant: Plant) -> dict[str, str]:
+    """Meter id -> zone of the meters that stand in one: a meter with a tag of a zone, or of equipment in one
+    (the equipment meters; feeders of areas and the site stand in none)."""
+    tags = {tg.id: tg for tg in plant.tags}
+    eq_zone = {e.id: e.zone for e in plant.equipment}
+    out: dict[str, str] = {}
+    for m in plant.meters:
+        tag = tags.get(m.tag) if m.tag else None
+        if tag is None:
+            continue
+        zone = tag.zone or (eq_zone.get(tag.equipment) if tag.equipment else None)
+        if zone:
+            out[m.id] = zone
+    return out
+
+
+def energy_zones(plant: Plant, readings: dict[str, float | None], intensities: list[dict[str, Any]]) -> list[list[Any]]:
+    """The optional energy layer's live part, a row per zone of the plant file: ``[class, kgce, share %,
+    intensity index, value, limit, unit]``.
+
+    ``readings``: energy of each meter over the window (meter id -> its unit; None unknown), ``intensities``:
+    the plant file's intensities over the same window (``store.figures.energy_intensity``). A zone's energy is
+    the sum of the meters standing in it, in kgce by the plant file's factors (media without a factor are left
+    out). A zone where an intensity's meters stand is coloured by that intensity against its limit (``within``,
+    ``near`` at 90 %, ``over``): the tankhouse's halls all by the tankhouse's kWh per tonne; an intensity of the
+    whole site colours none. Any other zone with energy by its share of the site's located energy (``s0``..``s3``
+    at 2, 5 and 15 %); ``none`` without a reading."""
+    factor = {m.value: f for m, f in plant.energy.kgce.items()}
+    medium = {m.id: m.medium.value for m in plant.meters}
+    children: dict[str, list[str]] = {}
+    for m in plant.meters:
+        if m.parent:
+            children.setdefault(m.parent, []).append(m.id)
+    located = meter_zones(plant)
+    kgce: dict[str, float] = {}
+    known: set[str] = set()
+    for mid, zone in located.items():
+        v = readings.get(mid)
+        f = factor.get(medium[mid])
+        if v is None or f is None or not math.isfinite(v):
+            continue
+        kgce[zone] = kgce.get(zone, 0.0) + v * f
+        known.add(zone)
+    total = sum(kgce.values())
+
+    def under(mid: str) -> list[str]:
+        out, todo = [], [mid]
+        while todo:
+            cur = todo.pop()
+            if cur in located:
+                out.append(cur)
+            todo.extend(children.get(cur, []))
+        return out
+
+    # zone -> index of the intensity it carries: of the intensities whose meters stand in the zone, the one
+    # that spans the fewest zones (the first in the plant file on a tie); the site's own, whose meters include
+    # the site meter, belong to no zone
+    level = {m.id: m.level for m in plant.meters}
+    owner: dict[str, int] = {}
+    scope: dict[str, int] = {}
+    by_id = {ki.id: i for i, ki in enumerate(plant.energy.intensities)}
+    for iv in intensities:
+        i = by_id.get(str(iv.get("id")))
+        if i is None or iv.get("value") is None or not iv.get("limit"):
+            continue
+        ki = plant.energy.intensities[i]
+        if any(level.get(mid) == MeterLevel.SITE for mid in ki.meters):
+            continue
+        zones = {located[leaf] for mid in ki.meters for leaf in under(mid)}
+        for zone in zones:
+            if zone not in owner or len(zones) < scope[zone] or (len(zones) == scope[zone] and i < owner[zone]):
+                owner[zone], scope[zone] = i, len(zones)
+    values = {str(iv.get("id")): iv for iv in intensities}
+    rows: list[list[Any]] = []
+    for z in plant.zones:
+        if z.id in owner:
+            i = owner[z.id]
+            iv = values[plant.energy.intensities[i].id]
+            value, limit = float(iv["value"]), float(iv["limit"])
+            ratio = value / limit
+            cls = "over" if ratio > 1 else "near" if ratio >= ENERGY_NEAR else "within"
+            intensity: list[Any] = [i, _r(value, 1), _r(limit, 1), str(iv.get("unit") or "")]
+        elif z.id in known:
+            share = 100 * kgce[z.id] / total if total > 0 else 0.0
+            cls = f"s{sum(share >= lim for lim in ENERGY_SHARES)}"
+            intensity = [-1, None, None, ""]
+        else:
+            rows.append(["none", None, None, -1, None, None, ""])
+            continue
+        share_pct = _r(100 * kgce.get(z.id, 0.0) / total, 1) if total > 0 else None
+        rows.append([cls, _r(kgce.get(z.id, 0.0), 0), share_pct, *intensity])
+    return rows
 
 
 def dynamic_levels(plant: Plant, snap: dict[str, Any]) -> dict[str, str]:

@@ -205,6 +205,7 @@ class JournalView:
     source: str | None
     condition: str | None
     message: str | None
+    linked: str | None = None  # a man-down's other alarm (engine.mandown): "video:12 · CAM-H", "violation:3 · P001"
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -529,7 +530,21 @@ def _banner_areas(session: Session, now_ms: int) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _journal_view(j: AlarmJournal, source: str | None, condition: str | None, message: str | None) -> JournalView:
+def linked_alarm(data: Any) -> str | None:
+    """The other alarm of a man-down seen by a badge and a camera (``engine.mandown``), from the alarm's data:
+    the camera's alarm and camera, or the badge's alarm and badge id (never a name)."""
+    if not isinstance(data, dict):
+        return None
+    if data.get("video_alarm"):
+        return f"{data['video_alarm']} · {data.get('seen_by') or '-'}"
+    if data.get("badge_alarm"):
+        return f"{data['badge_alarm']} · {data.get('badge') or '-'}"
+    return None
+
+
+def _journal_view(
+    j: AlarmJournal, source: str | None, condition: str | None, message: str | None, alarm_data: Any = None
+) -> JournalView:
     data = j.data if isinstance(j.data, dict) else {}
     msg = data.get("message") if isinstance(data.get("message"), str) else message
     return JournalView(
@@ -550,6 +565,7 @@ def _journal_view(j: AlarmJournal, source: str | None, condition: str | None, me
         source=source,
         condition=condition,
         message=msg,
+        linked=linked_alarm(alarm_data),
     )
 
 
@@ -600,14 +616,14 @@ def alarm_history(
     pages = max(1, -(-total // page_size))
     page = max(1, min(page, pages))
     stmt = (
-        select(AlarmJournal, Alarm.source, Alarm.condition, Alarm.message)
+        select(AlarmJournal, Alarm.source, Alarm.condition, Alarm.message, Alarm.data)
         .outerjoin(Alarm, Alarm.id == AlarmJournal.alarm_id)
         .where(*conds)
         .order_by(AlarmJournal.ts.desc(), AlarmJournal.id.desc())
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    rows = [_journal_view(j, s, c, m) for j, s, c, m in session.execute(stmt)]
+    rows = [_journal_view(j, s, c, m, d) for j, s, c, m, d in session.execute(stmt)]
     return HistoryPage(rows, total, page, page_size)
 
 
@@ -615,13 +631,13 @@ def alarm_trail(session: Session, alarm_id: str, *, limit: int = 200) -> list[Jo
     """One alarm's journal, newest first."""
     limit = max(1, min(int(limit), MAX_LIST))
     stmt = (
-        select(AlarmJournal, Alarm.source, Alarm.condition, Alarm.message)
+        select(AlarmJournal, Alarm.source, Alarm.condition, Alarm.message, Alarm.data)
         .outerjoin(Alarm, Alarm.id == AlarmJournal.alarm_id)
         .where(AlarmJournal.alarm_id == alarm_id)
         .order_by(AlarmJournal.ts.desc(), AlarmJournal.id.desc())
         .limit(limit)
     )
-    return [_journal_view(j, s, c, m) for j, s, c, m in session.execute(stmt)]
+    return [_journal_view(j, s, c, m, d) for j, s, c, m, d in session.execute(stmt)]
 
 
 def command_results(session: Session, command_ids: Sequence[int]) -> list[CommandView]:

@@ -15,6 +15,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,8 @@ from engine.energy import (
     period_of,
     periods,
     reconcile,
+    reconcile_series,
+    series_cost,
     shift_starts,
     tou_split,
 )
@@ -57,7 +60,9 @@ from engine.forecast import (
     inputs_version,
     issued_errors,
 )
-from engine.shifts import shift_windows
+from engine.plan import plan_report
+from engine.production import periods as running_periods
+from engine.shifts import crew_of, shift_windows
 from i18n import label, t
 from plant.schema import EquipmentKind, Medium, MeterLevel, Plant, TagKind
 from store.counters import counter_increase
@@ -65,7 +70,7 @@ from store.energy import consumption
 from store.equipment import state_spans
 from store.forecasts import Issued, add_issue, first_issues, has_issue
 from store.models import PlanVersion
-from store.plan import plan_in_force, product_tags
+from store.plan import plan_in_force, product_days, product_tags
 from store.tags import tag_ids
 
 SITE = "__site__"  # the sum of a meter tree's roots, among its nodes' hourly series
@@ -146,18 +151,14 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
     es = plant.energy
     node_ids = [*tree.nodes, *(f"{p}/{LOSSES}" for p, n in tree.nodes.items() if n.tag and n.children)]
 
-    def priced(t0: int, t1: int) -> tuple[list[int], list[float | None], dict[str, list[float | None]]]:
+    def priced(t0: int, t1: int) -> tuple[list[int], list[float | None], dict[str, Any]]:
         # every node's (and the site's) use hour by hour with each hour's price: the one pricing of the page
         if t1 <= t0:
             return [], [], {}
         hours = periods(PeriodKind.HOUR, t0, t1, tz)
         c = consumption(session, tid, hours, rates)
-        per: dict[str, list[float | None]] = {n: [] for n in [SITE, *node_ids]}
-        for i in range(len(hours)):
-            flows = reconcile(tree, readings(c, i), threshold)
-            per[SITE].append(root_total(flows))
-            for n in node_ids:
-                per[n].append(flows.values.get(n))
+        per = reconcile_series(tree, {tg: c.values.get(ids[tg]) or [None] * len(hours) for tg in tags}, len(hours))
+        per[SITE] = np.sum([per[r] for r in tree.roots], axis=0) if tree.roots else np.full(len(hours), np.nan)
         starts_h = [a for a, _ in hours]
         return starts_h, hour_prices(es, tree.medium, starts_h, tz), per
 
@@ -165,13 +166,15 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
     h_prev, pr_prev, per_prev = priced(prev[0], prev[1])
 
     def costs(
-        hours: list[int], prices: list[float | None], per: dict[str, list[float | None]], nid: str, groups: list[int]
+        hours: list[int], prices: list[float | None], per: dict[str, Any], nid: str, groups: list[int]
     ) -> list[float | None]:
         if not hours or not groups:
             return [None] * len(groups)
-        return [g.cost for g in group_costs(hours, per[nid], prices, groups)]
+        vals = [None if math.isnan(v) else float(v) for v in per[nid]]
+        return [g.cost for g in group_costs(hours, vals, prices, groups)]
 
-    node_cost = {n: costs(h_now, pr_now, per_now, n, [this[0]])[0] for n in node_ids}
+    price_now = np.array([np.nan if p is None else p for p in pr_now], dtype=float)
+    node_cost = {n: series_cost(per_now[n], price_now) if h_now else None for n in node_ids}
     total_cost = costs(h_now, pr_now, per_now, SITE, [this[0]])[0]
     t_costs = costs(h_now, pr_now, per_now, SITE, t_starts)
     p_costs = costs(h_prev, pr_prev, per_prev, SITE, p_starts)
@@ -191,6 +194,7 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
                     "cost": shift_costs[i],
                 }
             )
+    _shift_production(session, plant, tree, shifts, shift_rows, rates)
     nodes = _names(plant, tree)
     for nid, info in nodes.items():
         info["value"] = now_flows.values.get(nid)
@@ -244,8 +248,74 @@ def energy_view(session: Session, plant: Plant, medium: str, kind: str, anchor: 
             "prev_costs": p_costs,
         },
         "shifts": shift_rows,
+        "crews": crew_rows(plant, shift_rows),
         "top": top,
     }
+
+
+def _shift_production(
+    session: Session, plant: Plant, tree: MeterTree, shifts: Any, rows: list[dict[str, Any]], rates: dict[int, float]
+) -> None:
+    """Each shift row's production (``made``, t): the counters of the medium's first intensity (its forecast
+    driver, :func:`forecast_driver`); None when a counter is unknown or the medium has no driver."""
+    ki = forecast_driver(plant, tree)
+    ids = tag_ids(session)
+    counters = [c for c in ki.counters if c in ids] if ki is not None else []
+    got = consumption(session, [ids[c] for c in counters], list(shifts.periods), rates) if counters and rows else None
+    for i, r in enumerate(rows):
+        vals = [got.values[ids[c]][i] for c in counters] if got is not None else []
+        r["made"] = None if not vals or any(v is None for v in vals) else math.fsum(v for v in vals if v is not None)
+
+
+def crew_rows(plant: Plant, shift_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The shifts of a view summed per crew (``engine.shifts.crew_of``: the plant file's rota, else the crew
+    of the shift's id): shifts worked, energy and cost (of the shifts whose use is known), production, energy
+    per tonne over the shifts whose energy and production are both known, and that intensity against all
+    crews' (``vs_all``: +0.05 is 5 % above)."""
+    tz = plant.tz()
+    out: dict[str, dict[str, Any]] = {}
+    for r in shift_rows:
+        if r["shift"] not in {s.id for s in plant.site.shifts}:
+            continue
+        cid, name, name_zh = crew_of(plant, r["shift"], to_local(r["start"], tz).date())
+        c = out.setdefault(
+            cid,
+            {
+                "crew": cid,
+                "name": name,
+                "name_zh": name_zh,
+                "shifts": 0,
+                "unknown": 0,
+                "energy": 0.0,
+                "cost": None,
+                "production": None,
+                "both_e": 0.0,
+                "both_p": 0.0,
+            },
+        )
+        c["shifts"] += 1
+        v, made, cost = r["value"], r.get("made"), r.get("cost")
+        if v is None:
+            c["unknown"] += 1
+            continue
+        c["energy"] += v
+        if cost is not None:
+            c["cost"] = (c["cost"] or 0.0) + cost
+        if made is not None:
+            c["production"] = (c["production"] or 0.0) + made
+            c["both_e"] += v
+            c["both_p"] += made
+    rows = sorted(out.values(), key=lambda c: c["crew"])
+    all_e = math.fsum(c["both_e"] for c in rows)
+    all_p = math.fsum(c["both_p"] for c in rows)
+    overall = all_e / all_p if all_p > 0 else None
+    for c in rows:
+        e, p = c.pop("both_e"), c.pop("both_p")
+        c["intensity"] = e / p if p > 0 else None
+        c["vs_all"] = c["intensity"] / overall - 1 if c["intensity"] is not None and overall else None
+        if c["energy"] == 0.0 and c["unknown"] == c["shifts"]:
+            c["energy"] = None
+    return rows
 
 
 def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[dict[str, Any]]:
@@ -753,3 +823,28 @@ def product_amounts(session: Session, plant: Plant, t0: int, t1: int) -> dict[st
     wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
     got = counter_increase(session, list(wanted.values()), t0, t1)
     return {p: math.fsum(got.get(wanted[n], 0.0) for n in names if n in wanted) for p, names in tags.items()}
+
+
+# --- plan against actual ---
+
+
+def year_actual(session: Session, plant: Plant, now: int) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount counted, for the plant year holding ``now`` up to ``now`` (the ended days
+    one kept row a day and counter, ``store.counter_days``; today from its hours)."""
+    year = to_local(now, plant.tz()).year
+    return product_days(session, plant, date(year, 1, 1), date(year, 12, 31), now)
+
+
+def plan_against_actual(
+    session: Session, plant: Plant, now: int, actual: dict[str, dict[date, float]] | None = None
+) -> dict[str, Any]:
+    """Plan against actual for every product at every horizon as at ``now`` (``engine.plan.plan_report``): the
+    plan in force for the year, the amounts per day (:func:`year_actual`, or ``actual`` when the caller has
+    read them) and the running shift's (``store.counters``, exact at its edges). The production page, the
+    overview's tiles and the reports all take it from here."""
+    year = to_local(now, plant.tz()).year
+    plan = plan_in_force(session, date(year, 1, 1), date(year, 12, 31))
+    days = year_actual(session, plant, now) if actual is None else actual
+    shift = running_periods(plant, now).get("shift")
+    shift_got = product_amounts(session, plant, shift.start_ms, now) if shift is not None else {}
+    return plan_report(plant, plan, days, shift_got, now)

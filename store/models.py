@@ -390,6 +390,22 @@ class PlanTarget(Base):
     target: Mapped[float] = mapped_column(Float)
 
 
+class CounterDay(Base):
+    """What a counter counted in one closed plant day (``store.counter_days``), kept so that a year by day reads
+    one row per day instead of its hours. ``start``/``end`` are the day's bounds in the plant's zone (a DST day
+    has 23 or 25 hours); ``amount`` is NULL for a day without a rollup. Samples written late for a day delete
+    its row and every later one of the store (``store.samples``), which are then computed again."""
+
+    __tablename__ = "counter_day"
+    __table_args__ = (Index("ix_counter_day_end", "end"),)
+
+    tag_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    end: Mapped[int] = mapped_column(BigInteger)
+    day: Mapped[str] = mapped_column(String(10))
+    amount: Mapped[float | None] = mapped_column(Float)
+
+
 class EmissionHour(Base):
     """One stack pollutant's hour as judged at the hour's close (``engine.emissions``): the average of its
     normal minutes, the minutes by data flag, validity, the flags kept with the value, the limit then in

@@ -1,6 +1,6 @@
 """The production plan in the store: importing a plan file as a new version (all of it or nothing), the plan in
 force for each day (the newest version covering it), and the amounts the production counters counted per
-plant day.
+plant day (``store.counter_days``).
 
     python -m store.plan import FILE --user NAME [--db URL] [--plant FILE]
     python -m store.plan versions [--db URL]
@@ -158,27 +158,22 @@ def daily_amounts(
     return dict(out)
 
 
-def product_daily(
-    session: Session, plant: Plant, t0: int, t1: int, offset_ms: int, *, from_day: date | None = None
-) -> dict[str, dict[date, float]]:
-    """product -> plant day -> amount counted by the product's counters in ``[t0, t1)`` (from the hourly
-    rollups, :func:`daily_amounts`); days before ``from_day`` are left out (a window begun an hour early so
-    that its first hour has the step from the hour before)."""
+def product_days(session: Session, plant: Plant, first: date, last: date, now_ms: int) -> dict[str, dict[date, float]]:
+    """product -> plant day -> amount its counters counted, for the days ``first`` .. ``last`` up to ``now_ms``
+    (``store.counter_days``: the ended days kept one row a day and counter, the running one from its hours)."""
+    from store.counter_days import counter_days
     from store.tags import tag_ids
 
     ids = tag_ids(session)
     tags = product_tags(plant)
     wanted = {name: ids[name] for names in tags.values() for name in names if name in ids}
-    per_tag = daily_amounts(session, list(wanted.values()), t0, t1, offset_ms)
-    epoch = date(1970, 1, 1).toordinal()
+    per_tag = counter_days(session, list(wanted.values()), first, last, plant.tz(), now_ms)
     out: dict[str, dict[date, float]] = {}
     for product, names in tags.items():
         days: dict[date, float] = defaultdict(float)
         for name in names:
-            for day_no, amount in per_tag.get(wanted.get(name, -1), {}).items():
-                d = date.fromordinal(epoch + day_no)
-                if from_day is None or d >= from_day:
-                    days[d] += amount
+            for d, amount in per_tag.get(wanted.get(name, -1), {}).items():
+                days[d] += amount
         out[product] = dict(days)
     return out
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.types import BACKFILLED, SampleIn, WriteResult
-from store.models import Rollup1h, Rollup1m, Sample, SampleCompaction, Tag
+from store.models import CounterDay, Rollup1h, Rollup1m, Sample, SampleCompaction, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +216,17 @@ def write_samples_counted(session: Session, samples: Sequence[SampleIn]) -> tupl
     fresh = _not_compacted(session, inserted)
     for table, bucket_ms in ROLLUPS:
         _merge_rollups(session, table, _aggregate(fresh, bucket_ms))
+    if fresh:
+        forget_days(session, min(r[1] for r in fresh))
     backfilled = sum(1 for r in inserted if r[3] & BACKFILLED)
     return WriteResult(len(inserted), len(samples) - len(inserted)), backfilled
+
+
+def forget_days(session: Session, ts: int) -> None:
+    """Delete the counters' kept days (``store.counter_days``) that end after the hour holding ``ts``: a sample
+    at ``ts`` changes its hour, so its day, and the step into the next hour, which may be a later day. Live
+    samples find nothing to delete (an index seek); a late one makes those days be computed again."""
+    session.execute(delete(CounterDay).where(CounterDay.end > bucket_of(ts, HOUR_MS)))
 
 
 def _not_compacted(session: Session, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -309,6 +318,7 @@ def rebuild_rollups(session: Session, tag_ids: Sequence[int] | None, t0: int, t1
             logger.warning("rollups of %d compressed tag(s) kept as they are, not rebuilt", len(skipped))
     if ids is not None and not ids:
         return
+    forget_days(session, h0)
     m_table, h_table = Rollup1m.__table__, Rollup1h.__table__
     for table in (m_table, h_table):
         assert isinstance(table, Table)  # a mapped class's __table__ is typed as any FromClause

@@ -119,7 +119,7 @@ def check_production(f: Figures) -> None:
     assert f["days"] == 7 and f["units"] > 50 and f["oee_units"] > 0
     _positive(f, "engine_ms", "store_engine_ms", "spells", "failures", "downtime_events", "mtbf_h", "mttr_h")
     assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
-    _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
+    _positive(f, "plan_year_ms", "plan_first_ms", "plan_late_ms", "plan_products", "plan_kept_days")
 
 
 def check_spc(f: Figures) -> None:
@@ -135,7 +135,7 @@ def check_plant(f: Figures) -> None:
 
 def check_energy(f: Figures) -> None:
     assert f["days"] == 3 and f["meters"] > 100 and f["cache"] == "none"
-    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links")
+    _positive(f, "sankey_month_p95_ms", "daily_year_p95_ms", "sankey_links", "view_month_p95_ms")
     assert f["daily_values"] == f["meters"] * f["days"]
     assert f["daily_unknown"] == 2  # the meter not read for six hours across a midnight: two days unknown, not zero
     _positive(f, "forecast_p95_ms")  # three days: too few for a fit, the reading and reconciling still timed
@@ -183,8 +183,21 @@ def check_replay(f: Figures) -> None:
     assert f["play10x_keeps_up"] is True and 0 < f["payload_gzip_bytes"] < f["payload_bytes"]
 
 
+def check_backfill(f: Figures) -> None:
+    assert f["values"] == f["tags"] * f["values_per_tag"] == 20 * 50  # every value of the span read back, once
+    _positive(f, "read_values_per_s", "store_values_per_s", "values_per_s", "requests")
+
+
+def check_stock(f: Figures) -> None:
+    assert (f["items"], f["days"]) == (50, 30)
+    assert f["ledger_rows"] > 5 * f["items"] and f["item_entries"] > 3
+    assert f["import_recount_entries"] > 0 and f["ledger_rows_after"] == f["ledger_rows"] + f["import_recount_entries"]
+    _positive(f, "list_ms", "list_at_ms", "item_page_ms", "ledger_page_ms", "import_new_ms", "import_recount_ms")
+
+
 CHECKS: dict[str, Callable[[Figures], None]] = {
     "alarms": check_alarms,
+    "backfill": check_backfill,
     "evacuation": check_evacuation,
     "dashboard": check_dashboard,
     "demo_alarm_rate": check_demo_alarm_rate,
@@ -196,6 +209,7 @@ CHECKS: dict[str, Callable[[Figures], None]] = {
     "production": check_production,
     "reports": check_reports,
     "replay": check_replay,
+    "stock": check_stock,
     "spc": check_spc,
     "storage": check_storage,
     "trend": check_trend,

@@ -71,3 +71,34 @@ def test_time_of_use_split_prices_each_hour_at_its_band() -> None:
         20.0,
         100.0,
     )
+
+
+def test_reconcile_series_is_reconcile_hour_by_hour_and_series_cost_prices_the_known_hours() -> None:
+    import math
+
+    import numpy as np
+
+    from engine.energy import LOSSES, meter_tree, reconcile, reconcile_series, series_cost
+    from plant.loader import load_plant
+    from plant.schema import Medium
+    from settings import ROOT
+
+    plant = load_plant(ROOT / "plant" / "demo_smelter.yaml")
+    tree = meter_tree(plant, Medium.ELECTRICITY)
+    tags = tree.tags()
+    n = 5
+    readings: dict[str, list[float | None]] = {tg: [10.0 + i + j for j in range(n)] for i, tg in enumerate(tags)}
+    readings[tags[-1]][2] = None  # one meter unknown in the third hour
+    del readings[tags[0]]  # and one never read
+    series = reconcile_series(tree, readings, n)
+    for h in range(n):
+        flows = reconcile(tree, {tg: v[h] for tg, v in readings.items()})
+        for nid in [*tree.nodes, *(f"{p}/{LOSSES}" for p in tree.nodes)]:
+            want = flows.values.get(nid)
+            got = series[nid][h] if nid in series else math.nan
+            assert (want is None and math.isnan(got)) or want == got, (nid, h)
+    prices = np.array([1.0, 0.5, 2.0, 1.0, 0.3])
+    v = np.array([1.0, np.nan, 3.0, 4.0, 5.0])
+    assert series_cost(v, prices) == 1.0 + 6.0 + 4.0 + 1.5
+    assert series_cost(np.full(3, np.nan), np.ones(3)) is None
+    assert series_cost(v, np.array([1.0, 1.0, np.nan, 1.0, 1.0])) is None  # a known hour without a price

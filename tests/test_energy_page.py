@@ -157,7 +157,9 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert resp.status_code == 200
     assert "energy-sankey" in resp.get_data(as_text=True)
     outs = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")
-    cards, sankey, trend, top, balance, _shifts, intensity, baseline, tou, _cost, forecast, exports, error = outs
+    cards, sankey, trend, top, balance, _shifts, _crews, intensity, baseline, tou, _cost, forecast, exports, error = (
+        outs
+    )
     # the forecast of today and the six days after it from the demo plan the backfill imported, and its
     # backtest over the few days stored: too few forecasts to claim it beats the naive one
     today = datetime.fromtimestamp(NOW / 1000, load_plant(MINI).tz()).date()
@@ -201,7 +203,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     assert len(trend["data"]) == 2 and len(trend["data"][0]["y"]) == 24  # hours of the day, and the day before
     assert all(v is not None for v in trend["data"][1]["y"])
     assert "export.xlsx" in json.dumps(exports)
-    # in money: the same flows times the price
+    # in money: the same flows priced hour by hour (compressed air has one price: the flows times it)
     money = _refresh(app, client, "compressed_air", "day", "2026-03-03", "money")[1]["data"][0]
     money_total = sum(money["link"]["value"][i] for i, src in enumerate(money["link"]["source"]) if labels[src] == "A")
     assert money_total == pytest.approx(energy_total * 0.12)
@@ -209,7 +211,7 @@ def test_page_for_an_executive_sankey_money_and_previous_period(store: Store) ->
     client.set_cookie("sw_lang", "zh")
     zh = _refresh(app, client, "electricity", "week", "2026-03-03", "energy")
     assert "表E-SM" in zh[1]["data"][0]["node"]["label"]
-    assert zh[12] == ""
+    assert zh[13] == ""
     # electricity by time of use: the bands add up to the site's electricity of the day, each at its price
     client.set_cookie("sw_lang", "en")
     elec = _refresh(app, client, "electricity", "day", "2026-03-03", "energy")
@@ -246,7 +248,7 @@ def test_exports_csv_and_excel(store: Store) -> None:
     assert xlsx.status_code == 200
     book = zipfile.ZipFile(io.BytesIO(xlsx.data))
     sheets = [n for n in book.namelist() if n.startswith("xl/worksheets/sheet")]
-    assert len(sheets) == 13  # one per table
+    assert len(sheets) == 14  # one per table
     # the cost of electricity over the week so far: each day at its price (0.6 on Monday, 0.7 from the new
     # tariff on Tuesday), the demand charge on the highest hour, the cost per tonne of acid
     wk = "medium=electricity&period=week&date=2026-03-03&lang=en"
@@ -359,7 +361,7 @@ def test_issued_forecasts_stored_once_a_day_never_changed_and_judged(store: Stor
     # on the page, in both languages
     for lang in ("en", "zh"):
         client.set_cookie("sw_lang", lang)
-        forecast = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")[10]
+        forecast = _refresh(app, client, "compressed_air", "day", "2026-03-03", "energy")[11]
         texts = _texts(forecast)
         assert t("energy.issued", lang) in texts and t("energy.issued.real_error", lang) in texts
         assert judged[-1] in texts
@@ -396,9 +398,9 @@ def test_cost_plan_against_actual_volume_and_price(store: Store) -> None:
     for lang in ("en", "zh"):
         client.set_cookie("sw_lang", lang)
         outs = _refresh(app, client, "compressed_air", "month", "2026-02-10", "energy")
-        assert t("energy.plan.none", lang, month="2026-02") in _texts(outs[9])
+        assert t("energy.plan.none", lang, month="2026-02") in _texts(outs[10])
         outs = _refresh(app, client, "compressed_air", "month", "2026-03-03", "energy")
-        assert t("energy.plan.volume", lang) + " (CNY)" in _texts(outs[9])
+        assert t("energy.plan.volume", lang) + " (CNY)" in _texts(outs[10])
 
 
 def test_the_same_periods_cost_is_one_number_on_every_table_of_the_page(store: Store) -> None:
@@ -440,6 +442,55 @@ def test_the_same_periods_cost_is_one_number_on_every_table_of_the_page(store: S
     assert any(v == pytest.approx(float(top[0][2]), rel=1e-9) for v in links)
 
 
+def test_per_crew_energy_production_intensity_and_cost_add_up_to_the_shifts(store: Store) -> None:
+    """The per-crew table sums the period's shifts by crew (no rota in this plant file: shift X is crew X's):
+    energy and cost as the shift table has them, production from the driver's counter, energy per tonne and
+    its place against all crews; CSV and Excel, English and Chinese."""
+    app = _app(store)
+    client = logged_in_client(app, store.settings, "executive")
+    q = "medium=electricity&period=week&date=2026-03-03&lang=en"
+    shifts = _csv_rows(client, f"{q}&table=shifts")[1:]
+    crews = _csv_rows(client, f"{q}&table=crews")
+    assert crews[0] == [
+        "Crew",
+        "Shifts",
+        "Amount (kWh)",
+        "Production (t)",
+        "Per tonne (kWh/t)",
+        "Against all crews",
+        "Cost (CNY)",
+        "Shifts unknown",
+    ]
+    names = {s.id: s.name or s.id for s in store.plant.site.shifts}
+    assert [r[0] for r in crews[1:]] == [names[s.id] for s in store.plant.site.shifts]
+    for s_id, row in zip(names, crews[1:], strict=True):
+        mine = [r for r in shifts if r[1] == s_id]
+        assert int(row[1]) == len(mine)
+        assert float(row[2]) == pytest.approx(sum(float(r[2]) for r in mine if r[2]), rel=1e-9)
+        assert float(row[6]) == pytest.approx(sum(float(r[3]) for r in mine if r[3]), rel=1e-9)
+        # per tonne over the shifts whose production is known too: that energy is the crew's or less
+        assert float(row[3]) > 0 and 0 < float(row[4]) * float(row[3]) <= float(row[2]) * (1 + 1e-9)
+    # the crews' costs add up to the period's energy cost; their intensities straddle all crews' together
+    cost = dict(_csv_rows(client, f"{q}&table=cost")[1:])
+    assert sum(float(r[6]) for r in crews[1:]) == pytest.approx(float(cost["Energy cost (CNY)"]), rel=1e-9)
+    vs = [float(r[5]) for r in crews[1:]]
+    assert min(vs) < 0 < max(vs) or all(abs(v) < 1e-9 for v in vs)
+    overall = sum(float(r[4]) * float(r[3]) for r in crews[1:]) / sum(float(r[3]) for r in crews[1:])
+    assert [float(r[4]) for r in crews[1:]] == pytest.approx(
+        [overall * (1 + float(r[5])) for r in crews[1:]], rel=1e-6
+    ), crews
+    zh = _csv_rows(client, q.replace("lang=en", "lang=zh") + "&table=crews")
+    first = store.plant.site.shifts[0]
+    assert zh[0][0] == "班组" and zh[1][0] == (first.name_zh or first.name or first.id)
+    book = zipfile.ZipFile(io.BytesIO(client.get(f"/energy/export.xlsx?{q}").data))
+    assert "Crews" in book.read("xl/workbook.xml").decode()
+    # on the page, in both languages
+    for lang in ("en", "zh"):
+        client.set_cookie("sw_lang", lang)
+        texts = _texts(_refresh(app, client, "electricity", "week", "2026-03-03", "energy")[6])
+        assert t("energy.col.crew", lang) in texts and t("energy.col.vs_crews", lang) in texts
+
+
 def _csv_rows(client: Any, query: str) -> list[list[str]]:
     resp = client.get(f"/energy/export.csv?{query}")
     assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
@@ -471,6 +522,12 @@ def test_energy_page_wall_and_phone_in_the_browser(store: Store) -> None:
             cost = page.locator("#energy-cost")
             cost.scroll_into_view_if_needed()
             cost.screenshot(path=str(ARTIFACTS / f"energy-cost-{width}x{height}-{lang}.png"))
+            crews = page.locator("#energy-crews")
+            crews.scroll_into_view_if_needed()
+            assert t("energy.col.crew", lang) in crews.inner_text()
+            crews.screenshot(path=str(ARTIFACTS / f"energy-crews-{width}x{height}-{lang}.png"))
+            # nothing wider than the screen: the wall and the phone never scroll sideways
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
             forecast = page.locator("#energy-forecast")
             forecast.scroll_into_view_if_needed()
             forecast.screenshot(path=str(ARTIFACTS / f"energy-forecast-{width}x{height}-{lang}.png"))

@@ -105,6 +105,10 @@ def _texts(fig: Any) -> str:
     return " ".join(str(a.text) for a in fig.layout.annotations)
 
 
+def smelting_tags(flow: Any) -> tuple[str, ...]:
+    return next(u.tags for u in flow.units if u.id == "smelting")
+
+
 def test_page_draws_the_live_flowsheet_and_a_units_detail(seeded: Seeded) -> None:
     from webapp import context as web
     from webapp.app import create_app
@@ -127,6 +131,12 @@ def test_page_draws_the_live_flowsheet_and_a_units_detail(seeded: Seeded) -> Non
         text = _texts(fig)
         assert "闪速熔炼" in text and "冰铜" in text
         assert len(fig.data[0].customdata) == len(flow.units)
+        # every value drawn is its own click target, named after its tag: a unit's and a stream's
+        targets = [a.name for a in fig.layout.annotations if a.captureevents]
+        assert {f"tag:{tg}" for tg in smelting_tags(flow)} <= set(targets)
+        assert "tag:FSF1.OXYGEN_FLOW" in targets
+        one = page.trends_figure(plant, None, "en", "FSF1.MATTE_TEMP")
+        assert [tr.name for tr in one.data] == ["FSF1.MATTE_TEMP"] and len(one.data[0].y) > 10
         detail = page.detail_block(flow, plant, live, "smelting", "en")
         assert "Flash smelting" in str(detail) and "Flash smelting furnace" in str(detail)
         trends = page.trends_figure(plant, next(u for u in flow.units if u.id == "smelting"), "en")
@@ -138,3 +148,5 @@ def test_page_draws_the_live_flowsheet_and_a_units_detail(seeded: Seeded) -> Non
         assert "<script>" not in text and "&lt;script&gt;" in text
         layout = page.layout(unit="acid")
         assert "Acid plant" in str(layout)
+        linked = str(page.layout(unit="smelting", tag="FSF1.MATTE_TEMP"))  # a link to one value's trend
+        assert "'name': 'FSF1.MATTE_TEMP'" in linked and "'name': 'FSF1.MATTE_GRADE'" not in linked

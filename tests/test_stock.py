@@ -132,6 +132,17 @@ def test_ledger_in_the_store_and_append_only(db_url: str) -> None:
         ("receipt", 10000, "store-wang"),
     ]
     assert sum(r.value_cents for r, _ in rows) == 129469  # the entries' values add up to the stock value
+    with session_scope(engine) as s:  # as of a moment: after the newest entry stamped at or before it
+        (then,) = stock_list(s, at_ms=NOW + 1)
+        (before,) = stock_list(s, at_ms=NOW - 1)
+        assert [len(ledger(s, code="brg-6312")), ledger(s, code="NOPE")] == [4, []]
+    assert (then.on_hand, then.avg_cost, then.value, then.last_ts) == (
+        16,
+        Decimal("431.5625"),
+        Decimal("6905.00"),
+        NOW + 1,
+    )
+    assert (before.on_hand, before.value, before.last_ts, before.low) == (0, 0, None, True)
     # append-only: the database refuses to change or remove a ledger row, whatever path tries
     for stmt in (update(StockLedger).values(qty_milli=0), delete(StockLedger), text("DELETE FROM stock_ledger")):
         with pytest.raises(DBAPIError), session_scope(engine) as s:

@@ -9,6 +9,7 @@ through the analyser's tracker, its lying-still watch and its debounce with a fi
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import cv2
@@ -224,6 +225,13 @@ def test_badge_and_camera_man_down_are_one_incident(tmp_path: Path, sqlite_url: 
             for named in (True, False)
         }
         ids = (badge_alarm.id, seen.id)
+        from store.alarm_views import alarm_history
+
+        journal = alarm_history(s, page_size=200).rows  # the alarm journal (history tab): the link there too
+    linked = {r.alarm_id: r.linked for r in journal}
+    assert linked[ids[0]] == f"{ids[1]} · CAM-H" and linked[ids[1]] == f"{ids[0]} · P001"
+    assert linked[f"video:{opened['CAM-W']}"] is None
+    assert all(r.linked == linked[r.alarm_id] for r in journal)  # every entry of a linked alarm shows it
     assert texts[("badge", "en", True)] == (
         "Zhang Wei (P001) not moving for 20 s in Smelter hall; also seen on camera Hall middle (CAM-H)"
     )
@@ -257,6 +265,13 @@ def test_badge_and_camera_man_down_are_one_incident(tmp_path: Path, sqlite_url: 
     assert f"/video?event={opened['CAM-H']}" in details[ids[0]] and f"{ids[1]} · CAM-H" in details[ids[0]]
     assert "Same incident" in details[ids[0]] and "also seen on camera Hall middle (CAM-H)" in details[ids[0]]
     assert f"{ids[0]} · P001" in details[ids[1]] and "also a badge man-down: Zhang Wei (P001)" in details[ids[1]]
+    from webapp.panels.alarms.history import _history_table
+
+    for lang, label in (("en", "Same incident"), ("zh", None)):
+        table = repr(_history_table(journal, plant, {"area": {}}, lang))
+        assert f"{ids[1]} · CAM-H" in table and f"{ids[0]} · P001" in table
+        if label:
+            assert f"{label}: {ids[1]} · CAM-H" in table
 
 
 def test_man_down_join_needs_the_same_time() -> None:
@@ -267,3 +282,47 @@ def test_man_down_join_needs_the_same_time() -> None:
     assert same_time(start, start + 5_000, start + 60_000)  # returned 55 s before
     assert not same_time(start, start + 5_000, start + 66_000)  # returned 61 s before
     assert same_time(start, None, start - 60_000) and not same_time(start, None, start - 61_000)
+
+
+def test_two_badges_down_in_one_view_are_joined_by_where_the_camera_sees_them() -> None:
+    """P001 and P002 both down in CAM-H's view (both badge man-downs active), P001 left of the view's axis
+    and P002 right of it; the camera raises one man-down per person, its box on that side of the picture.
+    Each camera alarm is linked to the badge whose position falls where its box is, whichever comes first
+    (before, the first badge by alarm id was taken for both orders)."""
+    from engine.alarms import AlarmEngine
+    from engine.mandown import image_x
+
+    plant = joined_plant()
+    cam = next(c for c in plant.cameras if c.id == "CAM-H")
+    left = (60 + 40 * math.cos(math.radians(65)), 160 + 40 * math.sin(math.radians(65)))  # 20 deg left of the axis
+    right = (60 + 40 * math.cos(math.radians(25)), 160 + 40 * math.sin(math.radians(25)))  # 20 deg right
+    lx, rx = image_x(cam, *left), image_x(cam, *right)
+    assert lx is not None and rx is not None and lx < 0.3 and rx > 0.7
+    boxes = {"left": [250, 400, 150, 60], "right": [900, 420, 150, 60]}  # centres at 0.25 and 0.76 of 1280
+
+    def badge(eng: AlarmEngine, event: int, who: str, at: tuple[float, float], ts: int) -> str:
+        got = eng.event_open(
+            "violation", event, ts, source="man_down", badge=who, zone="smelter-hall",
+            data={"x": at[0], "y": at[1], "value": 60.0},
+        )  # fmt: skip
+        assert got is not None
+        return got
+
+    def video(eng: AlarmEngine, event: int, side: str, ts: int) -> str:
+        data = {"camera": "CAM-H", "class": "man_down", "box": boxes[side], "frame": [1280, 720], "track": event}
+        got = eng.event_open("video", event, ts, source="CAM-H", data=data)
+        assert got is not None
+        return got
+
+    for badges_first in (True, False):
+        eng = AlarmEngine(plant)
+        if badges_first:
+            b1, b2 = badge(eng, 1, "P001", left, T0), badge(eng, 2, "P002", right, T0 + 1000)
+            v_right, v_left = video(eng, 11, "right", T0 + 5000), video(eng, 12, "left", T0 + 6000)
+        else:
+            v_right, v_left = video(eng, 11, "right", T0), video(eng, 12, "left", T0 + 1000)
+            b1, b2 = badge(eng, 1, "P001", left, T0 + 20_000), badge(eng, 2, "P002", right, T0 + 21_000)
+        data = {a: eng._states[a].data or {} for a in (b1, b2, v_right, v_left)}
+        assert data[v_right]["badge"] == "P002" and data[v_right]["badge_alarm"] == b2, badges_first
+        assert data[v_left]["badge"] == "P001" and data[v_left]["badge_alarm"] == b1, badges_first
+        assert data[b1]["video_alarm"] == v_left and data[b2]["video_alarm"] == v_right

@@ -48,7 +48,10 @@ video``); on a real camera each would need what the notes below say.
   ``analytics.man_down_s`` seconds (default 10). A frame whose pose is unsure (shoulders or hips not seen)
   neither starts nor breaks the count; a frame where the person stands or sits up, or moves, starts it
   again. A still person makes no motion, so the detectors run on keyframes (every ``keyframe_s``): the event
-  starts up to ``keyframe_s`` after ``man_down_s``. Limits: MoveNet's keypoints on a person lying along the
+  starts up to ``keyframe_s`` after ``man_down_s``. The SSD misses most lying people and MoveNet is unsure
+  of them, so on such a camera a lying pass (:func:`find_lying_people`, once every ``keyframe_s``: two
+  more SSD passes) looks for people upright in the frame turned a quarter both ways. Limits: MoveNet's
+  keypoints on a person lying along the
   camera's axis (feet towards it) are foreshortened and often unsure; a person hidden behind equipment or
   under ~64 px (longer side, at 720 lines) is not judged; someone lying down on purpose (a mechanic under a
   machine) is a man-down to it.
@@ -90,6 +93,7 @@ VEHICLE_TRACKS = 1_000_000  # vehicles' track ids start here (people's below)
 KEYFRAME_S = 3.0
 STILL_STEP = 0.2  # man-down: the box's centre moved less than this share of its longer side ...
 STILL_SIZE = 0.35  # ... and its width and height changed less than this share of it
+SURE_TORSO = 0.5  # lying pass: the shoulders' and hips' keypoint scores in the turned frame at least this
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +273,49 @@ def find_people_model(work: _Work, min_score: float, pose_min_px: float | None =
         out.append(p)
     work._persons = out
     return out
+
+
+def rotated_box(box: Box, size: tuple[int, int], clockwise: bool) -> Box:
+    """A box found in the frame turned a quarter (``cv2.ROTATE_90_CLOCKWISE`` when ``clockwise``), in
+    pixels of the frame as it is (``size``: its width and height)."""
+    x, y, bw, bh = box
+    w, h = size
+    if clockwise:  # turned (x', y') is the frame's (y', h - x')
+        return y, h - x - bw, bh, bw
+    return w - y - bh, x, bh, bw  # turned (x', y') is the frame's (w - y', x')
+
+
+def find_lying_people(work: _Work, min_score: float, min_px: float, people: list[Person]) -> list[Person]:
+    """People lying, which the SSD trained on upright people misses: the frame turned a quarter both ways
+    through the SSD, and a person found there taller than wide whose pose is surely upright in the turned
+    frame (shoulders and hips scored :data:`SURE_TORSO` or more, torso within 60 degrees of vertical) lies
+    in the frame as it is (MoveNet, trained on upright people, is far surer of them than of lying ones).
+    Their boxes are turned back and replace the people of
+    the upright pass they overlap (IoU > 0.3: the same person, found in part or judged by an unsure pose).
+    Returns the people added."""
+    from video.models import shared_ssd
+    from video.pose import TORSO, lying, shared_pose
+
+    ssd, pose = shared_ssd(), shared_pose()
+    added: list[Person] = []
+    for clockwise, code in ((True, cv2.ROTATE_90_CLOCKWISE), (False, cv2.ROTATE_90_COUNTERCLOCKWISE)):
+        turned = cv2.rotate(work.frame, code)
+        for f in ssd.detect(turned, min_score):
+            if not f.person or f.box[3] < min_px or f.box[3] < f.box[2]:
+                continue  # small, or wider than tall once turned: not a person lying in the frame
+            kp = pose.keypoints(turned, f.box)
+            if min(float(kp[i, 2]) for i in TORSO) < SURE_TORSO or lying(kp) is not False:
+                continue  # not surely upright once turned: not a lying person
+            box = rotated_box(f.box, work.size, clockwise)
+            if any(iou(p.box, box) > 0.3 for p in added):
+                continue  # found both ways
+            # The upright pass's box of the same person (often only part of them) and its pose (unsure or
+            # wrong on a lying person, MoveNet being trained on upright ones) give way to these.
+            people[:] = [p for p in people if iou(p.box, box) <= 0.3]
+            x, y, w, h = box
+            added.append(Person(box, (x + w / 2, float(y + h)), float(h), 0.0, 0.0, f.score, lying=True))
+    people.extend(added)
+    return added
 
 
 def detect_intrusion(people: list[Person], polygons: list[np.ndarray], min_person_px: float) -> list[Detection]:
@@ -524,6 +571,7 @@ class Analyzer:
                 self.tracked.add(cls)
                 del self._state[(cls, None)]
         self._last_run_ms: int | None = None
+        self._lying_ms: int | None = None  # the last lying pass (man-down)
         self._next_due: int | None = None
         self._detections: list[Detection] = []
         self._polys: dict[tuple[int, int], list[np.ndarray]] = {}
@@ -548,12 +596,27 @@ class Analyzer:
             self._polys[size] = got
         return got
 
-    def people(self, work: _Work) -> list[Person]:
-        """The people of a frame, by the camera's person finder (the model or the colour rules)."""
+    def people(self, work: _Work, ts_ms: int | None = None) -> list[Person]:
+        """The people of a frame, by the camera's person finder (the model or the colour rules); on a camera
+        that watches for man-down, the lying pass (:func:`find_lying_people`) runs at most once every
+        ``keyframe_s`` (with ``ts_ms``; every call without it)."""
         if self.people_by == "model":
             pose_px = self.params.min_head_px * work.size[1] / 720 if self.pose else None
-            return find_people_model(work, self.params.person_score, pose_px)
+            people = find_people_model(work, self.params.person_score, pose_px)
+            if pose_px is not None and VideoClass.MAN_DOWN in self.classes and self._lying_due(ts_ms):
+                find_lying_people(work, self.params.person_score, pose_px, people)
+            return people
         return find_people(work)
+
+    def _lying_due(self, ts_ms: int | None) -> bool:
+        """Whether the lying pass runs now: the turned frames cost two more passes of the SSD, so at most once
+        a keyframe interval (the tracker keeps a lying person's track across the frames in between)."""
+        if ts_ms is None:
+            return True
+        if self._lying_ms is not None and ts_ms - self._lying_ms < self.params.keyframe_s * 1000:
+            return False
+        self._lying_ms = ts_ms
+        return True
 
     def _vehicle_intrusion(self, work: _Work, ts_ms: int | None) -> list[Detection]:
         """Vehicles whose bottom centre is inside a restricted polygon (where vehicles are forbidden)."""
@@ -584,7 +647,7 @@ class Analyzer:
         scale = work.size[1] / 720
         out: list[Detection] = []
         needs_people = bool({VideoClass.INTRUSION, VideoClass.NO_HARDHAT, VideoClass.MAN_DOWN} & set(self.classes))
-        people = self.people(work) if needs_people or self.people_by == "model" else []
+        people = self.people(work, ts_ms) if needs_people or self.people_by == "model" else []
         self.track_people(people, ts_ms)
         self.counts = (len(people), len(work.vehicles))
         assert self.camera.analytics is not None

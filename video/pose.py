@@ -31,6 +31,7 @@ from video.types import Box
 SIZE = 192
 MIN_SCORE = 0.3  # a keypoint below this is not used
 NOSE, L_EYE, R_EYE, L_EAR, R_EAR, L_SHOULDER, R_SHOULDER, L_HIP, R_HIP = 0, 1, 2, 3, 4, 5, 6, 11, 12
+TORSO = (L_SHOULDER, R_SHOULDER, L_HIP, R_HIP)
 
 
 class PoseEstimator:

@@ -49,6 +49,7 @@ TABLES = (
     "top",
     "balance",
     "shifts",
+    "crews",
     "trend",
     "intensity",
     "tou",
@@ -430,6 +431,31 @@ def table_rows(data: dict[str, Any], table: str, plant: Plant, lang: str) -> tup
         rows = [
             [to_local(r["start"], tz).strftime("%Y-%m-%d %H:%M"), r["shift"], r["value"], r.get("cost")]
             for r in data["shifts"]
+        ]
+        return head, rows
+    if table == "crews":
+        head = [
+            t("energy.col.crew", lang),
+            t("energy.col.shifts_worked", lang),
+            f"{t('energy.col.value', lang)} ({unit})",
+            f"{t('energy.col.production', lang)} (t)",
+            f"{t('energy.col.intensity', lang)} ({unit}/t)",
+            t("energy.col.vs_crews", lang),
+            f"{t('energy.col.cost', lang)} ({cur})",
+            t("energy.col.unknown_shifts", lang),
+        ]
+        rows = [
+            [
+                label(c["name"] or c["crew"], c["name_zh"], lang),
+                c["shifts"],
+                c["energy"],
+                c["production"],
+                c["intensity"],
+                c["vs_all"],
+                c["cost"],
+                c["unknown"],
+            ]
+            for c in data.get("crews") or []
         ]
         return head, rows
     if table == "cost":

@@ -10,26 +10,25 @@ the page shows and the CSV and Excel downloads write, so a number is the same on
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from engine.clock import DATE_MINUTE, format_local, to_local
+from engine.clock import DATE_MINUTE, format_local
 from engine.equipment import (
-    HOUR_MS,
     MAINTENANCE,
     Downtime,
     available_now,
     pareto,
     unassigned,
 )
-from engine.plan import plan_report, product_index
+from engine.plan import product_index
 from engine.production import periods
 from engine.shifts import day_start
 from i18n import label, t
 from plant.schema import Plant
 from store.db import session_scope
-from store.figures import product_amounts, product_label, production_figures, reason_labels
-from store.plan import plan_in_force, product_daily, versions
+from store.figures import plan_against_actual, product_label, production_figures, reason_labels
+from store.plan import versions
 from webapp import context as web
 
 DATA_SECONDS = 15
@@ -235,46 +234,14 @@ PLAN_SECONDS = 30
 
 
 def plan_data() -> dict[str, Any]:
-    """Plan against actual at every horizon, computed at most once per ``PLAN_SECONDS`` for every screen. The
-    amounts of the days before today are read once per ``CLOSED_SECONDS`` (they no longer move, but for late
-    data); today's from its own hours at every computation."""
+    """Plan against actual at every horizon (``store.figures.plan_against_actual``: the year's ended days read
+    one kept row a day, today from its hours), computed at most once per ``PLAN_SECONDS`` for every screen."""
 
     def build() -> dict[str, Any]:
-        plant = web.plant()
-        now = web.now_ms()
-        today = to_local(now, plant.tz()).date()
-        year0 = date(today.year, 1, 1)
-        t0 = int(datetime.combine(year0, datetime.min.time(), tzinfo=plant.tz()).timestamp() * 1000)
-        day0 = int(day_start(plant, now).timestamp() * 1000)
-        offset = int(to_local(now, plant.tz()).utcoffset().total_seconds() * 1000)  # type: ignore[union-attr]
-        closed = closed_days(plant, t0, day0, offset, today) if day0 > t0 else {}
-        shift_period = periods(plant, now).get("shift")
         with session_scope(web.engine()) as session:
-            plan = plan_in_force(session, year0, date(today.year, 12, 31))
-            now_days = product_daily(session, plant, day0 - HOUR_MS, now + 1, offset, from_day=today)
-            shift_got = product_amounts(session, plant, shift_period.start_ms, now) if shift_period else {}
-        actual: dict[str, dict[Any, float]] = {}
-        for product in set(closed) | set(now_days):
-            days = {date.fromisoformat(d): v for d, v in closed.get(product, {}).items()}
-            days.update(now_days.get(product, {}))
-            actual[product] = days
-        return plan_report(plant, plan, actual, shift_got, now)
+            return plan_against_actual(session, web.plant(), web.now_ms())
 
     return web.cached("sw:production:plan", PLAN_SECONDS, build)
-
-
-CLOSED_SECONDS = 600
-
-
-def closed_days(plant: Plant, t0: int, day0: int, offset: int, today: date) -> dict[str, dict[str, float]]:
-    """The amounts of the year's days before today, per product (ISO dates), shared for ``CLOSED_SECONDS``."""
-
-    def build() -> dict[str, dict[str, float]]:
-        with session_scope(web.engine()) as session:
-            got = product_daily(session, plant, t0, day0, offset)
-        return {p: {d.isoformat(): v for d, v in days.items() if d < today} for p, days in got.items()}
-
-    return web.cached(f"sw:production:closed:{today.isoformat()}", CLOSED_SECONDS, build)
 
 
 def plan_table(data: dict[str, Any], kind: str, plant: Plant, lang: str) -> tuple[list[str], list[list[str]]]:

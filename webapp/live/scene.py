@@ -6,11 +6,26 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+from auth.policy import Perm
+from engine.energy import max_rates
 from plant.loader import load_plant_cached
 from scene.bundle import deck_url, mesh_url, plant_bundle
-from scene.layers import alarm_markers, hazard_sources, live_scene, static_scene, video_markers
+from scene.layers import (
+    alarm_markers,
+    energy_zones,
+    hazard_sources,
+    live_scene,
+    meter_zones,
+    static_scene,
+    video_markers,
+)
+from store.db import session_scope
+from store.energy import consumption
+from store.figures import energy_intensity
 from store.people import Access, Viewer
+from store.tags import tag_ids
 from webapp import context as web
+from webapp.gate import current_user
 from webapp.live import emergency as emergency_live
 from webapp.live.alarms import alarm_snapshot
 from webapp.live.snapshot import snapshot
@@ -76,6 +91,40 @@ def live_payload() -> dict[str, Any]:
     except Exception:  # the scene still draws without the emergency
         logger.exception("scene: no emergency layer this refresh")
     return live
+
+
+ENERGY_WINDOW_MS = 24 * 3_600_000  # the energy layer shows the last 24 hours
+
+
+@web.shared(60)
+def energy_layer() -> list[list[Any]]:
+    """The optional energy layer (``scene.layers.energy_zones``) over the last 24 hours, read from the hourly
+    rollups like the energy page (a minute old at most: it moves by the hour)."""
+    plant = web.plant()
+    now = web.now_ms()
+    t0 = now - ENERGY_WINDOW_MS
+    located = meter_zones(plant)
+    with session_scope(web.engine()) as session:
+        ids = tag_ids(session)
+        metered = {m.id: m.tag for m in plant.meters if m.id in located and m.tag and m.tag in ids}
+        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
+        got = consumption(session, [ids[tg] for tg in metered.values()], [(t0, now)], rates)
+        readings = {mid: (got.values.get(ids[tg]) or [None])[0] for mid, tg in metered.items()}
+        intensities = energy_intensity(session, plant, t0, now)
+    return energy_zones(plant, readings, intensities)
+
+
+def with_energy(live: dict[str, Any]) -> dict[str, Any]:
+    """``live`` with the energy layer (``en``) for a viewer who may see energy figures (``Perm.ENERGY``);
+    without the store's figures the scene draws without it."""
+    user = current_user()
+    if user is None or not user.can(Perm.ENERGY):
+        return live
+    try:
+        return {**live, "en": energy_layer()}
+    except Exception:
+        logger.exception("scene: no energy layer this refresh")
+        return live
 
 
 def emergency_layer() -> dict[str, Any] | None:

@@ -21,9 +21,11 @@ from dash import Input, Output, callback, dcc, html
 from dash.exceptions import PreventUpdate
 
 from engine.clock import to_local
-from engine.energy import media
+from engine.energy import media, meter_tree
 from i18n import label, t
 from plant import Plant
+from plant.schema import Medium
+from store.figures import forecast_driver
 from webapp import context as web
 from webapp.attrs import wildcard
 from webapp.live.energy import BASELINE_DAYS, KINDS, ViewError, change, full_view, parse_view, table_rows
@@ -51,6 +53,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     TOP = "energy-top"
     BALANCE = "energy-balance"
     SHIFTS = "energy-shifts"
+    CREWS = "energy-crews"
     INTENSITY = "energy-intensity"
     BASELINE = "energy-baseline"
     TOU = "energy-tou"
@@ -100,7 +103,8 @@ def _table(data: dict[str, Any], table: str, plant: Plant, lang: str, limit: int
         rows = rows[:limit]
     if not rows:
         return html.Div(t("energy.none", lang), className="sw-muted py-2")
-    share_cols = {i for i, h in enumerate(head) if h in (t("energy.col.share", lang), t("energy.col.change", lang))}
+    pcts = (t("energy.col.share", lang), t("energy.col.change", lang), t("energy.col.vs_crews", lang))
+    share_cols = {i for i, h in enumerate(head) if h in pcts}
 
     def cell(i: int, v: Any) -> html.Td:
         if isinstance(v, float | int) and not isinstance(v, bool):
@@ -262,6 +266,18 @@ def forecast_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
     return html.Div([*parts, *issued_block(data, plant, lang)])
 
 
+def crews_block(data: dict[str, Any], plant: Plant, lang: str) -> Any:
+    """The period's shifts per crew: energy, production, energy per tonne against all crews, cost."""
+    ki = forecast_driver(plant, meter_tree(plant, Medium(data["medium"])))
+    driver = label(ki.name, ki.name_zh, lang) if ki is not None else "–"
+    return html.Div(
+        [
+            html.Div(t("energy.crews.note", lang, driver=driver), className="sw-muted"),
+            _table(data, "crews", plant, lang),
+        ]
+    )
+
+
 def cost_plan_block(data: dict[str, Any], plant: Plant, lang: str) -> list[Any]:
     """The month's cost plan against actual per planned meter, the variance split into volume and price."""
     cp = data.get("cost_plan") or {}
@@ -363,6 +379,7 @@ def _exports(view: dict[str, Any], lang: str) -> list[Any]:
             "top",
             "balance",
             "shifts",
+            "crews",
             "trend",
             "forecast",
             "backtest",
@@ -392,6 +409,7 @@ def render(view: dict[str, Any], unit_mode: str, plant: Plant, lang: str) -> dic
         "top": _table(data, "top", plant, lang, TOP_N),
         "balance": _table(data, "balance", plant, lang),
         "shifts": _table(data, "shifts", plant, lang),
+        "crews": crews_block(data, plant, lang),
         "intensity": _table(data, "intensity", plant, lang),
         "baseline": baseline_block(data, plant, lang),
         "tou": html.Div(
@@ -439,6 +457,7 @@ def layout(**query: str) -> html.Div:
         "top": empty,
         "balance": empty,
         "shifts": empty,
+        "crews": empty,
         "intensity": empty,
         "baseline": empty,
         "tou": empty,
@@ -482,6 +501,7 @@ def layout(**query: str) -> html.Div:
                     _box(t("energy.top", lang), html.Div(b["top"], id=ids.TOP)),
                     _box(t("energy.balance", lang), html.Div(b["balance"], id=ids.BALANCE)),
                     _box(t("energy.shifts", lang), html.Div(b["shifts"], id=ids.SHIFTS)),
+                    _box(t("energy.crews", lang), html.Div(b["crews"], id=ids.CREWS)),
                     _box(t("energy.baseline", lang), html.Div(b["baseline"], id=ids.BASELINE)),
                     _box(t("energy.intensity", lang), html.Div(b["intensity"], id=ids.INTENSITY), wide=True),
                     _box(t("energy.tou", lang), html.Div(b["tou"], id=ids.TOU), wide=True),
@@ -507,6 +527,7 @@ def layout(**query: str) -> html.Div:
     Output(ids.TOP, "children"),
     Output(ids.BALANCE, "children"),
     Output(ids.SHIFTS, "children"),
+    Output(ids.CREWS, "children"),
     Output(ids.INTENSITY, "children"),
     Output(ids.BASELINE, "children"),
     Output(ids.TOU, "children"),
@@ -529,7 +550,7 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
     try:
         view = parse_view(plant, medium, kind, day, web.now_ms())
     except ViewError as exc:
-        return (*[dash.no_update] * 12, t(exc.key, lang))
+        return (*[dash.no_update] * 13, t(exc.key, lang))
     view["date"] = day or ""
     b = render(view, "money" if unit == "money" else "energy", plant, lang)
     blocks = (
@@ -539,6 +560,7 @@ def refresh(medium: str | None, kind: str | None, day: str | None, unit: str | N
         "top",
         "balance",
         "shifts",
+        "crews",
         "intensity",
         "baseline",
         "tou",

@@ -65,6 +65,7 @@ class ids:  # noqa: N801 - a namespace of this page's component ids
     WALL = "flow-wall"
     PHONE = "flow-phone"
     UNIT = "flow-unit"  # the selected unit's id
+    TAG = "flow-tag"  # the value clicked: its tag, whose trend the trends box shows alone
     DETAIL = "flow-detail"
     TRENDS = "flow-trends"
     LEGEND = "flow-legend"
@@ -97,7 +98,8 @@ def _measure(tag: str, lang: str) -> str:
     return tag if what == key else what
 
 
-def _box_text(unit: FlowUnitView, live: dict[str, Any], lang: str, phone: bool) -> str:
+def _box_head(unit: FlowUnitView, live: dict[str, Any], lang: str, phone: bool) -> list[str]:
+    """A unit box's first lines: its name, how many of its units run, its open alarms."""
     name = _esc(label(unit.name, unit.name_zh, lang))
     state = live.get("state", "none")
     lines = [f"<b>{name}</b>"]
@@ -112,8 +114,14 @@ def _box_text(unit: FlowUnitView, live: dict[str, Any], lang: str, phone: bool) 
         lines.append(_esc(t("flow.no_state", lang)))
     if live.get("alarms"):
         lines.append("<span style='color:#ff6b6b'>" + _esc(t("flow.alarms", lang, n=live["alarms"])) + "</span>")
+    return lines
+
+
+def _box_values(live: dict[str, Any], lang: str, phone: bool) -> list[tuple[str, str]]:
+    """A unit box's key values, each ``(tag, its line)``: a line of its own, which a click opens the trend of."""
     values = live.get("values", [])[: 1 if phone else 3]
     measures = [v["tag"].rsplit(".", 1)[-1] for v in values]
+    out = []
     for v in values:
         equipment, measure = v["tag"].rsplit(".", 1)
         what = _measure(v["tag"], lang)
@@ -121,11 +129,33 @@ def _box_text(unit: FlowUnitView, live: dict[str, Any], lang: str, phone: bool) 
             what = f"{equipment} {what}"
         shown = f"{v['text']} {_esc(v['unit'])}".strip()
         colour = VALUE_COLORS.get(v["status"], VALUE_COLORS["none"])
-        lines.append(
-            (f"<span style='color:#8b949e'>{_esc(what)}</span> " if not phone else "")
-            + f"<span style='color:{colour}'>{_esc(shown)}</span>"
+        out.append(
+            (
+                v["tag"],
+                (f"<span style='color:#8b949e'>{_esc(what)}</span> " if not phone else "")
+                + f"<span style='color:{colour};text-decoration:underline dotted'>{_esc(shown)}</span>",
+            )
         )
-    return "<br>".join(lines)
+    return out
+
+
+VALUE_PREFIX = "tag:"  # an annotation's name that makes it a value's click target
+
+
+def _value_note(x: float, y: float, yshift: float, tag: str, text: str, size: int, lang: str) -> dict[str, Any]:
+    """One value on the drawing as its own annotation, which catches clicks (``clickAnnotationData``)."""
+    return {
+        "x": x,
+        "y": y,
+        "yshift": yshift,
+        "text": text,
+        "showarrow": False,
+        "font": {"size": size, "color": "#e6edf3"},
+        "align": "center",
+        "captureevents": True,
+        "name": VALUE_PREFIX + tag,
+        "hovertext": _esc(t("flow.value_trend", lang, tag=tag)),
+    }
 
 
 def flow_figure(flow: Flow, live: dict[str, Any], lang: str, phone: bool, selected: str | None = None) -> go.Figure:
@@ -165,16 +195,28 @@ def flow_figure(flow: Flow, live: dict[str, Any], lang: str, phone: bool, select
                 "layer": "below",
             }
         )
+        size = 10 if phone else 15
+        head = _box_head(u, ul, lang, phone)
+        values = _box_values(ul, lang, phone)
+        line = size * 1.3  # px between the lines of a box, as plotly sets them
+        n = len(head) + len(values)
+
+        def shift(i: int, n: int = n, line: float = line) -> float:  # line i's offset up from the box's middle
+            return ((n - 1) / 2 - i) * line
+
         annotations.append(
             {
                 "x": x,
                 "y": y,
-                "text": _box_text(u, ul, lang, phone),
+                "yshift": (shift(0) + shift(len(head) - 1)) / 2,
+                "text": "<br>".join(head),
                 "showarrow": False,
-                "font": {"size": 10 if phone else 15, "color": "#e6edf3"},
+                "font": {"size": size, "color": "#e6edf3"},
                 "align": "center",
             }
         )
+        for i, (tag, text) in enumerate(values, start=len(head)):
+            annotations.append(_value_note(x, y, shift(i), tag, text, size, lang))
     streams = live.get("streams", {})
     for s in flow.streams:
         a, b = centre.get(s.source), centre.get(s.target)
@@ -205,17 +247,22 @@ def flow_figure(flow: Flow, live: dict[str, Any], lang: str, phone: bool, select
         if v is not None and not phone:
             text += f"<br><span style='color:{VALUE_COLORS.get(v['status'], '#8b949e')}'>"
             text += _esc(f"{v['text']} {v['unit']}".strip()) + "</span>"
-        annotations.append(
-            {
-                "x": x0 + (x1 - x0) * 0.5,
-                "y": y0 + (y1 - y0) * 0.5,
-                "text": text,
-                "showarrow": False,
-                "font": {"size": 9 if phone else 12, "color": "#c9d1d9"},
-                "bgcolor": "rgba(14,17,22,0.85)",
-                "borderpad": 2,
+        note: dict[str, Any] = {
+            "x": x0 + (x1 - x0) * 0.5,
+            "y": y0 + (y1 - y0) * 0.5,
+            "text": text,
+            "showarrow": False,
+            "font": {"size": 9 if phone else 12, "color": "#c9d1d9"},
+            "bgcolor": "rgba(14,17,22,0.85)",
+            "borderpad": 2,
+        }
+        if v is not None and s.tag and not phone:  # the stream's value opens its trend
+            note |= {
+                "captureevents": True,
+                "name": VALUE_PREFIX + s.tag,
+                "hovertext": _esc(t("flow.value_trend", lang, tag=s.tag)),
             }
-        )
+        annotations.append(note)
     # the click targets: one invisible marker per unit, as large as its box
     fig.add_trace(
         go.Scatter(
@@ -316,8 +363,15 @@ def detail_block(flow: Flow, plant: Plant, live: dict[str, Any], unit_id: str | 
     )
 
 
-def trends_figure(plant: Plant, unit: FlowUnitView | None, lang: str) -> go.Figure:
-    tags = unit.tags if unit is not None else ()
+def _trend_tags(plant: Plant, unit: FlowUnitView | None, tag: str | None) -> tuple[str, ...]:
+    """The tags the trends box shows: the value clicked alone, else the selected unit's key values."""
+    if tag and any(tg.id == tag for tg in plant.tags):
+        return (tag,)
+    return unit.tags if unit is not None else ()
+
+
+def trends_figure(plant: Plant, unit: FlowUnitView | None, lang: str, tag: str | None = None) -> go.Figure:
+    tags = _trend_tags(plant, unit, tag)
     data = unit_trends(tags) if tags else {"series": {}}
     units = {tg.id: tg.unit or "" for tg in plant.tags}
     n = max(1, len(tags))
@@ -371,11 +425,12 @@ def _legend(lang: str) -> list[Any]:
 # --- layout ---------------------------------------------------------------------------------------------
 
 
-def layout(unit: str | None = None, **_query: str) -> html.Div:
+def layout(unit: str | None = None, tag: str | None = None, **_query: str) -> html.Div:
     lang = web.lang()
     plant = web.plant()
     flow = flowsheet(plant)
     selected = unit if _unit(flow, unit) is not None else None
+    tag = tag if tag and any(tg.id == tag for tg in plant.tags) else None
     try:
         live = flow_live(plant, flow)
     except Exception:  # the flowsheet still draws without a store; the first refresh fills it in
@@ -420,9 +475,9 @@ def layout(unit: str | None = None, **_query: str) -> html.Div:
                             html.H2(t("flow.trends", lang)),
                             dcc.Graph(
                                 id=ids.TRENDS,
-                                figure=trends_figure(plant, sel, lang) if sel is not None else go.Figure(),
+                                figure=trends_figure(plant, sel, lang, tag) if sel is not None or tag else go.Figure(),
                                 config=GRAPH_CONFIG,
-                                style=_trend_style(sel),
+                                style=_trend_style(_trend_tags(plant, sel, tag)),
                             ),
                         ],
                         className="sw-kpi-chart",
@@ -431,6 +486,7 @@ def layout(unit: str | None = None, **_query: str) -> html.Div:
                 className="sw-flow-below",
             ),
             dcc.Store(id=ids.UNIT, data=selected),
+            dcc.Store(id=ids.TAG, data=tag),
         ],
         className="sw-flow",
     )
@@ -438,20 +494,49 @@ def layout(unit: str | None = None, **_query: str) -> html.Div:
 
 @callback(
     Output(ids.UNIT, "data"),
+    Output(ids.TAG, "data"),
     Input(ids.WALL, "clickData"),
     Input(ids.PHONE, "clickData"),
+    Input(ids.WALL, "clickAnnotationData"),
+    Input(ids.PHONE, "clickAnnotationData"),
+    State(ids.UNIT, "data"),
     prevent_initial_call=True,
 )
-def pick(wall: dict[str, Any] | None, phone: dict[str, Any] | None) -> str:
-    """The unit clicked on either drawing (its id, from the click target's customdata)."""
-    click = wall if dash.ctx.triggered_id == ids.WALL else phone
+def pick(
+    wall: dict[str, Any] | None,
+    phone: dict[str, Any] | None,
+    wall_note: dict[str, Any] | None,
+    phone_note: dict[str, Any] | None,
+    current: str | None,
+) -> tuple[Any, Any]:
+    """A unit clicked on either drawing (its id, from the click target's customdata): its detail and the trends
+    of its key values; a value clicked (an annotation named ``tag:<id>``): that tag's trend alone, its unit
+    selected when it is one of a unit's key values."""
+    trigger = dash.ctx.triggered_id
+    flow = flowsheet(web.plant())
+    noted = [p for p in dash.ctx.triggered_prop_ids if p.endswith(".clickAnnotationData")]
+    if noted:
+        trigger = noted[0].rsplit(".", 1)[0]
+        note = (wall_note if trigger == ids.WALL else phone_note) or {}
+        name = str((note.get("annotation") or {}).get("name") or "")
+        if not name.startswith(VALUE_PREFIX):
+            raise PreventUpdate
+        tag = name[len(VALUE_PREFIX) :]
+        if not any(tg.id == tag for tg in web.plant().tags):
+            raise PreventUpdate
+        owner = next((u.id for u in flow.units if tag in u.tags), None)
+        return (owner or current), tag
+    click = wall if trigger == ids.WALL else phone
+    unit_note = wall_note if trigger == ids.WALL else phone_note
+    if unit_note and click and abs(int(unit_note.get("timestamp") or 0) - int(click.get("timestamp") or 0)) < 1000:
+        raise PreventUpdate  # the click on a value reached the unit's box below it too: the value wins
     points = (click or {}).get("points") or []
     if not points or not isinstance(points[0].get("customdata"), str):
         raise PreventUpdate
     unit_id = points[0]["customdata"]
-    if _unit(flowsheet(web.plant()), unit_id) is None:
+    if _unit(flow, unit_id) is None:
         raise PreventUpdate
-    return str(unit_id)
+    return str(unit_id), None
 
 
 @callback(
@@ -462,10 +547,11 @@ def pick(wall: dict[str, Any] | None, phone: dict[str, Any] | None) -> str:
     Output(ids.TRENDS, "style"),
     Input(shell_ids.TICK, "n_intervals"),
     Input(ids.UNIT, "data"),
+    Input(ids.TAG, "data"),
     State(ids.WALL, "id"),
     prevent_initial_call=True,
 )
-def refresh(n: int | None, unit_id: str | None, _wall: str) -> tuple[Any, ...]:
+def refresh(n: int | None, unit_id: str | None, tag: str | None, _wall: str) -> tuple[Any, ...]:
     """Live states and values every few ticks; the selected unit's detail and trends."""
     if dash.ctx.triggered_id == shell_ids.TICK and (n or 0) % REFRESH_TICKS:
         raise PreventUpdate
@@ -479,16 +565,16 @@ def refresh(n: int | None, unit_id: str | None, _wall: str) -> tuple[Any, ...]:
         flow_figure(flow, live, lang, phone=False, selected=selected),
         flow_figure(flow, live, lang, phone=True, selected=selected),
         detail_block(flow, plant, live, selected, lang),
-        trends_figure(plant, unit, lang) if unit is not None else go.Figure(),
-        _trend_style(unit),
+        trends_figure(plant, unit, lang, tag) if unit is not None or tag else go.Figure(),
+        _trend_style(_trend_tags(plant, unit, tag)),
     )
 
 
-def _trend_style(unit: FlowUnitView | None) -> dict[str, str]:
+def _trend_style(tags: tuple[str, ...]) -> dict[str, str]:
     """The trends' box as high as its figure (a graph first drawn hidden has no height of its own)."""
-    if unit is None:
+    if not tags:
         return {"display": "none"}
-    return {"height": f"{trend_height(len(unit.tags))}px"}
+    return {"height": f"{trend_height(len(tags))}px"}
 
 
 def trend_height(n: int) -> int:

@@ -35,7 +35,7 @@ from webapp import context as web
 from webapp.gate import current_user
 from webapp.live.alarms import alarm_snapshot, condition_text
 from webapp.live.personnel import names_visible
-from webapp.live.scene import live_payload, redact_details, static_spec
+from webapp.live.scene import live_payload, redact_details, static_spec, with_energy
 from webapp.live.snapshot import snapshot
 from webapp.routes.video_live import relay
 from webapp.shell import ids as shell_ids
@@ -78,7 +78,7 @@ def _swatch(rgb: tuple[int, int, int], text: str) -> html.Span:
     )
 
 
-def _legend(lang: str) -> html.Div:
+def _legend(lang: str, energy: bool) -> html.Div:
     rows = [
         (t("scene.legend.risk", lang), [_swatch(c, t(f"scene.level.{k}", lang)) for k, c in colors.RISK.items()]),
         (
@@ -104,6 +104,13 @@ def _legend(lang: str) -> html.Div:
             [_swatch(colors.SEVERITY[k], t(f"scene.severity.{k}", lang)) for k in (0, 1, 2, -1)],
         ),
     ]
+    if energy:
+        rows.append(
+            (
+                t("scene.legend.energy", lang),
+                [_swatch(c, t(f"scene.energy.{k}", lang)) for k, c in colors.ENERGY.items()],
+            )
+        )
     return html.Div(
         [html.Div([html.Div(title, className="sw-legend-title"), html.Div(items)]) for title, items in rows],
         className="sw-scene-legend",
@@ -114,13 +121,15 @@ def layout(**_query: str) -> html.Div:
     lang = web.lang()
     spec = static_spec(str(web.settings().plant_file), lang, ids.DECK, ids.SELECTED, names_visible())
     try:
-        live = live_payload()
+        live = with_energy(live_payload())
     except Exception:  # the scene still draws without a store; the first refresh fills it in
         logger.exception("scene: no live data for the first paint")
         live = None
+    user = current_user()
+    energy = user is not None and user.can(Perm.ENERGY)  # the energy layer for who may see energy figures
     toggles = dbc.Checklist(
         id=ids.LAYERS,
-        options=[{"label": t(f"scene.layer.{k}", lang), "value": k} for k in LAYER_KEYS],
+        options=[{"label": t(f"scene.layer.{k}", lang), "value": k} for k in LAYER_KEYS if k != "energy" or energy],
         value=list(DEFAULT_LAYERS),
         switch=True,
         className="sw-scene-layers",
@@ -150,7 +159,7 @@ def layout(**_query: str) -> html.Div:
                 className="d-flex align-items-center",
             ),
             dbc.Collapse(
-                [toggles, _legend(lang)], id=ids.LAYERS_COLLAPSE, is_open=False, className="sw-scene-collapse"
+                [toggles, _legend(lang, energy)], id=ids.LAYERS_COLLAPSE, is_open=False, className="sw-scene-collapse"
             ),
         ],
         className="sw-scene-overlay",
@@ -194,7 +203,7 @@ clientside_callback(
 
 @callback(Output(ids.LIVE, "data"), Input(shell_ids.TICK, "n_intervals"), prevent_initial_call=True)
 def refresh(_n: int | None) -> dict[str, Any]:
-    return live_payload()
+    return with_energy(live_payload())
 
 
 @callback(

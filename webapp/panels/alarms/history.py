@@ -78,7 +78,16 @@ def _history_table(rows: list[Any], plant: Plant, names: dict[str, dict[str, str
                         html.Span(t(f"alarm.priority.{r.priority}", lang), className="sw-al-prio"),
                         className="sw-al-hide-sm",
                     ),
-                    html.Td(r.source or r.alarm_id, className="sw-al-mono", title=r.alarm_id),
+                    html.Td(
+                        [r.source or r.alarm_id]
+                        + (
+                            [html.Div(f"{t('alarm.col.linked', lang)}: {r.linked}", className="sw-al-linked small")]
+                            if r.linked
+                            else []
+                        ),
+                        className="sw-al-mono",
+                        title=r.alarm_id,
+                    ),
                     html.Td(condition_text(r.condition or "", lang), className="sw-al-hide-sm"),
                     html.Td(names["area"].get(r.area or "", r.area or "-"), className="sw-al-hide-sm"),
                     html.Td("" if r.value is None else fmt_number(r.value), className="sw-al-hide-sm text-end"),
