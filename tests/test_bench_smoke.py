@@ -119,7 +119,7 @@ def check_production(f: Figures) -> None:
     assert f["days"] == 7 and f["units"] > 50 and f["oee_units"] > 0
     _positive(f, "engine_ms", "store_engine_ms", "spells", "failures", "downtime_events", "mtbf_h", "mttr_h")
     assert 0.8 < f["availability"] < 1.0 and f["pareto_rows"] >= 1
-    _positive(f, "plan_year_ms", "plan_refresh_ms", "plan_products")
+    _positive(f, "plan_year_ms", "plan_first_ms", "plan_late_ms", "plan_products", "plan_kept_days")
 
 
 def check_spc(f: Figures) -> None:
