@@ -33,8 +33,11 @@ Figures:
   gating credited), ``ssd_cpu_ms_p50`` (the process's CPU time per frame, all threads) and
   ``cpu_bound_fps_per_camera_8`` (what the machine's cores would give 8 cameras were they not shared with
   other work: cores x 1000 / CPU ms / 8); on real footage (Debian's ``opencv-doc`` ``vtest.avi``, skipped
-  with a message when absent) ``real_precision`` / ``real_recall`` of people on 5 frames counted by hand
-  (count-based: found vs counted per frame), ``real_empty_people`` (people found in the street emptied of
+  with a message when absent) ``real_precision`` / ``real_recall`` of people (score >= 0.5) on the frames
+  annotated by hand in ``bench/person_truth.json``, a found box true when its IoU with an annotated one is at
+  least 0.5 (each annotated person matched once); the same on scikit-image's photographs with a person
+  (``photo_*``) and the people found in its photographs without one (``photos_without_people_found``);
+  ``real_empty_people`` (people found in the street emptied of
   walkers, the median of its frames) and ``pose_ms_p50`` (MoveNet on one walker); on the demo's rendered
   cameras ``rendered_person_recall`` (frames with a drawn person of at least 60 px where the SSD finds one);
   ``concurrent_fps_per_camera`` (median; ``_min``): every camera at once through ``Analyzer`` with
@@ -452,8 +455,61 @@ def concurrent_cameras(
 
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-# People counted by hand on frames of vtest.avi (frame index -> people whose whole body is in view).
-VTEST_COUNTED = {0: 3, 200: 7, 400: 3, 600: 6, 700: 8}
+# People annotated by hand (boxes) on frames of vtest.avi and on scikit-image's photographs.
+TRUTH_FILE = Path(__file__).resolve().parent / "person_truth.json"
+MATCH_IOU = 0.5  # a found box is a true person when its IoU with an annotated one is at least this
+
+
+def person_truth() -> dict[str, Any]:
+    import json
+
+    data: dict[str, Any] = json.loads(TRUTH_FILE.read_text(encoding="utf-8"))
+    return data
+
+
+def matched(found: list[tuple[int, int, int, int]], truth: list[tuple[int, int, int, int]]) -> int:
+    """How many found boxes match an annotated one (IoU >= :data:`MATCH_IOU`, each used once, best first)."""
+    from video.track import iou
+
+    pairs = sorted(((iou(f, t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth)), reverse=True)
+    used_f: set[int] = set()
+    used_t: set[int] = set()
+    for v, i, j in pairs:
+        if v < MATCH_IOU:
+            break
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    return len(used_f)
+
+
+def skimage_data() -> Path | None:
+    """scikit-image's data folder (its photographs), found without importing the package."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "data"
+
+
+def pr_figures(ssd: Any, pictures: dict[str, tuple[Any, list[Any]]], prefix: str) -> dict[str, Any]:
+    """Precision and recall by IoU match of the SSD's people (score >= 0.5) on annotated pictures."""
+    n_found = n_truth = n_tp = 0
+    for img, truth in pictures.values():
+        found = [f.box for f in ssd.detect(img) if f.person and f.score >= 0.5]
+        boxes = [tuple(b) for b in truth]
+        n_tp += matched(found, boxes)
+        n_found += len(found)
+        n_truth += len(boxes)
+    return {
+        f"{prefix}_pictures": len(pictures),
+        f"{prefix}_annotated": n_truth,
+        f"{prefix}_found": n_found,
+        f"{prefix}_matched": n_tp,
+        f"{prefix}_precision": round(n_tp / n_found, 3) if n_found else None,
+        f"{prefix}_recall": round(n_tp / n_truth, 3) if n_truth else None,
+    }
 
 
 def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
@@ -510,6 +566,8 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
     if not VTEST.exists():
         out["real"] = f"skipped: {VTEST} is not installed (apt-get install opencv-doc)"
         return out
+    truth = person_truth()
+    annotated = {int(k): v for k, v in truth["vtest"].items()}
     cap = cv2.VideoCapture(str(VTEST))
     frames: dict[int, np.ndarray] = {}
     k = 0
@@ -517,19 +575,22 @@ def model_figures(plant: Plant, smoke: bool) -> dict[str, Any]:
         ok, frame = cap.read()
         if not ok:
             break
-        if k in VTEST_COUNTED or k % 25 == 0:
+        if k in annotated or k % 25 == 0:
             frames[k] = frame
         k += 1
-    found = {i: len([f for f in ssd.detect(frames[i]) if f.person and f.score >= 0.5]) for i in VTEST_COUNTED}
-    agree = sum(min(found[i], n) for i, n in VTEST_COUNTED.items())
     empty = np.median(np.stack([f for i, f in frames.items() if i % 25 == 0]), axis=0).astype(np.uint8)
-    out.update(
-        real_counted=sum(VTEST_COUNTED.values()),
-        real_found=sum(found.values()),
-        real_precision=round(agree / max(1, sum(found.values())), 3),
-        real_recall=round(agree / sum(VTEST_COUNTED.values()), 3),
-        real_empty_people=len([f for f in ssd.detect(empty) if f.person and f.score >= 0.5]),
-    )
+    out.update(pr_figures(ssd, {str(i): (frames[i], b) for i, b in annotated.items()}, "real"))
+    out["real_empty_people"] = len([f for f in ssd.detect(empty) if f.person and f.score >= 0.5])
+    data = skimage_data()
+    if data is None:
+        out["photos"] = "skipped: scikit-image is not installed (requirements-dev.txt)"
+    else:
+        photos = {n: (cv2.imread(str(data / n)), b) for n, b in truth["photos"].items() if (data / n).is_file()}
+        out.update(pr_figures(ssd, {n: p for n, p in photos.items() if p[1]}, "photo"))
+        out["photos_without_people"] = len([n for n, p in photos.items() if not p[1]])
+        out["photos_without_people_found"] = sum(
+            len([f for f in ssd.detect(p[0]) if f.person and f.score >= 0.5]) for p in photos.values() if not p[1]
+        )
     try:  # the pose (hard-hat head region) per person, on the walkers of a real frame
         from video.pose import shared_pose
 
