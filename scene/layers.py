@@ -426,6 +426,22 @@ def meter_zones(plant: Plant) -> dict[str, str]:
     return out
 
 
+def located_under(plant: Plant, root: str, located: dict[str, str] | None = None) -> list[str]:
+    """The meters at or under meter ``root`` that stand in a zone (:func:`meter_zones`, or ``located``)."""
+    where = meter_zones(plant) if located is None else located
+    children: dict[str, list[str]] = {}
+    for m in plant.meters:
+        if m.parent:
+            children.setdefault(m.parent, []).append(m.id)
+    out, todo = [], [root]
+    while todo:
+        cur = todo.pop()
+        if cur in where:
+            out.append(cur)
+        todo.extend(children.get(cur, []))
+    return out
+
+
 def energy_zones(plant: Plant, readings: dict[str, float | None], intensities: list[dict[str, Any]]) -> list[list[Any]]:
     """The optional energy layer's live part, a row per zone of the plant file: ``[class, kgce, share %,
     intensity index, value, limit, unit]``.
@@ -439,10 +455,6 @@ def energy_zones(plant: Plant, readings: dict[str, float | None], intensities: l
     at 2, 5 and 15 %); ``none`` without a reading."""
     factor = {m.value: f for m, f in plant.energy.kgce.items()}
     medium = {m.id: m.medium.value for m in plant.meters}
-    children: dict[str, list[str]] = {}
-    for m in plant.meters:
-        if m.parent:
-            children.setdefault(m.parent, []).append(m.id)
     located = meter_zones(plant)
     kgce: dict[str, float] = {}
     known: set[str] = set()
@@ -454,15 +466,6 @@ def energy_zones(plant: Plant, readings: dict[str, float | None], intensities: l
         kgce[zone] = kgce.get(zone, 0.0) + v * f
         known.add(zone)
     total = sum(kgce.values())
-
-    def under(mid: str) -> list[str]:
-        out, todo = [], [mid]
-        while todo:
-            cur = todo.pop()
-            if cur in located:
-                out.append(cur)
-            todo.extend(children.get(cur, []))
-        return out
 
     # zone -> index of the intensity it carries: of the intensities whose meters stand in the zone, the one
     # that spans the fewest zones (the first in the plant file on a tie); the site's own, whose meters include
@@ -478,7 +481,7 @@ def energy_zones(plant: Plant, readings: dict[str, float | None], intensities: l
         ki = plant.energy.intensities[i]
         if any(level.get(mid) == MeterLevel.SITE for mid in ki.meters):
             continue
-        zones = {located[leaf] for mid in ki.meters for leaf in under(mid)}
+        zones = {located[leaf] for mid in ki.meters for leaf in located_under(plant, mid, located)}
         for zone in zones:
             if zone not in owner or len(zones) < scope[zone] or (len(zones) == scope[zone] and i < owner[zone]):
                 owner[zone], scope[zone] = i, len(zones)

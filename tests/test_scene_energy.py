@@ -14,7 +14,7 @@ from engine.types import SampleIn
 from plant import load_plant
 from plant.loader import DEMO_PLANT
 from plant.schema import Plant
-from scene.layers import DEFAULT_LAYERS, ENERGY_SHARES, LAYER_KEYS, energy_zones, meter_zones
+from scene.layers import DEFAULT_LAYERS, ENERGY_SHARES, LAYER_KEYS, energy_zones, located_under, meter_zones
 from store.db import make_engine, session_scope
 from store.samples import write_samples
 from store.tags import tag_ids
@@ -40,22 +40,6 @@ def demo() -> Plant:
     return load_plant(DEMO_PLANT)
 
 
-def _leaves(plant: Plant, root: str) -> list[str]:
-    """The located meters under ``root`` (the equipment meters of an area)."""
-    located = meter_zones(plant)
-    kids: dict[str, list[str]] = {}
-    for m in plant.meters:
-        if m.parent:
-            kids.setdefault(m.parent, []).append(m.id)
-    out, todo = [], [root]
-    while todo:
-        cur = todo.pop()
-        if cur in located:
-            out.append(cur)
-        todo.extend(kids.get(cur, []))
-    return out
-
-
 def test_the_layer_is_optional_and_meters_stand_in_zones(demo: Plant) -> None:
     assert "energy" in LAYER_KEYS and "energy" not in DEFAULT_LAYERS  # off until a user switches it on
     located = meter_zones(demo)
@@ -69,7 +53,7 @@ def test_zones_by_intensity_against_the_limit_else_by_share(demo: Plant) -> None
     factor = {m.value: f for m, f in demo.energy.kgce.items()}
     medium = {m.id: m.medium.value for m in demo.meters}
     readings: dict[str, float | None] = {mid: 1000.0 for mid in located}
-    tank_zones = {located[m] for m in _leaves(demo, "M-electricity.tankhouse")}  # three halls and the electrolyte
+    tank_zones = {located[m] for m in located_under(demo, "M-electricity.tankhouse")}  # three halls and the electrolyte
     quiet = next(z.id for z in demo.zones if z.id not in set(located.values()))  # a zone with no meter
     gone = sorted(set(located.values()) - tank_zones)[0]
     for mid, zone in located.items():
@@ -110,7 +94,7 @@ def _seed_tankhouse(tmp_path: Path, demo: Plant, kwh_per_t: float) -> tuple[obje
     """The demo store with 30 hours of the tankhouse's electricity meters and cathode counters, ramps at
     constant rates, so the last 24 h hold exactly ``kwh_per_t`` per tonne of cathode."""
     settings = seed_store(tmp_path, plant_file=DEMO_PLANT)
-    meters = _leaves(demo, "M-electricity.tankhouse")
+    meters = located_under(demo, "M-electricity.tankhouse")
     tag_of = {m.id: m.tag for m in demo.meters}
     counters = next(ki for ki in demo.energy.intensities if ki.id == "tankhouse-power").counters
     now = int(time.time() * 1000)
@@ -140,7 +124,7 @@ def test_the_scene_sends_the_layer_to_who_may_see_energy(tmp_path: Path, demo: P
     settings, _rate = _seed_tankhouse(tmp_path, demo, 352.0)
     located = meter_zones(demo)
     order = [z.id for z in demo.zones]
-    tank = sorted({order.index(located[m]) for m in _leaves(demo, "M-electricity.tankhouse")})
+    tank = sorted({order.index(located[m]) for m in located_under(demo, "M-electricity.tankhouse")})
     app = create_app(settings)  # type: ignore[arg-type]
     set_up(app)
     key = "scene-live.data"
@@ -168,7 +152,7 @@ def test_the_layer_in_the_browser(tmp_path: Path, demo: Plant) -> None:
     settings, _rate = _seed_tankhouse(tmp_path, demo, 352.0)
     located = meter_zones(demo)
     order = [z.id for z in demo.zones]
-    tank = sorted({order.index(located[m]) for m in _leaves(demo, "M-electricity.tankhouse")})
+    tank = sorted({order.index(located[m]) for m in located_under(demo, "M-electricity.tankhouse")})
     with serve_app(settings, role="executive") as base, browser() as b:  # type: ignore[arg-type]
         page = b.new_page(viewport={"width": 1920, "height": 1080})  # type: ignore[attr-defined]
         errors, foreign = watch_page(page)
