@@ -67,10 +67,15 @@ def test_the_index_in_the_browser(settings: Settings) -> None:
         for page, lang in screens(b, base, "/safety?tab=index", ".sw-si-radar .main-svg", "safety-index"):
             # every part's label of the radar is whole on the screen, on the phone too (long ones on two lines)
             width = page.viewport_size["width"]
-            boxes = [el.bounding_box() for el in page.query_selector_all(".sw-si-radar .angularaxistick text")]
+            # read every label's box in one go in the page: the index refreshes and plotly redraws the radar,
+            # so handles taken one call earlier can be gone (detached) by the next
+            boxes = page.evaluate(
+                "Array.from(document.querySelectorAll('.sw-si-radar .angularaxistick text')).map(el => {"
+                " const r = el.getBoundingClientRect(); return {x: r.x, width: r.width}; })"
+            )
             assert len(boxes) == 7, lang
             for box in boxes:
-                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (lang, box, width)
+                assert box["width"] > 0 and box["x"] >= 0 and box["x"] + box["width"] <= width, (lang, box, width)
 
 
 def test_the_overview_tile_shows_the_plant_index_without_names(settings: Settings) -> None:
