@@ -17,8 +17,9 @@ from. Functions take a session and never commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import func, or_, select
@@ -107,6 +108,21 @@ def _violations(session: Session, now_ms: int) -> list[Event]:
     return sorted(found.values(), key=lambda ev: (ev.ts_start, ev.id))
 
 
+def _moves(
+    session: Session, log: type[HiddenDangerLog] | type[WorkPermitLog], ids: list[int], now_ms: int
+) -> Iterator[tuple[int, str, dict[str, Any] | None]]:
+    """(subject id, state moved to, facts) of every move of ``ids`` that ``log`` holds up to ``now_ms``, oldest
+    first, in chunks of 500 ids."""
+    key = getattr(log, log.subject)
+    for i in range(0, len(ids), 500):
+        stmt = (
+            select(key, log.to_state, log.data)
+            .where(key.in_(ids[i : i + 500]), log.ts <= now_ms)
+            .order_by(log.ts, log.id)
+        )
+        yield from session.execute(stmt).tuples()
+
+
 _DANGER_FIELDS = ("grade", "owner", "deadline_ms", "plan")  # what a move sets that the index reads
 
 
@@ -124,17 +140,10 @@ def dangers_at(session: Session, now_ms: int) -> list[Danger]:
     }
     state: dict[int, str] = {}
     fields: dict[int, dict[str, object]] = {}
-    ids = sorted(rows)
-    for i in range(0, len(ids), 500):
-        stmt = (
-            select(HiddenDangerLog.danger_id, HiddenDangerLog.to_state, HiddenDangerLog.data)
-            .where(HiddenDangerLog.danger_id.in_(ids[i : i + 500]), HiddenDangerLog.ts <= now_ms)
-            .order_by(HiddenDangerLog.ts, HiddenDangerLog.id)
-        )
-        for did, to_state, data in session.execute(stmt):
-            state[did] = to_state
-            got = fields.setdefault(did, {})
-            got.update({k: v for k, v in (data or {}).items() if k in _DANGER_FIELDS})
+    for did, to_state, data in _moves(session, HiddenDangerLog, sorted(rows), now_ms):
+        state[did] = to_state
+        got = fields.setdefault(did, {})
+        got.update({k: v for k, v in (data or {}).items() if k in _DANGER_FIELDS})
     out = []
     for did, row in rows.items():
         st = state.get(did)
@@ -168,16 +177,8 @@ def permits_active_at(session: Session, now_ms: int) -> list[WorkPermit]:
             )
         )
     }
-    state: dict[int, str] = {}
     ids = sorted(rows)
-    for i in range(0, len(ids), 500):
-        stmt = (
-            select(WorkPermitLog.permit_id, WorkPermitLog.to_state)
-            .where(WorkPermitLog.permit_id.in_(ids[i : i + 500]), WorkPermitLog.ts <= now_ms)
-            .order_by(WorkPermitLog.ts, WorkPermitLog.id)
-        )
-        for pid, to_state in session.execute(stmt):
-            state[pid] = to_state
+    state = {pid: to_state for pid, to_state, _data in _moves(session, WorkPermitLog, ids, now_ms)}  # the last wins
     return [rows[pid] for pid in ids if state.get(pid) == pr.ACTIVE]
 
 
