@@ -322,6 +322,16 @@ def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[d
     """The plant file's energy per tonne over ``[t0, t1)``: every meter of every medium and the counters."""
     if t1 <= t0 or not plant.energy.intensities:
         return []
+    return meter_period(session, plant, t0, t1)[1]
+
+
+def meter_period(
+    session: Session, plant: Plant, t0: int, t1: int
+) -> tuple[dict[str, float | None], list[dict[str, Any]]]:
+    """Every meter node's value over ``[t0, t1)`` (:func:`engine.energy.node_values`, by meter id) and the plant
+    file's intensities (as :func:`energy_intensity`), from one read of every meter and counter."""
+    if t1 <= t0:
+        return {}, []
     counters = sorted({c for ki in plant.energy.intensities for c in ki.counters})
     ids = tag_ids(session)
     meter_tags = [m.tag for m in plant.meters if m.tag and m.tag in ids]
@@ -329,7 +339,8 @@ def energy_intensity(session: Session, plant: Plant, t0: int, t1: int) -> list[d
     got = consumption(session, [ids[tg] for tg in meter_tags + counters if tg in ids], [(t0, t1)], rates)
     readings = {tg: (got.values.get(ids[tg]) or [None])[0] for tg in meter_tags}
     production = {c: (got.values.get(ids[c]) or [None])[0] if c in ids else None for c in counters}
-    return [dataclasses.asdict(v) for v in intensities(plant, node_values(plant, readings), production)]
+    nodes = node_values(plant, readings)
+    return nodes, [dataclasses.asdict(v) for v in intensities(plant, nodes, production)]
 
 
 # the periods the time-of-use cost is split into, per view: a day by shift, a week or month by day, a year by month

@@ -7,7 +7,6 @@ from functools import lru_cache
 from typing import Any
 
 from auth.policy import Perm
-from engine.energy import max_rates
 from plant.loader import load_plant_cached
 from scene.bundle import deck_url, mesh_url, plant_bundle
 from scene.layers import (
@@ -15,15 +14,12 @@ from scene.layers import (
     energy_zones,
     hazard_sources,
     live_scene,
-    meter_zones,
     static_scene,
     video_markers,
 )
 from store.db import session_scope
-from store.energy import consumption
-from store.figures import energy_intensity
+from store.figures import meter_period
 from store.people import Access, Viewer
-from store.tags import tag_ids
 from webapp import context as web
 from webapp.gate import current_user
 from webapp.live import emergency as emergency_live
@@ -102,15 +98,8 @@ def energy_layer() -> list[list[Any]]:
     rollups like the energy page (a minute old at most: it moves by the hour)."""
     plant = web.plant()
     now = web.now_ms()
-    t0 = now - ENERGY_WINDOW_MS
-    located = meter_zones(plant)
     with session_scope(web.engine()) as session:
-        ids = tag_ids(session)
-        metered = {m.id: m.tag for m in plant.meters if m.id in located and m.tag and m.tag in ids}
-        rates = {ids[tg]: r for tg, r in max_rates(plant).items() if tg in ids}
-        got = consumption(session, [ids[tg] for tg in metered.values()], [(t0, now)], rates)
-        readings = {mid: (got.values.get(ids[tg]) or [None])[0] for mid, tg in metered.items()}
-        intensities = energy_intensity(session, plant, t0, now)
+        readings, intensities = meter_period(session, plant, now - ENERGY_WINDOW_MS, now)
     return energy_zones(plant, readings, intensities)
 
 
